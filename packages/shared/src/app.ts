@@ -1,0 +1,187 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import type { ZodError } from "zod";
+import { ApiError, problemResponse, toApiError, type FieldError } from "./errors";
+import { IdentityContextSchema, type IdentityContext } from "./context";
+import { logError, logRequest } from "./logging";
+import { sanitizeRequestId } from "./request-id";
+
+export interface ServiceVariables {
+  requestId: string;
+  identity: IdentityContext;
+}
+
+/** Bindings of a logic service as its handlers see them: its own env plus the verified context. */
+export type ServiceEnv<B> = { Bindings: B & { IDENTITY: IdentityContext }; Variables: ServiceVariables };
+
+export function zodIssuesToFieldErrors(error: ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== "").join(".") || (prefix ?? ""),
+    message: issue.message,
+  }));
+}
+
+function requestIdOf(c: Context): string {
+  return (c.get("requestId" as never) as string | undefined) ?? sanitizeRequestId(c.req.header("x-request-id"));
+}
+
+/** Renders any thrown value as problem+json and logs the cause of 5xx without showing it. */
+export function errorHandler(service: string) {
+  return (err: unknown, c: Context) => {
+    const apiError = toApiError(err);
+    const requestId = requestIdOf(c);
+    if (apiError.status >= 500 && !(err instanceof ApiError)) logError(requestId, service, err, { path: c.req.path });
+    return problemResponse(apiError.toProblem(requestId), apiError.headers);
+  };
+}
+
+function routePattern(path: string): RegExp {
+  const escaped = path
+    .split("/")
+    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${escaped}/?$`);
+}
+
+/** 404 for unknown paths, 405 with Allow for a known path with another method. */
+export function notFoundHandler(app: { routes: { method: string; path: string }[] }) {
+  return (c: Context) => {
+    const allowed = new Set<string>();
+    for (const r of app.routes) {
+      if (r.method === "ALL" || r.path === "/*" || r.path === "*") continue;
+      if (routePattern(r.path).test(c.req.path)) allowed.add(r.method);
+    }
+    // Behind the gateway, name the path the client used.
+    const shown = (c.req.header("x-forwarded-prefix") ?? "") + c.req.path;
+    if (allowed.size > 0) {
+      if (allowed.has("GET")) allowed.add("HEAD");
+      const allow = [...allowed].sort().join(", ");
+      throw new ApiError(405, `${c.req.method} is not allowed on ${shown}. Allowed: ${allow}.`, {
+        headers: { allow },
+      });
+    }
+    throw new ApiError(404, `No route matches ${c.req.method} ${shown}.`);
+  };
+}
+
+/** The hook @hono/zod-openapi calls when a request part fails its schema: 422 with field paths. */
+export const validationHook = (result: { success: boolean; error?: ZodError; target?: string }) => {
+  if (!result.success && result.error) {
+    throw new ApiError(422, "The request does not match the schema.", {
+      errors: zodIssuesToFieldErrors(result.error, result.target === "json" ? undefined : result.target),
+    });
+  }
+};
+
+/**
+ * The app every logic service starts from: request id, one log line per request,
+ * the shared 4xx/5xx rendering and a 422 for schema violations.
+ */
+export function createServiceApp<B extends object>(service: string) {
+  const app = new OpenAPIHono<ServiceEnv<B>>({ defaultHook: validationHook as never });
+  app.use("*", async (c, next) => {
+    const identity = c.env.IDENTITY;
+    const requestId = identity?.request_id ?? sanitizeRequestId(c.req.header("x-request-id"));
+    c.set("requestId", requestId);
+    c.set("identity", identity);
+    const started = Date.now();
+    try {
+      await next();
+    } finally {
+      c.header("x-request-id", requestId);
+      logRequest({
+        request_id: requestId,
+        method: c.req.method,
+        route: c.req.routePath ?? c.req.path,
+        status: c.res.status,
+        duration_ms: Date.now() - started,
+        service,
+        organization_id: identity?.organization_id,
+      });
+    }
+  });
+  app.onError(errorHandler(service));
+  app.notFound(notFoundHandler(app));
+  return app;
+}
+
+/**
+ * JSON body guard for a route: 415 for another media type, 413 above `maxBytes`
+ * (checked while reading, so a lying Content-Length does not help), 400 for malformed JSON.
+ */
+export function jsonBody(maxBytes = 1024 * 1024): MiddlewareHandler {
+  return async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
+      throw new ApiError(415, `Send the body as application/json (got ${type ? JSON.stringify(type) : "no Content-Type"}).`);
+    }
+    const text = await readTextLimited(c.req.raw, maxBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, "The request body is not valid JSON.");
+    }
+    c.req.bodyCache.json = Promise.resolve(parsed);
+    await next();
+  };
+}
+
+export async function readTextLimited(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+export function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, `The request body is larger than this route accepts (${maxBytes} bytes).`, {
+    extensions: { max_bytes: maxBytes },
+  });
+}
+
+/**
+ * What a logic service's RPC `handle()` does: check the context the gateway sent,
+ * then run the Hono app with it. A call without a valid context is refused.
+ */
+export async function handleWithContext<B extends object>(
+  app: { fetch: (req: Request, env: B & { IDENTITY: IdentityContext }, ctx: ExecutionContext) => Response | Promise<Response> },
+  env: B,
+  ctx: ExecutionContext,
+  request: Request,
+  context: unknown,
+): Promise<Response> {
+  const parsed = IdentityContextSchema.safeParse(context);
+  if (!parsed.success) {
+    const rid = sanitizeRequestId(request.headers.get("x-request-id"));
+    return problemResponse(new ApiError(401, "The call carries no valid identity context.").toProblem(rid));
+  }
+  return app.fetch(request, { ...env, IDENTITY: parsed.data }, ctx);
+}
+
+/** Default `fetch` of a logic service: it is not reachable except through the gateway's RPC. */
+export function refuseDirectFetch(request: Request): Response {
+  const rid = sanitizeRequestId(request.headers.get("x-request-id"));
+  return problemResponse(
+    new ApiError(401, "This logic service is reachable only through the Buildly gateway.").toProblem(rid),
+  );
+}

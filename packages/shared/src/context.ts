@@ -1,0 +1,22 @@
+import { z } from "zod";
+
+export const PERMISSION_ACTIONS = ["create", "read", "update", "delete"] as const;
+export type PermissionAction = (typeof PERMISSION_ACTIONS)[number];
+
+/**
+ * What the gateway tells a logic service about the call it forwards.
+ * It travels as a typed RPC argument, so no client header can forge it:
+ * logic services have no public route and only the gateway holds their bindings.
+ */
+export const IdentityContextSchema = z.object({
+  request_id: z.string().min(1).max(128),
+  traceparent: z.string().optional(),
+  user_id: z.string().nullable(),
+  organization_id: z.string().min(1),
+  roles: z.array(z.string()),
+  permissions: z.record(z.string(), z.array(z.enum(PERMISSION_ACTIONS))),
+  /** Set when the gateway itself calls (health, OpenAPI), not on behalf of a client. */
+  system: z.boolean().default(false),
+});
+export type IdentityContext = z.infer<typeof IdentityContextSchema>;
+export type IdentityContextInput = z.input<typeof IdentityContextSchema>;

@@ -1,0 +1,35 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { OPENAPI_VERSION } from "./openapi";
+import type { ServiceHealth } from "./contract";
+
+export interface ServiceInfo {
+  title: string;
+  description: string;
+  version?: string;
+}
+
+/** `GET /openapi.json`: the service's OpenAPI 3.1, generated from its zod routes. */
+export function registerMeta(app: OpenAPIHono<any>, info: ServiceInfo) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token from the gateway's token endpoint.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: OPENAPI_VERSION,
+    info: { title: info.title, version: info.version ?? "1.0.0", description: info.description },
+    security: [{ bearerAuth: [] }],
+  });
+  return app;
+}
+
+/** A health check that really runs a query on the service's D1. */
+export async function checkD1(service: string, db: D1Database): Promise<ServiceHealth> {
+  try {
+    const row = await db.prepare("SELECT count(*) AS n FROM d1_migrations").first<{ n: number }>();
+    return { service, status: row && row.n > 0 ? "ok" : "error", checks: { d1: row && row.n > 0 ? "ok" : "error" } };
+  } catch {
+    return { service, status: "error", checks: { d1: "error" } };
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "./errors";
+
+export const PaginationQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+  cursor: z.string().max(512).optional().openapi({ description: "Opaque cursor from a previous page's next_cursor." }),
+});
+export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
+
+export function listResponseSchema<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      data: z.array(item),
+      next_cursor: z.string().nullable(),
+    })
+    .openapi(name);
+}
+
+/** Keyset cursor: the sort key and id of the last row of the page, base64url JSON. */
+export interface Cursor {
+  k: string;
+  id: string;
+}
+
+function b64urlEncode(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function b64urlDecode(text: string): string {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return b64urlEncode(JSON.stringify(cursor));
+}
+
+const CursorSchema = z.object({ k: z.string(), id: z.string() });
+
+export function decodeCursor(value: string | undefined): Cursor | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return CursorSchema.parse(JSON.parse(b64urlDecode(value)));
+  } catch {
+    throw new ApiError(422, "The cursor is not one this API issued.", {
+      errors: [{ path: "cursor", message: "Invalid cursor" }],
+    });
+  }
+}
+
+/** Given limit+1 rows, returns the page and the cursor of the next one. */
+export function paginate<T extends { id: string }>(rows: T[], limit: number, key: (row: T) => string) {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const next_cursor = rows.length > limit && last ? encodeCursor({ k: key(last), id: last.id }) : null;
+  return { data: page, next_cursor };
+}

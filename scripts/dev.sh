@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole platform on this machine: four Workers in one workerd, migrated D1, demo data.
+# The gateway listens on http://127.0.0.1:${PORT:-8787}.
+source "$(dirname "$0")/lib.sh"
+ensure_deps
+SKIP_INSTALL=1 bash scripts/migrate.sh
+PORT="${PORT:-8787}"
+echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"
+exec wrangler dev \
+  -c workers/gateway/wrangler.toml \
+  -c workers/crm/wrangler.toml \
+  -c workers/documents/wrangler.toml \
+  -c workers/appointments/wrangler.toml \
+  --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false "$@"

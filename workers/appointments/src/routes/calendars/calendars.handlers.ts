@@ -1,0 +1,84 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { and, asc, eq, gt, or } from "drizzle-orm";
+import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv } from "@buildly/shared";
+import { db } from "../../db/client";
+import { calendars, type CalendarRow } from "../../db/schema";
+import { DEFAULT_WORKING_HOURS } from "./calendars.schemas";
+import type * as routes from "./calendars.routes";
+
+type E = ServiceEnv<Env>;
+
+function toCalendar(row: CalendarRow) {
+  const { organization_id: _org, ...rest } = row;
+  return rest;
+}
+
+function notFound(): ApiError {
+  return new ApiError(404, "No calendar has this id.");
+}
+
+function scoped(c: { get(key: "identity"): { organization_id: string } }, id: string) {
+  return and(eq(calendars.id, id), eq(calendars.organization_id, c.get("identity").organization_id));
+}
+
+export const list: RouteHandler<typeof routes.listCalendars, E> = async (c) => {
+  const { limit, cursor } = c.req.valid("query");
+  const after = decodeCursor(cursor);
+  const rows = await db(c.env.DB)
+    .select()
+    .from(calendars)
+    .where(
+      and(
+        eq(calendars.organization_id, c.get("identity").organization_id),
+        after ? or(gt(calendars.created_at, after.k), and(eq(calendars.created_at, after.k), gt(calendars.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(calendars.created_at), asc(calendars.id))
+    .limit(limit + 1);
+  const page = paginate(rows, limit, (r) => r.created_at);
+  return c.json({ data: page.data.map(toCalendar), next_cursor: page.next_cursor }, 200);
+};
+
+export const create: RouteHandler<typeof routes.createCalendar, E> = async (c) => {
+  const input = c.req.valid("json");
+  const now = nowIso();
+  const row: CalendarRow = {
+    id: newId(),
+    organization_id: c.get("identity").organization_id,
+    name: input.name,
+    time_zone: input.time_zone,
+    working_hours: input.working_hours ?? DEFAULT_WORKING_HOURS,
+    created_at: now,
+    updated_at: now,
+  };
+  await db(c.env.DB).insert(calendars).values(row);
+  c.header("location", `/calendars/${row.id}`);
+  return c.json(toCalendar(row), 201);
+};
+
+export const get: RouteHandler<typeof routes.getCalendar, E> = async (c) => {
+  const row = await db(c.env.DB).select().from(calendars).where(scoped(c, c.req.valid("param").id)).get();
+  if (!row) throw notFound();
+  return c.json(toCalendar(row), 200);
+};
+
+export const update: RouteHandler<typeof routes.updateCalendar, E> = async (c) => {
+  const row = await db(c.env.DB)
+    .update(calendars)
+    .set({ ...c.req.valid("json"), updated_at: nowIso() })
+    .where(scoped(c, c.req.valid("param").id))
+    .returning()
+    .get();
+  if (!row) throw notFound();
+  return c.json(toCalendar(row), 200);
+};
+
+export const remove: RouteHandler<typeof routes.deleteCalendar, E> = async (c) => {
+  const deleted = await db(c.env.DB)
+    .delete(calendars)
+    .where(scoped(c, c.req.valid("param").id))
+    .returning({ id: calendars.id })
+    .get();
+  if (!deleted) throw notFound();
+  return c.body(null, 204);
+};

@@ -1,0 +1,78 @@
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, PaginationQuerySchema, jsonBody } from "@buildly/shared";
+import { problemResponses } from "@buildly/shared";
+import { CalendarCreateSchema, CalendarListSchema, CalendarSchema, CalendarUpdateSchema } from "./calendars.schemas";
+
+const tags = ["Calendars"];
+
+export const listCalendars = createRoute({
+  method: "get",
+  path: "/calendars",
+  operationId: "listCalendars",
+  summary: "List calendars, oldest first, a page at a time",
+  tags,
+  request: {
+    query: PaginationQuerySchema,
+  },
+  responses: {
+    200: { description: "A page of calendars", content: { "application/json": { schema: CalendarListSchema } } },
+    ...problemResponses(422),
+  },
+});
+
+export const createCalendar = createRoute({
+  method: "post",
+  path: "/calendars",
+  operationId: "createCalendar",
+  summary: "Create a calendar",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: { body: { required: true, content: { "application/json": { schema: CalendarCreateSchema } } } },
+  responses: {
+    201: { description: "The new calendar", content: { "application/json": { schema: CalendarSchema } } },
+    ...problemResponses(400, 413, 415, 422),
+  },
+});
+
+export const getCalendar = createRoute({
+  method: "get",
+  path: "/calendars/{id}",
+  operationId: "getCalendar",
+  summary: "Read one calendar",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "The calendar", content: { "application/json": { schema: CalendarSchema } } },
+    ...problemResponses(404, 422),
+  },
+});
+
+export const updateCalendar = createRoute({
+  method: "patch",
+  path: "/calendars/{id}",
+  operationId: "updateCalendar",
+  summary: "Change some fields of a calendar",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { "application/json": { schema: CalendarUpdateSchema } } },
+  },
+  responses: {
+    200: { description: "The updated calendar", content: { "application/json": { schema: CalendarSchema } } },
+    ...problemResponses(400, 404, 413, 415, 422),
+  },
+});
+
+export const deleteCalendar = createRoute({
+  method: "delete",
+  path: "/calendars/{id}",
+  operationId: "deleteCalendar",
+  summary: "Delete a calendar",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    204: { description: "Deleted" },
+    ...problemResponses(404, 422),
+  },
+});

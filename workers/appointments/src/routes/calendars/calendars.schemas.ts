@@ -1,0 +1,77 @@
+import { z } from "@hono/zod-openapi";
+import { IdSchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM, 24-hour");
+
+const Interval = z
+  .object({ start: HHMM, end: HHMM })
+  .refine((i) => i.start < i.end, { message: "start must be before end" });
+
+const DayHours = z.array(Interval).max(8);
+
+export const WorkingHoursSchema = z
+  .object({ mon: DayHours, tue: DayHours, wed: DayHours, thu: DayHours, fri: DayHours, sat: DayHours, sun: DayHours })
+  .openapi("WorkingHours", {
+    example: {
+      mon: [{ start: "09:00", end: "17:00" }],
+      tue: [{ start: "09:00", end: "17:00" }],
+      wed: [{ start: "09:00", end: "17:00" }],
+      thu: [{ start: "09:00", end: "17:00" }],
+      fri: [{ start: "09:00", end: "13:00" }],
+      sat: [],
+      sun: [],
+    },
+  });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const TimeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isTimeZone, { message: "Not an IANA time zone" })
+  .openapi({ example: "Europe/London" });
+
+export const CalendarSchema = z
+  .object({
+    id: IdSchema,
+    name: z.string().openapi({ example: "Front desk" }),
+    time_zone: z.string().openapi({ example: "Europe/London" }),
+    working_hours: WorkingHoursSchema,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .openapi("Calendar");
+
+export const CalendarCreateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    time_zone: TimeZoneSchema,
+    working_hours: WorkingHoursSchema.optional(),
+  })
+  .strict()
+  .openapi("CalendarCreate", { example: { name: "Front desk", time_zone: "Europe/London" } });
+
+export const CalendarUpdateSchema = CalendarCreateSchema.partial()
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
+  .openapi("CalendarUpdate", { example: { name: "Reception" } });
+
+export const CalendarListSchema = listResponseSchema(CalendarSchema, "CalendarList");
+
+export const DEFAULT_WORKING_HOURS = {
+  mon: [{ start: "09:00", end: "17:00" }],
+  tue: [{ start: "09:00", end: "17:00" }],
+  wed: [{ start: "09:00", end: "17:00" }],
+  thu: [{ start: "09:00", end: "17:00" }],
+  fri: [{ start: "09:00", end: "17:00" }],
+  sat: [],
+  sun: [],
+};

@@ -1,0 +1,6 @@
+-- Demo data for local development. Fixed ids and INSERT OR IGNORE: running it twice changes nothing.
+INSERT OR IGNORE INTO contacts (id, organization_id, first_name, last_name, email, phone, company, tags, created_at, updated_at) VALUES
+  ('6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01', '00000000-0000-4000-8000-000000000001', 'Ada', 'Lovelace', 'ada@analytical.example', '+442079460001', 'Analytical Engines Ltd', '["vip","engineering"]', '2026-01-05T09:00:00.000Z', '2026-01-05T09:00:00.000Z'),
+  ('6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a02', '00000000-0000-4000-8000-000000000001', 'Grace', 'Hopper', 'grace@cobol.example', '+12025550102', 'Compiler Works Inc', '["engineering"]', '2026-01-06T10:30:00.000Z', '2026-01-06T10:30:00.000Z'),
+  ('6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a03', '00000000-0000-4000-8000-000000000001', 'Katherine', 'Johnson', 'katherine@orbits.example', '+17575550103', 'Orbital Mechanics Co', '["prospect"]', '2026-01-07T14:15:00.000Z', '2026-01-07T14:15:00.000Z'),
+  ('6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a04', '00000000-0000-4000-8000-000000000001', 'Alan', 'Turing', 'alan@bletchley.example', '+441908640404', 'Bletchley Analytics', '["prospect","research"]', '2026-01-08T08:45:00.000Z', '2026-01-08T08:45:00.000Z');

@@ -1,0 +1,80 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParamSchema, PaginationQuerySchema, jsonBody } from "@buildly/shared";
+import { problemResponses } from "@buildly/shared";
+import { ContactCreateSchema, ContactListSchema, ContactSchema, ContactUpdateSchema } from "./contacts.schemas";
+
+const tags = ["Contacts"];
+
+export const listContacts = createRoute({
+  method: "get",
+  path: "/contacts",
+  operationId: "listContacts",
+  summary: "List contacts, oldest first, a page at a time",
+  tags,
+  request: {
+    query: PaginationQuerySchema.extend({
+      tag: z.string().max(50).optional().openapi({ description: "Only contacts with this tag." }),
+    }),
+  },
+  responses: {
+    200: { description: "A page of contacts", content: { "application/json": { schema: ContactListSchema } } },
+    ...problemResponses(422),
+  },
+});
+
+export const createContact = createRoute({
+  method: "post",
+  path: "/contacts",
+  operationId: "createContact",
+  summary: "Create a contact",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: { body: { required: true, content: { "application/json": { schema: ContactCreateSchema } } } },
+  responses: {
+    201: { description: "The new contact", content: { "application/json": { schema: ContactSchema } } },
+    ...problemResponses(400, 409, 413, 415, 422),
+  },
+});
+
+export const getContact = createRoute({
+  method: "get",
+  path: "/contacts/{id}",
+  operationId: "getContact",
+  summary: "Read one contact",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "The contact", content: { "application/json": { schema: ContactSchema } } },
+    ...problemResponses(404, 422),
+  },
+});
+
+export const updateContact = createRoute({
+  method: "patch",
+  path: "/contacts/{id}",
+  operationId: "updateContact",
+  summary: "Change some fields of a contact",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { "application/json": { schema: ContactUpdateSchema } } },
+  },
+  responses: {
+    200: { description: "The updated contact", content: { "application/json": { schema: ContactSchema } } },
+    ...problemResponses(400, 404, 409, 413, 415, 422),
+  },
+});
+
+export const deleteContact = createRoute({
+  method: "delete",
+  path: "/contacts/{id}",
+  operationId: "deleteContact",
+  summary: "Delete a contact",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    204: { description: "Deleted" },
+    ...problemResponses(404, 422),
+  },
+});

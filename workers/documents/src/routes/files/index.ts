@@ -1,0 +1,13 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ServiceEnv } from "@buildly/shared";
+import * as handlers from "./files.handlers";
+import * as routes from "./files.routes";
+
+export function registerFiles(app: OpenAPIHono<ServiceEnv<Env>>) {
+  return app
+    .openapi(routes.listFiles, handlers.list)
+    .openapi(routes.uploadFile, handlers.upload)
+    .openapi(routes.getFile, handlers.get)
+    .openapi(routes.getFileContent, handlers.content)
+    .openapi(routes.deleteFile, handlers.remove);
+}

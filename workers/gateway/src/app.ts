@@ -1,0 +1,50 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiError, errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
+import { ServiceCallError } from "./deadline";
+import { corsPolicy } from "./middleware/cors";
+import { requestContext } from "./middleware/request-context";
+import { forward } from "./proxy";
+import { findService, serviceRegistry } from "./registry";
+import { registerDocs } from "./routes/docs";
+import { registerHealth } from "./routes/health";
+import { registerOpenApi } from "./routes/openapi";
+import { registerServices } from "./routes/services";
+import type { GatewayEnv } from "./types";
+
+export function buildApp() {
+  const app = new OpenAPIHono<GatewayEnv>({ defaultHook: validationHook as never });
+  app.use("*", requestContext);
+  app.use("*", corsPolicy);
+
+  registerHealth(app);
+  registerServices(app);
+  registerOpenApi(app);
+  registerDocs(app);
+
+  // Everything under /v<N>/<service>/ goes to that service through its binding.
+  app.all("/:version{v[0-9]+}/:service/*", async (c) => {
+    const entries = serviceRegistry(c.env);
+    const entry = findService(entries, c.req.path);
+    if (!entry) {
+      throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
+    }
+    c.set("service", entry.name);
+    return forward(
+      c,
+      entry,
+      entries.map((e) => e.name),
+    );
+  });
+
+  const render = errorHandler("gateway");
+  app.onError((err, c) => {
+    if (err instanceof ServiceCallError) {
+      logError(c.get("requestId"), "gateway", err.cause, { target: c.get("service") });
+    }
+    return render(err, c);
+  });
+  app.notFound(notFoundHandler(app));
+  return app;
+}
+
+export const app = buildApp();

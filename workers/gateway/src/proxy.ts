@@ -1,0 +1,95 @@
+import type { Context } from "hono";
+import { ApiError, tooLarge } from "@buildly/shared";
+import { withDeadline } from "./deadline";
+import { resolveIdentity } from "./identity";
+import { serviceBinding, type ServiceEntry } from "./registry";
+import type { GatewayEnv } from "./types";
+
+/** Headers that describe one hop, or carry the client's credentials, never go to a service. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "authorization",
+  "cookie",
+  "x-request-id",
+  "traceparent",
+  "tracestate",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+]);
+
+const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie"]);
+
+function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) controller.error(tooLarge(maxBytes));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/**
+ * Forwards `/v1/<service>/<rest>` to the service's RPC entrypoint: method, path, query,
+ * headers and the body as a stream, with the identity context as a typed argument.
+ */
+export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, allServices: string[]): Promise<Response> {
+  const stub = serviceBinding(c.env, entry);
+  if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
+
+  const inbound = new URL(c.req.url);
+  const rest = inbound.pathname.slice(entry.prefix.length) || "/";
+  const target = new URL(rest + inbound.search, `https://${entry.name}.internal`);
+
+  const headers = new Headers();
+  for (const [name, value] of c.req.raw.headers) {
+    if (!DROPPED_REQUEST_HEADERS.has(name)) headers.set(name, value);
+  }
+  headers.set("x-request-id", c.get("requestId"));
+  const traceparent = c.get("traceparent");
+  if (traceparent) {
+    headers.set("traceparent", traceparent);
+    const tracestate = c.req.header("tracestate");
+    if (tracestate) headers.set("tracestate", tracestate);
+  }
+  const clientIp = c.req.header("cf-connecting-ip");
+  if (clientIp) headers.set("x-forwarded-for", clientIp);
+  headers.set("x-forwarded-host", inbound.host);
+  headers.set("x-forwarded-proto", inbound.protocol.replace(":", ""));
+  headers.set("x-forwarded-prefix", entry.prefix);
+
+  const method = c.req.method;
+  let body: ReadableStream<Uint8Array> | null = null;
+  if (method !== "GET" && method !== "HEAD" && c.req.raw.body) {
+    const declared = Number(c.req.header("content-length") ?? "NaN");
+    if (Number.isFinite(declared) && declared > entry.max_body_bytes) throw tooLarge(entry.max_body_bytes);
+    body = Number.isFinite(declared) ? c.req.raw.body : limitBody(c.req.raw.body, entry.max_body_bytes);
+  }
+
+  const request = new Request(target, { method, headers, body });
+  const identity = resolveIdentity(c, allServices);
+  const response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+
+  const out = new Headers();
+  for (const [name, value] of response.headers) {
+    if (!DROPPED_RESPONSE_HEADERS.has(name)) out.append(name, value);
+  }
+  const location = out.get("location");
+  if (location?.startsWith("/") && !location.startsWith("//")) {
+    // Services answer with paths of their own; clients see the gateway's.
+    out.set("location", entry.prefix + location);
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+}

@@ -1,0 +1,26 @@
+import { createRoute, z } from "@hono/zod-openapi";
+
+export const ServiceSchema = z
+  .object({
+    name: z.string().openapi({ example: "crm" }),
+    title: z.string().openapi({ example: "CRM" }),
+    version: z.string().openapi({ example: "v1" }),
+    prefix: z.string().openapi({ example: "/v1/crm" }),
+    openapi: z.string().openapi({ example: "/v1/crm/openapi.json" }),
+    health: z.enum(["ok", "error"]),
+  })
+  .openapi("Service");
+
+export const listServices = createRoute({
+  method: "get",
+  path: "/v1/services",
+  operationId: "listServices",
+  summary: "The logic services behind the gateway, with version and health",
+  tags: ["Platform"],
+  responses: {
+    200: {
+      description: "Every registered service",
+      content: { "application/json": { schema: z.object({ data: z.array(ServiceSchema) }).openapi("ServiceList") } },
+    },
+  },
+});
