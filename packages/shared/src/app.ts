@@ -79,6 +79,7 @@ export const validationHook = (result: { success: boolean; error?: ZodError; tar
  */
 export function createServiceApp<B extends object>(service: string) {
   const app = new OpenAPIHono<ServiceEnv<B>>({ defaultHook: validationHook as never });
+  const onError = errorHandler(service);
   app.use("*", async (c, next) => {
     const identity = c.env.IDENTITY;
     const requestId = identity?.request_id ?? sanitizeRequestId(c.req.header("x-request-id"));
@@ -87,6 +88,9 @@ export function createServiceApp<B extends object>(service: string) {
     const started = Date.now();
     try {
       await next();
+    } catch (err) {
+      // Errors thrown outside a handler (e.g. by notFound) reach here: render them now so the log line has the real status.
+      c.res = onError(err, c);
     } finally {
       c.header("x-request-id", requestId);
       logRequest({
@@ -100,7 +104,7 @@ export function createServiceApp<B extends object>(service: string) {
       });
     }
   });
-  app.onError(errorHandler(service));
+  app.onError(onError);
   app.notFound(notFoundHandler(app));
   return app;
 }

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError, errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { ServiceCallError } from "./deadline";
 import { corsPolicy } from "./middleware/cors";
@@ -13,7 +14,14 @@ import type { GatewayEnv } from "./types";
 
 export function buildApp() {
   const app = new OpenAPIHono<GatewayEnv>({ defaultHook: validationHook as never });
-  app.use("*", requestContext);
+  const render = errorHandler("gateway");
+  const onError = (err: unknown, c: Context<GatewayEnv>) => {
+    if (err instanceof ServiceCallError) {
+      logError(c.get("requestId"), "gateway", err.cause, { target: c.get("service") });
+    }
+    return render(err, c);
+  };
+  app.use("*", requestContext(onError));
   app.use("*", corsPolicy);
 
   registerHealth(app);
@@ -36,13 +44,7 @@ export function buildApp() {
     );
   });
 
-  const render = errorHandler("gateway");
-  app.onError((err, c) => {
-    if (err instanceof ServiceCallError) {
-      logError(c.get("requestId"), "gateway", err.cause, { target: c.get("service") });
-    }
-    return render(err, c);
-  });
+  app.onError(onError);
   app.notFound(notFoundHandler(app));
   return app;
 }

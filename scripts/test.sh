@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: type checks, a deploy dry run of every Worker, the Workers'
+# tests inside workerd, and the end-to-end suite against the platform as `npm run dev` serves it.
+source "$(dirname "$0")/lib.sh"
+ensure_deps
+WORKERS=(crm documents appointments gateway)
+
+echo "== type check"
+for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
+tsc -p packages/shared
+
+echo "== wrangler deploy --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
+for w in "${WORKERS[@]}"; do
+  out=$(cd "workers/$w" && wrangler deploy --dry-run --outdir dist 2>&1) || { echo "$out"; echo "dry run failed for $w"; exit 1; }
+  echo "$w: $(echo "$out" | grep -o 'Total Upload: .*')"
+done
+
+echo "== tests"
+vitest run "$@"

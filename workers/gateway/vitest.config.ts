@@ -1,0 +1,70 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * The gateway under test talks to the real logic services: their Workers, built by
+ * `wrangler deploy --dry-run --outdir dist` (the test script does that first), run as
+ * auxiliary Workers with their own D1. The runner gets the same D1 databases only so
+ * the setup file can apply each service's migrations to them.
+ */
+const SERVICES = [
+  { name: "crm", entrypoint: "CrmService", d1: "crm-db" },
+  { name: "documents", entrypoint: "DocumentsService", d1: "documents-db", r2: "documents-files", vars: { MAX_UPLOAD_BYTES: "104857600" } },
+  { name: "appointments", entrypoint: "AppointmentsService", d1: "appointments-db" },
+] as const;
+
+/** A Worker that stands for a service that hangs or breaks, to test deadlines and 502s. */
+const BROKEN_SERVICE = `
+import { WorkerEntrypoint } from "cloudflare:workers";
+export class BrokenService extends WorkerEntrypoint {
+  async handle(request) {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/hang")) return new Promise(() => {});
+    if (path.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
+    return Response.json({ ok: true });
+  }
+  async health() { throw new Error("down"); }
+}
+export default { fetch() { return new Response("no", { status: 404 }); } };
+`;
+
+export default defineConfig(async () => {
+  const migrations = Object.fromEntries(
+    await Promise.all(
+      SERVICES.map(async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const),
+    ),
+  );
+  const registry = [
+    { name: "crm", binding: "CRM", version: "v1", title: "CRM", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
+    { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
+    { name: "appointments", binding: "APPOINTMENTS", version: "v1", title: "Appointments", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
+    { name: "broken", binding: "BROKEN", version: "v1", title: "Broken", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1024 },
+  ];
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: { ...migrations, SERVICES: registry, CORS_ORIGINS: "https://app.example" },
+          d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
+          serviceBindings: { BROKEN: { name: "broken-fixture", entrypoint: "BrokenService" } },
+          workers: [
+            ...SERVICES.map((s) => ({
+              name: `buildly-${s.name}`,
+              modules: true,
+              scriptPath: path.join(import.meta.dirname, "..", s.name, "dist", "index.js"),
+              modulesRoot: path.join(import.meta.dirname, "..", s.name, "dist"),
+              compatibilityDate: "2026-11-01",
+              d1Databases: { DB: s.d1 },
+              ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
+              ...("vars" in s ? { bindings: s.vars } : {}),
+            })),
+            { name: "broken-fixture", modules: true, script: BROKEN_SERVICE, compatibilityDate: "2026-11-01" },
+          ],
+        },
+      }),
+    ],
+    test: { name: "gateway", silent: "passed-only", setupFiles: ["./test/setup.ts"] },
+  };
+});
