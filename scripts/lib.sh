@@ -15,3 +15,8 @@ ensure_deps() {
   export PATH="$ROOT/node_modules/.bin:$PATH"
   node workers/gateway/scripts/copy-docs-assets.mjs >/dev/null
 }
+
+# Env types come from each wrangler.toml (`wrangler types`); regenerate after changing bindings.
+regen_types() {
+  for w in workers/*/; do (cd "$w" && wrangler types --include-runtime=false >/dev/null); done
+}

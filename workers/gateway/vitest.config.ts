@@ -14,15 +14,37 @@ const SERVICES = [
   { name: "appointments", entrypoint: "AppointmentsService", d1: "appointments-db" },
 ] as const;
 
-/** A Worker that stands for a service that hangs or breaks, to test deadlines and 502s. */
-const BROKEN_SERVICE = `
+/**
+ * A Worker that stands for a service that echoes, hangs or breaks: it lets the tests see
+ * exactly what the gateway forwards, and check deadlines and 502s. Not a stand-in for a
+ * real logic service (those run from their own bundles above).
+ */
+const FIXTURE_SERVICE = `
 import { WorkerEntrypoint } from "cloudflare:workers";
-export class BrokenService extends WorkerEntrypoint {
-  async handle(request) {
-    const path = new URL(request.url).pathname;
-    if (path.startsWith("/hang")) return new Promise(() => {});
-    if (path.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
-    return Response.json({ ok: true });
+export class FixtureService extends WorkerEntrypoint {
+  async handle(request, context) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/hang")) await new Promise((r) => setTimeout(r, 5000));
+    if (url.pathname.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
+    if (url.pathname === "/openapi.json") return new Response("nope", { status: 500 });
+    let bytes = 0;
+    const digest = new crypto.DigestStream("SHA-256");
+    const w = digest.getWriter();
+    if (request.body) {
+      const reader = request.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        await w.write(value);
+      }
+    }
+    await w.close();
+    const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return Response.json(
+      { method: request.method, url: request.url, headers: Object.fromEntries(request.headers), bytes, sha256, context },
+      { headers: { "set-cookie": "leak=1", "x-fixture": "yes", location: "/things/1" } },
+    );
   }
   async health() { throw new Error("down"); }
 }
@@ -39,7 +61,7 @@ export default defineConfig(async () => {
     { name: "crm", binding: "CRM", version: "v1", title: "CRM", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
     { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
     { name: "appointments", binding: "APPOINTMENTS", version: "v1", title: "Appointments", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
-    { name: "broken", binding: "BROKEN", version: "v1", title: "Broken", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1024 },
+    { name: "fixture", binding: "FIXTURE", version: "v1", title: "Fixture", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 8 * 1024 * 1024 },
   ];
   return {
     plugins: [
@@ -48,7 +70,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: { ...migrations, SERVICES: registry, CORS_ORIGINS: "https://app.example" },
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
-          serviceBindings: { BROKEN: { name: "broken-fixture", entrypoint: "BrokenService" } },
+          serviceBindings: { FIXTURE: { name: "fixture", entrypoint: "FixtureService" } },
           workers: [
             ...SERVICES.map((s) => ({
               name: `buildly-${s.name}`,
@@ -60,7 +82,7 @@ export default defineConfig(async () => {
               ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
               ...("vars" in s ? { bindings: s.vars } : {}),
             })),
-            { name: "broken-fixture", modules: true, script: BROKEN_SERVICE, compatibilityDate: "2026-11-01" },
+            { name: "fixture", modules: true, script: FIXTURE_SERVICE, compatibilityDate: "2026-11-01" },
           ],
         },
       }),

@@ -9,3 +9,4 @@ export * from "./app";
 export * from "./contract";
 export * from "./openapi";
 export * from "./meta";
+export * from "./entrypoint";

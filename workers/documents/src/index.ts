@@ -1,18 +1,8 @@
-import { WorkerEntrypoint } from "cloudflare:workers";
-import { checkD1, handleWithContext, refuseDirectFetch, type LogicServiceRpc, type ServiceHealth } from "@buildly/shared";
+import { logicServiceEntrypoint, refuseDirectFetch } from "@buildly/shared";
 import { app, SERVICE } from "./app";
 
-
-/** The gateway's way in: a typed RPC call that carries the identity context. */
-export class DocumentsService extends WorkerEntrypoint<Env> implements LogicServiceRpc {
-  async handle(request: Request, context: unknown): Promise<Response> {
-    return handleWithContext(app, this.env, this.ctx, request, context);
-  }
-
-  async health(): Promise<ServiceHealth> {
-    return checkD1(SERVICE, this.env.DB);
-  }
-}
+/** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
+export const DocumentsService = logicServiceEntrypoint<Env>(SERVICE, app);
 
 export default {
   fetch: refuseDirectFetch,

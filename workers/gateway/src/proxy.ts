@@ -28,17 +28,22 @@ const DROPPED_REQUEST_HEADERS = new Set([
 
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie"]);
 
-function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+/** Counts a body of unknown length on its way through and cuts it off past `maxBytes`. */
+function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   let seen = 0;
-  return body.pipeThrough(
+  let exceeded = false;
+  const stream = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
-        if (seen > maxBytes) controller.error(tooLarge(maxBytes));
-        else controller.enqueue(chunk);
+        if (seen > maxBytes) {
+          exceeded = true;
+          controller.error(tooLarge(maxBytes));
+        } else controller.enqueue(chunk);
       },
     }),
   );
+  return { stream, exceeded: () => exceeded };
 }
 
 /**
@@ -72,15 +77,28 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, allSe
 
   const method = c.req.method;
   let body: ReadableStream<Uint8Array> | null = null;
+  let exceeded = () => false;
   if (method !== "GET" && method !== "HEAD" && c.req.raw.body) {
     const declared = Number(c.req.header("content-length") ?? "NaN");
     if (Number.isFinite(declared) && declared > entry.max_body_bytes) throw tooLarge(entry.max_body_bytes);
-    body = Number.isFinite(declared) ? c.req.raw.body : limitBody(c.req.raw.body, entry.max_body_bytes);
+    if (Number.isFinite(declared)) body = c.req.raw.body;
+    else ({ stream: body, exceeded } = limitBody(c.req.raw.body, entry.max_body_bytes));
   }
 
   const request = new Request(target, { method, headers, body });
   const identity = resolveIdentity(c, allServices);
-  const response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+  let response: Response;
+  try {
+    response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+  } catch (err) {
+    // The service failed because we cut its body off: that is the client's 413, not a 502.
+    if (exceeded()) throw tooLarge(entry.max_body_bytes);
+    throw err;
+  }
+  if (exceeded()) {
+    await response.body?.cancel();
+    throw tooLarge(entry.max_body_bytes);
+  }
 
   const out = new Headers();
   for (const [name, value] of response.headers) {

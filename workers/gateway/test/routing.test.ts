@@ -1,23 +1,133 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { call, json, problem, streamOf } from "./helpers";
 
-const gateway = (exports as unknown as { default: Fetcher }).default;
-const call = (path: string, init?: RequestInit) => gateway.fetch(`https://gateway.example${path}`, init);
-
-describe("routing", () => {
-  it("reaches the CRM service and real D1 rows through the gateway", async () => {
-    const created = await call("/v1/crm/contacts", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ first_name: "Ada", last_name: "Lovelace", email: "ada@example.com" }),
-    });
+describe("routing to logic services", () => {
+  it("reaches the CRM service and real D1 rows, and rewrites Location to the gateway's path", async () => {
+    const created = await call("/v1/crm/contacts", json("POST", { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com" }));
     expect(created.status).toBe(201);
     const body = await created.json<any>();
     expect(created.headers.get("location")).toBe(`/v1/crm/contacts/${body.id}`);
     const read = await call(`/v1/crm/contacts/${body.id}`);
     expect(read.status).toBe(200);
     expect(await read.json<any>()).toMatchObject({ email: "ada@example.com" });
-    const list = await call("/v1/crm/contacts?limit=5");
+    const list = await call("/v1/crm/contacts?limit=100");
     expect((await list.json<any>()).data.map((c: any) => c.id)).toContain(body.id);
+  });
+
+  it("reaches documents and appointments too", async () => {
+    const cal = await call("/v1/appointments/calendars", json("POST", { name: "Desk", time_zone: "Europe/Paris" }));
+    expect(cal.status).toBe(201);
+    const up = await call("/v1/documents/files?name=hello.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+    expect(up.status).toBe(201);
+    const file = await up.json<any>();
+    const content = await call(`/v1/documents/files/${file.id}/content`);
+    expect(await content.text()).toBe("hello");
+  });
+
+  it("forwards method, path, query, headers and body, and drops credentials and hop-by-hop headers", async () => {
+    const res = await call("/v1/fixture/some/path?a=1&b=two%20words", {
+      method: "PATCH",
+      headers: {
+        "content-type": "application/json",
+        "x-custom": "kept",
+        authorization: "Bearer secret-token",
+        cookie: "session=secret",
+        "x-request-id": "client-chosen-id-123",
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      },
+      body: '{"hello":"world"}',
+    });
+    expect(res.status).toBe(200);
+    const seen = await res.json<any>();
+    expect(seen.method).toBe("PATCH");
+    expect(new URL(seen.url).pathname).toBe("/some/path");
+    expect(new URL(seen.url).search).toBe("?a=1&b=two%20words");
+    expect(seen.headers["x-custom"]).toBe("kept");
+    expect(seen.headers["content-type"]).toBe("application/json");
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers["x-request-id"]).toBe("client-chosen-id-123");
+    expect(seen.headers.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    expect(seen.headers["x-forwarded-prefix"]).toBe("/v1/fixture");
+    expect(seen.bytes).toBe(17);
+    // The identity context travels as an RPC argument, not as a header a client could send.
+    expect(seen.context).toMatchObject({ request_id: "client-chosen-id-123", organization_id: expect.any(String), system: false });
+    expect(res.headers.get("x-request-id")).toBe("client-chosen-id-123");
+    expect(res.headers.get("x-fixture")).toBe("yes");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(res.headers.get("location")).toBe("/v1/fixture/things/1");
+  });
+
+  it("streams a large body of unknown length through to the service", async () => {
+    const size = 6 * 1024 * 1024 + 123;
+    const { stream, sha256 } = await streamOf(size);
+    const res = await call("/v1/fixture/upload", { method: "POST", body: stream });
+    expect(res.status).toBe(200);
+    const seen = await res.json<any>();
+    expect(seen.bytes).toBe(size);
+    expect(seen.sha256).toBe(sha256);
+    expect(seen.headers["content-length"]).toBeUndefined();
+  });
+
+  it("refuses a body over the service's limit with 413, declared or streamed", async () => {
+    const declared = await call("/v1/crm/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }),
+    });
+    expect(declared.status).toBe(413);
+    await problem(declared);
+    const { stream } = await streamOf(8 * 1024 * 1024 + 1);
+    const streamed = await call("/v1/fixture/upload", { method: "POST", body: stream });
+    expect(streamed.status).toBe(413);
+    expect((await problem(streamed)).max_bytes).toBe(8 * 1024 * 1024);
+  });
+
+  it("answers unknown services, versions and routes with 404 problem+json", async () => {
+    for (const path of ["/v1/nope/things", "/v2/crm/contacts", "/v1", "/nothing/here"]) {
+      const res = await call(path);
+      expect(res.status, path).toBe(404);
+      await problem(res);
+    }
+  });
+
+  it("passes the service's own 404/405/415/422/400 through as problem+json with the gateway's paths", async () => {
+    const wrong = await call("/v1/crm/contacts", { method: "PUT" });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect((await problem(wrong)).detail).toContain("/v1/crm/contacts");
+    expect((await call("/v1/crm/contacts", { method: "POST", headers: { "content-type": "text/plain" }, body: "x" })).status).toBe(415);
+    expect((await call("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
+    const invalid = await call("/v1/crm/contacts", json("POST", { first_name: "A", last_name: "B", email: "nope" }));
+    expect(invalid.status).toBe(422);
+    expect((await problem(invalid)).errors).toEqual([{ path: "email", message: expect.any(String) }]);
+  });
+
+  it("gives 504 when a service does not answer within its deadline", async () => {
+    const started = Date.now();
+    const res = await call("/v1/fixture/hang");
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await problem(res)).detail).toContain("fixture");
+  });
+
+  it("gives 502 when a service throws, without leaking its internals", async () => {
+    const res = await call("/v1/fixture/throw");
+    expect(res.status).toBe(502);
+    const text = await res.clone().text();
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toMatch(/at .*\.js/);
+    await problem(res);
+  });
+});
+
+describe("request ids", () => {
+  it("keeps a sane inbound X-Request-Id and replaces an unsafe one", async () => {
+    const kept = await call("/v1/crm/contacts", { headers: { "x-request-id": "abc-123-def-456" } });
+    expect(kept.headers.get("x-request-id")).toBe("abc-123-def-456");
+    const replaced = await call("/v1/crm/contacts", { headers: { "x-request-id": "bad id\twith spaces" } });
+    expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const generated = await call("/health");
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

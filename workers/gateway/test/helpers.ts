@@ -1,0 +1,49 @@
+import { expect } from "vitest";
+import { exports } from "cloudflare:workers";
+
+const gateway = (exports as unknown as { default: Fetcher }).default;
+
+/** Calls the gateway Worker as a client would. */
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return gateway.fetch(`https://gateway.example${path}`, init);
+}
+
+export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+export async function problem(res: Response) {
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = await res.json<any>();
+  expect(body).toMatchObject({ status: res.status, request_id: res.headers.get("x-request-id") });
+  expect(typeof body.type).toBe("string");
+  expect(typeof body.title).toBe("string");
+  expect(typeof body.detail).toBe("string");
+  return body;
+}
+
+/** A body that streams `size` pseudo-random bytes in 64 KiB chunks, and its SHA-256. */
+export async function streamOf(size: number) {
+  const chunk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7919) % 251;
+  const digest = new crypto.DigestStream("SHA-256");
+  const w = digest.getWriter();
+  let left = size;
+  while (left > 0) {
+    const n = Math.min(left, chunk.length);
+    await w.write(chunk.subarray(0, n));
+    left -= n;
+  }
+  await w.close();
+  const sha256 = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const n = Math.min(size - sent, chunk.length);
+      controller.enqueue(chunk.slice(0, n));
+      sent += n;
+    },
+  });
+  return { stream, sha256 };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { call } from "./helpers";
+
+describe("health and services", () => {
+  it("checks every service, each with a real D1 query, and reports a broken one", async () => {
+    const res = await call("/health");
+    // The fixture service's health throws, so the platform is degraded in this test setup.
+    expect(res.status).toBe(503);
+    const body = await res.json<any>();
+    expect(body.gateway).toBe("ok");
+    expect(body.status).toBe("degraded");
+    const byName = Object.fromEntries(body.services.map((s: any) => [s.service, s]));
+    for (const name of ["crm", "documents", "appointments"]) {
+      expect(byName[name]).toMatchObject({ status: "ok", checks: { d1: "ok" } });
+    }
+    expect(byName.fixture.status).toBe("error");
+  });
+
+  it("lists the registered services with version and health", async () => {
+    const res = await call("/v1/services");
+    expect(res.status).toBe(200);
+    const { data } = await res.json<any>();
+    expect(data.map((s: any) => s.name)).toEqual(["crm", "documents", "appointments", "fixture"]);
+    expect(data[0]).toEqual({
+      name: "crm",
+      title: "CRM",
+      version: "v1",
+      prefix: "/v1/crm",
+      openapi: "/v1/crm/openapi.json",
+      health: "ok",
+    });
+    expect(data[3].health).toBe("error");
+  });
+});
+
+describe("CORS", () => {
+  it("answers a preflight from an allowed origin without auth", async () => {
+    const res = await call("/v1/crm/contacts", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-headers")).toContain("authorization");
+  });
+
+  it("does not allow an unknown origin", async () => {
+    const res = await call("/v1/crm/contacts", { headers: { origin: "https://evil.example" } });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    const ok = await call("/v1/crm/contacts", { headers: { origin: "https://app.example" } });
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(ok.headers.get("access-control-expose-headers")).toContain("x-request-id");
+  });
+});
+
+describe("OpenAPI aggregation", () => {
+  it("merges every service under its prefix with namespaced components and unique operation ids", async () => {
+    const res = await call("/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json<any>();
+    expect(doc.openapi).toBe("3.1.0");
+    const paths = Object.keys(doc.paths);
+    expect(paths).toEqual(expect.arrayContaining(["/health", "/v1/services", "/v1/crm/contacts", "/v1/crm/contacts/{id}", "/v1/documents/files", "/v1/appointments/calendars"]));
+    const ids: string[] = [];
+    for (const item of Object.values<any>(doc.paths)) for (const op of Object.values<any>(item)) if (op.operationId) ids.push(op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain("crm_createContact");
+    const schemas = Object.keys(doc.components.schemas);
+    expect(schemas).toEqual(expect.arrayContaining(["Crm_Contact", "Appointments_Calendar", "Documents_File", "Problem"]));
+    // Identical Problem schemas fold into the gateway's; nothing dangles.
+    expect(schemas.some((s) => s.endsWith("_Problem"))).toBe(false);
+    const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
+    for (const ref of refs) expect(schemas).toContain(ref.slice(22, -1));
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    // The fixture serves no document: it is named as unavailable, not silently dropped.
+    expect(doc.info.description).toContain("fixture");
+  });
+});
+
+describe("docs page", () => {
+  it("serves an HTML page whose assets come from the gateway itself", async () => {
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
+    const html = await res.text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    for (const ref of refs) expect(ref.startsWith("/")).toBe(true);
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+});
