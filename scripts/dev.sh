@@ -3,6 +3,7 @@
 # The gateway listens on http://127.0.0.1:${PORT:-8787}.
 source "$(dirname "$0")/lib.sh"
 ensure_deps
+ensure_dev_vars
 SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"
 echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"

@@ -5,7 +5,8 @@ cd "$ROOT"
 export WRANGLER_SEND_METRICS=false
 export PNPM_VERSION=10.34.9
 STATE_DIR="${BUILDLY_STATE_DIR:-$ROOT/.wrangler/state}"
-SERVICES=(crm documents appointments)
+# Workers with a D1 database to migrate and seed.
+DATABASES=(gateway crm documents appointments)
 
 pnpm_() { npx -y "pnpm@$PNPM_VERSION" "$@"; }
 
@@ -19,4 +20,13 @@ ensure_deps() {
 # Env types come from each wrangler.toml (`wrangler types`); regenerate after changing bindings.
 regen_types() {
   for w in workers/*/; do (cd "$w" && wrangler types --include-runtime=false >/dev/null); done
+}
+
+# Local secrets live in workers/<name>/.dev.vars (git-ignored); make the gateway's once.
+ensure_dev_vars() {
+  local f="$ROOT/workers/gateway/.dev.vars"
+  if [ ! -f "$f" ] || ! grep -q '^SIGNING_KEYS_SECRET=' "$f"; then
+    echo "SIGNING_KEYS_SECRET=$(node -e 'console.log(require("crypto").randomBytes(36).toString("base64url"))')" >> "$f"
+    echo "wrote a new local SIGNING_KEYS_SECRET to $f"
+  fi
 }

@@ -2,7 +2,7 @@
 # Applies every logic service's D1 migrations to the local state, then the demo data.
 source "$(dirname "$0")/lib.sh"
 [ "${SKIP_INSTALL:-}" = "1" ] && export PATH="$ROOT/node_modules/.bin:$PATH" || ensure_deps
-for s in "${SERVICES[@]}"; do
+for s in "${DATABASES[@]}"; do
   echo "migrating $s"
   wrangler d1 migrations apply DB --local -c "workers/$s/wrangler.toml" --persist-to "$STATE_DIR" >/dev/null
   wrangler d1 execute DB --local -c "workers/$s/wrangler.toml" --persist-to "$STATE_DIR" --file "workers/$s/seed/demo.sql" >/dev/null

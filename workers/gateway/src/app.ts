@@ -3,9 +3,11 @@ import type { Context } from "hono";
 import { ApiError, errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { ServiceCallError } from "./deadline";
 import { corsPolicy } from "./middleware/cors";
+import { authenticate } from "./middleware/authenticate";
 import { requestContext } from "./middleware/request-context";
 import { forward } from "./proxy";
 import { findService, serviceRegistry } from "./registry";
+import { registerAuth } from "./routes/auth";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerOpenApi } from "./routes/openapi";
@@ -28,21 +30,21 @@ export function buildApp() {
   registerServices(app);
   registerOpenApi(app);
   registerDocs(app);
+  registerAuth(app);
 
-  // Everything under /v<N>/<service>/ goes to that service through its binding.
-  app.all("/:version{v[0-9]+}/:service/*", async (c) => {
-    const entries = serviceRegistry(c.env);
-    const entry = findService(entries, c.req.path);
-    if (!entry) {
-      throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
-    }
-    c.set("service", entry.name);
-    return forward(
-      c,
-      entry,
-      entries.map((e) => e.name),
-    );
-  });
+  // Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
+  // service is 404 before anything else, then the token is verified, then the roles checked.
+  app.all(
+    "/:version{v[0-9]+}/:service/*",
+    async (c, next) => {
+      const entry = findService(serviceRegistry(c.env), c.req.path);
+      if (!entry) throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
+      c.set("service", entry.name);
+      await next();
+    },
+    authenticate,
+    (c) => forward(c, findService(serviceRegistry(c.env), c.req.path)!),
+  );
 
   app.onError(onError);
   app.notFound(notFoundHandler(app));

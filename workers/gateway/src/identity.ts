@@ -1,30 +1,29 @@
 import type { Context } from "hono";
-import { PERMISSION_ACTIONS, type IdentityContext } from "@buildly/shared";
+import { ApiError, type IdentityContext } from "@buildly/shared";
 import type { GatewayEnv } from "./types";
 
-/**
- * Who a call acts for. Until the identity issue (OAuth2/JWT) lands, every call acts
- * for the demo organization with full permissions; this is the one place to replace.
- */
-export function resolveIdentity(c: Context<GatewayEnv>, services: string[]): IdentityContext {
-  const permissions = Object.fromEntries(services.map((s) => [s, [...PERMISSION_ACTIONS]]));
+/** The identity context a logic service receives: built only from a verified token. */
+export function identityFor(c: Context<GatewayEnv>): IdentityContext {
+  const principal = c.get("principal");
+  const permissions = c.get("permissions");
+  if (!principal || !permissions) throw new ApiError(401, "This call needs an access token.");
   return {
     request_id: c.get("requestId"),
     traceparent: c.get("traceparent"),
-    user_id: null,
-    organization_id: c.env.DEFAULT_ORGANIZATION_ID,
-    roles: [],
+    user_id: principal.subject,
+    organization_id: principal.organization_id,
+    roles: principal.roles,
     permissions,
     system: false,
   };
 }
 
-/** The context for the gateway's own calls (health, OpenAPI aggregation). */
-export function systemIdentity(requestId: string, organizationId: string): IdentityContext {
+/** The context for the gateway's own calls (health, OpenAPI aggregation): no organization's data. */
+export function systemIdentity(requestId: string): IdentityContext {
   return {
     request_id: requestId,
     user_id: null,
-    organization_id: organizationId,
+    organization_id: "system",
     roles: [],
     permissions: {},
     system: true,

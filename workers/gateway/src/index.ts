@@ -1,5 +1,9 @@
 import { app } from "./app";
+import { scheduled } from "./scheduled";
+
+export { RateLimiter } from "./limiter/rate-limiter";
 
 export default {
   fetch: app.fetch,
+  scheduled,
 } satisfies ExportedHandler<Env>;

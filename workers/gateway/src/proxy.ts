@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { ApiError, tooLarge } from "@buildly/shared";
 import { withDeadline } from "./deadline";
-import { resolveIdentity } from "./identity";
+import { identityFor } from "./identity";
+import { actionFor } from "./auth/rbac";
 import { serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "./types";
 
@@ -50,7 +51,12 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
  * Forwards `/v1/<service>/<rest>` to the service's RPC entrypoint: method, path, query,
  * headers and the body as a stream, with the identity context as a typed argument.
  */
-export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, allServices: string[]): Promise<Response> {
+export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<Response> {
+  const identity = identityFor(c);
+  const action = actionFor(c.req.method);
+  if (!action || !identity.permissions[entry.name]?.includes(action)) {
+    throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
+  }
   const stub = serviceBinding(c.env, entry);
   if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
 
@@ -86,7 +92,6 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, allSe
   }
 
   const request = new Request(target, { method, headers, body });
-  const identity = resolveIdentity(c, allServices);
   let response: Response;
   try {
     response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));

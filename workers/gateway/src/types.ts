@@ -1,8 +1,14 @@
+import type { PermissionAction } from "@buildly/shared";
+import type { Principal } from "./auth/tokens";
+
 export interface GatewayVariables {
   requestId: string;
   traceparent: string | undefined;
   /** The logic service a request was routed to, for the log line. */
   service: string;
+  /** Set by `authenticate` once the bearer token is verified. */
+  principal?: Principal;
+  permissions?: Record<string, PermissionAction[]>;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

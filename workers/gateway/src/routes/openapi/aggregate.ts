@@ -91,7 +91,7 @@ export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: 
   const res = await withDeadline(entry.name, Math.min(entry.timeout_ms, 5000), () =>
     stub.handle(
       new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }),
-      systemIdentity(requestId, env.DEFAULT_ORGANIZATION_ID),
+      systemIdentity(requestId),
     ),
   );
   if (!res.ok) throw new Error(`${entry.name} answered ${res.status} for its OpenAPI`);

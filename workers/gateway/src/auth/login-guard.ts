@@ -1,0 +1,27 @@
+import type { RateLimiter } from "../limiter/rate-limiter";
+import type { Policy } from "../limiter/gcra";
+import { sha256Hex } from "./crypto";
+
+function policy(env: Env): Policy {
+  const e = env as unknown as Record<string, string | undefined>;
+  return { limit: Number(e.LOGIN_FAILURES_LIMIT) || 5, windowSeconds: Number(e.LOGIN_FAILURES_WINDOW_SECONDS) || 900 };
+}
+
+/**
+ * Failed passwords per account, counted in the rate limiter's Durable Object. Keyed by a
+ * hash of the lower-cased email, known or not, so an unknown address behaves the same.
+ */
+async function stub(env: Env, email: string) {
+  const ns = (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiter> }).RATE_LIMITER;
+  return ns.getByName(`login:${await sha256Hex(email.toLowerCase())}`);
+}
+
+/** Seconds to wait before another try, or 0 when a try is allowed. */
+export async function loginBlockedFor(env: Env, email: string): Promise<number> {
+  const d = await (await stub(env, email)).peek(policy(env));
+  return d.allowed ? 0 : d.retryAfter;
+}
+
+export async function recordFailedLogin(env: Env, email: string): Promise<void> {
+  await (await stub(env, email)).consume(policy(env));
+}

@@ -1,0 +1,45 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { ApiError } from "@buildly/shared";
+import { authConfig } from "../auth/config";
+import { effectivePermissions, isAdmin, organizationRoles } from "../auth/rbac";
+import { InvalidTokenError, verifyAccessToken } from "../auth/tokens";
+import { serviceRegistry } from "../registry";
+import type { GatewayEnv } from "../types";
+
+function unauthorized(detail: string, error?: "invalid_token"): ApiError {
+  const challenge = error ? `Bearer realm="buildly", error="${error}", error_description="${detail}"` : `Bearer realm="buildly"`;
+  return new ApiError(401, detail, { headers: { "www-authenticate": challenge } });
+}
+
+/** Reads and verifies the bearer token; sets `principal` and the effective permissions. */
+export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const header = c.req.header("authorization");
+  const match = header ? /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim()) : null;
+  if (!match) throw unauthorized(header ? "The Authorization header is not a Bearer token." : "This call needs an access token.");
+  const cfg = authConfig(c.env, c.req.url);
+  let principal;
+  try {
+    principal = await verifyAccessToken(c.env.DB, cfg, match[1]!);
+  } catch (err) {
+    if (err instanceof InvalidTokenError) throw unauthorized(err.message, "invalid_token");
+    throw err;
+  }
+  const services = serviceRegistry(c.env).map((s) => s.name);
+  const defs = await organizationRoles(c.env.DB, principal.organization_id);
+  c.set("principal", principal);
+  c.set("permissions", effectivePermissions(defs, principal.roles, services));
+  await next();
+};
+
+/** Only the organization's admins (users or clients holding the admin role). */
+export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const principal = c.get("principal");
+  if (!principal || !isAdmin(principal.roles)) throw new ApiError(403, "Only an administrator of this organization may do this.");
+  await next();
+};
+
+export function currentPrincipal(c: Context<GatewayEnv>) {
+  const p = c.get("principal");
+  if (!p) throw new ApiError(401, "This call needs an access token.");
+  return p;
+}

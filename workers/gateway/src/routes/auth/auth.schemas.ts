@@ -1,0 +1,66 @@
+import { z } from "@hono/zod-openapi";
+import { IdSchema, PERMISSION_ACTIONS, TimestampSchema } from "@buildly/shared";
+
+export const PasswordSchema = z.string().min(10, "Passwords have at least 10 characters").max(256).openapi({ example: "correct horse battery" });
+export const EmailSchema = z.email().max(254).transform((e) => e.trim().toLowerCase()).openapi({ example: "ada@example.com" });
+const Name = z.string().trim().min(1).max(200);
+
+export const RegisterSchema = z
+  .union([
+    z.object({ email: EmailSchema, password: PasswordSchema, name: Name, organization_name: Name }).strict(),
+    z.object({ invitation_token: z.string().min(20).max(200), password: PasswordSchema, name: Name }).strict(),
+  ])
+  .openapi("Register", {
+    example: { email: "ada@example.com", password: "correct horse battery", name: "Ada Lovelace", organization_name: "Analytical Engines" },
+  });
+
+export const UserSchema = z
+  .object({
+    id: IdSchema,
+    email: z.string(),
+    name: z.string(),
+    status: z.enum(["active", "deactivated"]),
+    roles: z.array(z.string()),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .openapi("User");
+
+export const OrganizationSchema = z
+  .object({
+    id: IdSchema,
+    name: z.string(),
+    settings: z.record(z.string(), z.unknown()),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .openapi("Organization");
+
+export const PermissionsSchema = z
+  .record(z.string(), z.array(z.enum(PERMISSION_ACTIONS)))
+  .openapi("Permissions", { example: { crm: ["create", "read", "update"], documents: ["read"] } });
+
+export const RegisteredSchema = z.object({ user: UserSchema, organization: OrganizationSchema }).openapi("Registered");
+
+export const MeSchema = z
+  .object({
+    kind: z.enum(["user", "client"]),
+    user: UserSchema.nullable(),
+    client_id: z.string().nullable(),
+    organization: OrganizationSchema,
+    roles: z.array(z.string()),
+    permissions: PermissionsSchema,
+  })
+  .openapi("Me");
+
+export const PasswordChangeSchema = z
+  .object({ current_password: z.string().min(1).max(256), new_password: PasswordSchema })
+  .strict()
+  .openapi("PasswordChange");
+
+export const PasswordResetRequestSchema = z.object({ email: EmailSchema }).strict().openapi("PasswordResetRequest");
+
+export const PasswordResetConfirmSchema = z
+  .object({ token: z.string().min(20).max(200), new_password: PasswordSchema })
+  .strict()
+  .openapi("PasswordResetConfirm");
