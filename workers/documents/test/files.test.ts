@@ -161,8 +161,6 @@ describe("files", () => {
     expect(decodeURIComponent(value)).toBe(name);
   });
 
-  // Skipped until files.handlers.ts encodes RFC 8187 value-chars fully: encodeURIComponent leaves
-  // ' ( ) * unescaped, and ' is the ext-value delimiter. Un-skip with the fix.
   it("escapes the characters encodeURIComponent leaves alone (' ( ) *) in filename*", async () => {
     const name = "O'Brien (final)*.txt";
     const file = await uploaded(a, name);
