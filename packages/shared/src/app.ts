@@ -40,7 +40,7 @@ function routePattern(path: string): RegExp {
     .split("/")
     .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
-  return new RegExp(`^${escaped}/?$`);
+  return new RegExp(`^${escaped}$`);
 }
 
 /** 404 for unknown paths, 405 with Allow for a known path with another method. */

@@ -5,7 +5,9 @@ const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM, 24-hour")
 
 const Interval = z
   .object({ start: HHMM, end: HHMM })
-  .refine((i) => i.start < i.end, { message: "start must be before end" });
+  .refine((i) => !HHMM.safeParse(i.start).success || !HHMM.safeParse(i.end).success || i.start < i.end, {
+    message: "start must be before end",
+  });
 
 const DayHours = z.array(Interval).max(8);
 
@@ -24,6 +26,8 @@ export const WorkingHoursSchema = z
   });
 
 function isTimeZone(tz: string): boolean {
+  // Intl also takes UTC offsets such as "+01:00"; those are not IANA zone names.
+  if (!/^[A-Za-z]/.test(tz)) return false;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
     return true;

@@ -20,6 +20,11 @@ function scoped(org: string, id: string) {
   return and(eq(files.id, id), eq(files.organization_id, org));
 }
 
+/** RFC 8187 value: encodeURIComponent leaves ' ( ) * alone, which the ext-value grammar does not allow. */
+function rfc8187(value: string): string {
+  return encodeURIComponent(value).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
+}
+
 function hex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -51,10 +56,14 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
   const maxBytes = Number(c.env.MAX_UPLOAD_BYTES);
   const lengthHeader = c.req.header("content-length");
   if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader)) {
+    await c.req.raw.body?.cancel();
     throw new ApiError(411, "Send the file with a Content-Length header.");
   }
   const length = Number(lengthHeader);
-  if (length > maxBytes) throw tooLarge(maxBytes);
+  if (length > maxBytes) {
+    await c.req.raw.body?.cancel();
+    throw tooLarge(maxBytes);
+  }
   const body = c.req.raw.body ?? new Response("").body!;
   const contentType = c.req.header("content-type")?.slice(0, 255) || "application/octet-stream";
 
@@ -132,7 +141,7 @@ export const content: RouteHandler<typeof routes.getFileContent, E> = async (c) 
       "content-type": row.content_type,
       "content-length": String(row.size),
       etag,
-      "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(row.name)}`,
+      "content-disposition": `attachment; filename*=UTF-8''${rfc8187(row.name)}`,
     },
   }) as never;
 };
