@@ -57,6 +57,7 @@ export default defineConfig(async () => {
       SERVICES.map(async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const),
     ),
   );
+  migrations.GATEWAY_MIGRATIONS = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const registry = [
     { name: "crm", binding: "CRM", version: "v1", title: "CRM", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
     { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
@@ -68,7 +69,15 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { ...migrations, SERVICES: registry, CORS_ORIGINS: "https://app.example" },
+          bindings: {
+            ...migrations,
+            SERVICES: registry,
+            CORS_ORIGINS: "https://app.example",
+            // A test-only secret; real ones come from `wrangler secret put` / .dev.vars.
+            SIGNING_KEYS_SECRET: "test-only-signing-keys-secret-0123456789abcdef",
+            LOGIN_FAILURES_LIMIT: "3",
+            LOGIN_FAILURES_WINDOW_SECONDS: "600",
+          },
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
           serviceBindings: { FIXTURE: { name: "fixture", entrypoint: "FixtureService" } },
           workers: [

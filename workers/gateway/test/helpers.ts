@@ -47,3 +47,38 @@ export async function streamOf(size: number) {
   });
   return { stream, sha256 };
 }
+
+export const PASSWORD = "correct horse battery staple";
+
+export interface Account {
+  email: string;
+  password: string;
+  organization_id: string;
+  user_id: string;
+  access_token: string;
+  refresh_token: string;
+}
+
+export function form(params: Record<string, string>, headers: Record<string, string> = {}): RequestInit {
+  return { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(params).toString() };
+}
+
+export async function login(email: string, password = PASSWORD) {
+  const res = await call("/v1/auth/token", form({ grant_type: "password", username: email, password }));
+  expect(res.status, await res.clone().text()).toBe(200);
+  return res.json<{ access_token: string; refresh_token: string; expires_in: number; scope: string; token_type: string }>();
+}
+
+/** Registers a fresh organization whose admin is a fresh user, and logs in. */
+export async function registerOrganization(name = "Org"): Promise<Account> {
+  const email = `admin-${crypto.randomUUID()}@example.com`;
+  const res = await call("/v1/auth/register", json("POST", { email, password: PASSWORD, name: "Admin", organization_name: name }));
+  expect(res.status, await res.clone().text()).toBe(201);
+  const body = await res.json<any>();
+  const tokens = await login(email);
+  return { email, password: PASSWORD, organization_id: body.organization.id, user_id: body.user.id, ...tokens };
+}
+
+export function bearer(token: string, init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } };
+}

@@ -1,5 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { call } from "./helpers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bearer, call, registerOrganization, type Account } from "./helpers";
+
+
+let admin: Account;
+beforeAll(async () => {
+  admin = await registerOrganization("Routing tests");
+});
+const authed = (path: string, init: RequestInit = {}) => call(path, bearer(admin.access_token, init));
 
 describe("health and services", () => {
   it("checks every service, each with a real D1 query, and reports a broken one", async () => {
@@ -46,9 +53,9 @@ describe("CORS", () => {
   });
 
   it("does not allow an unknown origin", async () => {
-    const res = await call("/v1/crm/contacts", { headers: { origin: "https://evil.example" } });
+    const res = await authed("/v1/crm/contacts", { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
-    const ok = await call("/v1/crm/contacts", { headers: { origin: "https://app.example" } });
+    const ok = await authed("/v1/crm/contacts", { headers: { origin: "https://app.example" } });
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(ok.headers.get("access-control-expose-headers")).toContain("x-request-id");
   });

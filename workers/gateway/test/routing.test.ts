@@ -1,31 +1,38 @@
-import { describe, expect, it } from "vitest";
-import { call, json, problem, streamOf } from "./helpers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bearer, call, json, problem, registerOrganization, streamOf, type Account } from "./helpers";
+
+
+let admin: Account;
+beforeAll(async () => {
+  admin = await registerOrganization("Routing tests");
+});
+const authed = (path: string, init: RequestInit = {}) => call(path, bearer(admin.access_token, init));
 
 describe("routing to logic services", () => {
   it("reaches the CRM service and real D1 rows, and rewrites Location to the gateway's path", async () => {
-    const created = await call("/v1/crm/contacts", json("POST", { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com" }));
+    const created = await authed("/v1/crm/contacts", json("POST", { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com" }));
     expect(created.status).toBe(201);
     const body = await created.json<any>();
     expect(created.headers.get("location")).toBe(`/v1/crm/contacts/${body.id}`);
-    const read = await call(`/v1/crm/contacts/${body.id}`);
+    const read = await authed(`/v1/crm/contacts/${body.id}`);
     expect(read.status).toBe(200);
     expect(await read.json<any>()).toMatchObject({ email: "ada@example.com" });
-    const list = await call("/v1/crm/contacts?limit=100");
+    const list = await authed("/v1/crm/contacts?limit=100");
     expect((await list.json<any>()).data.map((c: any) => c.id)).toContain(body.id);
   });
 
   it("reaches documents and appointments too", async () => {
-    const cal = await call("/v1/appointments/calendars", json("POST", { name: "Desk", time_zone: "Europe/Paris" }));
+    const cal = await authed("/v1/appointments/calendars", json("POST", { name: "Desk", time_zone: "Europe/Paris" }));
     expect(cal.status).toBe(201);
-    const up = await call("/v1/documents/files?name=hello.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+    const up = await authed("/v1/documents/files?name=hello.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
     expect(up.status).toBe(201);
     const file = await up.json<any>();
-    const content = await call(`/v1/documents/files/${file.id}/content`);
+    const content = await authed(`/v1/documents/files/${file.id}/content`);
     expect(await content.text()).toBe("hello");
   });
 
   it("forwards method, path, query, headers and body, and drops credentials and hop-by-hop headers", async () => {
-    const res = await call("/v1/fixture/some/path?a=1&b=two%20words", {
+    const res = await authed("/v1/fixture/some/path?a=1&b=two%20words", {
       method: "PATCH",
       headers: {
         "content-type": "application/json",
@@ -61,7 +68,7 @@ describe("routing to logic services", () => {
   it("streams a large body of unknown length through to the service", async () => {
     const size = 6 * 1024 * 1024 + 123;
     const { stream, sha256 } = await streamOf(size);
-    const res = await call("/v1/fixture/upload", { method: "POST", body: stream });
+    const res = await authed("/v1/fixture/upload", { method: "POST", body: stream });
     expect(res.status).toBe(200);
     const seen = await res.json<any>();
     expect(seen.bytes).toBe(size);
@@ -70,7 +77,7 @@ describe("routing to logic services", () => {
   });
 
   it("refuses a body over the service's limit with 413, declared or streamed", async () => {
-    const declared = await call("/v1/crm/contacts", {
+    const declared = await authed("/v1/crm/contacts", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }),
@@ -78,7 +85,7 @@ describe("routing to logic services", () => {
     expect(declared.status).toBe(413);
     await problem(declared);
     const { stream } = await streamOf(8 * 1024 * 1024 + 1);
-    const streamed = await call("/v1/fixture/upload", { method: "POST", body: stream });
+    const streamed = await authed("/v1/fixture/upload", { method: "POST", body: stream });
     expect(streamed.status).toBe(413);
     expect((await problem(streamed)).max_bytes).toBe(8 * 1024 * 1024);
   });
@@ -92,27 +99,27 @@ describe("routing to logic services", () => {
   });
 
   it("passes the service's own 404/405/415/422/400 through as problem+json with the gateway's paths", async () => {
-    const wrong = await call("/v1/crm/contacts", { method: "PUT" });
+    const wrong = await authed("/v1/crm/contacts", { method: "PUT" });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("GET, HEAD, POST");
     expect((await problem(wrong)).detail).toContain("/v1/crm/contacts");
-    expect((await call("/v1/crm/contacts", { method: "POST", headers: { "content-type": "text/plain" }, body: "x" })).status).toBe(415);
-    expect((await call("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
-    const invalid = await call("/v1/crm/contacts", json("POST", { first_name: "A", last_name: "B", email: "nope" }));
+    expect((await authed("/v1/crm/contacts", { method: "POST", headers: { "content-type": "text/plain" }, body: "x" })).status).toBe(415);
+    expect((await authed("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
+    const invalid = await authed("/v1/crm/contacts", json("POST", { first_name: "A", last_name: "B", email: "nope" }));
     expect(invalid.status).toBe(422);
     expect((await problem(invalid)).errors).toEqual([{ path: "email", message: expect.any(String) }]);
   });
 
   it("gives 504 when a service does not answer within its deadline", async () => {
     const started = Date.now();
-    const res = await call("/v1/fixture/hang");
+    const res = await authed("/v1/fixture/hang");
     expect(res.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(5000);
     expect((await problem(res)).detail).toContain("fixture");
   });
 
   it("gives 502 when a service throws, without leaking its internals", async () => {
-    const res = await call("/v1/fixture/throw");
+    const res = await authed("/v1/fixture/throw");
     expect(res.status).toBe(502);
     const text = await res.clone().text();
     expect(text).not.toContain("hunter2");
@@ -123,9 +130,9 @@ describe("routing to logic services", () => {
 
 describe("request ids", () => {
   it("keeps a sane inbound X-Request-Id and replaces an unsafe one", async () => {
-    const kept = await call("/v1/crm/contacts", { headers: { "x-request-id": "abc-123-def-456" } });
+    const kept = await authed("/v1/crm/contacts", { headers: { "x-request-id": "abc-123-def-456" } });
     expect(kept.headers.get("x-request-id")).toBe("abc-123-def-456");
-    const replaced = await call("/v1/crm/contacts", { headers: { "x-request-id": "bad id\twith spaces" } });
+    const replaced = await authed("/v1/crm/contacts", { headers: { "x-request-id": "bad id\twith spaces" } });
     expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const generated = await call("/health");
     expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);

@@ -6,3 +6,4 @@ const e = env as unknown as Record<string, unknown>;
 for (const name of ["CRM", "DOCUMENTS", "APPOINTMENTS"]) {
   await applyD1Migrations(e[`${name}_DB`] as D1Database, e[`${name}_MIGRATIONS`] as D1Migration[]);
 }
+await applyD1Migrations(e.DB as D1Database, e.GATEWAY_MIGRATIONS as D1Migration[]);
