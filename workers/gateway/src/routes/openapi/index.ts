@@ -2,11 +2,14 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
 import { serviceRegistry } from "../../registry";
 import type { GatewayEnv } from "../../types";
+import { SUPPORTED_SCOPES } from "../auth/token";
+
+const SCOPES = Object.fromEntries(SUPPORTED_SCOPES.map((s) => [s, s === "api" ? "Call the platform's APIs" : `OpenID ${s}`]));
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
 
 /** Per-isolate cache: services' documents change only when they are deployed. */
 const CACHE_MS = 30_000;
-let cache: { at: number; doc: Record<string, unknown> } | undefined;
+const cache = new Map<string, { at: number; doc: Record<string, unknown> }>();
 
 export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
   // Services' identical Problem schemas fold into this one when documents are merged.
@@ -20,8 +23,9 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
 
   app.get("/openapi.json", async (c) => {
     c.header("cache-control", "public, max-age=30");
-    if (cache && Date.now() - cache.at < CACHE_MS) return c.json(cache.doc);
     const origin = new URL(c.req.url).origin;
+    const hit = cache.get(origin);
+    if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
     const doc = app.getOpenAPI31Document({
       openapi: OPENAPI_VERSION,
       info: {
@@ -32,8 +36,17 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
           "Errors are application/problem+json (RFC 9457).",
       },
       servers: [{ url: origin }],
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { oauth2: [] }],
     }) as unknown as Record<string, any>;
+    // OAuth2 flows, so OpenAPI tooling (and the docs page's Authorize button) can get tokens.
+    doc.components.securitySchemes.oauth2 = {
+      type: "oauth2",
+      description: "Tokens from the gateway's token endpoint (RFC 6749).",
+      flows: {
+        password: { tokenUrl: `${origin}/v1/auth/token`, refreshUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
+        clientCredentials: { tokenUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
+      },
+    };
     doc.tags = [{ name: "Platform", description: "The gateway itself" }];
     const missing: string[] = [];
     for (const entry of serviceRegistry(c.env)) {
@@ -47,7 +60,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {
-      cache = { at: Date.now(), doc };
+      if (cache.size > 16) cache.clear();
+      cache.set(origin, { at: Date.now(), doc });
     }
     return c.json(doc);
   });
