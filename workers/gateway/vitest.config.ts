@@ -51,7 +51,27 @@ export class FixtureService extends WorkerEntrypoint {
 export default { fetch() { return new Response("no", { status: 404 }); } };
 `;
 
+/**
+ * An external identity provider (bring your own IdP): it publishes a JWKS and counts how
+ * often it is asked, so the tests can check the gateway's refetch discipline.
+ */
+function idpFixture(publicJwk: object) {
+  return `
+let fetches = 0;
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/jwks") { fetches++; return Response.json({ keys: [${JSON.stringify(publicJwk)}] }); }
+    if (url.pathname === "/fetches") return Response.json({ fetches });
+    return new Response("not found", { status: 404 });
+  },
+};`;
+}
+
 export default defineConfig(async () => {
+  const idpKeys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const idpPublic = { ...(await crypto.subtle.exportKey("jwk", idpKeys.publicKey)), kid: "idp-key-1", alg: "ES256", use: "sig" };
+  const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
   const migrations = Object.fromEntries(
     await Promise.all(
       SERVICES.map(async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const),
@@ -77,7 +97,13 @@ export default defineConfig(async () => {
             SIGNING_KEYS_SECRET: "test-only-signing-keys-secret-0123456789abcdef",
             LOGIN_FAILURES_LIMIT: "3",
             LOGIN_FAILURES_WINDOW_SECONDS: "600",
+            TRUSTED_ISSUERS: JSON.stringify([
+              { issuer: "https://idp.example", jwks_uri: "https://idp.example/jwks", audience: "buildly", claims: { organization: "tenant", roles: "groups" } },
+            ]),
+            IDP_PRIVATE_JWK: JSON.stringify(idpPrivate),
           },
+          // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
+          outboundService: "idp-fixture",
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
           serviceBindings: { FIXTURE: { name: "fixture", entrypoint: "FixtureService" } },
           workers: [
@@ -92,6 +118,7 @@ export default defineConfig(async () => {
               ...("vars" in s ? { bindings: s.vars } : {}),
             })),
             { name: "fixture", modules: true, script: FIXTURE_SERVICE, compatibilityDate: "2026-11-01" },
+            { name: "idp-fixture", modules: true, script: idpFixture(idpPublic), compatibilityDate: "2026-11-01" },
           ],
         },
       }),
