@@ -8,10 +8,15 @@ import { requestContext } from "./middleware/request-context";
 import { forward } from "./proxy";
 import { findService, serviceRegistry } from "./registry";
 import { registerAuth } from "./routes/auth";
+import { registerClients } from "./routes/clients";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
+import { registerInvitations } from "./routes/invitations";
 import { registerOpenApi } from "./routes/openapi";
+import { registerOrganizations } from "./routes/organizations";
+import { registerRoles } from "./routes/roles";
 import { registerServices } from "./routes/services";
+import { registerUsers } from "./routes/users";
 import type { GatewayEnv } from "./types";
 
 export function buildApp() {
@@ -31,6 +36,11 @@ export function buildApp() {
   registerOpenApi(app);
   registerDocs(app);
   registerAuth(app);
+  registerOrganizations(app);
+  registerUsers(app);
+  registerRoles(app);
+  registerInvitations(app);
+  registerClients(app);
 
   // Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
   // service is 404 before anything else, then the token is verified, then the roles checked.

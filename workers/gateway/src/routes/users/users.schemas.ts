@@ -1,0 +1,39 @@
+import { z } from "@hono/zod-openapi";
+import { PaginationQuerySchema, listResponseSchema } from "@buildly/shared";
+import { EmailSchema, PasswordSchema, UserSchema } from "../auth/auth.schemas";
+
+export { UserSchema };
+
+const USER_STATUSES = ["active", "deactivated"] as const;
+
+/** Names of roles of the caller's organization (GET /v1/roles lists them). */
+export const RoleNamesSchema = z
+  .array(z.string().min(1).max(40))
+  .min(1, "Give at least one role")
+  .max(20)
+  .openapi({ example: ["editor"], description: "Role names of this organization; at least one." });
+
+export const UserCreateSchema = z
+  .object({ email: EmailSchema, name: z.string().trim().min(1).max(200), password: PasswordSchema, roles: RoleNamesSchema })
+  .strict()
+  .openapi("UserCreate", { example: { email: "grace@example.com", name: "Grace Hopper", password: "correct horse battery", roles: ["editor"] } });
+
+export const UserUpdateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z
+      .enum(USER_STATUSES)
+      .optional()
+      .openapi({ description: "deactivated: the user can no longer log in and every refresh token is revoked at once." }),
+  })
+  .strict()
+  .refine((v) => v.name !== undefined || v.status !== undefined, { message: "Send name, status or both" })
+  .openapi("UserUpdate", { example: { status: "deactivated" } });
+
+export const UserRolesSchema = z.object({ roles: RoleNamesSchema }).strict().openapi("UserRoles", { example: { roles: ["viewer"] } });
+
+export const UserListQuerySchema = PaginationQuerySchema.extend({
+  status: z.enum(USER_STATUSES).optional().openapi({ description: "Only users with this status." }),
+});
+
+export const UserListSchema = listResponseSchema(UserSchema, "UserList");
