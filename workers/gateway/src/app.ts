@@ -44,11 +44,20 @@ export function buildApp() {
 
   // Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
   // service is 404 before anything else, then the token is verified, then the roles checked.
+  const ownRoutes = notFoundHandler(app);
   app.all(
     "/:version{v[0-9]+}/:service/*",
     async (c, next) => {
       const entry = findService(serviceRegistry(c.env), c.req.path);
-      if (!entry) throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
+      if (!entry) {
+        // One of the gateway's own paths with a method it does not serve: 405, not "no such service".
+        try {
+          ownRoutes(c);
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 405) throw err;
+        }
+        throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
+      }
       c.set("service", entry.name);
       await next();
     },

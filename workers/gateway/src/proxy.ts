@@ -114,5 +114,6 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
     // Services answer with paths of their own; clients see the gateway's.
     out.set("location", entry.prefix + location);
   }
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+  // No statusText: the services' is empty, and workerd would then write a status line with no reason phrase.
+  return new Response(response.body, { status: response.status, headers: out });
 }

@@ -1,8 +1,14 @@
 import { z } from "zod";
 import type { LogicServiceRpc } from "@buildly/shared";
 
+/** Path segments the gateway serves itself under /v1/; no service may take them. */
+export const RESERVED_NAMES = ["auth", "users", "roles", "clients", "invitations", "organizations", "services"];
+
 export const ServiceEntrySchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .refine((n) => !RESERVED_NAMES.includes(n), { message: "This name is used by the gateway itself" }),
   binding: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
   version: z.string().regex(/^v\d+$/),
   title: z.string().min(1),

@@ -276,18 +276,18 @@ describe("bad tokens are refused with 401 and change nothing", () => {
 
 describe("permissions at the gateway", () => {
   it("checks the role's permission for the method on the target service before forwarding", async () => {
-    const viewer = await forge({ sub: crypto.randomUUID(), org: a.organization_id, roles: ["viewer"] });
+    const viewer = await forge({ sub: a.user_id, org: a.organization_id, roles: ["viewer"] });
     expect((await call("/v1/crm/contacts", bearer(viewer))).status).toBe(200);
     const post = await call("/v1/crm/contacts", bearer(viewer, json("POST", { first_name: "V", last_name: "V", email: "v@example.com" })));
     expect(post.status).toBe(403);
     await problem(post);
-    const editor = await forge({ sub: crypto.randomUUID(), org: a.organization_id, roles: ["editor"] });
+    const editor = await forge({ sub: a.user_id, org: a.organization_id, roles: ["editor"] });
     const created = await call("/v1/crm/contacts", bearer(editor, json("POST", { first_name: "E", last_name: "E", email: `e-${crypto.randomUUID()}@example.com` })));
     expect(created.status).toBe(201);
     const id = (await created.json<any>()).id;
     expect((await call(`/v1/crm/contacts/${id}`, bearer(editor, { method: "DELETE" }))).status).toBe(403);
     expect((await call(`/v1/crm/contacts/${id}`, bearer(a.access_token, { method: "DELETE" }))).status).toBe(204);
-    const nobody = await forge({ sub: crypto.randomUUID(), org: a.organization_id, roles: ["no-such-role"] });
+    const nobody = await forge({ sub: a.user_id, org: a.organization_id, roles: ["no-such-role"] });
     expect((await call("/v1/crm/contacts", bearer(nobody))).status).toBe(403);
   });
 
@@ -321,5 +321,26 @@ describe("passwords", () => {
     expect((await call("/v1/auth/password-reset/confirm", json("POST", { token, new_password: "another one 1234" }))).status).toBe(400);
     expect((await login(acct.email, "reset password 123")).access_token).toBeTruthy();
     expect((await call("/v1/auth/token", form({ grant_type: "refresh_token", refresh_token: acct.refresh_token }))).status).toBe(400);
+  });
+});
+
+describe("deactivation and the gateway's own paths", () => {
+  it("refuses a deactivated user's still-unexpired access token", async () => {
+    const email = `leaver-${crypto.randomUUID()}@example.com`;
+    const created = await call("/v1/users", bearer(a.access_token, json("POST", { email, name: "Leaver", password: PASSWORD, roles: ["viewer"] })));
+    expect(created.status).toBe(201);
+    const id = (await created.json<any>()).id;
+    const t = await login(email);
+    expect((await call("/v1/crm/contacts", bearer(t.access_token))).status).toBe(200);
+    expect((await call(`/v1/users/${id}`, bearer(a.access_token, { method: "DELETE" }))).status).toBe(204);
+    const after = await call("/v1/crm/contacts", bearer(t.access_token));
+    expect(after.status).toBe(401);
+    expect(after.headers.get("www-authenticate")).toContain("invalid_token");
+  });
+
+  it("answers a wrong method on a gateway path with 405, not 'no such service'", async () => {
+    const res = await call(`/v1/users/${crypto.randomUUID()}`, bearer(a.access_token, { method: "POST" }));
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toContain("GET");
   });
 });

@@ -3,6 +3,7 @@ import { ApiError } from "@buildly/shared";
 import { authConfig } from "../auth/config";
 import { effectivePermissions, isAdmin, organizationRoles } from "../auth/rbac";
 import { InvalidTokenError, verifyAccessToken } from "../auth/tokens";
+import { principalActive } from "../auth/principal-status";
 import { serviceRegistry } from "../registry";
 import type { GatewayEnv } from "../types";
 
@@ -23,6 +24,9 @@ export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   } catch (err) {
     if (err instanceof InvalidTokenError) throw unauthorized(err.message, "invalid_token");
     throw err;
+  }
+  if (!(await principalActive(c.env.DB, principal, cfg.issuer))) {
+    throw unauthorized("The account behind this token is no longer active.", "invalid_token");
   }
   const services = serviceRegistry(c.env).map((s) => s.name);
   const defs = await organizationRoles(c.env.DB, principal.organization_id);

@@ -1,4 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { forgetPrincipal } from "../../auth/principal-status";
 import { and, asc, eq, gt, or } from "drizzle-orm";
 import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
 import { rolesByName } from "../../auth/accounts";
@@ -69,6 +70,7 @@ export const revoke: RouteHandler<typeof routes.revokeClient, GatewayEnv> = asyn
       .update(clients)
       .set({ status: "revoked", updated_at: nowIso() })
       .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)));
+    forgetPrincipal("client", id);
   }
   return c.body(null, 204);
 };

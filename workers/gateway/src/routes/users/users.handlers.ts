@@ -5,6 +5,7 @@ import { emailTaken, findUser, isUniqueViolation, publicUser, roleNamesOf, roles
 import { hashPassword } from "../../auth/crypto";
 import { ADMIN_ROLE } from "../../auth/rbac";
 import { revokeUserRefreshTokens } from "../../auth/tokens";
+import { forgetPrincipal } from "../../auth/principal-status";
 import { db } from "../../db/client";
 import { roles, userRoles, users, type UserRow } from "../../db/schema";
 import { currentPrincipal } from "../../middleware/authenticate";
@@ -69,6 +70,7 @@ async function deactivate(d1: D1Database, callerId: string | undefined, user: Us
     .get();
   if (!row) throw lastAdmin();
   await revokeUserRefreshTokens(d1, user.id);
+  forgetPrincipal("user", user.id);
   return row;
 }
 
