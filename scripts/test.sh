@@ -8,6 +8,7 @@ WORKERS=(crm documents appointments gateway)
 echo "== type check"
 for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared
+tsc -p e2e
 
 echo "== wrangler deploy --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
 for w in "${WORKERS[@]}"; do
@@ -16,4 +17,6 @@ for w in "${WORKERS[@]}"; do
 done
 
 echo "== tests"
+# The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
+bash e2e/ensure-chromium.sh
 vitest run "$@"

@@ -1,0 +1,80 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { promisify } from "node:util";
+import { describe, expect, inject, it } from "vitest";
+import { api, listAll } from "./helpers";
+import { REPO_ROOT } from "./paths";
+
+// The ids in workers/*/seed/demo.sql.
+const DEMO_CONTACTS = {
+  "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01": "ada@analytical.example",
+  "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a02": "grace@cobol.example",
+  "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a03": "katherine@orbits.example",
+  "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a04": "alan@bletchley.example",
+};
+const DEMO_CALENDARS = {
+  "a3c2e1f0-5b4d-4c3b-8a29-1e0f9d8c7b01": "Sales team",
+  "a3c2e1f0-5b4d-4c3b-8a29-1e0f9d8c7b02": "Support desk",
+};
+const DEMO_FILE = {
+  id: "d0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d01",
+  name: "statement-of-work.txt",
+  size: 91,
+  sha256: "c8e81fc32018d3647d4da38cd426f38e243f92ec7cf5183018ec429d2a20241e",
+};
+
+async function snapshot() {
+  const [contacts, calendars, files] = await Promise.all([
+    listAll<{ id: string }>("/v1/crm/contacts"),
+    listAll<{ id: string }>("/v1/appointments/calendars"),
+    listAll<{ id: string }>("/v1/documents/files"),
+  ]);
+  return { contacts: contacts.map((r) => r.id), calendars: calendars.map((r) => r.id), files: files.map((r) => r.id) };
+}
+
+const countOf = (ids: string[], id: string) => ids.filter((x) => x === id).length;
+
+describe("demo data", () => {
+  it("is there after `npm run dev`: contacts, calendars and a file with its body", async () => {
+    for (const [id, email] of Object.entries(DEMO_CONTACTS)) {
+      const res = await api(`/v1/crm/contacts/${id}`);
+      expect(res.status, id).toBe(200);
+      expect(((await res.json()) as { email: string }).email).toBe(email);
+    }
+    for (const [id, name] of Object.entries(DEMO_CALENDARS)) {
+      const res = await api(`/v1/appointments/calendars/${id}`);
+      expect(res.status, id).toBe(200);
+      expect(((await res.json()) as { name: string }).name).toBe(name);
+    }
+    const meta = await api(`/v1/documents/files/${DEMO_FILE.id}`);
+    expect(meta.status).toBe(200);
+    expect(await meta.json()).toMatchObject(DEMO_FILE);
+
+    const content = await api(`/v1/documents/files/${DEMO_FILE.id}/content`);
+    expect(content.status).toBe(200);
+    const bytes = Buffer.from(await content.arrayBuffer());
+    expect(bytes.byteLength).toBe(DEMO_FILE.size);
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(DEMO_FILE.sha256);
+    expect(content.headers.get("etag")).toBe(`"${DEMO_FILE.sha256}"`);
+  });
+
+  it("running scripts/migrate.sh again on the same state duplicates nothing", async () => {
+    const before = await snapshot();
+    for (const id of Object.keys(DEMO_CONTACTS)) expect(countOf(before.contacts, id), id).toBe(1);
+    for (const id of Object.keys(DEMO_CALENDARS)) expect(countOf(before.calendars, id), id).toBe(1);
+    expect(countOf(before.files, DEMO_FILE.id)).toBe(1);
+
+    const { stdout } = await promisify(execFile)("bash", ["scripts/migrate.sh"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SKIP_INSTALL: "1", BUILDLY_STATE_DIR: inject("stateDir"), FORCE_COLOR: "0" },
+      timeout: 60_000,
+    });
+    expect(stdout).toContain(`seeded in ${inject("stateDir")}`);
+
+    const after = await snapshot();
+    expect(after).toEqual(before);
+    // The re-put body still matches its row.
+    const content = await api(`/v1/documents/files/${DEMO_FILE.id}/content`);
+    expect(createHash("sha256").update(Buffer.from(await content.arrayBuffer())).digest("hex")).toBe(DEMO_FILE.sha256);
+  }, 90_000);
+});
