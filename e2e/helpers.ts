@@ -8,17 +8,50 @@ export function baseUrl(): string {
   return inject("baseUrl");
 }
 
-/** A call to the gateway, as any HTTP client makes it. */
-export function api(path: string, init?: RequestInit): Promise<Response> {
+export const DEMO_ADMIN = "admin@demo.buildly.dev";
+export const DEMO_PASSWORD = "buildly-demo-password";
+
+/** A call to the gateway with no credentials. */
+export function anon(path: string, init?: RequestInit): Promise<Response> {
   return fetch(baseUrl() + path, init);
+}
+
+/** Tokens by email, from the password grant, as a client would hold them. */
+const tokens = new Map<string, Promise<string>>();
+
+export async function passwordToken(email: string, password = DEMO_PASSWORD): Promise<string> {
+  const res = await anon("/v1/auth/token", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "password", username: email, password }).toString(),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`login as ${email} failed: ${res.status} ${text}`);
+  return (JSON.parse(text) as { access_token: string }).access_token;
+}
+
+export function tokenFor(email: string, password = DEMO_PASSWORD): Promise<string> {
+  let t = tokens.get(email);
+  if (!t) {
+    t = passwordToken(email, password);
+    tokens.set(email, t);
+  }
+  return t;
+}
+
+/** A call to the gateway as the demo organization's admin (unless the call brings its own Authorization). */
+export async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${await tokenFor(DEMO_ADMIN)}`);
+  return fetch(baseUrl() + path, { ...init, headers });
 }
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return api(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
-export function patchJson(path: string, body: unknown): Promise<Response> {
-  return api(path, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export function patchJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return api(path, { method: "PATCH", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
 export interface Problem {

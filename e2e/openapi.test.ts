@@ -1,6 +1,6 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api } from "./helpers";
+import { api, baseUrl } from "./helpers";
 
 type Doc = Record<string, any>;
 
@@ -88,7 +88,8 @@ describe("GET /openapi.json: one OpenAPI 3.1 document for the platform", () => {
 
   it("declares a bearerAuth security scheme and requires it by default", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
-    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+    expect(doc.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe(`${baseUrl()}/v1/auth/token`);
     // The health check stays open.
     expect(doc.paths["/health"].get.security).toEqual([]);
   });

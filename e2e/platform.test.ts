@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UUID, api, expectProblem, postJson, unique } from "./helpers";
+import { UUID, anon, api, expectProblem, postJson, unique } from "./helpers";
 
 const SERVICES = ["crm", "documents", "appointments"];
 
@@ -121,7 +121,7 @@ describe("CORS", () => {
   const allowed = "http://localhost:3000";
 
   it("answers a preflight from an allowed origin with 204 and no credentials", async () => {
-    const res = await api("/v1/crm/contacts", {
+    const res = await anon("/v1/crm/contacts", {
       method: "OPTIONS",
       headers: {
         origin: allowed,
@@ -153,7 +153,7 @@ describe("CORS", () => {
   });
 
   it("gives a disallowed origin no allow-origin header, on preflight or on a real call", async () => {
-    const pre = await api("/v1/crm/contacts", {
+    const pre = await anon("/v1/crm/contacts", {
       method: "OPTIONS",
       headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
     });

@@ -1,0 +1,172 @@
+import * as oidc from "openid-client";
+import { SignJWT, decodeJwt, generateKeyPair } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { activeSigningKey } from "./forge";
+import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, expectProblem, passwordToken, postJson, unique } from "./helpers";
+
+const PASSWORD = "a long enough password";
+
+async function registerOrg(name: string) {
+  const email = `${unique("owner")}@e2e.example`;
+  const res = await anon("/v1/auth/register", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD, name: "Owner", organization_name: name }),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  const body = (await res.json()) as { user: { id: string }; organization: { id: string } };
+  return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, PASSWORD) };
+}
+
+describe("a standard OAuth2/OpenID client library against the gateway", () => {
+  it("discovers, obtains, refreshes and revokes tokens (openid-client)", async () => {
+    const opts = { execute: [oidc.allowInsecureRequests] };
+    const publicClient = await oidc.discovery(new URL(baseUrl()), "e2e-public-client", undefined, oidc.None(), opts);
+    expect(publicClient.serverMetadata().token_endpoint).toBe(`${baseUrl()}/v1/auth/token`);
+
+    const tokens = await oidc.genericGrantRequest(publicClient, "password", {
+      username: DEMO_ADMIN,
+      password: "buildly-demo-password",
+      scope: "api",
+    });
+    expect(tokens.token_type.toLowerCase()).toBe("bearer");
+    expect(tokens.expires_in).toBe(900);
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ org: DEMO_ORG, roles: ["admin"] });
+    expect((await api("/v1/crm/contacts?limit=1", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(200);
+
+    const refreshed = await oidc.refreshTokenGrant(publicClient, tokens.refresh_token!);
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    await oidc.tokenRevocation(publicClient, refreshed.refresh_token!);
+    await expect(oidc.refreshTokenGrant(publicClient, refreshed.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
+
+    // A machine client, created by an admin, uses client_credentials with HTTP Basic.
+    const created = await postJson("/v1/clients", { name: unique("e2e-machine"), roles: ["viewer"] });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+    const machine = await oidc.discovery(new URL(baseUrl()), client_id, undefined, oidc.ClientSecretBasic(client_secret), opts);
+    const cc = await oidc.clientCredentialsGrant(machine, { scope: "api" });
+    expect(cc.refresh_token).toBeUndefined();
+    const auth = { authorization: `Bearer ${cc.access_token}` };
+    expect((await api("/v1/crm/contacts?limit=1", { headers: auth })).status).toBe(200);
+    await expectProblem(await api("/v1/crm/contacts", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" }), 403);
+  });
+});
+
+describe("bad tokens over HTTP: 401 and nothing changed", () => {
+  let claims: Record<string, unknown>;
+  beforeAll(async () => {
+    claims = decodeJwt(await passwordToken(DEMO_ADMIN));
+  });
+
+  async function refused(token: string, label: string) {
+    const email = `${unique("forged")}@e2e.example`;
+    const res = await api("/v1/crm/contacts", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ first_name: "Eve", last_name: "Forger", email }),
+    });
+    await expectProblem(res, 401);
+    expect(res.headers.get("www-authenticate"), label).toMatch(/^Bearer/);
+    const search = (await (await api("/v1/crm/contacts?limit=100")).json()) as { data: { email: string }[] };
+    expect(search.data.some((c) => c.email === email), label).toBe(false);
+  }
+
+  type SigningKey = Parameters<SignJWT["sign"]>[0];
+  const sign = (payload: Record<string, unknown>, key: SigningKey, kid: string, exp: number, aud = "buildly-api") =>
+    new SignJWT(payload).setProtectedHeader({ alg: "ES256", kid }).setIssuer(baseUrl()).setAudience(aud).setIssuedAt(exp - 900).setExpirationTime(exp).setJti(crypto.randomUUID()).sign(key);
+
+  it("refuses expired, tampered, unknown-key, other-audience and alg:none tokens", async () => {
+    const { iss: _i, aud: _a, exp: _e, iat: _t, jti: _j, ...base } = claims;
+    const now = Math.floor(Date.now() / 1000);
+    const real = await activeSigningKey();
+    await refused(await sign(base, real.key, real.kid, now - 300), "expired");
+    await refused(await sign(base, real.key, real.kid, now + 600, "another-api"), "other audience");
+    const stranger = await generateKeyPair("ES256");
+    await refused(await sign(base, stranger.privateKey, "not-our-kid", now + 600), "unknown key");
+    const good = await passwordToken(DEMO_ADMIN);
+    const [h, p, s] = good.split(".");
+    const payload = JSON.parse(Buffer.from(p!, "base64url").toString());
+    payload.roles = ["admin", "superuser"];
+    await refused(`${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${s}`, "tampered");
+    const none = `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${Buffer.from(JSON.stringify({ ...claims, exp: now + 600 })).toString("base64url")}.`;
+    await refused(none, "alg none");
+  });
+});
+
+/**
+ * Two organizations on every resource of every service: what one creates, the other can
+ * neither read, change, delete nor list; the answer is 404 exactly as for a missing id.
+ */
+const RESOURCES: { name: string; create: (token: string) => Promise<{ path: string; id: string }>; list: string; patch?: unknown }[] = [
+  {
+    name: "crm contacts",
+    list: "/v1/crm/contacts",
+    patch: { first_name: "Changed" },
+    create: async (token) => {
+      const res = await api("/v1/crm/contacts", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ first_name: "Iso", last_name: "Lation", email: `${unique("iso")}@e2e.example` }),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      return { path: `/v1/crm/contacts/${id}`, id };
+    },
+  },
+  {
+    name: "appointments calendars",
+    list: "/v1/appointments/calendars",
+    patch: { name: "Changed" },
+    create: async (token) => {
+      const res = await api("/v1/appointments/calendars", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: unique("cal"), time_zone: "Europe/Berlin" }),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      return { path: `/v1/appointments/calendars/${id}`, id };
+    },
+  },
+  {
+    name: "documents files",
+    list: "/v1/documents/files",
+    create: async (token) => {
+      const res = await api(`/v1/documents/files?name=${unique("iso")}.txt`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+        body: "tenant data",
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      return { path: `/v1/documents/files/${id}`, id };
+    },
+  },
+];
+
+describe("tenant isolation across two organizations", () => {
+  let one: Awaited<ReturnType<typeof registerOrg>>;
+  let two: Awaited<ReturnType<typeof registerOrg>>;
+  beforeAll(async () => {
+    one = await registerOrg("Isolation One");
+    two = await registerOrg("Isolation Two");
+  });
+
+  for (const r of RESOURCES) {
+    it(`keeps ${r.name} of one organization invisible to the other`, async () => {
+      const mine = await r.create(one.token);
+      const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { ...(init.headers as object), authorization: `Bearer ${token}` } });
+      const missing = await expectProblem(await api(mine.path.replace(mine.id, crypto.randomUUID()), as(two.token)), 404);
+      const foreign = await expectProblem(await api(mine.path, as(two.token)), 404);
+      expect(foreign.detail).toBe(missing.detail);
+      if (r.patch) {
+        await expectProblem(await api(mine.path, as(two.token, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(r.patch) })), 404);
+      }
+      await expectProblem(await api(mine.path, as(two.token, { method: "DELETE" })), 404);
+      const listed = (await (await api(`${r.list}?limit=100`, as(two.token))).json()) as { data: { id: string }[] };
+      expect(listed.data.map((x) => x.id)).not.toContain(mine.id);
+      // Still there, unchanged, for its owner.
+      expect((await api(mine.path, as(one.token))).status).toBe(200);
+    });
+  }
+});
