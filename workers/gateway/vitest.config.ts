@@ -20,11 +20,12 @@ const SERVICES = [
  * real logic service (those run from their own bundles above).
  */
 const FIXTURE_SERVICE = `
-import { WorkerEntrypoint } from "cloudflare:workers";
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 export class FixtureService extends WorkerEntrypoint {
   async handle(request, context) {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/hang")) await new Promise((r) => setTimeout(r, 5000));
+    if (url.pathname.startsWith("/slow")) await new Promise((r) => setTimeout(r, 250));
     if (url.pathname.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
     if (url.pathname === "/openapi.json") return new Response("nope", { status: 500 });
     let bytes = 0;
@@ -48,6 +49,14 @@ export class FixtureService extends WorkerEntrypoint {
   }
   async health() { throw new Error("down"); }
 }
+/** A rate limiter that cannot be reached: every call fails. */
+export class DownLimiter extends DurableObject {
+  admit() { throw new Error("limiter down"); }
+  consume() { throw new Error("limiter down"); }
+  peek() { throw new Error("limiter down"); }
+  overrides() { throw new Error("limiter down"); }
+  setOverrides() { throw new Error("limiter down"); }
+}
 export default { fetch() { return new Response("no", { status: 404 }); } };
 `;
 
@@ -68,7 +77,11 @@ export default {
 };`;
 }
 
-export default defineConfig(async () => {
+/**
+ * The gateway's test project. `limiterDown` binds RATE_LIMITER to a Durable Object that always
+ * fails, to test each policy's on_error (vitest.limiter-down.config.ts).
+ */
+export async function gatewayTestConfig(opts: { name: string; include: string[]; exclude?: string[]; limiterDown?: boolean }) {
   const idpKeys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const idpPublic = { ...(await crypto.subtle.exportKey("jwk", idpKeys.publicKey)), kid: "idp-key-1", alg: "ES256", use: "sig" };
   const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
@@ -97,11 +110,25 @@ export default defineConfig(async () => {
             SIGNING_KEYS_SECRET: "test-only-signing-keys-secret-0123456789abcdef",
             LOGIN_FAILURES_LIMIT: "3",
             LOGIN_FAILURES_WINDOW_SECONDS: "600",
+            RATE_LIMITS: {
+              user: { limit: 1000, window_seconds: 60 },
+              client: { limit: 1000, window_seconds: 60 },
+              organization: { limit: 5000, window_seconds: 60 },
+              ip: { limit: 1000, window_seconds: 60, on_error: "open" },
+              max: { user: { limit: 2000, window_seconds: 60 }, client: { limit: 2000, window_seconds: 60 }, organization: { limit: 10000, window_seconds: 60 } },
+              routes: [
+                { name: "probe", path: "/v1/services", scope: "ip", limit: 5, window_seconds: 60 },
+                { name: "calendar-writes", method: "POST", path: "/v1/appointments/calendars", scope: "user", limit: 3, window_seconds: 60 },
+                { name: "secret-me", path: "/v1/auth/me", scope: "user", limit: 1000, window_seconds: 60, hidden: true },
+                { name: "strict-reads", method: "GET", path: "/v1/fixture/strict", scope: "organization", limit: 1000, window_seconds: 60, on_error: "closed" },
+              ],
+            },
             TRUSTED_ISSUERS: JSON.stringify([
               { issuer: "https://idp.example", jwks_uri: "https://idp.example/jwks", audience: "buildly", claims: { organization: "tenant", roles: "groups" } },
             ]),
             IDP_PRIVATE_JWK: JSON.stringify(idpPrivate),
           },
+          ...(opts.limiterDown ? { durableObjects: { RATE_LIMITER: { className: "DownLimiter", scriptName: "fixture" } } } : {}),
           // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
           outboundService: "idp-fixture",
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
@@ -117,12 +144,21 @@ export default defineConfig(async () => {
               ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
               ...("vars" in s ? { bindings: s.vars } : {}),
             })),
-            { name: "fixture", modules: true, script: FIXTURE_SERVICE, compatibilityDate: "2026-11-01" },
+            {
+              name: "fixture",
+              modules: true,
+              script: FIXTURE_SERVICE,
+              compatibilityDate: "2026-11-01",
+              // Declares the failing limiter's namespace, which limiterDown binds the gateway to.
+              durableObjects: { DOWN_LIMITER: "DownLimiter" },
+            },
             { name: "idp-fixture", modules: true, script: idpFixture(idpPublic), compatibilityDate: "2026-11-01" },
           ],
         },
       }),
     ],
-    test: { name: "gateway", silent: "passed-only", setupFiles: ["./test/setup.ts"] },
+    test: { name: opts.name, silent: "passed-only" as const, setupFiles: ["./test/setup.ts"], include: opts.include, exclude: opts.exclude ?? [] },
   };
-});
+}
+
+export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**"] }));

@@ -132,9 +132,17 @@ export function jsonBody(maxBytes = 1024 * 1024): MiddlewareHandler {
 }
 
 export async function readTextLimited(request: Request, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readBytesLimited(request, maxBytes));
+}
+
+/** Reads a body whole, refusing (413) as soon as it passes `maxBytes`, declared or not. */
+export async function readBytesLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return "";
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await request.body?.cancel();
+    throw tooLarge(maxBytes);
+  }
+  if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -154,7 +162,7 @@ export async function readTextLimited(request: Request, maxBytes: number): Promi
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 export function tooLarge(maxBytes: number): ApiError {

@@ -4,6 +4,7 @@ import { ApiError, errorHandler, logError, notFoundHandler, validationHook } fro
 import { ServiceCallError } from "./deadline";
 import { corsPolicy } from "./middleware/cors";
 import { authenticate } from "./middleware/authenticate";
+import { rateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { forward } from "./proxy";
 import { findService, serviceRegistry } from "./registry";
@@ -30,6 +31,7 @@ export function buildApp() {
   };
   app.use("*", requestContext(onError));
   app.use("*", corsPolicy);
+  app.use("/v1/*", rateLimit);
 
   registerHealth(app);
   registerServices(app);

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ApiError, tooLarge } from "@buildly/shared";
 import { withDeadline } from "./deadline";
 import { identityFor } from "./identity";
+import { idempotencyKey, idempotent } from "./idempotency/idempotency";
 import { actionFor } from "./auth/rbac";
 import { serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "./types";
@@ -82,6 +83,29 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
   headers.set("x-forwarded-prefix", entry.prefix);
 
   const method = c.req.method;
+  const call = async (body: BodyInit | null, exceeded: () => boolean) => {
+    const request = new Request(target, { method, headers, body });
+    let response: Response;
+    try {
+      response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+    } catch (err) {
+      // The service failed because we cut its body off: that is the client's 413, not a 502.
+      if (exceeded()) throw tooLarge(entry.max_body_bytes);
+      throw err;
+    }
+    if (exceeded()) {
+      await response.body?.cancel();
+      throw tooLarge(entry.max_body_bytes);
+    }
+    return rewriteResponse(response, entry);
+  };
+
+  const key = idempotencyKey(c);
+  if (key !== undefined) {
+    // Keyed writes are read whole (to fingerprint them) and run at most once per organization and key.
+    return idempotent(c, identity.organization_id, key, entry.max_body_bytes, (body) => call(body, () => false));
+  }
+
   let body: ReadableStream<Uint8Array> | null = null;
   let exceeded = () => false;
   if (method !== "GET" && method !== "HEAD" && c.req.raw.body) {
@@ -90,21 +114,10 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
     if (Number.isFinite(declared)) body = c.req.raw.body;
     else ({ stream: body, exceeded } = limitBody(c.req.raw.body, entry.max_body_bytes));
   }
+  return call(body, exceeded);
+}
 
-  const request = new Request(target, { method, headers, body });
-  let response: Response;
-  try {
-    response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
-  } catch (err) {
-    // The service failed because we cut its body off: that is the client's 413, not a 502.
-    if (exceeded()) throw tooLarge(entry.max_body_bytes);
-    throw err;
-  }
-  if (exceeded()) {
-    await response.body?.cancel();
-    throw tooLarge(entry.max_body_bytes);
-  }
-
+function rewriteResponse(response: Response, entry: ServiceEntry): Response {
   const out = new Headers();
   for (const [name, value] of response.headers) {
     if (!DROPPED_RESPONSE_HEADERS.has(name)) out.append(name, value);

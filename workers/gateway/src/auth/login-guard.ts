@@ -1,3 +1,4 @@
+import { logError } from "@buildly/shared";
 import type { RateLimiter } from "../limiter/rate-limiter";
 import type { Policy } from "../limiter/gcra";
 import { sha256Hex } from "./crypto";
@@ -16,12 +17,25 @@ async function stub(env: Env, email: string) {
   return ns.getByName(`login:${await sha256Hex(email.toLowerCase())}`);
 }
 
-/** Seconds to wait before another try, or 0 when a try is allowed. */
+/**
+ * Seconds to wait before another try, or 0 when a try is allowed. If the limiter cannot be
+ * reached, logins stay possible (fail open): an outage must not lock every user out, and
+ * PBKDF2 at 100,000 iterations still makes guessing slow.
+ */
 export async function loginBlockedFor(env: Env, email: string): Promise<number> {
-  const d = await (await stub(env, email)).peek(policy(env));
-  return d.allowed ? 0 : d.retryAfter;
+  try {
+    const d = await (await stub(env, email)).peek(policy(env));
+    return d.allowed ? 0 : d.retryAfter;
+  } catch (err) {
+    logError("login", "gateway", err, { during: "login limiter" });
+    return 0;
+  }
 }
 
 export async function recordFailedLogin(env: Env, email: string): Promise<void> {
-  await (await stub(env, email)).consume(policy(env));
+  try {
+    await (await stub(env, email)).consume(policy(env));
+  } catch (err) {
+    logError("login", "gateway", err, { during: "login limiter" });
+  }
 }

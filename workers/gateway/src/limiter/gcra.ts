@@ -16,6 +16,9 @@ export interface Decision {
   retryAfter: number;
   /** Seconds until the allowance is whole again. */
   reset: number;
+  /** The policy applied (set by RateLimiter.admit). */
+  limit?: number;
+  window?: number;
 }
 
 export function gcra(tatMs: number, nowMs: number, policy: Policy, cost = 1): { decision: Decision; tat: number } {

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "@buildly/shared";
 import { authConfig } from "../auth/config";
 import { effectivePermissions, isAdmin, organizationRoles } from "../auth/rbac";
-import { InvalidTokenError, verifyAccessToken } from "../auth/tokens";
+import { InvalidTokenError, verifyAccessToken, type Principal } from "../auth/tokens";
 import { principalActive } from "../auth/principal-status";
 import { serviceRegistry } from "../registry";
 import type { GatewayEnv } from "../types";
@@ -12,13 +12,15 @@ function unauthorized(detail: string, error?: "invalid_token"): ApiError {
   return new ApiError(401, detail, { headers: { "www-authenticate": challenge } });
 }
 
-/** Reads and verifies the bearer token; sets `principal` and the effective permissions. */
-export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+const BEARER = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** Verifies the bearer token and sets `principal` and the effective permissions; throws 401. */
+async function verify(c: Context<GatewayEnv>): Promise<Principal> {
   const header = c.req.header("authorization");
-  const match = header ? /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim()) : null;
+  const match = header ? BEARER.exec(header.trim()) : null;
   if (!match) throw unauthorized(header ? "The Authorization header is not a Bearer token." : "This call needs an access token.");
   const cfg = authConfig(c.env, c.req.url);
-  let principal;
+  let principal: Principal;
   try {
     principal = await verifyAccessToken(c.env.DB, cfg, match[1]!);
   } catch (err) {
@@ -32,8 +34,27 @@ export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const defs = await organizationRoles(c.env.DB, principal.organization_id);
   c.set("principal", principal);
   c.set("permissions", effectivePermissions(defs, principal.roles, services));
+  return principal;
+}
+
+/** Requires a valid bearer token (verified once per request, whoever asks first). */
+export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  if (!c.get("principal")) await verify(c);
   await next();
 };
+
+/** The principal if the request carries a valid bearer token, else undefined (no error). */
+export async function tryAuthenticate(c: Context<GatewayEnv>): Promise<Principal | undefined> {
+  const existing = c.get("principal");
+  if (existing) return existing;
+  if (!c.req.header("authorization")?.trim().match(/^Bearer\s/i)) return undefined;
+  try {
+    return await verify(c);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return undefined;
+    throw err;
+  }
+}
 
 /** Only the organization's admins (users or clients holding the admin role). */
 export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {

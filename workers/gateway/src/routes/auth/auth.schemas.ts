@@ -31,6 +31,10 @@ export const OrganizationSchema = z
     id: IdSchema,
     name: z.string(),
     settings: z.record(z.string(), z.unknown()),
+    rate_limits: z
+      .record(z.string(), z.object({ limit: z.number().int(), window_seconds: z.number().int() }))
+      .optional()
+      .openapi({ description: "The limits in force for this organization (GET/PATCH /v1/organizations/current only)." }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })

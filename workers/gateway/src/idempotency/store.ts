@@ -1,0 +1,64 @@
+import { DurableObject } from "cloudflare:workers";
+
+/** How long a stored response is replayed (the IETF idempotency-key draft suggests 24 h). */
+export const RETENTION_MS = 24 * 3600 * 1000;
+/** A request "in flight" longer than this is presumed dead (the gateway's longest deadline is 300 s). */
+const IN_FLIGHT_TIMEOUT_MS = 330 * 1000;
+
+export interface StoredResponse {
+  status: number;
+  headers: [string, string][];
+  body: ArrayBuffer;
+}
+
+interface Entry {
+  fingerprint: string;
+  state: "in_flight" | "done";
+  started_at: number;
+  response?: StoredResponse;
+}
+
+export type Begin =
+  | { state: "new" }
+  | { state: "in_flight" }
+  | { state: "mismatch" }
+  | { state: "done"; response: StoredResponse };
+
+/**
+ * One Durable Object per (organization, Idempotency-Key): it serializes the first call and
+ * its retries, so a duplicate never reaches the service, and forgets everything after 24 h.
+ */
+export class IdempotencyStore extends DurableObject<Env> {
+  private entry(): Entry | undefined {
+    return this.ctx.storage.kv.get<Entry>("entry");
+  }
+
+  begin(fingerprint: string): Begin {
+    const now = Date.now();
+    const e = this.entry();
+    if (e) {
+      if (e.fingerprint !== fingerprint) return { state: "mismatch" };
+      if (e.state === "done" && e.response) return { state: "done", response: e.response };
+      if (now - e.started_at < IN_FLIGHT_TIMEOUT_MS) return { state: "in_flight" };
+    }
+    this.ctx.storage.kv.put<Entry>("entry", { fingerprint, state: "in_flight", started_at: now });
+    void this.ctx.storage.setAlarm(now + RETENTION_MS);
+    return { state: "new" };
+  }
+
+  complete(fingerprint: string, response: StoredResponse): void {
+    const e = this.entry();
+    if (!e || e.fingerprint !== fingerprint) return;
+    this.ctx.storage.kv.put<Entry>("entry", { ...e, state: "done", response });
+  }
+
+  /** The first call failed without an answer worth keeping: a retry may run it again. */
+  release(fingerprint: string): void {
+    const e = this.entry();
+    if (e && e.fingerprint === fingerprint && e.state === "in_flight") this.ctx.storage.kv.delete("entry");
+  }
+
+  async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+}

@@ -1,0 +1,82 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { bearer, call, json, problem, registerOrganization, type Account } from "./helpers";
+
+let a: Account;
+let b: Account;
+beforeAll(async () => {
+  a = await registerOrganization("Idem A");
+  b = await registerOrganization("Idem B");
+});
+
+const contact = (email: string) => ({ first_name: "Ida", last_name: "Empotent", email });
+
+describe("Idempotency-Key", () => {
+  it("replays the stored response for a retry and never calls the service twice", async () => {
+    const key = crypto.randomUUID();
+    const email = `idem-${crypto.randomUUID()}@example.com`;
+    const first = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(email), { "idempotency-key": key })));
+    expect(first.status).toBe(201);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const firstBody = await first.json<any>();
+
+    const retry = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(email), { "idempotency-key": `"${key}"` })));
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(retry.headers.get("location")).toBe(first.headers.get("location"));
+    expect(await retry.json()).toEqual(firstBody);
+
+    // Without a key the same body would have been a 409 duplicate email: the service really was not called again.
+    const list = await (await call("/v1/crm/contacts?limit=100", bearer(a.access_token))).json<any>();
+    expect(list.data.filter((c: any) => c.email === email)).toHaveLength(1);
+  });
+
+  it("answers 422 for the same key with a different body", async () => {
+    const key = crypto.randomUUID();
+    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k1-${key}@example.com`), { "idempotency-key": key })))).status).toBe(201);
+    const other = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k2-${key}@example.com`), { "idempotency-key": key })));
+    expect(other.status).toBe(422);
+    await problem(other);
+  });
+
+  it("answers 409 to a duplicate that arrives while the first is still running", async () => {
+    const key = crypto.randomUUID();
+    const send = () => call("/v1/fixture/slow", bearer(a.access_token, json("POST", { n: 1 }, { "idempotency-key": key })));
+    const [one, two] = await Promise.all([send(), send()]);
+    expect([one.status, two.status].sort()).toEqual([200, 409]);
+    const conflict = one.status === 409 ? one : two;
+    await problem(conflict);
+    // Once the first is done, a retry gets its stored response.
+    const later = await send();
+    expect(later.status).toBe(200);
+    expect(later.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("keeps keys per organization", async () => {
+    const key = crypto.randomUUID();
+    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`a-${key}@example.com`), { "idempotency-key": key })))).status).toBe(201);
+    const inB = await call("/v1/crm/contacts", bearer(b.access_token, json("POST", contact(`b-${key}@example.com`), { "idempotency-key": key })));
+    expect(inB.status).toBe(201);
+    expect(inB.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("covers PATCH, and does not store server errors", async () => {
+    const created = await (await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`p-${crypto.randomUUID()}@example.com`))))).json<any>();
+    const key = crypto.randomUUID();
+    const p1 = await call(`/v1/crm/contacts/${created.id}`, bearer(a.access_token, json("PATCH", { company: "Once" }, { "idempotency-key": key })));
+    expect(p1.status).toBe(200);
+    const p2 = await call(`/v1/crm/contacts/${created.id}`, bearer(a.access_token, json("PATCH", { company: "Once" }, { "idempotency-key": key })));
+    expect(p2.headers.get("idempotent-replayed")).toBe("true");
+
+    const bad = crypto.randomUUID();
+    expect((await call("/v1/fixture/throw", bearer(a.access_token, json("POST", {}, { "idempotency-key": bad })))).status).toBe(502);
+    const again = await call("/v1/fixture/throw", bearer(a.access_token, json("POST", {}, { "idempotency-key": bad })));
+    expect(again.status).toBe(502);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("refuses a malformed key", async () => {
+    const res = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact("x@example.com"), { "idempotency-key": "has spaces in it" })));
+    expect(res.status).toBe(400);
+    await problem(res);
+  });
+});

@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+
+async function member(admin: Account, roles: string[] = ["editor"]) {
+  const email = `m-${crypto.randomUUID()}@example.com`;
+  const res = await call("/v1/users", bearer(admin.access_token, json("POST", { email, name: "Member", password: PASSWORD, roles })));
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await login(email)).access_token;
+}
+
+async function setLimits(admin: Account, rate_limits: unknown) {
+  const res = await call("/v1/organizations/current", bearer(admin.access_token, json("PATCH", { rate_limits })));
+  expect(res.status, await res.clone().text()).toBe(200);
+  return res.json<any>();
+}
+
+function statuses(responses: Response[]) {
+  const counts: Record<number, number> = {};
+  for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+describe("exact admission under concurrency, per scope", () => {
+  it("per user: 3N requests at once admit exactly N", async () => {
+    const admin = await registerOrganization("RL user");
+    const token = await member(admin);
+    await setLimits(admin, { user: { limit: 5, window_seconds: 60 } });
+    const results = await Promise.all(Array.from({ length: 15 }, () => call("/v1/crm/contacts?limit=1", bearer(token))));
+    expect(statuses(results)).toEqual({ 200: 5, 429: 10 });
+    const refused = results.find((r) => r.status === 429)!;
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = await problem(refused);
+    expect(body.detail).toContain("user");
+    const ok = results.find((r) => r.status === 200)!;
+    expect(ok.headers.get("ratelimit-policy")).toContain('"user";q=5;w=60');
+    expect(ok.headers.get("ratelimit")).toMatch(/"user";r=\d+;t=\d+/);
+    // Another user of the same organization is not affected by this one's limit.
+    const other = await member(admin);
+    expect((await call("/v1/crm/contacts?limit=1", bearer(other))).status).toBe(200);
+  });
+
+  it("per organization: all of its users together are held to the total", async () => {
+    const admin = await registerOrganization("RL org");
+    const [t1, t2] = [await member(admin), await member(admin)];
+    await setLimits(admin, { organization: { limit: 8, window_seconds: 60 } });
+    const results = await Promise.all([
+      ...Array.from({ length: 12 }, () => call("/v1/crm/contacts?limit=1", bearer(t1))),
+      ...Array.from({ length: 12 }, () => call("/v1/crm/contacts?limit=1", bearer(t2))),
+    ]);
+    expect(statuses(results)).toEqual({ 200: 8, 429: 16 });
+    // Another organization is untouched.
+    const elsewhere = await registerOrganization("RL elsewhere");
+    expect((await call("/v1/crm/contacts?limit=1", bearer(elsewhere.access_token))).status).toBe(200);
+  });
+
+  it("per API client", async () => {
+    const admin = await registerOrganization("RL client");
+    const created = await (await call("/v1/clients", bearer(admin.access_token, json("POST", { name: "machine", roles: ["viewer"] })))).json<any>();
+    await setLimits(admin, { client: { limit: 4, window_seconds: 60 } });
+    const tokenRes = await call("/v1/auth/token", form({ grant_type: "client_credentials", client_id: created.client_id, client_secret: created.client_secret }));
+    const { access_token } = await tokenRes.json<any>();
+    const results = await Promise.all(Array.from({ length: 12 }, () => call("/v1/crm/contacts?limit=1", bearer(access_token))));
+    expect(statuses(results)).toEqual({ 200: 4, 429: 8 });
+    expect(results.find((r) => r.status === 200)!.headers.get("ratelimit-policy")).toContain('"client";q=4;w=60');
+  });
+
+  it("per IP address for unauthenticated calls", async () => {
+    const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+    const results = await Promise.all(Array.from({ length: 15 }, () => call("/v1/services", { headers: { "cf-connecting-ip": ip } })));
+    expect(statuses(results)).toEqual({ 200: 5, 429: 10 });
+    expect(results.find((r) => r.status === 200)!.headers.get("ratelimit-policy")).toContain('"route-probe";q=5;w=60');
+    // Another address has its own allowance.
+    expect((await call("/v1/services", { headers: { "cf-connecting-ip": "198.51.100.9" } })).status).toBe(200);
+  });
+
+  it("per route: a route's own policy applies on top of the others", async () => {
+    const admin = await registerOrganization("RL route");
+    const token = await member(admin);
+    const results = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => call("/v1/appointments/calendars", bearer(token, json("POST", { name: `Cal ${i}`, time_zone: "Europe/Rome" })))),
+    );
+    expect(statuses(results)).toEqual({ 201: 3, 429: 6 });
+    const list = await (await call("/v1/appointments/calendars?limit=100", bearer(token))).json<any>();
+    expect(list.data).toHaveLength(3);
+    // Reads of the same path are not under the write policy.
+    expect((await call("/v1/appointments/calendars", bearer(token))).status).toBe(200);
+  });
+});
+
+describe("headers and policy settings", () => {
+  let admin: Account;
+  beforeAll(async () => {
+    admin = await registerOrganization("RL headers");
+  });
+
+  it("sends RateLimit-Policy and RateLimit as structured fields on every limited response", async () => {
+    const res = await call("/v1/crm/contacts", bearer(admin.access_token));
+    const policy = res.headers.get("ratelimit-policy")!;
+    expect(policy).toMatch(/^"user";q=1000;w=60, "organization";q=5000;w=60$/);
+    const now = res.headers.get("ratelimit")!;
+    const remaining = /"user";r=(\d+);t=(\d+)/.exec(now)!;
+    expect(Number(remaining[1])).toBeLessThan(1000);
+  });
+
+  it("keeps a hidden policy's numbers out of the headers", async () => {
+    const res = await call("/v1/auth/me", bearer(admin.access_token));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit-policy")).toContain('"user"');
+    expect(res.headers.get("ratelimit-policy")).not.toContain("secret-me");
+    expect(res.headers.get("ratelimit")).not.toContain("secret-me");
+  });
+
+  it("lets an admin change the organization's limits within the platform maximums only", async () => {
+    const body = await setLimits(admin, { user: { limit: 1500, window_seconds: 60 } });
+    expect(body.rate_limits.user).toEqual({ limit: 1500, window_seconds: 60 });
+    expect(body.rate_limits.organization).toEqual({ limit: 5000, window_seconds: 60 });
+    const tooMuch = await call("/v1/organizations/current", bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2001, window_seconds: 60 } } })));
+    expect(tooMuch.status).toBe(422);
+    expect((await problem(tooMuch)).errors[0].path).toBe("rate_limits.user");
+    // The same burst in a shorter window is a higher rate: also refused.
+    const faster = await call("/v1/organizations/current", bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2000, window_seconds: 30 } } })));
+    expect(faster.status).toBe(422);
+    const current = await (await call("/v1/organizations/current", bearer(admin.access_token))).json<any>();
+    expect(current.rate_limits.user).toEqual({ limit: 1500, window_seconds: 60 });
+    const viewer = await member(admin, ["viewer"]);
+    expect((await call("/v1/organizations/current", bearer(viewer, json("PATCH", { rate_limits: { user: { limit: 10, window_seconds: 60 } } })))).status).toBe(403);
+  });
+
+  it("answers preflights without counting or limiting them", async () => {
+    const res = await call("/v1/services", { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "GET" } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("ratelimit")).toBeNull();
+  });
+});
