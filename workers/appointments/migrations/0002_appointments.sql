@@ -19,7 +19,5 @@ CREATE TABLE appointments (
 CREATE INDEX appointments_org_created ON appointments (organization_id, created_at, id);
 CREATE INDEX appointments_org_calendar_created ON appointments (organization_id, calendar_id, created_at, id);
 -- Windows (occurrences, availability, conflicts): series that have not ended before the window.
-CREATE INDEX appointments_calendar_range ON appointments (calendar_id, range_end, start_at);
+CREATE INDEX appointments_calendar_range ON appointments (organization_id, calendar_id, range_end, start_at);
 CREATE INDEX appointments_org_range ON appointments (organization_id, range_end, start_at);
--- The iCalendar feed: one calendar's appointments by start.
-CREATE INDEX appointments_calendar_start ON appointments (calendar_id, start_at);

@@ -60,9 +60,8 @@ export const appointments = sqliteTable(
   (t) => [
     index("appointments_org_created").on(t.organization_id, t.created_at, t.id),
     index("appointments_org_calendar_created").on(t.organization_id, t.calendar_id, t.created_at, t.id),
-    index("appointments_calendar_range").on(t.calendar_id, t.range_end, t.start_at),
+    index("appointments_calendar_range").on(t.organization_id, t.calendar_id, t.range_end, t.start_at),
     index("appointments_org_range").on(t.organization_id, t.range_end, t.start_at),
-    index("appointments_calendar_start").on(t.calendar_id, t.start_at),
   ],
 );
 

@@ -243,4 +243,23 @@ export const ConflictSchema = z
 
 export const ConflictProblemSchema = ProblemSchema.extend({
   conflicts: z.array(ConflictSchema).openapi({ description: "The overlapping scheduled appointments (first overlap of each, at most 10)." }),
-}).openapi("ConflictProblem");
+}).openapi("ConflictProblem", {
+  example: {
+    type: "https://buildly.dev/problems/conflict",
+    title: "Conflict",
+    status: 409,
+    detail:
+      'The appointment overlaps the scheduled appointment b7e2c9d4-1a3f-4e5b-8c6d-7e8f9a0b1c01 ("Weekly pipeline review") at 2026-03-30T08:30:00.000Z. Move it, or send allow_overlap: true to keep both.',
+    request_id: "0d6f5d8e-3c1b-4d4e-9a0f-1c2b3d4e5f60",
+    conflicts: [
+      {
+        appointment_id: "b7e2c9d4-1a3f-4e5b-8c6d-7e8f9a0b1c01",
+        title: "Weekly pipeline review",
+        occurrence_start: "2026-03-30T08:30:00.000Z",
+        occurrence_end: "2026-03-30T09:00:00.000Z",
+        requested_start: "2026-03-30T08:45:00.000Z",
+        requested_end: "2026-03-30T09:15:00.000Z",
+      },
+    ],
+  },
+});
