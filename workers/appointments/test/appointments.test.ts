@@ -1,6 +1,10 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ORG_A, ORG_B, serviceClient } from "@buildly/shared/test";
+import { rangeEndOf, seriesOf } from "../src/scheduling/series";
 import { allPages, freshOrg, makeAppointment, makeCalendar, problemPaths, rpc } from "./helpers";
+
+const DB = (env as unknown as { DB: D1Database }).DB;
 
 const a = serviceClient(rpc, ORG_A);
 const b = serviceClient(rpc, ORG_B);
@@ -538,6 +542,36 @@ describe("appointments: calendars that change", () => {
     expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "UTC" })).status).toBe(200);
     const occ = await allPages(client, "/appointments?from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z");
     expect(occ.map((o) => o.start)).toEqual(["2026-07-06T09:00:00.000Z"]);
+  });
+});
+
+describe("appointments: time zone changes and recurring series", () => {
+  it("refuses a zone in which a series' first start is no longer an occurrence of its rule", async () => {
+    const { client } = freshOrg();
+    const cal = await makeCalendar(client, { time_zone: "Europe/London" });
+    // Fridays 23:30 London (GMT): Saturday 08:30 in Tokyo, which BYDAY=FR does not select.
+    const late = await makeAppointment(client, { calendar_id: cal.id, title: "Late", start: "2026-01-02T23:30:00Z", end: "2026-01-02T23:45:00Z", recurrence: "FREQ=WEEKLY;BYDAY=FR;COUNT=4", status: "cancelled" });
+    const res = await client.patch(`/calendars/${cal.id}`, { time_zone: "Asia/Tokyo" });
+    expect(res.status).toBe(409);
+    const problem = await res.json<any>();
+    expect(problem.appointments).toEqual([{ appointment_id: late.id, title: "Late", problem: expect.stringMatching(/must be an occurrence/) }]);
+    expect((await (await client.get(`/calendars/${cal.id}`)).json<any>()).time_zone).toBe("Europe/London");
+    // New York keeps it on Friday (18:30): fine.
+    expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "America/New_York" })).status).toBe(200);
+  });
+
+  it("re-bounds the stored range of each series in the new zone", async () => {
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client, { time_zone: "Europe/London" });
+    // The 5th of each month at 09:00 London: the third is in BST (08:00Z). In Tokyo all stay at 09:00Z.
+    const series = await makeAppointment(client, { calendar_id: cal.id, title: "Series", start: "2026-02-05T09:00:00Z", end: "2026-02-05T10:00:00Z", recurrence: "FREQ=MONTHLY;COUNT=3" });
+    expect((await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z")).map((o) => o.start)[2]).toBe("2026-04-05T08:00:00.000Z");
+    expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "Asia/Tokyo" })).status).toBe(200);
+    const row = await DB.prepare("SELECT * FROM appointments WHERE id = ? AND organization_id = ?").bind(series.id, org).first<any>();
+    expect(row.range_end).toBe(rangeEndOf(seriesOf(row), "Asia/Tokyo"));
+    expect(row.range_end).not.toBe(rangeEndOf(seriesOf(row), "Europe/London"));
+    const occ = await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z");
+    expect(occ.map((o) => o.start)).toEqual(["2026-02-05T09:00:00.000Z", "2026-03-05T09:00:00.000Z", "2026-04-05T09:00:00.000Z"]);
   });
 });
 

@@ -2,14 +2,14 @@
  * The writes that must not interleave within one calendar: each checks overlaps and then writes.
  * They run inside the calendar's CalendarWriter Durable Object, one at a time.
  */
-import { and, eq, gt, lt, ne } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lt, ne } from "drizzle-orm";
 import { ApiError, newId, nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { appointments, calendars, type AppointmentRow, type CalendarRow } from "../db/schema";
 import { expand, formatRule, parseRule, seriesProblem, type Series } from "../lib/rrule";
 import { timesProblem, type AppointmentCreate, type AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
-import { conflictError, findConflicts, overlappingPairs, rangeEndOf, seriesOf, type Tagged } from "./series";
+import { conflictError, findConflicts, MAX_REPORTED_CONFLICTS, overlappingPairs, rangeEndOf, seriesOf, type Tagged } from "./series";
 
 function invalid(path: string, message: string): ApiError {
   return new ApiError(422, "The request does not match the schema.", { errors: [{ path, message }] });
@@ -161,22 +161,36 @@ export async function updateAppointment(
 
 /**
  * A calendar's time zone anchors its recurring series, so changing it moves their occurrences.
- * Refused with 409 when that would make scheduled appointments overlap that did not before.
+ * Refused with 409 when a series' first start would no longer be an occurrence of its rule there
+ * (a Friday 23:30 UTC start is a Saturday in Tokyo), or when scheduled appointments would then
+ * overlap that did not before. The series' stored range bounds are recomputed with the change.
  */
 export async function updateCalendar(d1: D1Database, organizationId: string, calendarId: string, input: CalendarUpdate): Promise<CalendarRow> {
+  const client = db(d1);
   const current = await loadCalendar(d1, organizationId, calendarId);
   if (!current) throw new ApiError(404, "No calendar has this id.");
-  if (input.time_zone !== undefined && input.time_zone !== current.time_zone) {
-    const scheduled = await db(d1)
-      .select()
-      .from(appointments)
-      .where(and(eq(appointments.organization_id, organizationId), eq(appointments.calendar_id, calendarId), eq(appointments.status, "scheduled")))
-      .all();
-    if (scheduled.some((r) => r.recurrence)) {
+  const newZone = input.time_zone !== undefined && input.time_zone !== current.time_zone ? input.time_zone : undefined;
+  const inThisCalendar = and(eq(appointments.organization_id, organizationId), eq(appointments.calendar_id, calendarId));
+  let recurring: AppointmentRow[] = [];
+  if (newZone) {
+    recurring = await client.select().from(appointments).where(and(inThisCalendar, isNotNull(appointments.recurrence))).all();
+    const broken = recurring.flatMap((r) => {
+      const problem = seriesProblem(seriesOf(r), newZone);
+      return problem ? [{ appointment_id: r.id, title: r.title, problem }] : [];
+    });
+    if (broken.length) {
+      throw new ApiError(
+        409,
+        `In ${newZone}, the recurring appointment ${broken[0]!.appointment_id} ("${broken[0]!.title}") would not fit its rule: ${broken[0]!.problem}`,
+        { extensions: { appointments: broken.slice(0, MAX_REPORTED_CONFLICTS) } },
+      );
+    }
+    if (recurring.some((r) => r.status === "scheduled")) {
+      const scheduled = await client.select().from(appointments).where(and(inThisCalendar, eq(appointments.status, "scheduled"))).all();
       const occurrencesIn = (timeZone: string): Tagged[] =>
         scheduled.flatMap((r) => expand(seriesOf(r), timeZone).occurrences.map((o) => ({ ...o, id: r.id })));
       const before = overlappingPairs(occurrencesIn(current.time_zone));
-      const after = overlappingPairs(occurrencesIn(input.time_zone));
+      const after = overlappingPairs(occurrencesIn(newZone));
       const byId = new Map(scheduled.map((r) => [r.id, r]));
       const fresh = [...after].filter(([key]) => !before.has(key)).map(([, pair]) => pair);
       if (fresh.length) {
@@ -192,16 +206,25 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
           };
         });
         conflicts.sort((a, b) => a.occurrence_start.localeCompare(b.occurrence_start));
-        throw conflictError(conflicts, `In ${input.time_zone}, a recurring appointment of this calendar`);
+        throw conflictError(conflicts, `In ${newZone}, a recurring appointment of this calendar`);
       }
     }
   }
-  const row = await db(d1)
+  const now = nowIso();
+  const update = client
     .update(calendars)
-    .set({ ...input, updated_at: nowIso() })
+    .set({ ...input, updated_at: now })
     .where(and(eq(calendars.id, calendarId), eq(calendars.organization_id, organizationId)))
-    .returning()
-    .get();
+    .returning();
+  // A series moved out meanwhile (under another calendar's writer) has a new version: left alone.
+  const bounds = recurring.map((r) =>
+    client
+      .update(appointments)
+      .set({ range_end: rangeEndOf(seriesOf(r), newZone!), version: r.version + 1 })
+      .where(and(eq(appointments.id, r.id), inThisCalendar, eq(appointments.version, r.version))),
+  );
+  const [rows] = await client.batch([update, ...bounds]);
+  const row = (rows as CalendarRow[])[0];
   if (!row) throw new ApiError(404, "No calendar has this id.");
   return row;
 }
