@@ -218,10 +218,10 @@ describe("calendars", () => {
     expect(putOne.status).toBe(405);
     expect(putOne.headers.get("allow")).toBe("DELETE, GET, HEAD, PATCH");
 
-    const nowhere = await a.get("/appointments");
+    const nowhere = await a.get("/nowhere");
     expect(nowhere.status).toBe(404);
     expect(nowhere.headers.get("content-type")).toBe("application/problem+json");
-    expect(await nowhere.json()).toMatchObject({ status: 404, detail: "No route matches GET /appointments." });
+    expect(await nowhere.json()).toMatchObject({ status: 404, detail: "No route matches GET /nowhere." });
     expect((await a.get(`/calendars/${crypto.randomUUID()}`)).status).toBe(404);
   });
 
@@ -242,7 +242,14 @@ describe("calendars", () => {
     const doc = await res.json<any>();
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info.title).toBe("Buildly Appointments");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/calendars", "/calendars/{id}"]);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      "/appointments",
+      "/appointments/{id}",
+      "/calendars",
+      "/calendars/{id}",
+      "/calendars/{id}/availability",
+      "/calendars/{id}/calendar.ics",
+    ]);
     expect(Object.keys(doc.paths["/calendars/{id}"]).sort()).toEqual(["delete", "get", "patch"]);
     expect(doc.components.schemas).toHaveProperty("WorkingHours");
   });

@@ -4,6 +4,7 @@ import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv } from
 import { db } from "../../db/client";
 import { calendars, type CalendarRow } from "../../db/schema";
 import { DEFAULT_WORKING_HOURS } from "./calendars.schemas";
+import { unwrap, writeContext, writerFor } from "../../scheduling/calendar-writer";
 import type * as routes from "./calendars.routes";
 
 type E = ServiceEnv<Env>;
@@ -63,22 +64,16 @@ export const get: RouteHandler<typeof routes.getCalendar, E> = async (c) => {
 };
 
 export const update: RouteHandler<typeof routes.updateCalendar, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .update(calendars)
-    .set({ ...c.req.valid("json"), updated_at: nowIso() })
-    .where(scoped(c, c.req.valid("param").id))
-    .returning()
-    .get();
-  if (!row) throw notFound();
+  // Through the calendar's writer: a new time zone moves recurring occurrences, which must not
+  // interleave with an appointment write's overlap check.
+  const { id } = c.req.valid("param");
+  const row = unwrap(await writerFor(c.env, id).updateCalendar(writeContext(c.get("identity")), id, c.req.valid("json")));
   return c.json(toCalendar(row), 200);
 };
 
 export const remove: RouteHandler<typeof routes.deleteCalendar, E> = async (c) => {
-  const deleted = await db(c.env.DB)
-    .delete(calendars)
-    .where(scoped(c, c.req.valid("param").id))
-    .returning({ id: calendars.id })
-    .get();
-  if (!deleted) throw notFound();
+  // Deletes its appointments too; through the writer so no appointment lands on a deleted calendar.
+  const { id } = c.req.valid("param");
+  unwrap(await writerFor(c.env, id).deleteCalendar(writeContext(c.get("identity")), id));
   return c.body(null, 204);
 };

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { IdParamSchema, PaginationQuerySchema, jsonBody } from "@buildly/shared";
 import { problemResponses } from "@buildly/shared";
+import { ConflictProblemSchema } from "../appointments/appointments.schemas";
 import { CalendarCreateSchema, CalendarListSchema, CalendarSchema, CalendarUpdateSchema } from "./calendars.schemas";
 
 const tags = ["Calendars"];
@@ -52,6 +53,9 @@ export const updateCalendar = createRoute({
   path: "/calendars/{id}",
   operationId: "updateCalendar",
   summary: "Change some fields of a calendar",
+  description:
+    "Recurring appointments follow the calendar's wall clock, so a new time_zone moves their occurrences; " +
+    "the change is refused with 409 if that would make scheduled appointments overlap that did not before.",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
@@ -61,6 +65,10 @@ export const updateCalendar = createRoute({
   responses: {
     200: { description: "The updated calendar", content: { "application/json": { schema: CalendarSchema } } },
     ...problemResponses(400, 404, 413, 415, 422),
+    409: {
+      description: "In the new time zone, a recurring appointment would overlap a scheduled one",
+      content: { "application/problem+json": { schema: ConflictProblemSchema } },
+    },
   },
 });
 
@@ -68,7 +76,7 @@ export const deleteCalendar = createRoute({
   method: "delete",
   path: "/calendars/{id}",
   operationId: "deleteCalendar",
-  summary: "Delete a calendar",
+  summary: "Delete a calendar and all its appointments",
   tags,
   request: { params: IdParamSchema },
   responses: {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { isTimeZone } from "../../lib/zoned";
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM, 24-hour");
 
@@ -25,16 +26,6 @@ export const WorkingHoursSchema = z
     },
   });
 
-function isTimeZone(tz: string): boolean {
-  // Intl also takes UTC offsets such as "+01:00"; those are not IANA zone names.
-  if (!/^[A-Za-z]/.test(tz)) return false;
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const TimeZoneSchema = z
   .string()
@@ -67,6 +58,7 @@ export const CalendarUpdateSchema = CalendarCreateSchema.partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
   .openapi("CalendarUpdate", { example: { name: "Reception" } });
+export type CalendarUpdate = z.infer<typeof CalendarUpdateSchema>;
 
 export const CalendarListSchema = listResponseSchema(CalendarSchema, "CalendarList");
 

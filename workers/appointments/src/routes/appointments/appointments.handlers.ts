@@ -1,0 +1,146 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { and, asc, eq, gt, lt, or } from "drizzle-orm";
+import { ApiError, decodeCursor, encodeCursor, paginate, type ServiceEnv } from "@buildly/shared";
+import { db } from "../../db/client";
+import { appointments, calendars, type AppointmentRow, type AppointmentStatus } from "../../db/schema";
+import { expand } from "../../lib/rrule";
+import { unwrap, writeContext, writerFor } from "../../scheduling/calendar-writer";
+import { seriesOf, toAppointment } from "../../scheduling/series";
+import type * as routes from "./appointments.routes";
+
+type E = ServiceEnv<Env>;
+
+function notFound(): ApiError {
+  return new ApiError(404, "No appointment has this id.");
+}
+
+export const list: RouteHandler<typeof routes.listAppointments, E> = async (c) => {
+  const query = c.req.valid("query");
+  const org = c.get("identity").organization_id;
+  if (query.from !== undefined && query.to !== undefined) {
+    return c.json(await occurrences(c.env.DB, org, { ...query, from: query.from, to: query.to }), 200);
+  }
+  const after = decodeCursor(query.cursor);
+  const rows = await db(c.env.DB)
+    .select()
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.organization_id, org),
+        query.calendar_id ? eq(appointments.calendar_id, query.calendar_id) : undefined,
+        query.status ? eq(appointments.status, query.status) : undefined,
+        after ? or(gt(appointments.created_at, after.k), and(eq(appointments.created_at, after.k), gt(appointments.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(appointments.created_at), asc(appointments.id))
+    .limit(query.limit + 1);
+  const page = paginate(rows, query.limit, (r) => r.created_at);
+  return c.json({ data: page.data.map(toAppointment), next_cursor: page.next_cursor }, 200);
+};
+
+interface WindowQuery {
+  from: string;
+  to: string;
+  calendar_id?: string;
+  status?: AppointmentStatus;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * Occurrences overlapping [from, to), ordered by (start, appointment id); the cursor is the
+ * last one returned. The window is at most 366 days and each series is expanded within it only.
+ */
+async function occurrences(d1: D1Database, organizationId: string, q: WindowQuery) {
+  const after = decodeCursor(q.cursor);
+  const from = new Date(q.from).toISOString();
+  const to = new Date(q.to).toISOString();
+  const rows = await db(d1)
+    .select({ appointment: appointments, time_zone: calendars.time_zone })
+    .from(appointments)
+    .innerJoin(calendars, eq(calendars.id, appointments.calendar_id))
+    .where(
+      and(
+        eq(appointments.organization_id, organizationId),
+        q.calendar_id ? eq(appointments.calendar_id, q.calendar_id) : undefined,
+        q.status ? eq(appointments.status, q.status) : undefined,
+        gt(appointments.range_end, from),
+        lt(appointments.start_at, to),
+      ),
+    )
+    .all();
+  const window = { from: Date.parse(from), to: Date.parse(to) };
+  const all = rows.flatMap(({ appointment, time_zone }) =>
+    expand(seriesOf(appointment), time_zone, window).occurrences.map((o) => ({ row: appointment, start: new Date(o.start).toISOString(), end: o.end })),
+  );
+  all.sort((x, y) => x.start.localeCompare(y.start) || x.row.id.localeCompare(y.row.id));
+  const rest = after ? all.filter((o) => o.start > after.k || (o.start === after.k && o.row.id > after.id)) : all;
+  const page = rest.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((o) => occurrenceOf(o.row, o.start, new Date(o.end).toISOString())),
+    next_cursor: rest.length > q.limit && last ? encodeCursor({ k: last.start, id: last.row.id }) : null,
+  };
+}
+
+function occurrenceOf(row: AppointmentRow, start: string, end: string) {
+  return {
+    appointment_id: row.id,
+    calendar_id: row.calendar_id,
+    title: row.title,
+    start,
+    end,
+    attendees: row.attendees,
+    location: row.location,
+    status: row.status,
+    recurrence: row.recurrence,
+  };
+}
+
+export const create: RouteHandler<typeof routes.createAppointment, E> = async (c) => {
+  const input = c.req.valid("json");
+  const result = await writerFor(c.env, input.calendar_id).createAppointment(writeContext(c.get("identity")), input.calendar_id, input);
+  const row = unwrap(result);
+  c.header("location", `/appointments/${row.id}`);
+  return c.json(toAppointment(row), 201);
+};
+
+async function load(c: { env: Env; get(key: "identity"): { organization_id: string } }, id: string) {
+  return db(c.env.DB)
+    .select()
+    .from(appointments)
+    .where(and(eq(appointments.id, id), eq(appointments.organization_id, c.get("identity").organization_id)))
+    .get();
+}
+
+export const get: RouteHandler<typeof routes.getAppointment, E> = async (c) => {
+  const row = await load(c, c.req.valid("param").id);
+  if (!row) throw notFound();
+  return c.json(toAppointment(row), 200);
+};
+
+export const update: RouteHandler<typeof routes.updateAppointment, E> = async (c) => {
+  const { id } = c.req.valid("param");
+  const input = c.req.valid("json");
+  // The write runs under the lock of the calendar the appointment ends up in. If it moved to
+  // another calendar between this read and the write, the writer says so and we go round again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await load(c, id);
+    if (!current) throw notFound();
+    const target = input.calendar_id ?? current.calendar_id;
+    const outcome = unwrap(await writerFor(c.env, target).updateAppointment(writeContext(c.get("identity")), target, id, input));
+    if ("row" in outcome) return c.json(toAppointment(outcome.row), 200);
+  }
+  throw new ApiError(409, "The appointment kept changing while this update ran; try again.");
+};
+
+export const remove: RouteHandler<typeof routes.deleteAppointment, E> = async (c) => {
+  // No overlap can appear by removing one, so no lock is needed.
+  const deleted = await db(c.env.DB)
+    .delete(appointments)
+    .where(and(eq(appointments.id, c.req.valid("param").id), eq(appointments.organization_id, c.get("identity").organization_id)))
+    .returning({ id: appointments.id })
+    .get();
+  if (!deleted) throw notFound();
+  return c.body(null, 204);
+};

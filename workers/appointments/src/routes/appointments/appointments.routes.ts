@@ -1,0 +1,100 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import {
+  AppointmentCreateSchema,
+  AppointmentListQuerySchema,
+  AppointmentListSchema,
+  AppointmentSchema,
+  AppointmentUpdateSchema,
+  ConflictProblemSchema,
+  OccurrenceListSchema,
+} from "./appointments.schemas";
+
+const tags = ["Appointments"];
+
+const conflict = {
+  409: {
+    description: "Overlaps a scheduled appointment of the same calendar (unless allow_overlap is true)",
+    content: { "application/problem+json": { schema: ConflictProblemSchema } },
+  },
+};
+
+export const listAppointments = createRoute({
+  method: "get",
+  path: "/appointments",
+  operationId: "listAppointments",
+  summary: "List appointments, or with from and to the occurrences in that window",
+  description:
+    "Without `from`/`to`: the appointments themselves (a recurring one once), oldest first. " +
+    "With `from` and `to` (at most 366 days apart): every occurrence that overlaps [from, to), recurring appointments " +
+    "expanded in their calendar's time zone, ordered by start; each carries its appointment's id and its own start and end. " +
+    "Both are paginated with `limit` and `cursor`.",
+  tags,
+  request: { query: AppointmentListQuerySchema },
+  responses: {
+    200: {
+      description: "A page of appointments (AppointmentList) or of occurrences (OccurrenceList)",
+      content: { "application/json": { schema: z.union([AppointmentListSchema, OccurrenceListSchema]) } },
+    },
+    ...problemResponses(422),
+  },
+});
+
+export const createAppointment = createRoute({
+  method: "post",
+  path: "/appointments",
+  operationId: "createAppointment",
+  summary: "Create an appointment (one-off or recurring)",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: { body: { required: true, content: { "application/json": { schema: AppointmentCreateSchema } } } },
+  responses: {
+    201: { description: "The new appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    ...problemResponses(400, 413, 415, 422),
+    ...conflict,
+  },
+});
+
+export const getAppointment = createRoute({
+  method: "get",
+  path: "/appointments/{id}",
+  operationId: "getAppointment",
+  summary: "Read one appointment",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "The appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    ...problemResponses(404, 422),
+  },
+});
+
+export const updateAppointment = createRoute({
+  method: "patch",
+  path: "/appointments/{id}",
+  operationId: "updateAppointment",
+  summary: "Change some fields of an appointment (move it, reschedule it, cancel it...)",
+  tags,
+  middleware: [jsonBody(64 * 1024)] as const,
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { "application/json": { schema: AppointmentUpdateSchema } } },
+  },
+  responses: {
+    200: { description: "The updated appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    ...problemResponses(400, 404, 413, 415, 422),
+    ...conflict,
+  },
+});
+
+export const deleteAppointment = createRoute({
+  method: "delete",
+  path: "/appointments/{id}",
+  operationId: "deleteAppointment",
+  summary: "Delete an appointment (a recurring one with all its occurrences)",
+  tags,
+  request: { params: IdParamSchema },
+  responses: {
+    204: { description: "Deleted" },
+    ...problemResponses(404, 422),
+  },
+});

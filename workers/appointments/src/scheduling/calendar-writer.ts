@@ -1,0 +1,72 @@
+import { DurableObject } from "cloudflare:workers";
+import { ApiError, logError, toApiError, type Problem, type RpcResult } from "@buildly/shared";
+import type { AppointmentRow, CalendarRow } from "../db/schema";
+import type { AppointmentCreate, AppointmentUpdate } from "../routes/appointments/appointments.schemas";
+import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
+import * as writes from "./writes";
+
+export interface WriteContext {
+  organization_id: string;
+  request_id: string;
+}
+
+/**
+ * One per calendar (env.CALENDAR_WRITER.getByName(calendarId)): the only place that writes a
+ * calendar's appointments, its time zone, or deletes it. D1 has no row locks, and its calls are
+ * I/O during which a Durable Object's input gate lets other requests in, so "check for overlaps,
+ * then insert" would race. Each write therefore waits for the one before it (a promise chain):
+ * within a calendar they run strictly one after another. Nothing is kept in the object's storage.
+ */
+export class CalendarWriter extends DurableObject<Env> {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Thrown errors lose their fields over RPC, so failures travel as problem values. */
+  async #run<T>(ctx: WriteContext, work: () => Promise<T>): Promise<RpcResult<T>> {
+    try {
+      return { ok: true, data: await this.#exclusive(work) };
+    } catch (err) {
+      if (!(err instanceof ApiError)) logError(ctx.request_id, "appointments", err, { durable_object: "CalendarWriter" });
+      return { ok: false, error: toApiError(err).toProblem(ctx.request_id) };
+    }
+  }
+
+  createAppointment(ctx: WriteContext, calendarId: string, input: AppointmentCreate): Promise<RpcResult<AppointmentRow>> {
+    return this.#run(ctx, () => writes.createAppointment(this.env.DB, ctx.organization_id, calendarId, input));
+  }
+
+  updateAppointment(ctx: WriteContext, calendarId: string, id: string, input: AppointmentUpdate): Promise<RpcResult<writes.UpdateOutcome>> {
+    return this.#run(ctx, () => writes.updateAppointment(this.env.DB, ctx.organization_id, calendarId, id, input));
+  }
+
+  updateCalendar(ctx: WriteContext, calendarId: string, input: CalendarUpdate): Promise<RpcResult<CalendarRow>> {
+    return this.#run(ctx, () => writes.updateCalendar(this.env.DB, ctx.organization_id, calendarId, input));
+  }
+
+  deleteCalendar(ctx: WriteContext, calendarId: string): Promise<RpcResult<null>> {
+    return this.#run(ctx, async () => {
+      await writes.deleteCalendar(this.env.DB, ctx.organization_id, calendarId);
+      return null;
+    });
+  }
+}
+
+/** Rebuilds the ApiError a CalendarWriter call returned. */
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.data;
+  const { type, title, status, detail, request_id: _rid, errors, ...extensions } = result.error as Problem;
+  throw new ApiError(status, detail, { type, title, errors, extensions });
+}
+
+export function writerFor(env: Env, calendarId: string) {
+  return (env.CALENDAR_WRITER as unknown as DurableObjectNamespace<CalendarWriter>).getByName(calendarId);
+}
+
+export function writeContext(identity: { organization_id: string; request_id: string }): WriteContext {
+  return { organization_id: identity.organization_id, request_id: identity.request_id };
+}
