@@ -176,7 +176,8 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
     const [inserted] = await c.env.DB.batch([
       c.env.DB.prepare(
         `INSERT INTO files (id, organization_id, folder_id, name, content_type, size, sha256, version, tags, object_key, status, created_by, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, 'active', ?10, ?11, ?11 WHERE EXISTS (SELECT 1 FROM uploads WHERE object_key = ?9)`,
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, 'active', ?10, ?11, ?11 WHERE EXISTS (SELECT 1 FROM uploads WHERE object_key = ?9)
+         RETURNING id`,
       ).bind(id, org, row.folder_id, row.name, row.content_type, row.size, row.sha256, JSON.stringify(row.tags), key, row.created_by, now),
       c.env.DB.prepare(
         `INSERT INTO file_versions (file_id, organization_id, version, content_type, size, sha256, object_key, created_by, created_at)
@@ -184,7 +185,8 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
       ).bind(id, org, row.content_type, row.size, row.sha256, key, row.created_by, now),
       c.env.DB.prepare("DELETE FROM uploads WHERE object_key = ?1").bind(key),
     ]);
-    if (inserted!.meta.changes !== 1) throw new ApiError(500, "The upload was abandoned before it could be recorded.");
+    // (meta.changes would count the tag trigger's rows too.)
+    if (inserted!.results.length !== 1) throw new ApiError(500, "The upload was abandoned before it could be recorded.");
     committed = true;
     c.header("location", `/files/${id}`);
     return c.json(toFile(row), 201);
