@@ -52,7 +52,7 @@ const decoder = new TextDecoder();
 /** The boundary of a multipart Content-Type, or null when there is none (RFC 2046 §5.1.1). */
 export function boundaryOf(contentType: string | undefined | null): string | null {
   if (!contentType) return null;
-  const m = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  const m = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))\s*(?:;|$)/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary || !/^[0-9A-Za-z'()+_,\-./:=? ]*[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) return null;
   return boundary;
