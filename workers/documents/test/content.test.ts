@@ -20,6 +20,19 @@ describe("downloads", () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
   });
 
+  it("answers HEAD with the download's headers and no body", async () => {
+    const { client } = freshOrg();
+    const file = await uploaded(client, "head.bin", randomBytes(4321));
+    const res = await client.raw("HEAD", `/files/${file.id}/content`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("4321");
+    expect(res.headers.get("etag")).toBe(`"${file.sha256}"`);
+    expect((await res.arrayBuffer()).byteLength).toBe(0);
+    const partial = await client.raw("HEAD", `/files/${file.id}/content`, { headers: { range: "bytes=0-9" } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("content-range")).toBe("bytes 0-9/4321");
+  });
+
   it("answers If-None-Match with 304 when a tag matches (strong, weak, in a list, or *)", async () => {
     const { client } = freshOrg();
     const bytes = randomBytes(300);
