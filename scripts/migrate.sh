@@ -7,8 +7,9 @@ for s in "${DATABASES[@]}"; do
   wrangler d1 migrations apply DB --local -c "workers/$s/wrangler.toml" --persist-to "$STATE_DIR" >/dev/null
   wrangler d1 execute DB --local -c "workers/$s/wrangler.toml" --persist-to "$STATE_DIR" --file "workers/$s/seed/demo.sql" >/dev/null
 done
-# File bodies for the seeded documents rows (a put of the same key replaces it: idempotent).
-wrangler r2 object put "buildly-documents/00000000-0000-4000-8000-000000000001/d0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d01/v1" \
-  --local -c workers/documents/wrangler.toml --persist-to "$STATE_DIR" \
-  --file workers/documents/seed/statement-of-work.txt --content-type "text/plain; charset=utf-8" >/dev/null
+# File bodies for the seeded documents rows, listed in workers/documents/seed/bodies.json (key ->
+# file). One bulk put; a put of the same key replaces it, so this is idempotent. The media type
+# a download carries comes from D1, not from the object's metadata.
+wrangler r2 bulk put buildly-documents --local -c workers/documents/wrangler.toml --persist-to "$STATE_DIR" \
+  --filename workers/documents/seed/bodies.json >/dev/null
 echo "local D1 migrated and demo data seeded in $STATE_DIR"

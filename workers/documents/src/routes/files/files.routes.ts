@@ -1,16 +1,41 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, problemResponses } from "@buildly/shared";
-import { FileListSchema, FileSchema, UploadQuerySchema } from "./files.schemas";
+import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { FileListQuerySchema, FileListSchema, FileSchema, FileUpdateSchema, UploadQuerySchema } from "./files.schemas";
 
 const tags = ["Files"];
+
+/*
+ * Request bodies of uploads are documented with plain JSON Schema, not zod: a zod schema for
+ * multipart/form-data would make @hono/zod-openapi parse (and buffer) the whole form before the
+ * handler runs. The handler streams the body itself.
+ */
+const binaryBody = { schema: { type: "string", format: "binary" } as never };
+
+const fileField = { type: "string", format: "binary", description: "The file; its filename names it unless a name field is given." };
+
+const uploadForm = {
+  schema: {
+    type: "object",
+    required: ["file"],
+    properties: {
+      file: fileField,
+      name: { type: "string", maxLength: 255, description: "The file name (default: the file part's filename)." },
+      folder_id: { type: "string", format: "uuid", description: "The folder to put the file in (default: the top level)." },
+      tags: { type: "string", description: "Comma-separated tags; the field may repeat." },
+    },
+  } as never,
+  example: { name: "contract.pdf", folder_id: "4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11", tags: "contract,contact:6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01" },
+};
+
+const versionForm = { schema: { type: "object", required: ["file"], properties: { file: fileField } } as never };
 
 export const listFiles = createRoute({
   method: "get",
   path: "/files",
   operationId: "listFiles",
-  summary: "List files, oldest first, a page at a time",
+  summary: "List files, oldest first, a page at a time; filter by folder, tag and name prefix",
   tags,
-  request: { query: PaginationQuerySchema },
+  request: { query: FileListQuerySchema },
   responses: {
     200: { description: "A page of files", content: { "application/json": { schema: FileListSchema } } },
     ...problemResponses(422),
@@ -21,18 +46,25 @@ export const uploadFile = createRoute({
   method: "post",
   path: "/files",
   operationId: "uploadFile",
-  summary: "Upload a file: the raw body, its Content-Type and ?name=. Streamed into R2.",
+  summary: "Upload a file, streamed into R2: a multipart/form-data form, or the raw body with ?name=",
+  description:
+    "Either a multipart/form-data form with a `file` part (and optional `name`, `folder_id`, `tags` fields), " +
+    "or the raw body with its own Content-Type and `?name=` (optional `?folder_id=`, `?tags=a,b`). Query values " +
+    "apply to a form too; its fields win. Larger than MAX_UPLOAD_BYTES (default 100 MiB) is 413.",
   tags,
   request: {
     query: UploadQuerySchema,
     body: {
       required: true,
-      content: { "application/octet-stream": { schema: { type: "string", format: "binary" } as never } },
+      content: {
+        "multipart/form-data": uploadForm,
+        "application/octet-stream": binaryBody,
+      },
     },
   },
   responses: {
     201: { description: "The stored file's metadata", content: { "application/json": { schema: FileSchema } } },
-    ...problemResponses(411, 413, 422),
+    ...problemResponses(400, 413, 422),
   },
 });
 
@@ -49,17 +81,20 @@ export const getFile = createRoute({
   },
 });
 
-export const getFileContent = createRoute({
-  method: "get",
-  path: "/files/{id}/content",
-  operationId: "getFileContent",
-  summary: "Download a file's body (streamed, with ETag)",
+export const updateFile = createRoute({
+  method: "patch",
+  path: "/files/{id}",
+  operationId: "updateFile",
+  summary: "Rename a file, move it to another folder, or replace its tags",
   tags,
-  request: { params: IdParamSchema },
+  middleware: [jsonBody(16 * 1024)] as const,
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { "application/json": { schema: FileUpdateSchema } } },
+  },
   responses: {
-    200: { description: "The body", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } as never } } },
-    304: { description: "Not modified (If-None-Match matched)" },
-    ...problemResponses(404, 422),
+    200: { description: "The updated metadata", content: { "application/json": { schema: FileSchema } } },
+    ...problemResponses(400, 404, 413, 415, 422),
   },
 });
 
@@ -67,7 +102,7 @@ export const deleteFile = createRoute({
   method: "delete",
   path: "/files/{id}",
   operationId: "deleteFile",
-  summary: "Delete a file and its stored body",
+  summary: "Delete a file with every stored version",
   tags,
   request: { params: IdParamSchema },
   responses: {
@@ -75,3 +110,41 @@ export const deleteFile = createRoute({
     ...problemResponses(404, 422),
   },
 });
+
+const downloadResponses = {
+  200: { description: "The body", content: { "application/octet-stream": binaryBody } },
+  206: { description: "One byte range of the body (Range), with Content-Range", content: { "application/octet-stream": binaryBody } },
+  304: { description: "Not modified (If-None-Match matched the ETag)" },
+  ...problemResponses(404, 416, 422),
+};
+
+export const getFileContent = createRoute({
+  method: "get",
+  path: "/files/{id}/content",
+  operationId: "getFileContent",
+  summary: "Download the current version (streamed; ETag, If-None-Match, Range)",
+  tags,
+  request: { params: IdParamSchema },
+  responses: downloadResponses,
+});
+
+export const putFileContent = createRoute({
+  method: "put",
+  path: "/files/{id}/content",
+  operationId: "putFileContent",
+  summary: "Store a new version of the file (raw body or a form with a file part); earlier versions are kept",
+  tags,
+  request: {
+    params: IdParamSchema,
+    body: {
+      required: true,
+      content: { "multipart/form-data": versionForm, "application/octet-stream": binaryBody },
+    },
+  },
+  responses: {
+    200: { description: "The file's metadata, now at the new version", content: { "application/json": { schema: FileSchema } } },
+    ...problemResponses(400, 404, 413, 422),
+  },
+});
+
+export { downloadResponses };

@@ -8,6 +8,8 @@ export function registerFiles(app: OpenAPIHono<ServiceEnv<Env>>) {
     .openapi(routes.listFiles, handlers.list)
     .openapi(routes.uploadFile, handlers.upload)
     .openapi(routes.getFile, handlers.get)
+    .openapi(routes.updateFile, handlers.update)
+    .openapi(routes.deleteFile, handlers.remove)
     .openapi(routes.getFileContent, handlers.content)
-    .openapi(routes.deleteFile, handlers.remove);
+    .openapi(routes.putFileContent, handlers.putContent);
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { ORG_B } from "@buildly/shared/test";
+import { folder, freshOrg, identity, rpc, serviceClient, uploaded } from "./helpers";
+
+describe("getMany (the data mesh's batched read)", () => {
+  it("reads files and folders by id within the caller's organization, shaped like the API", async () => {
+    const { org, client } = freshOrg();
+    const dir = await folder(client, "Mesh");
+    const f1 = await uploaded(client, "one.txt", undefined, `&folder_id=${dir.id}&tags=contact:x`);
+    const f2 = await uploaded(client, "two.txt");
+    const theirs = await uploaded(serviceClient(rpc, ORG_B), "theirs.txt");
+    const theirFolder = await folder(serviceClient(rpc, ORG_B), `theirs-${crypto.randomUUID()}`);
+
+    const files = await rpc.getMany("files", [f1.id, f2.id, theirs.id, crypto.randomUUID(), f1.id], identity(org));
+    expect(files.ok).toBe(true);
+    const data = (files as { data: any[] }).data;
+    expect(data.map((f) => f.id).sort()).toEqual([f1.id, f2.id].sort());
+    expect(data.find((f) => f.id === f1.id)).toEqual(await (await client.get(`/files/${f1.id}`)).json());
+
+    const folders = await rpc.getMany("folders", [dir.id, theirFolder.id], identity(org));
+    expect(folders).toEqual({ ok: true, data: [await (await client.get(`/folders/${dir.id}`)).json()] });
+
+    // The other organization sees only its own.
+    const fromB = await rpc.getMany("files", [f1.id, theirs.id], identity(ORG_B));
+    expect((fromB as { data: any[] }).data.map((f) => f.id)).toEqual([theirs.id]);
+    expect(await rpc.getMany("files", [], identity(org))).toEqual({ ok: true, data: [] });
+  });
+
+  it("takes up to 100 ids in one call (one query, whatever D1's bound-parameter limit)", async () => {
+    const { org, client } = freshOrg();
+    const file = await uploaded(client, "needle.txt");
+    const ids = [file.id, ...Array.from({ length: 99 }, () => crypto.randomUUID())];
+    const res = await rpc.getMany("files", ids, identity(org));
+    expect(res).toEqual({ ok: true, data: [expect.objectContaining({ id: file.id })] });
+  });
+
+  it("answers an unknown model with 404, too many or malformed ids with 422, no context with 401", async () => {
+    const unknown = await rpc.getMany("contacts", [crypto.randomUUID()], identity());
+    expect(unknown).toMatchObject({ ok: false, error: { status: 404 } });
+    const tooMany = await rpc.getMany("files", Array.from({ length: 101 }, () => crypto.randomUUID()), identity());
+    expect(tooMany).toMatchObject({ ok: false, error: { status: 422 } });
+    const malformed = await rpc.getMany("folders", ["not-a-uuid"], identity());
+    expect(malformed).toMatchObject({ ok: false, error: { status: 422 } });
+    const noContext = await rpc.getMany("files", [crypto.randomUUID()], { organization_id: "" });
+    expect(noContext).toMatchObject({ ok: false, error: { status: 401 } });
+  });
+});
