@@ -11,7 +11,12 @@ import { defineConfig } from "vitest/config";
 const SERVICES = [
   { name: "crm", entrypoint: "CrmService", d1: "crm-db" },
   { name: "documents", entrypoint: "DocumentsService", d1: "documents-db", r2: "documents-files", vars: { MAX_UPLOAD_BYTES: "104857600" } },
-  { name: "appointments", entrypoint: "AppointmentsService", d1: "appointments-db" },
+  {
+    name: "appointments",
+    entrypoint: "AppointmentsService",
+    d1: "appointments-db",
+    durableObjects: { CALENDAR_WRITER: { className: "CalendarWriter", useSQLite: true } },
+  },
 ] as const;
 
 /**
@@ -143,6 +148,7 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               d1Databases: { DB: s.d1 },
               ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
               ...("vars" in s ? { bindings: s.vars } : {}),
+              ...("durableObjects" in s ? { durableObjects: s.durableObjects } : {}),
             })),
             {
               name: "fixture",

@@ -24,6 +24,12 @@ describe("routing to logic services", () => {
   it("reaches documents and appointments too", async () => {
     const cal = await authed("/v1/appointments/calendars", json("POST", { name: "Desk", time_zone: "Europe/Paris" }));
     expect(cal.status).toBe(201);
+    // Appointment writes go through the appointments service's per-calendar Durable Object.
+    const appt = await authed(
+      "/v1/appointments/appointments",
+      json("POST", { calendar_id: (await cal.json<any>()).id, title: "Intro", start: "2026-12-01T10:00:00+01:00", end: "2026-12-01T10:30:00+01:00", attendees: [] }),
+    );
+    expect(appt.status, await appt.clone().text()).toBe(201);
     const up = await authed("/v1/documents/files?name=hello.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
     expect(up.status).toBe(201);
     const file = await up.json<any>();
