@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { ApiError, decodeCursor, paginate } from "@buildly/shared";
 
@@ -69,4 +69,12 @@ export function keyset<F extends string>(sort: string, columns: Record<F, AnySQL
       return paginate(rows, limit, (r) => JSON.stringify([sort, ((r as Record<string, unknown>)[field] ?? null) as SortValue]));
     },
   };
+}
+
+/**
+ * `column IN (ids)` with the ids bound as ONE JSON parameter: D1 allows at most 100 bound
+ * parameters per statement, so `inArray` with 100 ids plus the organization would fail.
+ */
+export function idIn(column: AnySQLiteColumn, ids: string[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 }

@@ -1,9 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
 import { db, insertWhere, isCheckViolation, isForeignKeyViolation, type Db } from "../../db/client";
 import { activities, type ActivityRow } from "../../db/schema";
-import { keyset } from "../../lib/listing";
+import { idIn, keyset } from "../../lib/listing";
 import { referencesExist, throwReferenceError, type References } from "../../lib/references";
 import { LINK_MESSAGE } from "./activities.schemas";
 import type * as routes from "./activities.routes";
@@ -17,7 +17,7 @@ export function toActivity(row: ActivityRow) {
 
 /** getMany("activities"): the organization's activities among `ids`, in one query. */
 export async function loadActivities(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(activities).where(and(eq(activities.organization_id, organizationId), inArray(activities.id, ids)));
+  const rows = await database.select().from(activities).where(and(eq(activities.organization_id, organizationId), idIn(activities.id, ids)));
   return rows.map(toActivity);
 }
 

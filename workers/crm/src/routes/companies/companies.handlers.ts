@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, sql, type SQL } from "drizzle-orm";
 import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
 import { db, type Db } from "../../db/client";
 import { companies, contacts, deals, type CompanyRow } from "../../db/schema";
 import { activityCleanup, notReferenced } from "../../lib/deletion";
-import { keyset } from "../../lib/listing";
+import { idIn, keyset } from "../../lib/listing";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./companies.routes";
 
@@ -17,7 +17,7 @@ export function toCompany(row: CompanyRow) {
 
 /** getMany("companies"): the organization's companies among `ids`, in one query. */
 export async function loadCompanies(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(companies).where(and(eq(companies.organization_id, organizationId), inArray(companies.id, ids)));
+  const rows = await database.select().from(companies).where(and(eq(companies.organization_id, organizationId), idIn(companies.id, ids)));
   return rows.map(toCompany);
 }
 

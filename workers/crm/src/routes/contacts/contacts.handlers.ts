@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, sql, type SQL } from "drizzle-orm";
 import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
 import { db, insertWhere, isForeignKeyViolation, isUniqueViolation, type Db } from "../../db/client";
 import { contacts, deals, type ContactRow } from "../../db/schema";
 import { activityCleanup, notReferenced } from "../../lib/deletion";
-import { keyset } from "../../lib/listing";
+import { idIn, keyset } from "../../lib/listing";
 import { referencesExist, throwReferenceError } from "../../lib/references";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./contacts.routes";
@@ -18,7 +18,7 @@ export function toContact(row: ContactRow) {
 
 /** getMany("contacts"): the organization's contacts among `ids`, in one query. */
 export async function loadContacts(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(contacts).where(and(eq(contacts.organization_id, organizationId), inArray(contacts.id, ids)));
+  const rows = await database.select().from(contacts).where(and(eq(contacts.organization_id, organizationId), idIn(contacts.id, ids)));
   return rows.map(toContact);
 }
 

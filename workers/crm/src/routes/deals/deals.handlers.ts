@@ -1,11 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
 import { db, insertWhere, isForeignKeyViolation, type Db } from "../../db/client";
 import { deals, pipelines, type DealRow } from "../../db/schema";
 import { defaultPipelineId } from "../../lib/default-pipeline";
 import { activityCleanup } from "../../lib/deletion";
-import { keyset } from "../../lib/listing";
+import { idIn, keyset } from "../../lib/listing";
 import { referenceErrors, referenceError, referencesExist, stageExists, throwReferenceError, type References } from "../../lib/references";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./deals.routes";
@@ -19,7 +19,7 @@ export function toDeal(row: DealRow) {
 
 /** getMany("deals"): the organization's deals among `ids`, in one query. */
 export async function loadDeals(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(deals).where(and(eq(deals.organization_id, organizationId), inArray(deals.id, ids)));
+  const rows = await database.select().from(deals).where(and(eq(deals.organization_id, organizationId), idIn(deals.id, ids)));
   return rows.map(toDeal);
 }
 

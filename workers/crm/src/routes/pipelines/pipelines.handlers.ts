@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, count, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, count, eq, notInArray, sql } from "drizzle-orm";
 import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
 import { db, type Db } from "../../db/client";
 import { deals, pipelines, type PipelineRow, type Stage } from "../../db/schema";
 import { notReferenced } from "../../lib/deletion";
-import { keyset } from "../../lib/listing";
+import { idIn, keyset } from "../../lib/listing";
 import type * as routes from "./pipelines.routes";
 
 type E = ServiceEnv<Env>;
@@ -16,7 +16,7 @@ export function toPipeline(row: PipelineRow) {
 
 /** getMany("pipelines"): the organization's pipelines among `ids`, in one query. */
 export async function loadPipelines(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(pipelines).where(and(eq(pipelines.organization_id, organizationId), inArray(pipelines.id, ids)));
+  const rows = await database.select().from(pipelines).where(and(eq(pipelines.organization_id, organizationId), idIn(pipelines.id, ids)));
   return rows.map(toPipeline);
 }
 
