@@ -85,6 +85,8 @@ describe("companies", () => {
     const stillContacts = await c.delete(`/companies/${co.id}`);
     expect(stillContacts.status).toBe(409);
     expect(await stillContacts.json<any>()).toMatchObject({ deals: 0, contacts: 2 });
+    expect((await c.get(`/activities/${note.id}`)).status).toBe(200);
+    expect((await json(c.get(`/activities/${call.id}`))).company_id).toBe(co.id);
     expect((await c.delete(`/companies/${co.id}?detach=deals`)).status).toBe(422);
 
     expect((await c.delete(`/companies/${co.id}?detach=contacts`)).status).toBe(204);

@@ -47,7 +47,11 @@ export function defaultPipelineId(organizationId: string): Promise<string> {
 
 export async function ensureDefaultPipeline(d1: D1Database, organizationId: string): Promise<void> {
   const done = await d1.prepare("SELECT 1 FROM provisioned_organizations WHERE organization_id = ?").bind(organizationId).first();
-  if (done) return;
+  if (!done) await provisionDefaultPipeline(d1, organizationId);
+}
+
+/** The write half, safe to run any number of times, concurrently or after the default was deleted. */
+export async function provisionDefaultPipeline(d1: D1Database, organizationId: string): Promise<void> {
   const id = await defaultPipelineId(organizationId);
   const now = nowIso();
   await d1.batch([
