@@ -63,7 +63,7 @@ CREATE INDEX contacts_org_created ON contacts (organization_id, created_at, id);
 CREATE INDEX contacts_org_updated ON contacts (organization_id, updated_at, id);
 CREATE INDEX contacts_org_first_name ON contacts (organization_id, first_name, id);
 CREATE INDEX contacts_org_last_name ON contacts (organization_id, last_name, id);
-CREATE INDEX contacts_org_company ON contacts (organization_id, company_id);
+CREATE INDEX contacts_org_company ON contacts (organization_id, company_id, created_at, id);
 
 -- Stages are an ordered JSON array of {id, name}; deals name their stage by id.
 CREATE TABLE pipelines (
@@ -112,9 +112,9 @@ CREATE INDEX deals_org_updated ON deals (organization_id, updated_at, id);
 CREATE INDEX deals_org_title ON deals (organization_id, title, id);
 CREATE INDEX deals_org_amount ON deals (organization_id, amount, id);
 CREATE INDEX deals_org_close ON deals (organization_id, expected_close_date, id);
-CREATE INDEX deals_org_pipeline_stage ON deals (organization_id, pipeline_id, stage);
-CREATE INDEX deals_org_contact ON deals (organization_id, contact_id);
-CREATE INDEX deals_org_company ON deals (organization_id, company_id);
+CREATE INDEX deals_org_pipeline_stage ON deals (organization_id, pipeline_id, stage, created_at, id);
+CREATE INDEX deals_org_contact ON deals (organization_id, contact_id, created_at, id);
+CREATE INDEX deals_org_company ON deals (organization_id, company_id, created_at, id);
 
 CREATE TABLE activities (
   rid INTEGER PRIMARY KEY,
@@ -136,10 +136,10 @@ CREATE TABLE activities (
 CREATE UNIQUE INDEX activities_org_id ON activities (organization_id, id);
 CREATE INDEX activities_org_occurred ON activities (organization_id, occurred_at, id);
 CREATE INDEX activities_org_created ON activities (organization_id, created_at, id);
-CREATE INDEX activities_org_contact ON activities (organization_id, contact_id, occurred_at);
-CREATE INDEX activities_org_company ON activities (organization_id, company_id, occurred_at);
-CREATE INDEX activities_org_deal ON activities (organization_id, deal_id, occurred_at);
-CREATE INDEX activities_org_type ON activities (organization_id, type, occurred_at);
+CREATE INDEX activities_org_contact ON activities (organization_id, contact_id, occurred_at, id);
+CREATE INDEX activities_org_company ON activities (organization_id, company_id, occurred_at, id);
+CREATE INDEX activities_org_deal ON activities (organization_id, deal_id, occurred_at, id);
+CREATE INDEX activities_org_type ON activities (organization_id, type, occurred_at, id);
 
 -- Full-text search: external-content FTS5 tables kept in step by triggers. organization_id is
 -- indexed too, so a search is narrowed to one organization inside the FTS index itself.
