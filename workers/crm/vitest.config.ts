@@ -4,11 +4,17 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // The demo seed, split into statements the same way, so a test can run it (twice) against the schema.
+  const seed = await readD1Migrations(path.join(import.meta.dirname, "seed"));
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations, TEST_SEED: seed },
+          // An empty database of its own for the test that replays migrations over legacy data.
+          d1Databases: { DB: "buildly-crm", MIGRATION_DB: "crm-migration-test" },
+        },
       }),
     ],
     test: { name: "crm", silent: "passed-only", setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },

@@ -1,8 +1,9 @@
 import { logicServiceEntrypoint, refuseDirectFetch } from "@buildly/shared";
 import { app, SERVICE } from "./app";
+import { models } from "./models";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
-export const CrmService = logicServiceEntrypoint<Env>(SERVICE, app);
+export const CrmService = logicServiceEntrypoint<Env>(SERVICE, app, { models });
 
 export default {
   fetch: refuseDirectFetch,

@@ -1,12 +1,53 @@
 import { drizzle } from "drizzle-orm/d1";
+import { sql, type SQL } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 
 export function db(d1: D1Database) {
   return drizzle(d1, { schema });
 }
 
-/** D1 reports a broken UNIQUE index in the message only. */
+export type Db = ReturnType<typeof db>;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` : String(err);
+}
+
+/** D1 reports which constraint broke in the message only. */
 export function isUniqueViolation(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` : String(err);
-  return text.includes("UNIQUE constraint failed");
+  return errorText(err).includes("UNIQUE constraint failed");
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  return errorText(err).includes("FOREIGN KEY constraint failed");
+}
+
+export function isCheckViolation(err: unknown, name: string): boolean {
+  return errorText(err).includes(`CHECK constraint failed: ${name}`);
+}
+
+/**
+ * INSERT ... SELECT <values> WHERE <condition>: inserts the row only if the condition holds at
+ * that moment, in one statement (so a reference checked by the condition cannot vanish between
+ * a check and the write). Returns whether the row went in. JSON values are stored as text.
+ */
+export async function insertWhere(database: Db, table: SQLiteTable, row: Record<string, unknown>, condition: SQL): Promise<boolean> {
+  const columns = Object.keys(row);
+  const values = columns.map((k) => {
+    const v = row[k];
+    if (v === undefined) return null;
+    if (typeof v === "boolean") return v ? 1 : 0;
+    return v !== null && typeof v === "object" ? JSON.stringify(v) : v;
+  });
+  // RETURNING rather than meta.changes: D1 counts the rows the FTS triggers write as changes too.
+  const inserted = await database.all<{ id: string }>(
+    sql`INSERT INTO ${table} (${sql.join(
+      columns.map((c) => sql.identifier(c)),
+      sql`, `,
+    )}) SELECT ${sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    )} WHERE ${condition} RETURNING id`,
+  );
+  return inserted.length === 1;
 }

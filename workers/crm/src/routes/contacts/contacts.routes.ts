@@ -1,7 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, jsonBody } from "@buildly/shared";
-import { problemResponses } from "@buildly/shared";
-import { ContactCreateSchema, ContactListSchema, ContactSchema, ContactUpdateSchema } from "./contacts.schemas";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { ContactCreateSchema, ContactListQuerySchema, ContactListSchema, ContactSchema, ContactUpdateSchema } from "./contacts.schemas";
 
 const tags = ["Contacts"];
 
@@ -9,13 +8,9 @@ export const listContacts = createRoute({
   method: "get",
   path: "/contacts",
   operationId: "listContacts",
-  summary: "List contacts, oldest first, a page at a time",
+  summary: "List contacts, filtered, searched and sorted, a page at a time",
   tags,
-  request: {
-    query: PaginationQuerySchema.extend({
-      tag: z.string().max(50).optional().openapi({ description: "Only contacts with this tag." }),
-    }),
-  },
+  request: { query: ContactListQuerySchema },
   responses: {
     200: { description: "A page of contacts", content: { "application/json": { schema: ContactListSchema } } },
     ...problemResponses(422),
@@ -71,10 +66,13 @@ export const deleteContact = createRoute({
   path: "/contacts/{id}",
   operationId: "deleteContact",
   summary: "Delete a contact",
+  description:
+    "Refused with 409 while deals reference the contact. Activities logged only against the contact are deleted " +
+    "with it; activities also linked to a company or deal stay, without the contact link.",
   tags,
   request: { params: IdParamSchema },
   responses: {
     204: { description: "Deleted" },
-    ...problemResponses(404, 422),
+    ...problemResponses(404, 409, 422),
   },
 });
