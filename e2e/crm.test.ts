@@ -7,7 +7,7 @@ interface Contact {
   last_name: string;
   email: string;
   phone: string | null;
-  company: string | null;
+  company_id: string | null;
   tags: string[];
   created_at: string;
   updated_at: string;
@@ -27,7 +27,7 @@ describe("CRM contacts through the gateway", () => {
     expect(created.status).toBe(201);
     expect(contact.id).toMatch(UUID);
     expect(created.headers.get("location")).toBe(`/v1/crm/contacts/${contact.id}`);
-    expect(contact).toMatchObject({ first_name: "Ada", last_name: "Lovelace", email: email.toLowerCase(), phone: "+442079460000", company: null, tags: ["e2e"] });
+    expect(contact).toMatchObject({ first_name: "Ada", last_name: "Lovelace", email: email.toLowerCase(), phone: "+442079460000", company_id: null, tags: ["e2e"] });
     expect(contact).not.toHaveProperty("organization_id");
 
     // The Location is usable as is.
@@ -35,12 +35,13 @@ describe("CRM contacts through the gateway", () => {
     expect(read.status).toBe(200);
     expect(await read.json()).toEqual(contact);
 
-    const updated = await patchJson(`/v1/crm/contacts/${contact.id}`, { company: "Analytical Engines Ltd", tags: ["e2e", "vip"] });
+    // The demo organization's seeded company "Analytical Engines Ltd".
+    const updated = await patchJson(`/v1/crm/contacts/${contact.id}`, { company_id: "c0a1b2c3-0000-4000-8000-00000000c001", tags: ["e2e", "vip"] });
     const after = (await updated.json()) as Contact;
     expect(updated.status).toBe(200);
-    expect(after).toMatchObject({ id: contact.id, email: email.toLowerCase(), company: "Analytical Engines Ltd", tags: ["e2e", "vip"] });
+    expect(after).toMatchObject({ id: contact.id, email: email.toLowerCase(), company_id: "c0a1b2c3-0000-4000-8000-00000000c001", tags: ["e2e", "vip"] });
     expect(after.updated_at >= contact.updated_at).toBe(true);
-    expect(((await (await api(`/v1/crm/contacts/${contact.id}`)).json()) as Contact).company).toBe("Analytical Engines Ltd");
+    expect(((await (await api(`/v1/crm/contacts/${contact.id}`)).json()) as Contact).company_id).toBe("c0a1b2c3-0000-4000-8000-00000000c001");
 
     const duplicate = await postJson("/v1/crm/contacts", { first_name: "Other", last_name: "Person", email });
     const conflict = await expectProblem(duplicate, 409);

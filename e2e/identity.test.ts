@@ -97,49 +97,65 @@ describe("bad tokens over HTTP: 401 and nothing changed", () => {
  * Two organizations on every resource of every service: what one creates, the other can
  * neither read, change, delete nor list; the answer is 404 exactly as for a missing id.
  */
-const RESOURCES: { name: string; create: (token: string) => Promise<{ path: string; id: string }>; list: string; patch?: unknown }[] = [
+type Created = { path: string; id: string };
+type Resource = { name: string; list: string; patch?: unknown; create: (token: string) => Promise<Created> };
+
+async function createAs(token: string, path: string, body: unknown, raw?: { contentType: string; data: string }): Promise<Created> {
+  const res = await api(path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": raw?.contentType ?? "application/json" },
+    body: raw ? raw.data : JSON.stringify(body),
+  });
+  const text = await res.text();
+  expect(res.status, `${path}: ${text}`).toBe(201);
+  const { id } = JSON.parse(text) as { id: string };
+  return { path: `${path.split("?")[0]}/${id}`, id };
+}
+
+/**
+ * Every resource of every service. Records that need another record (a deal needs a
+ * pipeline, an appointment a calendar) create it first, in the same organization.
+ */
+const RESOURCES: Resource[] = [
+  { name: "crm companies", list: "/v1/crm/companies", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/crm/companies", { name: unique("Co") }) },
   {
     name: "crm contacts",
     list: "/v1/crm/contacts",
     patch: { first_name: "Changed" },
-    create: async (token) => {
-      const res = await api("/v1/crm/contacts", {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ first_name: "Iso", last_name: "Lation", email: `${unique("iso")}@e2e.example` }),
-      });
-      expect(res.status).toBe(201);
-      const { id } = (await res.json()) as { id: string };
-      return { path: `/v1/crm/contacts/${id}`, id };
-    },
+    create: (t) => createAs(t, "/v1/crm/contacts", { first_name: "Iso", last_name: "Lation", email: `${unique("iso")}@e2e.example` }),
   },
+  { name: "crm pipelines", list: "/v1/crm/pipelines", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/crm/pipelines", { name: unique("Pipe"), stages: [{ name: "Open" }, { name: "Won" }] }) },
+  { name: "crm deals", list: "/v1/crm/deals", patch: { title: "Changed" }, create: (t) => createAs(t, "/v1/crm/deals", { title: unique("Deal"), amount: 12000, currency: "EUR" }) },
   {
-    name: "appointments calendars",
-    list: "/v1/appointments/calendars",
-    patch: { name: "Changed" },
-    create: async (token) => {
-      const res = await api("/v1/appointments/calendars", {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ name: unique("cal"), time_zone: "Europe/Berlin" }),
-      });
-      expect(res.status).toBe(201);
-      const { id } = (await res.json()) as { id: string };
-      return { path: `/v1/appointments/calendars/${id}`, id };
+    name: "crm activities",
+    list: "/v1/crm/activities",
+    patch: { body: "Changed" },
+    create: async (t) => {
+      const company = await createAs(t, "/v1/crm/companies", { name: unique("Co") });
+      return createAs(t, "/v1/crm/activities", { type: "note", body: "Met at the fair", company_id: company.id, occurred_at: "2026-11-20T10:00:00Z" });
     },
   },
+  { name: "documents folders", list: "/v1/documents/folders", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/documents/folders", { name: unique("Folder") }) },
   {
     name: "documents files",
     list: "/v1/documents/files",
-    create: async (token) => {
-      const res = await api(`/v1/documents/files?name=${unique("iso")}.txt`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
-        body: "tenant data",
+    patch: { name: "changed.txt" },
+    create: (t) => createAs(t, `/v1/documents/files?name=${unique("iso")}.txt`, null, { contentType: "text/plain", data: "tenant data" }),
+  },
+  { name: "appointments calendars", list: "/v1/appointments/calendars", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/appointments/calendars", { name: unique("cal"), time_zone: "Europe/Berlin" }) },
+  {
+    name: "appointments appointments",
+    list: "/v1/appointments/appointments",
+    patch: { title: "Changed" },
+    create: async (t) => {
+      const cal = await createAs(t, "/v1/appointments/calendars", { name: unique("cal"), time_zone: "Europe/Berlin" });
+      return createAs(t, "/v1/appointments/appointments", {
+        calendar_id: cal.id,
+        title: "Isolated",
+        start: "2026-12-02T09:00:00+01:00",
+        end: "2026-12-02T09:30:00+01:00",
+        attendees: [],
       });
-      expect(res.status).toBe(201);
-      const { id } = (await res.json()) as { id: string };
-      return { path: `/v1/documents/files/${id}`, id };
     },
   },
 ];
