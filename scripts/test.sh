@@ -19,4 +19,13 @@ done
 echo "== tests"
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
 bash e2e/ensure-chromium.sh
-vitest run "$@"
+mkdir -p .test-results
+status=0
+vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
+# One plain closing line for CI: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || true
+exit $status
