@@ -1,0 +1,93 @@
+// Turns the scenario results (one JSON object a line, one line per scenario and round) into the
+// markdown report. With several rounds every number is the median over the rounds.
+// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop,...> <goal %> <settings line>
+// The first base:hop pair is the gateway hop cost the goal applies to; more pairs get a line each.
+import { readFileSync } from "node:fs";
+
+const [file, baselineId, hopPairs, goalText, settings] = process.argv.slice(2);
+const goal = Number(goalText);
+const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const errorCount = (r) => Object.values(r.errors ?? {}).reduce((a, b) => a + b, 0);
+
+// One row per scenario id, in the order the scenarios ran.
+const rows = [];
+for (const id of [...new Set(lines.map((l) => l.id))]) {
+  const runs = lines.filter((l) => l.id === id);
+  const roles = [...new Set(runs.flatMap((r) => Object.keys(r.cpu?.cpu_ms_per_req_by_role ?? {})))];
+  rows.push({
+    id,
+    letter: runs[0].letter,
+    label: runs[0].label,
+    rounds: runs.length,
+    rps: median(runs.map((r) => r.rps)),
+    p50_ms: median(runs.map((r) => r.p50_ms)),
+    p99_ms: median(runs.map((r) => r.p99_ms)),
+    cpu_ms: median(runs.map((r) => r.cpu?.cpu_ms_per_req)),
+    by_role: roles.map((role) => [role, median(runs.map((r) => r.cpu?.cpu_ms_per_req_by_role?.[role] ?? 0))]),
+    server_pct: median(runs.map((r) => r.cpu?.server_cpu_pct)),
+    other_pct: median(runs.map((r) => r.cpu?.other_cpu_pct)),
+    errors: runs.reduce((n, r) => n + errorCount(r), 0),
+    error_detail: runs.map((r) => r.errors),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+  });
+}
+const byId = (id) => rows.find((r) => r.id === id);
+const baseline = byId(baselineId);
+const fmt = (n, digits) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+const out = [];
+out.push(`| scenario | req/s | p50 ms | p99 ms | req/s as % of (${baseline?.letter ?? "?"}) | server CPU ms/req |`);
+out.push("|---|---:|---:|---:|---:|---:|");
+for (const r of rows) {
+  const pct = baseline ? (100 * r.rps) / baseline.rps : NaN;
+  out.push(`| (${r.letter}) ${r.label} | ${fmt(r.rps, 0)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(pct, 1)}% | ${fmt(r.cpu_ms, 3)} |`);
+}
+out.push("");
+hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
+  const [base, hop] = pair.split(":").map(byId);
+  if (!base || !hop) return;
+  const cost = (100 * (base.rps - hop.rps)) / base.rps;
+  // When the servers are the bottleneck, throughput goes as 1 / CPU per request; that ratio is
+  // disturbed less by other load on the machine than req/s is.
+  const cpuCost = 100 * (1 - base.cpu_ms / hop.cpu_ms);
+  const cpu =
+    `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` +
+    `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+  out.push(
+    i === 0
+      ? `gateway hop cost: ${fmt(cost, 1)}% of (${base.letter})'s throughput (goal <= ${goal}%: ${cost <= goal ? "met" : "NOT met"}); ${cpu}`
+      : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost, 1)}% of (${base.letter})'s throughput; ${cpu}`,
+  );
+});
+out.push("");
+out.push("Where the server CPU went (ms per request), and what the rest of the machine (load generator included) used meanwhile:");
+out.push("");
+for (const r of rows) {
+  const parts = r.by_role.sort((a, b) => b[1] - a[1]).map(([role, ms]) => `${role} ${fmt(ms, 3)}`);
+  out.push(`- (${r.letter}) ${parts.join(", ") || "n/a"}; servers ${fmt(r.server_pct, 0)}% of a core, rest of the machine ${fmt(r.other_pct, 0)}%`);
+}
+out.push("");
+out.push(settings);
+const busy = rows.filter((r) => r.other_pct > 60);
+if (busy.length > 0) {
+  out.push("");
+  out.push(
+    `WARNING: other processes competed for the CPU during ${busy.map((r) => `(${r.letter})`).join(" ")} ` +
+      "(the rest of the machine used more than 60% of a core; the load generator alone needs far less): " +
+      "throughput and latency are unreliable, compare the CPU ms/req column or run again on a quiet machine (BENCH_ROUNDS=3 for medians).",
+  );
+}
+const bad = rows.filter((r) => r.errors > 0);
+for (const r of bad) {
+  out.push("");
+  out.push(`WARNING: (${r.letter}) had ${r.errors} failed requests of ${r.requests}, so its numbers do not describe successful reads: ${JSON.stringify(r.error_detail)}`);
+}
+process.stdout.write(out.join("\n") + "\n");
+process.exitCode = bad.length > 0 ? 3 : 0;

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Throughput and latency of the platform on this machine, in one run:
+#   (a) a trivial Worker response: the runtime's own ceiling here,
+#   (b) a CRM read served by the CRM's code directly (no gateway, no RPC hop),
+#   (c) the same read through the gateway, as `npm run dev` serves it.
+# Starts everything it needs on free 127.0.0.1 ports with temporary state, prints a markdown
+# table (also written to bench/results/latest.md) and stops every process it started, also
+# on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50), BENCH_DURATION (10 s a scenario),
+# BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_GOAL (15, % of (b) the gateway may cost),
+# BENCH_ROUNDS (1; more runs every scenario again, in turn, and reports medians),
+# BENCH_NO_PROXY (0; 1 adds (b) and (c) again on workerd's own socket, without wrangler's proxy).
+source "$(dirname "$0")/lib.sh"
+
+CONNECTIONS="${BENCH_CONNECTIONS:-50}"
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-2}"
+THREADS="${BENCH_THREADS:-1}"
+GOAL="${BENCH_GOAL:-15}"
+ROUNDS="${BENCH_ROUNDS:-1}"
+BENCH="$ROOT/bench"
+RESULTS_DIR="$BENCH/results"
+
+# --- stop what we started, whatever happens -------------------------------------------------
+# Each server runs in a session of its own (setsid), so its pid is also the id of a process
+# group holding wrangler, its workerd children and esbuild; we signal those groups only.
+GROUPS_STARTED=()
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-bench.XXXXXX")"
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local g
+  for g in "${GROUPS_STARTED[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for g in "${GROUPS_STARTED[@]}"; do kill -0 -- "-$g" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for g in "${GROUPS_STARTED[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
+  if [ "$status" != 0 ] && [ "$status" != 130 ] && [ "$status" != 143 ] && [ -d "$WORK" ]; then
+    echo "bench failed (exit $status); the last lines of each server log, request lines left out:" >&2
+    local f
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      echo "--- $(basename "$f")" >&2
+      grep -vE '^\[wrangler:info\] [A-Z]+ /|"msg":"request"' "$f" | tail -n 15 >&2 || true
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_server() { # name, command...: runs it in its own session, log in $WORK/<name>.log
+  local name=$1
+  shift
+  setsid "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+  GROUPS_STARTED+=("$!")
+  eval "PID_${name//-/_}=$!"
+}
+
+wait_ready() { # name, url, seconds: until the url answers 2xx, or fail if the server died
+  local name=$1 url=$2 limit=$3 pidvar="PID_${1//-/_}"
+  local deadline=$((SECONDS + limit))
+  until curl -fsS -o /dev/null --max-time 3 "$url" 2>/dev/null; do
+    if ! kill -0 "${!pidvar}" 2>/dev/null; then echo "$name exited before it was ready" >&2; return 1; fi
+    if ((SECONDS >= deadline)); then echo "$name not ready after ${limit}s ($url)" >&2; return 1; fi
+    sleep 0.5
+  done
+  echo "  $name ready"
+}
+
+free_ports() { # count: distinct free ports on 127.0.0.1 (all held open until every one is chosen)
+  node -e '
+    const net = require("node:net");
+    const n = Number(process.argv[1]); const servers = [];
+    (function next() {
+      if (servers.length === n) { console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close()); return; }
+      const s = net.createServer().listen(0, "127.0.0.1", () => { servers.push(s); next(); });
+    })();' "$1"
+}
+
+json_field() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+
+# --- load generator ---------------------------------------------------------------------------
+# wrk, not autocannon: wrk is C on an event loop, so one thread drives far more requests a second
+# than workerd can serve here while using a small slice of a core. That matters because the load
+# generator shares this machine's cores with workerd and wrangler's Node process: autocannon runs
+# in Node and would itself need most of a core at these rates, lowering every row by an amount
+# that differs with the rate. autocannon (npx, pinned) is the fallback where apt cannot install wrk.
+ensure_deps
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"
+  if [ "$(id -u)" = 0 ]; then APT=(apt-get); else APT=(sudo apt-get); fi
+  { "${APT[@]}" install -y wrk >/dev/null 2>&1 || { "${APT[@]}" update -qq >/dev/null 2>&1 && "${APT[@]}" install -y wrk >/dev/null 2>&1; }; } ||
+    echo "wrk could not be installed; falling back to autocannon"
+fi
+if command -v wrk >/dev/null; then LOADGEN=wrk; else LOADGEN=autocannon; fi
+
+load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
+  local url=$1 secs=$2
+  # `timeout` bounds a scenario even if the generator hangs; both stop on their own at $secs.
+  if [ "$LOADGEN" = wrk ]; then
+    timeout --kill-after=5 $((secs + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 10s \
+      -s "$BENCH/wrk/report.lua" "$url" | sed -n 's/^BENCH_RESULT //p'
+  else
+    timeout --kill-after=5 $((secs + 30)) npx -y autocannon@9.0.0 -c "$CONNECTIONS" -d "$secs" -t 10 -j "$url" 2>/dev/null |
+      node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const r=JSON.parse(s);
+        console.log(JSON.stringify({requests:r.requests.total,duration_s:r.duration,rps:r.requests.total/r.duration,
+          p50_ms:r.latency.p50,p90_ms:r.latency.p90,p99_ms:r.latency.p99,max_ms:r.latency.max,
+          errors:{connect:r.errors-r.timeouts,timeout:r.timeouts,status:r.non2xx}}));});'
+  fi
+}
+
+# --- start the servers --------------------------------------------------------------------------
+read -r PORT P_TRIVIAL P_DIRECT I_PLATFORM I_TRIVIAL I_DIRECT <<<"$(free_ports 6)"
+DEV_FLAGS=(--ip 127.0.0.1 --show-interactive-dev-session=false)
+TRIVIAL_CONFIG="$BENCH/workers/trivial/wrangler.bench.toml"
+DIRECT_CONFIG="$BENCH/workers/crm-direct/wrangler.bench.toml"
+
+echo "starting the platform and the bench Workers (state in $WORK)"
+# The platform exactly as `npm run dev` starts it (migrations and demo data included), in fresh state.
+start_server platform env BUILDLY_STATE_DIR="$WORK/platform" PORT="$PORT" bash scripts/dev.sh --inspector-port "$I_PLATFORM"
+start_server trivial wrangler dev -c "$TRIVIAL_CONFIG" --port "$P_TRIVIAL" --inspector-port "$I_TRIVIAL" \
+  --persist-to "$WORK/trivial" "${DEV_FLAGS[@]}"
+# (b) gets the CRM's migrations and demo data in a D1 of its own, so both reads see the same rows.
+start_server crm-direct bash -c '
+  set -e
+  wrangler d1 migrations apply DB --local -c "$0" --persist-to "$1" >/dev/null
+  wrangler d1 execute DB --local -c "$0" --persist-to "$1" --file workers/crm/seed/demo.sql >/dev/null
+  exec wrangler dev -c "$0" --port "$2" --inspector-port "$3" --persist-to "$1" "${@:4}"' \
+  "$DIRECT_CONFIG" "$WORK/crm-direct" "$P_DIRECT" "$I_DIRECT" "${DEV_FLAGS[@]}"
+
+wait_ready trivial "http://127.0.0.1:$P_TRIVIAL/" 120
+wait_ready crm-direct "http://127.0.0.1:$P_DIRECT/contacts?limit=1" 180
+wait_ready platform "http://127.0.0.1:$PORT/health" 240
+
+# One contact created through each path; scenarios read it back by id.
+CONTACT='{"first_name":"Bench","last_name":"Mark","email":"bench@example.com","phone":"+442079460099","company":"Benchmarks Ltd","tags":["bench","vip"]}'
+create_contact() { curl -fsS --max-time 10 -H 'content-type: application/json' -d "$CONTACT" "$1" | json_field id; }
+DIRECT_ID="$(create_contact "http://127.0.0.1:$P_DIRECT/contacts")"
+GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts")"
+
+# --- scenarios ----------------------------------------------------------------------------------
+# One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
+# body must contain. Add a row here (and, if it needs one, a server above); BASELINE is the row
+# the % column divides by, HOPS the pairs whose difference is reported as a hop cost.
+SCENARIOS=(
+  "trivial|a|trivial Worker response (runtime ceiling)|trivial|http://127.0.0.1:$P_TRIVIAL/|ok"
+  "crm-direct|b|CRM GET /contacts/:id, service code direct (no gateway)|crm-direct|http://127.0.0.1:$P_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
+  "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+)
+BASELINE=crm-direct
+HOPS=crm-direct:gateway   # base:hop pairs; the first is the one the goal applies to
+if [ "${BENCH_NO_PROXY:-0}" = 1 ]; then
+  # `wrangler dev` puts a proxy Worker (its own workerd) in front of every row, a local-dev-only
+  # cost; these rows reach the Workers' workerd directly, to see the hop without it.
+  S_DIRECT="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_crm_direct" "/contacts/$DIRECT_ID" "$DIRECT_ID")"
+  S_GATEWAY="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_platform" "/v1/crm/contacts/$GATEWAY_ID" "$GATEWAY_ID")"
+  SCENARIOS+=(
+    "crm-direct-socket|d|as (b), on workerd's own socket (no wrangler proxy)|crm-direct|http://127.0.0.1:$S_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
+    "gateway-socket|e|as (c), on workerd's own socket (no wrangler proxy)|platform|http://127.0.0.1:$S_GATEWAY/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+  )
+  HOPS+=",crm-direct-socket:gateway-socket"
+fi
+
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+  for row in "${SCENARIOS[@]}"; do
+    IFS='|' read -r id letter label server url expect <<<"$row"
+    pidvar="PID_${server//-/_}"
+    body="$(curl -fsS --max-time 10 "$url")" || { echo "($letter) $url does not answer 2xx" >&2; exit 1; }
+    [[ "$body" == *"$expect"* ]] || { echo "($letter) $url answered without \"$expect\": $body" >&2; exit 1; }
+    echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
+    load "$url" "$WARMUP" >/dev/null
+    node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-before.json"
+    result="$(load "$url" "$DURATION")"
+    node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-after.json"
+    [ -n "$result" ] || { echo "($letter) the load generator reported nothing" >&2; exit 1; }
+    requests="$(json_field requests <<<"$result")"
+    cpu="$(node "$BENCH/lib/cpu.mjs" diff "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$requests")"
+    printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"cpu":%s,%s\n' \
+      "$id" "$letter" "$label" "$round" "$cpu" "${result#\{}" >>"$RESULTS"
+  done
+done
+
+# --- report -------------------------------------------------------------------------------------
+CORES="$(nproc)"
+CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+WORKERD="$(workerd --version 2>/dev/null | head -n1 || true)"
+if [ "$LOADGEN" = wrk ]; then GEN_VERSION="$( (wrk -v 2>&1 || true) | head -n1 | cut -d' ' -f1-2)"; else GEN_VERSION="autocannon 9.0.0"; fi
+ROUNDS_NOTE=""
+[ "$ROUNDS" -gt 1 ] && ROUNDS_NOTE=", $ROUNDS rounds in turn (medians)"
+SETTINGS="$GEN_VERSION, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario, scenarios one after another$ROUNDS_NOTE. \
+The load generator shares the machine's $CORES cores ($CPU) with workerd and wrangler. \
+Rows (a)-(c) reach the Workers through \`wrangler dev\`'s proxy (a second workerd in front) and, as with \`npm run dev\`, \
+every log line goes through wrangler's Node process: these are local-dev numbers, to compare rows, not to predict production. \
+wrangler $(wrangler --version 2>/dev/null | tail -n1), ${WORKERD:-workerd}; $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+
+mkdir -p "$RESULTS_DIR"
+set +e
+node "$BENCH/lib/table.mjs" "$RESULTS" "$BASELINE" "$HOPS" "$GOAL" "$SETTINGS" >"$WORK/table.md"
+table_status=$?
+set -e
+cp "$WORK/table.md" "$RESULTS_DIR/latest.md"
+echo
+cat "$WORK/table.md"
+echo "(written to bench/results/latest.md)"
+exit "$table_status"
