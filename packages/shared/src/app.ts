@@ -93,7 +93,10 @@ export function createServiceApp<B extends object>(service: string) {
       c.res = onError(err, c);
     } finally {
       c.header("x-request-id", requestId);
-      logRequest({
+      // Behind the gateway its own line already records the request (with the service and
+      // the upstream time); a service adds one only for its server errors, or when called
+      // without a context (tests, direct use).
+      if (!identity || c.res.status >= 500) logRequest({
         request_id: requestId,
         method: c.req.method,
         route: c.req.routePath ?? c.req.path,

@@ -86,9 +86,12 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
   const call = async (body: BodyInit | null, exceeded: () => boolean) => {
     const request = new Request(target, { method, headers, body });
     let response: Response;
+    const started = Date.now();
     try {
       response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+      c.set("upstreamMs", Date.now() - started);
     } catch (err) {
+      c.set("upstreamMs", Date.now() - started);
       // The service failed because we cut its body off: that is the client's 413, not a 502.
       if (exceeded()) throw tooLarge(entry.max_body_bytes);
       throw err;

@@ -9,6 +9,8 @@ export interface GatewayVariables {
   /** Set by `authenticate` once the bearer token is verified. */
   principal?: Principal;
   permissions?: Record<string, PermissionAction[]>;
+  /** Time spent waiting for the logic service, for the log line. */
+  upstreamMs?: number;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

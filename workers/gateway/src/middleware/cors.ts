@@ -2,14 +2,22 @@ import { cors } from "hono/cors";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../types";
 
-/** CORS for the configured origins. Preflights are answered here, before any auth. */
+let handler: { origins: string; run: MiddlewareHandler } | undefined;
+
+/** CORS for the configured origins. Preflights are answered here, before any auth. Built once per isolate. */
 export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
-  const allowed = c.env.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
-  return cors({
-    origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
-    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent", "tracestate", "if-none-match", "range"],
-    exposeHeaders: ["x-request-id", "location", "etag", "retry-after", "ratelimit", "ratelimit-policy", "idempotent-replayed", "content-range", "content-disposition", "accept-ranges"],
-    maxAge: 600,
-  })(c, next);
+  if (!handler || handler.origins !== c.env.CORS_ORIGINS) {
+    const allowed = c.env.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+    handler = {
+      origins: c.env.CORS_ORIGINS,
+      run: cors({
+        origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
+        allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent", "tracestate", "if-none-match", "range"],
+        exposeHeaders: ["x-request-id", "location", "etag", "retry-after", "ratelimit", "ratelimit-policy", "idempotent-replayed", "content-range", "content-disposition", "accept-ranges"],
+        maxAge: 600,
+      }),
+    };
+  }
+  return handler.run(c, next);
 };

@@ -27,6 +27,8 @@ export function requestContext(onError: OnError): MiddlewareHandler<GatewayEnv> 
         status: c.res.status,
         duration_ms: Date.now() - started,
         service: c.get("service"),
+        upstream_ms: c.get("upstreamMs"),
+        organization_id: c.get("principal")?.organization_id,
       });
     }
   };
