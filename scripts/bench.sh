@@ -91,6 +91,7 @@ json_field() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",(
 # in Node and would itself need most of a core at these rates, lowering every row by an amount
 # that differs with the rate. autocannon (npx, pinned) is the fallback where apt cannot install wrk.
 ensure_deps
+ensure_dev_vars
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   if [ "$(id -u)" = 0 ]; then APT=(apt-get); else APT=(sudo apt-get); fi
@@ -104,9 +105,9 @@ load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
   # `timeout` bounds a scenario even if the generator hangs; both stop on their own at $secs.
   if [ "$LOADGEN" = wrk ]; then
     timeout --kill-after=5 $((secs + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 10s \
-      -s "$BENCH/wrk/report.lua" "$url" | sed -n 's/^BENCH_RESULT //p'
+      ${AUTH_HEADER:+-H "$AUTH_HEADER"} -s "$BENCH/wrk/report.lua" "$url" | sed -n 's/^BENCH_RESULT //p'
   else
-    timeout --kill-after=5 $((secs + 30)) npx -y autocannon@9.0.0 -c "$CONNECTIONS" -d "$secs" -t 10 -j "$url" 2>/dev/null |
+    timeout --kill-after=5 $((secs + 30)) npx -y autocannon@9.0.0 -c "$CONNECTIONS" -d "$secs" -t 10 ${AUTH_HEADER:+-H "$AUTH_HEADER"} -j "$url" 2>/dev/null |
       node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const r=JSON.parse(s);
         console.log(JSON.stringify({requests:r.requests.total,duration_s:r.duration,rps:r.requests.total/r.duration,
           p50_ms:r.latency.p50,p90_ms:r.latency.p90,p99_ms:r.latency.p99,max_ms:r.latency.max,
@@ -115,14 +116,20 @@ load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
 }
 
 # --- start the servers --------------------------------------------------------------------------
-read -r PORT P_TRIVIAL P_DIRECT I_PLATFORM I_TRIVIAL I_DIRECT <<<"$(free_ports 6)"
+read -r PORT PORT_OFF P_TRIVIAL P_DIRECT I_PLATFORM I_PLATFORM_OFF I_TRIVIAL I_DIRECT <<<"$(free_ports 8)"
 DEV_FLAGS=(--ip 127.0.0.1 --show-interactive-dev-session=false)
 TRIVIAL_CONFIG="$BENCH/workers/trivial/wrangler.bench.toml"
 DIRECT_CONFIG="$BENCH/workers/crm-direct/wrangler.bench.toml"
 
 echo "starting the platform and the bench Workers (state in $WORK)"
 # The platform exactly as `npm run dev` starts it (migrations and demo data included), in fresh state.
-start_server platform env BUILDLY_STATE_DIR="$WORK/platform" PORT="$PORT" bash scripts/dev.sh --inspector-port "$I_PLATFORM"
+# Rate limits far above what one machine can send, so limiting is measured, not triggered.
+BENCH_LIMITS='{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60},"ip":{"limit":100000000,"window_seconds":60},"routes":[],"max":{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60}}}'
+start_server platform env BUILDLY_STATE_DIR="$WORK/platform" PORT="$PORT" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_PLATFORM" \
+  --var "RATE_LIMITS:$BENCH_LIMITS"
+# The same platform with rate limiting switched off, for the limiting-off row.
+start_server platform-off env BUILDLY_STATE_DIR="$WORK/platform-off" PORT="$PORT_OFF" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_PLATFORM_OFF" \
+  --var RATE_LIMITING:off
 start_server trivial wrangler dev -c "$TRIVIAL_CONFIG" --port "$P_TRIVIAL" --inspector-port "$I_TRIVIAL" \
   --persist-to "$WORK/trivial" "${DEV_FLAGS[@]}"
 # (b) gets the CRM's migrations and demo data in a D1 of its own, so both reads see the same rows.
@@ -136,32 +143,44 @@ start_server crm-direct bash -c '
 wait_ready trivial "http://127.0.0.1:$P_TRIVIAL/" 120
 wait_ready crm-direct "http://127.0.0.1:$P_DIRECT/contacts?limit=1" 180
 wait_ready platform "http://127.0.0.1:$PORT/health" 240
+wait_ready platform-off "http://127.0.0.1:$PORT_OFF/health" 240
+
+# A real access token for the gateway rows: the demo admin's, from the password grant.
+token_of() {
+  curl -fsS --max-time 30 "$1/v1/auth/token" -d grant_type=password -d username=admin@demo.buildly.dev \
+    -d password=buildly-demo-password | json_field access_token
+}
+TOKEN="$(token_of "http://127.0.0.1:$PORT")"
+TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
 
 # One contact created through each path; scenarios read it back by id.
-CONTACT='{"first_name":"Bench","last_name":"Mark","email":"bench@example.com","phone":"+442079460099","company":"Benchmarks Ltd","tags":["bench","vip"]}'
-create_contact() { curl -fsS --max-time 10 -H 'content-type: application/json' -d "$CONTACT" "$1" | json_field id; }
+CONTACT='{"first_name":"Bench","last_name":"Mark","email":"bench@example.com","phone":"+442079460099","tags":["bench","vip"]}'
+create_contact() { curl -fsS --max-time 10 -H 'content-type: application/json' ${2:+-H "authorization: Bearer $2"} -d "$CONTACT" "$1" | json_field id; }
 DIRECT_ID="$(create_contact "http://127.0.0.1:$P_DIRECT/contacts")"
-GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts")"
+GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts" "$TOKEN")"
+GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$TOKEN_OFF")"
 
 # --- scenarios ----------------------------------------------------------------------------------
 # One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
-# body must contain. Add a row here (and, if it needs one, a server above); BASELINE is the row
+# body must contain|access token to send (optional). Add a row here (and, if it needs one, a server above); BASELINE is the row
 # the % column divides by, HOPS the pairs whose difference is reported as a hop cost.
 SCENARIOS=(
   "trivial|a|trivial Worker response (runtime ceiling)|trivial|http://127.0.0.1:$P_TRIVIAL/|ok"
   "crm-direct|b|CRM GET /contacts/:id, service code direct (no gateway)|crm-direct|http://127.0.0.1:$P_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
-  "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+  "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway: real token, rate limiting on|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
+  "gateway-off|d|as (c), rate limiting off|platform-off|http://127.0.0.1:$PORT_OFF/v1/crm/contacts/$GATEWAY_OFF_ID|$GATEWAY_OFF_ID|$TOKEN_OFF"
 )
 BASELINE=crm-direct
-HOPS=crm-direct:gateway   # base:hop pairs; the first is the one the goal applies to
+# base:hop pairs; the first is the one the gateway goal applies to; ":limit" marks the rate-limiting pair.
+HOPS=crm-direct:gateway,gateway-off:gateway:limit
 if [ "${BENCH_NO_PROXY:-0}" = 1 ]; then
   # `wrangler dev` puts a proxy Worker (its own workerd) in front of every row, a local-dev-only
   # cost; these rows reach the Workers' workerd directly, to see the hop without it.
   S_DIRECT="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_crm_direct" "/contacts/$DIRECT_ID" "$DIRECT_ID")"
-  S_GATEWAY="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_platform" "/v1/crm/contacts/$GATEWAY_ID" "$GATEWAY_ID")"
+  S_GATEWAY="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_platform" "/v1/crm/contacts/$GATEWAY_ID" "$GATEWAY_ID" "$TOKEN")"
   SCENARIOS+=(
-    "crm-direct-socket|d|as (b), on workerd's own socket (no wrangler proxy)|crm-direct|http://127.0.0.1:$S_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
-    "gateway-socket|e|as (c), on workerd's own socket (no wrangler proxy)|platform|http://127.0.0.1:$S_GATEWAY/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+    "crm-direct-socket|e|as (b), on workerd's own socket (no wrangler proxy)|crm-direct|http://127.0.0.1:$S_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
+    "gateway-socket|f|as (c), on workerd's own socket (no wrangler proxy)|platform|http://127.0.0.1:$S_GATEWAY/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
   )
   HOPS+=",crm-direct-socket:gateway-socket"
 fi
@@ -170,9 +189,10 @@ RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 for round in $(seq 1 "$ROUNDS"); do
   for row in "${SCENARIOS[@]}"; do
-    IFS='|' read -r id letter label server url expect <<<"$row"
+    IFS='|' read -r id letter label server url expect token <<<"$row"
     pidvar="PID_${server//-/_}"
-    body="$(curl -fsS --max-time 10 "$url")" || { echo "($letter) $url does not answer 2xx" >&2; exit 1; }
+    AUTH_HEADER="${token:+authorization: Bearer $token}"
+    body="$(curl -fsS --max-time 10 ${AUTH_HEADER:+-H "$AUTH_HEADER"} "$url")" || { echo "($letter) $url does not answer 2xx" >&2; exit 1; }
     [[ "$body" == *"$expect"* ]] || { echo "($letter) $url answered without \"$expect\": $body" >&2; exit 1; }
     echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
     load "$url" "$WARMUP" >/dev/null
@@ -196,7 +216,7 @@ ROUNDS_NOTE=""
 [ "$ROUNDS" -gt 1 ] && ROUNDS_NOTE=", $ROUNDS rounds in turn (medians)"
 SETTINGS="$GEN_VERSION, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario, scenarios one after another$ROUNDS_NOTE. \
 The load generator shares the machine's $CORES cores ($CPU) with workerd and wrangler. \
-Rows (a)-(c) reach the Workers through \`wrangler dev\`'s proxy (a second workerd in front) and, as with \`npm run dev\`, \
+Rows (a)-(d) reach the Workers through \`wrangler dev\`'s proxy (a second workerd in front) and, as with \`npm run dev\`, \
 every log line goes through wrangler's Node process: these are local-dev numbers, to compare rows, not to predict production. \
 wrangler $(wrangler --version 2>/dev/null | tail -n1), ${WORKERD:-workerd}; $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 

@@ -2,7 +2,8 @@
 # The whole platform on this machine: four Workers in one workerd, migrated D1, demo data.
 # The gateway listens on http://127.0.0.1:${PORT:-8787}.
 source "$(dirname "$0")/lib.sh"
-ensure_deps
+# SKIP_INSTALL=1: the caller already ran the install (the benchmark starts two platforms).
+if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 ensure_dev_vars
 SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"

@@ -1,6 +1,6 @@
 // Turns the scenario results (one JSON object a line, one line per scenario and round) into the
 // markdown report. With several rounds every number is the median over the rounds.
-// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop,...> <goal %> <settings line>
+// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit],...> <goal %> <settings line>
 // The first base:hop pair is the gateway hop cost the goal applies to; more pairs get a line each.
 import { readFileSync } from "node:fs";
 
@@ -51,7 +51,8 @@ for (const r of rows) {
 }
 out.push("");
 hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
-  const [base, hop] = pair.split(":").map(byId);
+  const [baseId, hopId, kind] = pair.split(":");
+  const [base, hop] = [baseId, hopId].map(byId);
   if (!base || !hop) return;
   const cost = (100 * (base.rps - hop.rps)) / base.rps;
   // When the servers are the bottleneck, throughput goes as 1 / CPU per request; that ratio is
@@ -60,6 +61,14 @@ hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
   const cpu =
     `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` +
     `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+  if (kind === "limit") {
+    // Issue 5's goal: with limiting on, at least 85% of the throughput with it off.
+    const share = (100 * hop.rps) / base.rps;
+    out.push(
+      `rate limiting cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 85%: ${share >= 85 ? "met" : "NOT met"}); ${cpu}`,
+    );
+    return;
+  }
   out.push(
     i === 0
       ? `gateway hop cost: ${fmt(cost, 1)}% of (${base.letter})'s throughput (goal <= ${goal}%: ${cost <= goal ? "met" : "NOT met"}); ${cpu}`

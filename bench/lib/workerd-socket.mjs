@@ -2,10 +2,10 @@
 // proxy: the workerd started with `--socket-addr=entry=127.0.0.1:0`, in process group <pgid>.
 // Of its listening ports, the one whose answer to <path> contains <expect> is printed.
 // Only for the opt-in BENCH_NO_PROXY rows: it leans on how wrangler starts workerd today.
-//   node workerd-socket.mjs <pgid> <path> <expect>
+//   node workerd-socket.mjs <pgid> <path> <expect> [access token]
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
-const [pgidText, path, expect] = process.argv.slice(2);
+const [pgidText, path, expect, token] = process.argv.slice(2);
 const pgid = Number(pgidText);
 
 function pgidOf(pid) {
@@ -42,7 +42,10 @@ for (const pid of pids) {
 
 for (const port of ports) {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      signal: AbortSignal.timeout(3000),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
     if (res.ok && (await res.text()).includes(expect)) {
       console.log(port);
       process.exit(0);

@@ -28,20 +28,30 @@ function num(value: unknown, fallback: number): number {
  * Auth settings from vars and secrets. The issuer defaults to the gateway's own origin,
  * so a local run on any port issues tokens it can verify.
  */
+const parsed = new WeakMap<object, Omit<AuthConfig, "issuer">>();
+
+/**
+ * Auth settings from vars and secrets, parsed once per isolate. The issuer defaults to the
+ * gateway's own origin, so a local run on any port issues tokens it can verify.
+ */
 export function authConfig(env: Env, requestUrl: string): AuthConfig {
   const e = env as unknown as Record<string, unknown>;
-  const secret = e.SIGNING_KEYS_SECRET;
-  if (typeof secret !== "string" || secret.length < 32) {
-    console.error(JSON.stringify({ level: "error", msg: "SIGNING_KEYS_SECRET is missing or shorter than 32 characters" }));
-    throw new ApiError(500, "The identity service is not configured.");
+  let base = parsed.get(env);
+  if (!base) {
+    const secret = e.SIGNING_KEYS_SECRET;
+    if (typeof secret !== "string" || secret.length < 32) {
+      console.error(JSON.stringify({ level: "error", msg: "SIGNING_KEYS_SECRET is missing or shorter than 32 characters" }));
+      throw new ApiError(500, "The identity service is not configured.");
+    }
+    const trusted = typeof e.TRUSTED_ISSUERS === "string" ? JSON.parse(e.TRUSTED_ISSUERS || "[]") : (e.TRUSTED_ISSUERS ?? []);
+    base = {
+      audience: (typeof e.AUDIENCE === "string" && e.AUDIENCE) || "buildly-api",
+      accessTtl: num(e.ACCESS_TOKEN_TTL_SECONDS, 900),
+      refreshTtl: num(e.REFRESH_TOKEN_TTL_SECONDS, 30 * 24 * 3600),
+      trustedIssuers: z.array(TrustedIssuerSchema).parse(trusted),
+      signingSecret: secret,
+    };
+    parsed.set(env, base);
   }
-  const trusted = typeof e.TRUSTED_ISSUERS === "string" ? JSON.parse(e.TRUSTED_ISSUERS || "[]") : (e.TRUSTED_ISSUERS ?? []);
-  return {
-    issuer: (typeof e.ISSUER === "string" && e.ISSUER) || new URL(requestUrl).origin,
-    audience: (typeof e.AUDIENCE === "string" && e.AUDIENCE) || "buildly-api",
-    accessTtl: num(e.ACCESS_TOKEN_TTL_SECONDS, 900),
-    refreshTtl: num(e.REFRESH_TOKEN_TTL_SECONDS, 30 * 24 * 3600),
-    trustedIssuers: z.array(TrustedIssuerSchema).parse(trusted),
-    signingSecret: secret,
-  };
+  return { ...base, issuer: (typeof e.ISSUER === "string" && e.ISSUER) || new URL(requestUrl).origin };
 }

@@ -58,8 +58,19 @@ export function forgetOrganizationRoles(organizationId: string): void {
   roleCache.delete(organizationId);
 }
 
-/** What the given roles allow on each service, "*" expanded to every registered service. */
+const expanded = new WeakMap<Map<string, Permissions>, Map<string, Record<string, PermissionAction[]>>>();
+
+/** What the given roles allow on each service, "*" expanded to every registered service (memoized per role set). */
 export function effectivePermissions(defs: Map<string, Permissions>, roleNames: string[], services: string[]): Record<string, PermissionAction[]> {
+  let memo = expanded.get(defs);
+  if (!memo) expanded.set(defs, (memo = new Map()));
+  const key = `${roleNames.join(",")}|${services.join(",")}`;
+  let out = memo.get(key);
+  if (!out) memo.set(key, (out = computePermissions(defs, roleNames, services)));
+  return out;
+}
+
+function computePermissions(defs: Map<string, Permissions>, roleNames: string[], services: string[]): Record<string, PermissionAction[]> {
   const out: Record<string, Set<PermissionAction>> = {};
   for (const s of services) out[s] = new Set();
   for (const name of roleNames) {

@@ -65,7 +65,31 @@ function claimList(value: unknown): string[] {
  * Verifies a bearer token: only ES256 (never `none`, never HMAC), our issuer and audience,
  * exp/nbf with 60 s of skew, `kid` from our published keys; or a configured external issuer's.
  */
+/**
+ * Tokens this isolate has already verified, until they expire: a client sends the same token
+ * many times, and a signature check costs far more than a map lookup. Keyed by the whole token
+ * (and the expected issuer and audience), so a changed byte is a miss.
+ */
+const verified = new Map<string, { principal: Principal; exp: number }>();
+const VERIFIED_MAX = 10_000;
+
 export async function verifyAccessToken(d1: D1Database, cfg: AuthConfig, token: string): Promise<Principal> {
+  const cacheKey = `${cfg.issuer}|${cfg.audience}|${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit) {
+    if (Date.now() / 1000 < hit.exp + CLOCK_SKEW_SECONDS) return hit.principal;
+    verified.delete(cacheKey);
+  }
+  const principal = await verifyUncached(d1, cfg, token);
+  const exp = decodeJwt(token).exp;
+  if (typeof exp === "number") {
+    if (verified.size >= VERIFIED_MAX) verified.clear();
+    verified.set(cacheKey, { principal, exp });
+  }
+  return principal;
+}
+
+async function verifyUncached(d1: D1Database, cfg: AuthConfig, token: string): Promise<Principal> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   let unverified: JWTPayload;
   try {

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { gcra, type Decision, type Policy } from "./gcra";
 
+const FLUSH_MS = 1000;
+
 /** One limit to check in an `admit` call: a GCRA state under `key`. */
 export interface LimitCheck extends Policy {
   /** The state's key inside this object, e.g. "user:<id>" or "org". */
@@ -20,6 +22,9 @@ export type Overrides = Partial<Record<string, Policy>>;
  */
 export class RateLimiter extends DurableObject<Env> {
   private tats = new Map<string, number>();
+  /** States changed since the last flush; written behind, at most once a second. */
+  private dirty = new Set<string>();
+  private flushScheduled = false;
 
   private tat(key: string): number {
     let t = this.tats.get(key);
@@ -30,9 +35,30 @@ export class RateLimiter extends DurableObject<Env> {
     return t;
   }
 
+  /**
+   * Decisions come from memory; storage only keeps the state across an eviction (which needs
+   * the object to be idle first). Writing behind, once a second, keeps a storage write off
+   * every request: at worst an eviction forgets the last second of a key's spending.
+   */
   private save(key: string, tat: number): void {
     this.tats.set(key, tat);
-    this.ctx.storage.kv.put(`tat:${key}`, tat);
+    this.dirty.add(key);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      void this.ctx.storage.setAlarm(Date.now() + FLUSH_MS);
+    }
+  }
+
+  async alarm(): Promise<void> {
+    this.flushScheduled = false;
+    const now = Date.now();
+    for (const key of this.dirty) {
+      const tat = this.tats.get(key);
+      // A state whose allowance is whole again is the same as no state.
+      if (tat === undefined || tat <= now) this.ctx.storage.kv.delete(`tat:${key}`);
+      else this.ctx.storage.kv.put(`tat:${key}`, tat);
+    }
+    this.dirty.clear();
   }
 
   /** Spends `cost` of one allowance if it is there (login failures). */
@@ -79,6 +105,7 @@ export class RateLimiter extends DurableObject<Env> {
 
   reset(): void {
     this.tats.clear();
+    this.dirty.clear();
     this.overridesCache = undefined;
     this.ctx.storage.deleteAll();
   }
