@@ -169,6 +169,16 @@ describe("tenant isolation across two organizations", () => {
   });
 
   for (const r of RESOURCES) {
+    it(`answers bad input on ${r.name} with 422 problem+json through the gateway`, async () => {
+      const res = await api(r.list, {
+        method: "POST",
+        headers: { authorization: `Bearer ${one.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ not_a_field: true }),
+      });
+      const problem = await expectProblem(res, 422);
+      expect(problem.errors?.length ?? 0, JSON.stringify(problem)).toBeGreaterThan(0);
+    });
+
     it(`keeps ${r.name} of one organization invisible to the other`, async () => {
       const mine = await r.create(one.token);
       const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { ...(init.headers as object), authorization: `Bearer ${token}` } });
