@@ -74,6 +74,17 @@ describe("Idempotency-Key", () => {
     expect(again.headers.get("idempotent-replayed")).toBeNull();
   });
 
+  it("replays a large response byte for byte", async () => {
+    const key = crypto.randomUUID();
+    const first = await call("/v1/fixture/big", bearer(a.access_token, json("POST", { n: 1 }, { "idempotency-key": key })));
+    expect(first.status).toBe(201);
+    const original = new Uint8Array(await first.arrayBuffer());
+    expect(original.byteLength).toBe(200000);
+    const again = await call("/v1/fixture/big", bearer(a.access_token, json("POST", { n: 1 }, { "idempotency-key": key })));
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(original);
+  });
+
   it("refuses a malformed key", async () => {
     const res = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact("x@example.com"), { "idempotency-key": "has spaces in it" })));
     expect(res.status).toBe(400);

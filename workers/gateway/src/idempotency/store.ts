@@ -15,8 +15,12 @@ interface Entry {
   fingerprint: string;
   state: "in_flight" | "done";
   started_at: number;
-  response?: StoredResponse;
+  /** The stored response without its body, which is kept in CHUNK-sized values. */
+  response?: Omit<StoredResponse, "body"> & { chunks: number };
 }
+
+/** Storage values stay well under the Durable Object value-size limit. */
+const CHUNK = 64 * 1024;
 
 export type Begin =
   | { state: "new" }
@@ -38,7 +42,7 @@ export class IdempotencyStore extends DurableObject<Env> {
     const e = this.entry();
     if (e) {
       if (e.fingerprint !== fingerprint) return { state: "mismatch" };
-      if (e.state === "done" && e.response) return { state: "done", response: e.response };
+      if (e.state === "done" && e.response) return { state: "done", response: this.load(e.response) };
       if (now - e.started_at < IN_FLIGHT_TIMEOUT_MS) return { state: "in_flight" };
     }
     this.ctx.storage.kv.put<Entry>("entry", { fingerprint, state: "in_flight", started_at: now });
@@ -49,7 +53,27 @@ export class IdempotencyStore extends DurableObject<Env> {
   complete(fingerprint: string, response: StoredResponse): void {
     const e = this.entry();
     if (!e || e.fingerprint !== fingerprint) return;
-    this.ctx.storage.kv.put<Entry>("entry", { ...e, state: "done", response });
+    const bytes = new Uint8Array(response.body);
+    const chunks = Math.ceil(bytes.byteLength / CHUNK);
+    for (let i = 0; i < chunks; i++) this.ctx.storage.kv.put(`body:${i}`, bytes.slice(i * CHUNK, (i + 1) * CHUNK));
+    this.ctx.storage.kv.put<Entry>("entry", { ...e, state: "done", response: { status: response.status, headers: response.headers, chunks } });
+  }
+
+  private load(meta: NonNullable<Entry["response"]>): StoredResponse {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < meta.chunks; i++) {
+      const part = this.ctx.storage.kv.get<Uint8Array>(`body:${i}`) ?? new Uint8Array();
+      parts.push(part);
+      total += part.byteLength;
+    }
+    const body = new Uint8Array(total);
+    let offset = 0;
+    for (const p of parts) {
+      body.set(p, offset);
+      offset += p.byteLength;
+    }
+    return { status: meta.status, headers: meta.headers, body: body.buffer };
   }
 
   /** The first call failed without an answer worth keeping: a retry may run it again. */
