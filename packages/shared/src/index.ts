@@ -10,3 +10,5 @@ export * from "./contract";
 export * from "./openapi";
 export * from "./meta";
 export * from "./entrypoint";
+export * from "./d1-errors";
+export * from "./encoding";

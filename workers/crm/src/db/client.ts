@@ -9,22 +9,7 @@ export function db(d1: D1Database) {
 
 export type Db = ReturnType<typeof db>;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` : String(err);
-}
-
-/** D1 reports which constraint broke in the message only. */
-export function isUniqueViolation(err: unknown): boolean {
-  return errorText(err).includes("UNIQUE constraint failed");
-}
-
-export function isForeignKeyViolation(err: unknown): boolean {
-  return errorText(err).includes("FOREIGN KEY constraint failed");
-}
-
-export function isCheckViolation(err: unknown, name: string): boolean {
-  return errorText(err).includes(`CHECK constraint failed: ${name}`);
-}
+export { isCheckViolation, isForeignKeyViolation, isUniqueViolation } from "@buildly/shared";
 
 /**
  * INSERT ... SELECT <values> WHERE <condition>: inserts the row only if the condition holds at

@@ -1,5 +1,5 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { ApiError, newId, nowIso } from "@buildly/shared";
+import { ApiError, isUniqueViolation, newId, nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { organizations, roles, userRoles, users, type UserRow } from "../db/schema";
 import { BUILTIN_ROLES } from "./rbac";
@@ -8,10 +8,6 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function isUniqueViolation(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}` : String(err);
-  return text.includes("UNIQUE constraint failed");
-}
 
 export function emailTaken(): ApiError {
   return new ApiError(409, "An account with this email already exists.", { errors: [{ path: "email", message: "Already registered" }] });

@@ -1,12 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { ApiError, newId, nowIso } from "@buildly/shared";
+import { ApiError, isUniqueViolation, newId, nowIso } from "@buildly/shared";
 import {
   createOrganizationWithAdmin,
   emailTaken,
   findUser,
   findUserByEmail,
-  isUniqueViolation,
   publicUser,
   roleNamesOf,
 } from "../../auth/accounts";

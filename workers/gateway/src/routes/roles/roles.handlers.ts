@@ -1,7 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, count, eq, gt, or, sql, type SQL } from "drizzle-orm";
-import { ApiError, PERMISSION_ACTIONS, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
-import { isUniqueViolation } from "../../auth/accounts";
+import { ApiError, PERMISSION_ACTIONS, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
 import { ALL_SERVICES, forgetOrganizationRoles } from "../../auth/rbac";
 import { db } from "../../db/client";
 import { clients, roles, userRoles, type Permissions, type RoleRow } from "../../db/schema";

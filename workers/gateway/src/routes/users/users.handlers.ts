@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray, not, notInArray, or, sql, type SQL } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
-import { emailTaken, findUser, isUniqueViolation, publicUser, roleNamesOf, rolesByName } from "../../auth/accounts";
+import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
+import { emailTaken, findUser, publicUser, roleNamesOf, rolesByName } from "../../auth/accounts";
 import { hashPassword } from "../../auth/crypto";
 import { ADMIN_ROLE } from "../../auth/rbac";
 import { revokeUserRefreshTokens } from "../../auth/tokens";
