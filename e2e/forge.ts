@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importJWK } from "jose";
 import { inject } from "vitest";
+import { decryptText } from "../workers/gateway/src/auth/sealing";
 import { REPO_ROOT } from "./paths";
 
 /**
  * The platform's active signing key, read the way an operator with the machine could:
- * from the local D1 state with wrangler, decrypted with the local SIGNING_KEYS_SECRET.
- * It lets the suite forge tokens that are expired or for another audience but otherwise
- * perfectly signed, which no HTTP client could obtain.
+ * from the local D1 state with wrangler, decrypted by the gateway's own code with the local
+ * SIGNING_KEYS_SECRET. It lets the suite forge tokens that are expired or for another audience
+ * but otherwise perfectly signed, which no HTTP client could obtain.
  */
 export async function activeSigningKey() {
   const wrangler = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
@@ -26,16 +27,6 @@ export async function activeSigningKey() {
   const row = JSON.parse(out)[0].results[0] as { kid: string; private_jwk_encrypted: string };
   const vars = readFileSync(join(REPO_ROOT, "workers/gateway/.dev.vars"), "utf8");
   const secret = /^SIGNING_KEYS_SECRET=(.*)$/m.exec(vars)![1]!.trim();
-  const enc = new TextEncoder();
-  const base = await crypto.subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveKey"]);
-  const aes = await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: enc.encode("buildly-signing-keys"), info: new Uint8Array() },
-    base,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["decrypt"],
-  );
-  const [iv, data] = row.private_jwk_encrypted.split(".").map((p) => Buffer.from(p!, "base64url"));
-  const jwk = JSON.parse(new TextDecoder().decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv: iv! }, aes, data!)));
+  const jwk = JSON.parse(await decryptText(secret, row.private_jwk_encrypted));
   return { kid: row.kid, key: await importJWK(jwk, "ES256") };
 }

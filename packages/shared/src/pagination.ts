@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "./errors";
+import { fromBase64Url, toBase64Url } from "./encoding";
 
 export const PaginationQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
@@ -22,20 +23,8 @@ export interface Cursor {
   id: string;
 }
 
-function b64urlEncode(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function b64urlDecode(text: string): string {
-  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
-
 export function encodeCursor(cursor: Cursor): string {
-  return b64urlEncode(JSON.stringify(cursor));
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(cursor)));
 }
 
 const CursorSchema = z.object({ k: z.string(), id: z.string() });
@@ -43,7 +32,7 @@ const CursorSchema = z.object({ k: z.string(), id: z.string() });
 export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined;
   try {
-    return CursorSchema.parse(JSON.parse(b64urlDecode(value)));
+    return CursorSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64Url(value))));
   } catch {
     throw new ApiError(422, "The cursor is not one this API issued.", {
       errors: [{ path: "cursor", message: "Invalid cursor" }],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decryptText } from "../src/auth/crypto";
+import { decryptText } from "../src/auth/sealing";
 import { rotateSigningKey } from "../src/auth/keys";
 import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { nowIso, type ServiceEnv } from "@buildly/shared";
+import { nowIso, toHex, type ServiceEnv } from "@buildly/shared";
 import type { Stage } from "../db/schema";
 
 /*
@@ -37,7 +37,7 @@ export async function uuidV5(namespace: string, name: string): Promise<string> {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-1", input)).slice(0, 16);
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(hash);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

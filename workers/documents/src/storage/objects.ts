@@ -1,4 +1,4 @@
-import { ApiError, tooLarge } from "@buildly/shared";
+import { ApiError, toHex, tooLarge } from "@buildly/shared";
 
 /**
  * Writing a body into R2 as it arrives, hashing it on the way. R2 needs to know an object's
@@ -18,10 +18,6 @@ export interface StoredObject {
   key: string;
   size: number;
   sha256: string;
-}
-
-function hex(buf: ArrayBuffer): string {
-  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export function longerThanDeclared(length: number): ApiError {
@@ -67,7 +63,7 @@ export async function storeDeclared(
     if (ended && seen < length) throw new ApiError(400, `The upload did not deliver the ${length} bytes it declared.`);
     throw err;
   }
-  return { key, size: length, sha256: hex(await digest.digest) };
+  return { key, size: length, sha256: toHex(await digest.digest) };
 }
 
 /** Takes exactly `bytes` from the front of `chunks` into one array, leaving the rest there. */
@@ -126,7 +122,7 @@ export async function storeChunked(
       if (rest.byteLength > 0) parts.push(await upload.uploadPart(parts.length + 1, rest));
       await upload.complete(parts);
     }
-    return { key, size, sha256: hex(await digest.digest) };
+    return { key, size, sha256: toHex(await digest.digest) };
   } catch (err) {
     await upload?.abort().catch(() => {});
     await bucket.delete(key).catch(() => {});

@@ -1,25 +1,14 @@
 /** Small crypto helpers on WebCrypto; nothing here keeps a secret in a log or an error. */
 
-export function b64url(bytes: Uint8Array | ArrayBuffer): string {
-  const arr = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let bin = "";
-  for (const b of arr) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromB64url(text: string): Uint8Array {
-  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
+import { fromBase64Url, toBase64Url, toHex } from "@buildly/shared";
 
 /** An opaque, unguessable token: 256 random bits, base64url. */
 export function randomToken(bytes = 32): string {
-  return b64url(crypto.getRandomValues(new Uint8Array(bytes)));
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -41,7 +30,7 @@ async function pbkdf2(password: string, salt: Uint8Array, iterations: number): P
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS);
-  return `${PBKDF2_SCHEME}$${PBKDF2_ITERATIONS}$${b64url(salt)}$${b64url(hash)}`;
+  return `${PBKDF2_SCHEME}$${PBKDF2_ITERATIONS}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -49,32 +38,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (scheme !== PBKDF2_SCHEME || !iter || !salt || !hash) return false;
   const iterations = Number(iter);
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > PBKDF2_ITERATIONS) return false;
-  const actual = await pbkdf2(password, fromB64url(salt), iterations);
-  return constantTimeEqual(actual, fromB64url(hash));
+  const actual = await pbkdf2(password, fromBase64Url(salt), iterations);
+  return constantTimeEqual(actual, fromBase64Url(hash));
 }
 
 /** A hash nobody's password matches, so an unknown email costs the same work as a wrong password. */
 export const DUMMY_PASSWORD_HASH = `${PBKDF2_SCHEME}$${PBKDF2_ITERATIONS}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
-
-async function aesKey(secret: string): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("buildly-signing-keys"), info: new Uint8Array() },
-    base,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
-}
-
-export async function encryptText(secret: string, text: string): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await aesKey(secret), new TextEncoder().encode(text));
-  return `${b64url(iv)}.${b64url(sealed)}`;
-}
-
-export async function decryptText(secret: string, sealed: string): Promise<string> {
-  const [iv, data] = sealed.split(".");
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromB64url(iv!) }, await aesKey(secret), fromB64url(data!));
-  return new TextDecoder().decode(plain);
-}

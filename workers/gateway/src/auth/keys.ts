@@ -3,7 +3,8 @@ import { and, desc, eq, gt, lt, or } from "drizzle-orm";
 import { nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { signingKeys } from "../db/schema";
-import { decryptText, encryptText, randomToken } from "./crypto";
+import { randomToken } from "./crypto";
+import { decryptText, encryptText } from "./sealing";
 
 export const SIGNING_ALG = "ES256";
 /** Keys are read from D1 at most this often per isolate; a rotation is seen within this time. */

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ApiError, readBytesLimited } from "@buildly/shared";
+import { ApiError, readBytesLimited, toHex } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import type { IdempotencyStore, StoredResponse } from "./store";
 
@@ -24,8 +24,7 @@ async function fingerprintOf(head: string, body: Uint8Array): Promise<string> {
   const all = new Uint8Array(h.byteLength + body.byteLength);
   all.set(h);
   all.set(body, h.byteLength);
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-256", all));
 }
 
 function store(env: Env, organizationId: string, key: string) {
