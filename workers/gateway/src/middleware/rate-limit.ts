@@ -5,6 +5,7 @@ import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from
 import type { RateLimiter } from "../limiter/rate-limiter";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "./authenticate";
+import { ServiceCallError, withDeadline } from "../deadline";
 
 /** How long the limiter may take before its policies' on_error decides. */
 const LIMITER_DEADLINE_MS = 1000;
@@ -38,25 +39,17 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const { object, policies } = policiesFor(cfg, { method: c.req.method, path: c.req.path }, who);
 
   let decisions: Decision[];
-  let timer: number | undefined;
   try {
     const stub = limiter(c.env).getByName(object);
-    decisions = await Promise.race([
-      stub.admit(policies.map((p) => p.check)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("rate limiter deadline")), LIMITER_DEADLINE_MS);
-      }),
-    ]);
+    decisions = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => stub.admit(policies.map((p) => p.check)));
   } catch (err) {
-    logError(c.get("requestId"), "gateway", err, { during: "rate limiting", object });
+    logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
     if (policies.some((p) => p.failClosed)) {
       throw new ApiError(503, "The rate limiter is unavailable; this call is not allowed without it. Retry shortly.", {
         headers: { "retry-after": "1" },
       });
     }
     return next();
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 
   const h = headers(policies, decisions);
