@@ -61,10 +61,11 @@ export function buildApp() {
         throw new ApiError(404, `No service ${c.req.param("service")} in version ${c.req.param("version")}.`);
       }
       c.set("service", entry.name);
+      c.set("entry", entry);
       await next();
     },
     authenticate,
-    (c) => forward(c, findService(serviceRegistry(c.env), c.req.path)!),
+    (c) => forward(c, c.get("entry")!),
   );
 
   app.onError(onError);

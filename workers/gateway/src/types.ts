@@ -1,11 +1,14 @@
 import type { PermissionAction } from "@buildly/shared";
 import type { Principal } from "./auth/tokens";
+import type { ServiceEntry } from "./registry";
 
 export interface GatewayVariables {
   requestId: string;
   traceparent: string | undefined;
   /** The logic service a request was routed to, for the log line. */
   service: string;
+  /** Its registry entry, once the route resolved it. */
+  entry?: ServiceEntry;
   /** Set by `authenticate` once the bearer token is verified. */
   principal?: Principal;
   permissions?: Record<string, PermissionAction[]>;
