@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importJWK } from "jose";
 import { inject } from "vitest";
-import { decryptText } from "../workers/gateway/src/auth/sealing";
+import { decryptText } from "../workers/gateway/src/identity/sealing";
 import { REPO_ROOT } from "./paths";
 
 /**

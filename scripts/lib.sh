@@ -19,7 +19,8 @@ ensure_deps() {
 
 # Env types come from each wrangler.toml (`wrangler types`); regenerate after changing bindings.
 regen_types() {
-  for w in workers/*/; do (cd "$w" && wrangler types --include-runtime=false >/dev/null); done
+  # Vars are typed as strings rather than literals, so code reads them without casts.
+  for w in workers/*/; do (cd "$w" && wrangler types --include-runtime=false --strict-vars=false >/dev/null); done
 }
 
 # Local secrets live in workers/<name>/.dev.vars (git-ignored); make the gateway's once.

@@ -1,8 +1,7 @@
 import { app } from "./app";
-import { scheduled } from "./scheduled";
+import { scheduled } from "./identity";
 
-export { RateLimiter } from "./limiter/rate-limiter";
-export { IdempotencyStore } from "./idempotency/store";
+export { IdempotencyStore, RateLimiter } from "./limits";
 
 export default {
   fetch: app.fetch,

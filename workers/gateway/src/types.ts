@@ -1,6 +1,6 @@
 import type { PermissionAction } from "@buildly/shared";
-import type { Principal } from "./auth/tokens";
-import type { ServiceEntry } from "./registry";
+import type { Principal } from "./identity/tokens";
+import type { ServiceEntry } from "./upstream/registry";
 
 export interface GatewayVariables {
   requestId: string;

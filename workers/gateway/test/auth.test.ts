@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decryptText } from "../src/auth/sealing";
-import { rotateSigningKey } from "../src/auth/keys";
+import { decryptText } from "../src/identity/sealing";
+import { rotateSigningKey } from "../src/identity/keys";
 import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 
 const SECRET = (env as any).SIGNING_KEYS_SECRET as string;

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { exports } from "cloudflare:workers";
 
-const gateway = (exports as unknown as { default: Fetcher }).default;
+const gateway = exports.default;
 
 /** Calls the gateway Worker as a client would. */
 export function call(path: string, init?: RequestInit): Promise<Response> {

@@ -1,9 +1,10 @@
 // Applies each logic service's real migrations to the D1 databases its auxiliary Worker uses.
+// Those bindings exist only in the test config (vitest.config.ts), so they are looked up by name.
 import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-const e = env as unknown as Record<string, unknown>;
+const binding = <T>(name: string) => Reflect.get(env, name) as T;
 for (const name of ["CRM", "DOCUMENTS", "APPOINTMENTS"]) {
-  await applyD1Migrations(e[`${name}_DB`] as D1Database, e[`${name}_MIGRATIONS`] as D1Migration[]);
+  await applyD1Migrations(binding<D1Database>(`${name}_DB`), binding<D1Migration[]>(`${name}_MIGRATIONS`));
 }
-await applyD1Migrations(e.DB as D1Database, e.GATEWAY_MIGRATIONS as D1Migration[]);
+await applyD1Migrations(env.DB, binding<D1Migration[]>("GATEWAY_MIGRATIONS"));

@@ -1,0 +1,69 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
+import { serviceRegistry } from "../upstream/registry";
+import type { GatewayEnv } from "../types";
+import { SUPPORTED_SCOPES } from "../identity/routes/auth/token";
+
+const SCOPES = Object.fromEntries(SUPPORTED_SCOPES.map((s) => [s, s === "api" ? "Call the platform's APIs" : `OpenID ${s}`]));
+import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
+
+/** Per-isolate cache: services' documents change only when they are deployed. */
+const CACHE_MS = 30_000;
+const cache = new Map<string, { at: number; doc: Record<string, unknown> }>();
+
+export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
+  // Services' identical Problem schemas fold into this one when documents are merged.
+  app.openAPIRegistry.register("Problem", ProblemSchema);
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token from the gateway's token endpoint.",
+  });
+
+  app.get("/openapi.json", async (c) => {
+    c.header("cache-control", "public, max-age=30");
+    const origin = new URL(c.req.url).origin;
+    const hit = cache.get(origin);
+    if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
+    const doc = app.getOpenAPI31Document({
+      openapi: OPENAPI_VERSION,
+      info: {
+        title: "Buildly Edge API",
+        version: "1.0.0",
+        description:
+          "One document for the whole platform: the gateway's own endpoints and every logic service under /v1/<service>. " +
+          "Errors are application/problem+json (RFC 9457).",
+      },
+      servers: [{ url: origin }],
+      security: [{ bearerAuth: [] }, { oauth2: [] }],
+    }) as unknown as Record<string, any>;
+    // OAuth2 flows, so OpenAPI tooling (and the docs page's Authorize button) can get tokens.
+    doc.components.securitySchemes.oauth2 = {
+      type: "oauth2",
+      description: "Tokens from the gateway's token endpoint (RFC 6749).",
+      flows: {
+        password: { tokenUrl: `${origin}/v1/auth/token`, refreshUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
+        clientCredentials: { tokenUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
+      },
+    };
+    doc.tags = [{ name: "Platform", description: "The gateway itself" }];
+    const missing: string[] = [];
+    for (const entry of serviceRegistry(c.env)) {
+      try {
+        mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")));
+      } catch (err) {
+        missing.push(entry.name);
+        logError(c.get("requestId"), "gateway", err, { during: "openapi aggregation", target: entry.name });
+      }
+    }
+    if (missing.length) {
+      doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
+    } else {
+      if (cache.size > 16) cache.clear();
+      cache.set(origin, { at: Date.now(), doc });
+    }
+    return c.json(doc);
+  });
+  return app;
+}

@@ -1,0 +1,2 @@
+export { corsPolicy } from "./cors";
+export { requestContext } from "./request-context";

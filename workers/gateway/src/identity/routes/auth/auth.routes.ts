@@ -1,0 +1,77 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { jsonBody, problemResponses } from "@buildly/shared";
+import { authenticate } from "../../authenticate";
+import {
+  MeSchema,
+  PasswordChangeSchema,
+  PasswordResetConfirmSchema,
+  PasswordResetRequestSchema,
+  RegisterSchema,
+  RegisteredSchema,
+} from "./auth.schemas";
+
+const tags = ["Auth"];
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+export const register = createRoute({
+  method: "post",
+  path: "/v1/auth/register",
+  operationId: "register",
+  summary: "Create an organization with yourself as admin, or join one with an invitation token",
+  tags,
+  security: [],
+  middleware: [jsonBody(16 * 1024)] as const,
+  request: { body: body(RegisterSchema) },
+  responses: {
+    201: { description: "Registered", content: { "application/json": { schema: RegisteredSchema } } },
+    ...problemResponses(400, 409, 413, 415, 422),
+  },
+});
+
+export const me = createRoute({
+  method: "get",
+  path: "/v1/auth/me",
+  operationId: "me",
+  summary: "The caller: user, organization, roles and effective permissions",
+  tags,
+  middleware: [authenticate] as const,
+  responses: {
+    200: { description: "The caller", content: { "application/json": { schema: MeSchema } } },
+    ...problemResponses(401),
+  },
+});
+
+export const changePassword = createRoute({
+  method: "post",
+  path: "/v1/auth/password",
+  operationId: "changePassword",
+  summary: "Change your password (needs the current one); signs out every refresh token",
+  tags,
+  middleware: [authenticate, jsonBody(4 * 1024)] as const,
+  request: { body: body(PasswordChangeSchema) },
+  responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 415, 422) },
+});
+
+export const requestPasswordReset = createRoute({
+  method: "post",
+  path: "/v1/auth/password-reset",
+  operationId: "requestPasswordReset",
+  summary: "Mail a reset token if the account exists (always 202)",
+  tags,
+  security: [],
+  middleware: [jsonBody(4 * 1024)] as const,
+  request: { body: body(PasswordResetRequestSchema) },
+  responses: { 202: { description: "Accepted" }, ...problemResponses(400, 415, 422) },
+});
+
+export const confirmPasswordReset = createRoute({
+  method: "post",
+  path: "/v1/auth/password-reset/confirm",
+  operationId: "confirmPasswordReset",
+  summary: "Set a new password with a reset token",
+  tags,
+  security: [],
+  middleware: [jsonBody(4 * 1024)] as const,
+  request: { body: body(PasswordResetConfirmSchema) },
+  responses: { 204: { description: "Password set" }, ...problemResponses(400, 415, 422) },
+});

@@ -1,0 +1,87 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import type { GatewayEnv } from "../../../types";
+import * as handlers from "./auth.handlers";
+import * as routes from "./auth.routes";
+import { revocationEndpoint, tokenEndpoint } from "./token";
+import { registerWellKnown } from "./well-known";
+
+const TokenRequest = z
+  .object({
+    grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
+    username: z.string().optional().openapi({ description: "password grant: the email" }),
+    password: z.string().optional(),
+    refresh_token: z.string().optional(),
+    client_id: z.string().optional(),
+    client_secret: z.string().optional(),
+    scope: z.string().optional(),
+  })
+  .openapi("TokenRequest");
+
+const TokenResponse = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int(),
+    refresh_token: z.string().optional(),
+    scope: z.string(),
+  })
+  .openapi("TokenResponse");
+
+const OAuthErrorBody = z.object({ error: z.string(), error_description: z.string() }).openapi("OAuthError");
+
+export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
+  registerWellKnown(app);
+
+  // RFC 6749 / 7009 endpoints answer OAuth error bodies, not problem+json, so they parse their own input.
+  app.post("/v1/auth/token", tokenEndpoint);
+  app.post("/v1/auth/revoke", revocationEndpoint);
+  const oauthBody = {
+    required: true,
+    content: { "application/x-www-form-urlencoded": { schema: TokenRequest }, "application/json": { schema: TokenRequest } },
+  };
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/v1/auth/token",
+    operationId: "token",
+    summary: "OAuth2 token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
+    tags: ["Auth"],
+    security: [],
+    request: { body: oauthBody },
+    responses: {
+      200: { description: "Tokens", content: { "application/json": { schema: TokenResponse } } },
+      400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
+      401: { description: "Client authentication failed", content: { "application/json": { schema: OAuthErrorBody } } },
+      429: { description: "Too many failed logins for this account (see Retry-After)", content: { "application/json": { schema: OAuthErrorBody } } },
+    },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/v1/auth/revoke",
+    operationId: "revoke",
+    summary: "OAuth2 token revocation (RFC 7009): revokes a refresh token and its family",
+    tags: ["Auth"],
+    security: [],
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/x-www-form-urlencoded": {
+            schema: z.object({ token: z.string(), token_type_hint: z.string().optional() }).openapi("RevokeRequest"),
+          },
+        },
+      },
+    },
+    responses: {
+      200: { description: "Revoked, or the token was unknown" },
+      400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
+    },
+  });
+
+  return app
+    .openapi(routes.register, handlers.register)
+    .openapi(routes.me, handlers.me)
+    .openapi(routes.changePassword, handlers.changePassword)
+    .openapi(routes.requestPasswordReset, handlers.requestPasswordReset)
+    .openapi(routes.confirmPasswordReset, handlers.confirmPasswordReset);
+}

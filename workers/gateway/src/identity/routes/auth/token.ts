@@ -1,0 +1,202 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import { eq } from "drizzle-orm";
+import { authConfig } from "../../config";
+import { findUserByEmail, roleNamesOf } from "../../accounts";
+import { DUMMY_PASSWORD_HASH, constantTimeEqual, sha256Hex, verifyPassword } from "../../crypto";
+import { loginBlockedFor, recordFailedLogin } from "../../login-guard";
+import { OAuthError } from "../../oauth-errors";
+import { consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefreshToken } from "../../tokens";
+import { db } from "../../db/client";
+import { clients, users } from "../../db/schema";
+import type { GatewayEnv } from "../../../types";
+
+export const SUPPORTED_SCOPES = ["api", "openid", "profile", "email", "offline_access"];
+const DEFAULT_SCOPE = "api";
+
+/** The token endpoint takes form bodies (as OAuth2 clients send) and JSON. */
+async function readParams(c: Context<GatewayEnv>): Promise<Record<string, string>> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const text = await c.req.text();
+  if (text.length > 16 * 1024) throw new OAuthError("invalid_request", "The request body is too large.");
+  if (type === "application/x-www-form-urlencoded") {
+    const out: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(text)) {
+      if (k in out) throw new OAuthError("invalid_request", `The parameter ${k} is repeated.`);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (type === "application/json") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new OAuthError("invalid_request", "The request body is not valid JSON.");
+    }
+    const r = z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).safeParse(parsed);
+    if (!r.success) throw new OAuthError("invalid_request", "The JSON body must be an object of string parameters.");
+    return r.data;
+  }
+  throw new OAuthError("invalid_request", "Send application/x-www-form-urlencoded or application/json.");
+}
+
+/** RFC 6749 2.3.1: HTTP Basic (preferred) or client_id/client_secret in the body. */
+function clientCredentials(c: Context<GatewayEnv>, params: Record<string, string>) {
+  const header = c.req.header("authorization");
+  if (header?.toLowerCase().startsWith("basic ")) {
+    let decoded: string;
+    try {
+      decoded = atob(header.slice(6).trim());
+    } catch {
+      throw new OAuthError("invalid_client", "Malformed Basic credentials.", 401, { "www-authenticate": 'Basic realm="buildly"' });
+    }
+    const i = decoded.indexOf(":");
+    if (i < 0) throw new OAuthError("invalid_client", "Malformed Basic credentials.", 401, { "www-authenticate": 'Basic realm="buildly"' });
+    return { id: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)), basic: true };
+  }
+  if (params.client_id && params.client_secret) return { id: params.client_id, secret: params.client_secret, basic: false };
+  return undefined;
+}
+
+function grantedScope(requested: string | undefined): string {
+  if (!requested) return DEFAULT_SCOPE;
+  const asked = requested.split(" ").filter(Boolean);
+  const unknown = asked.filter((s) => !SUPPORTED_SCOPES.includes(s));
+  if (unknown.length) throw new OAuthError("invalid_scope", `Unsupported scope: ${unknown.join(" ")}.`);
+  return asked.join(" ");
+}
+
+function tokenResponse(body: Record<string, unknown>, requestId: string): Response {
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { "content-type": "application/json", "cache-control": "no-store", pragma: "no-cache", "x-request-id": requestId },
+  });
+}
+
+async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
+  const { username, password } = params;
+  if (!username || !password) throw new OAuthError("invalid_request", "username and password are required.");
+  const blocked = await loginBlockedFor(c.env, username);
+  if (blocked > 0) {
+    throw new OAuthError("invalid_grant", `Too many failed logins for this account. Retry in ${blocked} seconds.`, 429, {
+      "retry-after": String(blocked),
+    });
+  }
+  const user = await findUserByEmail(c.env.DB, username);
+  // The same PBKDF2 work whether or not the account exists.
+  const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !ok || user.status !== "active") {
+    await recordFailedLogin(c.env, username);
+    throw new OAuthError("invalid_grant", "The email or password is wrong.");
+  }
+  const cfg = authConfig(c.env, c.req.url);
+  const scope = grantedScope(params.scope);
+  const roleNames = await roleNamesOf(c.env.DB, user.id);
+  const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
+  const refresh = await issueRefreshToken(c.env.DB, cfg, { user_id: user.id, organization_id: user.organization_id, scope });
+  return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
+}
+
+async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
+  if (!params.refresh_token) throw new OAuthError("invalid_request", "refresh_token is required.");
+  const result = await consumeRefreshToken(c.env.DB, params.refresh_token);
+  if (!result.ok) {
+    const why = { unknown: "is not known", expired: "has expired", revoked: "was revoked", reused: "was already used; its family is now revoked" }[result.reason];
+    throw new OAuthError("invalid_grant", `The refresh token ${why}.`);
+  }
+  const user = await db(c.env.DB).select().from(users).where(eq(users.id, result.user_id)).get();
+  if (!user || user.status !== "active") throw new OAuthError("invalid_grant", "The account is not active.");
+  let scope = result.scope;
+  if (params.scope) {
+    // RFC 6749 section 6: a refresh may narrow the scope, never widen it.
+    const asked = grantedScope(params.scope).split(" ");
+    const had = result.scope.split(" ");
+    if (asked.some((s) => !had.includes(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.");
+    scope = asked.join(" ");
+  }
+  const cfg = authConfig(c.env, c.req.url);
+  const roleNames = await roleNamesOf(c.env.DB, user.id);
+  const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
+  const refresh = await issueRefreshToken(c.env.DB, cfg, {
+    user_id: user.id,
+    organization_id: user.organization_id,
+    scope: result.scope,
+    family_id: result.family_id,
+  });
+  return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
+}
+
+async function authenticateClient(c: Context<GatewayEnv>, params: Record<string, string>) {
+  const creds = clientCredentials(c, params);
+  const challenge: Record<string, string> = creds?.basic ? { "www-authenticate": 'Basic realm="buildly"' } : {};
+  if (!creds) throw new OAuthError("invalid_client", "Client authentication is required.", 401, { "www-authenticate": 'Basic realm="buildly"' });
+  const client = await db(c.env.DB).select().from(clients).where(eq(clients.id, creds.id)).get();
+  const given = new TextEncoder().encode(await sha256Hex(creds.secret));
+  const stored = new TextEncoder().encode(client?.secret_hash ?? "0".repeat(64));
+  if (!constantTimeEqual(given, stored) || !client || client.status !== "active") {
+    throw new OAuthError("invalid_client", "Client authentication failed.", 401, challenge);
+  }
+  return client;
+}
+
+async function clientCredentialsGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
+  const client = await authenticateClient(c, params);
+  const cfg = authConfig(c.env, c.req.url);
+  const scope = grantedScope(params.scope);
+  const access = await issueAccessToken(c.env.DB, cfg, {
+    subject: client.id,
+    organization_id: client.organization_id,
+    roles: client.roles,
+    scope,
+    client_id: client.id,
+  });
+  // RFC 6749 4.4.3: no refresh token for client credentials.
+  return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope };
+}
+
+/** POST /v1/auth/token (RFC 6749). */
+export async function tokenEndpoint(c: Context<GatewayEnv>): Promise<Response> {
+  try {
+    const params = await readParams(c);
+    let body: Record<string, unknown>;
+    switch (params.grant_type) {
+      case "password":
+        body = await passwordGrant(c, params);
+        break;
+      case "refresh_token":
+        body = await refreshGrant(c, params);
+        break;
+      case "client_credentials":
+        body = await clientCredentialsGrant(c, params);
+        break;
+      case undefined:
+        throw new OAuthError("invalid_request", "grant_type is required.");
+      default:
+        throw new OAuthError("unsupported_grant_type", `The grant type ${params.grant_type} is not supported.`);
+    }
+    return tokenResponse(body, c.get("requestId"));
+  } catch (err) {
+    if (err instanceof OAuthError) return err.toResponse(c.get("requestId"));
+    throw err;
+  }
+}
+
+/** POST /v1/auth/revoke (RFC 7009): 200 whether or not the token was known. */
+export async function revocationEndpoint(c: Context<GatewayEnv>): Promise<Response> {
+  try {
+    const params = await readParams(c);
+    if (!params.token) throw new OAuthError("invalid_request", "token is required.");
+    if (clientCredentials(c, params)) await authenticateClient(c, params);
+    const looksLikeJwt = params.token.split(".").length === 3;
+    if (looksLikeJwt || params.token_type_hint === "access_token") {
+      // Access tokens are short-lived JWTs that are not tracked; say so, as RFC 7009 2.2.1 allows.
+      if (looksLikeJwt) throw new OAuthError("unsupported_token_type", "Access tokens cannot be revoked; they expire on their own.");
+    }
+    await revokeRefreshToken(c.env.DB, params.token);
+    return new Response(null, { status: 200, headers: { "cache-control": "no-store", "x-request-id": c.get("requestId") } });
+  } catch (err) {
+    if (err instanceof OAuthError) return err.toResponse(c.get("requestId"));
+    throw err;
+  }
+}

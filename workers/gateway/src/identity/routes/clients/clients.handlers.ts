@@ -1,0 +1,76 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { forgetPrincipal } from "../../principal-status";
+import { and, asc, eq, gt, or } from "drizzle-orm";
+import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
+import { rolesByName } from "../../accounts";
+import { randomToken, sha256Hex } from "../../crypto";
+import { db } from "../../db/client";
+import { clients, type ClientRow } from "../../db/schema";
+import { currentPrincipal } from "../../authenticate";
+import type { GatewayEnv } from "../../../types";
+import type * as routes from "./clients.routes";
+
+function toClient(r: ClientRow) {
+  return { client_id: r.id, name: r.name, roles: r.roles, status: r.status, created_at: r.created_at, updated_at: r.updated_at };
+}
+
+export const create: RouteHandler<typeof routes.createClient, GatewayEnv> = async (c) => {
+  const p = currentPrincipal(c);
+  const input = c.req.valid("json");
+  const granted = await rolesByName(c.env.DB, p.organization_id, [...new Set(input.roles)]);
+  const secret = randomToken(32);
+  const now = nowIso();
+  const row: ClientRow = {
+    id: newId(),
+    organization_id: p.organization_id,
+    name: input.name,
+    secret_hash: await sha256Hex(secret),
+    roles: granted.map((r) => r.name).sort(),
+    status: "active",
+    created_by: p.subject,
+    created_at: now,
+    updated_at: now,
+  };
+  await db(c.env.DB).insert(clients).values(row);
+  c.header("cache-control", "no-store");
+  return c.json({ ...toClient(row), client_secret: secret }, 201);
+};
+
+export const list: RouteHandler<typeof routes.listClients, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { limit, cursor } = c.req.valid("query");
+  const after = decodeCursor(cursor);
+  const rows = await db(c.env.DB)
+    .select()
+    .from(clients)
+    .where(
+      and(
+        eq(clients.organization_id, organization_id),
+        after ? or(gt(clients.created_at, after.k), and(eq(clients.created_at, after.k), gt(clients.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(clients.created_at), asc(clients.id))
+    .limit(limit + 1);
+  const page = paginate(rows, limit, (r) => r.created_at);
+  return c.json({ data: page.data.map(toClient), next_cursor: page.next_cursor }, 200);
+};
+
+export const revoke: RouteHandler<typeof routes.revokeClient, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { id } = c.req.valid("param");
+  const d = db(c.env.DB);
+  const client = await d
+    .select({ status: clients.status })
+    .from(clients)
+    .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)))
+    .get();
+  if (!client) throw new ApiError(404, "No client of this organization has this id.");
+  if (client.status !== "revoked") {
+    await d
+      .update(clients)
+      .set({ status: "revoked", updated_at: nowIso() })
+      .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)));
+    forgetPrincipal("client", id);
+  }
+  return c.body(null, 204);
+};

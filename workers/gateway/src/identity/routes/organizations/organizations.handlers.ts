@@ -1,0 +1,64 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { ApiError, nowIso } from "@buildly/shared";
+import { db } from "../../db/client";
+import { organizations } from "../../db/schema";
+import { currentPrincipal } from "../../authenticate";
+import type { GatewayEnv } from "../../../types";
+import { rateLimitConfig, withinMaximums } from "../../../limits/policies";
+import type { RateLimiter } from "../../../limits/rate-limiter";
+import type * as routes from "./organizations.routes";
+
+// A token from a trusted external issuer may name an organization this gateway does not hold.
+const notFound = () => new ApiError(404, "The organization named by your token does not exist.");
+
+function limiterOf(env: Env, organizationId: string) {
+  return env.RATE_LIMITER.getByName(`org:${organizationId}`);
+}
+
+/** The limits in force: the organization's own where it set them, the platform's otherwise. */
+async function effectiveLimits(env: Env, organizationId: string) {
+  const cfg = rateLimitConfig(env);
+  const own = await limiterOf(env, organizationId).overrides();
+  const pick = (scope: "user" | "client" | "organization") => {
+    const o = own[scope];
+    return o ? { limit: o.limit, window_seconds: o.windowSeconds } : { limit: cfg[scope].limit, window_seconds: cfg[scope].window_seconds };
+  };
+  return { user: pick("user"), client: pick("client"), organization: pick("organization") };
+}
+
+export const getCurrent: RouteHandler<typeof routes.getCurrentOrganization, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const org = await db(c.env.DB).select().from(organizations).where(eq(organizations.id, organization_id)).get();
+  if (!org) throw notFound();
+  return c.json({ ...org, rate_limits: await effectiveLimits(c.env, organization_id) }, 200);
+};
+
+export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const input = c.req.valid("json");
+  if (input.rate_limits) {
+    const cfg = rateLimitConfig(c.env);
+    const errors = withinMaximums(cfg, input.rate_limits);
+    if (errors.length) throw new ApiError(422, "These limits are above the platform's maximums.", { errors });
+    const stub = limiterOf(c.env, organization_id);
+    const current = await stub.overrides();
+    const next = { ...current };
+    for (const [scope, l] of Object.entries(input.rate_limits)) {
+      if (l) next[scope] = { limit: l.limit, windowSeconds: l.window_seconds };
+    }
+    await stub.setOverrides(next);
+  }
+  const org = await db(c.env.DB)
+    .update(organizations)
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.settings !== undefined ? { settings: input.settings } : {}),
+      updated_at: nowIso(),
+    })
+    .where(eq(organizations.id, organization_id))
+    .returning()
+    .get();
+  if (!org) throw notFound();
+  return c.json({ ...org, rate_limits: await effectiveLimits(c.env, organization_id) }, 200);
+};

@@ -1,0 +1,34 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { jsonBody, problemResponses } from "@buildly/shared";
+import { authenticate, requireAdmin } from "../../authenticate";
+import { OrganizationSchema, OrganizationUpdateSchema } from "./organizations.schemas";
+
+const tags = ["Organizations"];
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+export const getCurrentOrganization = createRoute({
+  method: "get",
+  path: "/v1/organizations/current",
+  operationId: "getCurrentOrganization",
+  summary: "The caller's organization",
+  tags,
+  middleware: [authenticate] as const,
+  responses: {
+    200: { description: "The organization", content: { "application/json": { schema: OrganizationSchema } } },
+    ...problemResponses(401, 404),
+  },
+});
+
+export const updateCurrentOrganization = createRoute({
+  method: "patch",
+  path: "/v1/organizations/current",
+  operationId: "updateCurrentOrganization",
+  summary: "Rename the caller's organization or replace its settings (admins only)",
+  tags,
+  middleware: [authenticate, requireAdmin, jsonBody(16 * 1024)] as const,
+  request: { body: body(OrganizationUpdateSchema) },
+  responses: {
+    200: { description: "The updated organization", content: { "application/json": { schema: OrganizationSchema } } },
+    ...problemResponses(400, 401, 403, 404, 413, 415, 422),
+  },
+});

@@ -1,0 +1,28 @@
+import { desc, eq } from "drizzle-orm";
+import { logError } from "@buildly/shared";
+import { rotateSigningKey } from "./keys";
+import { CLOCK_SKEW_SECONDS } from "./tokens";
+import { db } from "./db/client";
+import { signingKeys } from "./db/schema";
+import { deliverPending } from "./mail-outbox";
+
+/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, and deliver pending mail. */
+export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
+  const e = env;
+  const secret = e.SIGNING_KEYS_SECRET;
+  if (!secret) return undefined;
+  const maxAgeMs = (Number(e.KEY_ROTATION_DAYS) || 30) * 86_400_000;
+  const active = await db(env.DB).select().from(signingKeys).where(eq(signingKeys.status, "active")).orderBy(desc(signingKeys.created_at)).get();
+  if (active && now - Date.parse(active.created_at) < maxAgeMs) return undefined;
+  const ttl = Number(e.ACCESS_TOKEN_TTL_SECONDS) || 900;
+  return rotateSigningKey(env.DB, secret, ttl + CLOCK_SKEW_SECONDS);
+}
+
+export const scheduled: ExportedHandlerScheduledHandler<Env> = async (_controller, env, ctx) => {
+  ctx.waitUntil(
+    Promise.all([
+      rotateIfDue(env).catch((err) => logError("scheduled", "gateway", err, { during: "key rotation" })),
+      deliverPending(env).catch((err) => logError("scheduled", "gateway", err, { during: "mail delivery" })),
+    ]),
+  );
+};

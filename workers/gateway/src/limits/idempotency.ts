@@ -1,0 +1,85 @@
+import type { Context } from "hono";
+import { ApiError, readBytesLimited, toHex } from "@buildly/shared";
+import type { GatewayEnv } from "../types";
+import type { IdempotencyStore, StoredResponse } from "./idempotency-store";
+
+/** Bodies of keyed requests are read whole to fingerprint them, and responses to store them. */
+export const IDEMPOTENT_MAX_BYTES = 1024 * 1024;
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key of a POST or PATCH (an sf-string; bare values are accepted too). */
+export function idempotencyKey(c: Context<GatewayEnv>): string | undefined {
+  const method = c.req.method;
+  if (method !== "POST" && method !== "PATCH") return undefined;
+  const raw = c.req.header("idempotency-key");
+  if (raw === undefined) return undefined;
+  const key = raw.trim().replace(/^"(.*)"$/, "$1");
+  if (!KEY.test(key)) throw new ApiError(400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+  return key;
+}
+
+async function fingerprintOf(head: string, body: Uint8Array): Promise<string> {
+  const h = new TextEncoder().encode(head);
+  const all = new Uint8Array(h.byteLength + body.byteLength);
+  all.set(h);
+  all.set(body, h.byteLength);
+  return toHex(await crypto.subtle.digest("SHA-256", all));
+}
+
+function store(env: Env, organizationId: string, key: string) {
+  const ns = env.IDEMPOTENCY;
+  return ns.getByName(`${organizationId}:${key}`);
+}
+
+function replay(stored: StoredResponse): Response {
+  const headers = new Headers(stored.headers);
+  headers.set("idempotent-replayed", "true");
+  return new Response(stored.status === 204 || stored.status === 304 ? null : stored.body, { status: stored.status, headers });
+}
+
+/**
+ * Runs `send` at most once per (organization, key): a retry with the same request gets the
+ * stored response back; the same key with another request is 422; a duplicate while the
+ * first still runs is 409.
+ */
+export async function idempotent(
+  c: Context<GatewayEnv>,
+  organizationId: string,
+  key: string,
+  maxBytes: number,
+  send: (body: Uint8Array) => Promise<Response>,
+): Promise<Response> {
+  const body = await readBytesLimited(c.req.raw, Math.min(maxBytes, IDEMPOTENT_MAX_BYTES));
+  const url = new URL(c.req.url);
+  const fingerprint = await fingerprintOf(`${c.req.method} ${url.pathname}${url.search}\n${c.req.header("content-type") ?? ""}\n`, body);
+  const stub = store(c.env, organizationId, key);
+  const begun = await stub.begin(fingerprint);
+  if (begun.state === "mismatch") {
+    throw new ApiError(422, "This Idempotency-Key was already used with a different request.", { errors: [{ path: "Idempotency-Key", message: "Reused with another request" }] });
+  }
+  if (begun.state === "in_flight") throw new ApiError(409, "A request with this Idempotency-Key is still being processed. Retry later.", { headers: { "retry-after": "1" } });
+  if (begun.state === "done") return replay(begun.response as StoredResponse);
+
+  let response: Response;
+  try {
+    response = await send(body);
+  } catch (err) {
+    await stub.release(fingerprint);
+    throw err;
+  }
+  // A server error is not an outcome to replay: let a retry run the request again.
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (response.status >= 500 || declared > IDEMPOTENT_MAX_BYTES) {
+    await stub.release(fingerprint);
+    return response;
+  }
+  const bytes = await response.arrayBuffer();
+  const stored: StoredResponse = {
+    status: response.status,
+    headers: [...response.headers].filter(([k]) => k !== "x-request-id") as [string, string][],
+    body: bytes,
+  };
+  await stub.complete(fingerprint, stored);
+  return new Response(response.status === 204 || response.status === 304 ? null : bytes, { status: response.status, headers: response.headers });
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from "hono";
+import { ApiError, logError } from "@buildly/shared";
+import type { Decision } from "./gcra";
+import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
+import type { RateLimiter } from "./rate-limiter";
+import type { GatewayEnv } from "../types";
+import { tryAuthenticate } from "../identity/authenticate";
+import { ServiceCallError, withDeadline } from "../upstream/deadline";
+
+/** How long the limiter may take before its policies' on_error decides. */
+const LIMITER_DEADLINE_MS = 1000;
+
+function limiter(env: Env) {
+  return env.RATE_LIMITER;
+}
+
+/** Structured-field headers of the IETF httpapi rate-limit headers draft. */
+function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<string, string> {
+  const shown = policies.map((p, i) => ({ p, d: decisions[i]! })).filter(({ p }) => !p.hidden);
+  if (!shown.length) return {};
+  return {
+    "ratelimit-policy": shown.map(({ p, d }) => `"${p.name}";q=${d.limit ?? p.check.limit};w=${d.window ?? p.check.windowSeconds}`).join(", "),
+    ratelimit: shown.map(({ p, d }) => `"${p.name}";r=${d.remaining};t=${d.reset}`).join(", "),
+  };
+}
+
+/**
+ * Rate limits for every /v1 call: per user or API client and per organization (with routes'
+ * own policies) once a bearer token verifies, per IP address otherwise. One Durable Object
+ * call per request decides all of them at once.
+ */
+export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  if (!rateLimitingOn(c.env) || c.req.method === "OPTIONS") return next();
+  const cfg = rateLimitConfig(c.env);
+  const principal = await tryAuthenticate(c);
+  const who = principal
+    ? { kind: principal.kind, subject: principal.subject, organization_id: principal.organization_id }
+    : { kind: "ip" as const, ip: c.req.header("cf-connecting-ip") ?? "unknown" };
+  const { object, policies } = policiesFor(cfg, { method: c.req.method, path: c.req.path }, who);
+
+  let decisions: Decision[];
+  try {
+    const stub = limiter(c.env).getByName(object);
+    decisions = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => stub.admit(policies.map((p) => p.check)));
+  } catch (err) {
+    logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
+    if (policies.some((p) => p.failClosed)) {
+      throw new ApiError(503, "The rate limiter is unavailable; this call is not allowed without it. Retry shortly.", {
+        headers: { "retry-after": "1" },
+      });
+    }
+    return next();
+  }
+
+  const h = headers(policies, decisions);
+  if (decisions.some((d) => !d.allowed)) {
+    const retryAfter = Math.max(...decisions.filter((d) => !d.allowed).map((d) => d.retryAfter));
+    const denied = policies.filter((_, i) => !decisions[i]!.allowed);
+    const named = denied.filter((p) => !p.hidden).map((p) => p.name);
+    throw new ApiError(429, named.length ? `Rate limit exceeded (${named.join(", ")}). Retry in ${retryAfter} s.` : `Too many requests. Retry in ${retryAfter} s.`, {
+      headers: { ...h, "retry-after": String(retryAfter) },
+    });
+  }
+  await next();
+  for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);
+};

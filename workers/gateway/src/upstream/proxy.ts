@@ -1,0 +1,135 @@
+import type { Context } from "hono";
+import { ApiError, tooLarge } from "@buildly/shared";
+import { withDeadline } from "./deadline";
+import { identityFor } from "./identity-context";
+import { idempotencyKey, idempotent } from "../limits/idempotency";
+import { actionFor } from "../identity/rbac";
+import { serviceBinding, type ServiceEntry } from "./registry";
+import type { GatewayEnv } from "../types";
+
+/** Headers that describe one hop, or carry the client's credentials, never go to a service. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "authorization",
+  "cookie",
+  "x-request-id",
+  "traceparent",
+  "tracestate",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+]);
+
+const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie"]);
+
+/** Counts a body of unknown length on its way through and cuts it off past `maxBytes`. */
+function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
+  let seen = 0;
+  let exceeded = false;
+  const stream = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) {
+          exceeded = true;
+          controller.error(tooLarge(maxBytes));
+        } else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { stream, exceeded: () => exceeded };
+}
+
+/**
+ * Forwards `/v1/<service>/<rest>` to the service's RPC entrypoint: method, path, query,
+ * headers and the body as a stream, with the identity context as a typed argument.
+ */
+export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<Response> {
+  const identity = identityFor(c);
+  const action = actionFor(c.req.method);
+  if (!action || !identity.permissions[entry.name]?.includes(action)) {
+    throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
+  }
+  const stub = serviceBinding(c.env, entry);
+  if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
+
+  const inbound = new URL(c.req.url);
+  const rest = inbound.pathname.slice(entry.prefix.length) || "/";
+  const target = new URL(rest + inbound.search, `https://${entry.name}.internal`);
+
+  const headers = new Headers();
+  for (const [name, value] of c.req.raw.headers) {
+    if (!DROPPED_REQUEST_HEADERS.has(name)) headers.set(name, value);
+  }
+  headers.set("x-request-id", c.get("requestId"));
+  const traceparent = c.get("traceparent");
+  if (traceparent) {
+    headers.set("traceparent", traceparent);
+    const tracestate = c.req.header("tracestate");
+    if (tracestate) headers.set("tracestate", tracestate);
+  }
+  const clientIp = c.req.header("cf-connecting-ip");
+  if (clientIp) headers.set("x-forwarded-for", clientIp);
+  headers.set("x-forwarded-host", inbound.host);
+  headers.set("x-forwarded-proto", inbound.protocol.replace(":", ""));
+  headers.set("x-forwarded-prefix", entry.prefix);
+
+  const method = c.req.method;
+  const call = async (body: BodyInit | null, exceeded: () => boolean) => {
+    const request = new Request(target, { method, headers, body });
+    let response: Response;
+    const started = Date.now();
+    try {
+      response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+      c.set("upstreamMs", Date.now() - started);
+    } catch (err) {
+      c.set("upstreamMs", Date.now() - started);
+      // The service failed because we cut its body off: that is the client's 413, not a 502.
+      if (exceeded()) throw tooLarge(entry.max_body_bytes);
+      throw err;
+    }
+    if (exceeded()) {
+      await response.body?.cancel();
+      throw tooLarge(entry.max_body_bytes);
+    }
+    return rewriteResponse(response, entry);
+  };
+
+  const key = idempotencyKey(c);
+  if (key !== undefined) {
+    // Keyed writes are read whole (to fingerprint them) and run at most once per organization and key.
+    return idempotent(c, identity.organization_id, key, entry.max_body_bytes, (body) => call(body, () => false));
+  }
+
+  let body: ReadableStream<Uint8Array> | null = null;
+  let exceeded = () => false;
+  if (method !== "GET" && method !== "HEAD" && c.req.raw.body) {
+    const declared = Number(c.req.header("content-length") ?? "NaN");
+    if (Number.isFinite(declared) && declared > entry.max_body_bytes) throw tooLarge(entry.max_body_bytes);
+    if (Number.isFinite(declared)) body = c.req.raw.body;
+    else ({ stream: body, exceeded } = limitBody(c.req.raw.body, entry.max_body_bytes));
+  }
+  return call(body, exceeded);
+}
+
+function rewriteResponse(response: Response, entry: ServiceEntry): Response {
+  const out = new Headers();
+  for (const [name, value] of response.headers) {
+    if (!DROPPED_RESPONSE_HEADERS.has(name)) out.append(name, value);
+  }
+  const location = out.get("location");
+  if (location?.startsWith("/") && !location.startsWith("//")) {
+    // Services answer with paths of their own; clients see the gateway's.
+    out.set("location", entry.prefix + location);
+  }
+  // No statusText: the services' is empty, and workerd would then write a status line with no reason phrase.
+  return new Response(response.body, { status: response.status, headers: out });
+}
