@@ -21,8 +21,79 @@ export const GET_MANY_MAX_IDS = 100;
  * `handle` carries the client's request (its body streamed) with the identity context;
  * `getMany` is the batched read by ids the data mesh uses, scoped to the context's organization.
  */
-export interface LogicServiceRpc {
+export interface LogicServiceRpc extends Partial<MeshRpc> {
   handle(request: Request, context: IdentityContextInput): Promise<Response>;
   health(): Promise<ServiceHealth>;
   getMany(model: string, ids: string[], context: IdentityContextInput): Promise<RpcResult<Record<string, unknown>[]>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data mesh's view of a service (issue 8). The gateway reads every service's catalog over
+// RPC (`describe`), joins with `getMany` (by id) and `findBy` (by a field's values, for the
+// reverse side of a field relationship), and searches with `search`.
+
+/** Value types a catalog field may declare. */
+export type MeshFieldType = "uuid" | "string" | "text" | "integer" | "number" | "boolean" | "datetime" | "date" | "object" | "array";
+
+export interface MeshField {
+  /**
+   * The field's name as the API shows it. A field inside a list of objects is written with `[]`,
+   * e.g. `attendees[].contact_id` (an appointment's attendees each naming a CRM contact).
+   */
+  name: string;
+  type: MeshFieldType;
+  nullable?: boolean;
+  /** This field holds the id of another service's record, e.g. `{ service: "crm", model: "contacts" }`. */
+  references?: { service: string; model: string };
+  /** `findBy` accepts this field (it is indexed for lookups by value). */
+  lookup?: boolean;
+}
+
+export interface MeshModel {
+  /** The model's name, unique within the service, e.g. `contacts`. */
+  name: string;
+  /** The collection's path under the service, e.g. `/contacts` (records at `/contacts/{id}`). */
+  path: string;
+  /** A human title: `Contact`. */
+  title: string;
+  fields: MeshField[];
+  /** `search` covers this model. */
+  searchable: boolean;
+}
+
+export interface ServiceCatalog {
+  service: string;
+  models: MeshModel[];
+}
+
+/** One search hit, in the mesh's common shape (the gateway adds `service` and the `url`). */
+export interface SearchHit {
+  id: string;
+  model: string;
+  name: string;
+  /** What kind of thing it is, for display: "contact", "file", "appointment"... */
+  type: string;
+  description: string | null;
+  /** Higher is better; comparable across services only roughly (0..1). */
+  score: number;
+}
+
+/** At most this many values in one `findBy`, and at most this many records per value. */
+export const FIND_BY_MAX_VALUES = 100;
+export const FIND_BY_MAX_PER_VALUE = 50;
+/** At most this many hits from one service's `search`. */
+export const SEARCH_MAX_HITS = 50;
+
+/** What the mesh adds to the RPC surface of every logic service. */
+export interface MeshRpc {
+  /** The service's models: names, paths, fields, references. No identity needed: it is schema, not data. */
+  describe(): Promise<ServiceCatalog>;
+  /**
+   * Records of `model` whose `field` holds one of `values` (at most FIND_BY_MAX_VALUES), within
+   * the context's organization, at most `perValue` (<= FIND_BY_MAX_PER_VALUE) per value, newest
+   * first. Only fields the catalog marks `lookup: true`.
+   */
+  findBy(model: string, field: string, values: string[], perValue: number, context: IdentityContextInput): Promise<RpcResult<Record<string, unknown>[]>>;
+  /** Best matches for `query` among `models` (empty = every searchable model), at most `limit` (<= SEARCH_MAX_HITS). */
+  search(query: string, models: string[], limit: number, context: IdentityContextInput): Promise<RpcResult<SearchHit[]>>;
 }
