@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Throughput and latency of the platform on this machine, in one run:
+# Throughput and latency of the platform on this machine, in one run (bench/README.md):
 #   (a) a trivial Worker response: the runtime's own ceiling here,
 #   (b) a CRM read served by the CRM's code directly (no gateway, no RPC hop),
-#   (c) the same read through the gateway, as `npm run dev` serves it.
-# Starts everything it needs on free 127.0.0.1 ports with temporary state, prints a markdown
-# table (also written to bench/results/latest.md) and stops every process it started, also
-# on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50), BENCH_DURATION (10 s a scenario),
-# BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_GOAL (15, % of (b) the gateway may cost),
-# BENCH_ROUNDS (1; more runs every scenario again, in turn, and reports medians),
-# BENCH_NO_PROXY (0; 1 adds (b) and (c) again on workerd's own socket, without wrangler's proxy).
+#   (c) the same read through the gateway: real token, rate limiting on,
+#   (d) as (c) with rate limiting off,
+#   (e) a minimal forwarding Worker: the same RPC call with a fixed identity, nothing else,
+#   (f) as (c) under `wrangler dev` (its proxy and log forwarding), for comparison;
+# then single-connection latency for (b), (c), (e), and (c) with a simulated 50 ms to every
+# D1 and Durable Object call the gateway makes (a user far from the data).
+# Rows (a)-(e) run on Miniflare directly (bench/lib/serve.mjs: one workerd, the same configs,
+# no dev proxy, no log forwarding). Starts everything on free 127.0.0.1 ports with temporary
+# state, prints markdown tables (also written to bench/results/latest.md) and stops every
+# process it started, also on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50),
+# BENCH_DURATION (10 s a scenario), BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_GOAL (15, %
+# of (b) the gateway may cost), BENCH_ROUNDS (1; more runs every scenario again, in turn, and
+# reports medians), BENCH_SINGLE_DURATION (5 s per single-connection row), BENCH_DELAY_MS (50).
 source "$(dirname "$0")/lib.sh"
 
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
@@ -116,34 +122,48 @@ load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
 }
 
 # --- start the servers --------------------------------------------------------------------------
-read -r PORT PORT_OFF P_TRIVIAL P_DIRECT I_PLATFORM I_PLATFORM_OFF I_TRIVIAL I_DIRECT <<<"$(free_ports 8)"
-DEV_FLAGS=(--ip 127.0.0.1 --show-interactive-dev-session=false)
+read -r PORT PORT_OFF PORT_DELAY PORT_DEV P_TRIVIAL P_DIRECT P_FORWARD I_DEV <<<"$(free_ports 8)"
+DELAY_MS="${BENCH_DELAY_MS:-50}"
+SINGLE_DURATION="${BENCH_SINGLE_DURATION:-5}"
+PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
 TRIVIAL_CONFIG="$BENCH/workers/trivial/wrangler.bench.toml"
 DIRECT_CONFIG="$BENCH/workers/crm-direct/wrangler.bench.toml"
+FORWARD_CONFIG="$BENCH/workers/forwarder/wrangler.bench.toml"
 
-echo "starting the platform and the bench Workers (state in $WORK)"
-# The platform exactly as `npm run dev` starts it (migrations and demo data included), in fresh state.
+echo "building the Workers' bundles (wrangler deploy --dry-run --outdir dist)"
+for c in "${PLATFORM_CONFIGS[@]}" "$TRIVIAL_CONFIG" "$DIRECT_CONFIG" "$FORWARD_CONFIG"; do
+  (cd "$(dirname "$c")" && wrangler deploy --dry-run --outdir dist -c "$(basename "$c")" >/dev/null)
+done
+
+echo "preparing state (migrations and demo data) in $WORK"
+BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
+cp -r "$WORK/platform" "$WORK/platform-off"
+cp -r "$WORK/platform" "$WORK/platform-delay"
+wrangler d1 migrations apply DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/crm-direct" >/dev/null
+wrangler d1 execute DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/crm-direct" --file workers/crm/seed/demo.sql >/dev/null
+
+echo "starting the platform and the bench Workers"
 # Rate limits far above what one machine can send, so limiting is measured, not triggered.
 BENCH_LIMITS='{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60},"ip":{"limit":100000000,"window_seconds":60},"routes":[],"max":{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60}}}'
-start_server platform env BUILDLY_STATE_DIR="$WORK/platform" PORT="$PORT" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_PLATFORM" \
+SERVE=(node "$BENCH/lib/serve.mjs")
+# (c) and (e) share one platform: the forwarder binds the same CRM entrypoint the gateway uses.
+start_server platform "${SERVE[@]}" --persist "$WORK/platform" --port "$PORT" --socket "buildly-bench-forwarder=$P_FORWARD" \
+  --var "RATE_LIMITS=$BENCH_LIMITS" "${PLATFORM_CONFIGS[@]}" "$FORWARD_CONFIG"
+start_server platform-off "${SERVE[@]}" --persist "$WORK/platform-off" --port "$PORT_OFF" --var RATE_LIMITING=off "${PLATFORM_CONFIGS[@]}"
+start_server platform-delay "${SERVE[@]}" --persist "$WORK/platform-delay" --port "$PORT_DELAY" \
+  --var "RATE_LIMITS=$BENCH_LIMITS" --var "SIMULATED_DATA_LATENCY_MS=$DELAY_MS" "${PLATFORM_CONFIGS[@]}"
+start_server trivial "${SERVE[@]}" --persist "$WORK/trivial" --port "$P_TRIVIAL" "$TRIVIAL_CONFIG"
+start_server crm-direct "${SERVE[@]}" --persist "$WORK/crm-direct" --port "$P_DIRECT" "$DIRECT_CONFIG"
+# The comparison row: the platform exactly as `npm run dev` starts it, wrangler's proxy included.
+start_server platform-dev env BUILDLY_STATE_DIR="$WORK/platform-dev" PORT="$PORT_DEV" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_DEV" \
   --var "RATE_LIMITS:$BENCH_LIMITS"
-# The same platform with rate limiting switched off, for the limiting-off row.
-start_server platform-off env BUILDLY_STATE_DIR="$WORK/platform-off" PORT="$PORT_OFF" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_PLATFORM_OFF" \
-  --var RATE_LIMITING:off
-start_server trivial wrangler dev -c "$TRIVIAL_CONFIG" --port "$P_TRIVIAL" --inspector-port "$I_TRIVIAL" \
-  --persist-to "$WORK/trivial" "${DEV_FLAGS[@]}"
-# (b) gets the CRM's migrations and demo data in a D1 of its own, so both reads see the same rows.
-start_server crm-direct bash -c '
-  set -e
-  wrangler d1 migrations apply DB --local -c "$0" --persist-to "$1" >/dev/null
-  wrangler d1 execute DB --local -c "$0" --persist-to "$1" --file workers/crm/seed/demo.sql >/dev/null
-  exec wrangler dev -c "$0" --port "$2" --inspector-port "$3" --persist-to "$1" "${@:4}"' \
-  "$DIRECT_CONFIG" "$WORK/crm-direct" "$P_DIRECT" "$I_DIRECT" "${DEV_FLAGS[@]}"
 
 wait_ready trivial "http://127.0.0.1:$P_TRIVIAL/" 120
-wait_ready crm-direct "http://127.0.0.1:$P_DIRECT/contacts?limit=1" 180
-wait_ready platform "http://127.0.0.1:$PORT/health" 240
-wait_ready platform-off "http://127.0.0.1:$PORT_OFF/health" 240
+wait_ready crm-direct "http://127.0.0.1:$P_DIRECT/contacts?limit=1" 120
+wait_ready platform "http://127.0.0.1:$PORT/health" 120
+wait_ready platform-off "http://127.0.0.1:$PORT_OFF/health" 120
+wait_ready platform-delay "http://127.0.0.1:$PORT_DELAY/health" 120
+wait_ready platform-dev "http://127.0.0.1:$PORT_DEV/health" 240
 
 # A real access token for the gateway rows: the demo admin's, from the password grant.
 token_of() {
@@ -152,6 +172,8 @@ token_of() {
 }
 TOKEN="$(token_of "http://127.0.0.1:$PORT")"
 TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
+TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY")"
+TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"
 
 # One contact created through each path; scenarios read it back by id.
 CONTACT='{"first_name":"Bench","last_name":"Mark","email":"bench@example.com","phone":"+442079460099","tags":["bench","vip"]}'
@@ -159,41 +181,41 @@ create_contact() { curl -fsS --max-time 10 -H 'content-type: application/json' $
 DIRECT_ID="$(create_contact "http://127.0.0.1:$P_DIRECT/contacts")"
 GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts" "$TOKEN")"
 GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$TOKEN_OFF")"
+GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY")"
+GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"
 
 # --- scenarios ----------------------------------------------------------------------------------
 # One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
-# body must contain|access token to send (optional). Add a row here (and, if it needs one, a server above); BASELINE is the row
-# the % column divides by, HOPS the pairs whose difference is reported as a hop cost.
+# body must contain|access token to send (optional). Add a row here (and, if it needs one, a server
+# above); BASELINE is the row the % column divides by, HOPS the pairs whose difference is reported.
 SCENARIOS=(
   "trivial|a|trivial Worker response (runtime ceiling)|trivial|http://127.0.0.1:$P_TRIVIAL/|ok"
   "crm-direct|b|CRM GET /contacts/:id, service code direct (no gateway)|crm-direct|http://127.0.0.1:$P_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
   "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway: real token, rate limiting on|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
   "gateway-off|d|as (c), rate limiting off|platform-off|http://127.0.0.1:$PORT_OFF/v1/crm/contacts/$GATEWAY_OFF_ID|$GATEWAY_OFF_ID|$TOKEN_OFF"
+  "forwarder|e|minimal forwarder: same RPC to the CRM, fixed identity, nothing else|platform|http://127.0.0.1:$P_FORWARD/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+  "gateway-dev|f|as (c), under wrangler dev (dev proxy + log forwarding)|platform-dev|http://127.0.0.1:$PORT_DEV/v1/crm/contacts/$GATEWAY_DEV_ID|$GATEWAY_DEV_ID|$TOKEN_DEV"
 )
 BASELINE=crm-direct
-# base:hop pairs; the first is the one the gateway goal applies to; ":limit" marks the rate-limiting pair.
-HOPS=crm-direct:gateway,gateway-off:gateway:limit
-if [ "${BENCH_NO_PROXY:-0}" = 1 ]; then
-  # `wrangler dev` puts a proxy Worker (its own workerd) in front of every row, a local-dev-only
-  # cost; these rows reach the Workers' workerd directly, to see the hop without it.
-  S_DIRECT="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_crm_direct" "/contacts/$DIRECT_ID" "$DIRECT_ID")"
-  S_GATEWAY="$(node "$BENCH/lib/workerd-socket.mjs" "$PID_platform" "/v1/crm/contacts/$GATEWAY_ID" "$GATEWAY_ID" "$TOKEN")"
-  SCENARIOS+=(
-    "crm-direct-socket|e|as (b), on workerd's own socket (no wrangler proxy)|crm-direct|http://127.0.0.1:$S_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
-    "gateway-socket|f|as (c), on workerd's own socket (no wrangler proxy)|platform|http://127.0.0.1:$S_GATEWAY/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
-  )
-  HOPS+=",crm-direct-socket:gateway-socket"
-fi
+# base:hop[:kind] pairs: the first is the one the 15% goal applies to; ":limit" marks the
+# rate-limiting pair, ":own" the gateway's own cost against the minimal forwarder.
+HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev
+# Single connection, one request at a time: what one request costs when nothing queues.
+SINGLE=(crm-direct gateway forwarder)
 
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
+check_row() { # url expect auth-header letter
+  local body
+  body="$(curl -fsS --max-time 10 ${3:+-H "$3"} "$1")" || { echo "($4) $1 does not answer 2xx" >&2; exit 1; }
+  [[ "$body" == *"$2"* ]] || { echo "($4) $1 answered without \"$2\": $body" >&2; exit 1; }
+}
 for round in $(seq 1 "$ROUNDS"); do
   for row in "${SCENARIOS[@]}"; do
     IFS='|' read -r id letter label server url expect token <<<"$row"
     pidvar="PID_${server//-/_}"
     AUTH_HEADER="${token:+authorization: Bearer $token}"
-    body="$(curl -fsS --max-time 10 ${AUTH_HEADER:+-H "$AUTH_HEADER"} "$url")" || { echo "($letter) $url does not answer 2xx" >&2; exit 1; }
-    [[ "$body" == *"$expect"* ]] || { echo "($letter) $url answered without \"$expect\": $body" >&2; exit 1; }
+    check_row "$url" "$expect" "$AUTH_HEADER" "$letter"
     echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
     load "$url" "$WARMUP" >/dev/null
     node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-before.json"
@@ -207,6 +229,28 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+SINGLE_RESULTS="$WORK/single.jsonl"
+: >"$SINGLE_RESULTS"
+single_row() { # id letter label url token
+  local AUTH_HEADER="${5:+authorization: Bearer $5}" result
+  echo "($2) $3: one connection, ${SINGLE_DURATION}s"
+  CONNECTIONS=1 THREADS=1 load "$4" 1 >/dev/null
+  result="$(CONNECTIONS=1 THREADS=1 load "$4" "$SINGLE_DURATION")"
+  [ -n "$result" ] || { echo "($2) the load generator reported nothing" >&2; exit 1; }
+  printf '{"id":"%s","letter":"%s","label":"%s",%s\n' "$1" "$2" "$3" "${result#\{}" >>"$SINGLE_RESULTS"
+}
+for round in $(seq 1 "$ROUNDS"); do
+  for id in "${SINGLE[@]}"; do
+    for row in "${SCENARIOS[@]}"; do
+      IFS='|' read -r rid letter label server url expect token <<<"$row"
+      [ "$rid" = "$id" ] && single_row "$rid" "$letter" "$label" "$url" "$token"
+    done
+  done
+  DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
+  check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
+  single_row gateway-delay "c+delay" "as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms" "$DELAY_URL" "$TOKEN_DELAY"
+done
+
 # --- report -------------------------------------------------------------------------------------
 CORES="$(nproc)"
 CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
@@ -216,13 +260,13 @@ ROUNDS_NOTE=""
 [ "$ROUNDS" -gt 1 ] && ROUNDS_NOTE=", $ROUNDS rounds in turn (medians)"
 SETTINGS="$GEN_VERSION, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario, scenarios one after another$ROUNDS_NOTE. \
 The load generator shares the machine's $CORES cores ($CPU) with workerd and wrangler. \
-Rows (a)-(d) reach the Workers through \`wrangler dev\`'s proxy (a second workerd in front) and, as with \`npm run dev\`, \
-every log line goes through wrangler's Node process: these are local-dev numbers, to compare rows, not to predict production. \
+Rows (a)-(e) run on Miniflare directly (one workerd per server, no dev proxy, log lines dropped); (f) runs under \`wrangler dev\` as \`npm run dev\` does. \
+These are local numbers, to compare rows, not to predict production. \
 wrangler $(wrangler --version 2>/dev/null | tail -n1), ${WORKERD:-workerd}; $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 
 mkdir -p "$RESULTS_DIR"
 set +e
-node "$BENCH/lib/table.mjs" "$RESULTS" "$BASELINE" "$HOPS" "$GOAL" "$SETTINGS" >"$WORK/table.md"
+node "$BENCH/lib/table.mjs" "$RESULTS" "$BASELINE" "$HOPS" "$GOAL" "$SETTINGS" "$SINGLE_RESULTS" "$DELAY_MS" >"$WORK/table.md"
 table_status=$?
 set -e
 cp "$WORK/table.md" "$RESULTS_DIR/latest.md"

@@ -6,12 +6,14 @@ import { readFileSync, readdirSync } from "node:fs";
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux (getconf CLK_TCK)
 
-function roleOf(comm, cmdline) {
+function roleOf(comm, cmdline, workerdCount) {
   if (comm === "workerd") {
     // wrangler dev runs two workerd: its proxy on the public port, and the Workers on port 0.
+    // bench/lib/serve.mjs (Miniflare) runs one, holding the Workers.
+    if (workerdCount === 1) return "workerd (Workers)";
     return /--socket-addr=entry=127\.0\.0\.1:0(\s|$)/.test(cmdline) ? "workerd (Workers)" : "workerd (wrangler proxy)";
   }
-  if (comm === "node" || comm.startsWith("MainThread")) return "wrangler (Node)";
+  if (comm === "node" || comm.startsWith("MainThread")) return /serve\.mjs/.test(cmdline) ? "Miniflare (Node)" : "wrangler (Node)";
   return comm;
 }
 
@@ -28,12 +30,17 @@ function snapshot(pgid) {
       // after the comm: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
       if (Number(f[2]) !== pgid) continue;
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      procs.push({ pid: Number(pid), role: roleOf(comm, cmdline), ticks: Number(f[11]) + Number(f[12]) });
+      procs.push({ pid: Number(pid), comm, cmdline, ticks: Number(f[11]) + Number(f[12]) });
     } catch {
       // the process ended while we read it
     }
   }
-  return { at_ms: Date.now(), machine: { busy, total }, procs };
+  const workerds = procs.filter((p) => p.comm === "workerd").length;
+  return {
+    at_ms: Date.now(),
+    machine: { busy, total },
+    procs: procs.map(({ pid, comm, cmdline, ticks }) => ({ pid, role: roleOf(comm, cmdline, workerds), ticks })),
+  };
 }
 
 function diff(before, after, requests) {

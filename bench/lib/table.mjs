@@ -1,10 +1,12 @@
 // Turns the scenario results (one JSON object a line, one line per scenario and round) into the
 // markdown report. With several rounds every number is the median over the rounds.
-// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit],...> <goal %> <settings line>
+// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit|:own],...> <goal %> <settings line>
+//        [<single.jsonl> <delay ms>]
 // The first base:hop pair is the gateway hop cost the goal applies to; more pairs get a line each.
+// single.jsonl holds the single-connection rows (ids crm-direct, gateway, forwarder, gateway-delay).
 import { readFileSync } from "node:fs";
 
-const [file, baselineId, hopPairs, goalText, settings] = process.argv.slice(2);
+const [file, baselineId, hopPairs, goalText, settings, singleFile, delayText] = process.argv.slice(2);
 const goal = Number(goalText);
 const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 
@@ -43,6 +45,7 @@ const baseline = byId(baselineId);
 const fmt = (n, digits) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 const out = [];
+const bad = rows.filter((r) => r.errors > 0);
 out.push(`| scenario | req/s | p50 ms | p99 ms | req/s as % of (${baseline?.letter ?? "?"}) | server CPU ms/req |`);
 out.push("|---|---:|---:|---:|---:|---:|");
 for (const r of rows) {
@@ -61,6 +64,16 @@ hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
   const cpu =
     `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` +
     `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+  if (kind === "own") {
+    // Issue 11's goals: the gateway against a forwarder that does nothing but the RPC call.
+    const share = (100 * hop.rps) / base.rps;
+    const extra = hop.cpu_ms - base.cpu_ms;
+    out.push(
+      `gateway's own cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 95%: ${share >= 95 ? "met" : "NOT met"}); ` +
+        `+${fmt(extra, 3)} ms of server CPU per request (goal <= 0.3 ms: ${extra <= 0.3 ? "met" : "NOT met"})`,
+    );
+    return;
+  }
   if (kind === "limit") {
     // Issue 5's goal: with limiting on, at least 85% of the throughput with it off.
     const share = (100 * hop.rps) / base.rps;
@@ -75,6 +88,37 @@ hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
       : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost, 1)}% of (${base.letter})'s throughput; ${cpu}`,
   );
 });
+if (singleFile) {
+  const single = readFileSync(singleFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const srows = [...new Set(single.map((l) => l.id))].map((id) => {
+    const runs = single.filter((l) => l.id === id);
+    return { id, letter: runs[0].letter, label: runs[0].label, rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50_ms)), p99: median(runs.map((r) => r.p99_ms)), errors: runs.reduce((n, r) => n + errorCount(r), 0) };
+  });
+  const s = (id) => srows.find((r) => r.id === id);
+  out.push("");
+  out.push("One connection, one request at a time (what a request costs when nothing queues):");
+  out.push("");
+  out.push("| scenario | p50 ms | p99 ms | req/s |");
+  out.push("|---|---:|---:|---:|");
+  for (const r of srows) out.push(`| (${r.letter}) ${r.label} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rps, 0)} |`);
+  out.push("");
+  const [gw, fw, delayed] = [s("gateway"), s("forwarder"), s("gateway-delay")];
+  if (gw && fw) {
+    const added = gw.p50 - fw.p50;
+    out.push(`gateway's own latency: (c) p50 is ${fmt(added, 2)} ms above (e) (goal <= 0.5 ms: ${added <= 0.5 ? "met" : "NOT met"})`);
+  }
+  if (gw && delayed) {
+    const added = delayed.p50 - gw.p50;
+    out.push(
+      `far from the data: with ${delayText} ms added to every D1 and Durable Object call the gateway makes, (c)'s p50 grows by ${fmt(added, 2)} ms ` +
+        `(goal < 5 ms: ${added < 5 ? "met" : "NOT met"}); the p99 by ${fmt(delayed.p99 - gw.p99, 2)} ms`,
+    );
+  }
+  for (const r of srows.filter((x) => x.errors > 0)) {
+    out.push(`WARNING: (${r.letter}) single-connection run had ${r.errors} failed requests.`);
+    bad.push(r);
+  }
+}
 out.push("");
 out.push("Where the server CPU went (ms per request), and what the rest of the machine (load generator included) used meanwhile:");
 out.push("");
@@ -93,8 +137,7 @@ if (busy.length > 0) {
       "throughput and latency are unreliable, compare the CPU ms/req column or run again on a quiet machine (BENCH_ROUNDS=3 for medians).",
   );
 }
-const bad = rows.filter((r) => r.errors > 0);
-for (const r of bad) {
+for (const r of bad.filter((x) => x.requests !== undefined)) {
   out.push("");
   out.push(`WARNING: (${r.letter}) had ${r.errors} failed requests of ${r.requests}, so its numbers do not describe successful reads: ${JSON.stringify(r.error_detail)}`);
 }

@@ -1,0 +1,100 @@
+// Serves Workers for the benchmark straight from Miniflare (one workerd process), built from
+// the same wrangler configs `npm run dev` uses, but without wrangler's dev proxy in front and
+// without forwarding log lines through a Node process: what is left is workerd and our code.
+//
+//   node bench/lib/serve.mjs --persist DIR --port PORT [--socket NAME=PORT ...]
+//        [--var NAME=VALUE ...] [--delay-data MS] CONFIG [CONFIG ...]
+//
+// The first config is the entry Worker (served on PORT); --socket gives any other Worker of the
+// set a port of its own. Each Worker runs its bundle from `<config dir>/dist/index.js`, which
+// `wrangler deploy --dry-run --outdir dist` writes (scripts/bench.sh builds them first). --var
+// overrides a var of the entry Worker (JSON values are parsed); .dev.vars beside a config is
+// read for secrets. State lives in DIR/v3, the layout `wrangler dev --persist-to DIR` uses, so
+// scripts/migrate.sh prepares it. Prints "ready <port>" once serving; stops on SIGTERM/SIGINT.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+
+const args = process.argv.slice(2);
+const configs = [];
+const sockets = new Map();
+const vars = {};
+let persist;
+let port = 0;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === "--persist") persist = resolve(args[++i]);
+  else if (a === "--port") port = Number(args[++i]);
+  else if (a === "--socket") {
+    const [name, p] = args[++i].split("=");
+    sockets.set(name, Number(p));
+  } else if (a === "--var") {
+    const [name, ...rest] = args[++i].split("=");
+    const value = rest.join("=");
+    try {
+      vars[name] = JSON.parse(value);
+    } catch {
+      vars[name] = value;
+    }
+  } else configs.push(resolve(a));
+}
+if (!persist || configs.length === 0) {
+  console.error("usage: serve.mjs --persist DIR --port PORT [--socket NAME=PORT] [--var NAME=VALUE] CONFIG...");
+  process.exit(2);
+}
+
+function devVars(dir) {
+  const file = join(dir, ".dev.vars");
+  if (!existsSync(file)) return {};
+  return Object.fromEntries(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#") && l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
+
+const workers = configs.map((config, index) => {
+  const dir = dirname(config);
+  const { name } = unstable_readConfig({ config });
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const script = join(dir, "dist", "index.js");
+  if (!existsSync(script)) throw new Error(`${script} is missing: run wrangler deploy --dry-run --outdir dist there`);
+  // The docs page's assets are not part of any benchmark; the API routes never touch them.
+  delete workerOptions.assets;
+  // A bundle from `wrangler deploy --dry-run` is one module; no rules are needed to find others.
+  delete workerOptions.modulesRules;
+  const options = {
+    ...workerOptions,
+    name,
+    modules: true,
+    modulesRoot: dirname(script),
+    scriptPath: script,
+    bindings: { ...workerOptions.bindings, ...devVars(dir), ...(index === 0 ? vars : {}) },
+  };
+  const own = sockets.get(name);
+  if (own) options.unsafeDirectSockets = [{ host: "127.0.0.1", port: own }];
+  return options;
+});
+
+// wrangler hands out Miniflare 4-shaped options; Miniflare 5 converts them.
+const mf = new Miniflare(convertV4MiniflareOptions({
+  workers,
+  host: "127.0.0.1",
+  port,
+  resourcePersistencePath: join(persist, "v3"),
+  // No request log lines and no forwarding of the Workers' own log lines.
+  logRequests: false,
+  handleStructuredLogs: () => {},
+}));
+const url = await mf.ready;
+console.log(`ready ${url.port}`);
+
+const stop = async () => {
+  await mf.dispose().catch(() => {});
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
