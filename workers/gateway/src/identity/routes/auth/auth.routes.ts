@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "@buildly/shared";
-import { authenticate } from "../../authenticate";
+import { authenticate, authenticateAnyScope } from "../../authenticate";
 import {
   MeSchema,
   PasswordChangeSchema,
@@ -33,8 +33,9 @@ export const me = createRoute({
   path: "/v1/auth/me",
   operationId: "me",
   summary: "The caller: user, organization, roles and effective permissions",
+  description: "Any valid access token may call this (the OpenID userinfo endpoint), whatever its scope.",
   tags,
-  middleware: [authenticate] as const,
+  middleware: [authenticateAnyScope] as const,
   responses: {
     200: { description: "The caller", content: { "application/json": { schema: MeSchema } } },
     ...problemResponses(401),
