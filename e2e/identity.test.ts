@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import * as oidc from "openid-client";
 import { SignJWT, decodeJwt, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -195,4 +196,189 @@ describe("tenant isolation across two organizations", () => {
       expect((await api(mine.path, as(one.token))).status).toBe(200);
     });
   }
+});
+
+// --- Security (README "Security"): the same promises over HTTP, against the platform as `npm run dev` runs it.
+
+/** LOGIN_FAILURES_LIMIT in workers/gateway/wrangler.toml. */
+const LOGIN_LIMIT = 5;
+
+type RawAnswer = { status: number; headers: IncomingHttpHeaders; body: string; sentBeforeAnswer: number; bodyFinished: boolean };
+
+/**
+ * HTTP with what fetch does not allow: any Host header, and a body written 64 KiB at a time up
+ * to `bodyBytes` (with a declared Content-Length, or chunked) that is only finished if no answer
+ * came first. Resolves with status 0 if nothing answered within `waitMs` after the last byte.
+ */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; bodyBytes?: number; waitMs?: number } = {}): Promise<RawAnswer> {
+  const url = new URL(baseUrl() + path);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    let finished = false;
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers: opts.headers });
+    const timer = setTimeout(() => {
+      answered = true;
+      req.destroy();
+      resolve({ status: 0, headers: {}, body: "", sentBeforeAnswer: sent, bodyFinished: finished });
+    }, 60_000);
+    req.on("response", (res) => {
+      answered = true;
+      const sentBeforeAnswer = sent;
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), sentBeforeAnswer, bodyFinished: finished });
+      });
+    });
+    // The server may answer and close while the body is still being written: only an error before any answer counts.
+    req.on("error", (err) => {
+      if (!answered) {
+        clearTimeout(timer);
+        reject(err);
+      }
+    });
+    if (!opts.bodyBytes) return void req.end(opts.body);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const declared = opts.headers?.["content-length"] !== undefined;
+    const pump = () => {
+      while (!answered && sent < opts.bodyBytes!) {
+        sent += chunk.byteLength;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      if (answered) return;
+      // Everything written and still no answer: a chunked body ends here; a declared one waits for its missing bytes.
+      if (!declared) {
+        finished = true;
+        req.end();
+      }
+      setTimeout(() => {
+        if (!answered) {
+          answered = true;
+          clearTimeout(timer);
+          req.destroy();
+          resolve({ status: 0, headers: {}, body: "", sentBeforeAnswer: sent, bodyFinished: finished });
+        }
+      }, opts.waitMs ?? 10_000);
+    };
+    pump();
+  });
+}
+
+async function rawUntilAnswered(send: () => Promise<RawAnswer>): Promise<RawAnswer> {
+  let last: unknown;
+  for (let i = 0; i < 5; i++) {
+    try {
+      return await send();
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+const loginAs = (username: string, password: string) =>
+  anon("/v1/auth/token", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "password", username, password }).toString(),
+  });
+
+describe("security over HTTP", () => {
+  it("login throttling: 20 wrong passwords at once in any spelling get exactly the limit of checks, then every spelling is locked", async () => {
+    const { email } = await registerOrg("Throttle e2e");
+    const spellings = [email, ` ${email} `, `\t${email.toUpperCase()}`, `${email}\u00a0`];
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => loginAs(spellings[i % spellings.length]!, `wrong password ${i}`)));
+    const counts: Record<number, number> = {};
+    for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+    expect(counts).toEqual({ 400: LOGIN_LIMIT, 429: 20 - LOGIN_LIMIT });
+    for (const s of spellings) {
+      const res = await loginAs(s, PASSWORD);
+      expect(res.status, JSON.stringify(s)).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+  });
+
+  for (const path of ["/v1/auth/token", "/v1/auth/revoke", "/v1/auth/password-reset"]) {
+    for (const mode of ["declared Content-Length", "chunked"] as const) {
+      it(`request sizes: ${path} answers 413 to a 400 MB body (${mode}) before it is sent`, async () => {
+        const type = path === "/v1/auth/password-reset" ? "application/json" : "application/x-www-form-urlencoded";
+        const headers: Record<string, string> = { "content-type": type, ...(mode === "chunked" ? {} : { "content-length": String(400 * 1024 * 1024) }) };
+        const answer = await rawUntilAnswered(() => raw(path, { method: "POST", headers, bodyBytes: 32 * 1024 * 1024 }));
+        expect(answer.status, `answered after ${answer.sentBeforeAnswer} bytes: ${answer.body}`).toBe(413);
+        expect(answer.bodyFinished).toBe(false);
+        expect(answer.sentBeforeAnswer).toBeLessThan(32 * 1024 * 1024);
+        const body = JSON.parse(answer.body);
+        if (path === "/v1/auth/password-reset") expect(body.status).toBe(413);
+        else expect(body.error).toBe("invalid_request");
+      });
+    }
+  }
+
+  it("issuer: discovery, tokens and the API document name the configured issuer, whatever Host or X-Forwarded-Host say", async () => {
+    const port = new URL(baseUrl()).port;
+    const hosts: Record<string, string>[] = [
+      { host: "evil.example" },
+      { host: `EVIL.example:${port}` },
+      { host: `127.0.0.1.:${port}` },
+      { host: `localhost:${port}` },
+      { host: `127.0.0.1:${port}`, "x-forwarded-host": "evil.example" },
+    ];
+    for (const headers of hosts) {
+      const conf = await raw("/.well-known/openid-configuration", { headers });
+      expect(conf.status, JSON.stringify(headers)).toBe(200);
+      const body = JSON.parse(conf.body);
+      expect(body.issuer).toBe(baseUrl());
+      for (const k of ["jwks_uri", "token_endpoint", "revocation_endpoint", "userinfo_endpoint"]) expect(body[k].startsWith(`${baseUrl()}/`), k).toBe(true);
+      expect(conf.body).not.toMatch(/evil|localhost|127\.0\.0\.1\.:/i);
+      const doc = JSON.parse((await raw("/openapi.json", { headers })).body);
+      expect(doc.servers).toEqual([{ url: baseUrl() }]);
+      const token = await raw("/v1/auth/token", {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "password", username: DEMO_ADMIN, password: "buildly-demo-password" }).toString(),
+      });
+      expect(token.status, token.body).toBe(200);
+      expect(decodeJwt(JSON.parse(token.body).access_token).iss).toBe(baseUrl());
+    }
+  });
+
+  it("scopes: a token with scope=openid can say who it is, and neither read nor write CRM records", async () => {
+    const res = await anon("/v1/auth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "password", username: DEMO_ADMIN, password: "buildly-demo-password", scope: "openid" }).toString(),
+    });
+    const t = (await res.json()) as { access_token: string; refresh_token?: string; scope: string };
+    expect(t.scope).toBe("openid");
+    expect(t.refresh_token).toBeUndefined();
+    const auth = { authorization: `Bearer ${t.access_token}` };
+    expect((await api("/v1/auth/me", { headers: auth })).status).toBe(200);
+    await expectProblem(await api("/v1/crm/contacts", { headers: auth }), 403);
+    const write = await api("/v1/crm/contacts", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ first_name: "Scope", last_name: "Creep", email: `${unique("scope")}@e2e.example` }),
+    });
+    expect(write.headers.get("www-authenticate")).toContain("insufficient_scope");
+    await expectProblem(write, 403);
+    const conf = (await (await anon("/.well-known/openid-configuration")).json()) as { scopes_supported: string[] };
+    expect(conf.scopes_supported).toEqual(["openid", "profile", "email", "offline_access", "read", "write"]);
+  });
+
+  it("client authentication: malformed Basic credentials are 401 invalid_client, never 500", async () => {
+    for (const path of ["/v1/auth/token", "/v1/auth/revoke"]) {
+      for (const creds of [Buffer.from("%:x").toString("base64"), Buffer.from([0xff, 0xfe, 0x3a, 0x41]).toString("base64"), "!!!", Buffer.from("no-colon").toString("base64")]) {
+        const res = await anon(path, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${creds}` },
+          body: new URLSearchParams({ grant_type: "client_credentials", token: "x" }).toString(),
+        });
+        expect(res.status, `${path} ${creds}`).toBe(401);
+        expect(((await res.json()) as { error: string }).error).toBe("invalid_client");
+      }
+    }
+  });
 });

@@ -8,9 +8,12 @@ ensure_dev_vars
 SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"
 echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"
+# The issuer is pinned to the address served, as ISSUER is in production: token `iss` and the
+# discovery URLs never come from a request's Host header.
 exec wrangler dev \
   -c workers/gateway/wrangler.toml \
   -c workers/crm/wrangler.toml \
   -c workers/documents/wrangler.toml \
   -c workers/appointments/wrangler.toml \
-  --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false "$@"
+  --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false \
+  --var "ISSUER:http://127.0.0.1:$PORT" "$@"

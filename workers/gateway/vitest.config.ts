@@ -64,6 +64,7 @@ export class DownLimiter extends DurableObject {
   admit() { throw new Error("limiter down"); }
   consume() { throw new Error("limiter down"); }
   peek() { throw new Error("limiter down"); }
+  release() { throw new Error("limiter down"); }
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
 }
@@ -116,6 +117,8 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
             ...migrations,
             SERVICES: registry,
             CORS_ORIGINS: "https://app.example",
+            // The public origin the tests call; the issuer of every token (never taken from Host).
+            ISSUER: "https://gateway.example",
             // A test-only secret; real ones come from `wrangler secret put` / .dev.vars.
             SIGNING_KEYS_SECRET: "test-only-signing-keys-secret-0123456789abcdef",
             LOGIN_FAILURES_LIMIT: "3",

@@ -3,7 +3,7 @@ import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK
 import { beforeAll, describe, expect, it } from "vitest";
 import { decryptText } from "../src/identity/sealing";
 import { rotateSigningKey } from "../src/identity/keys";
-import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, mailTo, problem, registerOrganization, type Account } from "./helpers";
 
 const SECRET = (env as any).SIGNING_KEYS_SECRET as string;
 const DB = (env as any).DB as D1Database;
@@ -82,7 +82,8 @@ describe("token endpoint (RFC 6749)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.json<any>();
-    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 900, scope: "api" });
+    // No scope asked for: every scope the password grant allows (see scopes.test.ts).
+    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 900, scope: "openid profile email offline_access read write" });
     expect(typeof body.refresh_token).toBe("string");
     const header = decodeProtectedHeader(body.access_token);
     expect(header.alg).toBe("ES256");
@@ -276,19 +277,29 @@ describe("bad tokens are refused with 401 and change nothing", () => {
 
 describe("permissions at the gateway", () => {
   it("checks the role's permission for the method on the target service before forwarding", async () => {
-    const viewer = await forge({ sub: a.user_id, org: a.organization_id, roles: ["viewer"] });
+    // Real users with these roles: the roles come from the account, not from the token (role-freshness.test.ts).
+    const userWith = async (roles: string[]) => {
+      const email = `${roles[0]}-${crypto.randomUUID()}@example.com`;
+      const res = await call("/v1/users", bearer(a.access_token, json("POST", { email, name: "R", password: PASSWORD, roles })));
+      expect(res.status, await res.clone().text()).toBe(201);
+      return (await login(email)).access_token;
+    };
+    const viewer = await userWith(["viewer"]);
     expect((await call("/v1/crm/contacts", bearer(viewer))).status).toBe(200);
     const post = await call("/v1/crm/contacts", bearer(viewer, json("POST", { first_name: "V", last_name: "V", email: "v@example.com" })));
     expect(post.status).toBe(403);
     await problem(post);
-    const editor = await forge({ sub: a.user_id, org: a.organization_id, roles: ["editor"] });
+    const editor = await userWith(["editor"]);
     const created = await call("/v1/crm/contacts", bearer(editor, json("POST", { first_name: "E", last_name: "E", email: `e-${crypto.randomUUID()}@example.com` })));
     expect(created.status).toBe(201);
     const id = (await created.json<any>()).id;
     expect((await call(`/v1/crm/contacts/${id}`, bearer(editor, { method: "DELETE" }))).status).toBe(403);
     expect((await call(`/v1/crm/contacts/${id}`, bearer(a.access_token, { method: "DELETE" }))).status).toBe(204);
-    const nobody = await forge({ sub: a.user_id, org: a.organization_id, roles: ["no-such-role"] });
-    expect((await call("/v1/crm/contacts", bearer(nobody))).status).toBe(403);
+    // A token claiming roles its account does not hold gets the account's roles, not the claim.
+    const forged = await forge({ sub: a.user_id, org: a.organization_id, roles: ["no-such-role"], scope: "read write" });
+    expect((await (await call("/v1/auth/me", bearer(forged))).json<any>()).roles).toEqual(["admin"]);
+    const claimsAdmin = await forge({ sub: (decodeJwt(viewer).sub as string), org: a.organization_id, roles: ["admin"], scope: "read write" });
+    expect((await call("/v1/crm/contacts", bearer(claimsAdmin, json("POST", { first_name: "X", last_name: "X", email: "x@example.com" })))).status).toBe(403);
   });
 
   it("passes the verified identity to the service, never what the client claims", async () => {
@@ -314,8 +325,8 @@ describe("passwords", () => {
     const acct = await registerOrganization("Reset");
     expect((await call("/v1/auth/password-reset", json("POST", { email: `ghost-${crypto.randomUUID()}@example.com` }))).status).toBe(202);
     expect((await call("/v1/auth/password-reset", json("POST", { email: acct.email.toUpperCase() }))).status).toBe(202);
-    const mail = await DB.prepare("SELECT body FROM email_outbox WHERE to_email = ? ORDER BY created_at DESC").bind(acct.email).first<any>();
-    const token = /token within one hour to set a new password: (\S+)/.exec(mail.body)![1]!;
+    // The mail is written after the answer (the answer must not depend on the account): wait for it.
+    const token = /token within one hour to set a new password: (\S+)/.exec(await mailTo(DB, acct.email))![1]!;
     const confirm = await call("/v1/auth/password-reset/confirm", json("POST", { token, new_password: "reset password 123" }));
     expect(confirm.status).toBe(204);
     expect((await call("/v1/auth/password-reset/confirm", json("POST", { token, new_password: "another one 1234" }))).status).toBe(400);

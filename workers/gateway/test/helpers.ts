@@ -70,15 +70,55 @@ export async function login(email: string, password = PASSWORD) {
 }
 
 /** Registers a fresh organization whose admin is a fresh user, and logs in. */
-export async function registerOrganization(name = "Org"): Promise<Account> {
-  const email = `admin-${crypto.randomUUID()}@example.com`;
+export async function registerOrganization(name = "Org", email = `admin-${crypto.randomUUID()}@example.com`): Promise<Account> {
   const res = await call("/v1/auth/register", json("POST", { email, password: PASSWORD, name: "Admin", organization_name: name }));
   expect(res.status, await res.clone().text()).toBe(201);
   const body = await res.json<any>();
   const tokens = await login(email);
-  return { email, password: PASSWORD, organization_id: body.organization.id, user_id: body.user.id, ...tokens };
+  return { email: body.user.email, password: PASSWORD, organization_id: body.organization.id, user_id: body.user.id, ...tokens };
 }
 
 export function bearer(token: string, init: RequestInit = {}): RequestInit {
   return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } };
+}
+
+/** How many responses had each status, e.g. { 400: 3, 429: 17 }. */
+export function statuses(responses: Response[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * A body of `size` bytes (endless when size is Infinity) that counts what the reader pulled,
+ * so a test can tell whether the gateway stopped reading at its limit.
+ */
+export function countingStream(size: number, chunkBytes = 64 * 1024) {
+  let pulled = 0;
+  const chunk = new Uint8Array(chunkBytes).fill(0x61);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= size) return controller.close();
+      const n = Math.min(chunkBytes, size - pulled);
+      pulled += n;
+      controller.enqueue(chunk.slice(0, n));
+    },
+  });
+  return { stream, pulled: () => pulled };
+}
+
+/**
+ * The newest mail to `to` in the outbox. Mail that depends on whether an account exists is
+ * written after the answer (ctx.waitUntil), so this waits for it, a bounded number of times.
+ */
+export async function mailTo(db: D1Database, to: string, newerThan = ""): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const row = await db
+      .prepare("SELECT body, created_at FROM email_outbox WHERE to_email = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1")
+      .bind(to, newerThan)
+      .first<{ body: string }>();
+    if (row) return row.body;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no mail to ${to}`);
 }

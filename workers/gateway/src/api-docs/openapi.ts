@@ -2,10 +2,12 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
-import { SUPPORTED_SCOPES } from "../identity/routes/auth/token";
-
-const SCOPES = Object.fromEntries(SUPPORTED_SCOPES.map((s) => [s, s === "api" ? "Call the platform's APIs" : `OpenID ${s}`]));
+import { issuerOf } from "../identity/config";
+import { SCOPES } from "../identity/scopes";
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
+
+/** client_credentials has no refresh token and no OpenID identity: read and write only. */
+const CLIENT_SCOPES = { read: SCOPES.read, write: SCOPES.write };
 
 /** Per-isolate cache: services' documents change only when they are deployed. */
 const CACHE_MS = 30_000;
@@ -22,8 +24,9 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
   });
 
   app.get("/openapi.json", async (c) => {
-    c.header("cache-control", "public, max-age=30");
-    const origin = new URL(c.req.url).origin;
+    // The configured issuer, not the request's Host: this document names the token URL and is cached.
+    const { issuer: origin, localIssuer } = issuerOf(c.env, c.req.url);
+    c.header("cache-control", localIssuer ? "no-store" : "public, max-age=30");
     const hit = cache.get(origin);
     if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
     const doc = app.getOpenAPI31Document({
@@ -41,10 +44,12 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     // OAuth2 flows, so OpenAPI tooling (and the docs page's Authorize button) can get tokens.
     doc.components.securitySchemes.oauth2 = {
       type: "oauth2",
-      description: "Tokens from the gateway's token endpoint (RFC 6749).",
+      description:
+        "Tokens from the gateway's token endpoint (RFC 6749). Scopes narrow what the roles allow: `read` is needed for GET and HEAD, " +
+        "`write` for POST, PUT, PATCH and DELETE, `offline_access` for a refresh token. Asking for none grants every scope of the grant.",
       flows: {
-        password: { tokenUrl: `${origin}/v1/auth/token`, refreshUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
-        clientCredentials: { tokenUrl: `${origin}/v1/auth/token`, scopes: SCOPES },
+        password: { tokenUrl: `${origin}/v1/auth/token`, refreshUrl: `${origin}/v1/auth/token`, scopes: { ...SCOPES } },
+        clientCredentials: { tokenUrl: `${origin}/v1/auth/token`, scopes: CLIENT_SCOPES },
       },
     };
     doc.tags = [{ name: "Platform", description: "The gateway itself" }];

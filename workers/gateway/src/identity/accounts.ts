@@ -4,10 +4,14 @@ import { db } from "./db/client";
 import { organizations, roles, userRoles, users, type UserRow } from "./db/schema";
 import { BUILTIN_ROLES } from "./rbac";
 
+/**
+ * The one spelling of an email the platform keys on: stored accounts, lookups, login
+ * throttling and invitations all go through this, so no variant (surrounding whitespace,
+ * case, composed or decomposed characters) reaches an account under another key.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.trim().normalize("NFC").toLowerCase().normalize("NFC");
 }
-
 
 export function emailTaken(): ApiError {
   return new ApiError(409, "An account with this email already exists.", { errors: [{ path: "email", message: "Already registered" }] });

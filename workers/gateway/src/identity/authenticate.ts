@@ -3,7 +3,8 @@ import { ApiError } from "@buildly/shared";
 import { authConfig } from "./config";
 import { effectivePermissions, isAdmin, organizationRoles } from "./rbac";
 import { InvalidTokenError, verifyAccessToken, type Principal } from "./tokens";
-import { principalActive } from "./principal-status";
+import { principalState, type PrincipalState } from "./principal-status";
+import { limitToScope, scopeAllows, scopeForMethod } from "./scopes";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 
@@ -12,7 +13,26 @@ function unauthorized(detail: string, error?: "invalid_token"): ApiError {
   return new ApiError(401, detail, { headers: { "www-authenticate": challenge } });
 }
 
+const inactive = () => unauthorized("The account behind this token is no longer active.", "invalid_token");
+
 const BEARER = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** Whether the gateway issued this principal's token: only those carry our scopes and our accounts' roles. */
+function ownToken(c: Context<GatewayEnv>, p: Principal): boolean {
+  return p.issuer === authConfig(c.env, c.req.url).issuer;
+}
+
+/**
+ * Sets `principal` with the roles its account holds now (never the token's claim, for our own
+ * tokens) and the permissions those roles give, narrowed to the token's scope.
+ */
+function setPrincipal(c: Context<GatewayEnv>, token: Principal, state: PrincipalState, defs: Awaited<ReturnType<typeof organizationRoles>>) {
+  const principal = { ...token, roles: state.roles };
+  const services = serviceRegistry(c.env).map((s) => s.name);
+  const permissions = effectivePermissions(defs, principal.roles, services);
+  c.set("principal", principal);
+  c.set("permissions", ownToken(c, principal) ? limitToScope(permissions, principal.scope) : permissions);
+}
 
 /** Verifies the bearer token and sets `principal` and the effective permissions; throws 401. */
 async function verify(c: Context<GatewayEnv>): Promise<Principal> {
@@ -20,25 +40,42 @@ async function verify(c: Context<GatewayEnv>): Promise<Principal> {
   const match = header ? BEARER.exec(header.trim()) : null;
   if (!match) throw unauthorized(header ? "The Authorization header is not a Bearer token." : "This call needs an access token.");
   const cfg = authConfig(c.env, c.req.url);
-  let principal: Principal;
+  let token: Principal;
   try {
-    principal = await verifyAccessToken(c.env.DB, cfg, match[1]!);
+    token = await verifyAccessToken(c.env.DB, cfg, match[1]!);
   } catch (err) {
     if (err instanceof InvalidTokenError) throw unauthorized(err.message, "invalid_token");
     throw err;
   }
-  if (!(await principalActive(c.env.DB, principal, cfg.issuer))) {
-    throw unauthorized("The account behind this token is no longer active.", "invalid_token");
-  }
-  const services = serviceRegistry(c.env).map((s) => s.name);
-  const defs = await organizationRoles(c.env.DB, principal.organization_id);
-  c.set("principal", principal);
-  c.set("permissions", effectivePermissions(defs, principal.roles, services));
-  return principal;
+  const [state, defs] = await Promise.all([principalState(c.env.DB, token, cfg.issuer), organizationRoles(c.env.DB, token.organization_id)]);
+  if (!state.active) throw inactive();
+  setPrincipal(c, token, state, defs);
+  return c.get("principal")!;
 }
 
-/** Requires a valid bearer token (verified once per request, whoever asks first). */
+/**
+ * 403 unless the token's scope allows the request's method: `read` for GET and HEAD, `write`
+ * for the rest (RFC 6750 3.1 insufficient_scope). Tokens of external issuers are governed by
+ * their roles only: their scopes are another vocabulary.
+ */
+function requireScopeForMethod(c: Context<GatewayEnv>, principal: Principal) {
+  if (!ownToken(c, principal)) return;
+  const needed = scopeForMethod(c.req.method);
+  if (scopeAllows(principal.scope, needed === "read" ? "read" : "create")) return;
+  throw new ApiError(403, `This token's scope does not include ${needed}, which ${c.req.method.toUpperCase()} needs.`, {
+    headers: { "www-authenticate": `Bearer realm="buildly", error="insufficient_scope", scope="${needed}"` },
+  });
+}
+
+/** Requires a valid bearer token (verified once per request, whoever asks first) whose scope allows the method. */
 export const authenticate: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const principal = c.get("principal") ?? (await verify(c));
+  requireScopeForMethod(c, principal);
+  await next();
+};
+
+/** A valid bearer token with any scope: for GET /v1/auth/me (the userinfo endpoint), which `openid` alone may call. */
+export const authenticateAnyScope: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   if (!c.get("principal")) await verify(c);
   await next();
 };
@@ -56,9 +93,22 @@ export async function tryAuthenticate(c: Context<GatewayEnv>): Promise<Principal
   }
 }
 
-/** Only the organization's admins (users or clients holding the admin role). */
+/**
+ * Only the organization's admins (users or clients holding the admin role). Admin routes can
+ * grant roles, so the roles are read from the database here, not from any cache: a demoted
+ * admin is refused on the next request, in every isolate.
+ */
 export const requireAdmin: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-  const principal = c.get("principal");
+  let principal = c.get("principal");
+  if (principal && ownToken(c, principal)) {
+    const [state, defs] = await Promise.all([
+      principalState(c.env.DB, principal, principal.issuer, { fresh: true }),
+      organizationRoles(c.env.DB, principal.organization_id),
+    ]);
+    if (!state.active) throw inactive();
+    setPrincipal(c, principal, state, defs);
+    principal = c.get("principal");
+  }
   if (!principal || !isAdmin(principal.roles)) throw new ApiError(403, "Only an administrator of this organization may do this.");
   await next();
 };

@@ -11,7 +11,10 @@ const TrustedIssuerSchema = z.object({
 export type TrustedIssuer = z.infer<typeof TrustedIssuerSchema>;
 
 export interface AuthConfig {
+  /** Who signs our tokens, and the base of every URL in our security metadata. */
   issuer: string;
+  /** True when the issuer was taken from a loopback request (local development, ISSUER unset). */
+  localIssuer: boolean;
   audience: string;
   accessTtl: number;
   refreshTtl: number;
@@ -24,15 +27,36 @@ function num(value: unknown, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-/**
- * Auth settings from vars and secrets. The issuer defaults to the gateway's own origin,
- * so a local run on any port issues tokens it can verify.
- */
-const parsed = new WeakMap<object, Omit<AuthConfig, "issuer">>();
+const parsed = new WeakMap<object, Omit<AuthConfig, "issuer" | "localIssuer">>();
+
+function misconfigured(msg: string): ApiError {
+  console.error(JSON.stringify({ level: "error", msg }));
+  return new ApiError(500, "The server is not configured correctly.");
+}
+
+/** Hosts that only this machine can send: the one case an unset ISSUER may be stood in for. */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
- * Auth settings from vars and secrets, parsed once per isolate. The issuer defaults to the
- * gateway's own origin, so a local run on any port issues tokens it can verify.
+ * The issuer: ISSUER (the gateway's public origin), never the Host a client sent, which anyone
+ * can set and a shared cache would keep. Without ISSUER, only a loopback request (`npm run dev`
+ * on any port, or `wrangler dev` by hand) gets its own origin; anything else fails closed.
+ */
+export function issuerOf(env: Env, requestUrl: string): { issuer: string; localIssuer: boolean } {
+  const value: unknown = env.ISSUER;
+  const configured = typeof value === "string" ? value.trim() : "";
+  if (configured) {
+    if (!URL.canParse(configured)) throw misconfigured("ISSUER is not a URL");
+    return { issuer: configured.replace(/\/+$/, ""), localIssuer: false };
+  }
+  const url = new URL(requestUrl);
+  if (LOOPBACK_HOSTS.has(url.hostname)) return { issuer: url.origin, localIssuer: true };
+  throw misconfigured("ISSUER is not set: set it to the gateway's public origin (it may be empty only for requests to localhost)");
+}
+
+/**
+ * Auth settings from vars and secrets, parsed once per isolate; the issuer per request (see
+ * issuerOf), so a local run on any port issues tokens it can verify.
  */
 export function authConfig(env: Env, requestUrl: string): AuthConfig {
   // Read as unknown: tests and deployments may hand these over as JSON values, not strings.
@@ -40,10 +64,7 @@ export function authConfig(env: Env, requestUrl: string): AuthConfig {
   let base = parsed.get(env);
   if (!base) {
     const secret = e.SIGNING_KEYS_SECRET;
-    if (typeof secret !== "string" || secret.length < 32) {
-      console.error(JSON.stringify({ level: "error", msg: "SIGNING_KEYS_SECRET is missing or shorter than 32 characters" }));
-      throw new ApiError(500, "The identity service is not configured.");
-    }
+    if (typeof secret !== "string" || secret.length < 32) throw misconfigured("SIGNING_KEYS_SECRET is missing or shorter than 32 characters");
     const trusted = typeof e.TRUSTED_ISSUERS === "string" ? JSON.parse(e.TRUSTED_ISSUERS || "[]") : (e.TRUSTED_ISSUERS ?? []);
     base = {
       audience: (typeof e.AUDIENCE === "string" && e.AUDIENCE) || "buildly-api",
@@ -54,5 +75,5 @@ export function authConfig(env: Env, requestUrl: string): AuthConfig {
     };
     parsed.set(env, base);
   }
-  return { ...base, issuer: (typeof e.ISSUER === "string" && e.ISSUER) || new URL(requestUrl).origin };
+  return { ...base, ...issuerOf(env, requestUrl) };
 }

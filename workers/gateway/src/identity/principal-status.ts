@@ -1,31 +1,97 @@
 import { and, eq } from "drizzle-orm";
 import { db } from "./db/client";
-import { clients, users } from "./db/schema";
+import { clients, roles, userRoles, users } from "./db/schema";
+import { ADMIN_ROLE } from "./rbac";
 import type { Principal } from "./tokens";
 
-/**
- * Whether the user or client behind a valid token is still active. Cached per isolate for
- * a short while, so a deactivation takes effect everywhere within STATUS_CACHE_MS (and at
- * once in the isolate that made it) rather than when the access token expires.
- */
-const STATUS_CACHE_MS = 30_000;
-const cache = new Map<string, { at: number; active: boolean }>();
-
-export async function principalActive(d1: D1Database, p: Principal, ourIssuer: string): Promise<boolean> {
-  if (p.issuer !== ourIssuer) return true; // an external IdP answers for its own users
-  const key = `${p.kind}:${p.subject}`;
-  const hit = cache.get(key);
-  if (hit && Date.now() - hit.at < STATUS_CACHE_MS) return hit.active;
-  const row =
-    p.kind === "client"
-      ? await db(d1).select({ status: clients.status }).from(clients).where(and(eq(clients.id, p.subject), eq(clients.organization_id, p.organization_id))).get()
-      : await db(d1).select({ status: users.status }).from(users).where(and(eq(users.id, p.subject), eq(users.organization_id, p.organization_id))).get();
-  const active = row?.status === "active";
-  if (cache.size > 50_000) cache.clear();
-  cache.set(key, { at: Date.now(), active });
-  return active;
+/** What the account behind a token is now: whether it may act, and the roles it holds. */
+export interface PrincipalState {
+  active: boolean;
+  roles: string[];
 }
 
-export function forgetPrincipal(kind: "user" | "client", id: string): void {
-  cache.delete(`${kind}:${id}`);
+/**
+ * The state of users and clients behind valid tokens, cached per isolate for a short while.
+ * The access token's `roles` claim is never used for our own tokens: roles come from here, so
+ * a role change or a deactivation takes effect at once in the isolate that made it (which
+ * forgets its entries) and within STATE_CACHE_MS everywhere else. Whatever can grant roles
+ * (requireAdmin) reads with `fresh`, so granting power is never taken from a cache.
+ */
+const STATE_CACHE_MS = 10_000;
+const cache = new Map<string, { at: number; organization_id: string; state: PrincipalState }>();
+const INACTIVE: PrincipalState = { active: false, roles: [] };
+
+/** How many machine clients may stand between a client (or an invitation) and the admin who started the chain. */
+const MAX_SPONSOR_CHAIN = 5;
+
+async function loadUser(d1: D1Database, organizationId: string, userId: string): Promise<PrincipalState> {
+  const rows = await db(d1)
+    .select({ status: users.status, role: roles.name })
+    .from(users)
+    .leftJoin(userRoles, eq(userRoles.user_id, users.id))
+    .leftJoin(roles, and(eq(roles.id, userRoles.role_id), eq(roles.organization_id, organizationId)))
+    .where(and(eq(users.id, userId), eq(users.organization_id, organizationId)));
+  if (rows[0]?.status !== "active") return INACTIVE;
+  return { active: true, roles: rows.flatMap((r) => (r.role ? [r.role] : [])).sort() };
+}
+
+async function loadClient(d1: D1Database, organizationId: string, clientId: string): Promise<PrincipalState> {
+  const row = await db(d1)
+    .select({ status: clients.status, roles: clients.roles, created_by: clients.created_by })
+    .from(clients)
+    .where(and(eq(clients.id, clientId), eq(clients.organization_id, organizationId)))
+    .get();
+  if (row?.status !== "active") return INACTIVE;
+  if (!(await sponsorIsAdmin(d1, organizationId, row.created_by))) return INACTIVE;
+  return { active: true, roles: [...row.roles].sort() };
+}
+
+/**
+ * Whether whoever created an invitation or a machine client may still grant roles: an active
+ * user of the organization holding the admin role, or an active client holding it whose own
+ * creator still may (followed up to MAX_SPONSOR_CHAIN links). Only admins create invitations
+ * and clients, and an admin may grant any role, so this is the whole rule.
+ */
+export async function sponsorIsAdmin(d1: D1Database, organizationId: string, createdBy: string | null): Promise<boolean> {
+  let id = createdBy;
+  for (let link = 0; id && link <= MAX_SPONSOR_CHAIN; link++) {
+    const user = await db(d1)
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, id), eq(users.organization_id, organizationId)))
+      .get();
+    if (user) {
+      const state = await loadUser(d1, organizationId, id);
+      return state.active && state.roles.includes(ADMIN_ROLE);
+    }
+    const client = await db(d1)
+      .select({ status: clients.status, roles: clients.roles, created_by: clients.created_by })
+      .from(clients)
+      .where(and(eq(clients.id, id), eq(clients.organization_id, organizationId)))
+      .get();
+    if (client?.status !== "active" || !client.roles.includes(ADMIN_ROLE)) return false;
+    id = client.created_by;
+  }
+  return false;
+}
+
+/** The current state of a token's principal; tokens of an external issuer answer for themselves. */
+export async function principalState(d1: D1Database, p: Principal, ourIssuer: string, opts: { fresh?: boolean } = {}): Promise<PrincipalState> {
+  if (p.issuer !== ourIssuer) return { active: true, roles: p.roles };
+  const key = `${p.kind}:${p.subject}`;
+  const hit = cache.get(key);
+  if (!opts.fresh && hit && hit.organization_id === p.organization_id && Date.now() - hit.at < STATE_CACHE_MS) return hit.state;
+  const state =
+    p.kind === "client" ? await loadClient(d1, p.organization_id, p.subject) : await loadUser(d1, p.organization_id, p.subject);
+  if (cache.size > 50_000) cache.clear();
+  cache.set(key, { at: Date.now(), organization_id: p.organization_id, state });
+  return state;
+}
+
+/**
+ * Forgets every cached principal of an organization: after a user's roles or status change,
+ * the clients that user created (directly or through other clients) may have changed too.
+ */
+export function forgetOrganizationPrincipals(organizationId: string): void {
+  for (const [key, entry] of cache) if (entry.organization_id === organizationId) cache.delete(key);
 }

@@ -41,7 +41,7 @@ export function actionFor(method: string): PermissionAction | undefined {
  * Role definitions of an organization, cached per isolate for a short while: a role change
  * is seen everywhere within ROLE_CACHE_MS (and at once by the isolate that made it).
  */
-const ROLE_CACHE_MS = 30_000;
+const ROLE_CACHE_MS = 10_000;
 const roleCache = new Map<string, { at: number; roles: Map<string, Permissions> }>();
 
 export async function organizationRoles(d1: D1Database, organizationId: string): Promise<Map<string, Permissions>> {

@@ -68,6 +68,17 @@ export class RateLimiter extends DurableObject<Env> {
     return decision;
   }
 
+  /**
+   * Gives back `cost` spent by `consume` (a reservation that turned out not to count, e.g. a
+   * login whose password was right). Never leaves more than the whole allowance.
+   */
+  release(policy: Policy, cost = 1): void {
+    const interval = (policy.windowSeconds * 1000) / policy.limit;
+    const now = Date.now();
+    const tat = this.tat("default");
+    if (tat > now) this.save("default", Math.max(now, tat - interval * cost));
+  }
+
   /** Whether a request would be allowed now, spending nothing. */
   peek(policy: Policy): Decision {
     return gcra(this.tat("default"), Date.now(), policy, 1).decision;

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, eq, gt, isNull } from "drizzle-orm";
-import { ApiError, isUniqueViolation, newId, nowIso } from "@buildly/shared";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { ApiError, isUniqueViolation, logError, newId, nowIso } from "@buildly/shared";
 import {
   createOrganizationWithAdmin,
   emailTaken,
@@ -14,6 +14,9 @@ import { revokeUserRefreshTokens } from "../../tokens";
 import { db } from "../../db/client";
 import { invitations, organizations, passwordResets, userRoles, users } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
+import { reservePasswordAttempt, tooManyPasswordAttempts } from "../../login-guard";
+import { assertPasswordAllowed } from "../../password-policy";
+import { sponsorIsAdmin } from "../../principal-status";
 import { deliverPending, enqueueMail } from "../../mail-outbox";
 import type { GatewayEnv } from "../../../types";
 import type * as routes from "./auth.routes";
@@ -28,27 +31,35 @@ async function organizationOf(d1: D1Database, id: string) {
 
 export const register: RouteHandler<typeof routes.register, GatewayEnv> = async (c) => {
   const input = c.req.valid("json");
-  const password_hash = await hashPassword(input.password);
   if ("organization_name" in input) {
+    assertPasswordAllowed(input.password, input.email, "password");
     const { organization_id, user_id } = await createOrganizationWithAdmin(c.env.DB, {
       organization_name: input.organization_name,
       email: input.email,
       name: input.name,
-      password_hash,
+      password_hash: await hashPassword(input.password),
     });
     const user = (await findUser(c.env.DB, organization_id, user_id))!;
     return c.json({ user: publicUser(user, ["admin"]), organization: await organizationOf(c.env.DB, organization_id) }, 201);
   }
 
-  // Joining with an invitation: the token is single-use, claimed by a conditional update.
+  // Joining with an invitation: checked first (a refused password leaves it usable), then
+  // claimed by a conditional update, so it is single-use.
   const d = db(c.env.DB);
   const now = nowIso();
-  const claimed = await d
-    .update(invitations)
-    .set({ accepted_at: now })
-    .where(and(eq(invitations.token_hash, await sha256Hex(input.invitation_token)), isNull(invitations.accepted_at), gt(invitations.expires_at, now)))
-    .returning()
-    .get();
+  const tokenHash = await sha256Hex(input.invitation_token);
+  const outstanding = and(eq(invitations.token_hash, tokenHash), isNull(invitations.accepted_at), gt(invitations.expires_at, now));
+  const invitation = await d.select().from(invitations).where(outstanding).get();
+  if (!invitation) throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
+  // What the inviter could grant when inviting is not enough: they must still be an active admin now.
+  if (!(await sponsorIsAdmin(c.env.DB, invitation.organization_id, invitation.created_by))) {
+    throw new ApiError(400, "The invitation is no longer valid: whoever sent it is no longer an administrator of the organization.", {
+      errors: [{ path: "invitation_token", message: "The inviter is no longer an administrator" }],
+    });
+  }
+  assertPasswordAllowed(input.password, invitation.email, "password");
+  const password_hash = await hashPassword(input.password);
+  const claimed = await d.update(invitations).set({ accepted_at: now }).where(and(eq(invitations.id, invitation.id), outstanding)).returning().get();
   if (!claimed) throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
   const userId = newId();
   try {
@@ -92,35 +103,53 @@ export const me: RouteHandler<typeof routes.me, GatewayEnv> = async (c) => {
   );
 };
 
+/** Marks every outstanding reset token of the user used: a new password ends them all. */
+function endResets(d1: D1Database, userId: string, now: string) {
+  return db(d1).update(passwordResets).set({ used_at: now }).where(and(eq(passwordResets.user_id, userId), isNull(passwordResets.used_at)));
+}
+
 export const changePassword: RouteHandler<typeof routes.changePassword, GatewayEnv> = async (c) => {
   const p = currentPrincipal(c);
   if (p.kind !== "user") throw new ApiError(403, "Only users have passwords.");
   const { current_password, new_password } = c.req.valid("json");
+  const wrong = () => new ApiError(400, "The current password is wrong.", { errors: [{ path: "current_password", message: "Wrong password" }] });
   const user = await findUser(c.env.DB, p.organization_id, p.subject);
-  if (!user || !(await verifyPassword(current_password, user.password_hash))) {
-    throw new ApiError(400, "The current password is wrong.", { errors: [{ path: "current_password", message: "Wrong password" }] });
-  }
-  await db(c.env.DB).update(users).set({ password_hash: await hashPassword(new_password), updated_at: nowIso() }).where(eq(users.id, user.id));
+  if (!user) throw wrong();
+  assertPasswordAllowed(new_password, user.email, "new_password");
+  // Throttled like logins, on the same per-account counter, reserved before the check.
+  const attempt = await reservePasswordAttempt(c.env, user.email);
+  if (!attempt.allowed) throw tooManyPasswordAttempts(attempt.retryAfter);
+  if (!(await verifyPassword(current_password, user.password_hash))) throw wrong();
+  await attempt.succeeded();
+  const now = nowIso();
+  await db(c.env.DB).update(users).set({ password_hash: await hashPassword(new_password), updated_at: now }).where(eq(users.id, user.id));
+  await endResets(c.env.DB, user.id, now);
   await revokeUserRefreshTokens(c.env.DB, user.id);
   return c.body(null, 204);
 };
 
+/** Mails a reset token if `email` belongs to an active account. */
+async function mailResetToken(env: Env, email: string): Promise<void> {
+  const user = await findUserByEmail(env.DB, email);
+  if (!user || user.status !== "active") return;
+  const token = randomToken(32);
+  await db(env.DB)
+    .insert(passwordResets)
+    .values({ id: newId(), user_id: user.id, token_hash: await sha256Hex(token), expires_at: new Date(Date.now() + RESET_TTL_MS).toISOString(), created_at: nowIso() });
+  await enqueueMail(env.DB, {
+    to: user.email,
+    subject: "Reset your Buildly password",
+    body: `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
+  });
+  await deliverPending(env);
+}
+
 export const requestPasswordReset: RouteHandler<typeof routes.requestPasswordReset, GatewayEnv> = async (c) => {
   const { email } = c.req.valid("json");
-  const user = await findUserByEmail(c.env.DB, email);
-  if (user && user.status === "active") {
-    const token = randomToken(32);
-    await db(c.env.DB)
-      .insert(passwordResets)
-      .values({ id: newId(), user_id: user.id, token_hash: await sha256Hex(token), expires_at: new Date(Date.now() + RESET_TTL_MS).toISOString(), created_at: nowIso() });
-    await enqueueMail(c.env.DB, {
-      to: user.email,
-      subject: "Reset your Buildly password",
-      body: `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
-    });
-    c.executionCtx.waitUntil(deliverPending(c.env).catch(() => undefined));
-  }
-  // The same answer either way: the endpoint does not reveal which emails have accounts.
+  // Everything that depends on whether the account exists runs after the answer, so neither the
+  // answer nor its timing tells whether the email has an account.
+  const requestId = c.get("requestId");
+  c.executionCtx.waitUntil(mailResetToken(c.env, email).catch((err) => logError(requestId, "gateway", err, { during: "password reset mail" })));
   return c.body(null, 202);
 };
 
@@ -128,15 +157,33 @@ export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordRes
   const { token, new_password } = c.req.valid("json");
   const d = db(c.env.DB);
   const now = nowIso();
-  const reset = await d
+  const invalid = () => new ApiError(400, "The reset token is unknown, used or expired.", { errors: [{ path: "token", message: "Invalid token" }] });
+  const tokenHash = await sha256Hex(token);
+  const pending = await d
+    .select({ user_id: passwordResets.user_id, email: users.email })
+    .from(passwordResets)
+    .innerJoin(users, eq(users.id, passwordResets.user_id))
+    .where(and(eq(passwordResets.token_hash, tokenHash), isNull(passwordResets.used_at), gt(passwordResets.expires_at, now)))
+    .get();
+  if (!pending) throw invalid();
+  // Checked before the token is spent, so a refused password leaves it usable.
+  assertPasswordAllowed(new_password, pending.email, "new_password");
+  const password_hash = await hashPassword(new_password);
+  // One statement spends this token and every other outstanding one of the account: of two
+  // sibling tokens used at once, exactly one wins.
+  const spent = await d
     .update(passwordResets)
     .set({ used_at: now })
-    .where(and(eq(passwordResets.token_hash, await sha256Hex(token)), isNull(passwordResets.used_at), gt(passwordResets.expires_at, now)))
-    .returning()
-    .get();
-  if (!reset) throw new ApiError(400, "The reset token is unknown, used or expired.", { errors: [{ path: "token", message: "Invalid token" }] });
-  await d.update(users).set({ password_hash: await hashPassword(new_password), updated_at: now }).where(eq(users.id, reset.user_id));
-  await revokeUserRefreshTokens(c.env.DB, reset.user_id);
+    .where(
+      and(
+        eq(passwordResets.user_id, pending.user_id),
+        isNull(passwordResets.used_at),
+        sql`EXISTS (SELECT 1 FROM password_resets AS r WHERE r.token_hash = ${tokenHash} AND r.used_at IS NULL AND r.expires_at > ${now})`,
+      ),
+    )
+    .returning({ token_hash: passwordResets.token_hash });
+  if (!spent.some((r) => r.token_hash === tokenHash)) throw invalid();
+  await d.update(users).set({ password_hash, updated_at: now }).where(eq(users.id, pending.user_id));
+  await revokeUserRefreshTokens(c.env.DB, pending.user_id);
   return c.body(null, 204);
 };
-

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "@buildly/shared";
-import { authenticate } from "../../authenticate";
+import { authenticate, authenticateAnyScope } from "../../authenticate";
 import {
   MeSchema,
   PasswordChangeSchema,
@@ -18,6 +18,9 @@ export const register = createRoute({
   path: "/v1/auth/register",
   operationId: "register",
   summary: "Create an organization with yourself as admin, or join one with an invitation token",
+  description:
+    "An invitation is accepted only while whoever created it is still an active administrator (400 otherwise). " +
+    "The password must follow the password rules (422).",
   tags,
   security: [],
   middleware: [jsonBody(16 * 1024)] as const,
@@ -33,8 +36,9 @@ export const me = createRoute({
   path: "/v1/auth/me",
   operationId: "me",
   summary: "The caller: user, organization, roles and effective permissions",
+  description: "Any valid access token may call this (the OpenID userinfo endpoint), whatever its scope.",
   tags,
-  middleware: [authenticate] as const,
+  middleware: [authenticateAnyScope] as const,
   responses: {
     200: { description: "The caller", content: { "application/json": { schema: MeSchema } } },
     ...problemResponses(401),
@@ -46,10 +50,13 @@ export const changePassword = createRoute({
   path: "/v1/auth/password",
   operationId: "changePassword",
   summary: "Change your password (needs the current one); signs out every refresh token",
+  description:
+    "Wrong current passwords count against the account like failed logins (429 with Retry-After beyond the limit). " +
+    "The new password must follow the password rules (422). Outstanding password-reset tokens stop working.",
   tags,
   middleware: [authenticate, jsonBody(4 * 1024)] as const,
   request: { body: body(PasswordChangeSchema) },
-  responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 415, 422) },
+  responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 413, 415, 422, 429) },
 });
 
 export const requestPasswordReset = createRoute({
@@ -57,11 +64,12 @@ export const requestPasswordReset = createRoute({
   path: "/v1/auth/password-reset",
   operationId: "requestPasswordReset",
   summary: "Mail a reset token if the account exists (always 202)",
+  description: "Answers before looking the account up, so neither the answer nor its timing depends on the email.",
   tags,
   security: [],
   middleware: [jsonBody(4 * 1024)] as const,
   request: { body: body(PasswordResetRequestSchema) },
-  responses: { 202: { description: "Accepted" }, ...problemResponses(400, 415, 422) },
+  responses: { 202: { description: "Accepted" }, ...problemResponses(400, 413, 415, 422) },
 });
 
 export const confirmPasswordReset = createRoute({
@@ -69,9 +77,10 @@ export const confirmPasswordReset = createRoute({
   path: "/v1/auth/password-reset/confirm",
   operationId: "confirmPasswordReset",
   summary: "Set a new password with a reset token",
+  description: "Using one reset token ends every other outstanding one of the account. A password the rules refuse (422) leaves the token usable.",
   tags,
   security: [],
   middleware: [jsonBody(4 * 1024)] as const,
   request: { body: body(PasswordResetConfirmSchema) },
-  responses: { 204: { description: "Password set" }, ...problemResponses(400, 415, 422) },
+  responses: { 204: { description: "Password set" }, ...problemResponses(400, 413, 415, 422) },
 });

@@ -1,8 +1,18 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PERMISSION_ACTIONS, TimestampSchema } from "@buildly/shared";
+import { normalizeEmail } from "../../accounts";
+import { PASSWORD_RULES, passwordProblem } from "../../password-policy";
 
-export const PasswordSchema = z.string().min(10, "Passwords have at least 10 characters").max(256).openapi({ example: "correct horse battery" });
-export const EmailSchema = z.email().max(254).transform((e) => e.trim().toLowerCase()).openapi({ example: "ada@example.com" });
+export const PasswordSchema = z
+  .string()
+  .min(10, "Passwords have at least 10 characters")
+  .max(256)
+  .superRefine((password, ctx) => {
+    const problem = passwordProblem(password);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({ example: "correct horse battery", description: PASSWORD_RULES });
+export const EmailSchema = z.email().max(254).transform(normalizeEmail).openapi({ example: "ada@example.com" });
 const Name = z.string().trim().min(1).max(200);
 
 export const RegisterSchema = z

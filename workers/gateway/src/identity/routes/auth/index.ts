@@ -45,6 +45,9 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     path: "/v1/auth/token",
     operationId: "token",
     summary: "OAuth2 token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
+    description:
+      "scope (space-separated): openid, profile, email, offline_access (a refresh token; password grant only), read, write " +
+      "(client_credentials: read and write only). Without scope: every scope the grant allows. The body is at most 16 KiB (413).",
     tags: ["Auth"],
     security: [],
     request: { body: oauthBody },
@@ -52,6 +55,7 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
       200: { description: "Tokens", content: { "application/json": { schema: TokenResponse } } },
       400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
       401: { description: "Client authentication failed", content: { "application/json": { schema: OAuthErrorBody } } },
+      413: { description: "The body is larger than 16 KiB", content: { "application/json": { schema: OAuthErrorBody } } },
       429: { description: "Too many failed logins for this account (see Retry-After)", content: { "application/json": { schema: OAuthErrorBody } } },
     },
   });
@@ -75,6 +79,8 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     responses: {
       200: { description: "Revoked, or the token was unknown" },
       400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
+      401: { description: "Client authentication failed (invalid_client)", content: { "application/json": { schema: OAuthErrorBody } } },
+      413: { description: "The body is larger than 16 KiB", content: { "application/json": { schema: OAuthErrorBody } } },
     },
   });
 

@@ -1,24 +1,42 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { eq } from "drizzle-orm";
+import { ApiError, readTextLimited } from "@buildly/shared";
 import { authConfig } from "../../config";
 import { findUserByEmail, roleNamesOf } from "../../accounts";
 import { DUMMY_PASSWORD_HASH, constantTimeEqual, sha256Hex, verifyPassword } from "../../crypto";
-import { loginBlockedFor, recordFailedLogin } from "../../login-guard";
+import { reservePasswordAttempt } from "../../login-guard";
 import { OAuthError } from "../../oauth-errors";
+import { sponsorIsAdmin } from "../../principal-status";
+import { currentScope, grantScope } from "../../scopes";
 import { consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefreshToken } from "../../tokens";
 import { db } from "../../db/client";
 import { clients, users } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
 
-export const SUPPORTED_SCOPES = ["api", "openid", "profile", "email", "offline_access"];
-const DEFAULT_SCOPE = "api";
+/** The largest token or revocation request body; a real one is a few hundred bytes. */
+export const OAUTH_MAX_BODY_BYTES = 16 * 1024;
 
-/** The token endpoint takes form bodies (as OAuth2 clients send) and JSON. */
+const BASIC_CHALLENGE = { "www-authenticate": 'Basic realm="buildly"' };
+
+/**
+ * The token endpoint takes form bodies (as OAuth2 clients send) and JSON. The body is read
+ * against the limit as it streams, so a large one costs no more than the limit (413).
+ */
 async function readParams(c: Context<GatewayEnv>): Promise<Record<string, string>> {
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const text = await c.req.text();
-  if (text.length > 16 * 1024) throw new OAuthError("invalid_request", "The request body is too large.");
+  if (type !== "application/x-www-form-urlencoded" && type !== "application/json") {
+    throw new OAuthError("invalid_request", "Send application/x-www-form-urlencoded or application/json.");
+  }
+  let text: string;
+  try {
+    text = await readTextLimited(c.req.raw, OAUTH_MAX_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 413) {
+      throw new OAuthError("invalid_request", `The request body is larger than ${OAUTH_MAX_BODY_BYTES} bytes.`, 413);
+    }
+    throw err;
+  }
   if (type === "application/x-www-form-urlencoded") {
     const out: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(text)) {
@@ -27,44 +45,62 @@ async function readParams(c: Context<GatewayEnv>): Promise<Record<string, string
     }
     return out;
   }
-  if (type === "application/json") {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new OAuthError("invalid_request", "The request body is not valid JSON.");
-    }
-    const r = z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).safeParse(parsed);
-    if (!r.success) throw new OAuthError("invalid_request", "The JSON body must be an object of string parameters.");
-    return r.data;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new OAuthError("invalid_request", "The request body is not valid JSON.");
   }
-  throw new OAuthError("invalid_request", "Send application/x-www-form-urlencoded or application/json.");
+  const r = z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).safeParse(parsed);
+  if (!r.success) throw new OAuthError("invalid_request", "The JSON body must be an object of string parameters.");
+  return r.data;
+}
+
+/** One form-urlencoded component (RFC 6749 2.3.1 encodes id and secret so before Base64); undefined if malformed. */
+function formDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `Basic <base64(urlencode(id):urlencode(secret))>` (RFC 7617, RFC 6749 2.3.1). Anything else
+ * (bad Base64, bytes that are not UTF-8, no colon, an empty part, bad percent-encoding) is
+ * undefined: the caller answers invalid_client.
+ */
+function parseBasic(credentials: string): { id: string; secret: string } | undefined {
+  let binary: string;
+  try {
+    binary = atob(credentials.trim());
+  } catch {
+    return undefined;
+  }
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+  const i = decoded.indexOf(":");
+  if (i < 0) return undefined;
+  const id = formDecode(decoded.slice(0, i));
+  const secret = formDecode(decoded.slice(i + 1));
+  return id && secret ? { id, secret } : undefined;
 }
 
 /** RFC 6749 2.3.1: HTTP Basic (preferred) or client_id/client_secret in the body. */
 function clientCredentials(c: Context<GatewayEnv>, params: Record<string, string>) {
-  const header = c.req.header("authorization");
-  if (header?.toLowerCase().startsWith("basic ")) {
-    let decoded: string;
-    try {
-      decoded = atob(header.slice(6).trim());
-    } catch {
-      throw new OAuthError("invalid_client", "Malformed Basic credentials.", 401, { "www-authenticate": 'Basic realm="buildly"' });
-    }
-    const i = decoded.indexOf(":");
-    if (i < 0) throw new OAuthError("invalid_client", "Malformed Basic credentials.", 401, { "www-authenticate": 'Basic realm="buildly"' });
-    return { id: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)), basic: true };
+  const header = c.req.header("authorization")?.trim();
+  const basic = header ? /^basic(?:\s+|$)/i.exec(header) : null;
+  if (header && basic) {
+    const creds = parseBasic(header.slice(basic[0].length));
+    if (!creds) throw new OAuthError("invalid_client", "Malformed Basic credentials.", 401, BASIC_CHALLENGE);
+    return { ...creds, basic: true };
   }
   if (params.client_id && params.client_secret) return { id: params.client_id, secret: params.client_secret, basic: false };
   return undefined;
-}
-
-function grantedScope(requested: string | undefined): string {
-  if (!requested) return DEFAULT_SCOPE;
-  const asked = requested.split(" ").filter(Boolean);
-  const unknown = asked.filter((s) => !SUPPORTED_SCOPES.includes(s));
-  if (unknown.length) throw new OAuthError("invalid_scope", `Unsupported scope: ${unknown.join(" ")}.`);
-  return asked.join(" ");
 }
 
 function tokenResponse(body: Record<string, unknown>, requestId: string): Response {
@@ -77,25 +113,27 @@ function tokenResponse(body: Record<string, unknown>, requestId: string): Respon
 async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   const { username, password } = params;
   if (!username || !password) throw new OAuthError("invalid_request", "username and password are required.");
-  const blocked = await loginBlockedFor(c.env, username);
-  if (blocked > 0) {
-    throw new OAuthError("invalid_grant", `Too many failed logins for this account. Retry in ${blocked} seconds.`, 429, {
-      "retry-after": String(blocked),
+  const scope = grantScope("password", params.scope);
+  // The attempt is reserved before the password is looked at: N sent at once get exactly the limit.
+  const attempt = await reservePasswordAttempt(c.env, username);
+  if (!attempt.allowed) {
+    throw new OAuthError("invalid_grant", `Too many failed logins for this account. Retry in ${attempt.retryAfter} seconds.`, 429, {
+      "retry-after": String(attempt.retryAfter),
     });
   }
   const user = await findUserByEmail(c.env.DB, username);
   // The same PBKDF2 work whether or not the account exists.
   const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok || user.status !== "active") {
-    await recordFailedLogin(c.env, username);
-    throw new OAuthError("invalid_grant", "The email or password is wrong.");
-  }
+  if (!user || !ok || user.status !== "active") throw new OAuthError("invalid_grant", "The email or password is wrong.");
+  await attempt.succeeded();
   const cfg = authConfig(c.env, c.req.url);
-  const scope = grantedScope(params.scope);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
   const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
-  const refresh = await issueRefreshToken(c.env.DB, cfg, { user_id: user.id, organization_id: user.organization_id, scope });
-  return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
+  const body: Record<string, unknown> = { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope };
+  if (scope.split(" ").includes("offline_access")) {
+    body.refresh_token = await issueRefreshToken(c.env.DB, cfg, { user_id: user.id, organization_id: user.organization_id, scope });
+  }
+  return body;
 }
 
 async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
@@ -107,13 +145,14 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
   }
   const user = await db(c.env.DB).select().from(users).where(eq(users.id, result.user_id)).get();
   if (!user || user.status !== "active") throw new OAuthError("invalid_grant", "The account is not active.");
-  let scope = result.scope;
+  // Refresh tokens from before scopes were enforced carry the legacy name; read it as it was meant.
+  const had = currentScope(result.scope);
+  let scope = had;
   if (params.scope) {
     // RFC 6749 section 6: a refresh may narrow the scope, never widen it.
-    const asked = grantedScope(params.scope).split(" ");
-    const had = result.scope.split(" ");
-    if (asked.some((s) => !had.includes(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.");
-    scope = asked.join(" ");
+    const asked = grantScope("password", params.scope);
+    if (asked.split(" ").some((s) => !had.split(" ").includes(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.");
+    scope = asked;
   }
   const cfg = authConfig(c.env, c.req.url);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
@@ -121,7 +160,7 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
   const refresh = await issueRefreshToken(c.env.DB, cfg, {
     user_id: user.id,
     organization_id: user.organization_id,
-    scope: result.scope,
+    scope: had,
     family_id: result.family_id,
   });
   return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
@@ -129,13 +168,17 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
 
 async function authenticateClient(c: Context<GatewayEnv>, params: Record<string, string>) {
   const creds = clientCredentials(c, params);
-  const challenge: Record<string, string> = creds?.basic ? { "www-authenticate": 'Basic realm="buildly"' } : {};
-  if (!creds) throw new OAuthError("invalid_client", "Client authentication is required.", 401, { "www-authenticate": 'Basic realm="buildly"' });
+  const challenge: Record<string, string> = creds?.basic ? BASIC_CHALLENGE : {};
+  if (!creds) throw new OAuthError("invalid_client", "Client authentication is required.", 401, BASIC_CHALLENGE);
   const client = await db(c.env.DB).select().from(clients).where(eq(clients.id, creds.id)).get();
   const given = new TextEncoder().encode(await sha256Hex(creds.secret));
   const stored = new TextEncoder().encode(client?.secret_hash ?? "0".repeat(64));
   if (!constantTimeEqual(given, stored) || !client || client.status !== "active") {
     throw new OAuthError("invalid_client", "Client authentication failed.", 401, challenge);
+  }
+  // A client acts for whoever created it: once that admin is demoted or deactivated, it stops.
+  if (!(await sponsorIsAdmin(c.env.DB, client.organization_id, client.created_by))) {
+    throw new OAuthError("invalid_client", "The administrator who created this client no longer is one; an administrator must create a new client.", 401, challenge);
   }
   return client;
 }
@@ -143,7 +186,7 @@ async function authenticateClient(c: Context<GatewayEnv>, params: Record<string,
 async function clientCredentialsGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   const client = await authenticateClient(c, params);
   const cfg = authConfig(c.env, c.req.url);
-  const scope = grantedScope(params.scope);
+  const scope = grantScope("client_credentials", params.scope);
   const access = await issueAccessToken(c.env.DB, cfg, {
     subject: client.id,
     organization_id: client.organization_id,

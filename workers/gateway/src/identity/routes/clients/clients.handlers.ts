@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { forgetPrincipal } from "../../principal-status";
+import { forgetOrganizationPrincipals } from "../../principal-status";
 import { and, asc, eq, gt, or } from "drizzle-orm";
 import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
 import { rolesByName } from "../../accounts";
@@ -70,7 +70,8 @@ export const revoke: RouteHandler<typeof routes.revokeClient, GatewayEnv> = asyn
       .update(clients)
       .set({ status: "revoked", updated_at: nowIso() })
       .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)));
-    forgetPrincipal("client", id);
+    // This client and the clients it created stop on the next request.
+    forgetOrganizationPrincipals(organization_id);
   }
   return c.body(null, 204);
 };

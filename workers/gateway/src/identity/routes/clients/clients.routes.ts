@@ -11,7 +11,9 @@ export const createClient = createRoute({
   path: "/v1/clients",
   operationId: "createClient",
   summary: "Create a machine client for the client_credentials grant (admins only)",
-  description: "The answer holds the client secret; it is not stored and cannot be shown again.",
+  description:
+    "The answer holds the client secret; it is not stored and cannot be shown again. The client acts for its creator: " +
+    "once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
   request: { body: body(ClientCreateSchema) },

@@ -11,7 +11,9 @@ export const createInvitation = createRoute({
   path: "/v1/invitations",
   operationId: "createInvitation",
   summary: "Invite someone to the organization with a role (admins only)",
-  description: "Answers a single-use token, valid for 7 days, that only this answer shows. 409 if the email already has an account.",
+  description:
+    "Answers a single-use token, valid for 7 days, that only this answer shows. 409 if the email already has an account. " +
+    "The invitation can be accepted only while its creator is still an active administrator.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
   request: { body: body(InvitationCreateSchema) },

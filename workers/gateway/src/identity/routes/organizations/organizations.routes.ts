@@ -15,7 +15,7 @@ export const getCurrentOrganization = createRoute({
   middleware: [authenticate] as const,
   responses: {
     200: { description: "The organization", content: { "application/json": { schema: OrganizationSchema } } },
-    ...problemResponses(401, 404),
+    ...problemResponses(401, 403, 404),
   },
 });
 

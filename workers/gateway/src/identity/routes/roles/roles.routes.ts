@@ -17,7 +17,7 @@ export const listRoles = createRoute({
   request: { query: PaginationQuerySchema },
   responses: {
     200: { description: "A page of roles", content: { "application/json": { schema: RoleListSchema } } },
-    ...problemResponses(401, 422),
+    ...problemResponses(401, 403, 422),
   },
 });
 
@@ -40,7 +40,7 @@ export const getRole = createRoute({
   tags,
   middleware: [authenticate] as const,
   request: { params: IdParamSchema },
-  responses: { 200: role("The role"), ...problemResponses(401, 404, 422) },
+  responses: { 200: role("The role"), ...problemResponses(401, 403, 404, 422) },
 });
 
 export const updateRole = createRoute({

@@ -5,7 +5,8 @@ import { emailTaken, findUser, publicUser, roleNamesOf, rolesByName } from "../.
 import { hashPassword } from "../../crypto";
 import { ADMIN_ROLE } from "../../rbac";
 import { revokeUserRefreshTokens } from "../../tokens";
-import { forgetPrincipal } from "../../principal-status";
+import { forgetOrganizationPrincipals } from "../../principal-status";
+import { assertPasswordAllowed } from "../../password-policy";
 import { db } from "../../db/client";
 import { roles, userRoles, users, type UserRow } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -70,7 +71,8 @@ async function deactivate(d1: D1Database, callerId: string | undefined, user: Us
     .get();
   if (!row) throw lastAdmin();
   await revokeUserRefreshTokens(d1, user.id);
-  forgetPrincipal("user", user.id);
+  // The user, and every client it created, stops on the next request here (elsewhere within the cache's TTL).
+  forgetOrganizationPrincipals(user.organization_id);
   return row;
 }
 
@@ -98,6 +100,7 @@ export const list: RouteHandler<typeof routes.listUsers, GatewayEnv> = async (c)
 export const create: RouteHandler<typeof routes.createUser, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const input = c.req.valid("json");
+  assertPasswordAllowed(input.password, input.email, "password");
   const granted = await rolesByName(c.env.DB, organization_id, [...new Set(input.roles)]);
   const now = nowIso();
   const row: UserRow = {
@@ -143,6 +146,8 @@ export const update: RouteHandler<typeof routes.updateUser, GatewayEnv> = async 
       .returning()
       .get();
     if (!row) throw notFound();
+    // A reactivation counts at once too.
+    forgetOrganizationPrincipals(p.organization_id);
   }
   return c.json(publicUser(row, await roleNamesOf(c.env.DB, row.id)), 200);
 };
@@ -194,6 +199,9 @@ export const replaceRoles: RouteHandler<typeof routes.replaceUserRoles, GatewayE
     if (dropsAdmin) await d.insert(userRoles).values({ user_id: user.id, role_id: heldAdmin.id }).onConflictDoNothing();
     throw err;
   }
+  // Roles come from the accounts, not the tokens: the change applies to the user's next request,
+  // and to the clients and invitations the user made (they act only while their maker is an admin).
+  forgetOrganizationPrincipals(organization_id);
   const fresh = (await findUser(c.env.DB, organization_id, user.id))!;
   return c.json(publicUser(fresh, await roleNamesOf(c.env.DB, user.id)), 200);
 };

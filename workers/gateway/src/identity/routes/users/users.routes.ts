@@ -82,7 +82,8 @@ export const replaceUserRoles = createRoute({
   summary: "Replace a user's roles (admins only)",
   description:
     "Unknown role names are a 422; taking the admin role from the last active admin is a 409. " +
-    "Access tokens already issued keep their roles until they expire; the next refresh picks up the new ones.",
+    "The new roles apply to the user's next request, with the access tokens it already holds. Invitations and " +
+    "machine clients a demoted admin created stop working.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
   request: { params: IdParamSchema, body: body(UserRolesSchema) },
