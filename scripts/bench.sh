@@ -2,7 +2,8 @@
 # Throughput and latency of the platform on this machine, in one run:
 #   (a) a trivial Worker response: the runtime's own ceiling here,
 #   (b) a CRM read served by the CRM's code directly (no gateway, no RPC hop),
-#   (c) the same read through the gateway, as `npm run dev` serves it.
+#   (c) the same read through the gateway, as `npm run dev` serves it,
+#   (g)/(h) a page of 100 contacts through the gateway, plain and with ?join= of two relationships.
 # Starts everything it needs on free 127.0.0.1 ports with temporary state, prints a markdown
 # table (also written to bench/results/latest.md) and stops every process it started, also
 # on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50), BENCH_DURATION (10 s a scenario),
@@ -160,6 +161,14 @@ DIRECT_ID="$(create_contact "http://127.0.0.1:$P_DIRECT/contacts")"
 GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts" "$TOKEN")"
 GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$TOKEN_OFF")"
 
+# The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
+echo "creating 100 contacts with appointments and documents for the data mesh rows"
+MESH_TAG="$(node "$BENCH/lib/mesh-setup.mjs" "http://127.0.0.1:$PORT" "$TOKEN" 100)"
+MESH_PAGE="http://127.0.0.1:$PORT/v1/crm/contacts?limit=100&tag=$MESH_TAG"
+MESH_JOINED="$MESH_PAGE&join=appointments,documents"
+# The calls the joined page costs, from its Server-Timing header (one entry per service call).
+export MESH_CALLS="$(curl -fsS -o /dev/null -D - -H "authorization: Bearer $TOKEN" "$MESH_JOINED" | sed -n 's/^server-timing: //Ip' | tr -d '\r')"
+
 # --- scenarios ----------------------------------------------------------------------------------
 # One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
 # body must contain|access token to send (optional). Add a row here (and, if it needs one, a server above); BASELINE is the row
@@ -169,10 +178,13 @@ SCENARIOS=(
   "crm-direct|b|CRM GET /contacts/:id, service code direct (no gateway)|crm-direct|http://127.0.0.1:$P_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
   "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway: real token, rate limiting on|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
   "gateway-off|d|as (c), rate limiting off|platform-off|http://127.0.0.1:$PORT_OFF/v1/crm/contacts/$GATEWAY_OFF_ID|$GATEWAY_OFF_ID|$TOKEN_OFF"
+  "mesh-plain|g|a page of 100 contacts through the gateway (as (c))|platform|$MESH_PAGE|$MESH_TAG|$TOKEN"
+  "mesh-joined|h|as (g), ?join=appointments,documents|platform|$MESH_JOINED|_embedded|$TOKEN"
 )
 BASELINE=crm-direct
-# base:hop pairs; the first is the one the gateway goal applies to; ":limit" marks the rate-limiting pair.
-HOPS=crm-direct:gateway,gateway-off:gateway:limit
+# base:hop pairs; the first is the one the gateway goal applies to; ":limit" marks the rate-limiting
+# pair, ":mesh" the plain and joined pages (goal: the joined page costs at most 2x, in 1 + 2 calls).
+HOPS=crm-direct:gateway,gateway-off:gateway:limit,mesh-plain:mesh-joined:mesh
 if [ "${BENCH_NO_PROXY:-0}" = 1 ]; then
   # `wrangler dev` puts a proxy Worker (its own workerd) in front of every row, a local-dev-only
   # cost; these rows reach the Workers' workerd directly, to see the hop without it.
