@@ -67,6 +67,24 @@ export class DownLimiter extends DurableObject {
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
 }
+/**
+ * A logic service whose data mesh calls fail: getMany throws, findBy never answers. Registered
+ * only in the gateway-mesh-faults project (as "faulty"), to check that a joined read still
+ * answers with everything else.
+ */
+export class FaultyMeshService extends WorkerEntrypoint {
+  async describe() {
+    return { service: "faulty", models: [{ name: "things", path: "/things", title: "Thing", searchable: false, fields: [
+      { name: "id", type: "uuid" },
+      { name: "contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" }, lookup: true },
+    ] }] };
+  }
+  async getMany() { throw new Error("secret internal detail: the things table is on fire"); }
+  async findBy() { await new Promise((r) => setTimeout(r, 5000)); return { ok: true, data: [] }; }
+  async search() { throw new Error("down"); }
+  async handle() { return new Response("broken", { status: 500 }); }
+  async health() { return { service: "faulty", status: "ok", checks: {} }; }
+}
 export default { fetch() { return new Response("no", { status: 404 }); } };
 `;
 
@@ -91,7 +109,7 @@ export default {
  * The gateway's test project. `limiterDown` binds RATE_LIMITER to a Durable Object that always
  * fails, to test each policy's on_error (vitest.limiter-down.config.ts).
  */
-export async function gatewayTestConfig(opts: { name: string; include: string[]; exclude?: string[]; limiterDown?: boolean }) {
+export async function gatewayTestConfig(opts: { name: string; include: string[]; exclude?: string[]; limiterDown?: boolean; meshFaults?: boolean }) {
   const idpKeys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const idpPublic = { ...(await crypto.subtle.exportKey("jwk", idpKeys.publicKey)), kid: "idp-key-1", alg: "ES256", use: "sig" };
   const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
@@ -106,6 +124,7 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
     { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
     { name: "appointments", binding: "APPOINTMENTS", version: "v1", title: "Appointments", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
     { name: "fixture", binding: "FIXTURE", version: "v1", title: "Fixture", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 8 * 1024 * 1024 },
+    ...(opts.meshFaults ? [{ name: "faulty", binding: "FAULTY", version: "v1", title: "Faulty", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1048576 }] : []),
   ];
   return {
     plugins: [
@@ -142,7 +161,10 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
           // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
           outboundService: "idp-fixture",
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
-          serviceBindings: { FIXTURE: { name: "fixture", entrypoint: "FixtureService" } },
+          serviceBindings: {
+            FIXTURE: { name: "fixture", entrypoint: "FixtureService" },
+            ...(opts.meshFaults ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" } } : {}),
+          },
           workers: [
             ...SERVICES.map((s) => ({
               name: `buildly-${s.name}`,
@@ -172,4 +194,4 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
   };
 }
 
-export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**"] }));
+export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**", "test/mesh-faults/**"] }));
