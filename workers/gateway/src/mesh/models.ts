@@ -46,8 +46,7 @@ export async function catalogView(c: Context<GatewayEnv>): Promise<CatalogView> 
   for (const entry of serviceRegistry(c.env)) {
     const stub = serviceBinding(c.env, entry);
     try {
-      const describe = stub?.describe?.bind(stub);
-      if (describe) catalogs.push(await withDeadline(entry.name, entry.timeout_ms, () => describe()));
+      if (stub) catalogs.push(await withDeadline(entry.name, entry.timeout_ms, () => stub.describe()));
     } catch {
       // a service without a catalog has no models to join
     }
