@@ -1,7 +1,7 @@
 // Joined reads: ?join= on proxied GETs, both directions and both kinds, batched, permission-checked.
 import { beforeAll, describe, expect, it } from "vitest";
 import { problem, registerOrganization, type Account } from "./helpers";
-import { as, clientWithRoles, createRole, ids, serviceCalls, type Row } from "./mesh-helpers";
+import { as, clientWithRoles, createRole, ids, serviceCalls, type Row } from "./mesh-records";
 
 let admin: Account;
 let api: ReturnType<typeof as>;

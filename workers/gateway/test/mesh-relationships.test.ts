@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { problem, registerOrganization, type Account } from "./helpers";
-import { as, clientWithRoles, type Row } from "./mesh-helpers";
+import { as, clientWithRoles, type Row } from "./mesh-records";
 
 let admin: Account;
 let api: ReturnType<typeof as>;

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerOrganization, type Account } from "../helpers";
-import { as, ids, serviceCalls, type Row } from "../mesh-helpers";
+import { as, ids, serviceCalls, type Row } from "../mesh-records";
 
 let admin: Account;
 let api: ReturnType<typeof as>;
