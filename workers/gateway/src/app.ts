@@ -5,6 +5,8 @@ import { registerApiDocs } from "./api-docs";
 import { corsPolicy, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
+import { registerMeshCatalog } from "./mesh/catalog";
+import { registerMeshSearch } from "./mesh/search";
 import { registerServiceRoutes, registerUpstreamInfo, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
 
@@ -25,6 +27,8 @@ export function buildApp() {
   registerUpstreamInfo(app);
   registerApiDocs(app);
   registerIdentity(app);
+  registerMeshCatalog(app);
+  registerMeshSearch(app);
   registerServiceRoutes(app, authenticate);
 
   app.onError(onError);
