@@ -1,6 +1,6 @@
 import { and, desc, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { meshFields, newestPerValue, ref, type MeshModelDefinition } from "@buildly/shared";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
 import { db } from "./db/client";
 import { appointmentContacts, appointments, calendars, type CalendarRow } from "./db/schema";
 import { AppointmentSchema } from "./routes/appointments/appointments.schemas";
@@ -89,6 +89,18 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     findBy: {
       calendar_id: async (env, org, values, perValue) => (await appointmentsByCalendars(env.DB, org, values, perValue).all()).map(toAppointment),
       "attendees[].contact_id": async (env, org, values, perValue) => (await appointmentsByContacts(env.DB, org, values, perValue).all()).map(toAppointment),
+    },
+    // Titles, word prefixes (migrations/0004): the best candidates by bm25 in one query.
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("appointments_fts", "appointment_id", ["title"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; title: string; start_at: string; location: string | null }>(
+        sql`SELECT a.id, a.title, a.start_at, a.location FROM (${matches}) AS m JOIN appointments AS a ON a.id = m.id
+            WHERE +a.organization_id = ${org} ORDER BY m.rank`,
+      );
+      return rows.map((r) =>
+        searchHit(q, { id: r.id, model: "appointments", type: "appointment", name: r.title, description: r.location ? `${r.start_at}, ${r.location}` : r.start_at }),
+      );
     },
   },
 };

@@ -154,3 +154,38 @@ describe("migration 0003 over existing appointments", () => {
     ]);
   });
 });
+
+describe("search", () => {
+  it("finds appointments by title (word prefixes), best first, within the organization; follows renames and deletes", async () => {
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client);
+    const word = `Kickoff${crypto.randomUUID().slice(0, 6)}`;
+    const exact = await makeAppointment(client, { calendar_id: cal.id, ...slot(), title: word, location: "Room 1" });
+    const longer = await makeAppointment(client, { calendar_id: cal.id, ...slot(), title: `Project ${word} with the whole team` });
+    await makeAppointment(client, { calendar_id: cal.id, ...slot(), title: "Lunch" });
+
+    const res = await rpc.search(word.toLowerCase(), [], 10, identity(org));
+    expect(res.ok && res.data).toEqual([
+      { id: exact.id, model: "appointments", type: "appointment", name: word, description: `${exact.start}, Room 1`, score: 1 },
+      expect.objectContaining({ id: longer.id, description: longer.start }),
+    ]);
+    expect(await rpc.search(word, [], 10, identity(freshOrg().org))).toEqual({ ok: true, data: [] });
+    expect(await rpc.search(word, ["calendars"], 10, identity(org))).toMatchObject({ ok: false, error: { status: 422 } });
+
+    expect((await client.patch(`/appointments/${exact.id}`, { title: "Renamed" })).status).toBe(200);
+    expect((await client.delete(`/appointments/${longer.id}`)).status).toBe(204);
+    expect(await rpc.search(word, [], 10, identity(org))).toEqual({ ok: true, data: [] });
+    const renamed = await rpc.search("renamed", [], 10, identity(org));
+    expect(renamed.ok && renamed.data.map((h: any) => h.id)).toEqual([exact.id]);
+  });
+
+  it("reads one query, through the FTS index and the primary key", async () => {
+    const { org } = freshOrg();
+    const recorded = recordingD1(DB);
+    await models.appointments!.search!({ ...e, DB: recorded.db }, org, "plan", 10);
+    expect(recorded.statements.length).toBe(1);
+    const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
+    expect(plan).toMatch(/SCAN appointments_fts VIRTUAL TABLE/);
+    expect(plan).toMatch(/SEARCH a USING INDEX sqlite_autoindex_appointments_1 \(id=\?\)/);
+  });
+});

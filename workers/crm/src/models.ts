@@ -1,6 +1,6 @@
-import { desc } from "drizzle-orm";
+import { desc, sql } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
-import { meshFields, newestPerValue, ref, type FindByLoader, type MeshModelDefinition } from "@buildly/shared";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type FindByLoader, type MeshModelDefinition, type SearchHit, type SearchLoader } from "@buildly/shared";
 import { db } from "./db/client";
 import { activities, companies, contacts, deals } from "./db/schema";
 import { loadActivities, toActivity } from "./routes/activities/activities.handlers";
@@ -37,6 +37,47 @@ function lookup<R>(table: LookupTable, column: AnySQLiteColumn, shape: (row: R) 
 
 const crm = (model: string) => ref("crm", model);
 
+/**
+ * search on one model through its FTS5 table (the same word-prefix matching as the lists' `q`):
+ * the best candidates by bm25 in one query, then scored on the record's name for the mesh.
+ * `+t.organization_id` keeps SQLite from walking the organization's index instead of looking
+ * the candidates up by primary key (the FTS match is already narrowed to the organization).
+ */
+function fullText<R extends { id: string }>(fts: string, columns: readonly string[], select: string, table: string, hit: (q: string, row: R) => SearchHit): SearchLoader<Env> {
+  return async (env, org, q, limit) => {
+    const matches = ftsMatches(fts, "rowid", columns, org, q, searchCandidates(limit));
+    if (!matches) return [];
+    const rows = await db(env.DB).all<R>(
+      sql`SELECT ${sql.raw(select)} FROM (${matches}) AS m JOIN ${sql.identifier(table)} AS t ON t.rid = m.id WHERE +t.organization_id = ${org} ORDER BY m.rank`,
+    );
+    return rows.map((row) => hit(q, row));
+  };
+}
+
+/** 1250000 EUR -> "€12,500.00" (amounts are in minor units). */
+function money(amount: number, currency: string): string {
+  try {
+    const format = new Intl.NumberFormat("en", { style: "currency", currency });
+    return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}
+
+type ContactHit = { id: string; first_name: string; last_name: string; email: string };
+type CompanyHit = { id: string; name: string; domain: string | null };
+type DealHit = { id: string; title: string; amount: number; currency: string };
+
+const searchContacts = fullText<ContactHit>("contacts_fts", ["first_name", "last_name", "email", "phone"], "t.id, t.first_name, t.last_name, t.email", "contacts", (q, r) =>
+  searchHit(q, { id: r.id, model: "contacts", type: "contact", name: `${r.first_name} ${r.last_name}`, description: r.email }, [r.email]),
+);
+const searchCompanies = fullText<CompanyHit>("companies_fts", ["name", "domain"], "t.id, t.name, t.domain", "companies", (q, r) =>
+  searchHit(q, { id: r.id, model: "companies", type: "company", name: r.name, description: r.domain }, [r.domain]),
+);
+const searchDeals = fullText<DealHit>("deals_fts", ["title"], "t.id, t.title, t.amount, t.currency", "deals", (q, r) =>
+  searchHit(q, { id: r.id, model: "deals", type: "deal", name: r.title, description: money(r.amount, r.currency) }),
+);
+
 export const models: Record<string, MeshModelDefinition<Env>> = {
   contacts: {
     path: "/contacts",
@@ -44,12 +85,14 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     fields: meshFields(ContactSchema, { company_id: crm("companies") }),
     getMany: (env, org, ids) => loadContacts(db(env.DB), org, ids),
     findBy: { company_id: lookup(contacts, contacts.company_id, toContact) },
+    search: searchContacts,
   },
   companies: {
     path: "/companies",
     title: "Company",
     fields: meshFields(CompanySchema),
     getMany: (env, org, ids) => loadCompanies(db(env.DB), org, ids),
+    search: searchCompanies,
   },
   deals: {
     path: "/deals",
@@ -66,6 +109,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       contact_id: lookup(deals, deals.contact_id, toDeal),
       company_id: lookup(deals, deals.company_id, toDeal),
     },
+    search: searchDeals,
   },
   pipelines: {
     path: "/pipelines",

@@ -123,3 +123,70 @@ describe("findBy (the reverse side of a reference)", () => {
     expect(await rpc.findBy("contacts", "company_id", [], 1, { request_id: "x" })).toMatchObject({ ok: false, error: { status: 401 } });
   });
 });
+
+describe("search", () => {
+  it("finds contacts, companies and deals by word prefixes, best first, within the organization", async () => {
+    const client = fresh();
+    const word = `Quux${crypto.randomUUID().slice(0, 6)}`;
+    const co = await create(client, "/companies", { name: word, domain: "quux.example" });
+    const person = await create(client, "/contacts", contactInput({ first_name: "Zebediah", last_name: word }));
+    const deal = await create(client, "/deals", { title: `${word} renewal for the year`, amount: 125000, currency: "EUR" });
+    await create(client, "/contacts", contactInput({ first_name: "Nobody" }));
+
+    const res = await rpc.search(word.toLowerCase(), [], 10, identity(client.org));
+    expect(res.ok).toBe(true);
+    const hits = (res as { data: any[] }).data;
+    expect(hits).toEqual([
+      { id: co.id, model: "companies", type: "company", name: word, description: "quux.example", score: 1 },
+      // The name starts with the query: 0.9.
+      { id: deal.id, model: "deals", type: "deal", name: deal.title, description: "€1,250.00", score: 0.9 },
+      // One of the name's two words: 0.1 + 0.5 + 0.2 * 1/2.
+      { id: person.id, model: "contacts", type: "contact", name: `Zebediah ${word}`, description: person.email, score: 0.7 },
+    ]);
+
+    // Only the models asked for; a prefix of a word matches; another organization sees nothing.
+    const companiesOnly = await rpc.search(word.slice(0, 6), ["companies"], 10, identity(client.org));
+    expect(companiesOnly.ok && companiesOnly.data.map((h: any) => h.id)).toEqual([co.id]);
+    expect(await rpc.search(word, [], 10, identity(ORG_B))).toEqual({ ok: true, data: [] });
+    const one = await rpc.search(word, [], 1, identity(client.org));
+    expect(one.ok && one.data.map((h: any) => h.id)).toEqual([co.id]);
+  });
+
+  it("treats FTS5 syntax in the query as plain words", async () => {
+    const client = fresh();
+    await create(client, "/companies", { name: "Near Corp" });
+    for (const q of ['"', "NEAR(a b)", "* OR 1", "name:x", "^start", ")(", "organization_id : x"]) {
+      const res = await rpc.search(q, [], 5, identity(client.org));
+      expect(res.ok, q).toBe(true);
+    }
+    const near = await rpc.search("NEAR(", [], 5, identity(client.org));
+    expect(near.ok && near.data.map((h: any) => h.name)).toEqual(["Near Corp"]);
+  });
+
+  it("reads one query per model, through the FTS index and the primary key", async () => {
+    const client = fresh();
+    await create(client, "/contacts", contactInput({ last_name: "Plan" }));
+    for (const name of ["contacts", "companies", "deals"]) {
+      const recorded = recordingD1(DB);
+      await models[name]!.search!({ ...(env as unknown as Env), DB: recorded.db }, client.org, "plan", 10);
+      expect(recorded.statements.length, name).toBe(1);
+      const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
+      expect(plan, name).toMatch(new RegExp(`SCAN ${name}_fts VIRTUAL TABLE`));
+      expect(plan, name).toMatch(/SEARCH t USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    }
+  });
+
+  it("refuses bad arguments: empty or long query, a model that is not searchable (422) or unknown (404), no context (401)", async () => {
+    const ctx = identity();
+    expect(await rpc.search("", [], 5, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "q" }] } });
+    expect(await rpc.search("   ", [], 5, ctx)).toMatchObject({ ok: false, error: { status: 422 } });
+    expect(await rpc.search("x".repeat(201), [], 5, ctx)).toMatchObject({ ok: false, error: { status: 422 } });
+    expect(await rpc.search("x".repeat(200), [], 5, ctx)).toMatchObject({ ok: true });
+    expect(await rpc.search("x", ["pipelines"], 5, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "models" }] } });
+    expect(await rpc.search("x", ["invoices"], 5, ctx)).toMatchObject({ ok: false, error: { status: 404 } });
+    for (const limit of [0, 51, 2.5]) expect(await rpc.search("x", [], limit, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "limit" }] } });
+    expect(await rpc.search("x", [], 5, {})).toMatchObject({ ok: false, error: { status: 401 } });
+    // Punctuation only: no word to look for, no hits.
+    expect(await rpc.search("!!", [], 5, ctx)).toEqual({ ok: true, data: [] });
+  });
+});

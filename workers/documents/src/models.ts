@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { meshFields, newestPerValue, ref, type MeshModelDefinition } from "@buildly/shared";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
 import { db } from "./db/client";
 import { files, folders } from "./db/schema";
 import { toFile } from "./routes/files/files.handlers";
@@ -17,6 +17,18 @@ const idsIn = (ids: string[]) => sql`(SELECT value FROM json_each(${JSON.stringi
 const active = eq(files.status, "active");
 const fileKeys = { table: files, key: files.id, organization: files.organization_id, created: files.created_at, id: files.id };
 const folderKeys = { table: folders, key: folders.id, organization: folders.organization_id, created: folders.created_at, id: folders.id };
+
+/** 48213 -> "47.1 KiB". */
+function bytes(size: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let n = size;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${size} bytes` : `${n.toFixed(1)} ${units[i]}`;
+}
 
 export const models: Record<string, MeshModelDefinition<Env>> = {
   folders: {
@@ -40,6 +52,16 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
         return rows.map(toFolder);
       },
     },
+    // Names, word prefixes (migrations/0003): the best candidates by bm25 in one query, looked up by
+    // primary key (`+f.organization_id`: not through the organization's index; FTS already narrowed it).
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("folders_fts", "folder_id", ["name"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; name: string }>(
+        sql`SELECT f.id, f.name FROM (${matches}) AS m JOIN folders AS f ON f.id = m.id WHERE +f.organization_id = ${org} ORDER BY m.rank`,
+      );
+      return rows.map((r) => searchHit(q, { id: r.id, model: "folders", type: "folder", name: r.name, description: null }));
+    },
   },
   files: {
     path: "/files",
@@ -61,6 +83,15 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
           .orderBy(desc(files.created_at), desc(files.id));
         return rows.map(toFile);
       },
+    },
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("files_fts", "file_id", ["name"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; name: string; content_type: string; size: number }>(
+        sql`SELECT f.id, f.name, f.content_type, f.size FROM (${matches}) AS m JOIN files AS f ON f.id = m.id
+            WHERE +f.organization_id = ${org} AND f.status = 'active' ORDER BY m.rank`,
+      );
+      return rows.map((r) => searchHit(q, { id: r.id, model: "files", type: "file", name: r.name, description: `${r.content_type}, ${bytes(r.size)}` }));
     },
   },
 };

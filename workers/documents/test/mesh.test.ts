@@ -90,3 +90,55 @@ describe("findBy", () => {
     expect(await rpc.findBy("files", "folder_id", [], 1, {})).toMatchObject({ ok: false, error: { status: 401 } });
   });
 });
+
+describe("search", () => {
+  it("finds files and folders by name (word prefixes), best first, within the organization", async () => {
+    const { org, client } = freshOrg();
+    const word = `Zanzibar${crypto.randomUUID().slice(0, 6)}`;
+    const dir = await folder(client, word);
+    const file = await uploaded(client, `${word} minutes.txt`);
+    const other = await uploaded(client, `notes about ${word.toLowerCase()}.md`);
+    await uploaded(client, "unrelated.txt");
+
+    const res = await rpc.search(word.slice(0, 10), [], 10, identity(org));
+    expect(res.ok).toBe(true);
+    const hits = (res as { data: any[] }).data;
+    expect(hits.map((h) => [h.id, h.model, h.type])).toEqual([
+      [dir.id, "folders", "folder"],
+      [file.id, "files", "file"],
+      [other.id, "files", "file"],
+    ]);
+    expect(hits[0]).toEqual({ id: dir.id, model: "folders", type: "folder", name: word, description: null, score: 0.9 });
+    expect(hits[1]).toMatchObject({ name: `${word} minutes.txt`, description: "application/octet-stream, 100 bytes" });
+
+    const filesOnly = await rpc.search(word, ["files"], 1, identity(org));
+    expect(filesOnly.ok && filesOnly.data.map((h: any) => h.model)).toEqual(["files"]);
+    expect(await rpc.search(word, [], 10, identity(ORG_B))).toEqual({ ok: true, data: [] });
+
+    // Renamed and deleted files follow.
+    expect((await client.patch(`/files/${file.id}`, { name: "renamed.txt" })).status).toBe(200);
+    expect((await client.delete(`/files/${other.id}`)).status).toBe(204);
+    const after = await rpc.search(word, [], 10, identity(org));
+    expect(after.ok && after.data.map((h: any) => h.id)).toEqual([dir.id]);
+  });
+
+  it("reads one query per model, through the FTS index and the primary key", async () => {
+    const { org, client } = freshOrg();
+    await uploaded(client, "plan.txt");
+    for (const [name, key] of [["files", "files"], ["folders", "folders"]] as const) {
+      const recorded = recordingD1(DB);
+      await models[name]!.search!({ ...testEnv, DB: recorded.db }, org, "plan", 10);
+      expect(recorded.statements.length, name).toBe(1);
+      const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
+      expect(plan, name).toMatch(new RegExp(`SCAN ${key}_fts VIRTUAL TABLE`));
+      expect(plan, name).toMatch(new RegExp(`SEARCH f USING INDEX sqlite_autoindex_${key}_1 \\(id=\\?\\)`));
+    }
+  });
+
+  it("treats FTS5 syntax as plain words and refuses bad arguments", async () => {
+    const { org } = freshOrg();
+    for (const q of ['"', "NEAR(a b)", "file_id : x", "* OR *"]) expect((await rpc.search(q, [], 5, identity(org))).ok, q).toBe(true);
+    expect(await rpc.search("x", ["versions"], 5, identity(org))).toMatchObject({ ok: false, error: { status: 404 } });
+    expect(await rpc.search("", [], 5, identity(org))).toMatchObject({ ok: false, error: { status: 422 } });
+  });
+});

@@ -32,6 +32,14 @@ beforeAll(async () => {
 
 const byId = (rows: Row[]) => new Map(rows.map((r) => [r.id, r]));
 
+/**
+ * The catalog (which model a path is) is read from the services once a minute per isolate; a
+ * request that reads it shows those describe() calls too. Counting tests read it first.
+ */
+async function warmCatalog() {
+  expect((await api.get("/v1/mesh/models")).status).toBe(200);
+}
+
 describe("Server-Timing", () => {
   it("names the one call a plain proxied request makes", async () => {
     const res = await api.get("/v1/crm/contacts?limit=1");
@@ -49,6 +57,7 @@ describe("Server-Timing", () => {
 
 describe("joined reads", () => {
   it("embeds both kinds on a page in 1 + K calls, never one per record", async () => {
+    await warmCatalog();
     const res = await api.get("/v1/crm/contacts?limit=100&join=appointments,documents");
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("true");
@@ -69,6 +78,7 @@ describe("joined reads", () => {
   });
 
   it("costs one more call per further key, whatever the page size", async () => {
+    await warmCatalog();
     const res = await api.get("/v1/crm/contacts?limit=100&join=appointments,documents,deals,company");
     expect(res.status).toBe(200);
     // company: the contacts hold company_id -> crm.getMany; deals hold contact_id -> crm.findBy.
@@ -85,6 +95,7 @@ describe("joined reads", () => {
   });
 
   it("makes no call for a key with nothing to look up", async () => {
+    await warmCatalog();
     const res = await api.get(`/v1/crm/contacts/${contacts[4]!.id}?join=company`);
     expect(res.status).toBe(200);
     expect(serviceCalls(res).map((c) => c.method)).toEqual(["handle"]);
@@ -101,6 +112,7 @@ describe("joined reads", () => {
     const file = await (await api.get(`/v1/documents/files/${files[1]!.id}?join=contacts`)).json<Row>();
     expect(ids(file._embedded.contacts)).toEqual(ids([contacts[0]!, contacts[2]!]));
     // field held by the related side, reverse: an appointment's attendees as contacts (getMany of attendees[].contact_id).
+    await warmCatalog();
     const res = await api.get(`/v1/appointments/appointments/${appointments[0]!.id}?join=contacts`);
     expect(serviceCalls(res).map((c) => `${c.service}.${c.method}`)).toEqual(["appointments.handle", "crm.getMany"]);
     expect(ids((await res.json<Row>())._embedded.contacts)).toEqual(ids([contacts[0]!, contacts[1]!]));
@@ -150,6 +162,7 @@ describe("joined reads", () => {
 
 describe("what join refuses", () => {
   it("422 names an unknown key and the keys that exist", async () => {
+    await warmCatalog();
     const res = await api.get("/v1/crm/contacts?join=documents,nope");
     expect(res.status).toBe(422);
     const body = await problem(res);
@@ -176,6 +189,7 @@ describe("what join refuses", () => {
 
 describe("permissions on embedded records", () => {
   it("leaves out a service the caller may not read and names it as forbidden", async () => {
+    await warmCatalog();
     await createRole(admin.access_token, "no-appointments", { crm: ["read"], documents: ["read"] });
     const token = await clientWithRoles(admin.access_token, ["no-appointments"]);
     const res = await as(token).get("/v1/crm/contacts?limit=100&join=appointments,documents");

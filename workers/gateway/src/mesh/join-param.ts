@@ -53,6 +53,9 @@ export async function joinPaths(c: Context<GatewayEnv>, model: ModelRef, keys: s
 /** The model at the request's path, or 422: `join` needs a collection or a record the catalog knows. */
 export function locateOrRefuse(catalog: CatalogView, service: string, rest: string) {
   const located = catalog.locate(service, rest);
+  if (!located && Object.hasOwn(catalog.errors, service)) {
+    throw new ApiError(503, `The ${service} service's models cannot be read right now, so join cannot be applied. Try again.`, { extensions: { service } });
+  }
   if (!located) {
     throw new ApiError(422, `join applies to a model's collection or record; ${rest} under ${service} is neither.`, {
       errors: [{ path: "join", message: "Not available on this path" }],

@@ -1,31 +1,35 @@
 import type { Context } from "hono";
-import type { MeshField, MeshModel, ServiceCatalog } from "@buildly/shared";
-import { serviceBinding, serviceRegistry } from "../upstream/registry";
-import { withDeadline } from "../upstream/deadline";
+import type { MeshField, MeshModel, Problem } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
+import { meshCatalog } from "./catalog";
 import type { ModelRef } from "./relationships/relationship";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The mesh's questions to the catalog: which model is this, which is at this path, what fields does it have. */
+/** The questions relationships and joins ask the catalog (mesh/catalog). */
 export interface CatalogView {
   hasService(service: string): boolean;
   model(ref: ModelRef): MeshModel | undefined;
   /** The model whose collection (`id` null) or record (`id` set) `rest` (the path below the service's prefix) is. */
   locate(service: string, rest: string): { model: MeshModel; id: string | null } | undefined;
+  /** Services whose catalog could not be read just now. */
+  errors: Record<string, Problem>;
 }
 
 export function fieldOf(model: MeshModel, name: string): MeshField | undefined {
   return model.fields.find((f) => f.name === name);
 }
 
-export function viewOf(catalogs: ServiceCatalog[]): CatalogView {
-  const byService = new Map(catalogs.map((c) => [c.service, c.models]));
+/** The catalog (cached per isolate by mesh/catalog), of `only` some services when given. */
+export async function catalogView(c: Context<GatewayEnv>, only?: readonly string[]): Promise<CatalogView> {
+  const catalog = await meshCatalog(c, only);
+  const modelsOf = (service: string) => catalog.services.find((s) => s.entry.name === service)?.catalog.models ?? [];
   return {
-    hasService: (service) => byService.has(service),
-    model: (ref) => byService.get(ref.service)?.find((m) => m.name === ref.model),
+    errors: catalog.errors,
+    hasService: (service) => catalog.services.some((s) => s.entry.name === service),
+    model: (ref) => catalog.models.get(`${ref.service}.${ref.model}`),
     locate(service, rest) {
-      for (const model of byService.get(service) ?? []) {
+      for (const model of modelsOf(service)) {
         if (rest === model.path || rest === model.path + "/") return { model, id: null };
         if (rest.startsWith(model.path + "/")) {
           const id = rest.slice(model.path.length + 1);
@@ -35,22 +39,4 @@ export function viewOf(catalogs: ServiceCatalog[]): CatalogView {
       return undefined;
     },
   };
-}
-
-// TEMPORARY until the catalog reader (mesh/catalog, branch h8-services) is merged: asks each
-// service's describe() directly.
-let cached: { at: number; view: CatalogView } | undefined;
-export async function catalogView(c: Context<GatewayEnv>): Promise<CatalogView> {
-  if (cached && Date.now() - cached.at < 60_000) return cached.view;
-  const catalogs: ServiceCatalog[] = [];
-  for (const entry of serviceRegistry(c.env)) {
-    const stub = serviceBinding(c.env, entry);
-    try {
-      if (stub) catalogs.push(await withDeadline(entry.name, entry.timeout_ms, () => stub.describe()));
-    } catch {
-      // a service without a catalog has no models to join
-    }
-  }
-  cached = { at: Date.now(), view: viewOf(catalogs) };
-  return cached.view;
 }

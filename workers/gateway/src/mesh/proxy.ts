@@ -36,7 +36,7 @@ export const meshForward: ServiceHandler = async (c, entry) => {
   }
   authorize(c, entry);
   const rest = url.pathname.slice(entry.prefix.length) || "/";
-  const located = locateOrRefuse(await catalogView(c), entry.name, rest);
+  const located = locateOrRefuse(await catalogView(c, [entry.name]), entry.name, rest);
   const paths = await joinPaths(c, { service: entry.name, model: located.model.name }, keys);
   if (method !== "GET") return joinedWrite(c, entry, url, located, paths);
 
@@ -51,7 +51,7 @@ export const meshForward: ServiceHandler = async (c, entry) => {
 /** After `DELETE /v1/<service><model path>/<id>` succeeded: the record's join records go too. */
 async function unlinkDeleted(c: Context<GatewayEnv>, entry: ServiceEntry, url: URL): Promise<void> {
   try {
-    const located = (await catalogView(c)).locate(entry.name, url.pathname.slice(entry.prefix.length));
+    const located = (await catalogView(c, [entry.name])).locate(entry.name, url.pathname.slice(entry.prefix.length));
     if (!located?.id) return;
     await unlinkRecord(c.env.DB, identityFor(c).organization_id, { service: entry.name, model: located.model.name }, located.id);
   } catch (err) {

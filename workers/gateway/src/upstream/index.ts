@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, notFoundHandler } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
+import { referenceIntegrity } from "../mesh/integrity";
 import { forward } from "./proxy";
 import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 import { registerHealth } from "./routes/health";
@@ -23,7 +24,8 @@ export function registerUpstreamInfo(app: OpenAPIHono<GatewayEnv>) {
 /**
  * Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
  * service is 404 before anything else, then `authenticate` verifies the token and checks the
- * roles. Registered last, after every route the gateway serves itself.
+ * roles, and `referenceIntegrity` refuses JSON writes naming another service's missing records
+ * (mesh/integrity). Registered last, after every route the gateway serves itself.
  */
 export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate: MiddlewareHandler<GatewayEnv>, handler: ServiceHandler = forward) {
   const ownRoutes = notFoundHandler(app);
@@ -45,6 +47,7 @@ export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate
       await next();
     },
     authenticate,
+    referenceIntegrity,
     (c) => handler(c, c.get("entry")!),
   );
 }

@@ -45,6 +45,8 @@ beforeAll(async () => {
 
 describe("partial answers", () => {
   it("a service past its deadline: 200, the other keys embedded, 504 named on each record", async () => {
+    // The catalog is read once a minute per isolate; read it first so only the join's calls are counted.
+    expect((await api.get("/v1/mesh/models")).status).toBe(200);
     const res = await api.get("/v1/crm/contacts?limit=100&join=things,documents");
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("false");

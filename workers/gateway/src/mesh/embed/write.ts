@@ -92,7 +92,7 @@ class JoinedWrite {
   async run(bytes: Uint8Array): Promise<Response> {
     const { main, embedded } = this.parse(bytes);
     this.checkPermissions(embedded);
-    const catalog = await catalogView(this.c);
+    const catalog = await catalogView(this.c, [...new Set(embedded.map((e) => e.path.to.service))]);
     const modelOf = (ref: ModelRef) => {
       const m = catalog.model(ref);
       if (!m) throw new ApiError(502, `The catalog has no model ${ref.service} ${ref.model}.`);

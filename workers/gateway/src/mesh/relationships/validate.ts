@@ -33,6 +33,11 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
     }
     return model;
   };
+  for (const service of new Set([input.origin.service, input.related.service])) {
+    if (Object.hasOwn(catalog.errors, service)) {
+      throw new ApiError(503, `The ${service} service's models cannot be read right now, so the relationship cannot be checked. Try again.`, { extensions: { service } });
+    }
+  }
   const origin = modelAt("origin");
   const related = modelAt("related");
   if (!origin || !related) throw invalid(errors);

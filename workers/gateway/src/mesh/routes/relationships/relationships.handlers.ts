@@ -60,7 +60,7 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
   // Fresh from D1, not the cache: a key taken moments ago on another isolate must count.
   forgetRelationships(organization_id);
   const existing = await relationshipsOf(c.env.DB, organization_id);
-  const fieldOn = validateRelationship(await catalogView(c), input, existing);
+  const fieldOn = validateRelationship(await catalogView(c, [input.origin.service, input.related.service]), input, existing);
   const own = (await d.select({ n: count() }).from(meshRelationships).where(eq(meshRelationships.organization_id, organization_id)).get())?.n ?? 0;
   if (own >= MAX_RELATIONSHIPS) throw new ApiError(409, `An organization has at most ${MAX_RELATIONSHIPS} relationships of its own. Delete one first.`);
 
