@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config";
 // e2e/ starts the platform as a user does and speaks HTTP only.
 export default defineConfig({
   test: {
-    projects: ["packages/shared", "workers/*", "workers/gateway/vitest.limiter-down.config.ts", "e2e"],
+    projects: ["packages/shared", "workers/*", "workers/gateway/vitest.limiter-down.config.ts", "workers/gateway/vitest.mesh-faults.config.ts", "e2e"],
   },
 });

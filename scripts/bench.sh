@@ -5,7 +5,8 @@
 #   (c) the same read through the gateway: real token, rate limiting on,
 #   (d) as (c) with rate limiting off,
 #   (e) a minimal forwarding Worker: the same RPC call with a fixed identity, nothing else,
-#   (f) as (c) under `wrangler dev` (its proxy and log forwarding), for comparison;
+#   (f) as (c) under `wrangler dev` (its proxy and log forwarding), for comparison,
+#   (g)/(h) a page of 100 contacts through the gateway, plain and with ?join= of two relationships;
 # then single-connection latency for (b), (c), (e), and (c) with a simulated 50 ms to every
 # D1 and Durable Object call the gateway makes (a user far from the data).
 # Rows (a)-(e) run on Miniflare directly (bench/lib/serve.mjs: one workerd, the same configs,
@@ -184,6 +185,14 @@ GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$
 GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY")"
 GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"
 
+# The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
+echo "creating 100 contacts with appointments and documents for the data mesh rows"
+MESH_TAG="$(node "$BENCH/lib/mesh-setup.mjs" "http://127.0.0.1:$PORT" "$TOKEN" 100)"
+MESH_PAGE="http://127.0.0.1:$PORT/v1/crm/contacts?limit=100&tag=$MESH_TAG"
+MESH_JOINED="$MESH_PAGE&join=appointments,documents"
+# The calls the joined page costs, from its Server-Timing header (one entry per service call).
+export MESH_CALLS="$(curl -fsS -o /dev/null -D - -H "authorization: Bearer $TOKEN" "$MESH_JOINED" | sed -n 's/^server-timing: //Ip' | tr -d '\r')"
+
 # --- scenarios ----------------------------------------------------------------------------------
 # One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
 # body must contain|access token to send (optional). Add a row here (and, if it needs one, a server
@@ -195,11 +204,14 @@ SCENARIOS=(
   "gateway-off|d|as (c), rate limiting off|platform-off|http://127.0.0.1:$PORT_OFF/v1/crm/contacts/$GATEWAY_OFF_ID|$GATEWAY_OFF_ID|$TOKEN_OFF"
   "forwarder|e|minimal forwarder: same RPC to the CRM, fixed identity, nothing else|platform|http://127.0.0.1:$P_FORWARD/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
   "gateway-dev|f|as (c), under wrangler dev (dev proxy + log forwarding)|platform-dev|http://127.0.0.1:$PORT_DEV/v1/crm/contacts/$GATEWAY_DEV_ID|$GATEWAY_DEV_ID|$TOKEN_DEV"
+  "mesh-plain|g|a page of 100 contacts through the gateway (as (c))|platform|$MESH_PAGE|$MESH_TAG|$TOKEN"
+  "mesh-joined|h|as (g), ?join=appointments,documents|platform|$MESH_JOINED|_embedded|$TOKEN"
 )
 BASELINE=crm-direct
 # base:hop[:kind] pairs: the first is the one the 15% goal applies to; ":limit" marks the
-# rate-limiting pair, ":own" the gateway's own cost against the minimal forwarder.
-HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev
+# rate-limiting pair, ":own" the gateway's own cost against the minimal forwarder, ":mesh" the
+# plain and joined pages (goal: the joined page costs at most 2x, in 1 + 2 calls).
+HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev,mesh-plain:mesh-joined:mesh
 # Single connection, one request at a time: what one request costs when nothing queues.
 SINGLE=(crm-direct gateway forwarder)
 

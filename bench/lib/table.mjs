@@ -64,6 +64,18 @@ hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
   const cpu =
     `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` +
     `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+  if (kind === "mesh") {
+    // Issue 8's goal: a page with two relationships joined costs at most 2x the plain page, in
+    // 1 + 2 calls to logic services (MESH_CALLS: the joined page's Server-Timing header).
+    const ratio = base.rps / hop.rps;
+    const calls = (process.env.MESH_CALLS ?? "").split(",").map((c) => c.trim()).filter(Boolean);
+    out.push(
+      `data mesh: the joined page (${hop.letter}) makes ${calls.length} service calls (goal 1 + 2: ${calls.length === 3 ? "met" : "NOT met"}: ` +
+        `${calls.map((c) => c.replace(/;dur=[\d.]+/, "")).join(", ")}) and costs ${fmt(ratio, 2)}x the plain page (${base.letter}) ` +
+        `(goal <= 2x: ${ratio <= 2 ? "met" : "NOT met"}); ${cpu}`,
+    );
+    return;
+  }
   if (kind === "own") {
     // Issue 11's goals: the gateway against a forwarder that does nothing but the RPC call.
     const share = (100 * hop.rps) / base.rps;

@@ -8,7 +8,11 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations },
+          // An empty database of its own for the test that replays migrations over existing rows.
+          d1Databases: { DB: "buildly-appointments", MIGRATION_DB: "appointments-migration-test" },
+        },
       }),
     ],
     test: { name: "appointments", silent: "passed-only", setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },

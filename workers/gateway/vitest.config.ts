@@ -26,9 +26,11 @@ const SERVICES = [
  */
 const FIXTURE_SERVICE = `
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+let brokenDescribes = 0;
 export class FixtureService extends WorkerEntrypoint {
   async handle(request, context) {
     const url = new URL(request.url);
+    if (url.pathname === "/describe-count") return Response.json({ describes: brokenDescribes });
     if (url.pathname.startsWith("/hang")) await new Promise((r) => setTimeout(r, 5000));
     if (url.pathname.startsWith("/slow")) await new Promise((r) => setTimeout(r, 250));
     if (url.pathname.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
@@ -58,6 +60,41 @@ export class FixtureService extends WorkerEntrypoint {
     );
   }
   async health() { throw new Error("down"); }
+  // The data mesh's view: one searchable model whose contact_id references crm.contacts.
+  async describe() {
+    return { service: "fixture", models: [{ name: "things", path: "/things", title: "Thing", searchable: true, fields: [
+      { name: "id", type: "uuid" },
+      { name: "name", type: "string" },
+      { name: "contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" } },
+      { name: "links", type: "array" },
+      { name: "links[].contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" } },
+    ] }] };
+  }
+  // Answers only queries about "fixture"; "boom" throws, "slowpoke" outlives the 500 ms deadline.
+  async search(query, models, limit, context) {
+    if (query.includes("boom")) throw new Error("secret internal detail: search index corrupted");
+    if (query.includes("slowpoke")) await new Promise((r) => setTimeout(r, 5000));
+    if (!query.includes("fixture")) return { ok: true, data: [] };
+    return { ok: true, data: [{ id: "00000000-0000-4000-8000-00000000f001", model: "things", name: query, type: "thing", description: context.organization_id, score: 1 }] };
+  }
+  // Down: a write referencing a fixture record cannot be checked.
+  async getMany() { throw new Error("fixture records are unavailable"); }
+}
+/** A second service on the same code, whose gadgets reference the fixture's things (to see a check fail closed). */
+export class FixtureMirror extends FixtureService {
+  async describe() {
+    return { service: "mirror", models: [{ name: "gadgets", path: "/gadgets", title: "Gadget", searchable: false, fields: [
+      { name: "id", type: "uuid" },
+      { name: "thing_id", type: "uuid", nullable: true, references: { service: "fixture", model: "things" } },
+    ] }] };
+  }
+}
+/** A service that cannot describe itself (it counts the attempts, at GET /describe-count). */
+export class FixtureBroken extends FixtureService {
+  async describe() {
+    brokenDescribes++;
+    throw new Error("secret internal detail: catalog lost");
+  }
 }
 /** A rate limiter that cannot be reached: every call fails. */
 export class DownLimiter extends DurableObject {
@@ -67,6 +104,24 @@ export class DownLimiter extends DurableObject {
   release() { throw new Error("limiter down"); }
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
+}
+/**
+ * A logic service whose data mesh calls fail: getMany throws, findBy never answers. Registered
+ * only in the gateway-mesh-faults project (as "faulty"), to check that a joined read still
+ * answers with everything else.
+ */
+export class FaultyMeshService extends WorkerEntrypoint {
+  async describe() {
+    return { service: "faulty", models: [{ name: "things", path: "/things", title: "Thing", searchable: false, fields: [
+      { name: "id", type: "uuid" },
+      { name: "contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" }, lookup: true },
+    ] }] };
+  }
+  async getMany() { throw new Error("secret internal detail: the things table is on fire"); }
+  async findBy() { await new Promise((r) => setTimeout(r, 5000)); return { ok: true, data: [] }; }
+  async search() { throw new Error("down"); }
+  async handle() { return new Response("broken", { status: 500 }); }
+  async health() { return { service: "faulty", status: "ok", checks: {} }; }
 }
 export default { fetch() { return new Response("no", { status: 404 }); } };
 `;
@@ -92,7 +147,7 @@ export default {
  * The gateway's test project. `limiterDown` binds RATE_LIMITER to a Durable Object that always
  * fails, to test each policy's on_error (vitest.limiter-down.config.ts).
  */
-export async function gatewayTestConfig(opts: { name: string; include: string[]; exclude?: string[]; limiterDown?: boolean }) {
+export async function gatewayTestConfig(opts: { name: string; include: string[]; exclude?: string[]; limiterDown?: boolean; meshFaults?: boolean }) {
   const idpKeys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
   const idpPublic = { ...(await crypto.subtle.exportKey("jwk", idpKeys.publicKey)), kid: "idp-key-1", alg: "ES256", use: "sig" };
   const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
@@ -107,6 +162,9 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
     { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
     { name: "appointments", binding: "APPOINTMENTS", version: "v1", title: "Appointments", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
     { name: "fixture", binding: "FIXTURE", version: "v1", title: "Fixture", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 8 * 1024 * 1024 },
+    { name: "mirror", binding: "MIRROR", version: "v1", title: "Mirror", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
+    { name: "broken", binding: "BROKEN", version: "v1", title: "Broken", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
+    ...(opts.meshFaults ? [{ name: "faulty", binding: "FAULTY", version: "v1", title: "Faulty", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1048576 }] : []),
   ];
   return {
     plugins: [
@@ -145,7 +203,12 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
           // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
           outboundService: "idp-fixture",
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
-          serviceBindings: { FIXTURE: { name: "fixture", entrypoint: "FixtureService" } },
+          serviceBindings: {
+            FIXTURE: { name: "fixture", entrypoint: "FixtureService" },
+            MIRROR: { name: "fixture", entrypoint: "FixtureMirror" },
+            BROKEN: { name: "fixture", entrypoint: "FixtureBroken" },
+            ...(opts.meshFaults ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" } } : {}),
+          },
           workers: [
             ...SERVICES.map((s) => ({
               name: `buildly-${s.name}`,
@@ -175,4 +238,4 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
   };
 }
 
-export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**"] }));
+export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**", "test/mesh-faults/**"] }));

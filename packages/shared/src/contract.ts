@@ -21,7 +21,7 @@ export const GET_MANY_MAX_IDS = 100;
  * `handle` carries the client's request (its body streamed) with the identity context;
  * `getMany` is the batched read by ids the data mesh uses, scoped to the context's organization.
  */
-export interface LogicServiceRpc extends Partial<MeshRpc> {
+export interface LogicServiceRpc extends MeshRpc {
   handle(request: Request, context: IdentityContextInput): Promise<Response>;
   health(): Promise<ServiceHealth>;
   getMany(model: string, ids: string[], context: IdentityContextInput): Promise<RpcResult<Record<string, unknown>[]>>;
@@ -83,6 +83,8 @@ export const FIND_BY_MAX_VALUES = 100;
 export const FIND_BY_MAX_PER_VALUE = 50;
 /** At most this many hits from one service's `search`. */
 export const SEARCH_MAX_HITS = 50;
+/** A search query holds at most this many characters (after trimming). */
+export const SEARCH_MAX_QUERY_LENGTH = 200;
 
 /** What the mesh adds to the RPC surface of every logic service. */
 export interface MeshRpc {
@@ -91,9 +93,16 @@ export interface MeshRpc {
   /**
    * Records of `model` whose `field` holds one of `values` (at most FIND_BY_MAX_VALUES), within
    * the context's organization, at most `perValue` (<= FIND_BY_MAX_PER_VALUE) per value, newest
-   * first. Only fields the catalog marks `lookup: true`.
+   * first (by created_at, then id). Only fields the catalog marks `lookup: true`. One query on the
+   * service's side whatever the number of values. A record matching several values (an
+   * appointment with two of the contacts asked for) comes once; the caller groups by the field.
+   * Unknown model: 404; a field that is not a lookup, bad values or perValue: 422.
    */
   findBy(model: string, field: string, values: string[], perValue: number, context: IdentityContextInput): Promise<RpcResult<Record<string, unknown>[]>>;
-  /** Best matches for `query` among `models` (empty = every searchable model), at most `limit` (<= SEARCH_MAX_HITS). */
+  /**
+   * Best matches for `query` (1..SEARCH_MAX_QUERY_LENGTH characters) among `models` (empty = every
+   * searchable model), at most `limit` (<= SEARCH_MAX_HITS), best first. Unknown model: 404; a
+   * model that is not searchable: 422.
+   */
   search(query: string, models: string[], limit: number, context: IdentityContextInput): Promise<RpcResult<SearchHit[]>>;
 }

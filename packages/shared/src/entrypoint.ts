@@ -2,7 +2,20 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { handleWithContext } from "./app";
 import { IdentityContextSchema, type IdentityContext } from "./context";
-import { GET_MANY_MAX_IDS, type LogicServiceRpc, type RpcResult, type ServiceHealth } from "./contract";
+import {
+  FIND_BY_MAX_PER_VALUE,
+  FIND_BY_MAX_VALUES,
+  GET_MANY_MAX_IDS,
+  SEARCH_MAX_HITS,
+  SEARCH_MAX_QUERY_LENGTH,
+  type LogicServiceRpc,
+  type MeshField,
+  type MeshModel,
+  type RpcResult,
+  type SearchHit,
+  type ServiceCatalog,
+  type ServiceHealth,
+} from "./contract";
 import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
 
@@ -13,20 +26,88 @@ type ServiceApp<E> = {
 /** A batched read of one model by ids, for one organization. Missing or foreign ids are simply absent. */
 export type GetManyLoader<E> = (env: E, organizationId: string, ids: string[]) => Promise<Record<string, unknown>[]>;
 
+/**
+ * A batched read of one model by a field's values, for one organization: ONE query whatever the
+ * number of values, at most `perValue` records per value, newest first.
+ */
+export type FindByLoader<E> = (env: E, organizationId: string, values: string[], perValue: number) => Promise<Record<string, unknown>[]>;
+
+/**
+ * The best matches for `query` in one model, for one organization, at most `limit`, best first.
+ * Hits carry `model` and a `score` in 0..1 (see `textScore`).
+ */
+export type SearchLoader<E> = (env: E, organizationId: string, query: string, limit: number) => Promise<SearchHit[]>;
+
+/** One model as a service declares it to the data mesh. */
+export interface MeshModelDefinition<E> {
+  /** The collection's path under the service, e.g. `/contacts`. */
+  path: string;
+  title: string;
+  /** Usually `meshFields(ResponseSchema, notes)`: read off the API's own response schema. */
+  fields: MeshField[];
+  getMany: GetManyLoader<E>;
+  /** field name -> loader. The catalog marks exactly these fields `lookup: true`. */
+  findBy?: Record<string, FindByLoader<E>>;
+  /** Present: the model is `searchable`. */
+  search?: SearchLoader<E>;
+}
+
 export interface LogicServiceOptions<E> {
-  /** model name -> loader; the models the data mesh may join on. */
-  models?: Record<string, GetManyLoader<E>>;
+  /** model name -> definition; the models the data mesh may read, join and search. */
+  models?: Record<string, MeshModelDefinition<E>>;
 }
 
 const IdsSchema = z.array(z.uuid()).max(GET_MANY_MAX_IDS);
+const PerValueSchema = z.number().int().min(1).max(FIND_BY_MAX_PER_VALUE);
+const QuerySchema = z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH);
+const ModelNamesSchema = z.array(z.string().max(100)).max(50);
+const LimitSchema = z.number().int().min(1).max(SEARCH_MAX_HITS);
+
+function invalid(path: string, detail: string): ApiError {
+  return new ApiError(422, detail, { errors: [{ path, message: detail }] });
+}
+
+/** The catalog a service describes, checked once when the class is built: a bad definition fails at load, not at the first call. */
+function buildCatalog<E>(service: string, models: Record<string, MeshModelDefinition<E>>): ServiceCatalog {
+  const out: MeshModel[] = Object.entries(models).map(([name, m]) => {
+    const lookups = Object.keys(m.findBy ?? {});
+    for (const f of lookups) {
+      if (!m.fields.some((field) => field.name === f)) throw new Error(`${service}.${name}: findBy on ${f}, which is not a catalog field`);
+    }
+    const fields = m.fields.map((f) => (lookups.includes(f.name) ? { ...f, lookup: true } : { ...f }));
+    return { name, path: m.path, title: m.title, fields, searchable: Boolean(m.search) };
+  });
+  return { service, models: out };
+}
 
 /**
  * The RPC entrypoint class of a logic service: the gateway's only way in. `handle`
  * checks the identity context and runs the service's app; `health` queries its D1;
- * `getMany` reads a batch of records of one model within the caller's organization.
+ * `describe`, `getMany`, `findBy` and `search` are the data mesh's view of its models.
+ * Every data method validates the identity context and its arguments and answers failures
+ * as values (`{ ok: false, error: Problem }`): thrown errors lose their fields over RPC.
  */
 export function logicServiceEntrypoint<E extends { DB: D1Database }>(service: string, app: ServiceApp<E>, options: LogicServiceOptions<E> = {}) {
   const models = options.models ?? {};
+  const catalog = buildCatalog(service, models);
+  const modelNamed = (name: unknown): MeshModelDefinition<E> => {
+    const m = typeof name === "string" && Object.hasOwn(models, name) ? models[name] : undefined;
+    if (!m) throw new ApiError(404, `The ${service} service has no model ${String(name)}.`);
+    return m;
+  };
+
+  /** Runs `body` for a valid identity, turning any failure into a Problem value. */
+  async function guarded<T>(context: unknown, body: (identity: IdentityContext) => Promise<T>): Promise<RpcResult<T>> {
+    const identity = IdentityContextSchema.safeParse(context);
+    const requestId = identity.success ? identity.data.request_id : crypto.randomUUID();
+    try {
+      if (!identity.success) throw new ApiError(401, "The call carries no valid identity context.");
+      return { ok: true, data: await body(identity.data) };
+    } catch (err) {
+      return { ok: false, error: toApiError(err).toProblem(requestId) };
+    }
+  }
+
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
       return handleWithContext(app, this.env, this.ctx, request, context);
@@ -36,23 +117,55 @@ export function logicServiceEntrypoint<E extends { DB: D1Database }>(service: st
       return checkD1(service, this.env.DB);
     }
 
+    async describe(): Promise<ServiceCatalog> {
+      return structuredClone(catalog);
+    }
+
     async getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
-      const identity = IdentityContextSchema.safeParse(context);
-      const requestId = identity.success ? identity.data.request_id : crypto.randomUUID();
-      try {
-        if (!identity.success) throw new ApiError(401, "The call carries no valid identity context.");
-        const loader = Object.hasOwn(models, model) ? models[model] : undefined;
-        if (!loader) throw new ApiError(404, `The ${service} service has no model ${model}.`);
+      return guarded(context, async (identity) => {
+        const m = modelNamed(model);
         const parsed = IdsSchema.safeParse(ids);
-        if (!parsed.success) {
-          throw new ApiError(422, `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`, { errors: [{ path: "ids", message: "Invalid ids" }] });
-        }
+        if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
         const unique = [...new Set(parsed.data)];
-        const data = unique.length ? await loader(this.env, identity.data.organization_id, unique) : [];
-        return { ok: true, data };
-      } catch (err) {
-        return { ok: false, error: toApiError(err).toProblem(requestId) };
-      }
+        return unique.length ? m.getMany(this.env, identity.organization_id, unique) : [];
+      });
+    }
+
+    async findBy(model: string, field: string, values: string[], perValue: number, context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
+      return guarded(context, async (identity) => {
+        const m = modelNamed(model);
+        const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
+        if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
+        const type = m.fields.find((f) => f.name === field)?.type;
+        const valueSchema = type === "uuid" ? z.uuid() : z.string().min(1).max(500);
+        const parsed = z.array(valueSchema).max(FIND_BY_MAX_VALUES).safeParse(values);
+        if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
+        if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
+        const unique = [...new Set(parsed.data)];
+        return unique.length ? loader(this.env, identity.organization_id, unique, perValue) : [];
+      });
+    }
+
+    async search(query: string, modelNames: string[], limit: number, context: unknown): Promise<RpcResult<SearchHit[]>> {
+      return guarded(context, async (identity) => {
+        const q = QuerySchema.safeParse(query);
+        if (!q.success) throw invalid("q", `The query must hold 1 to ${SEARCH_MAX_QUERY_LENGTH} characters.`);
+        const names = ModelNamesSchema.safeParse(modelNames);
+        if (!names.success) throw invalid("models", "models must be a list of model names.");
+        if (!LimitSchema.safeParse(limit).success) throw invalid("limit", `limit must be an integer from 1 to ${SEARCH_MAX_HITS}.`);
+        const wanted = names.data.length ? [...new Set(names.data)] : catalog.models.filter((m) => m.searchable).map((m) => m.name);
+        const searchers = wanted.map((name) => {
+          const search = modelNamed(name).search;
+          if (!search) throw invalid("models", `${service}.${name} is not searchable.`);
+          return search;
+        });
+        const lists = await Promise.all(searchers.map((search) => search(this.env, identity.organization_id, q.data, limit)));
+        // Best first; a stable sort keeps each model's own order among equal scores.
+        return lists
+          .flat()
+          .sort((a, b) => b.score - a.score)
+          .slice(0, limit);
+      });
     }
   };
 }

@@ -10,5 +10,8 @@ export * from "./contract";
 export * from "./openapi";
 export * from "./meta";
 export * from "./entrypoint";
+export * from "./catalog";
+export * from "./lookups";
+export * from "./search";
 export * from "./d1-errors";
 export * from "./encoding";

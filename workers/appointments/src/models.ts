@@ -1,8 +1,10 @@
-import { and, sql, type SQL } from "drizzle-orm";
+import { and, desc, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import type { GetManyLoader } from "@buildly/shared";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
 import { db } from "./db/client";
-import { appointments, calendars } from "./db/schema";
+import { appointmentContacts, appointments, calendars, type CalendarRow } from "./db/schema";
+import { AppointmentSchema } from "./routes/appointments/appointments.schemas";
+import { CalendarSchema } from "./routes/calendars/calendars.schemas";
 import { toAppointment } from "./scheduling/series";
 
 /**
@@ -35,9 +37,70 @@ export function appointmentsByIds(d1: D1Database, organizationId: string, ids: s
     .where(and(idIn(appointments.id, ids), inOrganization(appointments.organization_id, organizationId)));
 }
 
-/** The batched reads by id the data mesh joins on (getMany over RPC); one query each. */
-export const models: Record<string, GetManyLoader<Env>> = {
-  calendars: async (env, organizationId, ids) =>
-    (await calendarsByIds(env.DB, organizationId, ids).all()).map(({ organization_id: _org, ...calendar }) => calendar),
-  appointments: async (env, organizationId, ids) => (await appointmentsByIds(env.DB, organizationId, ids).all()).map(toAppointment),
+/** findBy("appointments", "attendees[].contact_id"): through the appointment_contacts lookup table. */
+export function appointmentsByContacts(d1: D1Database, organizationId: string, contactIds: string[], perValue: number) {
+  const t = {
+    table: appointmentContacts,
+    key: appointmentContacts.appointment_id,
+    outerKey: appointments.id,
+    organization: appointmentContacts.organization_id,
+    created: appointmentContacts.created_at,
+    id: appointmentContacts.appointment_id,
+  };
+  return db(d1)
+    .select()
+    .from(appointments)
+    .where(newestPerValue(t, appointmentContacts.contact_id, organizationId, contactIds, perValue))
+    .orderBy(desc(appointments.created_at), desc(appointments.id));
+}
+
+/** findBy("appointments", "calendar_id"). */
+export function appointmentsByCalendars(d1: D1Database, organizationId: string, calendarIds: string[], perValue: number) {
+  const t = { table: appointments, key: appointments.id, organization: appointments.organization_id, created: appointments.created_at, id: appointments.id };
+  return db(d1)
+    .select()
+    .from(appointments)
+    .where(newestPerValue(t, appointments.calendar_id, organizationId, calendarIds, perValue))
+    .orderBy(desc(appointments.created_at), desc(appointments.id));
+}
+
+const toCalendar = ({ organization_id: _org, ...calendar }: CalendarRow) => calendar;
+
+/**
+ * The appointments service's models as the data mesh sees them (describe, getMany, findBy,
+ * search over RPC); fields are read off the response schemas. An attendee's contact_id names a
+ * CRM contact: the gateway checks it exists when an appointment is written through it.
+ */
+export const models: Record<string, MeshModelDefinition<Env>> = {
+  calendars: {
+    path: "/calendars",
+    title: "Calendar",
+    fields: meshFields(CalendarSchema),
+    getMany: async (env, organizationId, ids) => (await calendarsByIds(env.DB, organizationId, ids).all()).map(toCalendar),
+  },
+  appointments: {
+    path: "/appointments",
+    title: "Appointment",
+    fields: meshFields(AppointmentSchema, {
+      calendar_id: ref("appointments", "calendars"),
+      "attendees[].contact_id": ref("crm", "contacts"),
+    }),
+    getMany: async (env, organizationId, ids) => (await appointmentsByIds(env.DB, organizationId, ids).all()).map(toAppointment),
+    findBy: {
+      calendar_id: async (env, org, values, perValue) => (await appointmentsByCalendars(env.DB, org, values, perValue).all()).map(toAppointment),
+      "attendees[].contact_id": async (env, org, values, perValue) => (await appointmentsByContacts(env.DB, org, values, perValue).all()).map(toAppointment),
+    },
+    // Titles, word prefixes (migrations/0004): the best candidates by bm25 in one query.
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("appointments_fts", "appointment_id", ["title"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; title: string; start_at: string; location: string | null }>(
+        sql`SELECT a.id, a.title, a.start_at, a.location FROM (${matches}) AS m JOIN appointments AS a ON a.id = m.id
+            WHERE +a.organization_id = ${org} ORDER BY m.rank`,
+      );
+      return rows.map((r) =>
+        searchHit(q, { id: r.id, model: "appointments", type: "appointment", name: r.title, description: r.location ? `${r.start_at}, ${r.location}` : r.start_at }),
+      );
+    },
+  },
 };

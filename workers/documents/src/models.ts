@@ -1,29 +1,97 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
-import type { GetManyLoader } from "@buildly/shared";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
 import { db } from "./db/client";
 import { files, folders } from "./db/schema";
 import { toFile } from "./routes/files/files.handlers";
+import { FileSchema } from "./routes/files/files.schemas";
 import { toFolder } from "./routes/folders/folders.handlers";
+import { FolderSchema } from "./routes/folders/folders.schemas";
 
-/**
- * The batched reads by id the data mesh joins on (getMany over RPC). One query each; the ids
- * travel as one JSON parameter because D1 binds at most 100 parameters per statement.
+/*
+ * The documents service's models as the data mesh sees them (describe, getMany, findBy, search
+ * over RPC). Fields are read off the response schemas. File versions are not a model: they have
+ * no id of their own and live under their file (/files/{id}/versions).
+ * The ids travel as one JSON parameter because D1 binds at most 100 parameters per statement.
  */
 const idsIn = (ids: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+const active = eq(files.status, "active");
+const fileKeys = { table: files, key: files.id, organization: files.organization_id, created: files.created_at, id: files.id };
+const folderKeys = { table: folders, key: folders.id, organization: folders.organization_id, created: folders.created_at, id: folders.id };
 
-export const models: Record<string, GetManyLoader<Env>> = {
-  files: async (env, org, ids) => {
-    const rows = await db(env.DB)
-      .select()
-      .from(files)
-      .where(and(eq(files.organization_id, org), eq(files.status, "active"), inArray(files.id, idsIn(ids))));
-    return rows.map(toFile);
+/** 48213 -> "47.1 KiB". */
+function bytes(size: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let n = size;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${size} bytes` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+export const models: Record<string, MeshModelDefinition<Env>> = {
+  folders: {
+    path: "/folders",
+    title: "Folder",
+    fields: meshFields(FolderSchema, { parent_id: ref("documents", "folders") }),
+    getMany: async (env, org, ids) => {
+      const rows = await db(env.DB)
+        .select()
+        .from(folders)
+        .where(and(eq(folders.organization_id, org), inArray(folders.id, idsIn(ids))));
+      return rows.map(toFolder);
+    },
+    findBy: {
+      parent_id: async (env, org, values, perValue) => {
+        const rows = await db(env.DB)
+          .select()
+          .from(folders)
+          .where(newestPerValue(folderKeys, folders.parent_id, org, values, perValue))
+          .orderBy(desc(folders.created_at), desc(folders.id));
+        return rows.map(toFolder);
+      },
+    },
+    // Names, word prefixes (migrations/0003): the best candidates by bm25 in one query, looked up by
+    // primary key (`+f.organization_id`: not through the organization's index; FTS already narrowed it).
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("folders_fts", "folder_id", ["name"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; name: string }>(
+        sql`SELECT f.id, f.name FROM (${matches}) AS m JOIN folders AS f ON f.id = m.id WHERE +f.organization_id = ${org} ORDER BY m.rank`,
+      );
+      return rows.map((r) => searchHit(q, { id: r.id, model: "folders", type: "folder", name: r.name, description: null }));
+    },
   },
-  folders: async (env, org, ids) => {
-    const rows = await db(env.DB)
-      .select()
-      .from(folders)
-      .where(and(eq(folders.organization_id, org), inArray(folders.id, idsIn(ids))));
-    return rows.map(toFolder);
+  files: {
+    path: "/files",
+    title: "File",
+    fields: meshFields(FileSchema, { folder_id: ref("documents", "folders") }),
+    getMany: async (env, org, ids) => {
+      const rows = await db(env.DB)
+        .select()
+        .from(files)
+        .where(and(eq(files.organization_id, org), active, inArray(files.id, idsIn(ids))));
+      return rows.map(toFile);
+    },
+    findBy: {
+      folder_id: async (env, org, values, perValue) => {
+        const rows = await db(env.DB)
+          .select()
+          .from(files)
+          .where(newestPerValue(fileKeys, files.folder_id, org, values, perValue, active))
+          .orderBy(desc(files.created_at), desc(files.id));
+        return rows.map(toFile);
+      },
+    },
+    search: async (env, org, q, limit) => {
+      const matches = ftsMatches("files_fts", "file_id", ["name"], org, q, searchCandidates(limit));
+      if (!matches) return [];
+      const rows = await db(env.DB).all<{ id: string; name: string; content_type: string; size: number }>(
+        sql`SELECT f.id, f.name, f.content_type, f.size FROM (${matches}) AS m JOIN files AS f ON f.id = m.id
+            WHERE +f.organization_id = ${org} AND f.status = 'active' ORDER BY m.rank`,
+      );
+      return rows.map((r) => searchHit(q, { id: r.id, model: "files", type: "file", name: r.name, description: `${r.content_type}, ${bytes(r.size)}` }));
+    },
   },
 };

@@ -1,11 +1,14 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RpcResult, ServiceHealth } from "@buildly/shared";
+import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
 import { identity, serviceClient, type RpcService } from "@buildly/shared/test";
 
 export type DocumentsRpc = RpcService & {
   health(): Promise<ServiceHealth>;
   getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>>;
+  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  describe(): Promise<ServiceCatalog>;
 };
 
 export const rpc = (exports as unknown as { DocumentsService: DocumentsRpc }).DocumentsService;

@@ -88,7 +88,7 @@ describe("migrations", () => {
   };
 
   it("0002 carries files of 0001 over: a first version, tag index, top level, active", async () => {
-    expect(testEnv.TEST_MIGRATIONS.map((m) => m.name)).toEqual(["0001_files.sql", "0002_folders_versions_tags.sql"]);
+    expect(testEnv.TEST_MIGRATIONS.map((m) => m.name)).toEqual(["0001_files.sql", "0002_folders_versions_tags.sql", "0003_search.sql"]);
     await apply("0001_files.sql");
     await mdb()
       .prepare(
@@ -121,5 +121,28 @@ describe("migrations", () => {
     await mdb().prepare("DELETE FROM files WHERE id = 'f1'").run();
     expect(await mdb().prepare("SELECT count(*) AS n FROM file_versions").first()).toEqual({ n: 0 });
     expect(await mdb().prepare("SELECT count(*) AS n FROM file_tags").first()).toEqual({ n: 0 });
+
+    // 0003 indexes the names already there for search, and its triggers follow later writes.
+    await mdb()
+      .prepare(
+        `INSERT INTO files (id, organization_id, name, content_type, size, sha256, version, tags, object_key, status, created_at, updated_at)
+         VALUES ('f2', 'org', 'Quarterly report.pdf', 'application/pdf', 5, 'abc', 1, '[]', 'org/f2/v1', 'active', 't', 't')`,
+      )
+      .run();
+    await apply("0003_search.sql");
+    const found = (table: string, column: string, q: string) =>
+      mdb()
+        .prepare(`SELECT ${column} AS id FROM ${table} WHERE ${table} MATCH ? ORDER BY ${column}`)
+        .bind(q)
+        .all()
+        .then((r) => r.results.map((x: any) => x.id));
+    expect(await found("files_fts", "file_id", 'name : "quarter"*')).toEqual(["f2"]);
+    expect(await found("folders_fts", "folder_id", 'name : "d"')).toEqual(["d1"]);
+    await mdb().prepare("UPDATE files SET name = 'Annual summary.pdf' WHERE id = 'f2'").run();
+    expect(await found("files_fts", "file_id", 'name : "quarterly"')).toEqual([]);
+    expect(await found("files_fts", "file_id", 'name : "annual"')).toEqual(["f2"]);
+    await mdb().prepare("DELETE FROM files WHERE id = 'f2'").run();
+    await mdb().prepare("DELETE FROM folders WHERE id = 'd1'").run();
+    expect(await mdb().prepare("SELECT (SELECT count(*) FROM files_fts) AS f, (SELECT count(*) FROM folders_fts) AS d").first()).toEqual({ f: 0, d: 0 });
   });
 });

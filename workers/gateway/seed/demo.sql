@@ -17,3 +17,13 @@ INSERT OR IGNORE INTO user_roles (user_id, role_id) VALUES
   ('0a000000-0000-4000-8000-0000000000b1', '0e000000-0000-4000-8000-0000000000a1'),
   ('0a000000-0000-4000-8000-0000000000b2', '0e000000-0000-4000-8000-0000000000a2'),
   ('0a000000-0000-4000-8000-0000000000b3', '0e000000-0000-4000-8000-0000000000a3');
+
+-- The data mesh: the demo contacts linked to the documents about them (the default relationship
+-- contacts -> documents, id 0e5e0000-...0002 in src/mesh/relationships/defaults.ts). The documents
+-- seed tags each file contact:<contact id>; these are the same pairs.
+INSERT OR IGNORE INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at) VALUES
+  ('0e5e1000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001', '0e5e0000-0000-4000-8000-000000000002', 'crm', 'contacts', '6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01', 'documents', 'files', 'd0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d01', '2026-01-05T09:00:00.000Z'),
+  ('0e5e1000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', '0e5e0000-0000-4000-8000-000000000002', 'crm', 'contacts', '6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01', 'documents', 'files', 'd0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d02', '2026-01-06T10:00:00.000Z'),
+  ('0e5e1000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000001', '0e5e0000-0000-4000-8000-000000000002', 'crm', 'contacts', '6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a02', 'documents', 'files', 'd0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d03', '2026-01-08T11:00:00.000Z'),
+  ('0e5e1000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000001', '0e5e0000-0000-4000-8000-000000000002', 'crm', 'contacts', '6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a03', 'documents', 'files', 'd0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d04', '2026-01-09T14:00:00.000Z'),
+  ('0e5e1000-0000-4000-8000-000000000005', '00000000-0000-4000-8000-000000000001', '0e5e0000-0000-4000-8000-000000000002', 'crm', 'contacts', '6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a04', 'documents', 'files', 'd0c5a1e2-7f3b-4e6a-9c1d-3b2a1f0e9d05', '2026-01-10T09:30:00.000Z');

@@ -5,7 +5,8 @@ import { registerApiDocs } from "./api-docs";
 import { corsPolicy, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
-import { registerServiceRoutes, registerUpstreamInfo, ServiceCallError } from "./upstream";
+import { meshForward, registerMesh } from "./mesh";
+import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
@@ -20,12 +21,14 @@ export function buildApp() {
   };
   app.use("*", requestContext(onError));
   app.use("*", corsPolicy);
+  app.use("*", serverTiming);
   app.use("/v1/*", rateLimit);
 
   registerUpstreamInfo(app);
   registerApiDocs(app);
   registerIdentity(app);
-  registerServiceRoutes(app, authenticate);
+  registerMesh(app);
+  registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);
   app.notFound(notFoundHandler(app));

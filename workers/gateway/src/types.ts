@@ -1,6 +1,7 @@
 import type { PermissionAction } from "@buildly/shared";
 import type { Principal } from "./identity/tokens";
 import type { ServiceEntry } from "./upstream/registry";
+import type { ServiceCallTiming } from "./upstream/server-timing";
 
 export interface GatewayVariables {
   requestId: string;
@@ -14,6 +15,8 @@ export interface GatewayVariables {
   permissions?: Record<string, PermissionAction[]>;
   /** Time spent waiting for the logic service, for the log line. */
   upstreamMs?: number;
+  /** Every call to a logic service this request made, for the Server-Timing header. */
+  serviceCalls?: ServiceCallTiming[];
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

@@ -27,7 +27,7 @@ describe("health and services", () => {
     const res = await call("/v1/services");
     expect(res.status).toBe(200);
     const { data } = await res.json<any>();
-    expect(data.map((s: any) => s.name)).toEqual(["crm", "documents", "appointments", "fixture"]);
+    expect(data.map((s: any) => s.name)).toEqual(["crm", "documents", "appointments", "fixture", "mirror", "broken"]);
     expect(data[0]).toEqual({
       name: "crm",
       title: "CRM",

@@ -38,3 +38,4 @@ export function serviceClient(service: RpcService, organization_id: string = ORG
     raw: call,
   };
 }
+export * from "./mesh";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
 export type WorkingHours = Record<Weekday, { start: string; end: string }[]>;
@@ -66,3 +66,24 @@ export const appointments = sqliteTable(
 );
 
 export type AppointmentRow = typeof appointments.$inferSelect;
+
+/**
+ * The CRM contacts each appointment's attendees name, one row each (migrations/0003): kept in step
+ * with appointments.attendees by triggers, read only by findBy("appointments", "attendees[].contact_id").
+ */
+export const appointmentContacts = sqliteTable(
+  "appointment_contacts",
+  {
+    appointment_id: text("appointment_id")
+      .notNull()
+      .references(() => appointments.id, { onDelete: "cascade" }),
+    organization_id: text("organization_id").notNull(),
+    contact_id: text("contact_id").notNull(),
+    /** The appointment's created_at, so the newest per contact come from the index. */
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.appointment_id, t.contact_id] }),
+    index("appointment_contacts_org_contact").on(t.organization_id, t.contact_id, t.created_at, t.appointment_id),
+  ],
+);

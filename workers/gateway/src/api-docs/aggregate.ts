@@ -1,6 +1,7 @@
 import { systemIdentity } from "../upstream/identity-context";
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, type ServiceEntry } from "../upstream/registry";
+import { describeMeshOnService } from "../mesh/openapi";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Doc = Record<string, any>;
@@ -83,6 +84,7 @@ export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc): voi
     }
     target.paths[entry.prefix + (path === "/" ? "" : path)] = newItem;
   }
+  describeMeshOnService(target, entry.prefix);
 }
 
 export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: string): Promise<Doc> {

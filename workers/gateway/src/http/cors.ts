@@ -14,7 +14,7 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
         origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent", "tracestate", "if-none-match", "range"],
-        exposeHeaders: ["x-request-id", "location", "etag", "retry-after", "ratelimit", "ratelimit-policy", "idempotent-replayed", "content-range", "content-disposition", "accept-ranges"],
+        exposeHeaders: ["x-request-id", "location", "etag", "retry-after", "ratelimit", "ratelimit-policy", "idempotent-replayed", "content-range", "content-disposition", "accept-ranges", "server-timing", "mesh-complete"],
         maxAge: 600,
       }),
     };

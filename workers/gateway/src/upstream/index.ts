@@ -1,13 +1,19 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, notFoundHandler } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
+import { referenceIntegrity } from "../mesh/integrity";
 import { forward } from "./proxy";
-import { findService, serviceRegistry } from "./registry";
+import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 import { registerHealth } from "./routes/health";
 import { registerServices } from "./routes/services";
 
 export { ServiceCallError } from "./deadline";
+export { forward } from "./proxy";
+export { serverTiming } from "./server-timing";
+
+/** What answers a request routed to a service: `forward`, or a capability wrapping it (the data mesh). */
+export type ServiceHandler = (c: Context<GatewayEnv>, entry: ServiceEntry) => Promise<Response>;
 
 /** The gateway's own views of the logic services: `/health` and `/v1/services`. */
 export function registerUpstreamInfo(app: OpenAPIHono<GatewayEnv>) {
@@ -18,9 +24,10 @@ export function registerUpstreamInfo(app: OpenAPIHono<GatewayEnv>) {
 /**
  * Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
  * service is 404 before anything else, then `authenticate` verifies the token and checks the
- * roles. Registered last, after every route the gateway serves itself.
+ * roles, and `referenceIntegrity` refuses JSON writes naming another service's missing records
+ * (mesh/integrity). Registered last, after every route the gateway serves itself.
  */
-export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate: MiddlewareHandler<GatewayEnv>) {
+export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate: MiddlewareHandler<GatewayEnv>, handler: ServiceHandler = forward) {
   const ownRoutes = notFoundHandler(app);
   app.all(
     "/:version{v[0-9]+}/:service/*",
@@ -40,6 +47,7 @@ export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate
       await next();
     },
     authenticate,
-    (c) => forward(c, c.get("entry")!),
+    referenceIntegrity,
+    (c) => handler(c, c.get("entry")!),
   );
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
-import { ApiError, tooLarge } from "@buildly/shared";
+import { ApiError, tooLarge, type IdentityContext } from "@buildly/shared";
 import { withDeadline } from "./deadline";
+import { timed } from "./server-timing";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
@@ -48,26 +49,12 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   return { stream, exceeded: () => exceeded };
 }
 
-/**
- * Forwards `/v1/<service>/<rest>` to the service's RPC entrypoint: method, path, query,
- * headers and the body as a stream, with the identity context as a typed argument.
- */
-export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<Response> {
-  const identity = identityFor(c);
-  const action = actionFor(c.req.method);
-  if (!action || !identity.permissions[entry.name]?.includes(action)) {
-    throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
-  }
-  const stub = serviceBinding(c.env, entry);
-  if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
-
+/** The client's headers as a service receives them: no credentials or hop-by-hop ones; our request id and trace context. */
+export function forwardedHeaders(c: Context<GatewayEnv>, entry: ServiceEntry, dropHeaders: string[] = []): Headers {
   const inbound = new URL(c.req.url);
-  const rest = inbound.pathname.slice(entry.prefix.length) || "/";
-  const target = new URL(rest + inbound.search, `https://${entry.name}.internal`);
-
   const headers = new Headers();
   for (const [name, value] of c.req.raw.headers) {
-    if (!DROPPED_REQUEST_HEADERS.has(name)) headers.set(name, value);
+    if (!DROPPED_REQUEST_HEADERS.has(name) && !dropHeaders.includes(name)) headers.set(name, value);
   }
   headers.set("x-request-id", c.get("requestId"));
   const traceparent = c.get("traceparent");
@@ -81,6 +68,57 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
   headers.set("x-forwarded-host", inbound.host);
   headers.set("x-forwarded-proto", inbound.protocol.replace(":", ""));
   headers.set("x-forwarded-prefix", entry.prefix);
+  return headers;
+}
+
+/**
+ * One request of the gateway's own to a service's `handle` on the caller's behalf (the data
+ * mesh's writes): timed for Server-Timing, raced against the deadline, its response as a
+ * client would see it. No permission check: the caller decides what is allowed.
+ */
+export async function dispatch(
+  c: Context<GatewayEnv>,
+  entry: ServiceEntry,
+  init: { method: string; path: string; headers: Headers; body?: string; identity?: IdentityContext },
+): Promise<Response> {
+  const stub = serviceBinding(c.env, entry);
+  if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
+  const identity = init.identity ?? identityFor(c);
+  const request = new Request(new URL(init.path, `https://${entry.name}.internal`), { method: init.method, headers: init.headers, body: init.body });
+  const response = await timed(c, entry.name, "handle", () => withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity)));
+  return rewriteResponse(response, entry);
+}
+
+/** 403 unless the caller's roles allow the request's method on the service. */
+export function authorize(c: Context<GatewayEnv>, entry: ServiceEntry): void {
+  const action = actionFor(c.req.method);
+  if (!action || !identityFor(c).permissions[entry.name]?.includes(action)) {
+    throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
+  }
+}
+
+export interface ForwardOptions {
+  /** The query to send instead of the client's (the data mesh strips its own `join`). */
+  search?: string;
+  /** Client headers not to pass on (besides credentials and hop-by-hop ones). */
+  dropHeaders?: string[];
+}
+
+/**
+ * Forwards `/v1/<service>/<rest>` to the service's RPC entrypoint: method, path, query,
+ * headers and the body as a stream, with the identity context as a typed argument.
+ */
+export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, options: ForwardOptions = {}): Promise<Response> {
+  authorize(c, entry);
+  const identity = identityFor(c);
+  const stub = serviceBinding(c.env, entry);
+  if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
+
+  const inbound = new URL(c.req.url);
+  const rest = inbound.pathname.slice(entry.prefix.length) || "/";
+  const target = new URL(rest + (options.search ?? inbound.search), `https://${entry.name}.internal`);
+
+  const headers = forwardedHeaders(c, entry, options.dropHeaders);
 
   const method = c.req.method;
   const call = async (body: BodyInit | null, exceeded: () => boolean) => {
@@ -88,7 +126,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
     let response: Response;
     const started = Date.now();
     try {
-      response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+      response = await timed(c, entry.name, "handle", () => withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity)));
       c.set("upstreamMs", Date.now() - started);
     } catch (err) {
       c.set("upstreamMs", Date.now() - started);
@@ -120,7 +158,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
   return call(body, exceeded);
 }
 
-function rewriteResponse(response: Response, entry: ServiceEntry): Response {
+export function rewriteResponse(response: Response, entry: ServiceEntry): Response {
   const out = new Headers();
   for (const [name, value] of response.headers) {
     if (!DROPPED_RESPONSE_HEADERS.has(name)) out.append(name, value);

@@ -1,0 +1,19 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { GatewayEnv } from "../../types";
+import { setServerTiming } from "../calls";
+import { meshCatalog } from "./catalog";
+import { listMeshModels } from "./catalog.routes";
+
+export { CATALOG_TTL_MS, forgetMeshCatalog, meshCatalog, modelWrittenAt, type CatalogModel, type MeshCatalog, type MeshReference } from "./catalog";
+
+/** GET /v1/mesh/models: the catalog of every service's models. */
+export function registerMeshCatalog(app: OpenAPIHono<GatewayEnv>) {
+  return app.openapi(listMeshModels, async (c) => {
+    const catalog = await meshCatalog(c);
+    const data = [...catalog.models.values()].map(({ service, name, path, title, fields, searchable }) => ({ service, name, path, title, fields, searchable }));
+    const complete = Object.keys(catalog.errors).length === 0;
+    c.header("mesh-complete", String(complete));
+    setServerTiming(c);
+    return c.json(complete ? { data } : { data, errors: catalog.errors }, 200);
+  });
+}

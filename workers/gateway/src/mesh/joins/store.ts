@@ -1,0 +1,64 @@
+import type { Context } from "hono";
+import { logError } from "@buildly/shared";
+import type { GatewayEnv } from "../../types";
+import type { ModelRef } from "../relationships/relationship";
+
+export interface Link {
+  id: string;
+  from_id: string;
+  to_id: string;
+}
+
+/**
+ * The links of a relationship from each of `fromIds` (read from the origin side when `fromSide`
+ * is origin, else from the related side), newest first, at most `perRecord` per record: one
+ * query for the whole page.
+ */
+export async function linksFrom(
+  d1: D1Database,
+  organizationId: string,
+  relationshipId: string,
+  fromSide: "origin" | "related",
+  fromIds: string[],
+  perRecord: number,
+): Promise<Link[]> {
+  if (!fromIds.length) return [];
+  const [fromCol, toCol] = fromSide === "origin" ? ["origin_id", "related_id"] : ["related_id", "origin_id"];
+  const { results } = await d1
+    .prepare(
+      `SELECT id, from_id, to_id FROM (
+         SELECT id, ${fromCol} AS from_id, ${toCol} AS to_id,
+                ROW_NUMBER() OVER (PARTITION BY ${fromCol} ORDER BY created_at DESC, id DESC) AS n
+         FROM mesh_joins
+         WHERE organization_id = ?1 AND relationship_id = ?2 AND ${fromCol} IN (SELECT value FROM json_each(?3))
+       ) WHERE n <= ?4`,
+    )
+    .bind(organizationId, relationshipId, JSON.stringify(fromIds), perRecord)
+    .all<Link>();
+  return results;
+}
+
+/** Removes every link of one record, at either end (the record was deleted). */
+export async function unlinkRecord(d1: D1Database, organizationId: string, ref: ModelRef, id: string): Promise<void> {
+  await d1
+    .prepare(
+      `DELETE FROM mesh_joins WHERE organization_id = ?1 AND (
+         (origin_id = ?4 AND origin_service = ?2 AND origin_model = ?3) OR
+         (related_id = ?4 AND related_service = ?2 AND related_model = ?3))`,
+    )
+    .bind(organizationId, ref.service, ref.model, id)
+    .run();
+}
+
+/**
+ * Drops links whose other end has vanished (deleted without going through the gateway), after
+ * the response: the read that found them has already left them out.
+ */
+export function dropVanishedLinks(c: Context<GatewayEnv>, organizationId: string, linkIds: string[]): void {
+  if (!linkIds.length) return;
+  const work = c.env.DB.prepare(`DELETE FROM mesh_joins WHERE organization_id = ?1 AND id IN (SELECT value FROM json_each(?2))`)
+    .bind(organizationId, JSON.stringify(linkIds))
+    .run()
+    .catch((err: unknown) => logError(c.get("requestId"), "gateway", err, { during: "mesh join cleanup" }));
+  c.executionCtx.waitUntil(work);
+}

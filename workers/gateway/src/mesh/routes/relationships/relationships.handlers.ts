@@ -1,0 +1,113 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { and, asc, count, eq, gt, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
+import { currentPrincipal } from "../../../identity/authenticate";
+import type { GatewayEnv } from "../../../types";
+import { meshJoins, meshRelationshipKeys, meshRelationships, type RelationshipRow } from "../../db/schema";
+import { catalogView } from "../../models";
+import { DEFAULT_RELATIONSHIPS } from "../../relationships/defaults";
+import { fromRow, type Relationship } from "../../relationships/relationship";
+import { forgetRelationships, relationshipsOf } from "../../relationships/store";
+import { validateRelationship } from "../../relationships/validate";
+import type * as routes from "./relationships.routes";
+
+/** An organization's own relationships: each is loaded on every joined read (cached), so their number is bounded. */
+export const MAX_RELATIONSHIPS = 200;
+
+const notFound = () => new ApiError(404, "No relationship of this organization has this id.");
+
+export const list: RouteHandler<typeof routes.listRelationships, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { limit, cursor } = c.req.valid("query");
+  const after = decodeCursor(cursor);
+  const isAfter = (r: { created_at: string; id: string }) => !after || r.created_at > after.k || (r.created_at === after.k && r.id > after.id);
+  const rows = await drizzle(c.env.DB)
+    .select()
+    .from(meshRelationships)
+    .where(
+      and(
+        eq(meshRelationships.organization_id, organization_id),
+        after ? or(gt(meshRelationships.created_at, after.k), and(eq(meshRelationships.created_at, after.k), gt(meshRelationships.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(meshRelationships.created_at), asc(meshRelationships.id))
+    .limit(limit + 1);
+  // The defaults sort first (they were defined before any organization's own).
+  const merged = [...DEFAULT_RELATIONSHIPS.filter(isAfter), ...rows.map(fromRow)].slice(0, limit + 1);
+  return c.json(paginate(merged, limit, (r) => r.created_at), 200);
+};
+
+export const get: RouteHandler<typeof routes.getRelationship, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { id } = c.req.valid("param");
+  const found = (await relationshipsOf(c.env.DB, organization_id)).find((r) => r.id === id);
+  if (found) return c.json(found, 200);
+  // Not in the (possibly cached) list: it may have been created moments ago on another isolate.
+  const row = await drizzle(c.env.DB)
+    .select()
+    .from(meshRelationships)
+    .where(and(eq(meshRelationships.id, id), eq(meshRelationships.organization_id, organization_id)))
+    .get();
+  if (!row) throw notFound();
+  return c.json(fromRow(row), 200);
+};
+
+export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const input = c.req.valid("json");
+  const d = drizzle(c.env.DB);
+  // Fresh from D1, not the cache: a key taken moments ago on another isolate must count.
+  forgetRelationships(organization_id);
+  const existing = await relationshipsOf(c.env.DB, organization_id);
+  const fieldOn = validateRelationship(await catalogView(c, [input.origin.service, input.related.service]), input, existing);
+  const own = (await d.select({ n: count() }).from(meshRelationships).where(eq(meshRelationships.organization_id, organization_id)).get())?.n ?? 0;
+  if (own >= MAX_RELATIONSHIPS) throw new ApiError(409, `An organization has at most ${MAX_RELATIONSHIPS} relationships of its own. Delete one first.`);
+
+  const row: RelationshipRow = {
+    id: newId(),
+    organization_id,
+    key: input.key,
+    reverse_key: input.reverse_key,
+    origin_service: input.origin.service,
+    origin_model: input.origin.model,
+    related_service: input.related.service,
+    related_model: input.related.model,
+    kind: input.kind,
+    field: input.kind === "field" ? input.field! : null,
+    field_on: fieldOn,
+    created_at: nowIso(),
+  };
+  const keys = [
+    { organization_id, service: input.origin.service, model: input.origin.model, key: input.key, relationship_id: row.id },
+    { organization_id, service: input.related.service, model: input.related.model, key: input.reverse_key, relationship_id: row.id },
+  ];
+  try {
+    // One batch: the keys' primary key makes a key taken concurrently fail the whole insert.
+    await d.batch([d.insert(meshRelationships).values(row), d.insert(meshRelationshipKeys).values(keys)]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ApiError(409, "A key of this relationship was just taken on its model.", { errors: [{ path: "key", message: "Already taken" }] });
+    throw err;
+  }
+  forgetRelationships(organization_id);
+  c.header("location", `/v1/mesh/relationships/${row.id}`);
+  return c.json(fromRow(row), 201);
+};
+
+export const remove: RouteHandler<typeof routes.deleteRelationship, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { id } = c.req.valid("param");
+  if (DEFAULT_RELATIONSHIPS.some((r: Relationship) => r.id === id)) throw new ApiError(409, "The platform's default relationships cannot be deleted.");
+  const d = drizzle(c.env.DB);
+  const [, deleted] = await d.batch([
+    d.delete(meshJoins).where(and(eq(meshJoins.organization_id, organization_id), eq(meshJoins.relationship_id, id))),
+    // Its keys go with it (ON DELETE CASCADE).
+    d
+      .delete(meshRelationships)
+      .where(and(eq(meshRelationships.id, id), eq(meshRelationships.organization_id, organization_id)))
+      .returning({ id: meshRelationships.id }),
+  ]);
+  if (!deleted.length) throw notFound();
+  forgetRelationships(organization_id);
+  return c.body(null, 204);
+};

@@ -1,0 +1,86 @@
+import type { Context } from "hono";
+import { ApiError, FIND_BY_MAX_VALUES, GET_MANY_MAX_IDS, type Problem, type RpcResult } from "@buildly/shared";
+import { withDeadline } from "../upstream/deadline";
+import { identityFor } from "../upstream/identity-context";
+import { serviceBinding, serviceRegistry, type ServiceEntry } from "../upstream/registry";
+import { timed } from "../upstream/server-timing";
+import type { GatewayEnv } from "../types";
+import type { ModelRef } from "./relationships/relationship";
+
+export type Row = Record<string, unknown>;
+
+/** A service's problem, rebuilt on this side of the RPC boundary (thrown errors lose their fields). */
+export function fromProblem(p: Problem): ApiError {
+  const { type, title, status, detail, errors, request_id: _r, ...extensions } = p;
+  return new ApiError(status, detail, { type, title, errors, extensions });
+}
+
+export function entryOf(c: Context<GatewayEnv>, service: string): ServiceEntry {
+  const entry = serviceRegistry(c.env).find((e) => e.name === service);
+  if (!entry) throw new ApiError(502, `The ${service} service is not registered with the gateway.`, { extensions: { service } });
+  return entry;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * One mesh RPC to a service on the caller's behalf: timed for Server-Timing, raced against the
+ * registry's deadline, its failure rebuilt as an ApiError.
+ */
+async function meshCall(
+  c: Context<GatewayEnv>,
+  service: string,
+  method: "getMany" | "findBy",
+  send: (stub: NonNullable<ReturnType<typeof serviceBinding>>) => Promise<RpcResult<Row[]>> | undefined,
+): Promise<Row[]> {
+  const entry = entryOf(c, service);
+  const stub = serviceBinding(c.env, entry);
+  if (!stub) throw new ApiError(502, `The ${service} service is not bound to the gateway.`, { extensions: { service } });
+  const result = await timed(c, service, method, () =>
+    withDeadline(service, entry.timeout_ms, async () => {
+      const pending = send(stub);
+      if (!pending) throw new ApiError(502, `The ${service} service does not offer ${method}.`, { extensions: { service } });
+      return pending;
+    }),
+  );
+  if (!result.ok) throw fromProblem(result.error);
+  return result.data;
+}
+
+/**
+ * Records of `ref` by id, within the caller's organization; missing ids are absent. One call per
+ * GET_MANY_MAX_IDS distinct ids (in parallel), none for no ids.
+ */
+export async function getMany(c: Context<GatewayEnv>, ref: ModelRef, ids: Iterable<string>): Promise<Row[]> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return [];
+  const identity = identityFor(c);
+  const pages = await Promise.all(
+    chunks(unique, GET_MANY_MAX_IDS).map((part) => meshCall(c, ref.service, "getMany", (stub) => stub.getMany(ref.model, part, identity))),
+  );
+  return pages.flat();
+}
+
+/** Records of `ref` whose `field` holds one of `values`, at most `perValue` per value. One call per FIND_BY_MAX_VALUES values. */
+export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: string, values: Iterable<string>, perValue: number): Promise<Row[]> {
+  const unique = [...new Set(values)];
+  if (!unique.length) return [];
+  const identity = identityFor(c);
+  const pages = await Promise.all(
+    chunks(unique, FIND_BY_MAX_VALUES).map((part) =>
+      meshCall(c, ref.service, "findBy", (stub) => stub.findBy?.(ref.model, field, part, perValue, identity)),
+    ),
+  );
+  // A record matching values in two chunks comes back twice.
+  const seen = new Set<unknown>();
+  return pages.flat().filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+}
+
+/** Can the caller read the service's records? */
+export function canRead(c: Context<GatewayEnv>, service: string): boolean {
+  return c.get("permissions")?.[service]?.includes("read") ?? false;
+}

@@ -1,0 +1,41 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../types";
+
+/** One call the gateway made to a logic service while answering a request. */
+export interface ServiceCallTiming {
+  service: string;
+  /** The RPC method: handle, getMany, findBy, search... */
+  method: string;
+  ms: number;
+}
+
+/**
+ * Runs one call to a logic service and records it for the `Server-Timing` header, whether it
+ * answers, fails or times out: the header shows every call the request cost, so tests, the
+ * bench and browser devtools can see a request's fan-out.
+ */
+export async function timed<T>(c: Context<GatewayEnv>, service: string, method: string, call: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await call();
+  } finally {
+    let calls = c.get("serviceCalls");
+    if (!calls) c.set("serviceCalls", (calls = []));
+    calls.push({ service, method, ms: performance.now() - started });
+  }
+}
+
+/** `crm;dur=3.1;desc="handle", appointments;dur=5.0;desc="findBy"`: one entry per call, in the order they ended. */
+export function serverTimingValue(calls: ServiceCallTiming[]): string {
+  return calls.map((t) => `${t.service};dur=${t.ms.toFixed(1)};desc="${t.method}"`).join(", ");
+}
+
+/** Writes the `Server-Timing` header on every response that called a logic service (also on errors). */
+export const serverTiming: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  try {
+    await next();
+  } finally {
+    const calls = c.get("serviceCalls");
+    if (calls?.length) c.res.headers.set("server-timing", serverTimingValue(calls));
+  }
+};

@@ -1,0 +1,5 @@
+import { defineConfig } from "vitest/config";
+import { gatewayTestConfig } from "./vitest.config";
+
+// The same gateway, with one more service ("faulty") whose data mesh calls fail or hang.
+export default defineConfig(() => gatewayTestConfig({ name: "gateway-mesh-faults", include: ["test/mesh-faults/**/*.test.ts"], meshFaults: true }));
