@@ -5,6 +5,6 @@ import { scheduled } from "./identity";
 export { IdempotencyStore, RateLimiter } from "./limits";
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, withSimulatedLatency(env), ctx),
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, withSimulatedLatency(env), ctx),
   scheduled,
 } satisfies ExportedHandler<Env>;
