@@ -8,6 +8,8 @@ import { DAY } from "../../lib/zoned";
 export const MAX_DURATION_MS = 31 * DAY;
 /** Widest window GET /appointments expands. */
 export const MAX_WINDOW_DAYS = 366;
+/** Most appointments (a series counts once) a window may hold; more is a 422 asking to narrow it. */
+export const MAX_WINDOW_APPOINTMENTS = 5000;
 
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);

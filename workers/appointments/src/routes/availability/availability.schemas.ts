@@ -5,6 +5,8 @@ import { DAY } from "../../lib/zoned";
 
 /** Widest window availability is computed for. */
 export const MAX_AVAILABILITY_DAYS = 93;
+/** Most scheduled appointments (a series counts once) a window may hold; more is a 422. */
+export const MAX_AVAILABILITY_APPOINTMENTS = 5000;
 
 export const AvailabilityQuerySchema = z
   .object({
