@@ -1,7 +1,8 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
 import { serviceClient, type RpcService } from "@buildly/shared/test";
+import { rangeEndOf, seriesOf } from "../src/scheduling/series";
 
 export type Rpc = RpcService & {
   health(): Promise<ServiceHealth>;
@@ -55,4 +56,29 @@ export async function allPages(client: Client, path: string): Promise<any[]> {
     cursor = page.next_cursor;
   } while (cursor);
   return out;
+}
+
+const DB = (env as unknown as { DB: D1Database }).DB;
+
+/**
+ * Writes appointments straight into D1 (the service's own columns and bounds), for tests that
+ * need thousands of them or rows the API would no longer accept.
+ */
+export async function insertAppointments(
+  org: string,
+  calendar: { id: string; time_zone: string },
+  items: { title?: string; start: string; end: string; recurrence?: string | null; status?: string; attendees?: unknown[] }[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  const statements = items.map((item) => {
+    const id = crypto.randomUUID();
+    ids.push(id);
+    const row = { start_at: new Date(item.start).toISOString(), end_at: new Date(item.end).toISOString(), recurrence: item.recurrence ?? null };
+    const now = new Date().toISOString();
+    return DB.prepare(
+      "INSERT INTO appointments (id, organization_id, calendar_id, title, start_at, end_at, range_end, attendees, location, status, recurrence, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 1, ?, ?)",
+    ).bind(id, org, calendar.id, item.title ?? "Inserted", row.start_at, row.end_at, rangeEndOf(seriesOf(row), calendar.time_zone), JSON.stringify(item.attendees ?? []), item.status ?? "scheduled", row.recurrence, now, now);
+  });
+  for (let i = 0; i < statements.length; i += 500) await DB.batch(statements.slice(i, i + 500));
+  return ids;
 }

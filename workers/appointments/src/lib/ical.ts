@@ -113,8 +113,30 @@ export interface Feed {
   events: FeedEvent[];
 }
 
-/** The whole VCALENDAR, CRLF-terminated. */
-export function renderFeed(feed: Feed): string {
+/** One VEVENT, folded, each line CRLF-terminated. */
+export function renderEvent(e: FeedEvent, timeZone: string): string {
+  const lines = ["BEGIN:VEVENT", `UID:${e.id}`, `DTSTAMP:${utcStamp(e.updated)}`, `CREATED:${utcStamp(e.created)}`, `LAST-MODIFIED:${utcStamp(e.updated)}`];
+  if (e.rule) {
+    lines.push(
+      `DTSTART;TZID=${timeZone}:${localStamp(timeZone, e.start)}`,
+      `DTEND;TZID=${timeZone}:${localStamp(timeZone, e.end)}`,
+      `RRULE:${formatRule(e.rule)}`,
+    );
+  } else {
+    lines.push(`DTSTART:${utcStamp(e.start)}`, `DTEND:${utcStamp(e.end)}`);
+  }
+  lines.push(`SUMMARY:${escapeText(e.title)}`);
+  if (e.location) lines.push(`LOCATION:${escapeText(e.location)}`);
+  lines.push(`STATUS:${STATUS[e.status]}`);
+  for (const a of e.attendees) {
+    lines.push(`ATTENDEE;CN=${paramValue(a.name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT:mailto:${a.email}`);
+  }
+  lines.push("END:VEVENT");
+  return lines.map(foldLine).join("\r\n") + "\r\n";
+}
+
+/** The whole VCALENDAR, CRLF-terminated; `rendered` holds the events' renderEvent text when already made. */
+export function renderFeed(feed: Feed, rendered: string[] = feed.events.map((e) => renderEvent(e, feed.timeZone))): string {
   const lines = [
     "BEGIN:VCALENDAR",
     "VERSION:2.0",
@@ -131,25 +153,5 @@ export function renderFeed(feed: Feed): string {
     const lastYear = Math.max(...years) + 3; // the expansion horizon is two years past each start
     lines.push(...vtimezone(feed.timeZone, Date.UTC(Math.min(...years) - 1, 0, 1), Date.UTC(lastYear, 0, 1)));
   }
-  for (const e of feed.events) {
-    lines.push("BEGIN:VEVENT", `UID:${e.id}`, `DTSTAMP:${utcStamp(e.updated)}`, `CREATED:${utcStamp(e.created)}`, `LAST-MODIFIED:${utcStamp(e.updated)}`);
-    if (e.rule) {
-      lines.push(
-        `DTSTART;TZID=${feed.timeZone}:${localStamp(feed.timeZone, e.start)}`,
-        `DTEND;TZID=${feed.timeZone}:${localStamp(feed.timeZone, e.end)}`,
-        `RRULE:${formatRule(e.rule)}`,
-      );
-    } else {
-      lines.push(`DTSTART:${utcStamp(e.start)}`, `DTEND:${utcStamp(e.end)}`);
-    }
-    lines.push(`SUMMARY:${escapeText(e.title)}`);
-    if (e.location) lines.push(`LOCATION:${escapeText(e.location)}`);
-    lines.push(`STATUS:${STATUS[e.status]}`);
-    for (const a of e.attendees) {
-      lines.push(`ATTENDEE;CN=${paramValue(a.name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT:mailto:${a.email}`);
-    }
-    lines.push("END:VEVENT");
-  }
-  lines.push("END:VCALENDAR");
-  return lines.map(foldLine).join("\r\n") + "\r\n";
+  return lines.map(foldLine).join("\r\n") + "\r\n" + rendered.join("") + "END:VCALENDAR\r\n";
 }

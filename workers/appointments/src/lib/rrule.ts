@@ -4,7 +4,7 @@
  * Week start is Monday (RFC 5545's default WKST). Expansion happens on the wall clock of the
  * calendar's time zone, so a 09:00 meeting stays at 09:00 local time across DST changes.
  */
-import { civilDate, civilDay, daysInMonth, fromLocal, toLocal, weekdayOf } from "./zoned";
+import { civilDate, civilDay, daysInMonth, fromLocal, toLocal, weekdayOf, DAY } from "./zoned";
 
 export type Freq = "DAILY" | "WEEKLY" | "MONTHLY";
 export const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
@@ -213,40 +213,57 @@ export function horizonOf(start: number): number {
 }
 
 /**
- * The occurrences of a series that overlap [from, to) (all of them without a window), in order.
+ * The occurrences of a series that overlap [from, to) (all of them without a window), in order,
+ * computed as they are asked for; returns whether the horizon cut the series (see Expansion).
  * The first start is always the first occurrence, at its exact instant; later ones keep its
- * local time of day on their own day, and its duration.
+ * local time of day on their own day, and its duration. At most one per day within the two-year
+ * horizon, so at most 731 per series.
  */
-export function expand(series: Series, timeZone: string, window: { from?: number; to?: number } = {}): Expansion {
+export function* occurrencesOf(series: Series, timeZone: string, window: { from?: number; to?: number } = {}): Generator<Occurrence, boolean> {
   const from = window.from ?? -Infinity;
   const to = window.to ?? Infinity;
   const duration = series.end - series.start;
   const overlaps = (s: number) => s < to && s + duration > from;
   if (!series.rule) {
-    return { occurrences: overlaps(series.start) ? [{ start: series.start, end: series.end }] : [], truncated: false };
+    if (overlaps(series.start)) yield { start: series.start, end: series.end };
+    return false;
   }
   const rule = series.rule;
   const horizon = horizonOf(series.start);
   const first = toLocal(timeZone, series.start);
   const lastDay = toLocal(timeZone, horizon).day + 1;
-  const occurrences: Occurrence[] = [];
   let n = 0;
-  let truncated = false;
   for (const day of candidateDays(rule, first.day, lastDay)) {
-    const start = n === 0 && day === first.day ? series.start : fromLocal(timeZone, day, first.timeOfDay);
-    if (rule.until?.kind === "utc" && start > rule.until.ms) break;
-    if (rule.until?.kind === "date" && day > rule.until.day) break;
-    if (rule.count !== undefined && n >= rule.count) break;
-    if (start >= horizon) {
-      truncated = true;
-      break;
+    if (rule.until?.kind === "date" && day > rule.until.day) return false;
+    if (rule.count !== undefined && n >= rule.count) return false;
+    const isFirst = n === 0 && day === first.day;
+    // No zone is a day or more from UTC, so this instant is later than the occurrence's start. When
+    // even it ends before the window and neither UNTIL nor the horizon stops there, the day only
+    // counts: skip the wall-clock conversion (a window late in a series would otherwise pay for
+    // every day before it).
+    const later = day * DAY + first.timeOfDay + DAY;
+    if (!isFirst && later + duration <= from && later < horizon && !(rule.until?.kind === "utc" && later > rule.until.ms)) {
+      n++;
+      continue;
     }
+    const start = isFirst ? series.start : fromLocal(timeZone, day, first.timeOfDay);
+    if (rule.until?.kind === "utc" && start > rule.until.ms) return false;
+    if (start >= horizon) return true;
     n++;
-    if (start >= to) break;
-    if (overlaps(start)) occurrences.push({ start, end: start + duration });
+    if (start >= to) return rule.count === undefined && !rule.until; // an unbounded series always ends at the horizon
+    if (overlaps(start)) yield { start, end: start + duration };
   }
-  if (n > 0 && rule.count === undefined && !rule.until && !truncated) truncated = true; // unbounded: ran to lastDay
-  return { occurrences, truncated };
+  return n > 0 && rule.count === undefined && !rule.until; // unbounded: ran to lastDay
+}
+
+/** Every occurrence of `occurrencesOf`, with whether the horizon cut the series. */
+export function expand(series: Series, timeZone: string, window: { from?: number; to?: number } = {}): Expansion {
+  const occurrences: Occurrence[] = [];
+  const it = occurrencesOf(series, timeZone, window);
+  for (let step = it.next(); ; step = it.next()) {
+    if (step.done) return { occurrences, truncated: step.value };
+    occurrences.push(step.value);
+  }
 }
 
 /**
@@ -254,7 +271,7 @@ export function expand(series: Series, timeZone: string, window: { from?: number
  * its rule, UNTIL is not before it, and its occurrences do not overlap one another.
  * Returns the message for a 422, or null.
  */
-export function seriesProblem(series: Series, timeZone: string): string | null {
+export function seriesProblem(series: Series, timeZone: string, expanded?: Occurrence[]): string | null {
   const rule = series.rule;
   if (!rule) return null;
   if (rule.until?.kind === "utc" && rule.until.ms < series.start) return "UNTIL is before the appointment's start.";
@@ -264,7 +281,7 @@ export function seriesProblem(series: Series, timeZone: string): string | null {
   if (firstCandidate.done || firstCandidate.value !== first.day) {
     return "The start must be an occurrence of the rule (for example a Monday for BYDAY=MO), in the calendar's time zone.";
   }
-  const { occurrences } = expand(series, timeZone);
+  const occurrences = expanded ?? expand(series, timeZone).occurrences;
   for (let i = 1; i < occurrences.length; i++) {
     if (occurrences[i]!.start < occurrences[i - 1]!.end) {
       return "Occurrences of this rule would overlap one another: shorten the appointment or space the occurrences further apart.";

@@ -35,9 +35,10 @@ export function seriesOf(row: Pick<AppointmentRow, "start_at" | "end_at" | "recu
  * The stored upper bound on the end of a series' last occurrence. Two days of slack keep it a
  * bound if the calendar later moves to another time zone (the wall clock shifts by < 27 hours).
  */
-export function rangeEndOf(series: Series, timeZone: string): string {
+export function rangeEndOf(series: Series, timeZone: string, occurrences?: Occurrence[]): string {
   if (!series.rule) return new Date(series.end).toISOString();
-  return new Date(lastEnd(series, timeZone) + 2 * DAY).toISOString();
+  const last = occurrences ? (occurrences[occurrences.length - 1]?.end ?? series.end) : lastEnd(series, timeZone);
+  return new Date(last + 2 * DAY).toISOString();
 }
 
 export interface Conflict {
@@ -98,23 +99,92 @@ export function conflictError(conflicts: Conflict[], what = "The appointment"): 
   );
 }
 
-export interface Tagged extends Occurrence {
-  id: string;
+/**
+ * Which pairs of timelines (one per appointment) are known to overlap: one bit per pair. Only
+ * pairs that involve a "mover" are tracked, the first `movers` timelines (a time zone change
+ * moves recurring series; one-offs keep their instants, so two one-offs never start or stop
+ * overlapping). Each mover has a row over every timeline, every other timeline a row over the
+ * movers; a timeline's own bit and, in the others' rows, the bits past the movers start set,
+ * so a sweep never reports a timeline with itself or two one-offs.
+ */
+export class OverlapSet {
+  readonly #movers: number;
+  readonly #words: number;
+  readonly #moverWords: number;
+  readonly #bits: Uint32Array;
+
+  constructor(movers: number, total: number) {
+    this.#movers = movers;
+    this.#words = (total + 31) >>> 5;
+    this.#moverWords = (movers + 31) >>> 5;
+    this.#bits = new Uint32Array(movers * this.#words + (total - movers) * this.#moverWords);
+    for (let i = 0; i < movers; i++) this.#set(i, i);
+    for (let i = movers; i < total; i++) {
+      for (let j = movers; j < this.#moverWords * 32; j++) this.#set(i, j);
+    }
+  }
+
+  #offset(i: number): number {
+    return i < this.#movers ? i * this.#words : this.#movers * this.#words + (i - this.#movers) * this.#moverWords;
+  }
+
+  #set(i: number, j: number): void {
+    this.#bits[this.#offset(i) + (j >>> 5)]! |= 1 << (j & 31);
+  }
+
+  /** Timeline i's row: bit j set when the pair (i, j) is known (or not tracked). */
+  row(i: number): Uint32Array {
+    const start = this.#offset(i);
+    return this.#bits.subarray(start, start + (i < this.#movers ? this.#words : this.#moverWords));
+  }
+
+  add(i: number, j: number): void {
+    this.#set(i, j);
+    this.#set(j, i);
+  }
+
+  has(i: number, j: number): boolean {
+    return (this.row(i)[j >>> 5]! & (1 << (j & 31))) !== 0;
+  }
 }
 
-/** Every pair of distinct appointments whose occurrences overlap, keyed "idA|idB" (idA < idB). */
-export function overlappingPairs(occurrences: Tagged[]): Map<string, [Tagged, Tagged]> {
-  const sorted = [...occurrences].sort((a, b) => a.start - b.start);
-  const pairs = new Map<string, [Tagged, Tagged]>();
-  let active: Tagged[] = [];
-  for (const occ of sorted) {
-    active = active.filter((x) => x.end > occ.start);
-    for (const x of active) {
-      if (x.id === occ.id) continue;
-      const key = x.id < occ.id ? `${x.id}|${occ.id}` : `${occ.id}|${x.id}`;
-      if (!pairs.has(key)) pairs.set(key, [x, occ]);
+/**
+ * Every pair of timelines whose occurrences overlap and that `known` does not hold yet: one sweep
+ * over all occurrences in start order, reporting each new pair once, at its first overlap, and
+ * adding it to `known`. Each timeline's occurrences must not overlap one another, so at most one
+ * of them is active at a time. The active timelines are a bitset, so an occurrence costs one pass
+ * over (its row of `known` AND NOT the active set) in 32-bit words rather than a look at every
+ * active occurrence: pairs already known cost nothing however often they overlap again (200
+ * daily series that all overlap were 29 million pair look-ups before).
+ */
+export function sweepOverlaps(
+  timelines: Occurrence[][],
+  known: OverlapSet,
+  found: (earlier: number, earlierOcc: Occurrence, later: number, laterOcc: Occurrence) => void = () => {},
+): void {
+  const events: { i: number; occ: Occurrence }[] = [];
+  timelines.forEach((occurrences, i) => occurrences.forEach((occ) => events.push({ i, occ })));
+  events.sort((a, b) => a.occ.start - b.occ.start);
+  const active = new Uint32Array((timelines.length + 31) >>> 5);
+  const current: (Occurrence | undefined)[] = new Array(timelines.length);
+  for (const { i, occ } of events) {
+    const row = known.row(i);
+    for (let w = 0; w < row.length; w++) {
+      let bits = active[w]! & ~row[w]!;
+      while (bits !== 0) {
+        const bit = bits & -bits;
+        bits ^= bit;
+        const j = (w << 5) + 31 - Math.clz32(bit);
+        const other = current[j]!;
+        if (other.end <= occ.start) {
+          active[w]! &= ~bit; // ended: drop it now that it came up
+          continue;
+        }
+        known.add(i, j);
+        found(j, other, i, occ);
+      }
     }
-    active.push(occ);
+    active[i >>> 5]! |= 1 << (i & 31);
+    current[i] = occ;
   }
-  return pairs;
 }

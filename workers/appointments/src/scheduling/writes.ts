@@ -2,14 +2,21 @@
  * The writes that must not interleave within one calendar: each checks overlaps and then writes.
  * They run inside the calendar's CalendarWriter Durable Object, one at a time.
  */
-import { and, eq, gt, isNotNull, lt, ne } from "drizzle-orm";
+import { and, count, eq, gt, isNotNull, isNull, lt, ne } from "drizzle-orm";
 import { ApiError, newId, nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { appointments, calendars, type AppointmentRow, type CalendarRow } from "../db/schema";
-import { expand, formatRule, parseRule, seriesProblem, type Series } from "../lib/rrule";
+import { expand, formatRule, parseRule, seriesProblem, type Occurrence, type Series } from "../lib/rrule";
 import { timesProblem, type AppointmentCreate, type AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
-import { conflictError, findConflicts, MAX_REPORTED_CONFLICTS, overlappingPairs, rangeEndOf, seriesOf, type Tagged } from "./series";
+import { conflictError, findConflicts, MAX_REPORTED_CONFLICTS, OverlapSet, rangeEndOf, seriesOf, sweepOverlaps, type Conflict } from "./series";
+
+/**
+ * Most recurring appointments one calendar holds (any status). Each is expanded up to two years
+ * (at most 731 occurrences) by every overlap check, time zone change, feed and availability
+ * query of its calendar, so this bounds what one request can cost.
+ */
+export const MAX_SERIES_PER_CALENDAR = 200;
 
 function invalid(path: string, message: string): ApiError {
   return new ApiError(422, "The request does not match the schema.", { errors: [{ path, message }] });
@@ -60,11 +67,34 @@ async function assertNoConflicts(d1: D1Database, organizationId: string, calenda
   if (conflicts.length) throw conflictError(conflicts);
 }
 
+/** 422 when the calendar already holds MAX_SERIES_PER_CALENDAR series (besides `excludeId`). */
+async function assertRoomForSeries(d1: D1Database, organizationId: string, calendarId: string, path: string, excludeId: string | null) {
+  const row = await db(d1)
+    .select({ n: count() })
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.organization_id, organizationId),
+        eq(appointments.calendar_id, calendarId),
+        isNotNull(appointments.recurrence),
+        excludeId ? ne(appointments.id, excludeId) : undefined,
+      ),
+    )
+    .get();
+  if ((row?.n ?? 0) >= MAX_SERIES_PER_CALENDAR) {
+    throw invalid(
+      path,
+      `A calendar holds at most ${MAX_SERIES_PER_CALENDAR} recurring appointments and this one is full: end or delete one, or use another calendar.`,
+    );
+  }
+}
+
 export async function createAppointment(d1: D1Database, organizationId: string, calendarId: string, input: AppointmentCreate): Promise<AppointmentRow> {
   const calendar = await loadCalendar(d1, organizationId, calendarId);
   if (!calendar) throw invalid("calendar_id", "No calendar has this id.");
   const recurrence = input.recurrence ? formatCanonical(input.recurrence) : null;
   const series = buildSeries(input.start, input.end, recurrence, calendar.time_zone);
+  if (recurrence) await assertRoomForSeries(d1, organizationId, calendar.id, "recurrence", null);
   const status = input.status ?? "scheduled";
   if (status === "scheduled" && !input.allow_overlap) await assertNoConflicts(d1, organizationId, calendar, series, null);
   const now = nowIso();
@@ -123,6 +153,9 @@ export async function updateAppointment(
   const recurrence = input.recurrence === undefined ? current.recurrence : input.recurrence ? formatCanonical(input.recurrence) : null;
   const status = input.status ?? current.status;
   const series = buildSeries(start, end, recurrence, calendar.time_zone);
+  if (recurrence && (!current.recurrence || calendar.id !== current.calendar_id)) {
+    await assertRoomForSeries(d1, organizationId, calendar.id, input.calendar_id !== undefined && calendar.id !== current.calendar_id ? "calendar_id" : "recurrence", current.id);
+  }
 
   const moved =
     calendar.id !== current.calendar_id ||
@@ -171,12 +204,17 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
   if (!current) throw new ApiError(404, "No calendar has this id.");
   const newZone = input.time_zone !== undefined && input.time_zone !== current.time_zone ? input.time_zone : undefined;
   const inThisCalendar = and(eq(appointments.organization_id, organizationId), eq(appointments.calendar_id, calendarId));
-  let recurring: AppointmentRow[] = [];
+  let recurring: { row: AppointmentRow; series: Series; occurrences: Occurrence[] }[] = [];
   if (newZone) {
-    recurring = await client.select().from(appointments).where(and(inThisCalendar, isNotNull(appointments.recurrence))).all();
-    const broken = recurring.flatMap((r) => {
-      const problem = seriesProblem(seriesOf(r), newZone);
-      return problem ? [{ appointment_id: r.id, title: r.title, problem }] : [];
+    const rows = await client.select().from(appointments).where(and(inThisCalendar, isNotNull(appointments.recurrence))).all();
+    // Expanded once in the new zone: the rule check, the overlap check and the new range bound share it.
+    recurring = rows.map((row) => {
+      const series = seriesOf(row);
+      return { row, series, occurrences: expand(series, newZone).occurrences };
+    });
+    const broken = recurring.flatMap(({ row, series, occurrences }) => {
+      const problem = seriesProblem(series, newZone, occurrences);
+      return problem ? [{ appointment_id: row.id, title: row.title, problem }] : [];
     });
     if (broken.length) {
       throw new ApiError(
@@ -185,30 +223,8 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
         { extensions: { appointments: broken.slice(0, MAX_REPORTED_CONFLICTS) } },
       );
     }
-    if (recurring.some((r) => r.status === "scheduled")) {
-      const scheduled = await client.select().from(appointments).where(and(inThisCalendar, eq(appointments.status, "scheduled"))).all();
-      const occurrencesIn = (timeZone: string): Tagged[] =>
-        scheduled.flatMap((r) => expand(seriesOf(r), timeZone).occurrences.map((o) => ({ ...o, id: r.id })));
-      const before = overlappingPairs(occurrencesIn(current.time_zone));
-      const after = overlappingPairs(occurrencesIn(newZone));
-      const byId = new Map(scheduled.map((r) => [r.id, r]));
-      const fresh = [...after].filter(([key]) => !before.has(key)).map(([, pair]) => pair);
-      if (fresh.length) {
-        const conflicts = fresh.map(([x, y]) => {
-          const [mine, theirs] = byId.get(x.id)!.recurrence ? [x, y] : [y, x];
-          return {
-            appointment_id: theirs.id,
-            title: byId.get(theirs.id)!.title,
-            occurrence_start: new Date(theirs.start).toISOString(),
-            occurrence_end: new Date(theirs.end).toISOString(),
-            requested_start: new Date(mine.start).toISOString(),
-            requested_end: new Date(mine.end).toISOString(),
-          };
-        });
-        conflicts.sort((a, b) => a.occurrence_start.localeCompare(b.occurrence_start));
-        throw conflictError(conflicts, `In ${newZone}, a recurring appointment of this calendar`);
-      }
-    }
+    const conflicts = await newOverlaps(d1, organizationId, calendarId, current.time_zone, recurring.filter((r) => r.row.status === "scheduled"));
+    if (conflicts.length) throw conflictError(conflicts, `In ${newZone}, a recurring appointment of this calendar`);
   }
   const now = nowIso();
   const update = client
@@ -217,16 +233,66 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
     .where(and(eq(calendars.id, calendarId), eq(calendars.organization_id, organizationId)))
     .returning();
   // A series moved out meanwhile (under another calendar's writer) has a new version: left alone.
-  const bounds = recurring.map((r) =>
+  const bounds = recurring.map(({ row, series, occurrences }) =>
     client
       .update(appointments)
-      .set({ range_end: rangeEndOf(seriesOf(r), newZone!), version: r.version + 1 })
-      .where(and(eq(appointments.id, r.id), inThisCalendar, eq(appointments.version, r.version))),
+      .set({ range_end: rangeEndOf(series, newZone!, occurrences), version: row.version + 1 })
+      .where(and(eq(appointments.id, row.id), inThisCalendar, eq(appointments.version, row.version))),
   );
   const [rows] = await client.batch([update, ...bounds]);
   const row = (rows as CalendarRow[])[0];
   if (!row) throw new ApiError(404, "No calendar has this id.");
   return row;
+}
+
+/**
+ * The pairs that overlap once the scheduled series move to their new occurrences and did not
+ * before (first overlap of each, earliest first). Only pairs with a series can change: one-offs
+ * keep their instants, so only those within the series' span are loaded.
+ */
+async function newOverlaps(
+  d1: D1Database,
+  organizationId: string,
+  calendarId: string,
+  oldZone: string,
+  moved: { row: AppointmentRow; series: Series; occurrences: Occurrence[] }[],
+): Promise<Conflict[]> {
+  if (!moved.length) return [];
+  // Stored range bounds hold in any zone (see rangeEndOf), so they bound the span in both.
+  const from = moved.map((m) => m.row.start_at).reduce((a, b) => (a < b ? a : b));
+  const to = moved.map((m) => m.row.range_end).reduce((a, b) => (a > b ? a : b));
+  const oneOffs = await db(d1)
+    .select()
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.organization_id, organizationId),
+        eq(appointments.calendar_id, calendarId),
+        eq(appointments.status, "scheduled"),
+        isNull(appointments.recurrence),
+        gt(appointments.range_end, from),
+        lt(appointments.start_at, to),
+      ),
+    )
+    .all();
+  const rows = [...moved.map((m) => m.row), ...oneOffs];
+  const fixed = oneOffs.map((r) => [{ start: Date.parse(r.start_at), end: Date.parse(r.end_at) }]);
+  const known = new OverlapSet(moved.length, rows.length);
+  sweepOverlaps([...moved.map((m) => expand(m.series, oldZone).occurrences), ...fixed], known);
+  const conflicts: Conflict[] = [];
+  sweepOverlaps([...moved.map((m) => m.occurrences), ...fixed], known, (earlier, earlierOcc, later, laterOcc) => {
+    // Name the other appointment; the series (the earlier one when both are) is what moved onto it.
+    const [mineOcc, otherIndex, otherOcc] = earlier < moved.length ? [earlierOcc, later, laterOcc] : [laterOcc, earlier, earlierOcc];
+    conflicts.push({
+      appointment_id: rows[otherIndex]!.id,
+      title: rows[otherIndex]!.title,
+      occurrence_start: new Date(otherOcc.start).toISOString(),
+      occurrence_end: new Date(otherOcc.end).toISOString(),
+      requested_start: new Date(mineOcc.start).toISOString(),
+      requested_end: new Date(mineOcc.end).toISOString(),
+    });
+  });
+  return conflicts.sort((a, b) => a.occurrence_start.localeCompare(b.occurrence_start));
 }
 
 /** Deletes a calendar with its appointments, in one transaction. */

@@ -12,7 +12,8 @@ export const CUSTOM_FIELDS_MAX_KEYS = 50;
 export const CUSTOM_FIELDS_MAX_BYTES = 4096;
 
 // No leading underscore: keeps "__proto__" and friends out of the objects we build.
-const CustomFieldKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "Keys are 1..64 letters, digits or _, starting with a letter");
+const CUSTOM_FIELD_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const CustomFieldKey = z.string().regex(CUSTOM_FIELD_KEY, "Keys are 1..64 letters, digits or _, starting with a letter");
 const CustomFieldValue = z.union([z.string().max(1000), z.number(), z.boolean()]);
 
 export const CustomFieldsSchema = z
@@ -23,7 +24,12 @@ export const CustomFieldsSchema = z
   })
   .openapi({
     example: { industry: "Manufacturing", employees: 120, newsletter: true },
-    description: `A flat JSON object of string, number or boolean values (at most ${CUSTOM_FIELDS_MAX_KEYS} keys, ${CUSTOM_FIELDS_MAX_BYTES} bytes). A write replaces the whole object.`,
+    description:
+      `A flat JSON object of string, number or boolean values: at most ${CUSTOM_FIELDS_MAX_KEYS} keys of 1..64 letters, digits or _ ` +
+      `starting with a letter, strings up to 1000 characters, ${CUSTOM_FIELDS_MAX_BYTES} bytes as JSON in all. A write replaces the whole object.`,
+    maxProperties: CUSTOM_FIELDS_MAX_KEYS,
+    // JSON Schema 2020-12 (OpenAPI 3.1); the OpenAPI 3.0 types this library carries lack it.
+    ...({ propertyNames: { pattern: CUSTOM_FIELD_KEY.source } } as object),
   });
 
 /** The stored shape, for responses. */
@@ -42,7 +48,7 @@ export const CurrencySchema = z
   .string()
   .regex(/^[A-Z]{3}$/, "Use an upper-case ISO 4217 code, e.g. EUR")
   .refine((code) => CURRENCIES.has(code), { message: "Not an ISO 4217 currency code" })
-  .openapi({ example: "EUR" });
+  .openapi({ description: "An upper-case ISO 4217 code the runtime knows (Intl.supportedValuesOf(\"currency\")).", example: "EUR" });
 
 /** A calendar date, YYYY-MM-DD, that exists (no 2026-02-30). */
 export const DateSchema = z
@@ -55,7 +61,7 @@ export const DateSchema = z
     },
     { message: "Not a calendar date" },
   )
-  .openapi({ example: "2026-12-15" });
+  .openapi({ format: "date", description: "A calendar date that exists, YYYY-MM-DD.", example: "2026-12-15" });
 
 /** RFC 3339 in UTC, normalised to millisecond precision so stored values sort as text. */
 export const UtcInstantSchema = z.iso
@@ -74,3 +80,9 @@ export const DomainSchema = z
 export function atLeastOneField(v: object): boolean {
   return Object.keys(v).length > 0;
 }
+
+/** What a reference field's OpenAPI schema says about the check in lib/references.ts. */
+export const SAME_ORGANIZATION = "The id of a record of the caller's organization (another id is a 422).";
+
+/** What a PATCH body's OpenAPI schema says about atLeastOneField. */
+export const PATCH_BODY = { description: "At least one field to change; only the fields given change.", minProperties: 1 } as const;

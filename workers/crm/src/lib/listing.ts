@@ -18,7 +18,7 @@ export function sortQuerySchema<F extends string>(fields: readonly F[], fallback
     .enum(options)
     .default(fallback)
     .openapi({
-      description: `Sort by ${fields.join(", ")}; a leading "-" sorts descending. Default ${fallback}.`,
+      description: `Sort by ${fields.join(", ")}; a leading "-" sorts descending. Default ${fallback}. A cursor continues only the sort it was issued for (422 otherwise).`,
       example: fallback,
     });
 }

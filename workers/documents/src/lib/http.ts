@@ -1,4 +1,5 @@
 import { ApiError } from "@buildly/shared";
+import { servableMediaType } from "./media-type";
 
 /** HTTP details of serving a stored body: conditional requests, byte ranges, the download name. */
 
@@ -18,9 +19,14 @@ export function asciiFallback(name: string): string {
     .replace(/[^\x20-\x7e]|["\\%]/g, "_");
 }
 
-/** Content-Disposition per RFC 6266: an ASCII filename first, then the exact name as filename* (RFC 8187). */
+/**
+ * Content-Disposition per RFC 6266: an ASCII filename first, then the exact name as filename*
+ * (RFC 8187). Whatever the stored name holds, the result is a valid header value: lone UTF-16
+ * surrogates (which encodeURIComponent throws on) become U+FFFD, and an empty name "download".
+ */
 export function contentDisposition(name: string, type: "attachment" | "inline" = "attachment"): string {
-  return `${type}; filename="${asciiFallback(name)}"; filename*=UTF-8''${rfc8187(name)}`;
+  const wellFormed = name.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD") || "download";
+  return `${type}; filename="${asciiFallback(wellFormed)}"; filename*=UTF-8''${rfc8187(wellFormed)}`;
 }
 
 /** True when an If-None-Match header matches the (strong) ETag; weak comparison, as RFC 9110 §13.1.2 asks. */
@@ -97,7 +103,8 @@ export async function serveStoredBody(request: Request, bucket: R2Bucket, body: 
   if (!object) throw new ApiError(500, "The file's body is missing.");
   const headers = new Headers({
     ...common,
-    "content-type": body.contentType,
+    // A row written before uploads were checked (or by hand) must not make the download fail.
+    "content-type": servableMediaType(body.contentType),
     "content-disposition": contentDisposition(body.name),
   });
   if (range.kind === "partial") {

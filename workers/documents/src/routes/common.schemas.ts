@@ -1,14 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema } from "@buildly/shared";
 
+/** Characters a name may hold: no path separators, no control characters (a JSON Schema pattern too). */
+export const NAME_PATTERN = "^[^/\\\\\\u0000-\\u001f\\u007f]*$";
+
 /** A file or folder name: no path separators, no control characters, not "." or "..". */
 export const NameSchema = z
   .string()
   .min(1)
   .max(255)
-  .refine((n) => !/[\/\\\u0000-\u001f\u007f]/.test(n), { message: "Names may not hold path separators or control characters" })
+  .regex(new RegExp(NAME_PATTERN), "Names may not hold path separators or control characters")
   .refine((n) => n !== "." && n !== "..", { message: "Not a file name" })
-  .openapi({ example: "contract.pdf" });
+  .openapi({ description: 'No / or \\, no control characters, not "." or "..".', not: { enum: [".", ".."] }, example: "contract.pdf" });
 
 /** A tag: no commas (the raw upload's ?tags= is comma-separated), no control characters, no outer spaces. */
 export const TagSchema = z

@@ -1,5 +1,6 @@
 import { ApiError, nowIso, tooLarge } from "@buildly/shared";
 import { boundaryOf, FieldTooLongError, isMultipartFormData, MultipartError, MultipartReader } from "../lib/multipart";
+import { DEFAULT_MEDIA_TYPE, isMediaType, MAX_MEDIA_TYPE_LENGTH } from "../lib/media-type";
 import { pullFrom, storeChunked, storeDeclared, type StoredObject } from "./objects";
 
 /**
@@ -15,7 +16,8 @@ import { pullFrom, storeChunked, storeDeclared, type StoredObject } from "./obje
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 /** What a form may carry besides the file (its fields and part headers) before 413 is certain. */
 export const FORM_OVERHEAD_BYTES = 1024 * 1024;
-const MAX_FIELD_BYTES = 8 * 1024;
+/** Longest text field of a form. */
+export const MAX_FORM_FIELD_BYTES = 8 * 1024;
 
 export function maxUploadBytes(env: Env): number {
   const n = Number(env.MAX_UPLOAD_BYTES);
@@ -52,8 +54,17 @@ export interface ReceivedUpload {
   multipart: boolean;
 }
 
-function contentTypeOf(value: string | undefined | null): string {
-  return value?.trim().slice(0, 255) || "application/octet-stream";
+/** The media type an upload declares (none: application/octet-stream); 422 at `path` when malformed. */
+function contentTypeOf(value: string | undefined | null, path: string): string {
+  const type = value?.trim() ?? "";
+  if (type === "") return DEFAULT_MEDIA_TYPE;
+  if (!isMediaType(type)) {
+    throw fieldError(
+      path,
+      `Not a media type: give type/subtype with optional ;name=value parameters (RFC 9110), printable ASCII, at most ${MAX_MEDIA_TYPE_LENGTH} characters.`,
+    );
+  }
+  return type;
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {
@@ -79,18 +90,25 @@ export async function receiveUpload(env: Env, request: Request, key: string, all
   const declared = declaredLength(request);
 
   if (!isMultipartFormData(type)) {
+    let contentType: string;
+    try {
+      contentType = contentTypeOf(type, "header.content-type");
+    } catch (err) {
+      await body.cancel().catch(() => {});
+      throw err;
+    }
     if (declared !== undefined) {
       if (declared > maxBytes) {
         await body.cancel().catch(() => {});
         throw tooLarge(maxBytes);
       }
-      const stored = await storeDeclared(env.FILES, key, body, declared, contentTypeOf(type));
-      return { stored, contentType: contentTypeOf(type), fields: new Map(), multipart: false };
+      const stored = await storeDeclared(env.FILES, key, body, declared, contentType);
+      return { stored, contentType, fields: new Map(), multipart: false };
     }
     const source = pullFrom(body);
     try {
-      const stored = await storeChunked(env.FILES, key, source.next, maxBytes, contentTypeOf(type));
-      return { stored, contentType: contentTypeOf(type), fields: new Map(), multipart: false };
+      const stored = await storeChunked(env.FILES, key, source.next, maxBytes, contentType);
+      return { stored, contentType, fields: new Map(), multipart: false };
     } catch (err) {
       await source.cancel();
       throw err;
@@ -113,16 +131,16 @@ export async function receiveUpload(env: Env, request: Request, key: string, all
     for (let part; (part = await reader.nextPart()); ) {
       if (part.name === "file") {
         if (file) throw fieldError("form.file", "Send one file per upload.");
-        const contentType = contentTypeOf(part.contentType);
+        const contentType = contentTypeOf(part.contentType, "form.file.content-type");
         const stored = await storeChunked(env.FILES, key, () => reader.read(), maxBytes, contentType);
         file = { stored, contentType, filename: part.filename };
       } else if (allowedFields.includes(part.name)) {
         const values = fields.get(part.name) ?? [];
         try {
-          values.push(await reader.readText(MAX_FIELD_BYTES));
+          values.push(await reader.readText(MAX_FORM_FIELD_BYTES));
         } catch (err) {
           if (err instanceof FieldTooLongError) {
-            throw fieldError(`form.${part.name}`, `Longer than ${MAX_FIELD_BYTES} bytes.`);
+            throw fieldError(`form.${part.name}`, `Longer than ${MAX_FORM_FIELD_BYTES} bytes.`);
           }
           throw err;
         }

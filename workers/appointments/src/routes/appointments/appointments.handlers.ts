@@ -3,9 +3,11 @@ import { and, asc, eq, gt, lt, or } from "drizzle-orm";
 import { ApiError, decodeCursor, encodeCursor, paginate, type ServiceEnv } from "@buildly/shared";
 import { db } from "../../db/client";
 import { appointments, calendars, type AppointmentRow, type AppointmentStatus } from "../../db/schema";
-import { expand } from "../../lib/rrule";
+import { mergeSorted } from "../../lib/merge";
+import { occurrencesOf } from "../../lib/rrule";
 import { unwrap, writeContext, writerFor } from "../../scheduling/calendar-writer";
 import { seriesOf, toAppointment } from "../../scheduling/series";
+import { MAX_WINDOW_APPOINTMENTS } from "./appointments.schemas";
 import type * as routes from "./appointments.routes";
 
 type E = ServiceEnv<Env>;
@@ -49,12 +51,16 @@ interface WindowQuery {
 
 /**
  * Occurrences overlapping [from, to), ordered by (start, appointment id); the cursor is the
- * last one returned. The window is at most 366 days and each series is expanded within it only.
+ * last one returned. The window is at most 366 days and holds at most MAX_WINDOW_APPOINTMENTS
+ * appointments; a page merges the appointments' occurrences lazily, so it expands little more
+ * than one page's worth however long the window.
  */
 async function occurrences(d1: D1Database, organizationId: string, q: WindowQuery) {
   const after = decodeCursor(q.cursor);
   const from = new Date(q.from).toISOString();
   const to = new Date(q.to).toISOString();
+  // What comes after the cursor starts at or after it, so nothing that ended before it matters.
+  const lower = after && after.k > from ? after.k : from;
   const rows = await db(d1)
     .select({ appointment: appointments, time_zone: calendars.time_zone })
     .from(appointments)
@@ -64,22 +70,35 @@ async function occurrences(d1: D1Database, organizationId: string, q: WindowQuer
         eq(appointments.organization_id, organizationId),
         q.calendar_id ? eq(appointments.calendar_id, q.calendar_id) : undefined,
         q.status ? eq(appointments.status, q.status) : undefined,
-        gt(appointments.range_end, from),
+        gt(appointments.range_end, lower),
         lt(appointments.start_at, to),
       ),
     )
+    .limit(MAX_WINDOW_APPOINTMENTS + 1)
     .all();
-  const window = { from: Date.parse(from), to: Date.parse(to) };
-  const all = rows.flatMap(({ appointment, time_zone }) =>
-    expand(seriesOf(appointment), time_zone, window).occurrences.map((o) => ({ row: appointment, start: new Date(o.start).toISOString(), end: o.end })),
+  if (rows.length > MAX_WINDOW_APPOINTMENTS) {
+    throw new ApiError(422, "The request does not match the schema.", {
+      errors: [{ path: "to", message: `The window holds more than ${MAX_WINDOW_APPOINTMENTS} appointments; narrow from and to, or filter by calendar_id or status.` }],
+    });
+  }
+  const window = { from: Date.parse(lower), to: Date.parse(to) };
+  function* listed(row: AppointmentRow, timeZone: string) {
+    for (const o of occurrencesOf(seriesOf(row), timeZone, window)) {
+      const start = new Date(o.start).toISOString();
+      if (!after || start > after.k || (start === after.k && row.id > after.id)) yield { row, start, end: o.end };
+    }
+  }
+  const page = mergeSorted(
+    rows.map(({ appointment, time_zone }) => listed(appointment, time_zone)),
+    (x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : x.row.id < y.row.id ? -1 : x.row.id > y.row.id ? 1 : 0),
+    q.limit + 1,
   );
-  all.sort((x, y) => x.start.localeCompare(y.start) || x.row.id.localeCompare(y.row.id));
-  const rest = after ? all.filter((o) => o.start > after.k || (o.start === after.k && o.row.id > after.id)) : all;
-  const page = rest.slice(0, q.limit);
+  const more = page.length > q.limit;
+  if (more) page.pop();
   const last = page[page.length - 1];
   return {
     data: page.map((o) => occurrenceOf(o.row, o.start, new Date(o.end).toISOString())),
-    next_cursor: rest.length > q.limit && last ? encodeCursor({ k: last.start, id: last.row.id }) : null,
+    next_cursor: more && last ? encodeCursor({ k: last.start, id: last.row.id }) : null,
   };
 }
 

@@ -26,7 +26,7 @@ export const listAppointments = createRoute({
   summary: "List appointments, or with from and to the occurrences in that window",
   description:
     "Without `from`/`to`: the appointments themselves (a recurring one once), oldest first. " +
-    "With `from` and `to` (at most 366 days apart): every occurrence that overlaps [from, to), recurring appointments " +
+    "With `from` and `to` (given together, at most 366 days apart, holding at most 5000 appointments, else 422): every occurrence that overlaps [from, to), recurring appointments " +
     "expanded in their calendar's time zone, ordered by start; each carries its appointment's id and its own start and end. " +
     "Both are paginated with `limit` and `cursor`.",
   tags,
@@ -45,6 +45,7 @@ export const createAppointment = createRoute({
   path: "/appointments",
   operationId: "createAppointment",
   summary: "Create an appointment (one-off or recurring)",
+  description: "A calendar holds at most 200 recurring appointments (any status): another one is a 422 on `recurrence`.",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
   request: { body: { required: true, content: { "application/json": { schema: AppointmentCreateSchema } } } },
@@ -73,6 +74,9 @@ export const updateAppointment = createRoute({
   path: "/appointments/{id}",
   operationId: "updateAppointment",
   summary: "Change some fields of an appointment (move it, reschedule it, cancel it...)",
+  description:
+    "Making a one-off recurring, or moving a series into a calendar that already holds 200 recurring appointments, " +
+    "is a 422 on `recurrence` (or `calendar_id`).",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
   request: {

@@ -8,6 +8,8 @@ import { DAY } from "../../lib/zoned";
 export const MAX_DURATION_MS = 31 * DAY;
 /** Widest window GET /appointments expands. */
 export const MAX_WINDOW_DAYS = 366;
+/** Most appointments (a series counts once) a window may hold; more is a 422 asking to narrow it. */
+export const MAX_WINDOW_APPOINTMENTS = 5000;
 
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);
@@ -20,7 +22,12 @@ export const InstantSchema = z
     const ms = Date.parse(v);
     return !(ms < EARLIEST || ms >= LATEST);
   }, { message: "Must be between 1970 and 2199" })
-  .openapi({ example: "2026-03-30T09:00:00+01:00" });
+  .openapi({
+    type: "string",
+    format: "date-time",
+    description: "An RFC 3339 date-time that states its offset (Z or ±hh:mm), in the years 1970 to 2199.",
+    example: "2026-03-30T09:00:00+01:00",
+  });
 
 function valid(schema: z.ZodType, value: unknown): boolean {
   return schema.safeParse(value).success;
@@ -45,6 +52,7 @@ export const AttendeeSchema = z
 const AttendeesSchema = z
   .array(AttendeeInputSchema)
   .max(100)
+  .openapi({ description: "At most 100; each email at most once (compared case-insensitively)." })
   .refine(
     (list) => {
       const emails = list.map((a) => (typeof a?.email === "string" ? a.email.toLowerCase() : a?.email));
@@ -64,7 +72,8 @@ const RecurrenceSchema = z
   .openapi({
     description:
       "An RFC 5545 RRULE value: FREQ=DAILY|WEEKLY|MONTHLY with INTERVAL, COUNT or UNTIL, BYDAY (ordinals such as 1MO only with MONTHLY). " +
-      "Expanded in the calendar's time zone; the start must be an occurrence. Series are expanded at most two years past their start.",
+      "Expanded in the calendar's time zone; the start must be an occurrence, and occurrences may not overlap one another. " +
+      "Series are expanded at most two years past their start; a calendar holds at most 200 of them.",
     example: "FREQ=WEEKLY;BYDAY=MO",
   });
 
@@ -77,10 +86,13 @@ const LocationSchema = z
   .openapi({ example: "Room 4, 10 Downing St" });
 
 const fields = {
-  calendar_id: IdSchema,
+  calendar_id: IdSchema.openapi({ description: "A calendar of the caller's organization (another id is a 422)." }),
   title: z.string().trim().min(1).max(200).openapi({ example: "Quarterly review" }),
   start: InstantSchema,
-  end: InstantSchema.openapi({ example: "2026-03-30T10:00:00+01:00" }),
+  end: InstantSchema.openapi({
+    description: "After start, and at most 31 days later (the first occurrence; later ones keep its duration).",
+    example: "2026-03-30T10:00:00+01:00",
+  }),
   attendees: AttendeesSchema,
   location: LocationSchema,
   status: StatusSchema,
@@ -148,7 +160,12 @@ export const AppointmentUpdateSchema = z
       if (problem) ctx.addIssue({ code: "custom", path: ["end"], message: problem });
     }
   })
-  .openapi("AppointmentUpdate", { example: { start: "2026-03-02T10:00:00Z", end: "2026-03-02T10:30:00Z" } });
+  .openapi("AppointmentUpdate", {
+    description: "At least one field to change besides allow_overlap. Given together, end is after start and at most 31 days later.",
+    minProperties: 1,
+    not: { required: ["allow_overlap"], maxProperties: 1 },
+    example: { start: "2026-03-02T10:00:00Z", end: "2026-03-02T10:30:00Z" },
+  });
 export type AppointmentUpdate = z.infer<typeof AppointmentUpdateSchema>;
 
 export const AppointmentSchema = z
@@ -215,9 +232,15 @@ export const AppointmentListQuerySchema = PaginationQuerySchema.extend({
   status: StatusSchema.optional().openapi({ param: { name: "status", in: "query" } }),
   from: InstantSchema.optional().openapi({
     param: { name: "from", in: "query" },
-    description: "With `to`: list the occurrences in [from, to) instead of the appointments (at most 366 days).",
+    description:
+      "RFC 3339 date-time with offset. Required together with `to` (one without the other is a 422): list the occurrences in [from, to) " +
+      `instead of the appointments; at most ${MAX_WINDOW_DAYS} days and ${MAX_WINDOW_APPOINTMENTS} appointments.`,
   }),
-  to: InstantSchema.optional().openapi({ param: { name: "to", in: "query" }, example: "2026-04-30T00:00:00Z" }),
+  to: InstantSchema.optional().openapi({
+    param: { name: "to", in: "query" },
+    description: "RFC 3339 date-time with offset, after `from`. Required together with `from`.",
+    example: "2026-04-30T00:00:00Z",
+  }),
 }).superRefine((q, ctx) => {
   if ((q.from === undefined) !== (q.to === undefined)) {
     ctx.addIssue({ code: "custom", path: [q.from === undefined ? "from" : "to"], message: "Give from and to together" });

@@ -5,11 +5,21 @@ import { DAY } from "../../lib/zoned";
 
 /** Widest window availability is computed for. */
 export const MAX_AVAILABILITY_DAYS = 93;
+/** Most scheduled appointments (a series counts once) a window may hold; more is a 422. */
+export const MAX_AVAILABILITY_APPOINTMENTS = 5000;
 
 export const AvailabilityQuerySchema = z
   .object({
-    from: InstantSchema.openapi({ param: { name: "from", in: "query" }, example: "2026-03-23T00:00:00Z" }),
-    to: InstantSchema.openapi({ param: { name: "to", in: "query" }, example: "2026-04-04T00:00:00Z" }),
+    from: InstantSchema.openapi({
+      param: { name: "from", in: "query" },
+      description: "RFC 3339 date-time with offset; required, with `to`.",
+      example: "2026-03-23T00:00:00Z",
+    }),
+    to: InstantSchema.openapi({
+      param: { name: "to", in: "query" },
+      description: `RFC 3339 date-time with offset; required, with \`from\`: after it, at most ${MAX_AVAILABILITY_DAYS} days later.`,
+      example: "2026-04-04T00:00:00Z",
+    }),
     duration_minutes: z.coerce
       .number()
       .int()

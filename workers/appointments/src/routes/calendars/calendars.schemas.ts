@@ -8,7 +8,8 @@ const Interval = z
   .object({ start: HHMM, end: HHMM })
   .refine((i) => !HHMM.safeParse(i.start).success || !HHMM.safeParse(i.end).success || i.start < i.end, {
     message: "start must be before end",
-  });
+  })
+  .openapi({ description: "24-hour HH:MM on the calendar's wall clock; start before end." });
 
 const DayHours = z.array(Interval).max(8);
 
@@ -32,7 +33,7 @@ export const TimeZoneSchema = z
   .min(1)
   .max(64)
   .refine(isTimeZone, { message: "Not an IANA time zone" })
-  .openapi({ example: "Europe/London" });
+  .openapi({ description: "An IANA time zone name (UTC offsets such as +01:00 are refused).", example: "Europe/London" });
 
 export const CalendarSchema = z
   .object({
@@ -57,7 +58,7 @@ export const CalendarCreateSchema = z
 export const CalendarUpdateSchema = CalendarCreateSchema.partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
-  .openapi("CalendarUpdate", { example: { name: "Reception" } });
+  .openapi("CalendarUpdate", { description: "At least one field to change.", minProperties: 1, example: { name: "Reception" } });
 export type CalendarUpdate = z.infer<typeof CalendarUpdateSchema>;
 
 export const CalendarListSchema = listResponseSchema(CalendarSchema, "CalendarList");

@@ -3,16 +3,25 @@ import { and, desc, eq } from "drizzle-orm";
 import { ApiError, type ServiceEnv } from "@buildly/shared";
 import { db } from "../../db/client";
 import { appointments, type AppointmentRow } from "../../db/schema";
-import { renderFeed, type FeedEvent } from "../../lib/ical";
+import { renderEvent, renderFeed, type FeedEvent } from "../../lib/ical";
 import { expand } from "../../lib/rrule";
+import { appointmentsByIds } from "../../models";
 import { loadCalendar } from "../../scheduling/writes";
 import { seriesOf } from "../../scheduling/series";
 import type * as routes from "./feeds.routes";
 
 type E = ServiceEnv<Env>;
 
+const encoder = new TextEncoder();
+
 /** Most events a feed holds (those with the latest starts). */
 export const MAX_FEED_EVENTS = 5000;
+/**
+ * Most bytes of VEVENTs a feed holds: an appointment may carry 100 attendees (~50 KB of
+ * iCalendar), so 5000 of them would be a quarter of a gigabyte in one response.
+ */
+export const MAX_FEED_EVENT_BYTES = 4 * 1024 * 1024;
+const PAGE = 100;
 
 /**
  * The rule as the feed states it: when the two-year horizon cut the series short, or UNTIL is a
@@ -47,15 +56,35 @@ export const get: RouteHandler<typeof routes.getCalendarFeed, E> = async (c) => 
   const org = c.get("identity").organization_id;
   const calendar = await loadCalendar(c.env.DB, org, id);
   if (!calendar) throw new ApiError(404, "No calendar has this id.");
-  const rows = await db(c.env.DB)
-    .select()
+  // The ids first (small rows), then the appointments a page at a time, latest start first,
+  // until the event or byte budget is spent: the rows themselves can be ~50 KB each.
+  const ids = await db(c.env.DB)
+    .select({ id: appointments.id })
     .from(appointments)
     .where(and(eq(appointments.organization_id, org), eq(appointments.calendar_id, id)))
     .orderBy(desc(appointments.start_at), desc(appointments.id))
     .limit(MAX_FEED_EVENTS)
     .all();
-  rows.reverse();
-  const body = renderFeed({ name: calendar.name, timeZone: calendar.time_zone, events: rows.map((r) => feedEvent(r, calendar.time_zone)) });
+  const events: FeedEvent[] = [];
+  const rendered: string[] = [];
+  let bytes = 0;
+  fill: for (let i = 0; i < ids.length; i += PAGE) {
+    const pageIds = ids.slice(i, i + PAGE).map((r) => r.id);
+    const byId = new Map((await appointmentsByIds(c.env.DB, org, pageIds).all()).map((r) => [r.id, r]));
+    for (const rowId of pageIds) {
+      const row = byId.get(rowId);
+      if (!row) continue; // deleted meanwhile
+      const event = feedEvent(row, calendar.time_zone);
+      const text = renderEvent(event, calendar.time_zone);
+      bytes += encoder.encode(text).length;
+      if (bytes > MAX_FEED_EVENT_BYTES) break fill;
+      events.push(event);
+      rendered.push(text);
+    }
+  }
+  events.reverse();
+  rendered.reverse();
+  const body = renderFeed({ name: calendar.name, timeZone: calendar.time_zone, events }, rendered);
   return c.body(body, 200, {
     "content-type": "text/calendar; charset=utf-8",
     "content-disposition": 'inline; filename="calendar.ics"',

@@ -7,7 +7,7 @@ export const getCalendarFeed = createRoute({
   operationId: "getCalendarFeed",
   summary: "The calendar as an RFC 5545 iCalendar feed",
   description:
-    "Every appointment of the calendar (the 5000 with the latest starts) as a VEVENT. One-off events are in UTC; " +
+    "The calendar's appointments with the latest starts (at most 5000, and at most 4 MiB of VEVENTs) as VEVENTs. One-off events are in UTC; " +
     "recurring ones carry TZID with a VTIMEZONE and their RRULE, bounded to the two-year expansion horizon so that " +
     "calendar programs show exactly the occurrences this API does.",
   tags: ["Calendars"],

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
 import { ACTIVITY_TYPES } from "../../db/schema";
-import { UtcInstantSchema, atLeastOneField } from "../../lib/fields";
+import { PATCH_BODY, SAME_ORGANIZATION, UtcInstantSchema, atLeastOneField } from "../../lib/fields";
 import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
@@ -33,19 +33,22 @@ export const ActivitySchema = z
   .openapi("Activity", { example });
 
 const LINK_MESSAGE = "An activity is linked to at least one of contact_id, company_id or deal_id";
+const LINKS = ["contact_id", "company_id", "deal_id"] as const;
 
 export const ActivityCreateSchema = z
   .object({
     type: ActivityType,
-    contact_id: IdSchema.nullable().optional(),
-    company_id: IdSchema.nullable().optional(),
-    deal_id: IdSchema.nullable().optional(),
+    contact_id: IdSchema.nullable().optional().openapi({ description: SAME_ORGANIZATION }),
+    company_id: IdSchema.nullable().optional().openapi({ description: SAME_ORGANIZATION }),
+    deal_id: IdSchema.nullable().optional().openapi({ description: SAME_ORGANIZATION }),
     occurred_at: UtcInstantSchema.optional().openapi({ description: "When it happened (RFC 3339, UTC); defaults to now." }),
     body: z.string().trim().min(1).max(20000),
   })
   .strict()
   .refine((a) => Boolean(a.contact_id || a.company_id || a.deal_id), { message: LINK_MESSAGE, path: ["contact_id"] })
   .openapi("ActivityCreate", {
+    description: "Linked to at least one of contact_id, company_id or deal_id (a record of the same organization; null does not count).",
+    anyOf: LINKS.map((link) => ({ required: [link], properties: { [link]: { type: "string" } } })),
     example: {
       type: "call",
       contact_id: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
@@ -58,16 +61,19 @@ export const ActivityCreateSchema = z
 export const ActivityUpdateSchema = z
   .object({
     type: ActivityType,
-    contact_id: IdSchema.nullable(),
-    company_id: IdSchema.nullable(),
-    deal_id: IdSchema.nullable(),
+    contact_id: IdSchema.nullable().openapi({ description: SAME_ORGANIZATION }),
+    company_id: IdSchema.nullable().openapi({ description: SAME_ORGANIZATION }),
+    deal_id: IdSchema.nullable().openapi({ description: SAME_ORGANIZATION }),
     occurred_at: UtcInstantSchema,
     body: z.string().trim().min(1).max(20000),
   })
   .partial()
   .strict()
   .refine(atLeastOneField, { message: "Give at least one field to change." })
-  .openapi("ActivityUpdate", { example: { body: "Spec received.", deal_id: "dea10000-0000-4000-8000-000000000001" } });
+  .openapi("ActivityUpdate", {
+    ...PATCH_BODY,
+    description: `${PATCH_BODY.description} The activity must still be linked to a contact, company or deal afterwards (else 422).`,
+    example: { body: "Spec received.", deal_id: "dea10000-0000-4000-8000-000000000001" } });
 
 export { LINK_MESSAGE };
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { CustomFieldsOutSchema, CustomFieldsSchema, DomainSchema, TagsSchema, atLeastOneField } from "../../lib/fields";
+import { CustomFieldsOutSchema, CustomFieldsSchema, DomainSchema, TagsSchema, PATCH_BODY, atLeastOneField } from "../../lib/fields";
 import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
@@ -40,7 +40,7 @@ export const CompanyCreateSchema = z
 export const CompanyUpdateSchema = CompanyCreateSchema.partial()
   .strict()
   .refine(atLeastOneField, { message: "Give at least one field to change." })
-  .openapi("CompanyUpdate", { example: { domain: "analytical-engines.example" } });
+  .openapi("CompanyUpdate", { ...PATCH_BODY, example: { domain: "analytical-engines.example" } });
 
 export const COMPANY_SORT_FIELDS = ["created_at", "updated_at", "name", "domain"] as const;
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { CustomFieldsOutSchema, CustomFieldsSchema, PhoneSchema, TagsSchema, atLeastOneField } from "../../lib/fields";
+import { CustomFieldsOutSchema, CustomFieldsSchema, PhoneSchema, TagsSchema, PATCH_BODY, atLeastOneField } from "../../lib/fields";
 import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
@@ -61,7 +61,7 @@ export const ContactCreateSchema = z
 export const ContactUpdateSchema = ContactCreateSchema.partial()
   .strict()
   .refine(atLeastOneField, { message: "Give at least one field to change." })
-  .openapi("ContactUpdate", { example: { company_id: null, tags: ["vip", "engineering"] } });
+  .openapi("ContactUpdate", { ...PATCH_BODY, example: { company_id: null, tags: ["vip", "engineering"] } });
 
 export const CONTACT_SORT_FIELDS = ["created_at", "updated_at", "first_name", "last_name", "email"] as const;
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { CurrencySchema, DateSchema, atLeastOneField } from "../../lib/fields";
+import { CurrencySchema, DateSchema, PATCH_BODY, SAME_ORGANIZATION, atLeastOneField } from "../../lib/fields";
 import { sortQuerySchema } from "../../lib/listing";
 import { StageIdSchema } from "../pipelines/pipelines.schemas";
 
@@ -46,10 +46,10 @@ export const DealCreateSchema = z
     title: z.string().trim().min(1).max(200),
     amount: Amount,
     currency: CurrencySchema,
-    pipeline_id: IdSchema.optional().openapi({ description: "Defaults to the organization's default pipeline." }),
+    pipeline_id: IdSchema.optional().openapi({ description: `Defaults to the organization's default pipeline. ${SAME_ORGANIZATION}` }),
     stage: StageIdSchema.optional().openapi({ description: "A stage of the pipeline; defaults to its first stage." }),
-    contact_id: IdSchema.nullable().optional(),
-    company_id: IdSchema.nullable().optional(),
+    contact_id: IdSchema.nullable().optional().openapi({ description: SAME_ORGANIZATION }),
+    company_id: IdSchema.nullable().optional().openapi({ description: SAME_ORGANIZATION }),
     expected_close_date: DateSchema.nullable().optional(),
   })
   .strict()
@@ -72,14 +72,14 @@ export const DealUpdateSchema = z
     currency: CurrencySchema,
     pipeline_id: IdSchema.openapi({ description: "Moving to another pipeline: the stage (given or current) must be one of its stages." }),
     stage: StageIdSchema,
-    contact_id: IdSchema.nullable(),
-    company_id: IdSchema.nullable(),
+    contact_id: IdSchema.nullable().openapi({ description: SAME_ORGANIZATION }),
+    company_id: IdSchema.nullable().openapi({ description: SAME_ORGANIZATION }),
     expected_close_date: DateSchema.nullable(),
   })
   .partial()
   .strict()
   .refine(atLeastOneField, { message: "Give at least one field to change." })
-  .openapi("DealUpdate", { example: { stage: "negotiation", amount: 1400000 } });
+  .openapi("DealUpdate", { ...PATCH_BODY, example: { stage: "negotiation", amount: 1400000 } });
 
 export const DEAL_SORT_FIELDS = ["created_at", "updated_at", "title", "amount", "expected_close_date"] as const;
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { atLeastOneField } from "../../lib/fields";
+import { PATCH_BODY, atLeastOneField } from "../../lib/fields";
 import { sortQuerySchema } from "../../lib/listing";
 
 export const StageIdSchema = z
@@ -29,7 +29,7 @@ const StagesInputSchema = z
       seen.add(s.id);
     });
   })
-  .openapi({ description: "The ordered stages, all of them: a write replaces the list (reorder, rename, add, remove)." });
+  .openapi({ description: "The ordered stages, all of them (1..30, ids unique within the pipeline): a write replaces the list (reorder, rename, add, remove)." });
 
 const example = {
   id: "5ce69a22-6b10-57d8-912d-61145853291f",
@@ -71,6 +71,7 @@ export const PipelineUpdateSchema = PipelineCreateSchema.partial()
   .strict()
   .refine(atLeastOneField, { message: "Give at least one field to change." })
   .openapi("PipelineUpdate", {
+    ...PATCH_BODY,
     example: {
       stages: [
         { id: "lead", name: "Lead" },

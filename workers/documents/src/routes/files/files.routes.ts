@@ -1,5 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { MAX_MEDIA_TYPE_LENGTH } from "../../lib/media-type";
+import { MAX_FORM_FIELD_BYTES } from "../../storage/intake";
+import { MAX_TAGS, NAME_PATTERN } from "../common.schemas";
 import { FileListQuerySchema, FileListSchema, FileSchema, FileUpdateSchema, UploadQuerySchema } from "./files.schemas";
 
 const tags = ["Files"];
@@ -11,23 +14,52 @@ const tags = ["Files"];
  */
 const binaryBody = { schema: { type: "string", format: "binary" } as never };
 
-const fileField = { type: "string", format: "binary", description: "The file; its filename names it unless a name field is given." };
+const MEDIA_TYPE_RULE =
+  `a media type per RFC 9110 (type/subtype with optional ;name=value parameters, printable ASCII, at most ${MAX_MEDIA_TYPE_LENGTH} characters; ` +
+  "absent: application/octet-stream), else 422";
+
+/** A raw body: any bytes, described by the request's own Content-Type. */
+const rawBody = {
+  schema: { type: "string", format: "binary", description: `The file's bytes. The request's Content-Type is stored as the file's: ${MEDIA_TYPE_RULE} at header.content-type.` } as never,
+};
+
+const fileField = {
+  type: "string",
+  format: "binary",
+  description: `The file; its filename names it unless a name field is given. The part's Content-Type is stored as the file's: ${MEDIA_TYPE_RULE} at form.file.content-type.`,
+};
 
 const uploadForm = {
   schema: {
     type: "object",
     required: ["file"],
+    // The parser refuses any other field (422 at form.<field>), and a second file part.
+    additionalProperties: false,
     properties: {
       file: fileField,
-      name: { type: "string", maxLength: 255, description: "The file name (default: the file part's filename)." },
-      folder_id: { type: "string", format: "uuid", description: "The folder to put the file in (default: the top level)." },
-      tags: { type: "string", description: "Comma-separated tags; the field may repeat." },
+      name: {
+        type: "string",
+        minLength: 1,
+        maxLength: 255,
+        pattern: NAME_PATTERN,
+        not: { enum: [".", ".."] },
+        description: 'The file name (default: the file part\'s filename): no / or \\, no control characters, not "." or "..".',
+      },
+      folder_id: { type: "string", format: "uuid", description: "The folder to put the file in (default: the top level); given once." },
+      tags: {
+        type: "string",
+        description:
+          `Comma-separated tags; the field may repeat. At most ${MAX_TAGS} tags in all, each 1..100 characters without commas, ` +
+          `control characters or outer spaces. Each text field holds at most ${MAX_FORM_FIELD_BYTES} bytes.`,
+      },
     },
   } as never,
   example: { name: "contract.pdf", folder_id: "4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11", tags: "contract,contact:6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01" },
 };
 
-const versionForm = { schema: { type: "object", required: ["file"], properties: { file: fileField } } as never };
+const versionForm = {
+  schema: { type: "object", required: ["file"], additionalProperties: false, properties: { file: fileField } } as never,
+};
 
 export const listFiles = createRoute({
   method: "get",
@@ -50,7 +82,8 @@ export const uploadFile = createRoute({
   description:
     "Either a multipart/form-data form with a `file` part (and optional `name`, `folder_id`, `tags` fields), " +
     "or the raw body with its own Content-Type and `?name=` (optional `?folder_id=`, `?tags=a,b`). Query values " +
-    "apply to a form too; its fields win. Larger than MAX_UPLOAD_BYTES (default 100 MiB) is 413.",
+    "apply to a form too; its fields win. A form holds no other fields, and one file part. The Content-Type (of the raw body, " +
+    "or of the file part) must be a well-formed media type (422 otherwise). Larger than MAX_UPLOAD_BYTES (default 100 MiB) is 413.",
   tags,
   request: {
     query: UploadQuerySchema,
@@ -58,7 +91,7 @@ export const uploadFile = createRoute({
       required: true,
       content: {
         "multipart/form-data": uploadForm,
-        "application/octet-stream": binaryBody,
+        "application/octet-stream": rawBody,
       },
     },
   },
@@ -138,7 +171,7 @@ export const putFileContent = createRoute({
     params: IdParamSchema,
     body: {
       required: true,
-      content: { "multipart/form-data": versionForm, "application/octet-stream": binaryBody },
+      content: { "multipart/form-data": versionForm, "application/octet-stream": rawBody },
     },
   },
   responses: {

@@ -48,11 +48,11 @@ export const UploadQuerySchema = z.object({
   }),
   folder_id: IdSchema.optional().openapi({
     param: { name: "folder_id", in: "query" },
-    description: "The folder to put the file in (default: the top level).",
+    description: "The folder to put the file in (a folder of the caller's organization, else 422; default: the top level).",
   }),
   tags: CommaTagsSchema.optional().openapi({
     param: { name: "tags", in: "query" },
-    description: "Comma-separated tags.",
+    description: `Comma-separated tags: at most ${MAX_TAGS}, each 1..100 characters without commas, control characters or outer spaces.`,
     example: "contract,contact:6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
   }),
 });
@@ -69,10 +69,10 @@ export const UploadFormFieldsSchema = z
 export const FileUpdateSchema = z
   .object({
     name: NameSchema.openapi({ example: "contract-signed.pdf" }),
-    folder_id: IdSchema.nullable().openapi({ description: "Move the file here; null moves it to the top level." }),
+    folder_id: IdSchema.nullable().openapi({ description: "Move the file here (a folder of the caller's organization, else 422); null moves it to the top level." }),
     tags: TagsSchema.openapi({ description: "The new set of tags (replaces the old one)." }),
   })
   .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
-  .openapi("FileUpdate", { example: { name: "contract-signed.pdf", tags: ["contract", "signed"] } });
+  .openapi("FileUpdate", { description: "At least one field to change (the content type changes only with a new version).", minProperties: 1, example: { name: "contract-signed.pdf", tags: ["contract", "signed"] } });

@@ -25,7 +25,7 @@ export const FolderListQuerySchema = PaginationQuerySchema.extend({
 export const FolderCreateSchema = z
   .object({
     name: NameSchema.openapi({ example: "Contracts" }),
-    parent_id: IdSchema.nullable().optional().openapi({ description: "Omit or null for the top level." }),
+    parent_id: IdSchema.nullable().optional().openapi({ description: "A folder of the caller's organization (else 422); omit or null for the top level." }),
   })
   .strict()
   .openapi("FolderCreate", { example: { name: "Contracts", parent_id: null } });
@@ -33,12 +33,14 @@ export const FolderCreateSchema = z
 export const FolderUpdateSchema = z
   .object({
     name: NameSchema.openapi({ example: "Signed contracts" }),
-    parent_id: IdSchema.nullable().openapi({ description: "Move the folder here; null moves it to the top level." }),
+    parent_id: IdSchema.nullable().openapi({
+      description: "Move the folder here (a folder of the caller's organization, else 422; not itself or one of its descendants, else 409); null moves it to the top level.",
+    }),
   })
   .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
-  .openapi("FolderUpdate", { example: { name: "Signed contracts" } });
+  .openapi("FolderUpdate", { description: "At least one field to change.", minProperties: 1, example: { name: "Signed contracts" } });
 
 export const FolderDeleteQuerySchema = z.object({
   recursive: z
