@@ -15,6 +15,6 @@ export default defineConfig(async () => {
         },
       }),
     ],
-    test: { name: "appointments", silent: "passed-only", setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
+    test: { name: "appointments", silent: "passed-only", testTimeout: 30_000, setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
   };
 });

@@ -17,6 +17,6 @@ export default defineConfig(async () => {
         },
       }),
     ],
-    test: { name: "crm", silent: "passed-only", setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
+    test: { name: "crm", silent: "passed-only", testTimeout: 30_000, setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
   };
 });

@@ -19,6 +19,6 @@ export default defineConfig(async () => {
         },
       }),
     ],
-    test: { name: "documents", silent: "passed-only", setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
+    test: { name: "documents", silent: "passed-only", testTimeout: 30_000, setupFiles: ["../../packages/shared/src/test/apply-migrations.ts"] },
   };
 });

@@ -234,7 +234,7 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
         },
       }),
     ],
-    test: { name: opts.name, silent: "passed-only" as const, setupFiles: ["./test/setup.ts"], include: opts.include, exclude: opts.exclude ?? [] },
+    test: { name: opts.name, silent: "passed-only" as const, testTimeout: 30_000, setupFiles: ["./test/setup.ts"], include: opts.include, exclude: opts.exclude ?? [] },
   };
 }
 
