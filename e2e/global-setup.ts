@@ -15,7 +15,8 @@ declare module "vitest" {
   }
 }
 
-const READY_TIMEOUT_MS = 120_000;
+// Generous: migrating four databases and starting four Workers takes ~40 s alone, minutes on a busy machine.
+const READY_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 20_000;
 
