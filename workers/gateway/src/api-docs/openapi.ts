@@ -52,7 +52,10 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
         clientCredentials: { tokenUrl: `${origin}/v1/auth/token`, scopes: CLIENT_SCOPES },
       },
     };
-    doc.tags = [{ name: "Platform", description: "The gateway itself" }];
+    doc.tags = [
+      { name: "Platform", description: "The gateway itself" },
+      { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (see the README's Data mesh section)" },
+    ];
     const missing: string[] = [];
     for (const entry of serviceRegistry(c.env)) {
       try {
