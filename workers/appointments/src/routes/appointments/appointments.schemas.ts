@@ -32,7 +32,11 @@ export const AttendeeInputSchema = z
   .object({
     contact_id: IdSchema.nullable()
       .optional()
-      .openapi({ description: "A CRM contact id. Not checked here: the CRM service owns contacts.", example: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01" }),
+      .openapi({
+        description:
+          "A CRM contact id. Through the gateway, a write naming a contact that does not exist in your organization is refused with 422 (the data mesh checks it with the CRM).",
+        example: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
+      }),
     email: z.email().max(254).openapi({ example: "ada@analytical.example" }),
     name: z.string().trim().min(1).max(200).openapi({ example: "Ada Lovelace" }),
   })
