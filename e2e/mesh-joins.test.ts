@@ -51,6 +51,9 @@ function client(token: string) {
 
 describe("joined reads over HTTP", () => {
   it("the demo contacts come with their appointments and documents, in 1 + 2 calls", async () => {
+    // The catalog (which model a path is) is read from the services once a minute; read it
+    // first, so that only the join's own calls are counted.
+    expect((await api("/v1/mesh/models")).status).toBe(200);
     const res = await api("/v1/crm/contacts?limit=100&join=appointments,documents");
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("true");
@@ -107,7 +110,7 @@ describe("permissions", () => {
     const res = await client(token).send(`/v1/crm/contacts/${contact.id}?join=appointments,documents`);
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("false");
-    expect(calls(res)).toEqual(["crm.handle"]);
+    expect(calls(res).filter((c) => !c.endsWith(".describe"))).toEqual(["crm.handle"]);
     const body = (await res.json()) as Row;
     expect(body._embedded).toEqual({ documents: [] });
     expect(body._embedded_errors.appointments).toMatchObject({ status: 403, title: "Forbidden" });

@@ -107,6 +107,31 @@ describe("joined writes that fail leave nothing behind", () => {
     expect((await (await api.get(`/v1/crm/companies/${company.id}`)).json<Row>()).domain).toBe(company.domain);
   });
 
+  it("a PATCH that set the record's own field to a new related record is put back too", async () => {
+    const rel = await api.created("/v1/mesh/relationships", {
+      key: "deal_files",
+      reverse_key: "file_deals",
+      origin: { service: "crm", model: "deals" },
+      related: { service: "documents", model: "files" },
+      kind: "join_records",
+    });
+    const before = await api.contact();
+    const deal = await api.created("/v1/crm/deals", { title: `Deal ${tag()}`, amount: 1, currency: "EUR", contact_id: before.id });
+    const t = tag();
+    // 1. a new contact (the deal will point at it), 2. the PATCH (contact_id and title), 3. a file
+    // from JSON, which the documents service refuses: 2 and 1 are undone.
+    const res = await api.patch(`/v1/crm/deals/${deal.id}?join=contact,deal_files`, {
+      title: "Renamed",
+      _embedded: { contact: [newContact(t)], deal_files: [{ name: "x.txt" }] },
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await problem(res)).failed_step).toMatch(/^create _embedded\.deal_files\[0\]/);
+    const after = await (await api.get(`/v1/crm/deals/${deal.id}`)).json<Row>();
+    expect(after).toMatchObject({ contact_id: before.id, title: deal.title });
+    expect(await contactsNamed(t)).toEqual([]);
+    expect((await api.del(`/v1/mesh/relationships/${rel.id}`)).status).toBe(204);
+  });
+
   it("a contact repointed at the new company gets its old company back", async () => {
     const before = await api.company();
     const contact = await api.contact({ company_id: before.id });

@@ -99,7 +99,9 @@ class JoinedWrite {
       return m;
     };
     const existing = await this.loadExisting(embedded);
-    const previousMain = this.at.id ? await this.previousValues({ service: this.entry.name, model: this.at.model.name }, this.at.id, Object.keys(main)) : undefined;
+    // What a PATCH will change: the body's fields and the fields step 1 sets.
+    const changed = [...Object.keys(main), ...embedded.filter((e) => e.path.mode === "holds").map((e) => e.path.relationship.field!)];
+    const previousMain = this.at.id ? await this.previousValues({ service: this.entry.name, model: this.at.model.name }, this.at.id, changed) : undefined;
 
     try {
       // 1. Records the main record will point at (it holds the field): they must exist first.
