@@ -1,4 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import * as oidc from "openid-client";
 import { SignJWT, decodeJwt, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -203,80 +204,96 @@ describe("tenant isolation across two organizations", () => {
 /** LOGIN_FAILURES_LIMIT in workers/gateway/wrangler.toml. */
 const LOGIN_LIMIT = 5;
 
-type RawAnswer = { status: number; headers: IncomingHttpHeaders; body: string; sentBeforeAnswer: number; bodyFinished: boolean };
-
-/**
- * HTTP with what fetch does not allow: any Host header, and a body written 64 KiB at a time up
- * to `bodyBytes` (with a declared Content-Length, or chunked) that is only finished if no answer
- * came first. Resolves with status 0 if nothing answered within `waitMs` after the last byte.
- */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; bodyBytes?: number; waitMs?: number } = {}): Promise<RawAnswer> {
+/** A GET or a small request with any headers, Host included (fetch does not allow setting Host). */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
   const url = new URL(baseUrl() + path);
   return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    let finished = false;
     const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers: opts.headers });
-    const timer = setTimeout(() => {
-      answered = true;
-      req.destroy();
-      resolve({ status: 0, headers: {}, body: "", sentBeforeAnswer: sent, bodyFinished: finished });
-    }, 60_000);
     req.on("response", (res) => {
-      answered = true;
-      const sentBeforeAnswer = sent;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        clearTimeout(timer);
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), sentBeforeAnswer, bodyFinished: finished });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+type EarlyAnswer = { status: number; contentType: string; body: string; sent: number; bodyFinished: boolean };
+
+/**
+ * POSTs a body of up to 32 MiB over a raw socket, 64 KiB every 10 ms, declared as 400 MB or
+ * chunked, and stops writing as soon as the server answers. A chunked body is finished after
+ * 32 MiB; a declared one never is (a server that waits for it all never answers: status 0).
+ * The pace gives the answer time to arrive before the server closes on the unread rest.
+ */
+function postOversized(path: string, contentType: string, mode: "declared" | "chunked"): Promise<EarlyAnswer> {
+  const { hostname, port } = new URL(baseUrl());
+  const TOTAL = 32 * 1024 * 1024;
+  return new Promise((resolve) => {
+    const sock = connect(Number(port), hostname);
+    let received = Buffer.alloc(0);
+    let sent = 0;
+    let finished = false;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const text = received.toString("utf8");
+      const [head = "", ...rest] = text.split("\r\n\r\n");
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+        contentType: /^content-type:\s*(.*)$/im.exec(head)?.[1]?.trim() ?? "",
+        body: rest.join("\r\n\r\n"),
+        sent,
+        bodyFinished: finished,
       });
+    };
+    const timer = setTimeout(finish, 20_000);
+    sock.on("data", (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // Give the rest of a short answer a moment to arrive, then stop.
+      setTimeout(finish, 300);
     });
-    // The server may answer and close while the body is still being written: only an error before any answer counts.
-    req.on("error", (err) => {
-      if (!answered) {
-        clearTimeout(timer);
-        reject(err);
-      }
-    });
-    if (!opts.bodyBytes) return void req.end(opts.body);
+    sock.on("error", finish);
+    sock.on("close", () => setTimeout(finish, 50));
+    sock.write(
+      [`POST ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, `Content-Type: ${contentType}`, mode === "declared" ? `Content-Length: ${400 * 1024 * 1024}` : "Transfer-Encoding: chunked", "", ""].join("\r\n"),
+    );
     const chunk = Buffer.alloc(64 * 1024, 0x61);
-    const declared = opts.headers?.["content-length"] !== undefined;
+    const framed = mode === "declared" ? chunk : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
     const pump = () => {
-      while (!answered && sent < opts.bodyBytes!) {
-        sent += chunk.byteLength;
-        if (!req.write(chunk)) return void req.once("drain", pump);
-      }
-      if (answered) return;
-      // Everything written and still no answer: a chunked body ends here; a declared one waits for its missing bytes.
-      if (!declared) {
-        finished = true;
-        req.end();
-      }
-      setTimeout(() => {
-        if (!answered) {
-          answered = true;
-          clearTimeout(timer);
-          req.destroy();
-          resolve({ status: 0, headers: {}, body: "", sentBeforeAnswer: sent, bodyFinished: finished });
+      if (done || received.length) return;
+      if (sent >= TOTAL) {
+        if (mode === "chunked") {
+          finished = true;
+          sock.write("0\r\n\r\n");
         }
-      }, opts.waitMs ?? 10_000);
+        return;
+      }
+      sent += chunk.length;
+      sock.write(framed);
+      setTimeout(pump, 10);
     };
     pump();
   });
 }
 
-async function rawUntilAnswered(send: () => Promise<RawAnswer>): Promise<RawAnswer> {
-  let last: unknown;
+/**
+ * The server answers before it has read the body and then closes on the unread rest, so a
+ * local TCP reset can swallow the answer, and the local dev proxy (`wrangler dev`) sometimes
+ * reports the closed upstream as its own text/plain 500: try again then. Any answer of the
+ * gateway itself (JSON) is returned as is.
+ */
+async function untilGatewayAnswers(send: () => Promise<EarlyAnswer>): Promise<EarlyAnswer> {
+  let last: EarlyAnswer | undefined;
   for (let i = 0; i < 5; i++) {
-    try {
-      return await send();
-    } catch (err) {
-      last = err;
-    }
+    last = await send();
+    if (last.contentType.includes("json")) return last;
   }
-  throw last;
+  return last!;
 }
 
 const loginAs = (username: string, password: string) =>
@@ -302,14 +319,13 @@ describe("security over HTTP", () => {
   });
 
   for (const path of ["/v1/auth/token", "/v1/auth/revoke", "/v1/auth/password-reset"]) {
-    for (const mode of ["declared Content-Length", "chunked"] as const) {
-      it(`request sizes: ${path} answers 413 to a 400 MB body (${mode}) before it is sent`, async () => {
+    for (const mode of ["declared", "chunked"] as const) {
+      it(`request sizes: ${path} answers 413 to a 400 MB body (${mode}) without reading it`, async () => {
         const type = path === "/v1/auth/password-reset" ? "application/json" : "application/x-www-form-urlencoded";
-        const headers: Record<string, string> = { "content-type": type, ...(mode === "chunked" ? {} : { "content-length": String(400 * 1024 * 1024) }) };
-        const answer = await rawUntilAnswered(() => raw(path, { method: "POST", headers, bodyBytes: 32 * 1024 * 1024 }));
-        expect(answer.status, `answered after ${answer.sentBeforeAnswer} bytes: ${answer.body}`).toBe(413);
+        const answer = await untilGatewayAnswers(() => postOversized(path, type, mode));
+        expect(answer.status, `after ${answer.sent} bytes sent: ${answer.contentType} ${answer.body}`).toBe(413);
         expect(answer.bodyFinished).toBe(false);
-        expect(answer.sentBeforeAnswer).toBeLessThan(32 * 1024 * 1024);
+        expect(answer.sent).toBeLessThan(32 * 1024 * 1024);
         const body = JSON.parse(answer.body);
         if (path === "/v1/auth/password-reset") expect(body.status).toBe(413);
         else expect(body.error).toBe("invalid_request");

@@ -37,17 +37,23 @@ function misconfigured(msg: string): ApiError {
 /** Hosts that only this machine can send: the one case an unset ISSUER may be stood in for. */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+const configuredIssuers = new WeakMap<object, { issuer: string; localIssuer: false }>();
+
 /**
  * The issuer: ISSUER (the gateway's public origin), never the Host a client sent, which anyone
  * can set and a shared cache would keep. Without ISSUER, only a loopback request (`npm run dev`
  * on any port, or `wrangler dev` by hand) gets its own origin; anything else fails closed.
  */
 export function issuerOf(env: Env, requestUrl: string): { issuer: string; localIssuer: boolean } {
+  const known = configuredIssuers.get(env);
+  if (known) return known;
   const value: unknown = env.ISSUER;
   const configured = typeof value === "string" ? value.trim() : "";
   if (configured) {
     if (!URL.canParse(configured)) throw misconfigured("ISSUER is not a URL");
-    return { issuer: configured.replace(/\/+$/, ""), localIssuer: false };
+    const fixed = { issuer: configured.replace(/\/+$/, ""), localIssuer: false as const };
+    configuredIssuers.set(env, fixed);
+    return fixed;
   }
   const url = new URL(requestUrl);
   if (LOOPBACK_HOSTS.has(url.hostname)) return { issuer: url.origin, localIssuer: true };

@@ -56,7 +56,7 @@ async function readParams(c: Context<GatewayEnv>): Promise<Record<string, string
   return r.data;
 }
 
-/** One form-urlencoded component (RFC 6749 2.3.1 encodes id and secret so before Base64); undefined if malformed. */
+/** One form-urlencoded component (RFC 6749 2.3.1 form-urlencodes id and secret before Base64); undefined if malformed. */
 function formDecode(s: string): string | undefined {
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
