@@ -7,6 +7,7 @@ import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
 import { registerServiceRoutes, registerUpstreamInfo, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
+import { registerWorkflows } from "./workflows";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
 export function buildApp() {
@@ -25,6 +26,7 @@ export function buildApp() {
   registerUpstreamInfo(app);
   registerApiDocs(app);
   registerIdentity(app);
+  registerWorkflows(app);
   registerServiceRoutes(app, authenticate);
 
   app.onError(onError);
