@@ -1,4 +1,5 @@
 // Workflows (src/workflows/): templates in D1, one Durable Object per instance, through the gateway.
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, bearer, call, json, login, problem, registerOrganization, type Account } from "./helpers";
@@ -309,6 +310,25 @@ describe("instances", () => {
     const page2: any = await ok(as(viewer).get(`/v1/workflows/instances?template_id=${t.id}&limit=2&cursor=${encodeURIComponent(page1.next_cursor)}`));
     expect([...page1.data, ...page2.data].map((r: any) => r.id)).toEqual(ids);
     expect(page2.next_cursor).toBeNull();
+  });
+
+  it("catch the index up from the alarm when D1 could not be written", async () => {
+    const t = await createTemplate(counter);
+    const i = await start(t.id);
+    // Make the index write fail for real: its table is briefly not there.
+    await env.DB.exec("ALTER TABLE workflow_instances RENAME TO workflow_instances_away");
+    let moved: any;
+    try {
+      moved = await ok(take(i.id, { transition: "close" }));
+    } finally {
+      await env.DB.exec("ALTER TABLE workflow_instances_away RENAME TO workflow_instances");
+    }
+    expect(moved).toMatchObject({ state: "closed", version: 2 });
+    const stale: any = await ok(as(admin.access_token).get(`/v1/workflows/instances?template_id=${t.id}`));
+    expect(stale.data[0]).toMatchObject({ state: "open", version: 1 });
+    expect(await runDurableObjectAlarm(env.WORKFLOWS.getByName(`${admin.organization_id}:${i.id}`))).toBe(true);
+    const caught: any = await ok(as(admin.access_token).get(`/v1/workflows/instances?template_id=${t.id}`));
+    expect(caught.data[0]).toMatchObject({ state: "closed", version: 2, terminal: true });
   });
 
   it("keep the template version they started with", async () => {

@@ -52,6 +52,11 @@ const MAX_CHILDREN = 100;
 const MAX_WATCHERS = 200;
 /** If keeping the index or the parent in step fails, the alarm tries again this much later. */
 const SYNC_RETRY_MS = 5_000;
+/**
+ * A transition sets the alarm at most this far ahead (unless it is set earlier already), in case
+ * the object stops before its index write; a busy instance thus sets it about once a minute.
+ */
+const SYNC_SAFETY_MS = 60_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instance (
@@ -204,7 +209,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       }
     }
     await this.sync();
-    await this.scheduleAlarm(true);
+    await this.scheduleAlarm(true, true);
   }
 
   // --- transitions ----------------------------------------------------------------------------
@@ -354,12 +359,15 @@ export class WorkflowInstance extends DurableObject<Env> {
 
   // --- keeping the index and the parent in step ------------------------------------------------
 
-  /** Best effort now; whatever fails is retried by the alarm (scheduleAlarm sees what is behind). */
+  /** Best effort now; whatever fails is retried by the alarm soon after. */
   private async sync(): Promise<void> {
-    await Promise.all([
-      this.syncIndex().catch((err) => logError("", "gateway", err, { during: "workflow index" })),
-      this.syncParent().catch((err) => logError("", "gateway", err, { during: "workflow parent" })),
-    ]);
+    let failed = false;
+    const fail = (during: string) => (err: unknown) => {
+      failed = true;
+      logError("", "gateway", err, { during });
+    };
+    await Promise.all([this.syncIndex().catch(fail("workflow index")), this.syncParent().catch(fail("workflow parent"))]);
+    if (failed) await this.scheduleAlarm(false, true);
   }
 
   /** One write at a time, each carrying the latest state: many transitions share one write. */
@@ -399,14 +407,15 @@ export class WorkflowInstance extends DurableObject<Env> {
   }
 
   /**
-   * One alarm serves the state's timeout and the retries of sync. It is moved only when it must
-   * fire earlier than it is set for, so a stream of transitions does not rewrite it each time.
+   * One alarm serves the state's timeout and keeping the index and the parent in step (a safety
+   * net after each transition, a retry soon after a failure). It is moved only when it must fire
+   * earlier than it is set for, so a stream of transitions does not rewrite it each time.
    */
-  private async scheduleAlarm(recompute: boolean): Promise<void> {
+  private async scheduleAlarm(recompute: boolean, retrySoon = false): Promise<void> {
     const inst = this.inst;
     if (!inst) return;
     const behind = inst.index_version < inst.version || (inst.parent_id !== null && inst.parent_version < inst.version);
-    const wants = Math.min(inst.timeout_at ?? Infinity, behind ? Date.now() + SYNC_RETRY_MS : Infinity);
+    const wants = Math.min(inst.timeout_at ?? Infinity, behind ? Date.now() + (retrySoon ? SYNC_RETRY_MS : SYNC_SAFETY_MS) : Infinity);
     if (wants === Infinity) {
       if (recompute && this.alarmAt !== null) {
         this.alarmAt = null;
