@@ -601,3 +601,25 @@ describe("demo-style start from the index", () => {
     expect((await as(other.access_token).get(`/v1/workflows/instances/${id}`)).status).toBe(404);
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every workflow route with its schemas in the gateway's document", async () => {
+    const doc = await ok(call("/openapi.json"));
+    const paths = doc.paths as Record<string, Record<string, any>>;
+    expect(Object.keys(paths).filter((p) => p.startsWith("/v1/workflows")).sort()).toEqual([
+      "/v1/workflows/instances",
+      "/v1/workflows/instances/{id}",
+      "/v1/workflows/instances/{id}/events",
+      "/v1/workflows/instances/{id}/history",
+      "/v1/workflows/instances/{id}/transitions",
+      "/v1/workflows/templates",
+      "/v1/workflows/templates/{id}",
+    ]);
+    const take = paths["/v1/workflows/instances/{id}/transitions"]!.post;
+    expect(Object.keys(take.responses)).toEqual(expect.arrayContaining(["200", "403", "409", "424"]));
+    expect(take.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/WorkflowTransitionRequest");
+    expect(paths["/v1/workflows/instances/{id}/events"]!.get.responses).toHaveProperty("101");
+    expect(doc.components.schemas).toHaveProperty(["WorkflowTemplate"]);
+    expect(doc.components.schemas).toHaveProperty(["WorkflowInstance"]);
+  });
+});
