@@ -151,8 +151,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       child.terminal ? 1 : 0,
       child.version,
     );
-    // Not awaited: the child may be calling from inside one of our own transitions (an action that started it).
-    if (child.terminal) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError("", "gateway", err, { during: "workflow children" }));
+    // Not awaited: our queue may be busy (an action waiting on a service); the child need not wait for it.
+    if (child.terminal) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${id}`, "gateway", err, { during: "workflow children" }));
   }
 
   /** The WebSocket of /v1/workflows/instances/{id}/events; the gateway has checked the caller. */
@@ -186,7 +186,8 @@ export class WorkflowInstance extends DurableObject<Env> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     try {
-      ws.close(code === 1005 ? 1000 : code, reason);
+      // 1005 and 1006 describe a close without a frame; they may not be sent back.
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch {
       // Already closed.
     }
@@ -205,7 +206,7 @@ export class WorkflowInstance extends DurableObject<Env> {
           // Taken only if nothing moved the instance since the alarm was due.
           if (this.inst!.version !== version) return this.inst!;
           return this.take(inst.organization_id, inst.id, state.on_timeout!, null, version, {});
-        }).catch((err) => logError("", "gateway", err, { during: "workflow timeout", instance: inst.id }));
+        }).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow timeout" }));
       }
     }
     await this.sync();
@@ -339,7 +340,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     this.inst = next;
     void this.scheduleAlarm(false);
     this.broadcast({ type: "transition", instance_id: next.id, state: next.state, terminal: to.terminal, ...entry });
-    if (to.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError("", "gateway", err, { during: "workflow children" }));
+    if (to.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${next.id}`, "gateway", err, { during: "workflow children" }));
     return next;
   }
 
@@ -364,7 +365,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     let failed = false;
     const fail = (during: string) => (err: unknown) => {
       failed = true;
-      logError("", "gateway", err, { during });
+      logError(`workflow:${this.inst?.id}`, "gateway", err, { during });
     };
     await Promise.all([this.syncIndex().catch(fail("workflow index")), this.syncParent().catch(fail("workflow parent"))]);
     if (failed) await this.scheduleAlarm(false, true);
@@ -474,7 +475,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     });
     this.inst = inst;
     void this.scheduleAlarm(false);
-    if (initial.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError("", "gateway", err, { during: "workflow children" }));
+    if (initial.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow children" }));
     return inst;
   }
 
