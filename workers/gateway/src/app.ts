@@ -8,6 +8,7 @@ import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
 import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
+import { registerWorkflows } from "./workflows";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
 export function buildApp() {
@@ -28,6 +29,7 @@ export function buildApp() {
   registerApiDocs(app);
   registerIdentity(app);
   registerMesh(app);
+  registerWorkflows(app);
   registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);

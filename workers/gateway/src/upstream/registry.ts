@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { LogicServiceRpc } from "@buildly/shared";
 
 /** Path segments the gateway serves itself under /v1/; no service may take them. */
-export const RESERVED_NAMES = ["auth", "users", "roles", "clients", "invitations", "organizations", "services", "mesh"];
+export const RESERVED_NAMES = ["auth", "users", "roles", "clients", "invitations", "organizations", "services", "mesh", "workflows"];
 
 export const ServiceEntrySchema = z.object({
   name: z

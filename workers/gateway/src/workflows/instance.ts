@@ -1,0 +1,655 @@
+import { DurableObject } from "cloudflare:workers";
+import { ApiError, encodeCursor, logError, nowIso, problemResponse, toApiError, type RpcResult } from "@buildly/shared";
+import { actionKey, fill, runServiceAction, type ActionScope } from "./actions";
+import type { Caller } from "./access";
+import { childrenDoneTransition, type TemplateSnapshot } from "./definition";
+import { readIndexRow, updateIndexRow } from "./instance-index";
+import type { ActionOutcome, Actor, Child, HistoryEntry, InstanceView, Subject, TransitionDef, TransitionRequest } from "./schemas";
+import { checkDataSize, childId, startInstance } from "./start";
+import { getTemplate, snapshotOf } from "./templates";
+
+/** Who is looking, to compute the transitions they may take now. */
+export interface Viewer {
+  roles: string[];
+  can_update: boolean;
+}
+
+export interface InitParams {
+  id: string;
+  organization_id: string;
+  template: TemplateSnapshot;
+  subject: Subject | null;
+  data: Record<string, unknown>;
+  parent_id: string | null;
+  created_by: Actor;
+  created_at: string;
+  request_id: string | null;
+}
+
+interface Instance {
+  id: string;
+  organization_id: string;
+  template: TemplateSnapshot;
+  state: string;
+  version: number;
+  data: Record<string, unknown>;
+  subject: Subject | null;
+  parent_id: string | null;
+  created_by: Actor;
+  created_at: string;
+  updated_at: string;
+  /** Epoch ms when the current state times out, or null. */
+  timeout_at: number | null;
+  /** The highest version written to the D1 index, and told to the parent. */
+  index_version: number;
+  parent_version: number;
+}
+
+const SYSTEM: Actor = { type: "system", id: null };
+/** Transitions waiting their turn on one instance, beyond which callers get 503. */
+const MAX_QUEUE = 1000;
+const MAX_CHILDREN = 100;
+const MAX_WATCHERS = 200;
+/** If keeping the index or the parent in step fails, the alarm tries again this much later. */
+const SYNC_RETRY_MS = 5_000;
+/**
+ * A transition sets the alarm at most this far ahead (unless it is set earlier already), in case
+ * the object stops before its index write; a busy instance thus sets it about once a minute.
+ */
+const SYNC_SAFETY_MS = 60_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS instance (
+  id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, template TEXT NOT NULL, state TEXT NOT NULL,
+  version INTEGER NOT NULL, data TEXT NOT NULL, subject TEXT, parent_id TEXT, created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, timeout_at INTEGER,
+  index_version INTEGER NOT NULL DEFAULT 0, parent_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS history (
+  version INTEGER PRIMARY KEY, transition TEXT, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL,
+  at TEXT NOT NULL, request_id TEXT, data TEXT NOT NULL, actions TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS children (
+  id TEXT PRIMARY KEY, template_id TEXT NOT NULL, state TEXT NOT NULL, terminal INTEGER NOT NULL, version INTEGER NOT NULL
+);`;
+
+const notFound = () => new ApiError(404, "No workflow instance of this organization has this id.");
+
+/**
+ * One running workflow: its state, version, data, history, children and watchers, in the
+ * object's own SQLite storage. Every change runs in `serial`, one after another: a transition
+ * whose actions wait for a service holds the line, so no other transition sees the state
+ * half-way (the object's input gate alone would let them in while it waits).
+ */
+export class WorkflowInstance extends DurableObject<Env> {
+  private inst: Instance | undefined;
+  private loading: Promise<Instance | undefined> | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private alarmAt: number | null = null;
+  private indexRun: Promise<void> | undefined;
+  private parentRun: Promise<void> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      ctx.storage.sql.exec(SCHEMA);
+      this.inst = this.readLocal();
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  // --- RPC ------------------------------------------------------------------------------------
+
+  async init(p: InitParams, viewer: Viewer | null): Promise<RpcResult<InstanceView>> {
+    return this.result(p.request_id, async () => {
+      const existing = this.inst ?? this.readLocal();
+      if (existing) {
+        if (existing.id !== p.id || existing.organization_id !== p.organization_id) throw notFound();
+        return this.view(existing, viewer);
+      }
+      return this.view(this.create(p), viewer);
+    });
+  }
+
+  async get(org: string, id: string, viewer: Viewer | null): Promise<RpcResult<InstanceView>> {
+    return this.result(null, async () => this.view(await this.ensure(org, id), viewer));
+  }
+
+  async history(org: string, id: string, afterVersion: number, limit: number): Promise<RpcResult<{ data: HistoryEntry[]; next_cursor: string | null }>> {
+    return this.result(null, async () => {
+      await this.ensure(org, id);
+      const rows = this.ctx.storage.sql
+        .exec<HistoryRow>("SELECT * FROM history WHERE version > ? ORDER BY version LIMIT ?", afterVersion, limit + 1)
+        .toArray();
+      const page = rows.slice(0, limit).map(toEntry);
+      const last = page[page.length - 1];
+      return { data: page, next_cursor: rows.length > limit && last ? encodeCursor({ k: String(last.version), id }) : null };
+    });
+  }
+
+  async transition(org: string, id: string, req: TransitionRequest, caller: Caller): Promise<RpcResult<InstanceView>> {
+    return this.result(caller.identity.request_id, async () => {
+      const inst = await this.serial(() => this.take(org, id, req.transition, caller, req.expected_version, req.data ?? {}));
+      await this.sync();
+      return this.view(inst, caller);
+    });
+  }
+
+  /** A child tells its parent where it is; a waiting parent moves on once every child has ended. */
+  async childChanged(org: string, id: string, child: Child): Promise<void> {
+    const inst = await this.ensure(org, id).catch(() => undefined);
+    if (!inst) return;
+    this.ctx.storage.sql.exec(
+      `INSERT INTO children (id, template_id, state, terminal, version) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, terminal = excluded.terminal, version = excluded.version
+       WHERE excluded.version > children.version`,
+      child.id,
+      child.template_id,
+      child.state,
+      child.terminal ? 1 : 0,
+      child.version,
+    );
+    // Not awaited: our queue may be busy (an action waiting on a service); the child need not wait for it.
+    if (child.terminal) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${id}`, "gateway", err, { during: "workflow children" }));
+  }
+
+  /** The WebSocket of /v1/workflows/instances/{id}/events; the gateway has checked the caller. */
+  async fetch(request: Request): Promise<Response> {
+    const org = request.headers.get("x-workflow-organization") ?? "";
+    const id = request.headers.get("x-workflow-instance") ?? "";
+    const requestId = request.headers.get("x-request-id") ?? crypto.randomUUID();
+    try {
+      const inst = await this.ensure(org, id);
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "This endpoint speaks WebSocket only.", { headers: { upgrade: "websocket" } });
+      if (this.ctx.getWebSockets().length >= MAX_WATCHERS) throw new ApiError(503, "This instance has too many watchers.", { headers: { "retry-after": "10" } });
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      this.ctx.acceptWebSocket(server);
+      server.serializeAttachment({ exp: Number(request.headers.get("x-token-exp") ?? "0") });
+      server.send(JSON.stringify({ type: "snapshot", instance: this.view(inst, null) }));
+      const headers: Record<string, string> = {};
+      const protocol = request.headers.get("x-websocket-protocol");
+      if (protocol) headers["sec-websocket-protocol"] = protocol;
+      return new Response(null, { status: 101, webSocket: client, headers });
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.status >= 500 && !(err instanceof ApiError)) logError(requestId, "gateway", err, { during: "workflow events" });
+      return problemResponse(e.toProblem(requestId), e.headers);
+    }
+  }
+
+  async webSocketMessage(): Promise<void> {
+    // Watchers only listen; "ping" is answered by the auto-response without waking the object.
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      // 1005 and 1006 describe a close without a frame; they may not be sent back.
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Timeouts, and retries of keeping the index and the parent in step. */
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const inst = this.inst ?? this.readLocal();
+    if (!inst) return;
+    if (inst.timeout_at !== null && inst.timeout_at <= Date.now()) {
+      const state = inst.template.states.find((s) => s.key === inst.state);
+      const version = inst.version;
+      if (state?.on_timeout) {
+        await this.serial(async () => {
+          // Taken only if nothing moved the instance since the alarm was due.
+          if (this.inst!.version !== version) return this.inst!;
+          return this.take(inst.organization_id, inst.id, state.on_timeout!, null, version, {});
+        }).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow timeout" }));
+      }
+    }
+    await this.sync();
+    await this.scheduleAlarm(true, true);
+  }
+
+  // --- transitions ----------------------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.queued >= MAX_QUEUE) {
+      return Promise.reject(new ApiError(503, "Too many transitions are waiting on this instance. Retry shortly.", { headers: { "retry-after": "1" } }));
+    }
+    this.queued++;
+    const run = this.tail.then(fn, fn).finally(() => this.queued--);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private mayTake(caller: Caller | Viewer | null, t: TransitionDef): boolean {
+    if (caller === null) return true;
+    if (t.roles?.length) return caller.roles.some((r) => t.roles!.includes(r));
+    return caller.can_update;
+  }
+
+  /** Runs inside `serial`. `caller` null is the system (a timeout, the children finishing). */
+  private async take(
+    org: string,
+    id: string,
+    key: string,
+    caller: Caller | null,
+    expectedVersion: number | undefined,
+    input: Record<string, unknown>,
+  ): Promise<Instance> {
+    const inst = await this.ensure(org, id);
+    const t = inst.template.transitions.find((x) => x.key === key);
+    if (!t) throw new ApiError(422, `The template has no transition ${key}.`, { errors: [{ path: "transition", message: "Unknown transition" }] });
+    if (!this.mayTake(caller, t)) {
+      throw new ApiError(403, t.roles?.length ? `Only ${t.roles.join(", ")} may take ${key}.` : `Your roles do not allow update on workflows, which ${key} needs.`);
+    }
+    if (expectedVersion !== undefined && expectedVersion !== inst.version) {
+      throw new ApiError(409, `The instance is at version ${inst.version}, not ${expectedVersion}. Reload it and decide again.`, {
+        extensions: { state: inst.state, version: inst.version },
+      });
+    }
+    if (!t.from.includes(inst.state)) {
+      throw new ApiError(409, `${key} cannot be taken from ${inst.state} (only from ${t.from.join(", ")}).`, { extensions: { state: inst.state, version: inst.version } });
+    }
+    const data = { ...inst.data, ...input };
+    checkDataSize(data);
+    const actor = caller?.actor ?? SYSTEM;
+    const scope: ActionScope = { instance: { id: inst.id, version: inst.version, state: inst.state }, subject: inst.subject, data, actor };
+    const outcomes: ActionOutcome[] = [];
+    const children: Child[] = [];
+    for (const [i, action] of (t.actions ?? []).entries()) {
+      if (!caller) throw new ApiError(500, "A transition with actions has no caller to act for.");
+      if (action.type === "start_workflow") {
+        const child = await this.startChild(inst, caller, t.key, i, action.template_id, fill(action.data, scope) as Record<string, unknown>);
+        children.push(child);
+        outcomes.push({ type: "start_workflow", service: null, model: null, status: 201, id: child.id, replayed: false });
+      } else {
+        outcomes.push(await runServiceAction(this.env, caller.identity, action, i, actionKey(inst.id, inst.version, t.key, i), scope));
+      }
+    }
+    return this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
+  }
+
+  private async startChild(parent: Instance, caller: Caller, transition: string, index: number, templateId: string, data: Record<string, unknown>): Promise<Child> {
+    const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM children").one().n;
+    if (count >= MAX_CHILDREN) throw new ApiError(409, `An instance may start at most ${MAX_CHILDREN} children.`);
+    const template = await getTemplate(this.env.DB, parent.organization_id, templateId);
+    if (!template) throw new ApiError(424, `The child template ${templateId} no longer exists.`, { title: "Failed Dependency", type: "https://buildly.dev/problems/action-failed" });
+    const child = await startInstance(
+      this.env,
+      {
+        id: await childId(parent.id, parent.version, transition, index),
+        organization_id: parent.organization_id,
+        template,
+        subject: parent.subject,
+        data,
+        created_by: caller.actor,
+        request_id: caller.identity.request_id,
+        parent_id: parent.id,
+      },
+      null,
+    );
+    return { id: child.id, template_id: child.template_id, state: child.state, terminal: child.terminal, version: child.version };
+  }
+
+  private commit(
+    inst: Instance,
+    t: TransitionDef,
+    actor: Actor,
+    requestId: string | null,
+    input: Record<string, unknown>,
+    data: Record<string, unknown>,
+    outcomes: ActionOutcome[],
+    children: Child[],
+  ): Instance {
+    const to = inst.template.states.find((s) => s.key === t.to)!;
+    const now = nowIso();
+    const next: Instance = {
+      ...inst,
+      state: to.key,
+      version: inst.version + 1,
+      data,
+      updated_at: now,
+      timeout_at: to.timeout_seconds ? Date.now() + to.timeout_seconds * 1000 : null,
+    };
+    const entry: HistoryEntry = { version: next.version, transition: t.key, from: inst.state, to: to.key, actor, time: now, request_id: requestId, data: input, actions: outcomes };
+    this.ctx.storage.transactionSync(() => {
+      this.insertHistory(entry);
+      this.ctx.storage.sql.exec(
+        "UPDATE instance SET state = ?, version = ?, data = ?, updated_at = ?, timeout_at = ?",
+        next.state,
+        next.version,
+        JSON.stringify(next.data),
+        next.updated_at,
+        next.timeout_at,
+      );
+      for (const c of children) {
+        this.ctx.storage.sql.exec(
+          "INSERT INTO children (id, template_id, state, terminal, version) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+          c.id,
+          c.template_id,
+          c.state,
+          c.terminal ? 1 : 0,
+          c.version,
+        );
+      }
+    });
+    this.inst = next;
+    void this.scheduleAlarm(false);
+    this.broadcast({ type: "transition", instance_id: next.id, state: next.state, terminal: to.terminal, ...entry });
+    if (to.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${next.id}`, "gateway", err, { during: "workflow children" }));
+    return next;
+  }
+
+  /** Runs inside `serial`: a waiting state whose children have all ended takes its transition. */
+  private async advanceIfChildrenDone(): Promise<Instance | undefined> {
+    const inst = this.inst;
+    if (!inst) return undefined;
+    const state = inst.template.states.find((s) => s.key === inst.state)!;
+    const t = childrenDoneTransition(inst.template, state);
+    if (!t) return inst;
+    const open = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM children WHERE terminal = 0").one().n;
+    if (open > 0) return inst;
+    const next = await this.take(inst.organization_id, inst.id, t.key, null, inst.version, {});
+    void this.sync();
+    return next;
+  }
+
+  // --- keeping the index and the parent in step ------------------------------------------------
+
+  /** Best effort now; whatever fails is retried by the alarm soon after. */
+  private async sync(): Promise<void> {
+    let failed = false;
+    const fail = (during: string) => (err: unknown) => {
+      failed = true;
+      logError(`workflow:${this.inst?.id}`, "gateway", err, { during });
+    };
+    await Promise.all([this.syncIndex().catch(fail("workflow index")), this.syncParent().catch(fail("workflow parent"))]);
+    if (failed) await this.scheduleAlarm(false, true);
+  }
+
+  /** One write at a time, each carrying the latest state: many transitions share one write. */
+  private async syncIndex(): Promise<void> {
+    for (let i = 0; i < 3 && this.inst && this.inst.index_version < this.inst.version; i++) {
+      this.indexRun ??= this.writeIndex().finally(() => (this.indexRun = undefined));
+      await this.indexRun;
+    }
+  }
+
+  private async writeIndex(): Promise<void> {
+    const s = this.inst!;
+    const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
+    await updateIndexRow(this.env.DB, s.organization_id, s.id, { state: s.state, terminal, version: s.version, updated_at: s.updated_at });
+    if (this.inst!.index_version < s.version) {
+      this.inst!.index_version = s.version;
+      this.ctx.storage.sql.exec("UPDATE instance SET index_version = ?", s.version);
+    }
+  }
+
+  private async syncParent(): Promise<void> {
+    for (let i = 0; i < 3 && this.inst?.parent_id && this.inst.parent_version < this.inst.version; i++) {
+      this.parentRun ??= this.tellParent().finally(() => (this.parentRun = undefined));
+      await this.parentRun;
+    }
+  }
+
+  private async tellParent(): Promise<void> {
+    const s = this.inst!;
+    const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
+    const parent = this.env.WORKFLOWS.getByName(`${s.organization_id}:${s.parent_id}`);
+    await parent.childChanged(s.organization_id, s.parent_id!, { id: s.id, template_id: s.template.id, state: s.state, terminal, version: s.version });
+    if (this.inst!.parent_version < s.version) {
+      this.inst!.parent_version = s.version;
+      this.ctx.storage.sql.exec("UPDATE instance SET parent_version = ?", s.version);
+    }
+  }
+
+  /**
+   * One alarm serves the state's timeout and keeping the index and the parent in step (a safety
+   * net after each transition, a retry soon after a failure). It is moved only when it must fire
+   * earlier than it is set for, so a stream of transitions does not rewrite it each time.
+   */
+  private async scheduleAlarm(recompute: boolean, retrySoon = false): Promise<void> {
+    const inst = this.inst;
+    if (!inst) return;
+    const behind = inst.index_version < inst.version || (inst.parent_id !== null && inst.parent_version < inst.version);
+    const wants = Math.min(inst.timeout_at ?? Infinity, behind ? Date.now() + (retrySoon ? SYNC_RETRY_MS : SYNC_SAFETY_MS) : Infinity);
+    if (wants === Infinity) {
+      if (recompute && this.alarmAt !== null) {
+        this.alarmAt = null;
+        await this.ctx.storage.deleteAlarm();
+      }
+      return;
+    }
+    if (recompute || this.alarmAt === null || wants < this.alarmAt) {
+      this.alarmAt = wants;
+      await this.ctx.storage.setAlarm(wants);
+    }
+  }
+
+  // --- storage --------------------------------------------------------------------------------
+
+  private create(p: InitParams): Instance {
+    const initial = p.template.states.find((s) => s.key === p.template.initial_state)!;
+    const inst: Instance = {
+      id: p.id,
+      organization_id: p.organization_id,
+      template: p.template,
+      state: initial.key,
+      version: 1,
+      data: p.data,
+      subject: p.subject,
+      parent_id: p.parent_id,
+      created_by: p.created_by,
+      created_at: p.created_at,
+      updated_at: p.created_at,
+      timeout_at: initial.timeout_seconds ? Date.parse(p.created_at) + initial.timeout_seconds * 1000 : null,
+      // The index row was written with version 1 before the object started; a parent learns of
+      // its child from the action that started it.
+      index_version: 1,
+      parent_version: 1,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO instance (id, organization_id, template, state, version, data, subject, parent_id, created_by, created_at, updated_at, timeout_at, index_version, parent_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        inst.id,
+        inst.organization_id,
+        JSON.stringify(inst.template),
+        inst.state,
+        inst.version,
+        JSON.stringify(inst.data),
+        inst.subject ? JSON.stringify(inst.subject) : null,
+        inst.parent_id,
+        JSON.stringify(inst.created_by),
+        inst.created_at,
+        inst.updated_at,
+        inst.timeout_at,
+        inst.index_version,
+        inst.parent_version,
+      );
+      this.insertHistory({ version: 1, transition: null, from: null, to: inst.state, actor: inst.created_by, time: inst.created_at, request_id: p.request_id, data: p.data, actions: [] });
+    });
+    this.inst = inst;
+    void this.scheduleAlarm(false);
+    if (initial.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow children" }));
+    return inst;
+  }
+
+  private insertHistory(e: HistoryEntry): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO history (version, transition, from_state, to_state, actor, at, request_id, data, actions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      e.version,
+      e.transition,
+      e.from,
+      e.to,
+      JSON.stringify(e.actor),
+      e.time,
+      e.request_id,
+      JSON.stringify(e.data),
+      JSON.stringify(e.actions),
+    );
+  }
+
+  private readLocal(): Instance | undefined {
+    const row = this.ctx.storage.sql.exec<InstanceRow>("SELECT * FROM instance LIMIT 1").toArray()[0];
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      organization_id: row.organization_id,
+      template: JSON.parse(row.template),
+      state: row.state,
+      version: row.version,
+      data: JSON.parse(row.data),
+      subject: row.subject ? JSON.parse(row.subject) : null,
+      parent_id: row.parent_id,
+      created_by: JSON.parse(row.created_by),
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+      timeout_at: row.timeout_at,
+      index_version: row.index_version,
+      parent_version: row.parent_version,
+    };
+  }
+
+  /**
+   * The instance, if it is this organization's. An object with no state of its own but an index
+   * row in D1 (the demo seed writes only D1) starts itself from that row, once.
+   */
+  private async ensure(org: string, id: string): Promise<Instance> {
+    let inst = this.inst;
+    if (!inst) {
+      this.loading ??= this.startFromIndex(org, id).finally(() => (this.loading = undefined));
+      inst = await this.loading;
+    }
+    if (!inst || inst.organization_id !== org || inst.id !== id) throw notFound();
+    return inst;
+  }
+
+  private async startFromIndex(org: string, id: string): Promise<Instance | undefined> {
+    const row = await readIndexRow(this.env.DB, org, id);
+    if (!row || this.inst) return this.inst;
+    const template = await getTemplate(this.env.DB, org, row.template_id, row.template_version);
+    if (!template || this.inst) return this.inst;
+    return this.create({
+      id,
+      organization_id: org,
+      template: snapshotOf(template),
+      subject: row.subject_service && row.subject_model && row.subject_id ? { service: row.subject_service, model: row.subject_model, id: row.subject_id } : null,
+      data: row.init.data ?? {},
+      parent_id: row.parent_id,
+      created_by: row.init.created_by ?? SYSTEM,
+      created_at: row.created_at,
+      request_id: null,
+    });
+  }
+
+  private view(inst: Instance, viewer: Viewer | null): InstanceView {
+    const state = inst.template.states.find((s) => s.key === inst.state)!;
+    const children = this.ctx.storage.sql
+      .exec<{ id: string; template_id: string; state: string; terminal: number; version: number }>("SELECT * FROM children ORDER BY rowid")
+      .toArray()
+      .map((c) => ({ ...c, terminal: c.terminal === 1 }));
+    const view: InstanceView = {
+      id: inst.id,
+      template_id: inst.template.id,
+      template_version: inst.template.version,
+      state: inst.state,
+      terminal: state.terminal,
+      version: inst.version,
+      data: inst.data,
+      subject: inst.subject,
+      parent_id: inst.parent_id,
+      children,
+      timeout_at: inst.timeout_at === null ? null : new Date(inst.timeout_at).toISOString(),
+      created_by: inst.created_by,
+      created_at: inst.created_at,
+      updated_at: inst.updated_at,
+    };
+    if (viewer) {
+      view.available_transitions = inst.template.transitions
+        .filter((t) => t.from.includes(inst.state) && this.mayTake(viewer, t))
+        .map((t) => ({ key: t.key, name: t.name, to: t.to }));
+    }
+    return view;
+  }
+
+  private broadcast(event: Record<string, unknown>): void {
+    const sockets = this.ctx.getWebSockets();
+    if (!sockets.length) return;
+    const message = JSON.stringify(event);
+    const now = Date.now() / 1000;
+    for (const ws of sockets) {
+      try {
+        const { exp } = (ws.deserializeAttachment() ?? { exp: 0 }) as { exp: number };
+        // A watcher's access is as long as its token's: after that it must reconnect with a fresh one.
+        if (exp && exp < now) ws.close(4401, "The access token expired; reconnect with a fresh one.");
+        else ws.send(message);
+      } catch {
+        // A socket that is closing: it leaves getWebSockets() on its own.
+      }
+    }
+  }
+
+  /** Failures travel as values: a thrown ApiError would lose its status and fields across RPC. */
+  private async result<T>(requestId: string | null, fn: () => Promise<T>): Promise<RpcResult<T>> {
+    try {
+      return { ok: true, data: await fn() };
+    } catch (err) {
+      const e = toApiError(err);
+      const rid = requestId ?? crypto.randomUUID();
+      if (!(err instanceof ApiError)) logError(rid, "gateway", err, { during: "workflow instance" });
+      const problem = e.toProblem(rid);
+      if (e.headers["retry-after"]) problem.retry_after = e.headers["retry-after"];
+      return { ok: false, error: problem };
+    }
+  }
+}
+
+interface InstanceRow {
+  id: string;
+  organization_id: string;
+  template: string;
+  state: string;
+  version: number;
+  data: string;
+  subject: string | null;
+  parent_id: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  timeout_at: number | null;
+  index_version: number;
+  parent_version: number;
+  [k: string]: SqlStorageValue;
+}
+
+interface HistoryRow {
+  version: number;
+  transition: string | null;
+  from_state: string | null;
+  to_state: string;
+  actor: string;
+  at: string;
+  request_id: string | null;
+  data: string;
+  actions: string;
+  [k: string]: SqlStorageValue;
+}
+
+function toEntry(r: HistoryRow): HistoryEntry {
+  return {
+    version: r.version,
+    transition: r.transition,
+    from: r.from_state,
+    to: r.to_state,
+    actor: JSON.parse(r.actor),
+    time: r.at,
+    request_id: r.request_id,
+    data: JSON.parse(r.data),
+    actions: JSON.parse(r.actions),
+  };
+}
