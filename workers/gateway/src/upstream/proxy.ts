@@ -105,8 +105,9 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
 
   const key = idempotencyKey(c);
   if (key !== undefined) {
-    // Keyed writes are read whole (to fingerprint them) and run at most once per organization and key.
-    return idempotent(c, identity.organization_id, key, entry.max_body_bytes, (body) => call(body, () => false));
+    // Keyed writes are read whole (to fingerprint them) and run at most once per caller and key.
+    const { organization_id, issuer, kind, subject } = c.get("principal")!;
+    return idempotent(c, { organization_id, issuer, kind, subject }, key, entry.max_body_bytes, (body) => call(body, () => false));
   }
 
   let body: ReadableStream<Uint8Array> | null = null;
