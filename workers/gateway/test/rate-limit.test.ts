@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { clientIp, ipLimitKey } from "../src/http/client-ip";
 import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 
 async function member(admin: Account, roles: string[] = ["editor"]) {
@@ -130,5 +132,92 @@ describe("headers and policy settings", () => {
     const res = await call("/v1/services", { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "GET" } });
     expect(res.status).toBe(204);
     expect(res.headers.get("ratelimit")).toBeNull();
+  });
+});
+
+describe("route policies match a route however its path is spelled", () => {
+  const put = (token: string, path: string, body: string) => call(path, bearer(token, { method: "PUT", headers: { "content-type": "text/plain" }, body }));
+
+  it("counts every upload path (a new file and a new version of one) against the uploads policy", async () => {
+    const admin = await registerOrganization("RL uploads");
+    const token = await member(admin);
+    const up = await call("/v1/documents/files?name=a.txt", bearer(token, { method: "POST", headers: { "content-type": "text/plain" }, body: "v1" }));
+    expect(up.status).toBe(201);
+    expect(up.headers.get("ratelimit-policy")).toContain('"route-uploads";q=4;w=60');
+    const { id } = await up.json<any>();
+    // Spellings the documents service routes to the same upload: each must count.
+    const spellings = [`/v1/documents/files/${id}/content`, `/v1/documents/files/${id}/%63ontent`, `/v1/documents/files/${id}/%63%6F%6E%74%65%6E%74`];
+    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => put(token, spellings[i % 3]!, `v${i + 2}`)));
+    expect(statuses(results)).toEqual({ 200: 3, 429: 6 });
+    const versions = await (await call(`/v1/documents/files/${id}/versions`, bearer(token))).json<any>();
+    expect(versions.data).toHaveLength(4);
+    // Spellings the service would not route are counted too: none gets past the policy.
+    for (const path of [
+      `/v1/documents/files/${id}/content/`,
+      `/v1/documents//files/${id}/content`,
+      `/v1/documents/files//${id}/content`,
+      `/v1/documents/FILES/${id}/Content`,
+      `/v1/documents/files/${id}/content?name=x`,
+    ]) {
+      expect((await put(token, path, "again")).status, path).toBe(429);
+    }
+    // A read of the same path is no upload.
+    expect((await call(`/v1/documents/files/${id}/content`, bearer(token))).status).toBe(200);
+  });
+
+  it("a policy on GET covers HEAD; one on one path does not spill onto a longer one", async () => {
+    const admin = await registerOrganization("RL patterns");
+    const token = await member(admin);
+    const head = await call("/v1/fixture/strict", bearer(token, { method: "HEAD" }));
+    expect(head.headers.get("ratelimit-policy")).toContain('"route-strict-reads"');
+    const below = await call("/v1/fixture/strict/below", bearer(token));
+    expect(below.headers.get("ratelimit-policy")).not.toContain("route-strict-reads");
+  });
+});
+
+describe("the client IP address comes from the configured header only", () => {
+  const ip = (headers: Record<string, string>, name: string | undefined) => ipLimitKey(clientIp(new Headers(headers), name));
+
+  it("reads the named header (any case), the last entry of a list, and refuses what is not an address", () => {
+    expect(ip({ "cf-connecting-ip": "203.0.113.7" }, "CF-Connecting-IP")).toBe("203.0.113.7");
+    expect(ip({ "CF-CONNECTING-IP": " 203.0.113.7 " }, " cf-connecting-ip ")).toBe("203.0.113.7");
+    expect(ip({ "x-forwarded-for": "198.51.100.1, 10.0.0.1,203.0.113.9" }, "X-Forwarded-For")).toBe("203.0.113.9");
+    expect(ip({ "cf-connecting-ip": "203.0.113.7" }, "")).toBe("unknown");
+    expect(ip({ "cf-connecting-ip": "203.0.113.7" }, undefined)).toBe("unknown");
+    expect(ip({ "cf-connecting-ip": "203.0.113.7" }, "X-Real-IP")).toBe("unknown");
+    for (const junk of ["", "not-an-ip", "203.0.113.256", "203.0.113", "1.2.3.4.5", "::1::2", "2001:db8::g", "1:2:3:4:5:6:7:8:9"]) {
+      expect(ip({ "x-real-ip": junk }, "X-Real-IP"), junk).toBe("unknown");
+    }
+    // Leading zeros are one address, not many.
+    expect(ip({ "x-real-ip": "203.0.113.007" }, "X-Real-IP")).toBe("203.0.113.7");
+  });
+
+  it("counts IPv6 callers by their /64, however the address is written", () => {
+    const key = "2001:db8:0:1::/64";
+    for (const v6 of ["2001:db8:0:1::1", "2001:DB8:0:1:ffff:ffff:ffff:ffff", "[2001:db8::1:0:0:0:7]", "2001:0db8:0000:0001::9%eth0"]) {
+      expect(ip({ "x-real-ip": v6 }, "X-Real-IP"), v6).toBe(key);
+    }
+    expect(ip({ "x-real-ip": "2001:db8:0:2::1" }, "X-Real-IP")).not.toBe(key);
+    // An IPv4-mapped address is its IPv4 caller, not one /64 shared by every IPv4 caller.
+    expect(ip({ "x-real-ip": "::ffff:203.0.113.7" }, "X-Real-IP")).toBe("203.0.113.7");
+    expect(ip({ "x-real-ip": "::FFFF:cb00:7107" }, "X-Real-IP")).toBe("203.0.113.7");
+  });
+
+  it("behind another proxy, a spoofed CF-Connecting-IP buys no fresh allowance", async () => {
+    const before = env.CLIENT_IP_HEADER;
+    env.CLIENT_IP_HEADER = "X-Real-IP";
+    try {
+      const real = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+      const results = await Promise.all(
+        Array.from({ length: 15 }, (_, i) => call("/v1/services", { headers: { "x-real-ip": real, "cf-connecting-ip": `203.0.113.${i + 1}` } })),
+      );
+      expect(statuses(results)).toEqual({ 200: 5, 429: 10 });
+      // With no header trusted at all, inventing addresses does not help either.
+      env.CLIENT_IP_HEADER = "";
+      const anonymous = await Promise.all(Array.from({ length: 15 }, (_, i) => call("/v1/services", { headers: { "cf-connecting-ip": `192.0.2.${i + 1}`, "x-real-ip": `192.0.2.${i + 1}` } })));
+      expect(anonymous.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
+    } finally {
+      env.CLIENT_IP_HEADER = before;
+    }
   });
 });

@@ -1,2 +1,3 @@
 export { corsPolicy } from "./cors";
 export { requestContext } from "./request-context";
+export { clientIp, ipLimitKey } from "./client-ip";

@@ -4,6 +4,7 @@ import { withDeadline } from "./deadline";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
+import { clientIp } from "../http/client-ip";
 import { serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "../types";
 
@@ -76,8 +77,8 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
     const tracestate = c.req.header("tracestate");
     if (tracestate) headers.set("tracestate", tracestate);
   }
-  const clientIp = c.req.header("cf-connecting-ip");
-  if (clientIp) headers.set("x-forwarded-for", clientIp);
+  const ip = clientIp(c.req.raw.headers, c.env.CLIENT_IP_HEADER);
+  if (ip) headers.set("x-forwarded-for", ip);
   headers.set("x-forwarded-host", inbound.host);
   headers.set("x-forwarded-proto", inbound.protocol.replace(":", ""));
   headers.set("x-forwarded-prefix", entry.prefix);
