@@ -221,3 +221,87 @@ describe("the client IP address comes from the configured header only", () => {
     }
   });
 });
+
+describe("changing limits", () => {
+  const contacts = (token: string) => call("/v1/crm/contacts?limit=1", bearer(token));
+  const settings = (token: string) => call("/v1/organizations/current", bearer(token));
+
+  it("a mistaken limit can be undone by its admin, and a changed limit starts from a fresh state", async () => {
+    const admin = await registerOrganization("RL undo");
+    await setLimits(admin, { user: { limit: 1, window_seconds: 86_400 } });
+    expect((await contacts(admin.access_token)).status).toBe(200);
+    const locked = await contacts(admin.access_token);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(86_000);
+    // The settings stay reachable, to read and to undo the mistake.
+    expect((await settings(admin.access_token)).status).toBe(200);
+    await setLimits(admin, { user: { limit: 1000, window_seconds: 60 } });
+    const after = await contacts(admin.access_token);
+    expect(after.status, await after.clone().text()).toBe(200);
+    expect(after.headers.get("ratelimit")).toMatch(/"user";r=999;t=\d+/);
+    // Every change starts fresh, so the exact count holds right after one.
+    await setLimits(admin, { user: { limit: 5, window_seconds: 60 } });
+    expect(statuses(await Promise.all(Array.from({ length: 15 }, () => contacts(admin.access_token))))).toEqual({ 200: 5, 429: 10 });
+  });
+
+  it("undoes an organization total of 1 per day the same way", async () => {
+    const admin = await registerOrganization("RL undo org");
+    const editor = await member(admin);
+    await setLimits(admin, { organization: { limit: 1, window_seconds: 86_400 } });
+    expect((await contacts(editor)).status).toBe(200);
+    expect((await contacts(editor)).status).toBe(429);
+    await setLimits(admin, { organization: { limit: 5000, window_seconds: 60 } });
+    expect((await contacts(editor)).status).toBe(200);
+    expect((await contacts(admin.access_token)).status).toBe(200);
+  });
+
+  it("gives the settings route its own allowance per caller: 3N at once admit exactly N, whatever the organization's limits", async () => {
+    const admin = await registerOrganization("RL settings");
+    await setLimits(admin, { organization: { limit: 1, window_seconds: 86_400 }, user: { limit: 1, window_seconds: 86_400 } });
+    const other = await member(admin, ["admin"]);
+    const results = await Promise.all(Array.from({ length: 60 }, () => settings(other)));
+    expect(statuses(results)).toEqual({ 200: 20, 429: 40 });
+    const refused = await problem(results.find((r) => r.status === 429)!);
+    expect(refused.exceeded).toEqual(["route-organization-settings"]);
+    // It is its own allowance, not the organization's: the first admin still has all of theirs.
+    expect((await settings(admin.access_token)).headers.get("ratelimit-policy")).toBe('"route-organization-settings";q=20;w=60');
+  });
+});
+
+describe("a 429 names only the policies the request exceeded", () => {
+  it("the user's limit, not the organization's", async () => {
+    const admin = await registerOrganization("RL names user");
+    const editor = await member(admin);
+    await setLimits(admin, { user: { limit: 2, window_seconds: 60 } });
+    const results = await Promise.all(Array.from({ length: 6 }, () => call("/v1/crm/contacts?limit=1", bearer(editor))));
+    const refused = results.find((r) => r.status === 429)!;
+    const body = await problem(refused);
+    expect(body.exceeded).toEqual(["user"]);
+    expect(body.detail).toContain("(user)");
+    expect(body.detail).not.toContain("organization");
+    // The headers tell the same story: nothing left of the user's, the organization's untouched by the refusal.
+    const r = refused.headers.get("ratelimit")!;
+    expect(r).toMatch(/"user";r=0;/);
+    expect(Number(/"organization";r=(\d+);/.exec(r)![1])).toBeGreaterThan(4000);
+  });
+
+  it("the organization's total, not the user's", async () => {
+    const admin = await registerOrganization("RL names org");
+    const editor = await member(admin);
+    await setLimits(admin, { organization: { limit: 3, window_seconds: 60 } });
+    const results = await Promise.all(Array.from({ length: 9 }, () => call("/v1/crm/contacts?limit=1", bearer(editor))));
+    const body = await problem(results.find((r) => r.status === 429)!);
+    expect(body.exceeded).toEqual(["organization"]);
+    expect(body.detail).not.toMatch(/\buser\b/);
+  });
+
+  it("a route's policy alone", async () => {
+    const admin = await registerOrganization("RL names route");
+    const editor = await member(admin);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call("/v1/appointments/calendars", bearer(editor, json("POST", { name: `C${i}`, time_zone: "UTC" })))),
+    );
+    const body = await problem(results.find((r) => r.status === 429)!);
+    expect(body.exceeded).toEqual(["route-calendar-writes"]);
+  });
+});

@@ -64,7 +64,10 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry): Prom
 
   const inbound = new URL(c.req.url);
   const rest = inbound.pathname.slice(entry.prefix.length) || "/";
-  const target = new URL(rest + inbound.search, `https://${entry.name}.internal`);
+  // Set as a path, never resolved as a reference: a rest such as //evil.example/x would otherwise name a host.
+  const target = new URL(`https://${entry.name}.internal`);
+  target.pathname = rest;
+  target.search = inbound.search;
 
   const headers = new Headers();
   for (const [name, value] of c.req.raw.headers) {

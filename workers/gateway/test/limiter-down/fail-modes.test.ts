@@ -26,6 +26,10 @@ describe("when the rate limiter cannot be reached", () => {
 
   it("follows a policy's own on_error: a read under a fail-closed policy is refused", async () => {
     expect((await call("/v1/fixture/strict", bearer(admin.access_token))).status).toBe(503);
+    // HEAD is a GET without a body: the GET policy covers it, in any spelling of the path.
+    for (const path of ["/v1/fixture/strict", "/v1/fixture/Strict/", "/v1/fixture//strict"]) {
+      expect((await call(path, bearer(admin.access_token, { method: "HEAD" }))).status, path).toBe(503);
+    }
   });
 
   it("keeps anonymous calls under a fail-open IP policy working (registration and login did)", async () => {
