@@ -33,6 +33,9 @@ export class FixtureService extends WorkerEntrypoint {
     if (url.pathname.startsWith("/slow")) await new Promise((r) => setTimeout(r, 250));
     if (url.pathname.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
     if (url.pathname === "/openapi.json") return new Response("nope", { status: 500 });
+    if (url.pathname.startsWith("/cacheable")) {
+      return Response.json({ ok: true }, { headers: { "cache-control": url.searchParams.get("cc"), vary: "Accept-Encoding" } });
+    }
     if (url.pathname.startsWith("/big")) {
       await request.arrayBuffer();
       const body = new Uint8Array(200000).map((_, i) => (i * 31 + Date.now()) % 251);

@@ -19,6 +19,7 @@ describe("when the rate limiter cannot be reached", () => {
     const res = await call("/v1/crm/contacts", bearer(admin.access_token, json("POST", { first_name: "A", last_name: "B", email })));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
+    expect(res.headers.get("cache-control")).toBe("private, no-store");
     await problem(res);
     const list = await (await call("/v1/crm/contacts?limit=100", bearer(admin.access_token))).json<any>();
     expect(list.data.some((c: any) => c.email === email)).toBe(false);
