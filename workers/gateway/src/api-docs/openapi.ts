@@ -6,6 +6,7 @@ import { SUPPORTED_SCOPES } from "../identity/routes/auth/token";
 
 const SCOPES = Object.fromEntries(SUPPORTED_SCOPES.map((s) => [s, s === "api" ? "Call the platform's APIs" : `OpenID ${s}`]));
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
+import { addGatewayAnswers } from "./gateway-answers";
 
 /** Per-isolate cache: services' documents change only when they are deployed. */
 const CACHE_MS = 30_000;
@@ -19,6 +20,16 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "An access token from the gateway's token endpoint.",
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApi",
+    summary: "This document: the gateway's endpoints and every logic service's under /v1/<service>",
+    tags: ["Platform"],
+    security: [],
+    responses: { 200: { description: "An OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } },
   });
 
   app.get("/openapi.json", async (c) => {
@@ -57,6 +68,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
         logError(c.get("requestId"), "gateway", err, { during: "openapi aggregation", target: entry.name });
       }
     }
+    const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
+    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(p + "/")));
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {

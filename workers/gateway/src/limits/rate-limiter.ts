@@ -40,14 +40,15 @@ export class RateLimiter extends DurableObject<Env> {
   private dirty = new Set<string>();
   private flushScheduled = false;
 
-  private tat(key: string, policy: Policy): number {
+  /** The key's TAT, or 0 (a fresh state) when it was counted under another policy than `policy`. */
+  private tat(key: string, policy?: Policy): number {
     let s = this.states.get(key);
     if (s === undefined) {
       const stored = this.ctx.storage.kv.get<State | number>(`tat:${key}`);
       s = typeof stored === "number" ? { tat: stored } : (stored ?? { tat: 0 });
       this.states.set(key, s);
     }
-    return s.policy === undefined || s.policy === signature(policy) ? s.tat : 0;
+    return !policy || s.policy === undefined || s.policy === signature(policy) ? s.tat : 0;
   }
 
   /**
@@ -55,8 +56,8 @@ export class RateLimiter extends DurableObject<Env> {
    * the object to be idle first). Writing behind, once a second, keeps a storage write off
    * every request: at worst an eviction forgets the last second of a key's spending.
    */
-  private save(key: string, tat: number, policy: Policy): void {
-    this.states.set(key, { tat, policy: signature(policy) });
+  private save(key: string, tat: number, policy?: Policy): void {
+    this.states.set(key, { tat, policy: policy ? signature(policy) : this.states.get(key)?.policy });
     this.dirty.add(key);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
