@@ -133,6 +133,11 @@ async function disagreements(c: Contract, method: string, url: URL, res: Respons
   return issues;
 }
 
+/** What checkedFetch would object to in `res`, as the answer to `method path` ([] = nothing). */
+export async function contractIssues(method: string, path: string, res: Response): Promise<string[]> {
+  return disagreements(await loadContract(), method.toUpperCase(), new URL(path, baseUrl()), res);
+}
+
 /**
  * The fetch every e2e call goes through: a plain fetch whose answer is checked against the
  * API document before the caller sees it (see NOT_IN_THE_DOCUMENT for what is not).

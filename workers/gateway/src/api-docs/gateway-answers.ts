@@ -85,12 +85,14 @@ export const PARAMETERS: Record<string, Doc> = {
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /**
- * Adds a gateway answer to an operation: by reference where the status is free; where the
- * operation already documents that status (a service's own 422, the token endpoint's OAuth
- * 429), the problem+json body joins the existing answer, and the gateway's own headers join
- * it as optional ones (the other answer of that status does not send them).
+ * Adds a gateway answer to an operation: by reference where the status is free. Where the
+ * operation already documents that status, the existing entry is kept and completed: on the
+ * gateway's own routes a problem+json entry is the same answer (the route's own 401 is
+ * `authenticate`'s), so the gateway's headers join it as they are; otherwise (a service's own
+ * 422, the token endpoint's OAuth 429) the problem+json body joins it, its headers as optional
+ * ones (the other answer of that status need not send them) and its description as a note.
  */
-function addAnswer(op: Op, status: string, name: string, note = true): void {
+function addAnswer(op: Op, status: string, name: string, ownRoute: boolean): void {
   const existing = op.responses[status];
   if (!existing) {
     op.responses[status] = { $ref: `#/components/responses/${name}` };
@@ -98,15 +100,19 @@ function addAnswer(op: Op, status: string, name: string, note = true): void {
   }
   if (existing.$ref) return;
   const ours = RESPONSES[name]!;
-  existing.content ??= {};
-  existing.content[PROBLEM_CONTENT_TYPE] ??= ours.content[PROBLEM_CONTENT_TYPE];
+  const types = Object.keys(existing.content ?? {});
+  if (ownRoute && types.length === 1 && types[0] === PROBLEM_CONTENT_TYPE) {
+    existing.headers = { ...ours.headers, ...existing.headers };
+    return;
+  }
+  existing.content = { ...existing.content, [PROBLEM_CONTENT_TYPE]: existing.content?.[PROBLEM_CONTENT_TYPE] ?? ours.content[PROBLEM_CONTENT_TYPE] };
   const optional = Object.fromEntries(
     Object.keys(ours.headers as Doc)
       .filter((h) => !(h in COMMON))
       .map((h) => [h, { ...HEADERS[h], required: false }]),
   );
   existing.headers = { ...COMMON, ...optional, ...existing.headers };
-  if (note && !existing.description.includes(ours.description)) existing.description += ` Or, from the gateway: ${ours.description}`;
+  if (!existing.description.includes(ours.description)) existing.description += ` Or, from the gateway: ${ours.description}`;
 }
 
 function operations(doc: Doc): { path: string; method: string; op: Op }[] {
@@ -148,24 +154,25 @@ export function addGatewayAnswers(doc: Doc, proxied: (path: string) => boolean):
     const secured = (op.security ?? doc.security ?? []).length > 0;
     const writes = method !== "get" && method !== "head";
     const keyed = method === "post" || method === "patch";
-    if (secured) addAnswer(op, "401", "GatewayUnauthorized");
-    addAnswer(op, "429", "GatewayRateLimited");
-    addAnswer(op, "503", "GatewayUnavailable");
-    if (!proxied(path)) {
+    const own = !proxied(path);
+    if (secured) addAnswer(op, "401", "GatewayUnauthorized", own);
+    addAnswer(op, "429", "GatewayRateLimited", own);
+    addAnswer(op, "503", "GatewayUnavailable", own);
+    if (own) {
       // The gateway's own JSON routes read their body through one guard.
       const types = Object.keys(op.requestBody?.content ?? {});
-      if (types.length === 1 && types[0] === "application/json") for (const [status, name] of JSON_BODY) addAnswer(op, status, name, false);
+      if (types.length === 1 && types[0] === "application/json") for (const [status, name] of JSON_BODY) addAnswer(op, status, name, own);
       continue;
     }
-    addAnswer(op, "403", "GatewayForbidden");
-    addAnswer(op, "502", "GatewayBadGateway");
-    addAnswer(op, "504", "GatewayTimeout");
-    if (writes) addAnswer(op, "413", "GatewayContentTooLarge");
+    addAnswer(op, "403", "GatewayForbidden", own);
+    addAnswer(op, "502", "GatewayBadGateway", own);
+    addAnswer(op, "504", "GatewayTimeout", own);
+    if (writes) addAnswer(op, "413", "GatewayContentTooLarge", own);
     if (keyed) {
       op.parameters = [...(op.parameters ?? []), { $ref: "#/components/parameters/IdempotencyKey" }];
-      addAnswer(op, "400", "GatewayBadRequest");
-      addAnswer(op, "409", "GatewayConflict");
-      addAnswer(op, "422", "GatewayKeyReused");
+      addAnswer(op, "400", "GatewayBadRequest", own);
+      addAnswer(op, "409", "GatewayConflict", own);
+      addAnswer(op, "422", "GatewayKeyReused", own);
       for (const [status, res] of Object.entries(op.responses as Record<string, Doc>)) {
         if (/^2/.test(status) && !res.$ref) res.headers = { ...res.headers, "Idempotent-Replayed": header("Idempotent-Replayed") };
       }
