@@ -48,7 +48,17 @@ export const HEADERS: Record<string, Doc> = {
 /** The headers every answer under /v1 may carry. */
 const COMMON = { "X-Request-Id": header("X-Request-Id"), "Cache-Control": header("Cache-Control"), RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") };
 
-const answer = (description: string, extra: Record<string, unknown> = {}) => ({ description, headers: { ...COMMON, ...extra }, content: problem });
+/** A problem with extension members of its own (RFC 9457 section 3.2). */
+const problemWith = (members: Record<string, Doc>) => ({
+  [PROBLEM_CONTENT_TYPE]: { schema: { allOf: [{ $ref: "#/components/schemas/Problem" }, { type: "object", properties: members }] } },
+});
+
+const answer = (description: string, extra: Record<string, unknown> = {}, content: Doc = problem) => ({
+  description,
+  headers: { ...COMMON, ...extra },
+  content,
+});
+const service = { service: { type: "string", description: "The service that failed." } };
 
 export const RESPONSES: Record<string, Doc> = {
   GatewayBadRequest: answer("The gateway refused the request: a malformed Idempotency-Key header."),
@@ -57,17 +67,23 @@ export const RESPONSES: Record<string, Doc> = {
   }),
   GatewayForbidden: answer("The caller's roles do not allow this call (checked by the gateway)."),
   GatewayConflict: answer("A request with this Idempotency-Key is still being processed.", { "Retry-After": header("Retry-After") }),
-  GatewayContentTooLarge: answer("The body is larger than this route accepts (with an Idempotency-Key, at most 1 MiB)."),
+  GatewayContentTooLarge: answer(
+    "The body is larger than this route accepts (with an Idempotency-Key, at most 1 MiB).",
+    {},
+    problemWith({ max_bytes: { type: "integer", description: "The most this route accepts, in bytes." } }),
+  ),
   GatewayMalformedJson: answer("The body is not valid JSON."),
   GatewayUnsupportedMediaType: answer("The body is not application/json."),
   GatewayValidationFailed: answer("The request does not match the schema; `errors` lists each field."),
   GatewayKeyReused: answer("This Idempotency-Key was already used with a different request."),
-  GatewayRateLimited: answer("A rate limit was exceeded; the problem's `exceeded` lists the visible policies that were.", {
-    "Retry-After": header("Retry-After"),
-  }),
-  GatewayBadGateway: answer("The service failed to answer."),
+  GatewayRateLimited: answer(
+    "A rate limit was exceeded; the problem's `exceeded` lists the visible policies that were.",
+    { "Retry-After": header("Retry-After") },
+    problemWith({ exceeded: { type: "array", items: { type: "string" }, description: "The visible policies this call exceeded (a hidden one is never named)." } }),
+  ),
+  GatewayBadGateway: answer("The service failed to answer.", {}, problemWith(service)),
   GatewayUnavailable: answer("The rate limiter is unavailable and a policy of this call fails closed.", { "Retry-After": header("Retry-After") }),
-  GatewayTimeout: answer("The service did not answer within its deadline."),
+  GatewayTimeout: answer("The service did not answer within its deadline.", {}, problemWith(service)),
 };
 
 export const PARAMETERS: Record<string, Doc> = {
