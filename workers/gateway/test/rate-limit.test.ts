@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientIp, ipLimitKey } from "../src/http/client-ip";
+import { RateLimitConfigSchema } from "../src/limits/policies";
 import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 
 async function member(admin: Account, roles: string[] = ["editor"]) {
@@ -172,6 +173,34 @@ describe("route policies match a route however its path is spelled", () => {
     expect(head.headers.get("ratelimit-policy")).toContain('"route-strict-reads"');
     const below = await call("/v1/fixture/strict/below", bearer(token));
     expect(below.headers.get("ratelimit-policy")).not.toContain("route-strict-reads");
+  });
+});
+
+describe("route policy settings are checked when the configuration is read", () => {
+  const base = {
+    user: { limit: 1, window_seconds: 60 },
+    client: { limit: 1, window_seconds: 60 },
+    organization: { limit: 1, window_seconds: 60 },
+    ip: { limit: 1, window_seconds: 60 },
+    max: { user: { limit: 1, window_seconds: 60 }, client: { limit: 1, window_seconds: 60 }, organization: { limit: 1, window_seconds: 60 } },
+  };
+  const route = { name: "r", path: "/v1/x", scope: "user", limit: 1, window_seconds: 60 };
+  const parse = (routes: unknown[]) => RateLimitConfigSchema.safeParse({ ...base, routes });
+
+  it("takes one method or a list, one pattern or a list", () => {
+    const ok = parse([{ ...route, method: ["post", " Put "], path: ["/v1/a/{id}/b", "/v1/c/*", "/v1/d/**"] }]);
+    expect(ok.success).toBe(true);
+    expect(ok.data!.routes[0]!.method).toEqual(["POST", "PUT"]);
+  });
+
+  it.each([
+    ["an empty segment", [{ ...route, path: "/v1//x" }]],
+    ["** before the end", [{ ...route, path: "/v1/**/x" }]],
+    ["a relative path", [{ ...route, path: "v1/x" }]],
+    ["two policies of one name (they would share a state)", [route, { ...route, path: "/v1/y" }]],
+    ["an exclusive policy that would not count every caller", [{ ...route, exclusive: true }]],
+  ])("refuses %s", (_, routes) => {
+    expect(parse(routes).success).toBe(false);
   });
 });
 

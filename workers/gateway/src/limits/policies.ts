@@ -36,6 +36,9 @@ const RoutePolicySchema = PolicySchema.extend({
   /** Applies instead of the organization's own (tunable) user, client and organization limits, so a
    *  mistaken setting can always be undone through the route it covers. */
   exclusive: z.boolean().default(false),
+}).refine((r) => !r.exclusive || r.scope === "caller" || r.scope === "organization", {
+  // Instead of the per-caller limits, it must itself count every caller.
+  message: "An exclusive policy needs scope caller or organization",
 });
 export type RoutePolicy = z.infer<typeof RoutePolicySchema>;
 

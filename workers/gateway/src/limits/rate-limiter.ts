@@ -14,13 +14,6 @@ export interface LimitCheck extends Policy {
 export type Overrides = Partial<Record<string, Policy>>;
 
 /**
- * Exact rate limiting. One Durable Object per limited subject: an organization (holding its
- * own total, its users', clients' and routes' states, since every call of the organization
- * passes its total anyway), an anonymous IP address, or an account's failed logins. Its
- * methods are synchronous over SQLite-backed storage, so they run one at a time and every
- * decision is exact under any concurrency: with N allowed, 3N at once admit exactly N.
- */
-/**
  * One GCRA state: the theoretical arrival time, and the policy it was counted under. A state
  * counted under another limit or window means nothing under the new one (1 per day leaves a
  * TAT a day ahead, which 6000 per minute would read as a day's wait), so a changed policy
@@ -34,6 +27,13 @@ interface State {
 
 const signature = (p: Policy) => `${p.limit}/${p.windowSeconds}`;
 
+/**
+ * Exact rate limiting. One Durable Object per limited subject: an organization (holding its
+ * own total, its users', clients' and routes' states, since every call of the organization
+ * passes its total anyway), an anonymous IP address, or an account's failed logins. Its
+ * methods are synchronous over SQLite-backed storage, so they run one at a time and every
+ * decision is exact under any concurrency: with N allowed, 3N at once admit exactly N.
+ */
 export class RateLimiter extends DurableObject<Env> {
   private states = new Map<string, State>();
   /** States changed since the last flush; written behind, at most once a second. */
