@@ -6,8 +6,9 @@ const SHARED_ONLY = /^(public|s-maxage=.*|proxy-revalidate)$/i;
 
 /**
  * The Cache-Control of an answer that depends on who asks: `private, no-store` unless the
- * service chose a policy of its own (a download's ETag revalidation), which is kept but made
- * private; never public.
+ * route chose a policy of its own, which is kept but never public: made private (a download's
+ * ETag revalidation), or left as it is when it already forbids storing (the token endpoint's
+ * `no-store`, as RFC 6749 words it).
  */
 export function privateCacheControl(value: string | null): string {
   if (!value?.trim()) return "private, no-store";
@@ -15,6 +16,7 @@ export function privateCacheControl(value: string | null): string {
     .split(",")
     .map((d) => d.trim())
     .filter((d) => d && !SHARED_ONLY.test(d) && d.toLowerCase() !== "private");
+  if (kept.some((d) => d.toLowerCase() === "no-store")) return kept.join(", ");
   return ["private", ...kept].join(", ");
 }
 
