@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { expect, inject } from "vitest";
 
 export const DEMO_ORG = "00000000-0000-4000-8000-000000000001";
@@ -11,9 +13,149 @@ export function baseUrl(): string {
 export const DEMO_ADMIN = "admin@demo.buildly.dev";
 export const DEMO_PASSWORD = "buildly-demo-password";
 
+/*
+ * Every answer the suite sees is checked against the platform's own API document
+ * (GET /openapi.json, fetched once): its status must be documented for that path and method,
+ * its content type for that status, its JSON body must match the schema, and the headers the
+ * document marks required must be there. A mismatch fails the test that made the call.
+ *
+ * Not checked, because the document cannot describe them:
+ */
+const NOT_IN_THE_DOCUMENT: { method?: string; path: RegExp; why: string }[] = [
+  { path: /^\/docs(\/.*)?$/, why: "the docs page (HTML) and its static swagger-ui assets" },
+  { path: /^\/\.well-known\/(jwks\.json|openid-configuration)$/, why: "JWKS (RFC 7517) and OpenID discovery: specified by those standards" },
+  { method: "OPTIONS", path: /^\//, why: "CORS preflights, answered for every path by the CORS policy" },
+];
+/*
+ * A path or method the document does not list at all (an unknown route, service or version,
+ * or a method a path does not serve) must be a 404 or 405 problem+json matching Problem.
+ */
+
+type Doc = Record<string, any>;
+interface Contract {
+  doc: Doc;
+  ajv: InstanceType<typeof Ajv2020>;
+  routes: { template: string; pattern: RegExp; params: number }[];
+  compiled: Map<string, ValidateFunction>;
+}
+const DOC_ID = "https://buildly.e2e/openapi.json";
+let contract: Promise<Contract> | undefined;
+
+function loadContract(): Promise<Contract> {
+  contract ??= (async () => {
+    const res = await fetch(`${baseUrl()}/openapi.json`);
+    if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}`);
+    const doc = (await res.json()) as Doc;
+    // OpenAPI 3.1 schemas are JSON Schema 2020-12; the document is one schema resource, so its
+    // own "#/components/..." references resolve inside it.
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
+    addFormats(ajv);
+    ajv.addSchema(doc, DOC_ID);
+    const routes = Object.keys(doc.paths ?? {}).map((template) => ({
+      template,
+      pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}$`),
+      params: (template.match(/\{/g) ?? []).length,
+    }));
+    // A literal segment wins over a parameter (/v1/users/me before /v1/users/{id}).
+    routes.sort((a, b) => a.params - b.params);
+    return { doc, ajv, routes, compiled: new Map() };
+  })();
+  return contract;
+}
+
+const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
+
+/** A $ref inside the document, and where it points (a JSON pointer without the #). */
+function deref(doc: Doc, node: Doc, at: string): { node: Doc; at: string } {
+  for (let i = 0; i < 10 && typeof node?.$ref === "string"; i++) {
+    at = node.$ref.slice(2);
+    node = at.split("/").reduce((n: any, k: string) => n?.[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+  }
+  return { node, at };
+}
+
+function mediaTypeMatches(documented: string, actual: string): boolean {
+  if (documented === "*/*" || documented === actual) return true;
+  return documented.endsWith("/*") && actual.startsWith(documented.slice(0, -1));
+}
+
+/** Why this answer disagrees with the document; [] when it agrees. */
+async function disagreements(c: Contract, method: string, url: URL, res: Response): Promise<string[]> {
+  const path = url.pathname;
+  const route = c.routes.find((r) => r.pattern.test(path));
+  const opMethod = method === "HEAD" ? "get" : method.toLowerCase();
+  const op = route && c.doc.paths[route.template]?.[opMethod];
+  const contentType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  let responseNode: Doc | undefined;
+  let responseAt = "";
+  if (!op) {
+    if (res.status !== 404 && res.status !== 405) return [`${method} ${path} is not in the document, yet it answered ${res.status}`];
+    ({ node: responseNode, at: responseAt } = {
+      node: { content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } },
+      at: "",
+    });
+  } else {
+    const statuses = op.responses ?? {};
+    const key = [String(res.status), `${String(res.status)[0]}XX`, "default"].find((k) => k in statuses);
+    if (!key) return [`${res.status} is not documented for ${opMethod.toUpperCase()} ${route!.template} (documented: ${Object.keys(statuses).join(", ")})`];
+    ({ node: responseNode, at: responseAt } = deref(c.doc, statuses[key], pointer("paths", route!.template, opMethod, "responses", key)));
+  }
+  const issues: string[] = [];
+  const where = `${method} ${path} -> ${res.status}`;
+  for (const [name, h] of Object.entries((responseNode?.headers ?? {}) as Record<string, Doc>)) {
+    if (name.toLowerCase() === "content-type") continue;
+    if (deref(c.doc, h, "").node?.required && !res.headers.has(name)) issues.push(`${where}: the required header ${name} is missing`);
+  }
+  const noBody = method === "HEAD" || res.status === 204 || res.status === 304;
+  const content = (responseNode?.content ?? {}) as Record<string, Doc>;
+  if (noBody) return issues;
+  const documented = Object.keys(content).find((t) => mediaTypeMatches(t, contentType));
+  const text = contentType === "" || /^application\/([\w.-]+\+)?json$/.test(contentType) ? await res.clone().text() : undefined;
+  if (!Object.keys(content).length) {
+    if (contentType || text) issues.push(`${where}: the document says no body, the answer has ${contentType || "one"}`);
+    return issues;
+  }
+  if (!documented) return [...issues, `${where}: content type ${contentType || "(none)"} is not documented (documented: ${Object.keys(content).join(", ")})`];
+  if (text === undefined || !content[documented]?.schema) return issues;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [...issues, `${where}: the body is not JSON: ${text.slice(0, 200)}`];
+  }
+  const ref = op ? `${DOC_ID}#/${pointer(...responseAt.split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")), "content", documented, "schema")}` : `${DOC_ID}#/components/schemas/Problem`;
+  let validate = c.compiled.get(ref);
+  if (!validate) c.compiled.set(ref, (validate = c.ajv.compile({ $ref: ref })));
+  if (!validate(body)) {
+    const errors = (validate.errors ?? []).slice(0, 8).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
+    issues.push(`${where}: the body does not match ${ref.split("#")[1]}: ${errors.join("; ")}\n  body: ${text.slice(0, 500)}`);
+  }
+  return issues;
+}
+
+/** What checkedFetch would object to in `res`, as the answer to `method path` ([] = nothing). */
+export async function contractIssues(method: string, path: string, res: Response): Promise<string[]> {
+  return disagreements(await loadContract(), method.toUpperCase(), new URL(path, baseUrl()), res);
+}
+
+/**
+ * The fetch every e2e call goes through: a plain fetch whose answer is checked against the
+ * API document before the caller sees it (see NOT_IN_THE_DOCUMENT for what is not).
+ */
+export async function checkedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, init);
+  const url = new URL(res.url || (input instanceof Request ? input.url : String(input)));
+  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  if (url.origin !== new URL(baseUrl()).origin) return res;
+  if (NOT_IN_THE_DOCUMENT.some((s) => (!s.method || s.method === method) && s.path.test(url.pathname))) return res;
+  const issues = await disagreements(await loadContract(), res.redirected ? "GET" : method, url, res);
+  if (issues.length) throw new Error(`The answer disagrees with /openapi.json:\n- ${issues.join("\n- ")}`);
+  return res;
+}
+
 /** A call to the gateway with no credentials. */
 export function anon(path: string, init?: RequestInit): Promise<Response> {
-  return fetch(baseUrl() + path, init);
+  return checkedFetch(baseUrl() + path, init);
 }
 
 /** Tokens by email, from the password grant, as a client would hold them. */
@@ -43,7 +185,7 @@ export function tokenFor(email: string, password = DEMO_PASSWORD): Promise<strin
 export async function api(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has("authorization")) headers.set("authorization", `Bearer ${await tokenFor(DEMO_ADMIN)}`);
-  return fetch(baseUrl() + path, { ...init, headers });
+  return checkedFetch(baseUrl() + path, { ...init, headers });
 }
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

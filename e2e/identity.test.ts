@@ -4,7 +4,7 @@ import * as oidc from "openid-client";
 import { SignJWT, decodeJwt, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { activeSigningKey } from "./forge";
-import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, expectProblem, passwordToken, postJson, unique } from "./helpers";
+import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, checkedFetch, expectProblem, passwordToken, postJson, unique } from "./helpers";
 
 const PASSWORD = "a long enough password";
 
@@ -22,7 +22,8 @@ async function registerOrg(name: string) {
 
 describe("a standard OAuth2/OpenID client library against the gateway", () => {
   it("discovers, obtains, refreshes and revokes tokens (openid-client)", async () => {
-    const opts = { execute: [oidc.allowInsecureRequests] };
+    // The library's own calls are checked against the API document like every other.
+    const opts = { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: checkedFetch };
     const publicClient = await oidc.discovery(new URL(baseUrl()), "e2e-public-client", undefined, oidc.None(), opts);
     expect(publicClient.serverMetadata().token_endpoint).toBe(`${baseUrl()}/v1/auth/token`);
 

@@ -35,6 +35,9 @@ export class FixtureService extends WorkerEntrypoint {
     if (url.pathname.startsWith("/slow")) await new Promise((r) => setTimeout(r, 250));
     if (url.pathname.startsWith("/throw")) throw new Error("secret internal detail: db password is hunter2");
     if (url.pathname === "/openapi.json") return new Response("nope", { status: 500 });
+    if (url.pathname.startsWith("/cacheable")) {
+      return Response.json({ ok: true }, { headers: { "cache-control": url.searchParams.get("cc"), vary: "Accept-Encoding" } });
+    }
     if (url.pathname.startsWith("/big")) {
       await request.arrayBuffer();
       const body = new Uint8Array(200000).map((_, i) => (i * 31 + Date.now()) % 251);
@@ -192,6 +195,9 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
                 { name: "calendar-writes", method: "POST", path: "/v1/appointments/calendars", scope: "user", limit: 3, window_seconds: 60 },
                 { name: "secret-me", path: "/v1/auth/me", scope: "user", limit: 1000, window_seconds: 60, hidden: true },
                 { name: "strict-reads", method: "GET", path: "/v1/fixture/strict", scope: "organization", limit: 1000, window_seconds: 60, on_error: "closed" },
+                // As in wrangler.toml, with a smaller allowance.
+                { name: "uploads", method: ["POST", "PUT"], path: ["/v1/documents/files", "/v1/documents/files/{id}/content"], scope: "user", limit: 4, window_seconds: 60 },
+                { name: "organization-settings", method: ["GET", "PATCH"], path: "/v1/organizations/current", scope: "caller", exclusive: true, limit: 20, window_seconds: 60 },
               ],
             },
             TRUSTED_ISSUERS: JSON.stringify([

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { registerApiDocs } from "./api-docs";
-import { corsPolicy, requestContext } from "./http";
+import { corsPolicy, privateResponses, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
@@ -23,6 +23,7 @@ export function buildApp() {
   app.use("*", requestContext(onError));
   app.use("*", corsPolicy);
   app.use("*", serverTiming);
+  app.use("/v1/*", privateResponses);
   app.use("/v1/*", rateLimit);
 
   registerUpstreamInfo(app);

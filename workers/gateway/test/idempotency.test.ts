@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, call, json, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 
 let a: Account;
 let b: Account;
@@ -89,5 +89,75 @@ describe("Idempotency-Key", () => {
     const res = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact("x@example.com"), { "idempotency-key": "has spaces in it" })));
     expect(res.status).toBe(400);
     await problem(res);
+  });
+
+  describe("keys belong to the caller, not to the organization", () => {
+    async function member(roles = ["editor"]) {
+      const email = `idem-m-${crypto.randomUUID()}@example.com`;
+      const res = await call("/v1/users", bearer(a.access_token, json("POST", { email, name: "Member", password: PASSWORD, roles })));
+      expect(res.status, await res.clone().text()).toBe(201);
+      const user = await res.json<any>();
+      return { token: (await login(email)).access_token, id: user.id as string };
+    }
+    async function machine() {
+      const created = await (await call("/v1/clients", bearer(a.access_token, json("POST", { name: `m-${crypto.randomUUID()}`, roles: ["editor"] })))).json<any>();
+      const res = await call("/v1/auth/token", form({ grant_type: "client_credentials", client_id: created.client_id, client_secret: created.client_secret }));
+      return { token: (await res.json<any>()).access_token as string, id: created.client_id as string };
+    }
+    const echo = (token: string, key: string, body: unknown = { same: "body" }) =>
+      call("/v1/fixture/echo", bearer(token, json("POST", body, { "idempotency-key": key })));
+
+    it("runs the same key and body once per user: neither sees the other's response", async () => {
+      const editor = await member();
+      const key = crypto.randomUUID();
+      const mine = await echo(a.access_token, key);
+      expect(mine.status).toBe(200);
+      expect((await mine.json<any>()).context.user_id).toBe(a.user_id);
+      // The editor sends the admin's key and body, in every spelling of the key the header allows.
+      for (const spelled of [key, `"${key}"`, `  ${key}  `]) {
+        const theirs = await echo(editor.token, spelled);
+        expect(theirs.status).toBe(200);
+        expect((await theirs.json<any>()).context.user_id).toBe(editor.id);
+      }
+      // ...and only the first of the editor's was executed: the rest are the editor's own replays.
+      const replay = await echo(editor.token, key);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect((await replay.json<any>()).context.user_id).toBe(editor.id);
+      // The admin's own retry still gets the admin's response.
+      const again = await echo(a.access_token, key);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      expect((await again.json<any>()).context.user_id).toBe(a.user_id);
+    });
+
+    it("does not make two users wait on each other's key (sent at once, both run)", async () => {
+      const [u1, u2] = [await member(), await member()];
+      const key = crypto.randomUUID();
+      const [r1, r2] = await Promise.all([
+        call("/v1/fixture/slow", bearer(u1.token, json("POST", { n: 1 }, { "idempotency-key": key }))),
+        call("/v1/fixture/slow", bearer(u2.token, json("POST", { n: 1 }, { "idempotency-key": key }))),
+      ]);
+      expect([r1.status, r2.status]).toEqual([200, 200]);
+      expect((await r1.json<any>()).context.user_id).toBe(u1.id);
+      expect((await r2.json<any>()).context.user_id).toBe(u2.id);
+    });
+
+    it("keeps an API client's keys apart from its organization's users", async () => {
+      const client = await machine();
+      const key = crypto.randomUUID();
+      expect((await (await echo(a.access_token, key)).json<any>()).context.user_id).toBe(a.user_id);
+      const res = await echo(client.token, key);
+      expect(res.headers.get("idempotent-replayed")).toBeNull();
+      expect((await res.json<any>()).context.user_id).toBe(client.id);
+    });
+
+    it("is still one key for one caller: a different body under the caller's own key is 422", async () => {
+      const editor = await member();
+      const key = crypto.randomUUID();
+      expect((await echo(a.access_token, key, { v: 1 })).status).toBe(200);
+      // Another user's different body is not a mismatch with the admin's key...
+      expect((await echo(editor.token, key, { v: 2 })).status).toBe(200);
+      // ...but the editor's own reuse with another body is.
+      await problem(await echo(editor.token, key, { v: 3 }));
+    });
   });
 });

@@ -37,6 +37,16 @@ describe("routing to logic services", () => {
     expect(await content.text()).toBe("hello");
   });
 
+  it("forwards a path that starts with // as a path, never as another host", async () => {
+    for (const path of ["//evil.example/steal", "///x", "/.//y"]) {
+      const res = await authed(`/v1/fixture${path}?q=1`);
+      expect(res.status, path).toBe(200);
+      const seen = new URL((await res.json<any>()).url);
+      expect(seen.host, path).toBe("fixture.internal");
+      expect(seen.search).toBe("?q=1");
+    }
+  });
+
   it("forwards method, path, query, headers and body, and drops credentials and hop-by-hop headers", async () => {
     const res = await authed("/v1/fixture/some/path?a=1&b=two%20words", {
       method: "PATCH",

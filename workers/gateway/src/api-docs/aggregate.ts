@@ -67,7 +67,19 @@ export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc): voi
   target.paths ??= {};
   target.tags ??= [];
   const tagNames = new Set<string>((target.tags as { name: string }[]).map((t) => t.name));
-  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Doc>)) {
+  // The service's own document is reachable through the gateway too (GET /v1/<service>/openapi.json).
+  const paths: Record<string, Doc> = {
+    ...doc.paths,
+    [entry.openapi]: {
+      get: {
+        operationId: "getOpenApi",
+        summary: `The ${entry.title} service's own OpenAPI document`,
+        tags: ["OpenAPI"],
+        responses: { 200: { description: "An OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } },
+      },
+    },
+  };
+  for (const [path, item] of Object.entries(paths)) {
     const newItem = rewriteRefs(item as Json, rename) as Doc;
     for (const method of HTTP_METHODS) {
       const op = newItem[method] as Doc | undefined;

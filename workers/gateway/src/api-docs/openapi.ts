@@ -5,6 +5,7 @@ import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
 import { SCOPES } from "../identity/scopes";
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
+import { addGatewayAnswers } from "./gateway-answers";
 
 /** client_credentials has no refresh token and no OpenID identity: read and write only. */
 const CLIENT_SCOPES = { read: SCOPES.read, write: SCOPES.write };
@@ -21,6 +22,16 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "An access token from the gateway's token endpoint.",
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApi",
+    summary: "This document: the gateway's endpoints and every logic service's under /v1/<service>",
+    tags: ["Platform"],
+    security: [],
+    responses: { 200: { description: "An OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } },
   });
 
   app.get("/openapi.json", async (c) => {
@@ -65,6 +76,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
         logError(c.get("requestId"), "gateway", err, { during: "openapi aggregation", target: entry.name });
       }
     }
+    const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
+    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(p + "/")));
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {

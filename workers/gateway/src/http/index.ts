@@ -1,2 +1,4 @@
 export { corsPolicy } from "./cors";
 export { requestContext } from "./request-context";
+export { clientIp, ipLimitKey } from "./client-ip";
+export { privateResponses } from "./cache-control";

@@ -29,7 +29,7 @@ export type Begin =
   | { state: "done"; response: StoredResponse };
 
 /**
- * One Durable Object per (organization, Idempotency-Key): it serializes the first call and
+ * One Durable Object per (caller, Idempotency-Key): it serializes the first call and
  * its retries, so a duplicate never reaches the service, and forgets everything after 24 h.
  */
 export class IdempotencyStore extends DurableObject<Env> {

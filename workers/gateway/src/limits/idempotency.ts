@@ -19,17 +19,33 @@ export function idempotencyKey(c: Context<GatewayEnv>): string | undefined {
   return key;
 }
 
-async function fingerprintOf(head: string, body: Uint8Array): Promise<string> {
-  const h = new TextEncoder().encode(head);
-  const all = new Uint8Array(h.byteLength + body.byteLength);
-  all.set(h);
-  all.set(body, h.byteLength);
+async function digestHex(...parts: (string | Uint8Array)[]): Promise<string> {
+  const bytes = parts.map((p) => (typeof p === "string" ? new TextEncoder().encode(p) : p));
+  const all = new Uint8Array(bytes.reduce((n, b) => n + b.byteLength, 0));
+  let offset = 0;
+  for (const b of bytes) {
+    all.set(b, offset);
+    offset += b.byteLength;
+  }
   return toHex(await crypto.subtle.digest("SHA-256", all));
 }
 
-function store(env: Env, organizationId: string, key: string) {
-  const ns = env.IDEMPOTENCY;
-  return ns.getByName(`${organizationId}:${key}`);
+/**
+ * Who a key belongs to: the draft's "client", i.e. the principal (user or API client, of its
+ * issuer) within its organization. Scoped to the organization alone, one member could send
+ * another's key and body and be handed the other's stored response.
+ */
+export interface KeyOwner {
+  organization_id: string;
+  issuer: string;
+  kind: "user" | "client";
+  subject: string;
+}
+
+async function store(env: Env, owner: KeyOwner, key: string) {
+  // A digest of the whole tuple: a bounded object name, and no separator a key could forge.
+  const name = await digestHex(JSON.stringify([owner.organization_id, owner.issuer, owner.kind, owner.subject, key]));
+  return env.IDEMPOTENCY.getByName(name);
 }
 
 function replay(stored: StoredResponse): Response {
@@ -39,21 +55,21 @@ function replay(stored: StoredResponse): Response {
 }
 
 /**
- * Runs `send` at most once per (organization, key): a retry with the same request gets the
+ * Runs `send` at most once per (caller, key): a retry with the same request gets the
  * stored response back; the same key with another request is 422; a duplicate while the
  * first still runs is 409.
  */
 export async function idempotent(
   c: Context<GatewayEnv>,
-  organizationId: string,
+  owner: KeyOwner,
   key: string,
   maxBytes: number,
   send: (body: Uint8Array) => Promise<Response>,
 ): Promise<Response> {
   const body = await readBytesLimited(c.req.raw, Math.min(maxBytes, IDEMPOTENT_MAX_BYTES));
   const url = new URL(c.req.url);
-  const fingerprint = await fingerprintOf(`${c.req.method} ${url.pathname}${url.search}\n${c.req.header("content-type") ?? ""}\n`, body);
-  const stub = store(c.env, organizationId, key);
+  const fingerprint = await digestHex(`${c.req.method} ${url.pathname}${url.search}\n${c.req.header("content-type") ?? ""}\n`, body);
+  const stub = await store(c.env, owner, key);
   const begun = await stub.begin(fingerprint);
   if (begun.state === "mismatch") {
     throw new ApiError(422, "This Idempotency-Key was already used with a different request.", { errors: [{ path: "Idempotency-Key", message: "Reused with another request" }] });

@@ -5,6 +5,7 @@ import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from
 import type { RateLimiter } from "./rate-limiter";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
+import { clientIp, ipLimitKey } from "../http/client-ip";
 import { ServiceCallError, withDeadline } from "../upstream/deadline";
 
 /** How long the limiter may take before its policies' on_error decides. */
@@ -35,7 +36,7 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const principal = await tryAuthenticate(c);
   const who = principal
     ? { kind: principal.kind, subject: principal.subject, organization_id: principal.organization_id }
-    : { kind: "ip" as const, ip: c.req.header("cf-connecting-ip") ?? "unknown" };
+    : { kind: "ip" as const, ip: ipLimitKey(clientIp(c.req.raw.headers, c.env.CLIENT_IP_HEADER)) };
   const { object, policies } = policiesFor(cfg, { method: c.req.method, path: c.req.path }, who);
 
   let decisions: Decision[];
@@ -57,8 +58,10 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const retryAfter = Math.max(...decisions.filter((d) => !d.allowed).map((d) => d.retryAfter));
     const denied = policies.filter((_, i) => !decisions[i]!.allowed);
     const named = denied.filter((p) => !p.hidden).map((p) => p.name);
+    // Only the policies this request exceeded are named (a hidden one never is).
     throw new ApiError(429, named.length ? `Rate limit exceeded (${named.join(", ")}). Retry in ${retryAfter} s.` : `Too many requests. Retry in ${retryAfter} s.`, {
       headers: { ...h, "retry-after": String(retryAfter) },
+      extensions: { exceeded: named },
     });
   }
   await next();

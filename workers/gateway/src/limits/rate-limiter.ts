@@ -14,6 +14,20 @@ export interface LimitCheck extends Policy {
 export type Overrides = Partial<Record<string, Policy>>;
 
 /**
+ * One GCRA state: the theoretical arrival time, and the policy it was counted under. A state
+ * counted under another limit or window means nothing under the new one (1 per day leaves a
+ * TAT a day ahead, which 6000 per minute would read as a day's wait), so a changed policy
+ * starts from a fresh state.
+ */
+interface State {
+  tat: number;
+  /** "limit/windowSeconds"; absent in states written before policies were recorded. */
+  policy?: string;
+}
+
+const signature = (p: Policy) => `${p.limit}/${p.windowSeconds}`;
+
+/**
  * Exact rate limiting. One Durable Object per limited subject: an organization (holding its
  * own total, its users', clients' and routes' states, since every call of the organization
  * passes its total anyway), an anonymous IP address, or an account's failed logins. Its
@@ -21,18 +35,20 @@ export type Overrides = Partial<Record<string, Policy>>;
  * decision is exact under any concurrency: with N allowed, 3N at once admit exactly N.
  */
 export class RateLimiter extends DurableObject<Env> {
-  private tats = new Map<string, number>();
+  private states = new Map<string, State>();
   /** States changed since the last flush; written behind, at most once a second. */
   private dirty = new Set<string>();
   private flushScheduled = false;
 
-  private tat(key: string): number {
-    let t = this.tats.get(key);
-    if (t === undefined) {
-      t = this.ctx.storage.kv.get<number>(`tat:${key}`) ?? 0;
-      this.tats.set(key, t);
+  /** The key's TAT, or 0 (a fresh state) when it was counted under another policy than `policy`. */
+  private tat(key: string, policy?: Policy): number {
+    let s = this.states.get(key);
+    if (s === undefined) {
+      const stored = this.ctx.storage.kv.get<State | number>(`tat:${key}`);
+      s = typeof stored === "number" ? { tat: stored } : (stored ?? { tat: 0 });
+      this.states.set(key, s);
     }
-    return t;
+    return !policy || s.policy === undefined || s.policy === signature(policy) ? s.tat : 0;
   }
 
   /**
@@ -40,8 +56,8 @@ export class RateLimiter extends DurableObject<Env> {
    * the object to be idle first). Writing behind, once a second, keeps a storage write off
    * every request: at worst an eviction forgets the last second of a key's spending.
    */
-  private save(key: string, tat: number): void {
-    this.tats.set(key, tat);
+  private save(key: string, tat: number, policy?: Policy): void {
+    this.states.set(key, { tat, policy: policy ? signature(policy) : this.states.get(key)?.policy });
     this.dirty.add(key);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -53,18 +69,18 @@ export class RateLimiter extends DurableObject<Env> {
     this.flushScheduled = false;
     const now = Date.now();
     for (const key of this.dirty) {
-      const tat = this.tats.get(key);
+      const s = this.states.get(key);
       // A state whose allowance is whole again is the same as no state.
-      if (tat === undefined || tat <= now) this.ctx.storage.kv.delete(`tat:${key}`);
-      else this.ctx.storage.kv.put(`tat:${key}`, tat);
+      if (s === undefined || s.tat <= now) this.ctx.storage.kv.delete(`tat:${key}`);
+      else this.ctx.storage.kv.put<State>(`tat:${key}`, s);
     }
     this.dirty.clear();
   }
 
   /** Spends `cost` of one allowance if it is there (login failures). */
   consume(policy: Policy, cost = 1): Decision {
-    const { decision, tat } = gcra(this.tat("default"), Date.now(), policy, cost);
-    if (decision.allowed) this.save("default", tat);
+    const { decision, tat } = gcra(this.tat("default", policy), Date.now(), policy, cost);
+    if (decision.allowed) this.save("default", tat, policy);
     return decision;
   }
 
@@ -81,23 +97,31 @@ export class RateLimiter extends DurableObject<Env> {
 
   /** Whether a request would be allowed now, spending nothing. */
   peek(policy: Policy): Decision {
-    return gcra(this.tat("default"), Date.now(), policy, 1).decision;
+    return gcra(this.tat("default", policy), Date.now(), policy, 1).decision;
   }
 
   /**
    * Checks every limit of a request; spends from all of them only if all allow it, so a
    * refused request costs nothing anywhere. Organization overrides replace the defaults.
+   * Each decision says whether its own limit allows the request (the request goes through
+   * only if all do), and what is left of it after this request: unspent when it is refused.
    */
   admit(checks: LimitCheck[]): Decision[] {
     const now = Date.now();
     const overrides = this.overrides();
     const results = checks.map((c) => {
       const policy = (c.scope && overrides[c.scope]) || c;
-      return { key: c.key, policy, ...gcra(this.tat(c.key), now, policy) };
+      const before = this.tat(c.key, policy);
+      return { key: c.key, policy, before, ...gcra(before, now, policy) };
     });
     const allowed = results.every((r) => r.decision.allowed);
-    if (allowed) for (const r of results) this.save(r.key, r.tat);
-    return results.map((r) => ({ ...r.decision, allowed: r.decision.allowed && allowed, limit: r.policy.limit, window: r.policy.windowSeconds }));
+    if (allowed) for (const r of results) this.save(r.key, r.tat, r.policy);
+    return results.map((r) => {
+      const d = { ...r.decision, limit: r.policy.limit, window: r.policy.windowSeconds };
+      if (allowed || !d.allowed) return d;
+      // Refused because of another limit: nothing was spent from this one.
+      return { ...d, remaining: Math.min(r.policy.limit, d.remaining + 1), reset: Math.max(0, Math.ceil((r.before - now) / 1000)) };
+    });
   }
 
   private overridesCache: Overrides | undefined;
@@ -115,7 +139,7 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   reset(): void {
-    this.tats.clear();
+    this.states.clear();
     this.dirty.clear();
     this.overridesCache = undefined;
     this.ctx.storage.deleteAll();

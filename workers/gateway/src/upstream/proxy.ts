@@ -5,6 +5,7 @@ import { timed } from "./server-timing";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
+import { clientIp } from "../http/client-ip";
 import { serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "../types";
 
@@ -63,8 +64,8 @@ export function forwardedHeaders(c: Context<GatewayEnv>, entry: ServiceEntry, dr
     const tracestate = c.req.header("tracestate");
     if (tracestate) headers.set("tracestate", tracestate);
   }
-  const clientIp = c.req.header("cf-connecting-ip");
-  if (clientIp) headers.set("x-forwarded-for", clientIp);
+  const ip = clientIp(c.req.raw.headers, c.env.CLIENT_IP_HEADER);
+  if (ip) headers.set("x-forwarded-for", ip);
   headers.set("x-forwarded-host", inbound.host);
   headers.set("x-forwarded-proto", inbound.protocol.replace(":", ""));
   headers.set("x-forwarded-prefix", entry.prefix);
@@ -116,7 +117,10 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
 
   const inbound = new URL(c.req.url);
   const rest = inbound.pathname.slice(entry.prefix.length) || "/";
-  const target = new URL(rest + (options.search ?? inbound.search), `https://${entry.name}.internal`);
+  // Set as a path, never resolved as a reference: a rest such as //evil.example/x would otherwise name a host.
+  const target = new URL(`https://${entry.name}.internal`);
+  target.pathname = rest;
+  target.search = options.search ?? inbound.search;
 
   const headers = forwardedHeaders(c, entry, options.dropHeaders);
 
@@ -143,8 +147,9 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
 
   const key = idempotencyKey(c);
   if (key !== undefined) {
-    // Keyed writes are read whole (to fingerprint them) and run at most once per organization and key.
-    return idempotent(c, identity.organization_id, key, entry.max_body_bytes, (body) => call(body, () => false));
+    // Keyed writes are read whole (to fingerprint them) and run at most once per caller and key.
+    const { organization_id, issuer, kind, subject } = c.get("principal")!;
+    return idempotent(c, { organization_id, issuer, kind, subject }, key, entry.max_body_bytes, (body) => call(body, () => false));
   }
 
   let body: ReadableStream<Uint8Array> | null = null;

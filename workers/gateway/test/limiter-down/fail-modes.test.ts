@@ -19,6 +19,7 @@ describe("when the rate limiter cannot be reached", () => {
     const res = await call("/v1/crm/contacts", bearer(admin.access_token, json("POST", { first_name: "A", last_name: "B", email })));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
+    expect(res.headers.get("cache-control")).toBe("private, no-store");
     await problem(res);
     const list = await (await call("/v1/crm/contacts?limit=100", bearer(admin.access_token))).json<any>();
     expect(list.data.some((c: any) => c.email === email)).toBe(false);
@@ -26,6 +27,10 @@ describe("when the rate limiter cannot be reached", () => {
 
   it("follows a policy's own on_error: a read under a fail-closed policy is refused", async () => {
     expect((await call("/v1/fixture/strict", bearer(admin.access_token))).status).toBe(503);
+    // HEAD is a GET without a body: the GET policy covers it, in any spelling of the path.
+    for (const path of ["/v1/fixture/strict", "/v1/fixture/Strict/", "/v1/fixture//strict"]) {
+      expect((await call(path, bearer(admin.access_token, { method: "HEAD" }))).status, path).toBe(503);
+    }
   });
 
   it("keeps anonymous calls under a fail-open IP policy working (registration and login did)", async () => {

@@ -17,6 +17,8 @@ export const listServices = createRoute({
   operationId: "listServices",
   summary: "The logic services behind the gateway, with version and health",
   tags: ["Platform"],
+  // Answers without a token (rate-limited per IP address then).
+  security: [],
   responses: {
     200: {
       description: "Every registered service",

@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../types";
+
+/** Directives only a shared cache reads; an answer that depends on the caller has no business there. */
+const SHARED_ONLY = /^(public|s-maxage=.*|proxy-revalidate)$/i;
+
+/**
+ * The Cache-Control of an answer that depends on who asks: `private, no-store` unless the
+ * route chose a policy of its own, which is kept but never public: made private (a download's
+ * ETag revalidation), or left as it is when it already forbids storing (the token endpoint's
+ * `no-store`, as RFC 6749 words it).
+ */
+export function privateCacheControl(value: string | null): string {
+  if (!value?.trim()) return "private, no-store";
+  const kept = value
+    .split(",")
+    .map((d) => d.trim())
+    .filter((d) => d && !SHARED_ONLY.test(d) && d.toLowerCase() !== "private");
+  if (kept.some((d) => d.toLowerCase() === "no-store")) return kept.join(", ");
+  return ["private", ...kept].join(", ");
+}
+
+/**
+ * Everything under /v1 answers according to the caller's token (or, anonymous, its IP's
+ * allowance), errors and proxied answers included: no shared cache may keep it, and a cache
+ * that may keep it (the caller's own) must not hand it to another token.
+ */
+export const privateResponses: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  await next();
+  let res = c.res;
+  const cacheControl = privateCacheControl(res.headers.get("cache-control"));
+  try {
+    res.headers.set("cache-control", cacheControl);
+  } catch {
+    // Immutable headers (a response passed through as is): copy it once.
+    res = c.res = new Response(res.body, res);
+    res.headers.set("cache-control", cacheControl);
+  }
+  if (!/\bno-store\b/i.test(cacheControl)) {
+    const vary = res.headers.get("vary");
+    if (!vary) res.headers.set("vary", "Authorization");
+    else if (vary.trim() !== "*" && !vary.split(",").some((v) => v.trim().toLowerCase() === "authorization")) {
+      res.headers.set("vary", `${vary}, Authorization`);
+    }
+  }
+  // HTTP/1.0 caches know no Cache-Control; the token endpoint already says so, say it everywhere.
+  if (cacheControl.includes("no-store") && !res.headers.has("pragma")) res.headers.set("pragma", "no-cache");
+};
