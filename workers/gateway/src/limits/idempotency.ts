@@ -42,6 +42,14 @@ export interface KeyOwner {
   subject: string;
 }
 
+/** The verified caller of this request as a key's owner. */
+export function keyOwnerOf(c: Context<GatewayEnv>): KeyOwner {
+  const principal = c.get("principal");
+  if (!principal) throw new ApiError(401, "This call needs an access token.");
+  const { organization_id, issuer, kind, subject } = principal;
+  return { organization_id, issuer, kind, subject };
+}
+
 async function store(env: Env, owner: KeyOwner, key: string) {
   // A digest of the whole tuple: a bounded object name, and no separator a key could forge.
   const name = await digestHex(JSON.stringify([owner.organization_id, owner.issuer, owner.kind, owner.subject, key]));

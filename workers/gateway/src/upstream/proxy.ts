@@ -3,7 +3,7 @@ import { ApiError, tooLarge, type IdentityContext } from "@buildly/shared";
 import { withDeadline } from "./deadline";
 import { timed } from "./server-timing";
 import { identityFor } from "./identity-context";
-import { idempotencyKey, idempotent } from "../limits/idempotency";
+import { idempotencyKey, idempotent, keyOwnerOf } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
 import { clientIp } from "../http/client-ip";
 import { serviceBinding, type ServiceEntry } from "./registry";
@@ -148,8 +148,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
   const key = idempotencyKey(c);
   if (key !== undefined) {
     // Keyed writes are read whole (to fingerprint them) and run at most once per caller and key.
-    const { organization_id, issuer, kind, subject } = c.get("principal")!;
-    return idempotent(c, { organization_id, issuer, kind, subject }, key, entry.max_body_bytes, (body) => call(body, () => false));
+    return idempotent(c, keyOwnerOf(c), key, entry.max_body_bytes, (body) => call(body, () => false));
   }
 
   let body: ReadableStream<Uint8Array> | null = null;

@@ -12,7 +12,7 @@ import {
   type MeshModel,
   type PermissionAction,
 } from "@buildly/shared";
-import { idempotencyKey, idempotent, IDEMPOTENT_MAX_BYTES } from "../../limits/idempotency";
+import { idempotencyKey, idempotent, IDEMPOTENT_MAX_BYTES, keyOwnerOf } from "../../limits/idempotency";
 import { identityFor } from "../../upstream/identity-context";
 import { dispatch, forwardedHeaders } from "../../upstream/proxy";
 import type { ServiceEntry } from "../../upstream/registry";
@@ -71,7 +71,7 @@ export async function joinedWrite(c: Context<GatewayEnv>, entry: ServiceEntry, u
   const maxBytes = Math.min(entry.max_body_bytes, IDEMPOTENT_MAX_BYTES);
   const run = (bytes: Uint8Array) => new JoinedWrite(c, entry, url, at, paths).run(bytes);
   const key = idempotencyKey(c);
-  if (key !== undefined) return idempotent(c, identityFor(c).organization_id, key, maxBytes, run);
+  if (key !== undefined) return idempotent(c, keyOwnerOf(c), key, maxBytes, run);
   return run(await readBytesLimited(c.req.raw, maxBytes));
 }
 
