@@ -22,6 +22,7 @@ describe("Cache-Control on everything under /v1", () => {
       ["401 proxied", call("/v1/crm/contacts")],
       ["403", authed("/v1/users", json("POST", {}, { authorization: "Bearer x" }))],
       ["404 unknown service", authed("/v1/nope/things")],
+      ["404 unknown path", authed("/v1/nothing")],
       ["404 own route", authed("/v1/users/00000000-0000-4000-8000-00000000dead")],
       ["405", authed("/v1/auth/me", { method: "DELETE" })],
       ["415", authed("/v1/organizations/current", { method: "PATCH", headers: { "content-type": "text/plain" }, body: "x" })],
