@@ -40,7 +40,11 @@ interface Instance {
   updated_at: string;
   /** Epoch ms when the current state times out, or null. */
   timeout_at: number | null;
-  /** The highest version written to the D1 index, and told to the parent. */
+  /**
+   * The highest version written to the D1 index, and told to the parent, as far as this run of
+   * the object knows: kept in memory only (0 after a restart means "write again", which the
+   * version-guarded writes make harmless). The alarm set with each transition is what survives.
+   */
   index_version: number;
   parent_version: number;
 }
@@ -62,8 +66,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instance (
   id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, template TEXT NOT NULL, state TEXT NOT NULL,
   version INTEGER NOT NULL, data TEXT NOT NULL, subject TEXT, parent_id TEXT, created_by TEXT NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, timeout_at INTEGER,
-  index_version INTEGER NOT NULL DEFAULT 0, parent_version INTEGER NOT NULL DEFAULT 0
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, timeout_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS history (
   version INTEGER PRIMARY KEY, transition TEXT, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL,
@@ -383,10 +386,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     const s = this.inst!;
     const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
     await updateIndexRow(this.env.DB, s.organization_id, s.id, { state: s.state, terminal, version: s.version, updated_at: s.updated_at });
-    if (this.inst!.index_version < s.version) {
-      this.inst!.index_version = s.version;
-      this.ctx.storage.sql.exec("UPDATE instance SET index_version = ?", s.version);
-    }
+    if (this.inst!.index_version < s.version) this.inst!.index_version = s.version;
   }
 
   private async syncParent(): Promise<void> {
@@ -401,10 +401,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
     const parent = this.env.WORKFLOWS.getByName(`${s.organization_id}:${s.parent_id}`);
     await parent.childChanged(s.organization_id, s.parent_id!, { id: s.id, template_id: s.template.id, state: s.state, terminal, version: s.version });
-    if (this.inst!.parent_version < s.version) {
-      this.inst!.parent_version = s.version;
-      this.ctx.storage.sql.exec("UPDATE instance SET parent_version = ?", s.version);
-    }
+    if (this.inst!.parent_version < s.version) this.inst!.parent_version = s.version;
   }
 
   /**
@@ -454,8 +451,8 @@ export class WorkflowInstance extends DurableObject<Env> {
     };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO instance (id, organization_id, template, state, version, data, subject, parent_id, created_by, created_at, updated_at, timeout_at, index_version, parent_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO instance (id, organization_id, template, state, version, data, subject, parent_id, created_by, created_at, updated_at, timeout_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         inst.id,
         inst.organization_id,
         JSON.stringify(inst.template),
@@ -468,8 +465,6 @@ export class WorkflowInstance extends DurableObject<Env> {
         inst.created_at,
         inst.updated_at,
         inst.timeout_at,
-        inst.index_version,
-        inst.parent_version,
       );
       this.insertHistory({ version: 1, transition: null, from: null, to: inst.state, actor: inst.created_by, time: inst.created_at, request_id: p.request_id, data: p.data, actions: [] });
     });
@@ -510,8 +505,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       created_at: row.created_at,
       updated_at: row.updated_at,
       timeout_at: row.timeout_at,
-      index_version: row.index_version,
-      parent_version: row.parent_version,
+      index_version: 0,
+      parent_version: 0,
     };
   }
 
@@ -622,8 +617,6 @@ interface InstanceRow {
   created_at: string;
   updated_at: string;
   timeout_at: number | null;
-  index_version: number;
-  parent_version: number;
   [k: string]: SqlStorageValue;
 }
 
