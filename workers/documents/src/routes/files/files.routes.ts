@@ -145,8 +145,8 @@ export const deleteFile = createRoute({
 });
 
 const downloadResponses = {
-  200: { description: "The body", content: { "application/octet-stream": binaryBody } },
-  206: { description: "One byte range of the body (Range), with Content-Range", content: { "application/octet-stream": binaryBody } },
+  200: { description: "The body, with the media type it was stored with (application/octet-stream when none)", content: { "*/*": binaryBody } },
+  206: { description: "One byte range of the body (Range), with Content-Range", content: { "*/*": binaryBody } },
   304: { description: "Not modified (If-None-Match matched the ETag)" },
   ...problemResponses(404, 416, 422),
 };
