@@ -60,7 +60,8 @@ describe("joined reads over HTTP", () => {
     expect(calls(res)).toEqual(["appointments.findBy", "crm.handle", "documents.getMany"]);
     const ada = ((await res.json()) as Row).data.find((c: Row) => c.id === ADA);
     expect(ids(ada._embedded.documents)).toEqual(ADA_FILES);
-    expect(ids(ada._embedded.appointments)).toEqual(ADA_APPOINTMENTS);
+    // Other e2e files may book Ada into more appointments (the demo approval workflow does).
+    expect(ids(ada._embedded.appointments)).toEqual(expect.arrayContaining(ADA_APPOINTMENTS));
     // The documents' tags say the same as the join records.
     for (const f of ada._embedded.documents) expect(f.tags).toContain(`contact:${ADA}`);
   });

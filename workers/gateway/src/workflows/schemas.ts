@@ -90,14 +90,19 @@ export const TransitionSchema = z
   .strict()
   .openapi("WorkflowTransition");
 
+// One field list for the input and the stored template; the input alone is strict. (Extending
+// the registered, strict input would document the template as allOf [input, ...], which no
+// stored template can satisfy.)
+const templateFields = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  initial_state: KeySchema,
+  states: z.array(StateSchema).min(1).max(50),
+  transitions: z.array(TransitionSchema).max(100),
+};
+
 export const TemplateInputSchema = z
-  .object({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
-    initial_state: KeySchema,
-    states: z.array(StateSchema).min(1).max(50),
-    transitions: z.array(TransitionSchema).max(100),
-  })
+  .object(templateFields)
   .strict()
   .openapi("WorkflowTemplateInput", {
     example: {
@@ -130,7 +135,8 @@ export type TransitionDef = z.infer<typeof TransitionSchema>;
 export type ActionDef = z.infer<typeof ActionSchema>;
 export type ServiceActionDef = z.infer<typeof ServiceActionSchema>;
 
-export const TemplateSchema = TemplateInputSchema.extend({
+export const TemplateSchema = z.object({
+  ...templateFields,
   id: IdSchema,
   version: z.number().int().min(1).openapi({ description: "Every change makes a new version; instances keep the one they started with." }),
   description: z.string().nullable(),
