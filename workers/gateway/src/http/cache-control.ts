@@ -12,11 +12,10 @@ const SHARED_ONLY = /^(public|s-maxage=.*|proxy-revalidate)$/i;
  */
 export function privateCacheControl(value: string | null): string {
   if (!value?.trim()) return "private, no-store";
-  const kept = value
-    .split(",")
-    .map((d) => d.trim())
-    .filter((d) => d && !SHARED_ONLY.test(d) && d.toLowerCase() !== "private");
-  if (kept.some((d) => d.toLowerCase() === "no-store")) return kept.join(", ");
+  const directives = value.split(",").map((d) => d.trim());
+  const wasPrivate = directives.some((d) => d.toLowerCase() === "private");
+  const kept = directives.filter((d) => d && !SHARED_ONLY.test(d) && d.toLowerCase() !== "private");
+  if (kept.some((d) => d.toLowerCase() === "no-store")) return (wasPrivate ? ["private", ...kept] : kept).join(", ");
   return ["private", ...kept].join(", ");
 }
 
