@@ -167,9 +167,17 @@ wait_ready platform-delay "http://127.0.0.1:$PORT_DELAY/health" 120
 wait_ready platform-dev "http://127.0.0.1:$PORT_DEV/health" 240
 
 # A real access token for the gateway rows: the demo admin's, from the password grant.
+# Retried: a login is a write, which fails closed (503) while a just-started limiter object
+# misses its deadline on a machine still busy starting the other servers.
 token_of() {
-  curl -fsS --max-time 30 "$1/v1/auth/token" -d grant_type=password -d username=admin@demo.buildly.dev \
-    -d password=buildly-demo-password | json_field access_token
+  local body
+  for _ in 1 2 3 4 5 6; do
+    if body="$(curl -fsS --max-time 30 "$1/v1/auth/token" -d grant_type=password -d username=admin@demo.buildly.dev \
+      -d password=buildly-demo-password)"; then json_field access_token <<<"$body"; return; fi
+    sleep 3
+  done
+  echo "no access token from $1" >&2
+  return 1
 }
 TOKEN="$(token_of "http://127.0.0.1:$PORT")"
 TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
