@@ -181,7 +181,9 @@ token_of() {
 }
 TOKEN="$(token_of "http://127.0.0.1:$PORT")"
 TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
-TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY")"
+# Known gap (issue 11): with the delay on, the login's limiter calls miss their deadline and the
+# login fails closed; the delayed row is then reported as not run instead of stopping the bench.
+TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY" || true)"
 TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"
 
 # One contact created through each path; scenarios read it back by id.
@@ -190,7 +192,8 @@ create_contact() { curl -fsS --max-time 10 -H 'content-type: application/json' $
 DIRECT_ID="$(create_contact "http://127.0.0.1:$P_DIRECT/contacts")"
 GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts" "$TOKEN")"
 GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$TOKEN_OFF")"
-GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY")"
+GATEWAY_DELAY_ID=""
+[ -n "$TOKEN_DELAY" ] && GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY" || true)"
 GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"
 
 # The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
@@ -266,9 +269,13 @@ for round in $(seq 1 "$ROUNDS"); do
       [ "$rid" = "$id" ] && single_row "$rid" "$letter" "$label" "$url" "$token"
     done
   done
-  DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
-  check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
-  single_row gateway-delay "c+delay" "as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms" "$DELAY_URL" "$TOKEN_DELAY"
+  if [ -n "$GATEWAY_DELAY_ID" ]; then
+    DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
+    check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
+    single_row gateway-delay "c+delay" "as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms" "$DELAY_URL" "$TOKEN_DELAY"
+  else
+    echo "(c+delay) not run: no token or contact from the delayed platform (its login fails closed: see bench/README.md)" >&2
+  fi
 done
 
 # --- report -------------------------------------------------------------------------------------
