@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { ARTIFACTS_DIR, REPO_ROOT } from "./paths";
+import { groupAlive, signalGroup } from "./process-group";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -34,22 +35,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
 
 /** SIGTERM to the whole group (bash, wrangler, workerd), SIGKILL to whatever is left after the grace period. */
 async function stopGroup(pgid: number): Promise<void> {

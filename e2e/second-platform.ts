@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { REPO_ROOT } from "./paths";
+import { groupAlive, signalGroup } from "./process-group";
 
 /**
  * A platform of its own, started like `npm run dev` on free ports and a given state directory,
@@ -26,22 +27,7 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function signal(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // Already gone.
-  }
-}
 
 export async function startPlatform(stateDir: string, readyMs = 300_000): Promise<Platform> {
   const [port, inspector] = [await freePort(), await freePort()];
@@ -58,15 +44,15 @@ export async function startPlatform(stateDir: string, readyMs = 300_000): Promis
   child.stderr!.on("data", keep);
   let exited = false;
   child.on("exit", () => (exited = true));
-  const onExit = () => signal(pgid, "SIGKILL");
+  const onExit = () => signalGroup(pgid, "SIGKILL");
   process.on("exit", onExit);
 
   const stop = async () => {
-    signal(pgid, "SIGTERM");
+    signalGroup(pgid, "SIGTERM");
     const deadline = Date.now() + 5_000;
-    while (alive(pgid) && Date.now() < deadline) await sleep(100);
-    if (alive(pgid)) signal(pgid, "SIGKILL");
-    while (alive(pgid)) await sleep(50);
+    while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
+    if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
+    while (groupAlive(pgid)) await sleep(50);
     process.off("exit", onExit);
   };
 
