@@ -8,7 +8,8 @@ describe("the API-document check of every answer", () => {
       status,
       headers: { "content-type": "application/problem+json", "x-request-id": "r", ...headers },
     });
-  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": "r" } });
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": "r" } });
 
   it("passes a real answer, and the same answer to HEAD", async () => {
     const res = await api("/v1/crm/contacts?limit=1");
@@ -18,9 +19,21 @@ describe("the API-document check of every answer", () => {
 
   it.each([
     ["an undocumented status", "GET", "/v1/crm/contacts", () => json({}, 418), /418 is not documented/],
-    ["an undocumented content type", "GET", "/v1/crm/contacts", () => new Response("<p>", { headers: { "content-type": "text/html", "x-request-id": "r" } }), /text\/html is not documented/],
+    [
+      "an undocumented content type",
+      "GET",
+      "/v1/crm/contacts",
+      () => new Response("<p>", { headers: { "content-type": "text/html", "x-request-id": "r" } }),
+      /text\/html is not documented/,
+    ],
     ["a body that does not match its schema", "GET", "/v1/crm/contacts", () => json({ data: "nope" }), /does not match/],
-    ["a problem body without its fields", "GET", "/v1/crm/contacts/6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01", () => json({ status: 404 }, 404), /not documented|does not match/],
+    [
+      "a problem body without its fields",
+      "GET",
+      "/v1/crm/contacts/6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
+      () => json({ status: 404 }, 404),
+      /not documented|does not match/,
+    ],
     ["a missing required header (401 without WWW-Authenticate)", "GET", "/v1/crm/contacts", () => problem(401), /WWW-Authenticate is missing/],
     ["a 429 without Retry-After", "GET", "/v1/auth/me", () => problem(429), /Retry-After is missing/],
     ["a body where the document has none", "POST", "/v1/auth/revoke", () => json({}), /says no body/],

@@ -27,7 +27,14 @@ describe("CRM contacts through the gateway", () => {
     expect(created.status).toBe(201);
     expect(contact.id).toMatch(UUID);
     expect(created.headers.get("location")).toBe(`/v1/crm/contacts/${contact.id}`);
-    expect(contact).toMatchObject({ first_name: "Ada", last_name: "Lovelace", email: email.toLowerCase(), phone: "+442079460000", company_id: null, tags: ["e2e"] });
+    expect(contact).toMatchObject({
+      first_name: "Ada",
+      last_name: "Lovelace",
+      email: email.toLowerCase(),
+      phone: "+442079460000",
+      company_id: null,
+      tags: ["e2e"],
+    });
     expect(contact).not.toHaveProperty("organization_id");
 
     // The Location is usable as is.

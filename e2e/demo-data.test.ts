@@ -75,6 +75,10 @@ describe("demo data", () => {
     expect(after).toEqual(before);
     // The re-put body still matches its row.
     const content = await api(`/v1/documents/files/${DEMO_FILE.id}/content`);
-    expect(createHash("sha256").update(Buffer.from(await content.arrayBuffer())).digest("hex")).toBe(DEMO_FILE.sha256);
+    expect(
+      createHash("sha256")
+        .update(Buffer.from(await content.arrayBuffer()))
+        .digest("hex"),
+    ).toBe(DEMO_FILE.sha256);
   }, 90_000);
 });

@@ -17,10 +17,17 @@ export async function activeSigningKey() {
   const out = execFileSync(
     wrangler,
     [
-      "d1", "execute", "DB", "--local", "--json",
-      "-c", join(REPO_ROOT, "workers/gateway/wrangler.toml"),
-      "--persist-to", inject("stateDir"),
-      "--command", "SELECT kid, private_jwk_encrypted FROM signing_keys WHERE status = 'active' ORDER BY created_at DESC LIMIT 1",
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--json",
+      "-c",
+      join(REPO_ROOT, "workers/gateway/wrangler.toml"),
+      "--persist-to",
+      inject("stateDir"),
+      "--command",
+      "SELECT kid, private_jwk_encrypted FROM signing_keys WHERE status = 'active' ORDER BY created_at DESC LIMIT 1",
     ],
     { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, encoding: "utf8" },
   );

@@ -135,7 +135,10 @@ describe("security over HTTP", () => {
     for (let batch = 0; batch < 7; batch++) {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          api(`/v1/documents/files/${id}/content`, as(admin, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: `v${batch}-${i}` })),
+          api(
+            `/v1/documents/files/${id}/content`,
+            as(admin, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: `v${batch}-${i}` }),
+          ),
         ),
       );
       for (const r of results) {

@@ -35,8 +35,6 @@ function freePort(): Promise<number> {
   });
 }
 
-
-
 /** SIGTERM to the whole group (bash, wrangler, workerd), SIGKILL to whatever is left after the grace period. */
 async function stopGroup(pgid: number): Promise<void> {
   signalGroup(pgid, "SIGTERM");

@@ -123,7 +123,9 @@ async function disagreements(c: Contract, method: string, url: URL, res: Respons
   } catch {
     return [...issues, `${where}: the body is not JSON: ${text.slice(0, 200)}`];
   }
-  const ref = op ? `${DOC_ID}#/${pointer(...responseAt.split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")), "content", documented, "schema")}` : `${DOC_ID}#/components/schemas/Problem`;
+  const ref = op
+    ? `${DOC_ID}#/${pointer(...responseAt.split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")), "content", documented, "schema")}`
+    : `${DOC_ID}#/components/schemas/Problem`;
   let validate = c.compiled.get(ref);
   if (!validate) c.compiled.set(ref, (validate = c.ajv.compile({ $ref: ref })));
   if (!validate(body)) {

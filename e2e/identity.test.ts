@@ -71,12 +71,22 @@ describe("bad tokens over HTTP: 401 and nothing changed", () => {
     await expectProblem(res, 401);
     expect(res.headers.get("www-authenticate"), label).toMatch(/^Bearer/);
     const search = (await (await api("/v1/crm/contacts?limit=100")).json()) as { data: { email: string }[] };
-    expect(search.data.some((c) => c.email === email), label).toBe(false);
+    expect(
+      search.data.some((c) => c.email === email),
+      label,
+    ).toBe(false);
   }
 
   type SigningKey = Parameters<SignJWT["sign"]>[0];
   const sign = (payload: Record<string, unknown>, key: SigningKey, kid: string, exp: number, aud = "buildly-api") =>
-    new SignJWT(payload).setProtectedHeader({ alg: "ES256", kid }).setIssuer(baseUrl()).setAudience(aud).setIssuedAt(exp - 900).setExpirationTime(exp).setJti(crypto.randomUUID()).sign(key);
+    new SignJWT(payload)
+      .setProtectedHeader({ alg: "ES256", kid })
+      .setIssuer(baseUrl())
+      .setAudience(aud)
+      .setIssuedAt(exp - 900)
+      .setExpirationTime(exp)
+      .setJti(crypto.randomUUID())
+      .sign(key);
 
   it("refuses expired, tampered, unknown-key, other-audience and alg:none tokens", async () => {
     const { iss: _i, aud: _a, exp: _e, iat: _t, jti: _j, ...base } = claims;
@@ -127,8 +137,18 @@ const RESOURCES: Resource[] = [
     patch: { first_name: "Changed" },
     create: (t) => createAs(t, "/v1/crm/contacts", { first_name: "Iso", last_name: "Lation", email: `${unique("iso")}@e2e.example` }),
   },
-  { name: "crm pipelines", list: "/v1/crm/pipelines", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/crm/pipelines", { name: unique("Pipe"), stages: [{ name: "Open" }, { name: "Won" }] }) },
-  { name: "crm deals", list: "/v1/crm/deals", patch: { title: "Changed" }, create: (t) => createAs(t, "/v1/crm/deals", { title: unique("Deal"), amount: 12000, currency: "EUR" }) },
+  {
+    name: "crm pipelines",
+    list: "/v1/crm/pipelines",
+    patch: { name: "Changed" },
+    create: (t) => createAs(t, "/v1/crm/pipelines", { name: unique("Pipe"), stages: [{ name: "Open" }, { name: "Won" }] }),
+  },
+  {
+    name: "crm deals",
+    list: "/v1/crm/deals",
+    patch: { title: "Changed" },
+    create: (t) => createAs(t, "/v1/crm/deals", { title: unique("Deal"), amount: 12000, currency: "EUR" }),
+  },
   {
     name: "crm activities",
     list: "/v1/crm/activities",
@@ -138,14 +158,24 @@ const RESOURCES: Resource[] = [
       return createAs(t, "/v1/crm/activities", { type: "note", body: "Met at the fair", company_id: company.id, occurred_at: "2026-11-20T10:00:00Z" });
     },
   },
-  { name: "documents folders", list: "/v1/documents/folders", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/documents/folders", { name: unique("Folder") }) },
+  {
+    name: "documents folders",
+    list: "/v1/documents/folders",
+    patch: { name: "Changed" },
+    create: (t) => createAs(t, "/v1/documents/folders", { name: unique("Folder") }),
+  },
   {
     name: "documents files",
     list: "/v1/documents/files",
     patch: { name: "changed.txt" },
     create: (t) => createAs(t, `/v1/documents/files?name=${unique("iso")}.txt`, null, { contentType: "text/plain", data: "tenant data" }),
   },
-  { name: "appointments calendars", list: "/v1/appointments/calendars", patch: { name: "Changed" }, create: (t) => createAs(t, "/v1/appointments/calendars", { name: unique("cal"), time_zone: "Europe/Berlin" }) },
+  {
+    name: "appointments calendars",
+    list: "/v1/appointments/calendars",
+    patch: { name: "Changed" },
+    create: (t) => createAs(t, "/v1/appointments/calendars", { name: unique("cal"), time_zone: "Europe/Berlin" }),
+  },
   {
     name: "appointments appointments",
     list: "/v1/appointments/appointments",
@@ -189,7 +219,10 @@ describe("tenant isolation across two organizations", () => {
       const foreign = await expectProblem(await api(mine.path, as(two.token)), 404);
       expect(foreign.detail).toBe(missing.detail);
       if (r.patch) {
-        await expectProblem(await api(mine.path, as(two.token, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(r.patch) })), 404);
+        await expectProblem(
+          await api(mine.path, as(two.token, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(r.patch) })),
+          404,
+        );
       }
       await expectProblem(await api(mine.path, as(two.token, { method: "DELETE" })), 404);
       const listed = (await (await api(`${r.list}?limit=100`, as(two.token))).json()) as { data: { id: string }[] };
@@ -261,7 +294,14 @@ function postOversized(path: string, contentType: string, mode: "declared" | "ch
     sock.on("error", finish);
     sock.on("close", () => setTimeout(finish, 50));
     sock.write(
-      [`POST ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, `Content-Type: ${contentType}`, mode === "declared" ? `Content-Length: ${400 * 1024 * 1024}` : "Transfer-Encoding: chunked", "", ""].join("\r\n"),
+      [
+        `POST ${path} HTTP/1.1`,
+        `Host: ${hostname}:${port}`,
+        `Content-Type: ${contentType}`,
+        mode === "declared" ? `Content-Length: ${400 * 1024 * 1024}` : "Transfer-Encoding: chunked",
+        "",
+        "",
+      ].join("\r\n"),
     );
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     const framed = mode === "declared" ? chunk : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
@@ -387,7 +427,12 @@ describe("security over HTTP", () => {
 
   it("client authentication: malformed Basic credentials are 401 invalid_client, never 500", async () => {
     for (const path of ["/v1/auth/token", "/v1/auth/revoke"]) {
-      for (const creds of [Buffer.from("%:x").toString("base64"), Buffer.from([0xff, 0xfe, 0x3a, 0x41]).toString("base64"), "!!!", Buffer.from("no-colon").toString("base64")]) {
+      for (const creds of [
+        Buffer.from("%:x").toString("base64"),
+        Buffer.from([0xff, 0xfe, 0x3a, 0x41]).toString("base64"),
+        "!!!",
+        Buffer.from("no-colon").toString("base64"),
+      ]) {
         const res = await anon(path, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${creds}` },

@@ -27,13 +27,19 @@ function counts(responses: Response[]) {
 
 async function member(adminToken: string, roles = ["editor"]) {
   const email = `${unique("member")}@e2e.example`;
-  const res = await api("/v1/users", as(adminToken, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "M", password: PASSWORD, roles }) }));
+  const res = await api(
+    "/v1/users",
+    as(adminToken, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, name: "M", password: PASSWORD, roles }) }),
+  );
   expect(res.status).toBe(201);
   return passwordToken(email, PASSWORD);
 }
 
 async function setLimits(adminToken: string, rate_limits: unknown) {
-  const res = await api("/v1/organizations/current", as(adminToken, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ rate_limits }) }));
+  const res = await api(
+    "/v1/organizations/current",
+    as(adminToken, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ rate_limits }) }),
+  );
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
@@ -71,12 +77,18 @@ describe("rate limits over HTTP", () => {
 
   it("limits an API client on its own", async () => {
     const admin3 = await registerOrg("Client over HTTP");
-    const created = await api("/v1/clients", as(admin3, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "m", roles: ["viewer"] }) }));
+    const created = await api(
+      "/v1/clients",
+      as(admin3, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "m", roles: ["viewer"] }) }),
+    );
     const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
     await setLimits(admin3, { client: { limit: 4, window_seconds: 60 } });
     const tokenRes = await anon("/v1/auth/token", {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${client_id}:${client_secret}`).toString("base64")}` },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${client_id}:${client_secret}`).toString("base64")}`,
+      },
       body: "grant_type=client_credentials",
     });
     const { access_token } = (await tokenRes.json()) as { access_token: string };
@@ -104,7 +116,9 @@ describe("idempotency keys over HTTP", () => {
     const burstKey = unique("burst");
     const burstBody = JSON.stringify({ first_name: "Burst", last_name: "Once", email: `${burstKey}@e2e.example` });
     const burst = await Promise.all(
-      Array.from({ length: 10 }, () => api("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": burstKey }, body: burstBody })),
+      Array.from({ length: 10 }, () =>
+        api("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": burstKey }, body: burstBody }),
+      ),
     );
     const ran = burst.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") === null);
     expect(ran).toHaveLength(1);

@@ -19,7 +19,12 @@ describe("local state of npm run dev", () => {
       }
     });
     // Each Worker's first migration names it.
-    const FIRST: Record<string, string> = { "0001_identity.sql": "gateway", "0001_contacts.sql": "crm", "0001_files.sql": "documents", "0001_calendars.sql": "appointments" };
+    const FIRST: Record<string, string> = {
+      "0001_identity.sql": "gateway",
+      "0001_contacts.sql": "crm",
+      "0001_files.sql": "documents",
+      "0001_calendars.sql": "appointments",
+    };
     const owner = (names: string[]) => FIRST[names[0] ?? ""] ?? "?";
     expect(migrations.map(owner).sort()).toEqual(["appointments", "crm", "documents", "gateway"]);
     // No database holds another Worker's first migration.

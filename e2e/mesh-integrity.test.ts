@@ -35,11 +35,21 @@ describe("referential integrity across services, over HTTP", () => {
     expect(DEMO_ADMIN).toContain("demo");
     const calendar_id = await calendar();
     const missing = "00000000-0000-4000-8000-0000000000ff";
-    const refused = await postJson("/v1/appointments/appointments", { calendar_id, title: "Ghost meeting", ...slot(), attendees: [attendee(GRACE), attendee(missing)] });
+    const refused = await postJson("/v1/appointments/appointments", {
+      calendar_id,
+      title: "Ghost meeting",
+      ...slot(),
+      attendees: [attendee(GRACE), attendee(missing)],
+    });
     const problem = await expectProblem(refused, 422);
     expect(problem.errors).toEqual([{ path: "attendees.1.contact_id", message: `No crm.contacts record with id ${missing} exists in this organization` }]);
 
-    const accepted = await postJson("/v1/appointments/appointments", { calendar_id, title: "Real meeting", ...slot(), attendees: [attendee(GRACE), attendee(null)] });
+    const accepted = await postJson("/v1/appointments/appointments", {
+      calendar_id,
+      title: "Real meeting",
+      ...slot(),
+      attendees: [attendee(GRACE), attendee(null)],
+    });
     expect(accepted.status, await accepted.clone().text()).toBe(201);
     const id = ((await accepted.json()) as { id: string }).id;
     await expectProblem(await patchJson(`/v1/appointments/appointments/${id}`, { attendees: [attendee(missing)] }), 422);
@@ -51,7 +61,11 @@ describe("referential integrity across services, over HTTP", () => {
     const cal = await api("/v1/appointments/calendars", { method: "POST", headers: auth, body: JSON.stringify({ name: "Theirs", time_zone: "UTC" }) });
     expect(cal.status).toBe(201);
     const calendar_id = ((await cal.json()) as { id: string }).id;
-    const res = await api("/v1/appointments/appointments", { method: "POST", headers: auth, body: JSON.stringify({ calendar_id, title: "Poach", ...slot(), attendees: [attendee(GRACE)] }) });
+    const res = await api("/v1/appointments/appointments", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ calendar_id, title: "Poach", ...slot(), attendees: [attendee(GRACE)] }),
+    });
     const problem = await expectProblem(res, 422);
     expect(problem.errors?.map((e) => e.path)).toEqual(["attendees.0.contact_id"]);
   });

@@ -39,7 +39,8 @@ async function registerOrg(name: string) {
 }
 
 function client(token: string) {
-  const send = (path: string, init: RequestInit = {}) => api(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+  const send = (path: string, init: RequestInit = {}) =>
+    api(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
   const post = (path: string, body: unknown) => send(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const created = async (path: string, body: unknown) => {
     const res = await post(path, body);
@@ -79,7 +80,12 @@ describe("joined reads over HTTP", () => {
   it("a company's contacts and a contact's company; a deal's contact and a contact's deals", async () => {
     const me = client(await registerOrg("Mesh e2e fields"));
     const company = await me.created("/v1/crm/companies", { name: "Fields Inc" });
-    const contact = await me.created("/v1/crm/contacts", { first_name: "Field", last_name: "Person", email: `${unique("f")}@example.com`, company_id: company.id });
+    const contact = await me.created("/v1/crm/contacts", {
+      first_name: "Field",
+      last_name: "Person",
+      email: `${unique("f")}@example.com`,
+      company_id: company.id,
+    });
     const deal = await me.created("/v1/crm/deals", { title: "Field deal", amount: 100, currency: "USD", contact_id: contact.id });
     expect(ids((await me.json(`/v1/crm/companies/${company.id}?join=contacts`))._embedded.contacts)).toEqual([contact.id]);
     const c = await me.json(`/v1/crm/contacts?join=company,deals`);
@@ -127,7 +133,12 @@ describe("joined writes over HTTP", () => {
   it("a company with two new contacts, read back with its contacts", async () => {
     const res = await me.post("/v1/crm/companies?join=contacts", {
       name: "Written Ltd",
-      _embedded: { contacts: [{ first_name: "A", last_name: "One", email: `${unique("a")}@example.com` }, { first_name: "B", last_name: "Two", email: `${unique("b")}@example.com` }] },
+      _embedded: {
+        contacts: [
+          { first_name: "A", last_name: "One", email: `${unique("a")}@example.com` },
+          { first_name: "B", last_name: "Two", email: `${unique("b")}@example.com` },
+        ],
+      },
     });
     expect(res.status, await res.clone().text()).toBe(201);
     const company = (await res.json()) as Row;
@@ -139,7 +150,12 @@ describe("joined writes over HTTP", () => {
     const marker = unique("doomed");
     const res = await me.post("/v1/crm/companies?join=contacts", {
       name: marker,
-      _embedded: { contacts: [{ first_name: "Kept", last_name: marker, email: `${marker}@example.com` }, { first_name: "Bad", last_name: marker, email: "not an email" }] },
+      _embedded: {
+        contacts: [
+          { first_name: "Kept", last_name: marker, email: `${marker}@example.com` },
+          { first_name: "Bad", last_name: marker, email: "not an email" },
+        ],
+      },
     });
     const body = await expectProblem(res, 422);
     expect(body.failed_step).toBe("create _embedded.contacts[1] (POST /v1/crm/contacts)");
@@ -188,6 +204,7 @@ describe("the OpenAPI document", () => {
     expect(doc.components.schemas.MeshEmbedded.properties).toHaveProperty("_embedded_errors");
     expect(doc.paths["/v1/crm/contacts"].post.parameters).toContainEqual({ $ref: "#/components/parameters/MeshJoin" });
     expect(doc.paths["/v1/crm/contacts/{id}"].delete.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/MeshJoin" });
-    for (const path of ["/v1/mesh/relationships", "/v1/mesh/relationships/{id}", "/v1/mesh/joins", "/v1/mesh/joins/{id}"]) expect(doc.paths, path).toHaveProperty([path]);
+    for (const path of ["/v1/mesh/relationships", "/v1/mesh/relationships/{id}", "/v1/mesh/joins", "/v1/mesh/joins/{id}"])
+      expect(doc.paths, path).toHaveProperty([path]);
   });
 });

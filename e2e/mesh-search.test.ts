@@ -15,7 +15,10 @@ async function registerOrg(name: string) {
   return { token: await passwordToken(email, PASSWORD) };
 }
 
-const as = (token: string) => (path: string, init: RequestInit = {}) => api(path, { ...init, headers: { ...(init.headers as object), authorization: `Bearer ${token}` } });
+const as =
+  (token: string) =>
+  (path: string, init: RequestInit = {}) =>
+    api(path, { ...init, headers: { ...(init.headers as object), authorization: `Bearer ${token}` } });
 
 async function create(token: string, path: string, body: unknown): Promise<any> {
   const res = await as(token)(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -36,11 +39,20 @@ describe("search across every service, over HTTP", () => {
     word = `Quokka${randomUUID().replace(/-/g, "").slice(0, 8)}`;
     made.company = await create(one.token, "/v1/crm/companies", { name: word });
     made.contact = await create(one.token, "/v1/crm/contacts", { first_name: "Ada", last_name: word, email: `${unique("ada")}@e2e.example` });
-    const upload = await as(one.token)(`/v1/documents/files?name=${encodeURIComponent(`${word} minutes.txt`)}`, { method: "POST", headers: { "content-type": "text/plain" }, body: "minutes" });
+    const upload = await as(one.token)(`/v1/documents/files?name=${encodeURIComponent(`${word} minutes.txt`)}`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "minutes",
+    });
     expect(upload.status).toBe(201);
     made.file = await upload.json();
     const calendar = await create(one.token, "/v1/appointments/calendars", { name: "Desk", time_zone: "Europe/London" });
-    made.appointment = await create(one.token, "/v1/appointments/appointments", { calendar_id: calendar.id, title: `${word} kickoff`, start: "2027-03-01T10:00:00Z", end: "2027-03-01T11:00:00Z" });
+    made.appointment = await create(one.token, "/v1/appointments/appointments", {
+      calendar_id: calendar.id,
+      title: `${word} kickoff`,
+      start: "2027-03-01T10:00:00Z",
+      end: "2027-03-01T11:00:00Z",
+    });
   });
 
   it("finds a company, a contact, a file and an appointment in one request, best first, each with its url", async () => {
@@ -53,7 +65,10 @@ describe("search across every service, over HTTP", () => {
     expect(body.data[0]).toMatchObject({ name: word, type: "company", url: `/v1/crm/companies/${made.company.id}` });
     expect(body.next_cursor).toBeNull();
     // Server-Timing: one entry per service asked.
-    const services = (res.headers.get("server-timing") ?? "").split(", ").filter((e) => e.includes('desc="search"')).map((e) => e.split(";")[0]);
+    const services = (res.headers.get("server-timing") ?? "")
+      .split(", ")
+      .filter((e) => e.includes('desc="search"'))
+      .map((e) => e.split(";")[0]);
     expect(services).toEqual(["crm", "documents", "appointments"]);
     for (const hit of body.data) expect((await as(one.token)(hit.url)).status, hit.url).toBe(200);
   });

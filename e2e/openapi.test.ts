@@ -46,7 +46,10 @@ describe("GET /openapi.json: one OpenAPI 3.1 document for the platform", () => {
     const paths = Object.keys(doc.paths);
     expect(paths).toEqual(expect.arrayContaining(["/health", "/v1/services", "/v1/crm/contacts", "/v1/crm/contacts/{id}"]));
     for (const service of Object.keys(SERVICES)) {
-      expect(paths.some((p) => p.startsWith(`/v1/${service}/`)), service).toBe(true);
+      expect(
+        paths.some((p) => p.startsWith(`/v1/${service}/`)),
+        service,
+      ).toBe(true);
     }
     expect(paths).toEqual(expect.arrayContaining(["/v1/documents/files", "/v1/documents/files/{id}/content", "/v1/appointments/calendars"]));
     // Nothing of a service is left at its own root.
@@ -81,7 +84,10 @@ describe("GET /openapi.json: one OpenAPI 3.1 document for the platform", () => {
 
     for (const ref of new Set(refs(doc))) {
       expect(ref, ref).toMatch(/^#\/components\//);
-      const target = ref.slice(2).split("/").reduce<any>((node, key) => node?.[key], doc);
+      const target = ref
+        .slice(2)
+        .split("/")
+        .reduce<any>((node, key) => node?.[key], doc);
       expect(target, `${ref} resolves`).toBeDefined();
     }
   });

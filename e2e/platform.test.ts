@@ -133,17 +133,17 @@ describe("CORS", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(allowed);
     expect(res.headers.get("access-control-allow-methods")?.split(",")).toContain("POST");
-    const allowHeaders = res.headers.get("access-control-allow-headers")?.toLowerCase().split(",").map((h) => h.trim());
+    const allowHeaders = res.headers
+      .get("access-control-allow-headers")
+      ?.toLowerCase()
+      .split(",")
+      .map((h) => h.trim());
     expect(allowHeaders).toEqual(expect.arrayContaining(["content-type", "authorization", "x-request-id"]));
     expect(res.headers.get("vary")?.toLowerCase()).toContain("origin");
   });
 
   it("lets an allowed origin read a real response and its exposed headers", async () => {
-    const res = await postJson(
-      "/v1/crm/contacts",
-      { first_name: "Cors", last_name: "Check", email: `${unique("cors")}@e2e.example` },
-      { origin: allowed },
-    );
+    const res = await postJson("/v1/crm/contacts", { first_name: "Cors", last_name: "Check", email: `${unique("cors")}@e2e.example` }, { origin: allowed });
     const body = (await res.json()) as { id: string };
     expect(res.status).toBe(201);
     expect(res.headers.get("access-control-allow-origin")).toBe(allowed);

@@ -27,8 +27,6 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
-
 export async function startPlatform(stateDir: string, readyMs = 300_000): Promise<Platform> {
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn("bash", ["scripts/dev.sh", "--inspector-port", String(inspector)], {

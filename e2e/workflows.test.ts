@@ -126,9 +126,14 @@ describe("templates", () => {
       { path: "transitions.2.actions.0.model", message: "The crm service has no model whales" },
     ]);
     const unreachable = await postJson("/v1/workflows/templates", { ...counter(), states: [...counter().states, { key: "island", name: "Island" }] });
-    expect((await expectProblem(unreachable, 422)).errors).toEqual([{ path: "states.2", message: "State island cannot be reached from the initial state open" }]);
+    expect((await expectProblem(unreachable, 422)).errors).toEqual([
+      { path: "states.2", message: "State island cannot be reached from the initial state open" },
+    ]);
     const noEnd = await postJson("/v1/workflows/templates", { name: "x", initial_state: "a", states: [{ key: "a", name: "A" }], transitions: [] });
-    expect((await expectProblem(noEnd, 422)).errors).toContainEqual({ path: "states", message: "No terminal state: every workflow needs a state where it ends" });
+    expect((await expectProblem(noEnd, 422)).errors).toContainEqual({
+      path: "states",
+      message: "No terminal state: every workflow needs a state where it ends",
+    });
     await expectProblem(await as(editor).post("/v1/workflows/templates", counter()), 403);
   });
 });
@@ -194,7 +199,13 @@ describe("instances", () => {
     const t = await createTemplate({
       ...counter(),
       transitions: [
-        { key: "tag", name: "Tag", from: ["open"], to: "closed", actions: [{ type: "update", service: "documents", model: "files", id: "{{subject.id}}", body: { tags: ["{{data.tag}}"] } }] },
+        {
+          key: "tag",
+          name: "Tag",
+          from: ["open"],
+          to: "closed",
+          actions: [{ type: "update", service: "documents", model: "files", id: "{{subject.id}}", body: { tags: ["{{data.tag}}"] } }],
+        },
       ],
     });
     const i = await start(t.id, { subject: { service: "documents", model: "files", id: upload.id } });
@@ -219,7 +230,13 @@ describe("instances", () => {
         { key: "done", name: "Done", terminal: true },
       ],
       transitions: [
-        { key: "delegate", name: "Delegate", from: ["new"], to: "waiting", actions: [{ type: "start_workflow", template_id: child.id, data: { for: "{{instance.id}}" } }] },
+        {
+          key: "delegate",
+          name: "Delegate",
+          from: ["new"],
+          to: "waiting",
+          actions: [{ type: "start_workflow", template_id: child.id, data: { for: "{{instance.id}}" } }],
+        },
         { key: "finish", name: "Finish", from: ["waiting"], to: "done" },
       ],
     });
@@ -229,10 +246,14 @@ describe("instances", () => {
     const c = await getInstance(waiting.children[0].id);
     expect(c).toMatchObject({ parent_id: p.id, data: { for: p.id } });
     await ok(take(c.id, { transition: "close" }));
-    const done = await until(async () => {
-      const r = await getInstance(p.id);
-      return r.state === "done" ? r : undefined;
-    }, 10_000, "the parent to move on");
+    const done = await until(
+      async () => {
+        const r = await getInstance(p.id);
+        return r.state === "done" ? r : undefined;
+      },
+      10_000,
+      "the parent to move on",
+    );
     expect(done).toMatchObject({ version: 3, children: [{ id: c.id, state: "closed", terminal: true }] });
     expect((await history(p.id))[2]).toMatchObject({ transition: "finish", actor: { type: "system", id: null } });
   });
@@ -278,7 +299,11 @@ describe("instances", () => {
     });
     expect(reg.status).toBe(201);
     const theirs = as(await passwordToken(email, "another long password"));
-    for (const path of [`/v1/workflows/templates/${DEMO_TEMPLATE}`, `/v1/workflows/instances/${DEMO_INSTANCE}`, `/v1/workflows/instances/${DEMO_INSTANCE}/history`]) {
+    for (const path of [
+      `/v1/workflows/templates/${DEMO_TEMPLATE}`,
+      `/v1/workflows/instances/${DEMO_INSTANCE}`,
+      `/v1/workflows/instances/${DEMO_INSTANCE}/history`,
+    ]) {
       await expectProblem(await theirs.get(path), 404);
     }
     await expectProblem(await theirs.post(`/v1/workflows/instances/${DEMO_INSTANCE}/transitions`, { transition: "submit" }), 404);
@@ -298,10 +323,14 @@ describe("timeouts", () => {
     const t = await createTemplate(counter({ timeout_seconds: 2, on_timeout: "close" }));
     const i = await start(t.id);
     expect(Date.parse(i.timeout_at) - Date.parse(i.created_at)).toBe(2000);
-    const closed = await until(async () => {
-      const r = await getInstance(i.id);
-      return r.state === "closed" ? r : undefined;
-    }, 15_000, "the timeout");
+    const closed = await until(
+      async () => {
+        const r = await getInstance(i.id);
+        return r.state === "closed" ? r : undefined;
+      },
+      15_000,
+      "the timeout",
+    );
     expect(closed).toMatchObject({ version: 2, timeout_at: null });
     expect((await history(i.id))[1]).toMatchObject({ transition: "close", actor: { type: "system", id: null } });
   });
@@ -334,10 +363,14 @@ describe("timeouts", () => {
       try {
         token = await login(platform.baseUrl);
         // The list reads D1 only, so nothing but the alarm wakes the instance's object.
-        const listed = await until(async () => {
-          const r = await ok(call(platform.baseUrl, token, `/v1/workflows/instances?template_id=${t.id}`));
-          return r.data[0]?.state === "closed" ? r : undefined;
-        }, 30_000, "the alarm after the restart");
+        const listed = await until(
+          async () => {
+            const r = await ok(call(platform.baseUrl, token, `/v1/workflows/instances?template_id=${t.id}`));
+            return r.data[0]?.state === "closed" ? r : undefined;
+          },
+          30_000,
+          "the alarm after the restart",
+        );
         expect(listed.data).toMatchObject([{ id: i.id, state: "closed", terminal: true, version: 2 }]);
         const h = await ok(call(platform.baseUrl, token, `/v1/workflows/instances/${i.id}/history`));
         expect(h.data[1]).toMatchObject({ transition: "close", actor: { type: "system" } });

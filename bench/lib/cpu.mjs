@@ -58,7 +58,11 @@ function diff(before, after, requests) {
   const perReq = (ticks) => (requests > 0 ? (ticks * TICK_MS) / requests : NaN);
   return {
     cpu_ms_per_req: perReq(server),
-    cpu_ms_per_req_by_role: Object.fromEntries(Object.entries(byRole).filter(([, t]) => t > 0).map(([r, t]) => [r, perReq(t)])),
+    cpu_ms_per_req_by_role: Object.fromEntries(
+      Object.entries(byRole)
+        .filter(([, t]) => t > 0)
+        .map(([r, t]) => [r, perReq(t)]),
+    ),
     // in % of one core, like top: 200% is both cores of a 2-core machine
     server_cpu_pct: (100 * server * TICK_MS) / 1000 / seconds,
     other_cpu_pct: (100 * (busy - server) * TICK_MS) / 1000 / seconds,

@@ -22,9 +22,11 @@ async function post(path, body) {
 /** Runs `work(i)` for i < n, `width` at a time. */
 async function pool(n, width, work) {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
 }
 
 const calendar = await post("/v1/appointments/calendars", { name: "Bench", time_zone: "UTC" });

@@ -80,15 +80,17 @@ const workers = configs.map((config, index) => {
 });
 
 // wrangler hands out Miniflare 4-shaped options; Miniflare 5 converts them.
-const mf = new Miniflare(convertV4MiniflareOptions({
-  workers,
-  host: "127.0.0.1",
-  port,
-  resourcePersistencePath: join(persist, "v3"),
-  // No request log lines and no forwarding of the Workers' own log lines.
-  logRequests: false,
-  handleStructuredLogs: () => {},
-}));
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    workers,
+    host: "127.0.0.1",
+    port,
+    resourcePersistencePath: join(persist, "v3"),
+    // No request log lines and no forwarding of the Workers' own log lines.
+    logRequests: false,
+    handleStructuredLogs: () => {},
+  }),
+);
 const url = await mf.ready;
 console.log(`ready ${url.port}`);
 

@@ -8,7 +8,10 @@ import { readFileSync } from "node:fs";
 
 const [file, baselineId, hopPairs, goalText, settings, singleFile, delayText] = process.argv.slice(2);
 const goal = Number(goalText);
-const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const lines = readFileSync(file, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 
 const median = (xs) => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
@@ -53,58 +56,74 @@ for (const r of rows) {
   out.push(`| (${r.letter}) ${r.label} | ${fmt(r.rps, 0)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(pct, 1)}% | ${fmt(r.cpu_ms, 3)} |`);
 }
 out.push("");
-hopPairs.split(",").filter(Boolean).forEach((pair, i) => {
-  const [baseId, hopId, kind] = pair.split(":");
-  const [base, hop] = [baseId, hopId].map(byId);
-  if (!base || !hop) return;
-  const cost = (100 * (base.rps - hop.rps)) / base.rps;
-  // When the servers are the bottleneck, throughput goes as 1 / CPU per request; that ratio is
-  // disturbed less by other load on the machine than req/s is.
-  const cpuCost = 100 * (1 - base.cpu_ms / hop.cpu_ms);
-  const cpu =
-    `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` +
-    `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
-  if (kind === "mesh") {
-    // Issue 8's goal: a page with two relationships joined costs at most 2x the plain page, in
-    // 1 + 2 calls to logic services (MESH_CALLS: the joined page's Server-Timing header).
-    const ratio = base.rps / hop.rps;
-    const calls = (process.env.MESH_CALLS ?? "").split(",").map((c) => c.trim()).filter(Boolean);
+hopPairs
+  .split(",")
+  .filter(Boolean)
+  .forEach((pair, i) => {
+    const [baseId, hopId, kind] = pair.split(":");
+    const [base, hop] = [baseId, hopId].map(byId);
+    if (!base || !hop) return;
+    const cost = (100 * (base.rps - hop.rps)) / base.rps;
+    // When the servers are the bottleneck, throughput goes as 1 / CPU per request; that ratio is
+    // disturbed less by other load on the machine than req/s is.
+    const cpuCost = 100 * (1 - base.cpu_ms / hop.cpu_ms);
+    const cpu =
+      `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` + `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+    if (kind === "mesh") {
+      // Issue 8's goal: a page with two relationships joined costs at most 2x the plain page, in
+      // 1 + 2 calls to logic services (MESH_CALLS: the joined page's Server-Timing header).
+      const ratio = base.rps / hop.rps;
+      const calls = (process.env.MESH_CALLS ?? "")
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean);
+      out.push(
+        `data mesh: the joined page (${hop.letter}) makes ${calls.length} service calls (goal 1 + 2: ${calls.length === 3 ? "met" : "NOT met"}: ` +
+          `${calls.map((c) => c.replace(/;dur=[\d.]+/, "")).join(", ")}) and costs ${fmt(ratio, 2)}x the plain page (${base.letter}) ` +
+          `(goal <= 2x: ${ratio <= 2 ? "met" : "NOT met"}); ${cpu}`,
+      );
+      return;
+    }
+    if (kind === "own") {
+      // Issue 11's goals: the gateway against a forwarder that does nothing but the RPC call.
+      const share = (100 * hop.rps) / base.rps;
+      const extra = hop.cpu_ms - base.cpu_ms;
+      out.push(
+        `gateway's own cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 95%: ${share >= 95 ? "met" : "NOT met"}); ` +
+          `+${fmt(extra, 3)} ms of server CPU per request (goal <= 0.3 ms: ${extra <= 0.3 ? "met" : "NOT met"})`,
+      );
+      return;
+    }
+    if (kind === "limit") {
+      // Issue 5's goal: with limiting on, at least 85% of the throughput with it off.
+      const share = (100 * hop.rps) / base.rps;
+      out.push(
+        `rate limiting cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 85%: ${share >= 85 ? "met" : "NOT met"}); ${cpu}`,
+      );
+      return;
+    }
     out.push(
-      `data mesh: the joined page (${hop.letter}) makes ${calls.length} service calls (goal 1 + 2: ${calls.length === 3 ? "met" : "NOT met"}: ` +
-        `${calls.map((c) => c.replace(/;dur=[\d.]+/, "")).join(", ")}) and costs ${fmt(ratio, 2)}x the plain page (${base.letter}) ` +
-        `(goal <= 2x: ${ratio <= 2 ? "met" : "NOT met"}); ${cpu}`,
+      i === 0
+        ? `gateway hop cost: ${fmt(cost, 1)}% of (${base.letter})'s throughput (goal <= ${goal}%: ${cost <= goal ? "met" : "NOT met"}); ${cpu}`
+        : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost, 1)}% of (${base.letter})'s throughput; ${cpu}`,
     );
-    return;
-  }
-  if (kind === "own") {
-    // Issue 11's goals: the gateway against a forwarder that does nothing but the RPC call.
-    const share = (100 * hop.rps) / base.rps;
-    const extra = hop.cpu_ms - base.cpu_ms;
-    out.push(
-      `gateway's own cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 95%: ${share >= 95 ? "met" : "NOT met"}); ` +
-        `+${fmt(extra, 3)} ms of server CPU per request (goal <= 0.3 ms: ${extra <= 0.3 ? "met" : "NOT met"})`,
-    );
-    return;
-  }
-  if (kind === "limit") {
-    // Issue 5's goal: with limiting on, at least 85% of the throughput with it off.
-    const share = (100 * hop.rps) / base.rps;
-    out.push(
-      `rate limiting cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 85%: ${share >= 85 ? "met" : "NOT met"}); ${cpu}`,
-    );
-    return;
-  }
-  out.push(
-    i === 0
-      ? `gateway hop cost: ${fmt(cost, 1)}% of (${base.letter})'s throughput (goal <= ${goal}%: ${cost <= goal ? "met" : "NOT met"}); ${cpu}`
-      : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost, 1)}% of (${base.letter})'s throughput; ${cpu}`,
-  );
-});
+  });
 if (singleFile) {
-  const single = readFileSync(singleFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const single = readFileSync(singleFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const srows = [...new Set(single.map((l) => l.id))].map((id) => {
     const runs = single.filter((l) => l.id === id);
-    return { id, letter: runs[0].letter, label: runs[0].label, rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50_ms)), p99: median(runs.map((r) => r.p99_ms)), errors: runs.reduce((n, r) => n + errorCount(r), 0) };
+    return {
+      id,
+      letter: runs[0].letter,
+      label: runs[0].label,
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50_ms)),
+      p99: median(runs.map((r) => r.p99_ms)),
+      errors: runs.reduce((n, r) => n + errorCount(r), 0),
+    };
   });
   const s = (id) => srows.find((r) => r.id === id);
   out.push("");
@@ -151,7 +170,9 @@ if (busy.length > 0) {
 }
 for (const r of bad.filter((x) => x.requests !== undefined)) {
   out.push("");
-  out.push(`WARNING: (${r.letter}) had ${r.errors} failed requests of ${r.requests}, so its numbers do not describe successful reads: ${JSON.stringify(r.error_detail)}`);
+  out.push(
+    `WARNING: (${r.letter}) had ${r.errors} failed requests of ${r.requests}, so its numbers do not describe successful reads: ${JSON.stringify(r.error_detail)}`,
+  );
 }
 process.stdout.write(out.join("\n") + "\n");
 process.exitCode = bad.length > 0 ? 3 : 0;

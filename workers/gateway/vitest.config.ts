@@ -156,18 +156,30 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
   const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
   const migrations = Object.fromEntries(
     await Promise.all(
-      SERVICES.map(async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const),
+      SERVICES.map(
+        async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const,
+      ),
     ),
   );
   migrations.GATEWAY_MIGRATIONS = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const registry = [
     { name: "crm", binding: "CRM", version: "v1", title: "CRM", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
     { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
-    { name: "appointments", binding: "APPOINTMENTS", version: "v1", title: "Appointments", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
+    {
+      name: "appointments",
+      binding: "APPOINTMENTS",
+      version: "v1",
+      title: "Appointments",
+      openapi: "/openapi.json",
+      timeout_ms: 10000,
+      max_body_bytes: 1048576,
+    },
     { name: "fixture", binding: "FIXTURE", version: "v1", title: "Fixture", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 8 * 1024 * 1024 },
     { name: "mirror", binding: "MIRROR", version: "v1", title: "Mirror", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
     { name: "broken", binding: "BROKEN", version: "v1", title: "Broken", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
-    ...(opts.meshFaults ? [{ name: "faulty", binding: "FAULTY", version: "v1", title: "Faulty", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1048576 }] : []),
+    ...(opts.meshFaults
+      ? [{ name: "faulty", binding: "FAULTY", version: "v1", title: "Faulty", openapi: "/openapi.json", timeout_ms: 300, max_body_bytes: 1048576 }]
+      : []),
   ];
   return {
     plugins: [
@@ -189,15 +201,34 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               client: { limit: 1000, window_seconds: 60 },
               organization: { limit: 5000, window_seconds: 60 },
               ip: { limit: 1000, window_seconds: 60, on_error: "open" },
-              max: { user: { limit: 2000, window_seconds: 60 }, client: { limit: 2000, window_seconds: 60 }, organization: { limit: 10000, window_seconds: 60 } },
+              max: {
+                user: { limit: 2000, window_seconds: 60 },
+                client: { limit: 2000, window_seconds: 60 },
+                organization: { limit: 10000, window_seconds: 60 },
+              },
               routes: [
                 { name: "probe", path: "/v1/services", scope: "ip", limit: 5, window_seconds: 60 },
                 { name: "calendar-writes", method: "POST", path: "/v1/appointments/calendars", scope: "user", limit: 3, window_seconds: 60 },
                 { name: "secret-me", path: "/v1/auth/me", scope: "user", limit: 1000, window_seconds: 60, hidden: true },
                 { name: "strict-reads", method: "GET", path: "/v1/fixture/strict", scope: "organization", limit: 1000, window_seconds: 60, on_error: "closed" },
                 // As in wrangler.toml (the data mesh tests upload a few dozen files per user).
-                { name: "uploads", method: ["POST", "PUT"], path: ["/v1/documents/files", "/v1/documents/files/{id}/content"], scope: "user", limit: 60, window_seconds: 60 },
-                { name: "organization-settings", method: ["GET", "PATCH"], path: "/v1/organizations/current", scope: "caller", exclusive: true, limit: 20, window_seconds: 60 },
+                {
+                  name: "uploads",
+                  method: ["POST", "PUT"],
+                  path: ["/v1/documents/files", "/v1/documents/files/{id}/content"],
+                  scope: "user",
+                  limit: 60,
+                  window_seconds: 60,
+                },
+                {
+                  name: "organization-settings",
+                  method: ["GET", "PATCH"],
+                  path: "/v1/organizations/current",
+                  scope: "caller",
+                  exclusive: true,
+                  limit: 20,
+                  window_seconds: 60,
+                },
               ],
             },
             TRUSTED_ISSUERS: JSON.stringify([
@@ -240,8 +271,17 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
         },
       }),
     ],
-    test: { name: opts.name, silent: "passed-only" as const, testTimeout: 30_000, setupFiles: ["./test/setup.ts"], include: opts.include, exclude: opts.exclude ?? [] },
+    test: {
+      name: opts.name,
+      silent: "passed-only" as const,
+      testTimeout: 30_000,
+      setupFiles: ["./test/setup.ts"],
+      include: opts.include,
+      exclude: opts.exclude ?? [],
+    },
   };
 }
 
-export default defineConfig(() => gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**", "test/mesh-faults/**"] }));
+export default defineConfig(() =>
+  gatewayTestConfig({ name: "gateway", include: ["test/**/*.test.ts"], exclude: ["test/limiter-down/**", "test/mesh-faults/**"] }),
+);

@@ -96,15 +96,16 @@ export function createServiceApp<B extends object>(service: string) {
       // Behind the gateway its own line already records the request (with the service and
       // the upstream time); a service adds one only for its server errors, or when called
       // without a context (tests, direct use).
-      if (!identity || c.res.status >= 500) logRequest({
-        request_id: requestId,
-        method: c.req.method,
-        route: c.req.routePath ?? c.req.path,
-        status: c.res.status,
-        duration_ms: Date.now() - started,
-        service,
-        organization_id: identity?.organization_id,
-      });
+      if (!identity || c.res.status >= 500)
+        logRequest({
+          request_id: requestId,
+          method: c.req.method,
+          route: c.req.routePath ?? c.req.path,
+          status: c.res.status,
+          duration_ms: Date.now() - started,
+          service,
+          organization_id: identity?.organization_id,
+        });
     }
   });
   app.onError(onError);
@@ -196,7 +197,5 @@ export async function handleWithContext<B extends object>(
 /** Default `fetch` of a logic service: it is not reachable except through the gateway's RPC. */
 export function refuseDirectFetch(request: Request): Response {
   const rid = sanitizeRequestId(request.headers.get("x-request-id"));
-  return problemResponse(
-    new ApiError(401, "This logic service is reachable only through the Buildly gateway.").toProblem(rid),
-  );
+  return problemResponse(new ApiError(401, "This logic service is reachable only through the Buildly gateway.").toProblem(rid));
 }

@@ -23,7 +23,14 @@ export interface LookupColumns {
  * holds each of `values`. The inner query walks an index on (organization, column, ...); the
  * outer one looks the survivors up by primary key. A row matching several values comes once.
  */
-export function newestPerValue(t: LookupColumns, column: AnySQLiteColumn, organizationId: string, values: readonly string[], perValue: number, also?: SQL): SQL {
+export function newestPerValue(
+  t: LookupColumns,
+  column: AnySQLiteColumn,
+  organizationId: string,
+  values: readonly string[],
+  perValue: number,
+  also?: SQL,
+): SQL {
   const where = [sql`${t.organization} = ${organizationId}`, inJson(column, values)];
   if (also) where.push(also);
   return sql`${t.outerKey ?? t.key} IN (SELECT k FROM (SELECT ${t.key} AS k, ROW_NUMBER() OVER (PARTITION BY ${column} ORDER BY ${t.created} DESC, ${t.id} DESC) AS rn

@@ -63,7 +63,9 @@ describe("search text", () => {
   });
 
   it("quotes every word, so FTS5 syntax in a query is plain text", () => {
-    expect(matchExpression('a" OR name:x NEAR(', ["name"], "org")).toBe('organization_id : "org" AND {name} : "a"* AND {name} : "OR"* AND {name} : "name"* AND {name} : "x"* AND {name} : "NEAR"*');
+    expect(matchExpression('a" OR name:x NEAR(', ["name"], "org")).toBe(
+      'organization_id : "org" AND {name} : "a"* AND {name} : "OR"* AND {name} : "name"* AND {name} : "x"* AND {name} : "NEAR"*',
+    );
     expect(matchExpression("!!", ["name"], "org")).toBeNull();
   });
 });

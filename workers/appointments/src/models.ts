@@ -99,7 +99,13 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
             WHERE +a.organization_id = ${org} ORDER BY m.rank`,
       );
       return rows.map((r) =>
-        searchHit(q, { id: r.id, model: "appointments", type: "appointment", name: r.title, description: r.location ? `${r.start_at}, ${r.location}` : r.start_at }),
+        searchHit(q, {
+          id: r.id,
+          model: "appointments",
+          type: "appointment",
+          name: r.title,
+          description: r.location ? `${r.start_at}, ${r.location}` : r.start_at,
+        }),
       );
     },
   },

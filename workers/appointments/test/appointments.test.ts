@@ -42,10 +42,21 @@ describe("appointments: create, read, update, delete", () => {
     expect(res.headers.get("location")).toBe(`/appointments/${appt.id}`);
     expect(await (await a.get(`/appointments/${appt.id}`)).json()).toEqual(appt);
 
-    const patched = await a.patch(`/appointments/${appt.id}`, { title: "Kick-off (moved)", start: "2026-06-01T14:00:00-04:00", end: "2026-06-01T15:00:00-04:00", location: null });
+    const patched = await a.patch(`/appointments/${appt.id}`, {
+      title: "Kick-off (moved)",
+      start: "2026-06-01T14:00:00-04:00",
+      end: "2026-06-01T15:00:00-04:00",
+      location: null,
+    });
     expect(patched.status).toBe(200);
     const after = await patched.json<any>();
-    expect(after).toMatchObject({ title: "Kick-off (moved)", start: "2026-06-01T18:00:00.000Z", end: "2026-06-01T19:00:00.000Z", location: null, attendees: appt.attendees });
+    expect(after).toMatchObject({
+      title: "Kick-off (moved)",
+      start: "2026-06-01T18:00:00.000Z",
+      end: "2026-06-01T19:00:00.000Z",
+      location: null,
+      attendees: appt.attendees,
+    });
     expect(after.updated_at >= appt.updated_at).toBe(true);
     expect(await (await a.get(`/appointments/${appt.id}`)).json()).toEqual(after);
 
@@ -55,7 +66,11 @@ describe("appointments: create, read, update, delete", () => {
     const del = await a.delete(`/appointments/${appt.id}`);
     expect(del.status).toBe(204);
     expect(await del.text()).toBe("");
-    for (const res of [await a.get(`/appointments/${appt.id}`), await a.patch(`/appointments/${appt.id}`, { title: "x" }), await a.delete(`/appointments/${appt.id}`)]) {
+    for (const res of [
+      await a.get(`/appointments/${appt.id}`),
+      await a.patch(`/appointments/${appt.id}`, { title: "x" }),
+      await a.delete(`/appointments/${appt.id}`),
+    ]) {
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ status: 404, detail: "No appointment has this id." });
     }
@@ -158,7 +173,10 @@ describe("appointments: validation", () => {
       const res = await post(rule);
       expect(res.status, rule).toBe(422);
       const problem = await res.json<any>();
-      expect(problem.errors.map((e: any) => e.path), rule).toEqual(["recurrence"]);
+      expect(
+        problem.errors.map((e: any) => e.path),
+        rule,
+      ).toEqual(["recurrence"]);
       expect(problem.errors[0].message, rule).toMatch(message);
     }
     // Rules that parse but do not fit this appointment: checked in the calendar's time zone.
@@ -176,15 +194,31 @@ describe("appointments: validation", () => {
       expect((await res.json<any>()).errors, rule).toEqual([{ path: "recurrence", message: expect.stringMatching(message) }]);
     }
     const lateSunday = await a.post("/appointments", {
-      calendar_id: cal.id, title: "Late", start: "2026-05-31T23:30:00Z", end: "2026-05-31T23:45:00Z", recurrence: "FREQ=WEEKLY;BYDAY=MO", allow_overlap: true,
+      calendar_id: cal.id,
+      title: "Late",
+      start: "2026-05-31T23:30:00Z",
+      end: "2026-05-31T23:45:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=MO",
+      allow_overlap: true,
     });
     expect(lateSunday.status).toBe(201);
     // A daily series lasting 25 hours would overlap itself.
     const selfOverlap = await a.post("/appointments", {
-      calendar_id: cal.id, title: "Marathon", start: "2026-06-01T09:00:00Z", end: "2026-06-02T10:00:00Z", recurrence: "FREQ=DAILY;COUNT=3", allow_overlap: true,
+      calendar_id: cal.id,
+      title: "Marathon",
+      start: "2026-06-01T09:00:00Z",
+      end: "2026-06-02T10:00:00Z",
+      recurrence: "FREQ=DAILY;COUNT=3",
+      allow_overlap: true,
     });
     expect((await selfOverlap.json<any>()).errors).toEqual([{ path: "recurrence", message: expect.stringMatching(/overlap one another/) }]);
-    for (const rule of ["FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;COUNT=12", "FREQ=MONTHLY;BYDAY=1MO,-1MO", "FREQ=MONTHLY;UNTIL=20271231T235959Z", null]) {
+    for (const rule of [
+      "FREQ=DAILY",
+      "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;COUNT=12",
+      "FREQ=MONTHLY;BYDAY=1MO,-1MO",
+      "FREQ=MONTHLY;UNTIL=20271231T235959Z",
+      null,
+    ]) {
       expect((await post(rule)).status, String(rule)).toBe(201);
     }
   });
@@ -242,7 +276,14 @@ describe("appointments: lists and occurrence windows", () => {
     const [one, two] = [await makeCalendar(client), await makeCalendar(client)];
     const made = [];
     for (let i = 0; i < 5; i++) {
-      made.push(await makeAppointment(client, { calendar_id: i % 2 ? two.id : one.id, title: `A${i}`, start: `2026-06-0${i + 1}T09:00:00Z`, end: `2026-06-0${i + 1}T10:00:00Z` }));
+      made.push(
+        await makeAppointment(client, {
+          calendar_id: i % 2 ? two.id : one.id,
+          title: `A${i}`,
+          start: `2026-06-0${i + 1}T09:00:00Z`,
+          end: `2026-06-0${i + 1}T10:00:00Z`,
+        }),
+      );
     }
     await client.patch(`/appointments/${made[4].id}`, { status: "completed" });
     const sizes: number[] = [];
@@ -268,7 +309,11 @@ describe("appointments: lists and occurrence windows", () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client);
     const weekly = await makeAppointment(client, {
-      calendar_id: cal.id, title: "Stand-up", start: "2026-03-16T09:00:00Z", end: "2026-03-16T09:15:00Z", recurrence: "FREQ=WEEKLY;BYDAY=MO",
+      calendar_id: cal.id,
+      title: "Stand-up",
+      start: "2026-03-16T09:00:00Z",
+      end: "2026-03-16T09:15:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=MO",
     });
     const single = await makeAppointment(client, { calendar_id: cal.id, title: "Demo", start: "2026-03-31T13:00:00Z", end: "2026-03-31T14:00:00Z" });
     const res = await client.get(`/appointments?calendar_id=${cal.id}&from=2026-03-20T00:00:00Z&to=2026-04-14T00:00:00Z&limit=100`);
@@ -283,8 +328,15 @@ describe("appointments: lists and occurrence windows", () => {
       ["weekly", "2026-04-13T08:00:00.000Z", "2026-04-13T08:15:00.000Z"],
     ]);
     expect(page.data[0]).toEqual({
-      appointment_id: weekly.id, calendar_id: cal.id, title: "Stand-up", start: "2026-03-23T09:00:00.000Z", end: "2026-03-23T09:15:00.000Z",
-      attendees: [], location: null, status: "scheduled", recurrence: "FREQ=WEEKLY;BYDAY=MO",
+      appointment_id: weekly.id,
+      calendar_id: cal.id,
+      title: "Stand-up",
+      start: "2026-03-23T09:00:00.000Z",
+      end: "2026-03-23T09:15:00.000Z",
+      attendees: [],
+      location: null,
+      status: "scheduled",
+      recurrence: "FREQ=WEEKLY;BYDAY=MO",
     });
     expect(page.data.find((o: any) => o.appointment_id === single.id).recurrence).toBeNull();
 
@@ -308,8 +360,20 @@ describe("appointments: lists and occurrence windows", () => {
   it("pages through occurrences with a cursor and filters them by status", async () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client);
-    const daily = await makeAppointment(client, { calendar_id: cal.id, title: "Daily", start: "2026-07-01T09:00:00Z", end: "2026-07-01T09:30:00Z", recurrence: "FREQ=DAILY;COUNT=30" });
-    const weekly = await makeAppointment(client, { calendar_id: cal.id, title: "Weekly", start: "2026-07-01T12:00:00Z", end: "2026-07-01T13:00:00Z", recurrence: "FREQ=WEEKLY" });
+    const daily = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Daily",
+      start: "2026-07-01T09:00:00Z",
+      end: "2026-07-01T09:30:00Z",
+      recurrence: "FREQ=DAILY;COUNT=30",
+    });
+    const weekly = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Weekly",
+      start: "2026-07-01T12:00:00Z",
+      end: "2026-07-01T13:00:00Z",
+      recurrence: "FREQ=WEEKLY",
+    });
     const window = "from=2026-07-01T00:00:00Z&to=2026-08-01T00:00:00Z";
     const all = await allPages(client, `/appointments?${window}&limit=7`);
     expect(all.filter((o) => o.appointment_id === daily.id)).toHaveLength(30);
@@ -341,7 +405,13 @@ describe("appointments: lists and occurrence windows", () => {
   it("expands a series without COUNT or UNTIL for two years only", async () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client);
-    await makeAppointment(client, { calendar_id: cal.id, title: "Forever", start: "2026-01-05T09:00:00Z", end: "2026-01-05T10:00:00Z", recurrence: "FREQ=WEEKLY" });
+    await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Forever",
+      start: "2026-01-05T09:00:00Z",
+      end: "2026-01-05T10:00:00Z",
+      recurrence: "FREQ=WEEKLY",
+    });
     const year1 = await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=100");
     const year2 = await allPages(client, "/appointments?from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&limit=100");
     const year3 = await allPages(client, "/appointments?from=2028-01-01T00:00:00Z&to=2029-01-01T00:00:00Z&limit=100");
@@ -371,8 +441,12 @@ describe("appointments: overlaps", () => {
         requested_end: "2026-09-01T10:30:00.000Z",
       },
     ]);
-    expect((await a.post("/appointments", { calendar_id: cal.id, title: "Inside", start: "2026-09-01T09:15:00Z", end: "2026-09-01T09:45:00Z" })).status).toBe(409);
-    expect((await a.post("/appointments", { calendar_id: cal.id, title: "Around", start: "2026-09-01T08:00:00Z", end: "2026-09-01T11:00:00Z" })).status).toBe(409);
+    expect((await a.post("/appointments", { calendar_id: cal.id, title: "Inside", start: "2026-09-01T09:15:00Z", end: "2026-09-01T09:45:00Z" })).status).toBe(
+      409,
+    );
+    expect((await a.post("/appointments", { calendar_id: cal.id, title: "Around", start: "2026-09-01T08:00:00Z", end: "2026-09-01T11:00:00Z" })).status).toBe(
+      409,
+    );
     // Touching is not overlapping.
     await makeAppointment(a, { calendar_id: cal.id, title: "After", start: "2026-09-01T10:00:00Z", end: "2026-09-01T11:00:00Z" });
     await makeAppointment(a, { calendar_id: cal.id, title: "Before", start: "2026-09-01T08:00:00Z", end: "2026-09-01T09:00:00Z" });
@@ -420,7 +494,13 @@ describe("appointments: overlaps", () => {
   it("finds overlaps with any occurrence of a recurring appointment, on either side", async () => {
     const cal = await makeCalendar(a, { time_zone: "Europe/London" });
     // Mondays 09:00-10:00 London time from 2 March 2026 (GMT, then BST from 29 March).
-    const weekly = await makeAppointment(a, { calendar_id: cal.id, title: "Weekly", start: "2026-03-02T09:00:00Z", end: "2026-03-02T10:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=MO" });
+    const weekly = await makeAppointment(a, {
+      calendar_id: cal.id,
+      title: "Weekly",
+      start: "2026-03-02T09:00:00Z",
+      end: "2026-03-02T10:00:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=MO",
+    });
     // A one-off on Monday 6 April at 08:30-09:00 UTC is 09:30 BST: inside that day's occurrence.
     const hit = await a.post("/appointments", { calendar_id: cal.id, title: "One-off", start: "2026-04-06T08:30:00Z", end: "2026-04-06T09:00:00Z" });
     expect(hit.status).toBe(409);
@@ -432,7 +512,13 @@ describe("appointments: overlaps", () => {
 
     // A new recurring one that meets an existing one-off only on its fourth occurrence.
     const lone = await makeAppointment(a, { calendar_id: cal.id, title: "Lone", start: "2026-05-21T14:00:00Z", end: "2026-05-21T15:00:00Z" });
-    const series = await a.post("/appointments", { calendar_id: cal.id, title: "Thursdays", start: "2026-04-30T14:30:00Z", end: "2026-04-30T15:30:00Z", recurrence: "FREQ=WEEKLY;BYDAY=TH;COUNT=10" });
+    const series = await a.post("/appointments", {
+      calendar_id: cal.id,
+      title: "Thursdays",
+      start: "2026-04-30T14:30:00Z",
+      end: "2026-04-30T15:30:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=TH;COUNT=10",
+    });
     expect(series.status).toBe(409);
     expect((await series.json<any>()).conflicts).toEqual([
       {
@@ -445,10 +531,22 @@ describe("appointments: overlaps", () => {
       },
     ]);
     // Three occurrences end before it: fine.
-    await makeAppointment(a, { calendar_id: cal.id, title: "Three Thursdays", start: "2026-04-30T14:30:00Z", end: "2026-04-30T15:30:00Z", recurrence: "FREQ=WEEKLY;BYDAY=TH;COUNT=3" });
+    await makeAppointment(a, {
+      calendar_id: cal.id,
+      title: "Three Thursdays",
+      start: "2026-04-30T14:30:00Z",
+      end: "2026-04-30T15:30:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=TH;COUNT=3",
+    });
 
     // Two series: a fortnightly Monday one meets the weekly one on its first Monday at 09:30 local.
-    const clash = await a.post("/appointments", { calendar_id: cal.id, title: "Fortnightly", start: "2026-06-01T08:30:00Z", end: "2026-06-01T09:30:00Z", recurrence: "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO" });
+    const clash = await a.post("/appointments", {
+      calendar_id: cal.id,
+      title: "Fortnightly",
+      start: "2026-06-01T08:30:00Z",
+      end: "2026-06-01T09:30:00Z",
+      recurrence: "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+    });
     expect(clash.status).toBe(409);
     expect((await clash.json<any>()).conflicts[0]).toMatchObject({ appointment_id: weekly.id, occurrence_start: "2026-06-01T08:00:00.000Z" });
     // Moving the existing one-off onto a Monday morning: 409 too.
@@ -485,7 +583,13 @@ describe("appointments: overlaps", () => {
     // Ten weekly series starting on different Mondays of the same hour all meet each other eventually.
     const series = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        client.post("/appointments", { calendar_id: cal.id, title: `Series ${i}`, start: new Date(Date.UTC(2027, 0, 4 + 7 * i, 15)).toISOString(), end: new Date(Date.UTC(2027, 0, 4 + 7 * i, 16)).toISOString(), recurrence: "FREQ=WEEKLY" }),
+        client.post("/appointments", {
+          calendar_id: cal.id,
+          title: `Series ${i}`,
+          start: new Date(Date.UTC(2027, 0, 4 + 7 * i, 15)).toISOString(),
+          end: new Date(Date.UTC(2027, 0, 4 + 7 * i, 16)).toISOString(),
+          recurrence: "FREQ=WEEKLY",
+        }),
       ),
     );
     expect(series.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
@@ -523,7 +627,13 @@ describe("appointments: calendars that change", () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client, { time_zone: "Europe/London" });
     // Weekly 09:00 London from January: 09:00Z in winter, 08:00Z in summer.
-    const weekly = await makeAppointment(client, { calendar_id: cal.id, title: "Weekly", start: "2026-01-05T09:00:00Z", end: "2026-01-05T10:00:00Z", recurrence: "FREQ=WEEKLY;COUNT=30" });
+    const weekly = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Weekly",
+      start: "2026-01-05T09:00:00Z",
+      end: "2026-01-05T10:00:00Z",
+      recurrence: "FREQ=WEEKLY;COUNT=30",
+    });
     // Monday 6 July 09:00-10:00 UTC is free in London (the series is at 08:00Z then).
     const july = await makeAppointment(client, { calendar_id: cal.id, title: "July", start: "2026-07-06T09:00:00Z", end: "2026-07-06T10:00:00Z" });
     // In UTC the series would stay at 09:00Z all year and hit it.
@@ -550,7 +660,14 @@ describe("appointments: time zone changes and recurring series", () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client, { time_zone: "Europe/London" });
     // Fridays 23:30 London (GMT): Saturday 08:30 in Tokyo, which BYDAY=FR does not select.
-    const late = await makeAppointment(client, { calendar_id: cal.id, title: "Late", start: "2026-01-02T23:30:00Z", end: "2026-01-02T23:45:00Z", recurrence: "FREQ=WEEKLY;BYDAY=FR;COUNT=4", status: "cancelled" });
+    const late = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Late",
+      start: "2026-01-02T23:30:00Z",
+      end: "2026-01-02T23:45:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=FR;COUNT=4",
+      status: "cancelled",
+    });
     const res = await client.patch(`/calendars/${cal.id}`, { time_zone: "Asia/Tokyo" });
     expect(res.status).toBe(409);
     const problem = await res.json<any>();
@@ -564,7 +681,13 @@ describe("appointments: time zone changes and recurring series", () => {
     const { org, client } = freshOrg();
     const cal = await makeCalendar(client, { time_zone: "Europe/London" });
     // The 5th of each month at 09:00 London: the third is in BST (08:00Z). In Tokyo all stay at 09:00Z.
-    const series = await makeAppointment(client, { calendar_id: cal.id, title: "Series", start: "2026-02-05T09:00:00Z", end: "2026-02-05T10:00:00Z", recurrence: "FREQ=MONTHLY;COUNT=3" });
+    const series = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Series",
+      start: "2026-02-05T09:00:00Z",
+      end: "2026-02-05T10:00:00Z",
+      recurrence: "FREQ=MONTHLY;COUNT=3",
+    });
     expect((await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z")).map((o) => o.start)[2]).toBe("2026-04-05T08:00:00.000Z");
     expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "Asia/Tokyo" })).status).toBe(200);
     const row = await DB.prepare("SELECT * FROM appointments WHERE id = ? AND organization_id = ?").bind(series.id, org).first<any>();

@@ -7,7 +7,15 @@ const b = serviceClient(rpc, ORG_B);
 
 const h = (start: string, end: string) => ({ start, end });
 // The demo calendars' working hours.
-const SALES = { mon: [h("09:00", "17:00")], tue: [h("09:00", "17:00")], wed: [h("09:00", "17:00")], thu: [h("09:00", "17:00")], fri: [h("09:00", "15:00")], sat: [], sun: [] };
+const SALES = {
+  mon: [h("09:00", "17:00")],
+  tue: [h("09:00", "17:00")],
+  wed: [h("09:00", "17:00")],
+  thu: [h("09:00", "17:00")],
+  fri: [h("09:00", "15:00")],
+  sat: [],
+  sun: [],
+};
 const SUPPORT = {
   mon: [h("08:00", "12:00"), h("13:00", "18:00")],
   tue: [h("08:00", "18:00")],
@@ -21,7 +29,9 @@ const SUPPORT = {
 type Slot = { start: string; end: string; local_start: string; local_end: string };
 
 async function slots(client: ReturnType<typeof serviceClient>, calendarId: string, from: string, to: string, duration = 30): Promise<Slot[]> {
-  const res = await client.get(`/calendars/${calendarId}/availability?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&duration_minutes=${duration}`);
+  const res = await client.get(
+    `/calendars/${calendarId}/availability?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&duration_minutes=${duration}`,
+  );
   expect(res.status).toBe(200);
   const body = await res.json<any>();
   expect(body).toMatchObject({ calendar_id: calendarId, duration_minutes: duration, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
@@ -40,13 +50,19 @@ describe("availability", () => {
 
     const l = await slots(client, london.id, from, to);
     expect(l).toHaveLength(18); // one per weekday from Friday 6 to Tuesday 31 March
-    expect(onDay(l, "2026-03-27")).toEqual([["2026-03-27T09:00:00.000Z", "2026-03-27T15:00:00.000Z", "2026-03-27T09:00:00+00:00", "2026-03-27T15:00:00+00:00"]]);
+    expect(onDay(l, "2026-03-27")).toEqual([
+      ["2026-03-27T09:00:00.000Z", "2026-03-27T15:00:00.000Z", "2026-03-27T09:00:00+00:00", "2026-03-27T15:00:00+00:00"],
+    ]);
     expect(onDay(l, "2026-03-28")).toEqual([]);
-    expect(onDay(l, "2026-03-30")).toEqual([["2026-03-30T08:00:00.000Z", "2026-03-30T16:00:00.000Z", "2026-03-30T09:00:00+01:00", "2026-03-30T17:00:00+01:00"]]);
+    expect(onDay(l, "2026-03-30")).toEqual([
+      ["2026-03-30T08:00:00.000Z", "2026-03-30T16:00:00.000Z", "2026-03-30T09:00:00+01:00", "2026-03-30T17:00:00+01:00"],
+    ]);
 
     const n = await slots(client, ny.id, from, to);
     expect(n).toHaveLength(18 + 4); // Mondays have two intervals (lunch), four Mondays
-    expect(onDay(n, "2026-03-06")).toEqual([["2026-03-06T13:00:00.000Z", "2026-03-06T21:00:00.000Z", "2026-03-06T08:00:00-05:00", "2026-03-06T16:00:00-05:00"]]);
+    expect(onDay(n, "2026-03-06")).toEqual([
+      ["2026-03-06T13:00:00.000Z", "2026-03-06T21:00:00.000Z", "2026-03-06T08:00:00-05:00", "2026-03-06T16:00:00-05:00"],
+    ]);
     expect(onDay(n, "2026-03-09")).toEqual([
       ["2026-03-09T12:00:00.000Z", "2026-03-09T16:00:00.000Z", "2026-03-09T08:00:00-04:00", "2026-03-09T12:00:00-04:00"],
       ["2026-03-09T17:00:00.000Z", "2026-03-09T22:00:00.000Z", "2026-03-09T13:00:00-04:00", "2026-03-09T18:00:00-04:00"],
@@ -63,10 +79,16 @@ describe("availability", () => {
     const from = "2026-10-23T00:00:00Z";
     const to = "2026-11-04T00:00:00Z";
     const l = await slots(client, london.id, from, to);
-    expect(onDay(l, "2026-10-23")).toEqual([["2026-10-23T08:00:00.000Z", "2026-10-23T14:00:00.000Z", "2026-10-23T09:00:00+01:00", "2026-10-23T15:00:00+01:00"]]);
-    expect(onDay(l, "2026-10-26")).toEqual([["2026-10-26T09:00:00.000Z", "2026-10-26T17:00:00.000Z", "2026-10-26T09:00:00+00:00", "2026-10-26T17:00:00+00:00"]]);
+    expect(onDay(l, "2026-10-23")).toEqual([
+      ["2026-10-23T08:00:00.000Z", "2026-10-23T14:00:00.000Z", "2026-10-23T09:00:00+01:00", "2026-10-23T15:00:00+01:00"],
+    ]);
+    expect(onDay(l, "2026-10-26")).toEqual([
+      ["2026-10-26T09:00:00.000Z", "2026-10-26T17:00:00.000Z", "2026-10-26T09:00:00+00:00", "2026-10-26T17:00:00+00:00"],
+    ]);
     const n = await slots(client, ny.id, from, to);
-    expect(onDay(n, "2026-10-30")).toEqual([["2026-10-30T12:00:00.000Z", "2026-10-30T20:00:00.000Z", "2026-10-30T08:00:00-04:00", "2026-10-30T16:00:00-04:00"]]);
+    expect(onDay(n, "2026-10-30")).toEqual([
+      ["2026-10-30T12:00:00.000Z", "2026-10-30T20:00:00.000Z", "2026-10-30T08:00:00-04:00", "2026-10-30T16:00:00-04:00"],
+    ]);
     expect(onDay(n, "2026-11-02")).toEqual([
       ["2026-11-02T13:00:00.000Z", "2026-11-02T17:00:00.000Z", "2026-11-02T08:00:00-05:00", "2026-11-02T12:00:00-05:00"],
       ["2026-11-02T18:00:00.000Z", "2026-11-02T23:00:00.000Z", "2026-11-02T13:00:00-05:00", "2026-11-02T18:00:00-05:00"],
@@ -91,7 +113,13 @@ describe("availability", () => {
     const { client } = freshOrg();
     const cal = await makeCalendar(client, { time_zone: "Europe/London", working_hours: SALES });
     // Mondays 10:00-11:00 London time.
-    await makeAppointment(client, { calendar_id: cal.id, title: "Weekly", start: "2026-03-23T10:00:00Z", end: "2026-03-23T11:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=MO" });
+    await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Weekly",
+      start: "2026-03-23T10:00:00Z",
+      end: "2026-03-23T11:00:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=MO",
+    });
     await makeAppointment(client, { calendar_id: cal.id, title: "Cancelled", start: "2026-03-30T13:00:00Z", end: "2026-03-30T14:00:00Z", status: "cancelled" });
     await makeAppointment(client, { calendar_id: cal.id, title: "Lunch", start: "2026-03-30T12:00:00+01:00", end: "2026-03-30T12:20:00+01:00" });
     const from = "2026-03-23T00:00:00Z";

@@ -36,11 +36,17 @@ describe("series per calendar", () => {
     const { org, client } = freshOrg();
     const cal = await makeCalendar(client);
     const elsewhere = await makeCalendar(client);
-    await insertAppointments(org, cal, Array.from({ length: 199 }, (_, i) => ({ ...DAILY_9, status: i % 10 ? "scheduled" : "cancelled" })));
+    await insertAppointments(
+      org,
+      cal,
+      Array.from({ length: 199 }, (_, i) => ({ ...DAILY_9, status: i % 10 ? "scheduled" : "cancelled" })),
+    );
     const last = await makeAppointment(client, { calendar_id: cal.id, ...DAILY_9, recurrence: "FREQ=WEEKLY", allow_overlap: true });
 
     for (const recurrence of ["FREQ=DAILY;COUNT=3", " freq=weekly ; byday=mo ", "FREQ=MONTHLY;UNTIL=20261231"]) {
-      const errors = await fieldErrors(await client.post("/appointments", { calendar_id: cal.id, title: "One too many", ...DAILY_9, recurrence, allow_overlap: true }));
+      const errors = await fieldErrors(
+        await client.post("/appointments", { calendar_id: cal.id, title: "One too many", ...DAILY_9, recurrence, allow_overlap: true }),
+      );
       expect(errors).toEqual([{ path: "recurrence", message: expect.stringContaining("at most 200 recurring appointments") }]);
     }
     // One-offs are not series: still welcome, but not as a series.
@@ -55,7 +61,9 @@ describe("series per calendar", () => {
     // Deleting one frees exactly one place, also for writes that arrive together.
     expect((await client.delete(`/appointments/${last.id}`)).status).toBe(204);
     const racing = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => client.post("/appointments", { calendar_id: cal.id, title: `Racer ${i}`, ...DAILY_9, recurrence: "FREQ=DAILY;COUNT=9", allow_overlap: true })),
+      Array.from({ length: 5 }, (_, i) =>
+        client.post("/appointments", { calendar_id: cal.id, title: `Racer ${i}`, ...DAILY_9, recurrence: "FREQ=DAILY;COUNT=9", allow_overlap: true }),
+      ),
     );
     expect(racing.map((r) => r.status).sort()).toEqual([201, 422, 422, 422, 422]);
     const series = (await allPages(client, `/appointments?calendar_id=${cal.id}&limit=100`)).filter((a) => a.recurrence);
@@ -65,11 +73,17 @@ describe("series per calendar", () => {
   it("changes the time zone of a calendar of 200 overlapping daily series, and still finds the one new overlap among them", async () => {
     const { org, client } = freshOrg();
     const cal = await makeCalendar(client, { time_zone: "Europe/London" });
-    await insertAppointments(org, cal, Array.from({ length: 200 }, () => DAILY_9));
+    await insertAppointments(
+      org,
+      cal,
+      Array.from({ length: 200 }, () => DAILY_9),
+    );
     // 09:00-10:00 UTC on 6 July: free in London, where the series sit at 08:00Z in summer.
     const july = await makeAppointment(client, { calendar_id: cal.id, title: "July", start: "2026-07-06T09:00:00Z", end: "2026-07-06T10:00:00Z" });
 
-    const refused = await timed("PATCH time_zone, 200 overlapping daily series + 1 new overlap (409)", () => client.patch(`/calendars/${cal.id}`, { time_zone: "UTC" }));
+    const refused = await timed("PATCH time_zone, 200 overlapping daily series + 1 new overlap (409)", () =>
+      client.patch(`/calendars/${cal.id}`, { time_zone: "UTC" }),
+    );
     expect(refused.status).toBe(409);
     const problem = await refused.json<any>();
     // Only the new pairs (each series with July), not the 19,900 pairs of series that already overlapped.
@@ -80,7 +94,9 @@ describe("series per calendar", () => {
     expect((await (await client.get(`/calendars/${cal.id}`)).json<any>()).time_zone).toBe("Europe/London");
 
     await client.delete(`/appointments/${july.id}`);
-    const changed = await timed("PATCH time_zone, 200 overlapping daily series (200)", () => client.patch(`/calendars/${cal.id}`, { time_zone: "America/New_York" }));
+    const changed = await timed("PATCH time_zone, 200 overlapping daily series (200)", () =>
+      client.patch(`/calendars/${cal.id}`, { time_zone: "America/New_York" }),
+    );
     expect(changed.status).toBe(200);
     const day = await allPages(client, `/appointments?calendar_id=${cal.id}&from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z&limit=100`);
     expect(day).toHaveLength(200);
@@ -161,9 +177,20 @@ describe("windows and the feed", () => {
   it("answers a window holding more than 5000 appointments with a 422 naming the cap, and the same window of one calendar", async () => {
     const { org, client } = freshOrg();
     const [big, small] = [await makeCalendar(client), await makeCalendar(client)];
-    const oneOff = (i: number) => ({ start: new Date(Date.UTC(2026, 2, 1) + i * 60_000).toISOString(), end: new Date(Date.UTC(2026, 2, 1) + (i + 1) * 60_000).toISOString() });
-    await insertAppointments(org, big, Array.from({ length: 4000 }, (_, i) => oneOff(i)));
-    await insertAppointments(org, small, Array.from({ length: 1001 }, (_, i) => oneOff(i)));
+    const oneOff = (i: number) => ({
+      start: new Date(Date.UTC(2026, 2, 1) + i * 60_000).toISOString(),
+      end: new Date(Date.UTC(2026, 2, 1) + (i + 1) * 60_000).toISOString(),
+    });
+    await insertAppointments(
+      org,
+      big,
+      Array.from({ length: 4000 }, (_, i) => oneOff(i)),
+    );
+    await insertAppointments(
+      org,
+      small,
+      Array.from({ length: 1001 }, (_, i) => oneOff(i)),
+    );
     const window = "from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z";
     for (const query of [window, `${window}&status=scheduled`, `${window}&limit=1`]) {
       const errors = await fieldErrors(await client.get(`/appointments?${query}`));
@@ -171,13 +198,23 @@ describe("windows and the feed", () => {
     }
     const page = await client.get(`/appointments?${window}&calendar_id=${big.id}&limit=3`);
     expect(page.status).toBe(200);
-    expect((await page.json<any>()).data.map((o: any) => o.start)).toEqual([oneOff(0).start, oneOff(1).start, oneOff(2).start].map((s) => new Date(s).toISOString()));
+    expect((await page.json<any>()).data.map((o: any) => o.start)).toEqual(
+      [oneOff(0).start, oneOff(1).start, oneOff(2).start].map((s) => new Date(s).toISOString()),
+    );
     // Cancelled ones do not count for availability, scheduled ones do.
     const res = await client.get(`/calendars/${big.id}/availability?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z`);
     expect(res.status).toBe(200);
-    await insertAppointments(org, big, Array.from({ length: 1001 }, (_, i) => ({ ...oneOff(i), status: "cancelled" })));
+    await insertAppointments(
+      org,
+      big,
+      Array.from({ length: 1001 }, (_, i) => ({ ...oneOff(i), status: "cancelled" })),
+    );
     expect((await client.get(`/calendars/${big.id}/availability?from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z`)).status).toBe(200);
-    await insertAppointments(org, big, Array.from({ length: 1001 }, (_, i) => oneOff(5000 + i)));
+    await insertAppointments(
+      org,
+      big,
+      Array.from({ length: 1001 }, (_, i) => oneOff(5000 + i)),
+    );
     const errors = await fieldErrors(await client.get(`/calendars/${big.id}/availability?from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z`));
     expect(errors).toEqual([{ path: "to", message: expect.stringContaining("more than 5000 scheduled appointments") }]);
   }, 60_000);
@@ -186,14 +223,32 @@ describe("windows and the feed", () => {
     const { client } = freshOrg();
     const london = await makeCalendar(client, { time_zone: "Europe/London" });
     const ny = await makeCalendar(client, { time_zone: "America/New_York" });
-    const rules = ["FREQ=DAILY", "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=MONTHLY;BYDAY=1TU,-1FR", "FREQ=WEEKLY;COUNT=10", "FREQ=DAILY;UNTIL=20261101"];
+    const rules = [
+      "FREQ=DAILY",
+      "FREQ=DAILY;INTERVAL=3",
+      "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+      "FREQ=MONTHLY;BYDAY=1TU,-1FR",
+      "FREQ=WEEKLY;COUNT=10",
+      "FREQ=DAILY;UNTIL=20261101",
+    ];
     const made: any[] = [];
     for (const [k, cal] of [london, ny].entries()) {
       for (const [i, rule] of rules.entries()) {
         const start = rule.includes("BYDAY=MO") ? "2026-01-05" : rule.includes("1TU") ? "2026-01-06" : "2026-01-07";
-        made.push(await makeAppointment(client, { calendar_id: cal.id, title: `${k}-${i}`, start: `${start}T${10 + i}:1${k}:00Z`, end: `${start}T${10 + i}:4${k}:00Z`, recurrence: rule, allow_overlap: true }));
+        made.push(
+          await makeAppointment(client, {
+            calendar_id: cal.id,
+            title: `${k}-${i}`,
+            start: `${start}T${10 + i}:1${k}:00Z`,
+            end: `${start}T${10 + i}:4${k}:00Z`,
+            recurrence: rule,
+            allow_overlap: true,
+          }),
+        );
       }
-      made.push(await makeAppointment(client, { calendar_id: cal.id, title: "once", start: "2026-10-25T00:30:00Z", end: "2026-10-25T03:00:00Z", allow_overlap: true }));
+      made.push(
+        await makeAppointment(client, { calendar_id: cal.id, title: "once", start: "2026-10-25T00:30:00Z", end: "2026-10-25T03:00:00Z", allow_overlap: true }),
+      );
     }
     const from = "2026-03-01T00:00:00Z";
     const to = "2026-11-15T00:00:00Z";
@@ -201,10 +256,12 @@ describe("windows and the feed", () => {
     const expected = made
       .flatMap((a) => {
         const rule = a.recurrence ? (parseRule(a.recurrence) as { ok: true; rule: any }).rule : null;
-        return expand({ start: Date.parse(a.start), end: Date.parse(a.end), rule }, zoneOf(a), { from: Date.parse(from), to: Date.parse(to) }).occurrences.map((o) => ({
-          id: a.id,
-          start: new Date(o.start).toISOString(),
-        }));
+        return expand({ start: Date.parse(a.start), end: Date.parse(a.end), rule }, zoneOf(a), { from: Date.parse(from), to: Date.parse(to) }).occurrences.map(
+          (o) => ({
+            id: a.id,
+            start: new Date(o.start).toISOString(),
+          }),
+        );
       })
       .sort((x, y) => x.start.localeCompare(y.start) || x.id.localeCompare(y.id));
     expect(expected.length).toBeGreaterThan(500);
@@ -217,11 +274,20 @@ describe("windows and the feed", () => {
   it("keeps the feed within 4 MiB of events, the latest starts first, and still valid iCalendar", async () => {
     const { org, client } = freshOrg();
     const cal = await makeCalendar(client);
-    const attendees = Array.from({ length: 100 }, (_, i) => ({ contact_id: null, email: `${"a".repeat(60)}.${i}@${"b".repeat(180)}.example`, name: `Attendee ${i} ${"ü".repeat(180)}` }));
+    const attendees = Array.from({ length: 100 }, (_, i) => ({
+      contact_id: null,
+      email: `${"a".repeat(60)}.${i}@${"b".repeat(180)}.example`,
+      name: `Attendee ${i} ${"ü".repeat(180)}`,
+    }));
     const ids = await insertAppointments(
       org,
       cal,
-      Array.from({ length: 120 }, (_, i) => ({ title: `Big ${i}`, start: new Date(Date.UTC(2026, 0, 1 + i, 9)).toISOString(), end: new Date(Date.UTC(2026, 0, 1 + i, 10)).toISOString(), attendees })),
+      Array.from({ length: 120 }, (_, i) => ({
+        title: `Big ${i}`,
+        start: new Date(Date.UTC(2026, 0, 1 + i, 9)).toISOString(),
+        end: new Date(Date.UTC(2026, 0, 1 + i, 10)).toISOString(),
+        attendees,
+      })),
     );
     const res = await client.get(`/calendars/${cal.id}/calendar.ics`);
     expect(res.status).toBe(200);
@@ -267,28 +333,60 @@ describe("the helpers behind the bounds", () => {
     const next = random(3);
     const intl = (timeZone: string, ms: number) => {
       const parts: Record<string, number> = Object.fromEntries(
-        new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" })
+        new Intl.DateTimeFormat("en-US", {
+          timeZone,
+          hourCycle: "h23",
+          year: "numeric",
+          month: "numeric",
+          day: "numeric",
+          hour: "numeric",
+          minute: "numeric",
+          second: "numeric",
+        })
           .formatToParts(new Date(ms))
           .filter((p) => p.type !== "literal")
           .map((p) => [p.type, Number(p.value)]),
       );
       return Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour! % 24, parts.minute, parts.second) - Math.floor(ms / 1000) * 1000;
     };
-    const zones = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata", "America/Sao_Paulo", "Africa/Casablanca", "Pacific/Apia", "UTC"];
+    const zones = [
+      "Europe/London",
+      "America/New_York",
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "Asia/Kolkata",
+      "America/Sao_Paulo",
+      "Africa/Casablanca",
+      "Pacific/Apia",
+      "UTC",
+    ];
     for (const zone of zones) {
       for (let k = 0; k < 60; k++) {
         const ms = Math.floor(Date.UTC(1970, 0, 1) + next() * (Date.UTC(2200, 0, 1) - Date.UTC(1970, 0, 1)));
         expect(offsetAt(zone, ms), `${zone} ${new Date(ms).toISOString()}`).toBe(intl(zone, ms));
       }
       // Either side of each change of 2026, to the second.
-      const changes = [Date.UTC(2026, 2, 29, 1), Date.UTC(2026, 9, 25, 1), Date.UTC(2026, 2, 8, 7), Date.UTC(2026, 10, 1, 6), Date.UTC(2026, 3, 4, 15), Date.UTC(2026, 8, 26, 14)];
+      const changes = [
+        Date.UTC(2026, 2, 29, 1),
+        Date.UTC(2026, 9, 25, 1),
+        Date.UTC(2026, 2, 8, 7),
+        Date.UTC(2026, 10, 1, 6),
+        Date.UTC(2026, 3, 4, 15),
+        Date.UTC(2026, 8, 26, 14),
+      ];
       for (const at of changes) for (const d of [-1001, -1000, -1, 0, 1, 999, 1000]) expect(offsetAt(zone, at + d)).toBe(intl(zone, at + d));
     }
   });
 
   it("expands a window the same as the whole series cut to that window", () => {
     const next = random(11);
-    const rules = ["FREQ=DAILY", "FREQ=DAILY;COUNT=40", "FREQ=WEEKLY;BYDAY=TU,SU;UNTIL=20270301T000000Z", "FREQ=MONTHLY;BYDAY=-1SU", "FREQ=DAILY;INTERVAL=2;UNTIL=20261028"];
+    const rules = [
+      "FREQ=DAILY",
+      "FREQ=DAILY;COUNT=40",
+      "FREQ=WEEKLY;BYDAY=TU,SU;UNTIL=20270301T000000Z",
+      "FREQ=MONTHLY;BYDAY=-1SU",
+      "FREQ=DAILY;INTERVAL=2;UNTIL=20261028",
+    ];
     for (const zone of ["Europe/London", "America/New_York", "Pacific/Chatham"]) {
       for (const text of rules) {
         const rule = (parseRule(text) as { ok: true; rule: any }).rule;

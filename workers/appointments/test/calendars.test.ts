@@ -69,7 +69,13 @@ describe("calendars", () => {
     expect(cal.working_hours).toEqual(DEFAULT_HOURS);
     expect((await (await a.get(`/calendars/${cal.id}`)).json<any>()).working_hours).toEqual(DEFAULT_HOURS);
 
-    const split = hours({ mon: [{ start: "08:00", end: "12:00" }, { start: "13:00", end: "18:30" }], fri: [] });
+    const split = hours({
+      mon: [
+        { start: "08:00", end: "12:00" },
+        { start: "13:00", end: "18:30" },
+      ],
+      fri: [],
+    });
     const custom = await created(a, { working_hours: split });
     expect(custom.working_hours).toEqual(split);
     expect((await (await a.get(`/calendars/${custom.id}`)).json<any>()).working_hours).toEqual(split);
@@ -110,15 +116,16 @@ describe("calendars", () => {
       // The start-before-end check also runs on the malformed string, so it may add an entry for the interval.
       const paths = await problemPaths(await post(hours({ wed: [{ start: bad, end: "23:00" }] })));
       expect(paths, bad).toContain("working_hours.wed.0.start");
-      expect(paths.filter((p) => p !== "working_hours.wed.0"), bad).toEqual(["working_hours.wed.0.start"]);
+      expect(
+        paths.filter((p) => p !== "working_hours.wed.0"),
+        bad,
+      ).toEqual(["working_hours.wed.0.start"]);
     }
     expect(await problemPaths(await post(hours({ fri: [{ start: "08:00", end: "25:00" }] })))).toEqual(["working_hours.fri.0.end"]);
 
     const { sun: _sun, ...noSunday } = DEFAULT_HOURS;
     expect(await problemPaths(await post(noSunday))).toEqual(["working_hours.sun"]);
-    expect(await problemPaths(await post(hours({ mon: Array.from({ length: 9 }, () => ({ start: "09:00", end: "10:00" })) })))).toEqual([
-      "working_hours.mon",
-    ]);
+    expect(await problemPaths(await post(hours({ mon: Array.from({ length: 9 }, () => ({ start: "09:00", end: "10:00" })) })))).toEqual(["working_hours.mon"]);
 
     // The edges of the clock are fine.
     expect((await post(hours({ sun: [{ start: "00:00", end: "23:59" }] }))).status).toBe(201);
@@ -165,7 +172,7 @@ describe("calendars", () => {
     expect(all.data.map((x: any) => x.name)).toEqual(["Desk 0", "Desk 1", "Desk 2", "Desk 3", "Desk 4"]);
     expect(all.next_cursor).toBeNull();
     expect((await (await c.get("/calendars?limit=5")).json<any>()).next_cursor).toBeNull();
-    expect((await (await serviceClient(rpc, crypto.randomUUID()).get("/calendars")).json())).toEqual({ data: [], next_cursor: null });
+    expect(await (await serviceClient(rpc, crypto.randomUUID()).get("/calendars")).json()).toEqual({ data: [], next_cursor: null });
 
     for (const q of ["limit=0", "limit=101", "limit=abc", "cursor=garbage"]) {
       expect((await c.get(`/calendars?${q}`)).status, q).toBe(422);

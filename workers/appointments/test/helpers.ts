@@ -77,7 +77,20 @@ export async function insertAppointments(
     const now = new Date().toISOString();
     return DB.prepare(
       "INSERT INTO appointments (id, organization_id, calendar_id, title, start_at, end_at, range_end, attendees, location, status, recurrence, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 1, ?, ?)",
-    ).bind(id, org, calendar.id, item.title ?? "Inserted", row.start_at, row.end_at, rangeEndOf(seriesOf(row), calendar.time_zone), JSON.stringify(item.attendees ?? []), item.status ?? "scheduled", row.recurrence, now, now);
+    ).bind(
+      id,
+      org,
+      calendar.id,
+      item.title ?? "Inserted",
+      row.start_at,
+      row.end_at,
+      rangeEndOf(seriesOf(row), calendar.time_zone),
+      JSON.stringify(item.attendees ?? []),
+      item.status ?? "scheduled",
+      row.recurrence,
+      now,
+      now,
+    );
   });
   for (let i = 0; i < statements.length; i += 500) await DB.batch(statements.slice(i, i + 500));
   return ids;

@@ -42,7 +42,7 @@ function icalStarts(vevent: ICAL.Component, max = 2000): string[] {
 describe("iCalendar feed", () => {
   it("is valid RFC 5545 that a standard parser reads back field for field", async () => {
     const { client } = freshOrg();
-    const name = "Sales; EMEA, \\ \"Tier 1\"\nLondon — Zoë's desk";
+    const name = 'Sales; EMEA, \\ "Tier 1"\nLondon — Zoë\'s desk';
     const cal = await makeCalendar(client, { name, time_zone: "Europe/London" });
     const title = "Review: Q3 numbers; actions, owners \\ next steps\nsecond line — naïve café ☕ " + "long ".repeat(20) + "end";
     const one = await makeAppointment(client, {
@@ -50,13 +50,19 @@ describe("iCalendar feed", () => {
       title,
       start: "2026-06-01T10:00:00+01:00",
       end: "2026-06-01T11:00:00+01:00",
-      location: "Room 1, Floor 2; Building \"A\"",
+      location: 'Room 1, Floor 2; Building "A"',
       attendees: [
         { contact_id: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01", email: "ada@analytical.example", name: "Ada Lovelace" },
-        { email: "grace@cobol.example", name: "Hopper, Grace: \"Amazing\"" },
+        { email: "grace@cobol.example", name: 'Hopper, Grace: "Amazing"' },
       ],
     });
-    const cancelled = await makeAppointment(client, { calendar_id: cal.id, title: "Gone", start: "2026-06-02T09:00:00Z", end: "2026-06-02T10:00:00Z", status: "cancelled" });
+    const cancelled = await makeAppointment(client, {
+      calendar_id: cal.id,
+      title: "Gone",
+      start: "2026-06-02T09:00:00Z",
+      end: "2026-06-02T10:00:00Z",
+      status: "cancelled",
+    });
 
     const { text, component, events } = await feed(client, cal.id);
     // CRLF everywhere, no bare CR or LF, every physical line at most 75 octets, folds start with one space.
@@ -73,14 +79,14 @@ describe("iCalendar feed", () => {
     expect(component.getFirstPropertyValue("version")).toBe("2.0");
     expect(component.getFirstPropertyValue("prodid")).toBe("-//Buildly//Appointments 1.0//EN");
     // ical.js keeps the value of an X- property as written (it cannot know its type); it is TEXT, escaped.
-    expect(component.getFirstPropertyValue("x-wr-calname")).toBe("Sales\\; EMEA\\, \\\\ \"Tier 1\"\\nLondon — Zoë's desk");
+    expect(component.getFirstPropertyValue("x-wr-calname")).toBe('Sales\\; EMEA\\, \\\\ "Tier 1"\\nLondon — Zoë\'s desk');
     expect(unfolded).toContain(`X-WR-CALNAME:${escapeText(name)}\r\n`);
     expect(component.getFirstPropertyValue("x-wr-timezone")).toBe("Europe/London");
     expect(events).toHaveLength(2);
 
     const ev = byUid(events, one.id);
     expect(ev.getFirstPropertyValue("summary")).toBe(title);
-    expect(ev.getFirstPropertyValue("location")).toBe("Room 1, Floor 2; Building \"A\"");
+    expect(ev.getFirstPropertyValue("location")).toBe('Room 1, Floor 2; Building "A"');
     expect(ev.getFirstPropertyValue("status")).toBe("CONFIRMED");
     expect(ev.getFirstPropertyValue("rrule")).toBeNull();
     const dtstart = ev.getFirstProperty("dtstart")!;
@@ -101,11 +107,26 @@ describe("iCalendar feed", () => {
     for (const timeZone of ["Europe/London", "America/New_York"]) {
       const cal = await makeCalendar(client, { time_zone: timeZone });
       const weekly = await makeAppointment(client, {
-        calendar_id: cal.id, title: "Weekly", start: timeZone === "Europe/London" ? "2026-01-05T09:00:00Z" : "2026-01-05T14:00:00Z", end: timeZone === "Europe/London" ? "2026-01-05T09:30:00Z" : "2026-01-05T14:30:00Z",
+        calendar_id: cal.id,
+        title: "Weekly",
+        start: timeZone === "Europe/London" ? "2026-01-05T09:00:00Z" : "2026-01-05T14:00:00Z",
+        end: timeZone === "Europe/London" ? "2026-01-05T09:30:00Z" : "2026-01-05T14:30:00Z",
         recurrence: "FREQ=WEEKLY;BYDAY=MO;COUNT=60",
       });
-      const monthly = await makeAppointment(client, { calendar_id: cal.id, title: "Monthly", start: "2026-01-30T15:00:00Z", end: "2026-01-30T16:00:00Z", recurrence: "FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20261231" });
-      const open = await makeAppointment(client, { calendar_id: cal.id, title: "Open", start: "2026-02-03T17:00:00Z", end: "2026-02-03T17:15:00Z", recurrence: "FREQ=DAILY;INTERVAL=3" });
+      const monthly = await makeAppointment(client, {
+        calendar_id: cal.id,
+        title: "Monthly",
+        start: "2026-01-30T15:00:00Z",
+        end: "2026-01-30T16:00:00Z",
+        recurrence: "FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20261231",
+      });
+      const open = await makeAppointment(client, {
+        calendar_id: cal.id,
+        title: "Open",
+        start: "2026-02-03T17:00:00Z",
+        end: "2026-02-03T17:15:00Z",
+        recurrence: "FREQ=DAILY;INTERVAL=3",
+      });
       const { text, component, events } = await feed(client, cal.id);
 
       const tz = component.getFirstSubcomponent("vtimezone")!;

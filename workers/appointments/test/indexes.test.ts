@@ -6,7 +6,9 @@ import { appointmentsByIds, calendarsByIds } from "../src/models";
 const DB = (env as unknown as { DB: D1Database }).DB;
 
 async function plan(statement: string, params: unknown[]): Promise<string[]> {
-  const { results } = await DB.prepare(`EXPLAIN QUERY PLAN ${statement}`).bind(...params).all<{ detail: string }>();
+  const { results } = await DB.prepare(`EXPLAIN QUERY PLAN ${statement}`)
+    .bind(...params)
+    .all<{ detail: string }>();
   return results.map((r) => r.detail);
 }
 
@@ -19,16 +21,44 @@ describe("query plans", () => {
   it("searches an index for every list, window and overlap query", async () => {
     const cases: [string, string, unknown[], RegExp][] = [
       ["list", "SELECT * FROM appointments WHERE organization_id = ? ORDER BY created_at, id LIMIT 21", [ORG], /USING INDEX appointments_org_created/],
-      ["list by calendar", "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? ORDER BY created_at, id LIMIT 21", [ORG, CAL], /USING INDEX appointments_org_calendar_created/],
-      ["window", "SELECT * FROM appointments a JOIN calendars c ON c.id = a.calendar_id WHERE a.organization_id = ? AND a.range_end > ? AND a.start_at < ?", [ORG, T1, T2], /USING INDEX appointments_org_range \(organization_id=\? AND range_end>\?\)/],
-      ["window of a calendar", "SELECT * FROM appointments a JOIN calendars c ON c.id = a.calendar_id WHERE a.organization_id = ? AND a.calendar_id = ? AND a.range_end > ? AND a.start_at < ?", [ORG, CAL, T1, T2], /USING INDEX appointments_calendar_range \(organization_id=\? AND calendar_id=\? AND range_end>\?\)/],
-      ["overlap check", "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? AND status = 'scheduled' AND range_end > ? AND start_at < ? AND id <> ?", [ORG, CAL, T1, T2, CAL], /USING INDEX appointments_calendar_range \(organization_id=\? AND calendar_id=\? AND range_end>\?\)/],
-      ["feed", "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? ORDER BY start_at DESC, id DESC LIMIT 5000", [ORG, CAL], /USING INDEX appointments_(calendar_range|org_calendar_created) \(organization_id=\? AND calendar_id=\?\)/],
+      [
+        "list by calendar",
+        "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? ORDER BY created_at, id LIMIT 21",
+        [ORG, CAL],
+        /USING INDEX appointments_org_calendar_created/,
+      ],
+      [
+        "window",
+        "SELECT * FROM appointments a JOIN calendars c ON c.id = a.calendar_id WHERE a.organization_id = ? AND a.range_end > ? AND a.start_at < ?",
+        [ORG, T1, T2],
+        /USING INDEX appointments_org_range \(organization_id=\? AND range_end>\?\)/,
+      ],
+      [
+        "window of a calendar",
+        "SELECT * FROM appointments a JOIN calendars c ON c.id = a.calendar_id WHERE a.organization_id = ? AND a.calendar_id = ? AND a.range_end > ? AND a.start_at < ?",
+        [ORG, CAL, T1, T2],
+        /USING INDEX appointments_calendar_range \(organization_id=\? AND calendar_id=\? AND range_end>\?\)/,
+      ],
+      [
+        "overlap check",
+        "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? AND status = 'scheduled' AND range_end > ? AND start_at < ? AND id <> ?",
+        [ORG, CAL, T1, T2, CAL],
+        /USING INDEX appointments_calendar_range \(organization_id=\? AND calendar_id=\? AND range_end>\?\)/,
+      ],
+      [
+        "feed",
+        "SELECT * FROM appointments WHERE organization_id = ? AND calendar_id = ? ORDER BY start_at DESC, id DESC LIMIT 5000",
+        [ORG, CAL],
+        /USING INDEX appointments_(calendar_range|org_calendar_created) \(organization_id=\? AND calendar_id=\?\)/,
+      ],
     ];
     for (const [name, statement, params, expected] of cases) {
       const details = await plan(statement, params);
       expect(details.join(" | "), name).toMatch(expected);
-      expect(details.some((d) => /^SCAN (appointments|a)\b/.test(d)), name).toBe(false);
+      expect(
+        details.some((d) => /^SCAN (appointments|a)\b/.test(d)),
+        name,
+      ).toBe(false);
     }
   });
 

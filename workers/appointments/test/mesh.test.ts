@@ -32,9 +32,33 @@ describe("describe (the appointments service's catalog)", () => {
       ["appointments", "/appointments", "Appointment"],
     ]);
     const fields = catalog.models[1]!.fields;
-    expect(fields.map((f) => f.name)).toEqual(["id", "calendar_id", "title", "start", "end", "attendees", FIELD, "location", "status", "recurrence", "created_at", "updated_at"]);
-    expect(fields.find((f) => f.name === FIELD)).toEqual({ name: FIELD, type: "uuid", nullable: true, references: { service: "crm", model: "contacts" }, lookup: true });
-    expect(fields.find((f) => f.name === "calendar_id")).toEqual({ name: "calendar_id", type: "uuid", references: { service: "appointments", model: "calendars" }, lookup: true });
+    expect(fields.map((f) => f.name)).toEqual([
+      "id",
+      "calendar_id",
+      "title",
+      "start",
+      "end",
+      "attendees",
+      FIELD,
+      "location",
+      "status",
+      "recurrence",
+      "created_at",
+      "updated_at",
+    ]);
+    expect(fields.find((f) => f.name === FIELD)).toEqual({
+      name: FIELD,
+      type: "uuid",
+      nullable: true,
+      references: { service: "crm", model: "contacts" },
+      lookup: true,
+    });
+    expect(fields.find((f) => f.name === "calendar_id")).toEqual({
+      name: "calendar_id",
+      type: "uuid",
+      references: { service: "appointments", model: "calendars" },
+      lookup: true,
+    });
     expect(fields.find((f) => f.name === "start")).toEqual({ name: "start", type: "datetime" });
   });
 
@@ -141,7 +165,11 @@ describe("migration 0003 over existing appointments", () => {
       "INSERT INTO appointments (id, organization_id, calendar_id, title, start_at, end_at, range_end, attendees, status, created_at, updated_at) VALUES (?, 'org-1', ?, 'x', ?, ?, ?, ?, 'scheduled', ?, ?)",
     );
     await db.batch([
-      db.prepare("INSERT INTO calendars (id, organization_id, name, time_zone, working_hours, created_at, updated_at) VALUES (?, 'org-1', 'c', 'UTC', '{}', ?, ?)").bind(cal, t, t),
+      db
+        .prepare(
+          "INSERT INTO calendars (id, organization_id, name, time_zone, working_hours, created_at, updated_at) VALUES (?, 'org-1', 'c', 'UTC', '{}', ?, ?)",
+        )
+        .bind(cal, t, t),
       appt.bind(a1, cal, t, t, t, JSON.stringify([attendee(ada), attendee(grace), attendee(null)]), t, t),
       appt.bind(a2, cal, t, t, t, JSON.stringify([attendee(grace)]), t, t),
     ]);

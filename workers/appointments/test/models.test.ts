@@ -9,7 +9,12 @@ describe("getMany", () => {
     const theirs = freshOrg();
     const cal = await makeCalendar(mine.client, { name: "Mine" });
     const other = await makeCalendar(theirs.client, { name: "Theirs" });
-    const appt = await makeAppointment(mine.client, { calendar_id: cal.id, start: "2026-06-01T09:00:00Z", end: "2026-06-01T10:00:00Z", recurrence: "FREQ=WEEKLY;COUNT=2" });
+    const appt = await makeAppointment(mine.client, {
+      calendar_id: cal.id,
+      start: "2026-06-01T09:00:00Z",
+      end: "2026-06-01T10:00:00Z",
+      recurrence: "FREQ=WEEKLY;COUNT=2",
+    });
     const foreign = await makeAppointment(theirs.client, { calendar_id: other.id, start: "2026-06-01T09:00:00Z", end: "2026-06-01T10:00:00Z" });
 
     const calendars = await rpc.getMany("calendars", [cal.id, other.id, crypto.randomUUID()], identity(mine.org));
@@ -32,7 +37,11 @@ describe("getMany", () => {
     const { org } = freshOrg();
     const unknown = await rpc.getMany("contacts", [crypto.randomUUID()], identity(org));
     expect(unknown).toMatchObject({ ok: false, error: { status: 404, detail: "The appointments service has no model contacts." } });
-    const many = await rpc.getMany("appointments", Array.from({ length: 101 }, () => crypto.randomUUID()), identity(org));
+    const many = await rpc.getMany(
+      "appointments",
+      Array.from({ length: 101 }, () => crypto.randomUUID()),
+      identity(org),
+    );
     expect(many).toMatchObject({ ok: false, error: { status: 422 } });
     expect(await rpc.getMany("calendars", ["not-a-uuid"], identity(org))).toMatchObject({ ok: false, error: { status: 422 } });
     expect(await rpc.getMany("calendars", [crypto.randomUUID()], { request_id: "x" })).toMatchObject({ ok: false, error: { status: 401 } });

@@ -37,11 +37,13 @@ describe("the appointments service's OpenAPI document", () => {
   it("types start, end and the from/to windows as RFC 3339 date-times, and says which go together", async () => {
     const doc = await openapi();
     for (const name of ["AppointmentCreate", "AppointmentUpdate"]) {
-      for (const field of ["start", "end"]) expect(doc.components.schemas[name].properties[field], `${name}.${field}`).toMatchObject({ type: "string", format: "date-time" });
+      for (const field of ["start", "end"])
+        expect(doc.components.schemas[name].properties[field], `${name}.${field}`).toMatchObject({ type: "string", format: "date-time" });
     }
     for (const name of ["Appointment", "Occurrence", "Calendar", "Slot"]) {
       const props = doc.components.schemas[name].properties;
-      for (const field of ["start", "end", "created_at", "updated_at"]) if (props[field]) expect(props[field], `${name}.${field}`).toMatchObject({ format: "date-time" });
+      for (const field of ["start", "end", "created_at", "updated_at"])
+        if (props[field]) expect(props[field], `${name}.${field}`).toMatchObject({ format: "date-time" });
     }
 
     // GET /appointments: optional, but only together.

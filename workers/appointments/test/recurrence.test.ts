@@ -13,8 +13,10 @@ function starts(text: string, start: string, minutes: number, timeZone: string, 
   const s = Date.parse(start);
   const series = { start: s, end: s + minutes * MINUTE, rule: rule(text) };
   expect(seriesProblem(series, timeZone)).toBeNull();
-  return expand(series, timeZone, { from: window.from ? Date.parse(window.from) : undefined, to: window.to ? Date.parse(window.to) : undefined })
-    .occurrences.map((o) => formatLocal(timeZone, o.start));
+  return expand(series, timeZone, {
+    from: window.from ? Date.parse(window.from) : undefined,
+    to: window.to ? Date.parse(window.to) : undefined,
+  }).occurrences.map((o) => formatLocal(timeZone, o.start));
 }
 
 describe("wall clock in a time zone", () => {
@@ -102,23 +104,47 @@ describe("RRULE subset", () => {
   it("expands DAILY with BYDAY, WEEKLY with INTERVAL and several days, MONTHLY by day and by weekday", () => {
     const tz = "UTC";
     expect(starts("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=7", "2026-06-04T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-06-04", "2026-06-05", "2026-06-08", "2026-06-09", "2026-06-10", "2026-06-11", "2026-06-12",
+      "2026-06-04",
+      "2026-06-05",
+      "2026-06-08",
+      "2026-06-09",
+      "2026-06-10",
+      "2026-06-11",
+      "2026-06-12",
     ]);
     expect(starts("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=6", "2026-06-04T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-06-04", "2026-06-16", "2026-06-18", "2026-06-30", "2026-07-02", "2026-07-14",
+      "2026-06-04",
+      "2026-06-16",
+      "2026-06-18",
+      "2026-06-30",
+      "2026-07-02",
+      "2026-07-14",
     ]);
     // The 31st: months without one are skipped (RFC 5545), not moved to the 30th.
     expect(starts("FREQ=MONTHLY;COUNT=5", "2026-01-31T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31",
+      "2026-01-31",
+      "2026-03-31",
+      "2026-05-31",
+      "2026-07-31",
+      "2026-08-31",
     ]);
     expect(starts("FREQ=MONTHLY;BYDAY=-1FR;COUNT=4", "2026-01-30T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24",
+      "2026-01-30",
+      "2026-02-27",
+      "2026-03-27",
+      "2026-04-24",
     ]);
     expect(starts("FREQ=MONTHLY;INTERVAL=2;BYDAY=1MO,3MO;COUNT=5", "2026-01-05T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-01-05", "2026-01-19", "2026-03-02", "2026-03-16", "2026-05-04",
+      "2026-01-05",
+      "2026-01-19",
+      "2026-03-02",
+      "2026-03-16",
+      "2026-05-04",
     ]);
     expect(starts("FREQ=MONTHLY;BYDAY=5SU;COUNT=3", "2026-03-29T09:00:00Z", 30, tz).map((s) => s.slice(0, 10))).toEqual([
-      "2026-03-29", "2026-05-31", "2026-08-30",
+      "2026-03-29",
+      "2026-05-31",
+      "2026-08-30",
     ]);
   });
 
@@ -126,10 +152,7 @@ describe("RRULE subset", () => {
     expect(starts("FREQ=DAILY;UNTIL=20260603T090000Z", "2026-06-01T09:00:00Z", 30, "UTC")).toHaveLength(3);
     expect(starts("FREQ=DAILY;UNTIL=20260603T085959Z", "2026-06-01T09:00:00Z", 30, "UTC")).toHaveLength(2);
     // A date UNTIL is a day on the calendar's wall clock: 23:30 UTC on the 3rd is already the 4th in Tokyo.
-    expect(starts("FREQ=DAILY;UNTIL=20260603", "2026-06-01T23:30:00Z", 30, "Asia/Tokyo")).toEqual([
-      "2026-06-02T08:30:00+09:00",
-      "2026-06-03T08:30:00+09:00",
-    ]);
+    expect(starts("FREQ=DAILY;UNTIL=20260603", "2026-06-01T23:30:00Z", 30, "Asia/Tokyo")).toEqual(["2026-06-02T08:30:00+09:00", "2026-06-03T08:30:00+09:00"]);
     expect(starts("FREQ=WEEKLY;COUNT=1", "2026-06-01T09:00:00Z", 30, "UTC")).toHaveLength(1);
   });
 

@@ -86,16 +86,27 @@ describe("demo data", () => {
   it("answers the README's worked example as it says", async () => {
     await applySeed();
     const booked = await demo.post("/appointments", {
-      calendar_id: SALES, title: "Compiler Works: check-in", start: "2026-03-31T14:00:00+01:00", end: "2026-03-31T14:30:00+01:00",
+      calendar_id: SALES,
+      title: "Compiler Works: check-in",
+      start: "2026-03-31T14:00:00+01:00",
+      end: "2026-03-31T14:30:00+01:00",
       attendees: [{ contact_id: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a02", email: "grace@cobol.example", name: "Grace Hopper" }],
       recurrence: "FREQ=WEEKLY;INTERVAL=2;COUNT=6",
     });
     expect(booked.status).toBe(201);
     const call = await booked.json<any>();
     expect(call).toMatchObject({ start: "2026-03-31T13:00:00.000Z", recurrence: "FREQ=WEEKLY;INTERVAL=2;COUNT=6" });
-    const clash = await demo.post("/appointments", { calendar_id: SALES, title: "Clash", start: "2026-03-30T09:45:00+01:00", end: "2026-03-30T10:15:00+01:00" });
+    const clash = await demo.post("/appointments", {
+      calendar_id: SALES,
+      title: "Clash",
+      start: "2026-03-30T09:45:00+01:00",
+      end: "2026-03-30T10:15:00+01:00",
+    });
     expect(clash.status).toBe(409);
-    expect((await clash.json<any>()).conflicts[0]).toMatchObject({ appointment_id: "b7e2c9d4-1a3f-4e5b-8c6d-7e8f9a0b1c01", occurrence_start: "2026-03-30T08:30:00.000Z" });
+    expect((await clash.json<any>()).conflicts[0]).toMatchObject({
+      appointment_id: "b7e2c9d4-1a3f-4e5b-8c6d-7e8f9a0b1c01",
+      occurrence_start: "2026-03-30T08:30:00.000Z",
+    });
     const april = await allPages(demo, `/appointments?calendar_id=${SALES}&from=2026-04-01T00:00:00Z&to=2026-05-01T00:00:00Z&limit=100`);
     expect(april.filter((o) => o.appointment_id === call.id).map((o) => o.start)).toEqual(["2026-04-14T13:00:00.000Z", "2026-04-28T13:00:00.000Z"]);
     await demo.delete(`/appointments/${call.id}`);

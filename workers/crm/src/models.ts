@@ -1,6 +1,17 @@
 import { desc, sql } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
-import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type FindByLoader, type MeshModelDefinition, type SearchHit, type SearchLoader } from "@buildly/shared";
+import {
+  ftsMatches,
+  meshFields,
+  newestPerValue,
+  ref,
+  searchCandidates,
+  searchHit,
+  type FindByLoader,
+  type MeshModelDefinition,
+  type SearchHit,
+  type SearchLoader,
+} from "@buildly/shared";
 import { db } from "./db/client";
 import { activities, companies, contacts, deals } from "./db/schema";
 import { loadActivities, toActivity } from "./routes/activities/activities.handlers";
@@ -43,7 +54,13 @@ const crm = (model: string) => ref("crm", model);
  * `+t.organization_id` keeps SQLite from walking the organization's index instead of looking
  * the candidates up by primary key (the FTS match is already narrowed to the organization).
  */
-function fullText<R extends { id: string }>(fts: string, columns: readonly string[], select: string, table: string, hit: (q: string, row: R) => SearchHit): SearchLoader<Env> {
+function fullText<R extends { id: string }>(
+  fts: string,
+  columns: readonly string[],
+  select: string,
+  table: string,
+  hit: (q: string, row: R) => SearchHit,
+): SearchLoader<Env> {
   return async (env, org, q, limit) => {
     const matches = ftsMatches(fts, "rowid", columns, org, q, searchCandidates(limit));
     if (!matches) return [];
@@ -68,8 +85,12 @@ type ContactHit = { id: string; first_name: string; last_name: string; email: st
 type CompanyHit = { id: string; name: string; domain: string | null };
 type DealHit = { id: string; title: string; amount: number; currency: string };
 
-const searchContacts = fullText<ContactHit>("contacts_fts", ["first_name", "last_name", "email", "phone"], "t.id, t.first_name, t.last_name, t.email", "contacts", (q, r) =>
-  searchHit(q, { id: r.id, model: "contacts", type: "contact", name: `${r.first_name} ${r.last_name}`, description: r.email }, [r.email]),
+const searchContacts = fullText<ContactHit>(
+  "contacts_fts",
+  ["first_name", "last_name", "email", "phone"],
+  "t.id, t.first_name, t.last_name, t.email",
+  "contacts",
+  (q, r) => searchHit(q, { id: r.id, model: "contacts", type: "contact", name: `${r.first_name} ${r.last_name}`, description: r.email }, [r.email]),
 );
 const searchCompanies = fullText<CompanyHit>("companies_fts", ["name", "domain"], "t.id, t.name, t.domain", "companies", (q, r) =>
   searchHit(q, { id: r.id, model: "companies", type: "company", name: r.name, description: r.domain }, [r.domain]),

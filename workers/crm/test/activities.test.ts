@@ -9,7 +9,14 @@ describe("activities", () => {
     expect(res.status).toBe(201);
     const act = await res.json<any>();
     expect(res.headers.get("location")).toBe(`/activities/${act.id}`);
-    expect(act).toMatchObject({ type: "call", contact_id: person.id, company_id: null, deal_id: null, occurred_at: "2026-01-12T15:30:00.000Z", body: "Discussed the spec." });
+    expect(act).toMatchObject({
+      type: "call",
+      contact_id: person.id,
+      company_id: null,
+      deal_id: null,
+      occurred_at: "2026-01-12T15:30:00.000Z",
+      body: "Discussed the spec.",
+    });
     expect(await json(c.get(`/activities/${act.id}`))).toEqual(act);
 
     const d = await create(c, "/deals", { title: "Spec deal", amount: 1, currency: "EUR" });

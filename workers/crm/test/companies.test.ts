@@ -3,7 +3,12 @@ import { a, b, contactInput as contact, create, fresh, ids, json, pageAll } from
 
 describe("companies", () => {
   it("creates, reads, updates and deletes a company", async () => {
-    const res = await a.post("/companies", { name: "  Analytical Engines Ltd ", domain: "Analytical.Example", tags: ["customer"], custom_fields: { employees: 120 } });
+    const res = await a.post("/companies", {
+      name: "  Analytical Engines Ltd ",
+      domain: "Analytical.Example",
+      tags: ["customer"],
+      custom_fields: { employees: 120 },
+    });
     expect(res.status).toBe(201);
     const co = await res.json<any>();
     expect(co).toMatchObject({ name: "Analytical Engines Ltd", domain: "analytical.example", tags: ["customer"], custom_fields: { employees: 120 } });
@@ -22,7 +27,14 @@ describe("companies", () => {
   });
 
   it("validates its input", async () => {
-    for (const body of [{}, { name: "" }, { name: "X", domain: "not a domain" }, { name: "X", domain: "https://x.example" }, { name: "X", extra: 1 }, { name: "X", custom_fields: { a: { b: 1 } } }]) {
+    for (const body of [
+      {},
+      { name: "" },
+      { name: "X", domain: "not a domain" },
+      { name: "X", domain: "https://x.example" },
+      { name: "X", extra: 1 },
+      { name: "X", custom_fields: { a: { b: 1 } } },
+    ]) {
       const res = await a.post("/companies", body);
       expect(res.status, JSON.stringify(body)).toBe(422);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
@@ -48,14 +60,23 @@ describe("companies", () => {
   it("lists with a tag filter and sorts by name or domain (NULLs first ascending), paging consistently", async () => {
     const c = fresh();
     const made = [];
-    for (const [name, domain] of [["b corp", "b.example"], ["A corp", null], ["c corp", "a.example"], ["D corp", null], ["a2 corp", "c.example"]] as const) {
+    for (const [name, domain] of [
+      ["b corp", "b.example"],
+      ["A corp", null],
+      ["c corp", "a.example"],
+      ["D corp", null],
+      ["a2 corp", "c.example"],
+    ] as const) {
       made.push(await create(c, "/companies", { name, domain, tags: name.startsWith("a") || name.startsWith("A") ? ["a"] : [] }));
     }
     expect((await pageAll(c, "/companies?sort=name", 2)).map((x) => x.name)).toEqual(["A corp", "a2 corp", "b corp", "c corp", "D corp"]);
     expect((await pageAll(c, "/companies?sort=-name", 2)).map((x) => x.name)).toEqual(["D corp", "c corp", "b corp", "a2 corp", "A corp"]);
     const byDomain = await pageAll(c, "/companies?sort=domain", 1);
     expect(byDomain.map((x) => x.domain)).toEqual([null, null, "a.example", "b.example", "c.example"]);
-    const nulls = made.filter((x) => x.domain === null).map((x) => x.id).sort();
+    const nulls = made
+      .filter((x) => x.domain === null)
+      .map((x) => x.id)
+      .sort();
     expect(ids(byDomain.slice(0, 2))).toEqual(nulls);
     const byDomainDesc = await pageAll(c, "/companies?sort=-domain", 1);
     expect(ids(byDomainDesc)).toEqual(ids(byDomain).reverse());

@@ -5,10 +5,19 @@ import { a, b, contactInput as contact, create, fresh, identity, ids, json, page
 describe("contacts", () => {
   it("creates, reads, updates and deletes a contact in D1", async () => {
     const company = await create(a, "/companies", { name: "Analytical Engines" });
-    const created = await a.post("/contacts", contact({ phone: "+442079460000", tags: ["vip", "vip"], company_id: company.id, custom_fields: { newsletter: true, score: 7, language: "en" } }));
+    const created = await a.post(
+      "/contacts",
+      contact({ phone: "+442079460000", tags: ["vip", "vip"], company_id: company.id, custom_fields: { newsletter: true, score: 7, language: "en" } }),
+    );
     expect(created.status).toBe(201);
     const body = await created.json<any>();
-    expect(body).toMatchObject({ first_name: "Ada", phone: "+442079460000", tags: ["vip"], company_id: company.id, custom_fields: { newsletter: true, score: 7, language: "en" } });
+    expect(body).toMatchObject({
+      first_name: "Ada",
+      phone: "+442079460000",
+      tags: ["vip"],
+      company_id: company.id,
+      custom_fields: { newsletter: true, score: 7, language: "en" },
+    });
     expect(body).not.toHaveProperty("organization_id");
     expect(body).not.toHaveProperty("rid");
     expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -213,8 +222,16 @@ describe("contacts", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
-        "/contacts", "/contacts/{id}", "/companies", "/companies/{id}", "/deals", "/deals/{id}",
-        "/pipelines", "/pipelines/{id}", "/activities", "/activities/{id}",
+        "/contacts",
+        "/contacts/{id}",
+        "/companies",
+        "/companies/{id}",
+        "/deals",
+        "/deals/{id}",
+        "/pipelines",
+        "/pipelines/{id}",
+        "/activities",
+        "/activities/{id}",
       ]),
     );
     // Every request body and response schema carries an example.

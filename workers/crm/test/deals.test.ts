@@ -9,13 +9,30 @@ describe("deals", () => {
     const c = fresh();
     const person = await create(c, "/contacts", contact());
     const co = await create(c, "/companies", { name: "Buyer Co" });
-    const res = await c.post("/deals", deal({ title: "Maintenance contract", amount: 1250000, currency: "GBP", stage: "proposal", contact_id: person.id, company_id: co.id, expected_close_date: "2026-12-15" }));
+    const res = await c.post(
+      "/deals",
+      deal({
+        title: "Maintenance contract",
+        amount: 1250000,
+        currency: "GBP",
+        stage: "proposal",
+        contact_id: person.id,
+        company_id: co.id,
+        expected_close_date: "2026-12-15",
+      }),
+    );
     expect(res.status).toBe(201);
     const d = await res.json<any>();
     expect(res.headers.get("location")).toBe(`/deals/${d.id}`);
     expect(d).toMatchObject({
-      title: "Maintenance contract", amount: 1250000, currency: "GBP", pipeline_id: await defaultPipelineId(c.org), stage: "proposal",
-      contact_id: person.id, company_id: co.id, expected_close_date: "2026-12-15",
+      title: "Maintenance contract",
+      amount: 1250000,
+      currency: "GBP",
+      pipeline_id: await defaultPipelineId(c.org),
+      stage: "proposal",
+      contact_id: person.id,
+      company_id: co.id,
+      expected_close_date: "2026-12-15",
     });
     expect(Object.keys(d)).not.toContain("organization_id");
     expect(await json(c.get(`/deals/${d.id}`))).toEqual(d);
@@ -32,10 +49,22 @@ describe("deals", () => {
 
   it("validates amount, currency and dates", async () => {
     const bad: Record<string, unknown>[] = [
-      { amount: 10.5 }, { amount: -1 }, { amount: "100" }, { amount: 2 ** 60 },
-      { currency: "eur" }, { currency: "ABC" }, { currency: "EURO" }, { currency: "XXX" },
-      { expected_close_date: "2026-02-30" }, { expected_close_date: "2026-13-01" }, { expected_close_date: "15/12/2026" }, { expected_close_date: "2026-12-15T00:00:00Z" },
-      { title: "" }, { stage: "Not An Id" }, { pipeline_id: "nope" }, { unknown: 1 },
+      { amount: 10.5 },
+      { amount: -1 },
+      { amount: "100" },
+      { amount: 2 ** 60 },
+      { currency: "eur" },
+      { currency: "ABC" },
+      { currency: "EURO" },
+      { currency: "XXX" },
+      { expected_close_date: "2026-02-30" },
+      { expected_close_date: "2026-13-01" },
+      { expected_close_date: "15/12/2026" },
+      { expected_close_date: "2026-12-15T00:00:00Z" },
+      { title: "" },
+      { stage: "Not An Id" },
+      { pipeline_id: "nope" },
+      { unknown: 1 },
     ];
     for (const patch of bad) {
       const res = await a.post("/deals", deal(patch));
@@ -54,7 +83,13 @@ describe("deals", () => {
 
   it("requires the stage to belong to the pipeline, on create and on every move", async () => {
     const c = fresh();
-    const other = await create(c, "/pipelines", { name: "Other", stages: [{ id: "open", name: "Open" }, { id: "closed", name: "Closed" }] });
+    const other = await create(c, "/pipelines", {
+      name: "Other",
+      stages: [
+        { id: "open", name: "Open" },
+        { id: "closed", name: "Closed" },
+      ],
+    });
     const wrong = await c.post("/deals", deal({ pipeline_id: other.id, stage: "lead" }));
     expect(wrong.status).toBe(422);
     expect((await wrong.json<any>()).errors).toEqual([{ path: "stage", message: `Not a stage of pipeline ${other.id}` }]);
@@ -134,11 +169,15 @@ describe("deals", () => {
     const titles = ["delta", "Alpha", "charlie", "Bravo", "alpha", "echo", "Delta", "foxtrot"];
     for (let i = 0; i < titles.length; i++) {
       rows.push(
-        await create(c, "/deals", deal({
-          title: titles[i],
-          amount: [500, 100, 500, 0, 100, 500, 2500, 100][i],
-          expected_close_date: [null, "2026-03-01", "2026-01-15", null, "2026-03-01", null, "2026-02-01", "2027-01-01"][i],
-        })),
+        await create(
+          c,
+          "/deals",
+          deal({
+            title: titles[i],
+            amount: [500, 100, 500, 0, 100, 500, 2500, 100][i],
+            expected_close_date: [null, "2026-03-01", "2026-01-15", null, "2026-03-01", null, "2026-02-01", "2027-01-01"][i],
+          }),
+        ),
       );
     }
     // Give updated_at its own order.
@@ -150,7 +189,8 @@ describe("deals", () => {
         const [vx, vy] = [key(field, x[field]), key(field, y[field])];
         let cmp: number;
         if (vx === vy) cmp = 0;
-        else if (vx === null) cmp = -1; // SQLite: NULLs sort first ascending
+        else if (vx === null)
+          cmp = -1; // SQLite: NULLs sort first ascending
         else if (vy === null) cmp = 1;
         else cmp = vx < vy ? -1 : 1;
         if (cmp === 0) cmp = x.id < y.id ? -1 : 1;

@@ -33,9 +33,17 @@ describe("getMany (the data mesh's batched read)", () => {
     expect(unknown).toMatchObject({ ok: false, error: { status: 404 } });
     const proto = await rpc.getMany("__proto__", [], identity(ORG_A));
     expect(proto).toMatchObject({ ok: false, error: { status: 404 } });
-    const many = await rpc.getMany("contacts", Array.from({ length: 101 }, () => crypto.randomUUID()), identity(ORG_A));
+    const many = await rpc.getMany(
+      "contacts",
+      Array.from({ length: 101 }, () => crypto.randomUUID()),
+      identity(ORG_A),
+    );
     expect(many).toMatchObject({ ok: false, error: { status: 422 } });
-    const hundred = await rpc.getMany("contacts", Array.from({ length: 100 }, () => crypto.randomUUID()), identity(ORG_A));
+    const hundred = await rpc.getMany(
+      "contacts",
+      Array.from({ length: 100 }, () => crypto.randomUUID()),
+      identity(ORG_A),
+    );
     expect(hundred).toEqual({ ok: true, data: [] });
     expect(await rpc.getMany("deals", ["not-a-uuid"], identity(ORG_A))).toMatchObject({ ok: false, error: { status: 422 } });
     expect(await rpc.getMany("deals", [], { request_id: "x" })).toMatchObject({ ok: false, error: { status: 401 } });

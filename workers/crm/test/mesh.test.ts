@@ -21,7 +21,13 @@ describe("describe (the CRM's catalog)", () => {
       ["activities", "/activities", "Activity", expect.any(Boolean)],
     ]);
     const field = (model: string, name: string) => catalog.models.find((m) => m.name === model)!.fields.find((f) => f.name === name);
-    expect(field("contacts", "company_id")).toEqual({ name: "company_id", type: "uuid", nullable: true, references: { service: "crm", model: "companies" }, lookup: true });
+    expect(field("contacts", "company_id")).toEqual({
+      name: "company_id",
+      type: "uuid",
+      nullable: true,
+      references: { service: "crm", model: "companies" },
+      lookup: true,
+    });
     expect(field("contacts", "email")).toEqual({ name: "email", type: "string" });
     expect(field("deals", "amount")).toEqual({ name: "amount", type: "integer" });
     expect(field("deals", "pipeline_id")).toMatchObject({ references: { service: "crm", model: "pipelines" }, lookup: true });
@@ -30,7 +36,15 @@ describe("describe (the CRM's catalog)", () => {
     expect(field("pipelines", "stages")).toEqual({ name: "stages", type: "array" });
     expect(field("contacts", "created_at")).toEqual({ name: "created_at", type: "datetime" });
     const lookups = catalog.models.flatMap((m) => m.fields.filter((f) => f.lookup).map((f) => `${m.name}.${f.name}`));
-    expect(lookups).toEqual(["contacts.company_id", "deals.pipeline_id", "deals.contact_id", "deals.company_id", "activities.contact_id", "activities.company_id", "activities.deal_id"]);
+    expect(lookups).toEqual([
+      "contacts.company_id",
+      "deals.pipeline_id",
+      "deals.contact_id",
+      "deals.company_id",
+      "activities.contact_id",
+      "activities.company_id",
+      "activities.deal_id",
+    ]);
     // Every reference is a lookup here (all within the CRM), and names a model the catalog has.
     for (const m of catalog.models) for (const f of m.fields) if (f.references) expect(catalog.models.map((x) => x.name)).toContain(f.references.model);
   });
@@ -103,7 +117,9 @@ describe("findBy (the reverse side of a reference)", () => {
         expect(recorded.statements.length, `${name}.${field}`).toBe(1);
         if (name === "contacts") expect(rows.length).toBe(1);
         const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
-        expect(plan, `${name}.${field}`).toMatch(new RegExp(`SEARCH ${name} USING (COVERING )?INDEX ${name}_org_\\w+ \\(organization_id=\\? AND ${field}=\\?\\)`));
+        expect(plan, `${name}.${field}`).toMatch(
+          new RegExp(`SEARCH ${name} USING (COVERING )?INDEX ${name}_org_\\w+ \\(organization_id=\\? AND ${field}=\\?\\)`),
+        );
         expect(plan, `${name}.${field}`).not.toMatch(new RegExp(`SCAN ${name}\\b`));
       }
     }
@@ -114,11 +130,17 @@ describe("findBy (the reverse side of a reference)", () => {
     expect(await rpc.findBy("invoices", "contact_id", [], 1, ctx)).toMatchObject({ ok: false, error: { status: 404 } });
     expect(await rpc.findBy("contacts", "email", ["a@b.c"], 1, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "field" }] } });
     expect(await rpc.findBy("contacts", "__proto__", [], 1, ctx)).toMatchObject({ ok: false, error: { status: 422 } });
-    expect(await rpc.findBy("contacts", "company_id", ["not-a-uuid"], 1, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "values" }] } });
+    expect(await rpc.findBy("contacts", "company_id", ["not-a-uuid"], 1, ctx)).toMatchObject({
+      ok: false,
+      error: { status: 422, errors: [{ path: "values" }] },
+    });
     const tooMany = Array.from({ length: 101 }, () => crypto.randomUUID());
     expect(await rpc.findBy("contacts", "company_id", tooMany, 1, ctx)).toMatchObject({ ok: false, error: { status: 422 } });
     for (const perValue of [0, 51, 1.5, "2"]) {
-      expect(await rpc.findBy("contacts", "company_id", [], perValue, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "per_value" }] } });
+      expect(await rpc.findBy("contacts", "company_id", [], perValue, ctx)).toMatchObject({
+        ok: false,
+        error: { status: 422, errors: [{ path: "per_value" }] },
+      });
     }
     expect(await rpc.findBy("contacts", "company_id", [], 1, { request_id: "x" })).toMatchObject({ ok: false, error: { status: 401 } });
   });
@@ -184,7 +206,8 @@ describe("search", () => {
     expect(await rpc.search("x".repeat(200), [], 5, ctx)).toMatchObject({ ok: true });
     expect(await rpc.search("x", ["pipelines"], 5, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "models" }] } });
     expect(await rpc.search("x", ["invoices"], 5, ctx)).toMatchObject({ ok: false, error: { status: 404 } });
-    for (const limit of [0, 51, 2.5]) expect(await rpc.search("x", [], limit, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "limit" }] } });
+    for (const limit of [0, 51, 2.5])
+      expect(await rpc.search("x", [], limit, ctx)).toMatchObject({ ok: false, error: { status: 422, errors: [{ path: "limit" }] } });
     expect(await rpc.search("x", [], 5, {})).toMatchObject({ ok: false, error: { status: 401 } });
     // Punctuation only: no word to look for, no hits.
     expect(await rpc.search("!!", [], 5, ctx)).toEqual({ ok: true, data: [] });

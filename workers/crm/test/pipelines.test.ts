@@ -65,7 +65,13 @@ describe("pipelines", () => {
   it("validates stages", async () => {
     const bad = [
       { name: "No stages", stages: [] },
-      { name: "Dup", stages: [{ id: "a", name: "A" }, { id: "a", name: "Again" }] },
+      {
+        name: "Dup",
+        stages: [
+          { id: "a", name: "A" },
+          { id: "a", name: "Again" },
+        ],
+      },
       { name: "Bad id", stages: [{ id: "Has Space", name: "A" }] },
       { name: "No name", stages: [{ id: "a" }] },
       { name: "Extra", stages: [{ id: "a", name: "A", colour: "red" }] },
@@ -82,17 +88,36 @@ describe("pipelines", () => {
 
   it("reorders, renames and adds stages; removing a stage with deals is a 409", async () => {
     const c = fresh();
-    const p = await create(c, "/pipelines", { name: "Hiring", stages: [{ id: "applied", name: "Applied" }, { id: "interview", name: "Interview" }, { id: "offer", name: "Offer" }] });
+    const p = await create(c, "/pipelines", {
+      name: "Hiring",
+      stages: [
+        { id: "applied", name: "Applied" },
+        { id: "interview", name: "Interview" },
+        { id: "offer", name: "Offer" },
+      ],
+    });
     const deal = await create(c, "/deals", { title: "Candidate", amount: 0, currency: "EUR", pipeline_id: p.id, stage: "interview" });
 
     const reordered = await json(
-      c.patch(`/pipelines/${p.id}`, { stages: [{ id: "offer", name: "Offer made" }, { id: "interview", name: "Interview" }, { id: "applied", name: "Applied" }, { id: "hired", name: "Hired" }] }),
+      c.patch(`/pipelines/${p.id}`, {
+        stages: [
+          { id: "offer", name: "Offer made" },
+          { id: "interview", name: "Interview" },
+          { id: "applied", name: "Applied" },
+          { id: "hired", name: "Hired" },
+        ],
+      }),
     );
     expect(reordered.stages.map((s: any) => s.id)).toEqual(["offer", "interview", "applied", "hired"]);
     expect(reordered.stages[0].name).toBe("Offer made");
 
     // Removing "applied" (no deals) is fine; removing "interview" (one deal) is not.
-    const removeUnused = await c.patch(`/pipelines/${p.id}`, { stages: [{ id: "interview", name: "Interview" }, { id: "offer", name: "Offer" }] });
+    const removeUnused = await c.patch(`/pipelines/${p.id}`, {
+      stages: [
+        { id: "interview", name: "Interview" },
+        { id: "offer", name: "Offer" },
+      ],
+    });
     expect(removeUnused.status).toBe(200);
     const removeUsed = await c.patch(`/pipelines/${p.id}`, { name: "Renamed too", stages: [{ id: "offer", name: "Offer" }] });
     expect(removeUsed.status).toBe(409);

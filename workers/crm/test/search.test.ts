@@ -59,7 +59,26 @@ describe("full-text search", () => {
     const c = fresh();
     const near = await create(c, "/companies", { name: "Near Space Ltd" });
     const other = await create(c, "/companies", { name: "Far Out Inc" });
-    const attempts = [`"`, `""`, `NEAR(`, `NEAR(far near, 5)`, `*`, `^`, `)`, `(`, `name:far`, `{name}: far`, `far OR near`, `far AND NOT near`, `-far`, `"far" OR "`, `'; DROP TABLE companies; --`, `\\`, `%`, `_`];
+    const attempts = [
+      `"`,
+      `""`,
+      `NEAR(`,
+      `NEAR(far near, 5)`,
+      `*`,
+      `^`,
+      `)`,
+      `(`,
+      `name:far`,
+      `{name}: far`,
+      `far OR near`,
+      `far AND NOT near`,
+      `-far`,
+      `"far" OR "`,
+      `'; DROP TABLE companies; --`,
+      `\\`,
+      `%`,
+      `_`,
+    ];
     for (const q of attempts) {
       for (const path of ["/contacts", "/companies", "/deals"]) {
         const res = await c.get(`${path}?q=${encodeURIComponent(q)}`);
@@ -90,7 +109,13 @@ describe("full-text search", () => {
   it("sorts and pages search results like any list", async () => {
     const c = fresh();
     const made = [];
-    for (const [title, amount] of [["Alpha renewal", 300], ["Beta renewal", 100], ["Gamma upsell", 200], ["Delta renewal", 200], ["Epsilon renewal", 50]] as const) {
+    for (const [title, amount] of [
+      ["Alpha renewal", 300],
+      ["Beta renewal", 100],
+      ["Gamma upsell", 200],
+      ["Delta renewal", 200],
+      ["Epsilon renewal", 50],
+    ] as const) {
       made.push(await create(c, "/deals", { title, amount, currency: "EUR" }));
     }
     const renewals = await pageAll(c, "/deals?q=renewal&sort=-amount", 1);

@@ -23,7 +23,9 @@ describe("demo seed", () => {
         `SELECT (SELECT count(*) FROM companies WHERE organization_id = ?1) co, (SELECT count(*) FROM contacts WHERE organization_id = ?1) ct,
                 (SELECT count(*) FROM deals WHERE organization_id = ?1) d, (SELECT count(*) FROM activities WHERE organization_id = ?1) ac,
                 (SELECT count(*) FROM pipelines WHERE organization_id = ?1) p`,
-      ).bind(DEMO_ORG).first();
+      )
+        .bind(DEMO_ORG)
+        .first();
     const once = await count();
     await runSeed(e.DB);
     expect(await count()).toEqual(once);
@@ -76,7 +78,10 @@ describe("migration 0002 over a database that already has contacts", () => {
     await applyD1Migrations(db, [first!, ...rest]);
 
     const companies = await db.prepare("SELECT id, organization_id, name FROM companies ORDER BY organization_id").all<any>();
-    expect(companies.results.map((c) => [c.organization_id, c.name])).toEqual([["org-1", "Analytical Engines"], ["org-2", "Analytical Engines"]]);
+    expect(companies.results.map((c) => [c.organization_id, c.name])).toEqual([
+      ["org-1", "Analytical Engines"],
+      ["org-2", "Analytical Engines"],
+    ]);
     for (const c of companies.results) expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const byOrg = Object.fromEntries(companies.results.map((c) => [c.organization_id, c.id]));
     const contacts = await db.prepare("SELECT id, organization_id, company_id, custom_fields FROM contacts ORDER BY id").all<any>();
@@ -89,8 +94,8 @@ describe("migration 0002 over a database that already has contacts", () => {
     const companyFound = await db.prepare("SELECT rowid FROM companies_fts WHERE companies_fts MATCH 'analytical'").all();
     expect(companyFound.results).toHaveLength(2);
     // The composite foreign key holds on the rebuilt table.
-    await expect(
-      db.prepare("UPDATE contacts SET company_id = ? WHERE id = '11111111-0000-4000-8000-000000000004'").bind(byOrg["org-2"]).run(),
-    ).rejects.toThrow(/FOREIGN KEY/);
+    await expect(db.prepare("UPDATE contacts SET company_id = ? WHERE id = '11111111-0000-4000-8000-000000000004'").bind(byOrg["org-2"]).run()).rejects.toThrow(
+      /FOREIGN KEY/,
+    );
   });
 });

@@ -12,9 +12,7 @@ export function buildApp() {
   registerVersions(app);
   registerMeta(app, {
     title: "Buildly Documents",
-    description:
-      "Folders (a tree) and files: metadata in D1, bodies streamed into R2, every version kept, tags, " +
-      "downloads with ETag and byte ranges.",
+    description: "Folders (a tree) and files: metadata in D1, bodies streamed into R2, every version kept, tags, " + "downloads with ETag and byte ranges.",
   });
   return app;
 }

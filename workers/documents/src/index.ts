@@ -10,8 +10,6 @@ export default {
   fetch: refuseDirectFetch,
   /** The cron trigger (wrangler.toml): finishes interrupted deletions and abandoned uploads. */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(
-      sweep(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "sweep", service: SERVICE, ...report }))),
-    );
+    ctx.waitUntil(sweep(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "sweep", service: SERVICE, ...report }))));
   },
 } satisfies ExportedHandler<Env>;

@@ -112,9 +112,7 @@ describe("downloads", () => {
     const file = await uploaded(client, name);
     expect(file.name).toBe(name);
     const disposition = (await client.get(`/files/${file.id}/content`)).headers.get("content-disposition")!;
-    expect(disposition).toBe(
-      `attachment; filename="Resume 2026 _ __.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%202026%20%E2%80%93%20%E6%97%A5%E6%9C%AC.pdf`,
-    );
+    expect(disposition).toBe(`attachment; filename="Resume 2026 _ __.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%202026%20%E2%80%93%20%E6%97%A5%E6%9C%AC.pdf`);
     // ext-value = charset "'" [ language ] "'" value-chars, value-chars = *( pct-encoded / attr-char )
     const value = /filename\*=UTF-8''(.*)$/.exec(disposition)![1]!;
     expect(value).toMatch(/^(?:%[0-9A-F]{2}|[A-Za-z0-9!#$&+\-.^_`|~])*$/);

@@ -119,7 +119,10 @@ describe("a delete that fails half-way", () => {
 describe("an upload that fails", () => {
   it("when D1 refuses the record after the body is stored: no object, no row, no journal entry", async () => {
     const { org, client } = freshOrg();
-    await failWhen("fail_version_insert", `BEFORE INSERT ON file_versions WHEN new.content_type = 'application/x-fail' BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    await failWhen(
+      "fail_version_insert",
+      `BEFORE INSERT ON file_versions WHEN new.content_type = 'application/x-fail' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
     const res = await upload(client, "doomed.bin", randomBytes(1000), { "content-type": "application/x-fail" });
     expect(res.status).toBe(500);
     expect(await listAll(client, "/files")).toEqual([]);
@@ -139,7 +142,10 @@ describe("an upload that fails", () => {
   it("when the sweep took the upload for abandoned while it streamed: nothing is recorded, nothing kept", async () => {
     const { org, client } = freshOrg();
     // As if sweep() had run mid-upload: the journal entry disappears as soon as it is written.
-    await failWhen("steal_journal", `AFTER INSERT ON uploads WHEN new.organization_id = '${org}' BEGIN DELETE FROM uploads WHERE object_key = new.object_key; END`);
+    await failWhen(
+      "steal_journal",
+      `AFTER INSERT ON uploads WHEN new.organization_id = '${org}' BEGIN DELETE FROM uploads WHERE object_key = new.object_key; END`,
+    );
     const res = await upload(client, "slow.bin", randomBytes(100));
     expect(res.status).toBe(500);
     expect(await count("SELECT count(*) AS n FROM files WHERE organization_id = ?", org)).toBe(0);

@@ -33,7 +33,15 @@ describe("raw uploads", () => {
     const res = await upload(a, "contract.pdf", bytes, { "content-type": "application/pdf" });
     expect(res.status).toBe(201);
     const body = await res.json<any>();
-    expect(body).toMatchObject({ name: "contract.pdf", folder_id: null, content_type: "application/pdf", size: 40_000, sha256: expectedSha, version: 1, tags: [] });
+    expect(body).toMatchObject({
+      name: "contract.pdf",
+      folder_id: null,
+      content_type: "application/pdf",
+      size: 40_000,
+      sha256: expectedSha,
+      version: 1,
+      tags: [],
+    });
     expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.updated_at).toBe(body.created_at);
@@ -167,7 +175,10 @@ describe("raw uploads", () => {
       const res = await upload(client, "x.txt", text("x"), {}, query);
       expect(res.status, query).toBe(422);
       const problem = await res.json<any>();
-      expect(problem.errors.map((e: any) => e.path), query).toEqual([path]);
+      expect(
+        problem.errors.map((e: any) => e.path),
+        query,
+      ).toEqual([path]);
     }
     const res = await upload(client, "x.txt", text("x"), {}, `&folder_id=${foreign.id}`);
     expect((await res.json<any>()).errors[0].message).toMatch(/does not exist/);
@@ -223,7 +234,11 @@ describe("metadata", () => {
     for (const [body, path] of cases) {
       const res = await client.patch(`/files/${file.id}`, body);
       expect(res.status, JSON.stringify(body)).toBe(422);
-      if (path) expect((await res.json<any>()).errors.map((e: any) => e.path), JSON.stringify(body)).toContain(path);
+      if (path)
+        expect(
+          (await res.json<any>()).errors.map((e: any) => e.path),
+          JSON.stringify(body),
+        ).toContain(path);
     }
     const malformed = await client.raw("PATCH", `/files/${file.id}`, { body: "{", headers: { "content-type": "application/json" } });
     expect(malformed.status).toBe(400);

@@ -9,7 +9,11 @@ describe("folders", () => {
     const { org } = freshOrg();
     const ctx = identity(org, { user_id: "creator-1" });
     const res = await rpc.handle(
-      new Request("https://service.internal/folders", { method: "POST", body: JSON.stringify({ name: "Clients" }), headers: { "content-type": "application/json" } }),
+      new Request("https://service.internal/folders", {
+        method: "POST",
+        body: JSON.stringify({ name: "Clients" }),
+        headers: { "content-type": "application/json" },
+      }),
       ctx,
     );
     expect(res.status).toBe(201);
@@ -85,7 +89,11 @@ describe("folders", () => {
     for (const [body, path] of cases) {
       const res = await client.post("/folders", body);
       expect(res.status, JSON.stringify(body)).toBe(422);
-      if (path) expect((await res.json<any>()).errors.map((e: any) => e.path), JSON.stringify(body)).toContain(path);
+      if (path)
+        expect(
+          (await res.json<any>()).errors.map((e: any) => e.path),
+          JSON.stringify(body),
+        ).toContain(path);
     }
     const foreignParent = await client.post("/folders", { name: "ok", parent_id: foreign.id });
     expect((await foreignParent.json<any>()).errors[0].message).toMatch(/does not exist/);

@@ -48,13 +48,7 @@ export const text = (s: string) => new TextEncoder().encode(s);
  * workerd does not put Content-Length into a Request's Headers for a byte body (it only adds it
  * on the wire), and the header is what crosses RPC; so declare it as the gateway forwards it.
  */
-export function upload(
-  client: Client,
-  name: string,
-  body: Uint8Array | ReadableStream<Uint8Array>,
-  headers: Record<string, string> = {},
-  query = "",
-) {
+export function upload(client: Client, name: string, body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}, query = "") {
   const declared: Record<string, string> = body instanceof Uint8Array ? { "content-length": String(body.byteLength) } : {};
   return client.raw("POST", `/files?name=${encodeURIComponent(name)}${query}`, { body, headers: { ...declared, ...headers } });
 }

@@ -28,7 +28,7 @@ const MALFORMED = [
   "text/plain; charset=a b",
   "text/plain, text/html",
   "tëxt/plain",
-  "text/plain; name=\"é\"",
+  'text/plain; name="é"',
   `application/${"x".repeat(250)}`,
 ];
 
@@ -89,10 +89,14 @@ describe("content types at upload", () => {
     }
     const file = await uploaded(client, "kept.txt", text("version one"));
     for (const contentType of sendable) {
-      expect(await fieldPath(await putContent(client, file.id, text("version two"), { "content-type": contentType })), contentType).toEqual(["header.content-type"]);
+      expect(await fieldPath(await putContent(client, file.id, text("version two"), { "content-type": contentType })), contentType).toEqual([
+        "header.content-type",
+      ]);
     }
     // A form as the new version is checked the same way.
-    expect(await fieldPath(await postForm(client, `/files/${file.id}/content`, B, formWithType("text/plain\rX: 1"), undefined, "PUT"))).toEqual(["form.file.content-type"]);
+    expect(await fieldPath(await postForm(client, `/files/${file.id}/content`, B, formWithType("text/plain\rX: 1"), undefined, "PUT"))).toEqual([
+      "form.file.content-type",
+    ]);
     expect((await client.get(`/files/${file.id}`).then((r) => r.json<any>())).version).toBe(1);
     expect(await (await download(client, `/files/${file.id}/content`)).text()).toBe("version one");
     expect((await objectsWith(org)).length).toBe(1);
@@ -125,7 +129,7 @@ describe("content types and names stored before the check", () => {
       ["text/html\u0000", "\ud800lone surrogate.txt"],
       ["not a media type", "tail\udc00"],
       ["text/plain\u0001", ""],
-      ["tëxt/plain", "ünïcödé \"quoted\" \\ name.txt"],
+      ["tëxt/plain", 'ünïcödé "quoted" \\ name.txt'],
     ];
     for (const [contentType, name] of bad) {
       const bytes = randomBytes(64);

@@ -54,7 +54,10 @@ describe("findBy", () => {
     expect(new Set(data.map((f) => f.id))).toEqual(new Set([...newest(inOne).slice(0, 2), inTwo].map((f) => f.id)));
     expect(data.find((f) => f.id === inTwo.id)).toEqual(await (await client.get(`/files/${inTwo.id}`)).json());
 
-    expect(await rpc.findBy("folders", "parent_id", [one.id, two.id], 5, identity(org))).toEqual({ ok: true, data: [await (await client.get(`/folders/${sub.id}`)).json()] });
+    expect(await rpc.findBy("folders", "parent_id", [one.id, two.id], 5, identity(org))).toEqual({
+      ok: true,
+      data: [await (await client.get(`/folders/${sub.id}`)).json()],
+    });
     // Another organization asking for the same folders sees nothing.
     expect(await rpc.findBy("files", "folder_id", [one.id, two.id], 5, identity(ORG_B))).toEqual({ ok: true, data: [] });
     expect(await rpc.findBy("folders", "parent_id", [one.id], 5, identity(ORG_B))).toEqual({ ok: true, data: [] });
@@ -125,7 +128,10 @@ describe("search", () => {
   it("reads one query per model, through the FTS index and the primary key", async () => {
     const { org, client } = freshOrg();
     await uploaded(client, "plan.txt");
-    for (const [name, key] of [["files", "files"], ["folders", "folders"]] as const) {
+    for (const [name, key] of [
+      ["files", "files"],
+      ["folders", "folders"],
+    ] as const) {
       const recorded = recordingD1(DB);
       await models[name]!.search!({ ...testEnv, DB: recorded.db }, org, "plan", 10);
       expect(recorded.statements.length, name).toBe(1);

@@ -37,7 +37,11 @@ describe("getMany (the data mesh's batched read)", () => {
   it("answers an unknown model with 404, too many or malformed ids with 422, no context with 401", async () => {
     const unknown = await rpc.getMany("contacts", [crypto.randomUUID()], identity());
     expect(unknown).toMatchObject({ ok: false, error: { status: 404 } });
-    const tooMany = await rpc.getMany("files", Array.from({ length: 101 }, () => crypto.randomUUID()), identity());
+    const tooMany = await rpc.getMany(
+      "files",
+      Array.from({ length: 101 }, () => crypto.randomUUID()),
+      identity(),
+    );
     expect(tooMany).toMatchObject({ ok: false, error: { status: 422 } });
     const malformed = await rpc.getMany("folders", ["not-a-uuid"], identity());
     expect(malformed).toMatchObject({ ok: false, error: { status: 422 } });

@@ -59,7 +59,10 @@ describe("the streaming multipart parser", () => {
   it("finds fields and file bodies byte for byte, however the stream is cut", async () => {
     for (const sizes of [[body.byteLength], [1], [2], [3, 1, 7], [B.length + 3], [64, 1]]) {
       const parts = await parseAll(chunked(body, sizes));
-      expect(parts.map((p) => p.name), JSON.stringify(sizes)).toEqual(["folder_id", "file", "tags"]);
+      expect(
+        parts.map((p) => p.name),
+        JSON.stringify(sizes),
+      ).toEqual(["folder_id", "file", "tags"]);
       expect(decode(parts[0]!.body)).toBe("4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11");
       expect(parts[0]!.filename).toBeUndefined();
       expect(parts[1]).toMatchObject({ filename: "tricky.txt", contentType: "text/plain" });
@@ -91,7 +94,13 @@ describe("the streaming multipart parser", () => {
 
   it("skips the unread rest of a part when asked for the next one", async () => {
     const reader = new MultipartReader(
-      chunked(formBody(B, [{ name: "big", body: randomBytes(100_000) }, { name: "after", body: "ok" }]), [4096]),
+      chunked(
+        formBody(B, [
+          { name: "big", body: randomBytes(100_000) },
+          { name: "after", body: "ok" },
+        ]),
+        [4096],
+      ),
       B,
     );
     expect((await reader.nextPart())!.name).toBe("big");
@@ -119,7 +128,10 @@ describe("the streaming multipart parser", () => {
     for (const [what, bytes] of bad) {
       await expect(parseAll(chunked(bytes, [5])), what).rejects.toBeInstanceOf(MultipartError);
     }
-    const many = formBody(B, Array.from({ length: 33 }, (_, i) => ({ name: `f${i}`, body: "x" })));
+    const many = formBody(
+      B,
+      Array.from({ length: 33 }, (_, i) => ({ name: `f${i}`, body: "x" })),
+    );
     await expect(parseAll(streamOf(many))).rejects.toThrow(/more than 32 parts/);
   });
 
@@ -231,7 +243,11 @@ describe("multipart uploads", () => {
       const res = await postForm(client, "/files", B, body, [7]);
       expect(res.status, what).toBe(status);
       const problem = await res.json<any>();
-      if (path) expect(problem.errors.map((e: any) => e.path.replace(/(\.\d+)+$/, "")), what).toContain(path);
+      if (path)
+        expect(
+          problem.errors.map((e: any) => e.path.replace(/(\.\d+)+$/, "")),
+          what,
+        ).toContain(path);
     }
     const noBoundary = await client.raw("POST", "/files", { body: "x", headers: { "content-type": "multipart/form-data" } });
     expect(noBoundary.status).toBe(400);

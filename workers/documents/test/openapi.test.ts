@@ -31,12 +31,18 @@ describe("the documents service's OpenAPI document", () => {
 
     const { client } = freshOrg();
     const B = "openapi-form";
-    const extra = formBody(B, [{ name: "file", filename: "a.txt", body: "x" }, { name: "colour", body: "blue" }]);
+    const extra = formBody(B, [
+      { name: "file", filename: "a.txt", body: "x" },
+      { name: "colour", body: "blue" },
+    ]);
     const res = await postForm(client, "/files", B, extra);
     expect(res.status).toBe(422);
     expect((await res.json<any>()).errors.map((e: any) => e.path)).toEqual(["form.colour"]);
     const file = await uploaded(client);
-    const named = formBody(B, [{ name: "file", filename: "a.txt", body: "x" }, { name: "name", body: "b.txt" }]);
+    const named = formBody(B, [
+      { name: "file", filename: "a.txt", body: "x" },
+      { name: "name", body: "b.txt" },
+    ]);
     expect((await postForm(client, `/files/${file.id}/content`, B, named, undefined, "PUT")).status).toBe(422);
   });
 
@@ -55,7 +61,10 @@ describe("the documents service's OpenAPI document", () => {
 
   it("describes the content-type rule for raw bodies and file parts, and types timestamps as date-times", async () => {
     const doc = await openapi();
-    for (const [path, method] of [["/files", "post"], ["/files/{id}/content", "put"]] as const) {
+    for (const [path, method] of [
+      ["/files", "post"],
+      ["/files/{id}/content", "put"],
+    ] as const) {
       const content = doc.paths[path][method].requestBody.content;
       expect(content["application/octet-stream"].schema.description, path).toMatch(/media type per RFC 9110.*422 at header\.content-type/);
       expect(content["multipart/form-data"].schema.properties.file.description, path).toMatch(/422 at form\.file\.content-type/);

@@ -103,9 +103,12 @@ describe("migrations", () => {
       tags: '["x","y"]',
       object_key: "org/f1/v1",
     });
-    expect(await mdb().prepare("SELECT version, size, sha256, object_key, created_by FROM file_versions WHERE file_id = 'f1'").all().then((r) => r.results)).toEqual([
-      { version: 1, size: 5, sha256: "abc", object_key: "org/f1/v1", created_by: "u1" },
-    ]);
+    expect(
+      await mdb()
+        .prepare("SELECT version, size, sha256, object_key, created_by FROM file_versions WHERE file_id = 'f1'")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([{ version: 1, size: 5, sha256: "abc", object_key: "org/f1/v1", created_by: "u1" }]);
     expect((await mdb().prepare("SELECT tag FROM file_tags WHERE file_id = 'f1' ORDER BY tag").all()).results).toEqual([{ tag: "x" }, { tag: "y" }]);
 
     // The tag triggers keep the index in step.

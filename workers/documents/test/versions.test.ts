@@ -79,13 +79,30 @@ describe("versions", () => {
     const file = await uploaded(client, "a.bin");
     const bytes = randomBytes(70_000);
     const B = "version-boundary";
-    const res = await postForm(client, `/files/${file.id}/content`, B, formBody(B, [{ name: "file", filename: "ignored.bin", contentType: "image/png", body: bytes }]), [999], "PUT");
+    const res = await postForm(
+      client,
+      `/files/${file.id}/content`,
+      B,
+      formBody(B, [{ name: "file", filename: "ignored.bin", contentType: "image/png", body: bytes }]),
+      [999],
+      "PUT",
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ name: "a.bin", version: 2, size: 70_000, content_type: "image/png", sha256: await sha256Hex(bytes) });
     const streamed = await client.raw("PUT", `/files/${file.id}/content`, { body: streamOf(text("abc"), text("def")) });
     expect(await streamed.json()).toMatchObject({ version: 3, size: 6 });
     // A version form carries only the file.
-    const extra = await postForm(client, `/files/${file.id}/content`, B, formBody(B, [{ name: "file", filename: "x", body: "x" }, { name: "name", body: "y" }]), undefined, "PUT");
+    const extra = await postForm(
+      client,
+      `/files/${file.id}/content`,
+      B,
+      formBody(B, [
+        { name: "file", filename: "x", body: "x" },
+        { name: "name", body: "y" },
+      ]),
+      undefined,
+      "PUT",
+    );
     expect(extra.status).toBe(422);
     expect((await extra.json<any>()).errors[0].path).toBe("form.name");
   });

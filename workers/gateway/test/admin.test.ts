@@ -7,7 +7,10 @@ let other: Account;
 /** A viewer of `admin`'s organization, created through POST /v1/users. */
 let viewer: { id: string; email: string; access_token: string; refresh_token: string };
 
-const as = (token: string) => (path: string, init: RequestInit = {}) => call(path, bearer(token, init));
+const as =
+  (token: string) =>
+  (path: string, init: RequestInit = {}) =>
+    call(path, bearer(token, init));
 const asAdmin = (path: string, init: RequestInit = {}) => as(admin.access_token)(path, init);
 const asOther = (path: string, init: RequestInit = {}) => as(other.access_token)(path, init);
 const asViewer = (path: string, init: RequestInit = {}) => as(viewer.access_token)(path, init);
@@ -144,7 +147,10 @@ describe("users", () => {
       const res = await asAdmin("/v1/users", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
       const p = await problem(res);
-      expect(p.errors.some((e: any) => e.path === path), JSON.stringify(p.errors)).toBe(true);
+      expect(
+        p.errors.some((e: any) => e.path === path),
+        JSON.stringify(p.errors),
+      ).toBe(true);
     }
     // Nothing was created by the refused requests.
     expect((await passwordGrant(good.email)).status).toBe(400);
@@ -340,7 +346,10 @@ describe("roles", () => {
     const res = await asViewer("/v1/roles");
     expect(res.status).toBe(200);
     const { data } = await res.json<any>();
-    const builtins = data.filter((r: any) => r.builtin).map((r: any) => r.name).sort();
+    const builtins = data
+      .filter((r: any) => r.builtin)
+      .map((r: any) => r.name)
+      .sort();
     expect(builtins).toEqual(["admin", "editor", "viewer"]);
     expect(data.find((r: any) => r.name === "viewer").permissions).toEqual({ "*": ["read"] });
     const theirs = await createRole(other.access_token, roleName(), { crm: ["read"] });
@@ -397,7 +406,10 @@ describe("roles", () => {
       const res = await asAdmin("/v1/roles", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
       const p = await problem(res);
-      expect(p.errors.map((e: any) => e.path), JSON.stringify(body)).toContain(path);
+      expect(
+        p.errors.map((e: any) => e.path),
+        JSON.stringify(body),
+      ).toContain(path);
     }
   });
 
@@ -536,7 +548,10 @@ describe("invitations", () => {
     const taken = await asAdmin("/v1/invitations", json("POST", { email: viewer.email.toUpperCase(), role: "viewer" }));
     expect(taken.status).toBe(409);
     await problem(taken);
-    for (const [path, init] of [["/v1/invitations", json("POST", { email: uniqueEmail(), role: "admin" })], ["/v1/invitations", {}]] as const) {
+    for (const [path, init] of [
+      ["/v1/invitations", json("POST", { email: uniqueEmail(), role: "admin" })],
+      ["/v1/invitations", {}],
+    ] as const) {
       const res = await asViewer(path, init);
       expect(res.status).toBe(403);
       await problem(res);
@@ -568,7 +583,13 @@ describe("machine clients", () => {
     const res = await asAdmin("/v1/clients", json("POST", { name: "Nightly export", roles: ["viewer"] }));
     expect(res.status).toBe(201);
     const client = await res.json<any>();
-    expect(client).toMatchObject({ name: "Nightly export", roles: ["viewer"], status: "active", client_id: expect.any(String), client_secret: expect.any(String) });
+    expect(client).toMatchObject({
+      name: "Nightly export",
+      roles: ["viewer"],
+      status: "active",
+      client_id: expect.any(String),
+      client_secret: expect.any(String),
+    });
     expect(client.client_secret.length).toBeGreaterThanOrEqual(43);
     expect(res.headers.get("cache-control")).toBe("no-store");
 

@@ -22,12 +22,21 @@ function operations(filter: (path: string) => boolean) {
 /** A response of the document, $ref resolved. */
 function response(op: Doc, status: string): Doc | undefined {
   let r = op.responses?.[status];
-  if (r?.$ref) r = r.$ref.slice(2).split("/").reduce((n: any, k: string) => n?.[k], doc);
+  if (r?.$ref)
+    r = r.$ref
+      .slice(2)
+      .split("/")
+      .reduce((n: any, k: string) => n?.[k], doc);
   return r;
 }
 function headerOf(r: Doc, name: string): Doc | undefined {
   const h = r.headers?.[name];
-  return h?.$ref ? h.$ref.slice(2).split("/").reduce((n: any, k: string) => n?.[k], doc) : h;
+  return h?.$ref
+    ? h.$ref
+        .slice(2)
+        .split("/")
+        .reduce((n: any, k: string) => n?.[k], doc)
+    : h;
 }
 const proxied = (p: string) => /^\/v1\/(crm|documents|appointments)(\/|$)/.test(p);
 const secured = (op: Doc) => (op.security ?? doc.security).length > 0;

@@ -120,7 +120,10 @@ describe("token endpoint (RFC 6749)", () => {
   it("answers an unknown email exactly like a wrong password", async () => {
     const acct = await registerOrganization("Enumeration");
     const wrong = await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: "not the password" }));
-    const unknown = await call("/v1/auth/token", form({ grant_type: "password", username: `ghost-${crypto.randomUUID()}@example.com`, password: "not the password" }));
+    const unknown = await call(
+      "/v1/auth/token",
+      form({ grant_type: "password", username: `ghost-${crypto.randomUUID()}@example.com`, password: "not the password" }),
+    );
     expect(wrong.status).toBe(unknown.status);
     const [w, u] = [await wrong.json<any>(), await unknown.json<any>()];
     expect(u).toEqual(w);
@@ -159,9 +162,7 @@ describe("token endpoint (RFC 6749)", () => {
 
   it("lets exactly one of two simultaneous refreshes of one token win", async () => {
     const t = await login(a.email);
-    const results = await Promise.all(
-      [0, 1].map(() => call("/v1/auth/token", form({ grant_type: "refresh_token", refresh_token: t.refresh_token }))),
-    );
+    const results = await Promise.all([0, 1].map(() => call("/v1/auth/token", form({ grant_type: "refresh_token", refresh_token: t.refresh_token }))));
     expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
   });
 });
@@ -224,7 +225,10 @@ describe("bad tokens are refused with 401 and change nothing", () => {
     expect(res.headers.get("www-authenticate"), label).toContain("Bearer");
     await problem(res);
     const list = await (await call("/v1/crm/contacts?limit=100", bearer(a.access_token))).json<any>();
-    expect(list.data.some((c: any) => c.email === email), label).toBe(false);
+    expect(
+      list.data.some((c: any) => c.email === email),
+      label,
+    ).toBe(false);
   }
 
   it("refuses a missing or malformed Authorization header", async () => {
@@ -290,7 +294,10 @@ describe("permissions at the gateway", () => {
     expect(post.status).toBe(403);
     await problem(post);
     const editor = await userWith(["editor"]);
-    const created = await call("/v1/crm/contacts", bearer(editor, json("POST", { first_name: "E", last_name: "E", email: `e-${crypto.randomUUID()}@example.com` })));
+    const created = await call(
+      "/v1/crm/contacts",
+      bearer(editor, json("POST", { first_name: "E", last_name: "E", email: `e-${crypto.randomUUID()}@example.com` })),
+    );
     expect(created.status).toBe(201);
     const id = (await created.json<any>()).id;
     expect((await call(`/v1/crm/contacts/${id}`, bearer(editor, { method: "DELETE" }))).status).toBe(403);
@@ -298,7 +305,7 @@ describe("permissions at the gateway", () => {
     // A token claiming roles its account does not hold gets the account's roles, not the claim.
     const forged = await forge({ sub: a.user_id, org: a.organization_id, roles: ["no-such-role"], scope: "read write" });
     expect((await (await call("/v1/auth/me", bearer(forged))).json<any>()).roles).toEqual(["admin"]);
-    const claimsAdmin = await forge({ sub: (decodeJwt(viewer).sub as string), org: a.organization_id, roles: ["admin"], scope: "read write" });
+    const claimsAdmin = await forge({ sub: decodeJwt(viewer).sub as string, org: a.organization_id, roles: ["admin"], scope: "read write" });
     expect((await call("/v1/crm/contacts", bearer(claimsAdmin, json("POST", { first_name: "X", last_name: "X", email: "x@example.com" })))).status).toBe(403);
   });
 
@@ -313,7 +320,10 @@ describe("permissions at the gateway", () => {
 describe("passwords", () => {
   it("changes a password with the current one and signs out refresh tokens", async () => {
     const acct = await registerOrganization("Password change");
-    const wrong = await call("/v1/auth/password", bearer(acct.access_token, json("POST", { current_password: "nope nope nope", new_password: "a brand new password" })));
+    const wrong = await call(
+      "/v1/auth/password",
+      bearer(acct.access_token, json("POST", { current_password: "nope nope nope", new_password: "a brand new password" })),
+    );
     expect(wrong.status).toBe(400);
     const ok = await call("/v1/auth/password", bearer(acct.access_token, json("POST", { current_password: PASSWORD, new_password: "a brand new password" })));
     expect(ok.status).toBe(204);

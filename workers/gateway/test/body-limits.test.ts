@@ -48,9 +48,18 @@ let userId: string;
 let roleId: string;
 beforeAll(async () => {
   admin = await registerOrganization("Body limits");
-  const user = await call("/v1/users", bearer(admin.access_token, json("POST", { email: `b-${crypto.randomUUID()}@example.com`, name: "B", password: "correct horse battery staple", roles: ["viewer"] })));
+  const user = await call(
+    "/v1/users",
+    bearer(
+      admin.access_token,
+      json("POST", { email: `b-${crypto.randomUUID()}@example.com`, name: "B", password: "correct horse battery staple", roles: ["viewer"] }),
+    ),
+  );
   userId = (await user.json<any>()).id;
-  const role = await call("/v1/roles", bearer(admin.access_token, json("POST", { name: `r-${crypto.randomUUID().slice(0, 8)}`, permissions: { crm: ["read"] } })));
+  const role = await call(
+    "/v1/roles",
+    bearer(admin.access_token, json("POST", { name: `r-${crypto.randomUUID().slice(0, 8)}`, permissions: { crm: ["read"] } })),
+  );
   roleId = (await role.json<any>()).id;
 });
 

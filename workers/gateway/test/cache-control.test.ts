@@ -36,7 +36,11 @@ describe("Cache-Control on everything under /v1", () => {
       expectNoStore(res, `${what} (${res.status})`);
     }
     // The token endpoint's own no-store (RFC 6749 5.1) is kept as it is: it already forbids every cache.
-    const token = await call("/v1/auth/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=password" });
+    const token = await call("/v1/auth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=password",
+    });
     expect(token.headers.get("cache-control")).toBe("no-store");
   });
 

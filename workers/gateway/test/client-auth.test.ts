@@ -59,7 +59,10 @@ describe("HTTP Basic client credentials", () => {
       const res = await call("/v1/auth/token", form({ grant_type: "client_credentials" }, { authorization }));
       expect(res.status, authorization).toBe(200);
     }
-    const revoke = await call("/v1/auth/revoke", form({ token: "unknown-token" }, { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` }));
+    const revoke = await call(
+      "/v1/auth/revoke",
+      form({ token: "unknown-token" }, { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` }),
+    );
     expect(revoke.status).toBe(200);
   });
 

@@ -42,7 +42,14 @@ describe("trusted external issuers", () => {
 
   it("refuses its tokens for the wrong audience or without an organization claim", async () => {
     const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
-    const wrongAud = await new SignJWT({ tenant: org.organization_id }).setProtectedHeader({ alg: "ES256", kid: "idp-key-1" }).setIssuer(IDP).setAudience("other").setSubject("x").setIssuedAt().setExpirationTime("5m").sign(key);
+    const wrongAud = await new SignJWT({ tenant: org.organization_id })
+      .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
+      .setIssuer(IDP)
+      .setAudience("other")
+      .setSubject("x")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key);
     expect((await call("/v1/auth/me", bearer(wrongAud))).status).toBe(401);
     expect((await call("/v1/auth/me", bearer(await idpToken({ groups: ["admin"] })))).status).toBe(401);
   });

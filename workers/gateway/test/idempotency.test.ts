@@ -32,7 +32,9 @@ describe("Idempotency-Key", () => {
 
   it("answers 422 for the same key with a different body", async () => {
     const key = crypto.randomUUID();
-    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k1-${key}@example.com`), { "idempotency-key": key })))).status).toBe(201);
+    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k1-${key}@example.com`), { "idempotency-key": key })))).status).toBe(
+      201,
+    );
     const other = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k2-${key}@example.com`), { "idempotency-key": key })));
     expect(other.status).toBe(422);
     await problem(other);
@@ -53,7 +55,9 @@ describe("Idempotency-Key", () => {
 
   it("keeps keys per organization", async () => {
     const key = crypto.randomUUID();
-    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`a-${key}@example.com`), { "idempotency-key": key })))).status).toBe(201);
+    expect((await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`a-${key}@example.com`), { "idempotency-key": key })))).status).toBe(
+      201,
+    );
     const inB = await call("/v1/crm/contacts", bearer(b.access_token, json("POST", contact(`b-${key}@example.com`), { "idempotency-key": key })));
     expect(inB.status).toBe(201);
     expect(inB.headers.get("idempotent-replayed")).toBeNull();
@@ -100,7 +104,9 @@ describe("Idempotency-Key", () => {
       return { token: (await login(email)).access_token, id: user.id as string };
     }
     async function machine() {
-      const created = await (await call("/v1/clients", bearer(a.access_token, json("POST", { name: `m-${crypto.randomUUID()}`, roles: ["editor"] })))).json<any>();
+      const created = await (
+        await call("/v1/clients", bearer(a.access_token, json("POST", { name: `m-${crypto.randomUUID()}`, roles: ["editor"] })))
+      ).json<any>();
       const res = await call("/v1/auth/token", form({ grant_type: "client_credentials", client_id: created.client_id, client_secret: created.client_secret }));
       return { token: (await res.json<any>()).access_token as string, id: created.client_id as string };
     }

@@ -94,7 +94,9 @@ describe("without ISSUER", () => {
   }
 
   it("does not take X-Forwarded-Host for a loopback host", async () => {
-    const res = await gatewayWith({ ISSUER: "" }, "https://evil.example/.well-known/openid-configuration", { headers: { "x-forwarded-host": "localhost:8787", host: "localhost:8787" } });
+    const res = await gatewayWith({ ISSUER: "" }, "https://evil.example/.well-known/openid-configuration", {
+      headers: { "x-forwarded-host": "localhost:8787", host: "localhost:8787" },
+    });
     expect(res.status).toBe(500);
   });
 

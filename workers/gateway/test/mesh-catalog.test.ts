@@ -32,7 +32,13 @@ describe("GET /v1/mesh/models", () => {
     ]);
     const appointments = body.data.find((m: any) => m.service === "appointments" && m.name === "appointments");
     expect(appointments).toMatchObject({ path: "/appointments", title: "Appointment", searchable: true });
-    expect(appointments.fields).toContainEqual({ name: "attendees[].contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" }, lookup: true });
+    expect(appointments.fields).toContainEqual({
+      name: "attendees[].contact_id",
+      type: "uuid",
+      nullable: true,
+      references: { service: "crm", model: "contacts" },
+      lookup: true,
+    });
     expect(body.data.filter((m: any) => m.searchable).map((m: any) => `${m.service}.${m.name}`)).toEqual([
       "crm.contacts",
       "crm.companies",
@@ -72,7 +78,9 @@ describe("GET /v1/mesh/models", () => {
     const doc = await (await call("/openapi.json")).json<any>();
     expect(doc.paths["/v1/mesh/models"].get.operationId).toBe("listMeshModels");
     expect(doc.paths["/v1/mesh/search"].get.operationId).toBe("searchMesh");
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["MeshModelList", "MeshModel", "MeshField", "MeshSearchResult", "MeshSearchHit"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["MeshModelList", "MeshModel", "MeshField", "MeshSearchResult", "MeshSearchHit"]),
+    );
     expect(doc.paths["/v1/mesh/search"].get.responses["200"].headers["Mesh-Complete"]).toBeDefined();
   });
 });

@@ -27,7 +27,11 @@ export async function created(token: string, path: string, body: unknown): Promi
 
 /** Uploads a small text file through the gateway. */
 export async function uploadedFile(token: string, name: string): Promise<any> {
-  const res = await as(token)(`/v1/documents/files?name=${encodeURIComponent(name)}`, { method: "POST", headers: { "content-type": "text/plain", "content-length": "5" }, body: "hello" });
+  const res = await as(token)(`/v1/documents/files?name=${encodeURIComponent(name)}`, {
+    method: "POST",
+    headers: { "content-type": "text/plain", "content-length": "5" },
+    body: "hello",
+  });
   if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
   return res.json();
 }

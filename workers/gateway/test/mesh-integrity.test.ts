@@ -22,10 +22,14 @@ beforeAll(async () => {
 describe("referential integrity across services", () => {
   it("refuses an appointment naming a contact that does not exist in the organization, with 422 naming the field", async () => {
     const missing = crypto.randomUUID();
-    const count = async () => (await (await as(admin.access_token)(`/v1/appointments/appointments?calendar_id=${calendar.id}&limit=100`)).json<any>()).data.length;
+    const count = async () =>
+      (await (await as(admin.access_token)(`/v1/appointments/appointments?calendar_id=${calendar.id}&limit=100`)).json<any>()).data.length;
     const before = await count();
 
-    const res = await as(admin.access_token)("/v1/appointments/appointments", json("POST", appointment([attendee(ada.id), attendee(null), attendee(missing), attendee(theirs.id)])));
+    const res = await as(admin.access_token)(
+      "/v1/appointments/appointments",
+      json("POST", appointment([attendee(ada.id), attendee(null), attendee(missing), attendee(theirs.id)])),
+    );
     expect(res.status).toBe(422);
     const body = await problem(res);
     expect(body.errors).toEqual([
@@ -38,7 +42,10 @@ describe("referential integrity across services", () => {
     expect(await count()).toBe(before);
 
     // The same appointment with existing contacts (or none named) goes through; the check's call is in Server-Timing.
-    const ok = await as(admin.access_token)("/v1/appointments/appointments", json("POST", appointment([attendee(ada.id), attendee(null), { email: "x@example.com", name: "X" }])));
+    const ok = await as(admin.access_token)(
+      "/v1/appointments/appointments",
+      json("POST", appointment([attendee(ada.id), attendee(null), { email: "x@example.com", name: "X" }])),
+    );
     expect(ok.status, await ok.clone().text()).toBe(201);
     expect(timings(ok)).toContainEqual(["crm", "getMany"]);
     const made = await ok.json<any>();
@@ -53,7 +60,12 @@ describe("referential integrity across services", () => {
   });
 
   it("sends the body on exactly as read, and handles nulls, absent fields, arrays and non-UUIDs", async () => {
-    const body = JSON.stringify({ name: "thing", contact_id: ada.id, links: [{ contact_id: ada.id }, { contact_id: null }, {}, "x", null], pad: "é".repeat(1000) });
+    const body = JSON.stringify({
+      name: "thing",
+      contact_id: ada.id,
+      links: [{ contact_id: ada.id }, { contact_id: null }, {}, "x", null],
+      pad: "é".repeat(1000),
+    });
     const bytes = new TextEncoder().encode(body);
     const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
     const res = await as(admin.access_token)("/v1/fixture/things", { method: "POST", headers: { "content-type": "application/json; charset=utf-8" }, body });
@@ -74,7 +86,11 @@ describe("referential integrity across services", () => {
   });
 
   it("leaves bodies it does not need to read alone: uploads, and JSON to models without references elsewhere", async () => {
-    const upload = await as(admin.access_token)("/v1/fixture/things", { method: "POST", headers: { "content-type": "application/octet-stream" }, body: JSON.stringify({ contact_id: theirs.id }) });
+    const upload = await as(admin.access_token)("/v1/fixture/things", {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: JSON.stringify({ contact_id: theirs.id }),
+    });
     expect(upload.status).toBe(200);
     // Only the proxied call itself (Server-Timing names every call, the proxied handle included).
     expect(timings(upload)).toEqual([["fixture", "handle"]]);
@@ -131,7 +147,10 @@ describe("referential integrity across services", () => {
     const again = await as(admin.access_token)("/v1/appointments/appointments", json("POST", body, { "idempotency-key": key }));
     expect(again.status).toBe(201);
     expect((await again.json<any>()).id).toBe((await first.json<any>()).id);
-    const bad = await as(admin.access_token)("/v1/appointments/appointments", json("POST", appointment([attendee(crypto.randomUUID())]), { "idempotency-key": crypto.randomUUID() }));
+    const bad = await as(admin.access_token)(
+      "/v1/appointments/appointments",
+      json("POST", appointment([attendee(crypto.randomUUID())]), { "idempotency-key": crypto.randomUUID() }),
+    );
     expect(bad.status).toBe(422);
   });
 });

@@ -40,8 +40,8 @@ describe("POST /v1/mesh/joins", () => {
     });
     // Both records were checked with one getMany each.
     const calls = res.headers.get("server-timing")!;
-    expect(calls).toContain('crm;dur=');
-    expect(calls).toContain('documents;dur=');
+    expect(calls).toContain("crm;dur=");
+    expect(calls).toContain("documents;dur=");
 
     const again = await api.post("/v1/mesh/joins", { relationship: "0e5e0000-0000-4000-8000-000000000002", origin_id: contact.id, related_id: file.id });
     expect(again.status).toBe(409);

@@ -82,13 +82,11 @@ describe("joined reads", () => {
     const res = await api.get("/v1/crm/contacts?limit=100&join=appointments,documents,deals,company");
     expect(res.status).toBe(200);
     // company: the contacts hold company_id -> crm.getMany; deals hold contact_id -> crm.findBy.
-    expect(serviceCalls(res).map((c) => `${c.service}.${c.method}`).sort()).toEqual([
-      "appointments.findBy",
-      "crm.findBy",
-      "crm.getMany",
-      "crm.handle",
-      "documents.getMany",
-    ]);
+    expect(
+      serviceCalls(res)
+        .map((c) => `${c.service}.${c.method}`)
+        .sort(),
+    ).toEqual(["appointments.findBy", "crm.findBy", "crm.getMany", "crm.handle", "documents.getMany"]);
     const page = byId((await res.json<Row>()).data);
     expect(page.get(contacts[0]!.id)!._embedded.company.map((r: Row) => r.id)).toEqual([company.id]);
     expect(page.get(contacts[4]!.id)!._embedded.company).toEqual([]);
@@ -196,7 +194,11 @@ describe("permissions on embedded records", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("false");
     // The appointments service is not even asked.
-    expect(serviceCalls(res).map((c) => c.service).sort()).toEqual(["crm", "documents"]);
+    expect(
+      serviceCalls(res)
+        .map((c) => c.service)
+        .sort(),
+    ).toEqual(["crm", "documents"]);
     const c0 = byId((await res.json<Row>()).data).get(contacts[0]!.id)!;
     expect(Object.keys(c0._embedded)).toEqual(["documents"]);
     expect(ids(c0._embedded.documents)).toEqual(ids([files[0]!, files[1]!]));

@@ -34,7 +34,11 @@ export function as(token: string) {
         allow_overlap: true,
       }),
     file: async (name = `notes-${crypto.randomUUID().slice(0, 8)}.txt`) => {
-      const res = await send(`/v1/documents/files?name=${encodeURIComponent(name)}`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+      const res = await send(`/v1/documents/files?name=${encodeURIComponent(name)}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "hello",
+      });
       expect(res.status, await res.clone().text()).toBe(201);
       return res.json<Row>();
     },

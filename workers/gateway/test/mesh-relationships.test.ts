@@ -50,7 +50,9 @@ describe("the platform's defaults", () => {
     await problem(del);
     expect((await api.get(`/v1/mesh/relationships/${defaults[1]!.id}`)).status).toBe(200);
     // Not copied into the organization's data.
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM mesh_relationships WHERE organization_id = ?").bind(admin.organization_id).first<{ n: number }>();
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM mesh_relationships WHERE organization_id = ?")
+      .bind(admin.organization_id)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(0);
   });
 });
@@ -125,10 +127,21 @@ describe("validation against the catalog", () => {
     ["a field on a join_records relationship", { field: "company_id" }, { path: "field", message: /Only a field relationship/ }],
     ["a field relationship without a field", { kind: "field" }, { path: "field", message: /names the field/ }],
     ["a field neither model has", { kind: "field", field: "owner_id" }, { path: "field", message: /Neither companies nor files has a field owner_id/ }],
-    ["a field that is not an id", { kind: "field", field: "name", related: { service: "crm", model: "contacts" }, reverse_key: "x_companies", field_on: "origin" }, { path: "field", message: /not an id/ }],
+    [
+      "a field that is not an id",
+      { kind: "field", field: "name", related: { service: "crm", model: "contacts" }, reverse_key: "x_companies", field_on: "origin" },
+      { path: "field", message: /not an id/ },
+    ],
     [
       "a field that references another model",
-      { kind: "field", field: "company_id", origin: { service: "crm", model: "deals" }, related: { service: "crm", model: "contacts" }, key: "x_contacts", reverse_key: "x_deals" },
+      {
+        kind: "field",
+        field: "company_id",
+        origin: { service: "crm", model: "deals" },
+        related: { service: "crm", model: "contacts" },
+        key: "x_contacts",
+        reverse_key: "x_deals",
+      },
       { path: "field", message: /references crm companies, not crm contacts/ },
     ],
     [

@@ -39,7 +39,16 @@ describe("GET /v1/mesh/search", () => {
       ["appointments", "appointments", hits.appointment.id, 0.9],
       ["crm", "contacts", hits.contact.id, 0.72],
     ]);
-    expect(body.data[0]).toEqual({ id: hits.company.id, service: "crm", model: "companies", name: word, type: "company", description: null, url: `/v1/crm/companies/${hits.company.id}`, score: 1 });
+    expect(body.data[0]).toEqual({
+      id: hits.company.id,
+      service: "crm",
+      model: "companies",
+      name: word,
+      type: "company",
+      description: null,
+      url: `/v1/crm/companies/${hits.company.id}`,
+      score: 1,
+    });
     expect(body.data[1]).toMatchObject({ type: "file", name: `${word} notes.txt`, url: `/v1/documents/files/${hits.file.id}` });
     expect(body.data[2]).toMatchObject({ type: "appointment", url: `/v1/appointments/appointments/${hits.appointment.id}` });
     expect(body.next_cursor).toBeNull();
@@ -75,7 +84,10 @@ describe("GET /v1/mesh/search", () => {
   });
 
   it("a failing or late service does not fail the search: 200, its problem in errors, Mesh-Complete false", async () => {
-    for (const [trigger, status] of [["boom", 502], ["slowpoke", 504]] as const) {
+    for (const [trigger, status] of [
+      ["boom", 502],
+      ["slowpoke", 504],
+    ] as const) {
       const company = await created(admin.access_token, "/v1/crm/companies", { name: `${trigger} ${word}` });
       const res = await search(admin.access_token, `q=${trigger}+${word}&models=crm.companies,fixture.things`);
       expect(res.status, trigger).toBe(200);
@@ -85,7 +97,10 @@ describe("GET /v1/mesh/search", () => {
       expect(Object.keys(body.errors)).toEqual(["fixture"]);
       expect(body.errors.fixture).toMatchObject({ status, request_id: res.headers.get("x-request-id") });
       expect(JSON.stringify(body)).not.toContain("secret");
-      expect(timings(res).filter(([, m]) => m === "search")).toEqual([["crm", "search"], ["fixture", "search"]]);
+      expect(timings(res).filter(([, m]) => m === "search")).toEqual([
+        ["crm", "search"],
+        ["fixture", "search"],
+      ]);
     }
   });
 
@@ -93,7 +108,16 @@ describe("GET /v1/mesh/search", () => {
     const res = await search(admin.access_token, `q=fixture+${word}&models=fixture.things`);
     const body = await res.json<any>();
     expect(body.data).toEqual([
-      { id: "00000000-0000-4000-8000-00000000f001", service: "fixture", model: "things", name: `fixture ${word}`, type: "thing", description: admin.organization_id, url: "/v1/fixture/things/00000000-0000-4000-8000-00000000f001", score: 1 },
+      {
+        id: "00000000-0000-4000-8000-00000000f001",
+        service: "fixture",
+        model: "things",
+        name: `fixture ${word}`,
+        type: "thing",
+        description: admin.organization_id,
+        url: "/v1/fixture/things/00000000-0000-4000-8000-00000000f001",
+        score: 1,
+      },
     ]);
   });
 
@@ -161,7 +185,10 @@ describe("GET /v1/mesh/search", () => {
     for (const [query, path] of cases) {
       const res = await search(admin.access_token, query);
       expect(res.status, query).toBe(422);
-      expect((await problem(res)).errors.map((e: any) => e.path), query).toContain(path);
+      expect(
+        (await problem(res)).errors.map((e: any) => e.path),
+        query,
+      ).toContain(path);
     }
     // Search syntax is plain text.
     const syntax = await search(admin.access_token, `q=${encodeURIComponent('" OR * NEAR(')}&models=${ALL}`);

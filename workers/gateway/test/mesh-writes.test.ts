@@ -46,14 +46,22 @@ describe("joined writes that succeed", () => {
   it("POST a contact linked to an existing file and a new deal pointing at it", async () => {
     const file = await api.file();
     const t = tag();
-    const res = await api.post("/v1/crm/contacts?join=documents,deals", { ...newContact(t), _embedded: { documents: [{ id: file.id }], deals: [{ title: `Deal ${t}`, amount: 10, currency: "EUR" }] } });
+    const res = await api.post("/v1/crm/contacts?join=documents,deals", {
+      ...newContact(t),
+      _embedded: { documents: [{ id: file.id }], deals: [{ title: `Deal ${t}`, amount: 10, currency: "EUR" }] },
+    });
     expect(res.status, await res.clone().text()).toBe(201);
     const contact = await res.json<Row>();
     expect(ids(contact._embedded.documents)).toEqual([file.id]);
     expect(contact._embedded.deals).toEqual([expect.objectContaining({ title: `Deal ${t}`, contact_id: contact.id })]);
     const joins = await (await api.get(`/v1/mesh/joins?origin_id=${contact.id}`)).json<Row>();
     expect(joins.data.map((j: Row) => j.related.id)).toEqual([file.id]);
-    expect(serviceCalls(res).filter((c) => c.method === "handle").map((c) => c.service).sort()).toEqual(["crm", "crm"]);
+    expect(
+      serviceCalls(res)
+        .filter((c) => c.method === "handle")
+        .map((c) => c.service)
+        .sort(),
+    ).toEqual(["crm", "crm"]);
   });
 
   it("POST a deal with a new contact: the contact is created first and the deal holds its id", async () => {
@@ -101,7 +109,10 @@ describe("joined writes that fail leave nothing behind", () => {
   it("a PATCH is put back when a later step fails", async () => {
     const company = await api.company();
     const t = tag();
-    const res = await api.patch(`/v1/crm/companies/${company.id}?join=contacts`, { domain: "changed.example", _embedded: { contacts: [newContact(t, { phone: "nope" })] } });
+    const res = await api.patch(`/v1/crm/companies/${company.id}?join=contacts`, {
+      domain: "changed.example",
+      _embedded: { contacts: [newContact(t, { phone: "nope" })] },
+    });
     expect(res.status).toBe(422);
     expect((await problem(res)).failed_step).toMatch(/^create _embedded\.contacts\[0\]/);
     expect((await (await api.get(`/v1/crm/companies/${company.id}`)).json<Row>()).domain).toBe(company.domain);
@@ -136,7 +147,10 @@ describe("joined writes that fail leave nothing behind", () => {
     const before = await api.company();
     const contact = await api.contact({ company_id: before.id });
     const t = tag();
-    const res = await api.post("/v1/crm/companies?join=contacts", { name: `Fails ${t}`, _embedded: { contacts: [{ id: contact.id }, newContact(t, { email: "bad" })] } });
+    const res = await api.post("/v1/crm/companies?join=contacts", {
+      name: `Fails ${t}`,
+      _embedded: { contacts: [{ id: contact.id }, newContact(t, { email: "bad" })] },
+    });
     expect(res.status).toBe(422);
     expect((await (await api.get(`/v1/crm/contacts/${contact.id}`)).json<Row>()).company_id).toBe(before.id);
     expect(await companiesNamed(`Fails ${t}`)).toEqual([]);
@@ -162,7 +176,12 @@ describe("joined writes that fail leave nothing behind", () => {
     const nested = await api.post("/v1/crm/contacts?join=appointments", { ...newContact(t), _embedded: { appointments: [{ title: "x" }] } });
     expect(nested.status).toBe(422);
     expect((await problem(nested)).errors[0].message).toContain("attendees[].contact_id");
-    const twoForOne = await api.post("/v1/crm/deals?join=contact", { title: "x", amount: 1, currency: "EUR", _embedded: { contact: [newContact(t), newContact(t)] } });
+    const twoForOne = await api.post("/v1/crm/deals?join=contact", {
+      title: "x",
+      amount: 1,
+      currency: "EUR",
+      _embedded: { contact: [newContact(t), newContact(t)] },
+    });
     expect(twoForOne.status).toBe(422);
     await createRole(admin.access_token, "crm-writer", { crm: ["create", "read", "update"], documents: ["read"] });
     const writer = as(await clientWithRoles(admin.access_token, ["crm-writer"]));
@@ -176,9 +195,17 @@ describe("joined writes that fail leave nothing behind", () => {
     const t = tag();
     const body = { name: `Once ${t}`, _embedded: { contacts: [newContact(t)] } };
     const key = { "idempotency-key": `mesh-${t}` };
-    const first = await api.send("/v1/crm/companies?join=contacts", { method: "POST", headers: { "content-type": "application/json", ...key }, body: JSON.stringify(body) });
+    const first = await api.send("/v1/crm/companies?join=contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...key },
+      body: JSON.stringify(body),
+    });
     expect(first.status).toBe(201);
-    const second = await api.send("/v1/crm/companies?join=contacts", { method: "POST", headers: { "content-type": "application/json", ...key }, body: JSON.stringify(body) });
+    const second = await api.send("/v1/crm/companies?join=contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...key },
+      body: JSON.stringify(body),
+    });
     expect(second.status).toBe(201);
     expect(second.headers.get("idempotent-replayed")).toBe("true");
     expect((await second.json<Row>()).id).toBe((await first.json<Row>()).id);

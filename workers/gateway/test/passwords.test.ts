@@ -59,17 +59,26 @@ describe("the rules", () => {
 describe("every way to set a password applies them", () => {
   it("registration of an organization", async () => {
     for (const [pw, rule] of WEAK) {
-      const res = await call("/v1/auth/register", json("POST", { email: `w-${crypto.randomUUID()}@example.com`, password: pw, name: "W", organization_name: "Weak" }));
+      const res = await call(
+        "/v1/auth/register",
+        json("POST", { email: `w-${crypto.randomUUID()}@example.com`, password: pw, name: "W", organization_name: "Weak" }),
+      );
       await expectRefused(res, "password", rule, JSON.stringify(pw));
     }
     const local = `marguerite${crypto.randomUUID().slice(0, 8)}`;
-    const res = await call("/v1/auth/register", json("POST", { email: `${local}@example.com`, password: `my name is ${local.toUpperCase()}`, name: "M", organization_name: "Weak" }));
+    const res = await call(
+      "/v1/auth/register",
+      json("POST", { email: `${local}@example.com`, password: `my name is ${local.toUpperCase()}`, name: "M", organization_name: "Weak" }),
+    );
     await expectRefused(res, "password", /email/, "local part");
   });
 
   it("an admin creating a user", async () => {
     for (const [pw, rule] of WEAK.slice(0, 6)) {
-      const res = await call("/v1/users", bearer(admin.access_token, json("POST", { email: `w-${crypto.randomUUID()}@example.com`, name: "W", password: pw, roles: ["viewer"] })));
+      const res = await call(
+        "/v1/users",
+        bearer(admin.access_token, json("POST", { email: `w-${crypto.randomUUID()}@example.com`, name: "W", password: pw, roles: ["viewer"] })),
+      );
       await expectRefused(res, "password", rule, JSON.stringify(pw));
     }
   });
@@ -151,7 +160,10 @@ describe("password reset tokens", () => {
   it("changing the password invalidates outstanding reset tokens", async () => {
     const acct = await registerOrganization("Reset after change");
     const pending = await requestReset(acct.email);
-    const changed = await call("/v1/auth/password", bearer(acct.access_token, json("POST", { current_password: PASSWORD, new_password: "changed on purpose" })));
+    const changed = await call(
+      "/v1/auth/password",
+      bearer(acct.access_token, json("POST", { current_password: PASSWORD, new_password: "changed on purpose" })),
+    );
     expect(changed.status).toBe(204);
     expect((await call("/v1/auth/password-reset/confirm", json("POST", { token: pending, new_password: "an attacker's passphrase" }))).status).toBe(400);
     expect((await login(acct.email, "changed on purpose")).access_token).toBeTruthy();
@@ -177,7 +189,9 @@ describe("logins are not affected by the rules", () => {
     const acct = await registerOrganization("Old password");
     // Set a password the rules would refuse, straight in the database, as an old account might have.
     const { hashPassword } = await import("../src/identity/crypto");
-    await DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(await hashPassword("password12"), acct.user_id).run();
+    await DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?")
+      .bind(await hashPassword("password12"), acct.user_id)
+      .run();
     const res = await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: "password12" }));
     expect(res.status).toBe(200);
   });

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, call, registerOrganization, type Account } from "./helpers";
 
-
 let admin: Account;
 beforeAll(async () => {
   admin = await registerOrganization("Routing tests");
@@ -68,7 +67,9 @@ describe("OpenAPI aggregation", () => {
     const doc = await res.json<any>();
     expect(doc.openapi).toBe("3.1.0");
     const paths = Object.keys(doc.paths);
-    expect(paths).toEqual(expect.arrayContaining(["/health", "/v1/services", "/v1/crm/contacts", "/v1/crm/contacts/{id}", "/v1/documents/files", "/v1/appointments/calendars"]));
+    expect(paths).toEqual(
+      expect.arrayContaining(["/health", "/v1/services", "/v1/crm/contacts", "/v1/crm/contacts/{id}", "/v1/documents/files", "/v1/appointments/calendars"]),
+    );
     const ids: string[] = [];
     for (const item of Object.values<any>(doc.paths)) for (const op of Object.values<any>(item)) if (op.operationId) ids.push(op.operationId);
     expect(new Set(ids).size).toBe(ids.length);

@@ -60,7 +60,10 @@ describe("exact admission under concurrency, per scope", () => {
     const admin = await registerOrganization("RL client");
     const created = await (await call("/v1/clients", bearer(admin.access_token, json("POST", { name: "machine", roles: ["viewer"] })))).json<any>();
     await setLimits(admin, { client: { limit: 4, window_seconds: 60 } });
-    const tokenRes = await call("/v1/auth/token", form({ grant_type: "client_credentials", client_id: created.client_id, client_secret: created.client_secret }));
+    const tokenRes = await call(
+      "/v1/auth/token",
+      form({ grant_type: "client_credentials", client_id: created.client_id, client_secret: created.client_secret }),
+    );
     const { access_token } = await tokenRes.json<any>();
     const results = await Promise.all(Array.from({ length: 12 }, () => call("/v1/crm/contacts?limit=1", bearer(access_token))));
     expect(statuses(results)).toEqual({ 200: 4, 429: 8 });
@@ -117,16 +120,24 @@ describe("headers and policy settings", () => {
     const body = await setLimits(admin, { user: { limit: 1500, window_seconds: 60 } });
     expect(body.rate_limits.user).toEqual({ limit: 1500, window_seconds: 60 });
     expect(body.rate_limits.organization).toEqual({ limit: 5000, window_seconds: 60 });
-    const tooMuch = await call("/v1/organizations/current", bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2001, window_seconds: 60 } } })));
+    const tooMuch = await call(
+      "/v1/organizations/current",
+      bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2001, window_seconds: 60 } } })),
+    );
     expect(tooMuch.status).toBe(422);
     expect((await problem(tooMuch)).errors[0].path).toBe("rate_limits.user");
     // The same burst in a shorter window is a higher rate: also refused.
-    const faster = await call("/v1/organizations/current", bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2000, window_seconds: 30 } } })));
+    const faster = await call(
+      "/v1/organizations/current",
+      bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2000, window_seconds: 30 } } })),
+    );
     expect(faster.status).toBe(422);
     const current = await (await call("/v1/organizations/current", bearer(admin.access_token))).json<any>();
     expect(current.rate_limits.user).toEqual({ limit: 1500, window_seconds: 60 });
     const viewer = await member(admin, ["viewer"]);
-    expect((await call("/v1/organizations/current", bearer(viewer, json("PATCH", { rate_limits: { user: { limit: 10, window_seconds: 60 } } })))).status).toBe(403);
+    expect((await call("/v1/organizations/current", bearer(viewer, json("PATCH", { rate_limits: { user: { limit: 10, window_seconds: 60 } } })))).status).toBe(
+      403,
+    );
   });
 
   it("answers preflights without counting or limiting them", async () => {
@@ -244,7 +255,9 @@ describe("the client IP address comes from the configured header only", () => {
       expect(statuses(results)).toEqual({ 200: 5, 429: 10 });
       // With no header trusted at all, inventing addresses does not help either.
       env.CLIENT_IP_HEADER = "";
-      const anonymous = await Promise.all(Array.from({ length: 15 }, (_, i) => call("/v1/services", { headers: { "cf-connecting-ip": `192.0.2.${i + 1}`, "x-real-ip": `192.0.2.${i + 1}` } })));
+      const anonymous = await Promise.all(
+        Array.from({ length: 15 }, (_, i) => call("/v1/services", { headers: { "cf-connecting-ip": `192.0.2.${i + 1}`, "x-real-ip": `192.0.2.${i + 1}` } })),
+      );
       expect(anonymous.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
     } finally {
       env.CLIENT_IP_HEADER = before;

@@ -4,7 +4,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
 
-const as = (token: string) => (path: string, init: RequestInit = {}) => call(path, bearer(token, init));
+const as =
+  (token: string) =>
+  (path: string, init: RequestInit = {}) =>
+    call(path, bearer(token, init));
 const uniqueEmail = (who = "user") => `${who}-${crypto.randomUUID()}@example.com`;
 
 async function createUser(token: string, roles: string[]) {

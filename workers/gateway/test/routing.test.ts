@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, call, json, problem, registerOrganization, streamOf, type Account } from "./helpers";
 
-
 let admin: Account;
 beforeAll(async () => {
   admin = await registerOrganization("Routing tests");
@@ -27,7 +26,13 @@ describe("routing to logic services", () => {
     // Appointment writes go through the appointments service's per-calendar Durable Object.
     const appt = await authed(
       "/v1/appointments/appointments",
-      json("POST", { calendar_id: (await cal.json<any>()).id, title: "Intro", start: "2026-12-01T10:00:00+01:00", end: "2026-12-01T10:30:00+01:00", attendees: [] }),
+      json("POST", {
+        calendar_id: (await cal.json<any>()).id,
+        title: "Intro",
+        start: "2026-12-01T10:00:00+01:00",
+        end: "2026-12-01T10:30:00+01:00",
+        attendees: [],
+      }),
     );
     expect(appt.status, await appt.clone().text()).toBe(201);
     const up = await authed("/v1/documents/files?name=hello.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });

@@ -21,7 +21,14 @@ async function granted(res: Response) {
 async function probe(token: string) {
   const as = (path: string, init: RequestInit = {}) => call(path, bearer(token, init));
   const created = await as("/v1/crm/contacts", json("POST", { first_name: "S", last_name: "S", email: `s-${crypto.randomUUID()}@example.com` }));
-  const existing = (await (await call("/v1/crm/contacts", json("POST", { first_name: "T", last_name: "T", email: `t-${crypto.randomUUID()}@example.com` }, { authorization: `Bearer ${admin.access_token}` }))).json<any>()).id;
+  const existing = (
+    await (
+      await call(
+        "/v1/crm/contacts",
+        json("POST", { first_name: "T", last_name: "T", email: `t-${crypto.randomUUID()}@example.com` }, { authorization: `Bearer ${admin.access_token}` }),
+      )
+    ).json<any>()
+  ).id;
   return {
     me: (await as("/v1/auth/me")).status,
     read: (await as("/v1/crm/contacts")).status,
@@ -97,7 +104,16 @@ describe("enforcement, together with the roles", () => {
   it("openid alone: who am I, nothing else", async () => {
     const t = await granted(await passwordGrant({ scope: "openid" }));
     expect(await probe(t.access_token)).toEqual({
-      me: 200, read: 403, head: 403, create: 403, update: 403, delete: 403, adminRead: 403, adminWrite: 403, orgRead: 403, passwordChange: 403,
+      me: 200,
+      read: 403,
+      head: 403,
+      create: 403,
+      update: 403,
+      delete: 403,
+      adminRead: 403,
+      adminWrite: 403,
+      orgRead: 403,
+      passwordChange: 403,
     });
     const refused = await call("/v1/crm/contacts", bearer(t.access_token, json("POST", { first_name: "N", last_name: "N", email: "n@example.com" })));
     expect(refused.headers.get("www-authenticate")).toMatch(/error="insufficient_scope".*scope="write"/);
@@ -107,7 +123,16 @@ describe("enforcement, together with the roles", () => {
   it("read: reads everywhere the roles allow, no writes", async () => {
     const t = await granted(await passwordGrant({ scope: "read" }));
     expect(await probe(t.access_token)).toEqual({
-      me: 200, read: 200, head: 200, create: 403, update: 403, delete: 403, adminRead: 200, adminWrite: 403, orgRead: 200, passwordChange: 403,
+      me: 200,
+      read: 200,
+      head: 200,
+      create: 403,
+      update: 403,
+      delete: 403,
+      adminRead: 200,
+      adminWrite: 403,
+      orgRead: 200,
+      passwordChange: 403,
     });
     const seen = await (await call("/v1/fixture/echo", bearer(t.access_token))).json<any>();
     expect(seen.context.permissions.crm).toEqual(["read"]);
@@ -116,14 +141,32 @@ describe("enforcement, together with the roles", () => {
   it("write without read: writes, no reads", async () => {
     const t = await granted(await passwordGrant({ scope: "write" }));
     expect(await probe(t.access_token)).toEqual({
-      me: 200, read: 403, head: 403, create: 201, update: 200, delete: 204, adminRead: 403, adminWrite: 201, orgRead: 403, passwordChange: 422,
+      me: 200,
+      read: 403,
+      head: 403,
+      create: 201,
+      update: 200,
+      delete: 204,
+      adminRead: 403,
+      adminWrite: 201,
+      orgRead: 403,
+      passwordChange: 422,
     });
   });
 
   it("read write (and the default): everything the roles allow", async () => {
     for (const t of [await granted(await passwordGrant({ scope: "read write" })), await granted(await passwordGrant())]) {
       expect(await probe(t.access_token)).toEqual({
-        me: 200, read: 200, head: 200, create: 201, update: 200, delete: 204, adminRead: 200, adminWrite: 201, orgRead: 200, passwordChange: 422,
+        me: 200,
+        read: 200,
+        head: 200,
+        create: 201,
+        update: 200,
+        delete: 204,
+        adminRead: 200,
+        adminWrite: 201,
+        orgRead: 200,
+        passwordChange: 422,
       });
     }
   });

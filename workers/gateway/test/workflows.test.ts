@@ -153,12 +153,22 @@ describe("templates", () => {
     const cases: [unknown, string, RegExp][] = [
       [{ ...counter, states: [...counter.states, { key: "island", name: "Island" }] }, "states.2", /island cannot be reached/],
       [
-        { ...counter, states: [{ key: "open", name: "Open" }, { key: "closed", name: "Closed" }] },
+        {
+          ...counter,
+          states: [
+            { key: "open", name: "Open" },
+            { key: "closed", name: "Closed" },
+          ],
+        },
         "states",
         /No terminal state/,
       ],
       [{ ...counter, states: [{ key: "open", name: "Open", timeout_seconds: 5 }, counter.states[1]] }, "states.0.on_timeout", /go together/],
-      [{ ...counter, states: [{ key: "open", name: "Open", timeout_seconds: 5, on_timeout: "nope" }, counter.states[1]] }, "states.0.on_timeout", /not a transition leaving/],
+      [
+        { ...counter, states: [{ key: "open", name: "Open", timeout_seconds: 5, on_timeout: "nope" }, counter.states[1]] },
+        "states.0.on_timeout",
+        /not a transition leaving/,
+      ],
       [{ ...counter, states: [{ key: "open", name: "Open", wait_for_children: true }, counter.states[1]] }, "states.0.on_children_done", /name the transition/],
       [
         {
@@ -244,7 +254,12 @@ describe("instances", () => {
     const unknown = await take(i.id, { transition: "teleport" }, editor);
     expect(unknown.status).toBe(422);
 
-    expect(await ok(take(i.id, { transition: "approve", expected_version: 2 }, approver))).toMatchObject({ state: "approved", version: 3, terminal: true, available_transitions: [] });
+    expect(await ok(take(i.id, { transition: "approve", expected_version: 2 }, approver))).toMatchObject({
+      state: "approved",
+      version: 3,
+      terminal: true,
+      available_transitions: [],
+    });
 
     const history = await historyOf(i.id, viewer);
     expect(history.map((h) => [h.version, h.transition, h.from, h.to])).toEqual([
@@ -280,7 +295,14 @@ describe("instances", () => {
       transitions: [
         {
           ...counter.transitions[0],
-          actions: [{ type: "create", service: "crm", model: "contacts", body: { first_name: "Tick", last_name: "v{{instance.version}}", email: "t-{{instance.id}}-{{instance.version}}@example.com" } }],
+          actions: [
+            {
+              type: "create",
+              service: "crm",
+              model: "contacts",
+              body: { first_name: "Tick", last_name: "v{{instance.version}}", email: "t-{{instance.id}}-{{instance.version}}@example.com" },
+            },
+          ],
         },
         counter.transitions[1],
       ],
@@ -343,7 +365,10 @@ describe("instances", () => {
 
   it("check the subject with the service's own read", async () => {
     const t = await createTemplate(counter);
-    const contact = await ok(as(admin.access_token).post("/v1/crm/contacts", { first_name: "Sub", last_name: "Ject", email: `s-${crypto.randomUUID()}@example.com` }), 201);
+    const contact = await ok(
+      as(admin.access_token).post("/v1/crm/contacts", { first_name: "Sub", last_name: "Ject", email: `s-${crypto.randomUUID()}@example.com` }),
+      201,
+    );
     const subject = { service: "crm", model: "contacts", id: contact.id };
     expect(await start(t.id, { subject })).toMatchObject({ subject });
     const missing = await as(admin.access_token).post("/v1/workflows/instances", { template_id: t.id, subject: { ...subject, id: crypto.randomUUID() } });
@@ -421,7 +446,10 @@ describe("timeouts", () => {
 
 describe("actions", () => {
   async function uploadFile() {
-    const res = await call("/v1/documents/files?name=contract.txt", bearer(admin.access_token, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" }));
+    const res = await call(
+      "/v1/documents/files?name=contract.txt",
+      bearer(admin.access_token, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" }),
+    );
     return ok(res, 201);
   }
 
@@ -440,7 +468,12 @@ describe("actions", () => {
           from: ["draft"],
           to: "signed",
           actions: [
-            { type: "create", service: "crm", model: "contacts", body: { first_name: "Signer", last_name: "{{instance.id}}", email: "{{data.email}}", tags: ["{{data.tag}}"] } },
+            {
+              type: "create",
+              service: "crm",
+              model: "contacts",
+              body: { first_name: "Signer", last_name: "{{instance.id}}", email: "{{data.email}}", tags: ["{{data.tag}}"] },
+            },
             { type: "update", service: "documents", model: "files", id: "{{data.file_id}}", body: { tags: ["signed", "by:{{actor.id}}"] } },
           ],
         },
@@ -454,7 +487,11 @@ describe("actions", () => {
     const failed = await take(i.id, { transition: "sign", data: { file_id: crypto.randomUUID() } });
     expect(failed.status).toBe(424);
     const p = await problem(failed);
-    expect(p).toMatchObject({ type: "https://buildly.dev/problems/action-failed", action: { index: 1, service: "documents", model: "files", status: 404 }, cause: { status: 404 } });
+    expect(p).toMatchObject({
+      type: "https://buildly.dev/problems/action-failed",
+      action: { index: 1, service: "documents", model: "files", status: 404 },
+      cause: { status: 404 },
+    });
     expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`))).toMatchObject({ state: "draft", version: 1, data: { email } });
     expect(await historyOf(i.id)).toHaveLength(1);
 
@@ -470,13 +507,18 @@ describe("actions", () => {
     expect(contact).toMatchObject({ email, last_name: i.id, tags: ["signer"] });
     const contacts: any = await ok(as(admin.access_token).get(`/v1/crm/contacts?limit=100`));
     expect(contacts.data.filter((c: any) => c.email === email)).toHaveLength(1);
-    expect(await ok(as(admin.access_token).get(`/v1/documents/files/${file.id}`))).toMatchObject({ tags: expect.arrayContaining(["signed", `by:${admin.user_id}`]) });
+    expect(await ok(as(admin.access_token).get(`/v1/documents/files/${file.id}`))).toMatchObject({
+      tags: expect.arrayContaining(["signed", `by:${admin.user_id}`]),
+    });
   });
 
   it("need the caller's own permission on the service", async () => {
     const t = await createTemplate({
       ...counter,
-      transitions: [{ ...counter.transitions[0], roles: ["viewer"], actions: [{ type: "create", service: "crm", model: "contacts", body: { first_name: "No" } }] }, counter.transitions[1]],
+      transitions: [
+        { ...counter.transitions[0], roles: ["viewer"], actions: [{ type: "create", service: "crm", model: "contacts", body: { first_name: "No" } }] },
+        counter.transitions[1],
+      ],
     });
     const i = await start(t.id);
     const res = await take(i.id, { transition: "tick" }, viewer);
@@ -530,7 +572,13 @@ describe("process trees", () => {
     expect(listed.data.map((r: any) => r.parent_id)).toEqual([p.id, p.id]);
 
     await ok(take(c1.id, { transition: "finish" }));
-    expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${p.id}`))).toMatchObject({ state: "checking", children: [{ id: c1.id, terminal: true, state: "done" }, { id: c2.id, terminal: false }] });
+    expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${p.id}`))).toMatchObject({
+      state: "checking",
+      children: [
+        { id: c1.id, terminal: true, state: "done" },
+        { id: c2.id, terminal: false },
+      ],
+    });
     await ok(take(c2.id, { transition: "finish" }));
     // The parent moves on by itself, as the system.
     const done = await waitFor(async () => {
@@ -606,7 +654,11 @@ describe("OpenAPI", () => {
   it("documents every workflow route with its schemas in the gateway's document", async () => {
     const doc = await ok(call("/openapi.json"));
     const paths = doc.paths as Record<string, Record<string, any>>;
-    expect(Object.keys(paths).filter((p) => p.startsWith("/v1/workflows")).sort()).toEqual([
+    expect(
+      Object.keys(paths)
+        .filter((p) => p.startsWith("/v1/workflows"))
+        .sort(),
+    ).toEqual([
       "/v1/workflows/instances",
       "/v1/workflows/instances/{id}",
       "/v1/workflows/instances/{id}/events",

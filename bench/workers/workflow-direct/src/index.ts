@@ -43,7 +43,11 @@ export default {
       const ids: string[] = [];
       for (let i = 0; i < Number(url.searchParams.get("n") ?? "1"); i++) {
         const c = caller();
-        const view = await startInstance(env as unknown as Env, { organization_id: ORG, template, subject: null, data: {}, created_by: c.actor, request_id: c.identity.request_id, parent_id: null }, null);
+        const view = await startInstance(
+          env as unknown as Env,
+          { organization_id: ORG, template, subject: null, data: {}, created_by: c.actor, request_id: c.identity.request_id, parent_id: null },
+          null,
+        );
         ids.push(view.id);
       }
       return new Response(ids.join("\n") + "\n");

@@ -57,7 +57,11 @@ type JsonSchema = { $ref?: string; properties?: Record<string, JsonSchema>; item
  * component schema lacks, or a property of the component the catalog lacks. `components` maps
  * each model to its component's name (contacts -> Contact). Empty when they agree.
  */
-export function catalogMismatches(catalog: ServiceCatalog, openapi: { components?: { schemas?: Record<string, JsonSchema> } }, components: Record<string, string>): string[] {
+export function catalogMismatches(
+  catalog: ServiceCatalog,
+  openapi: { components?: { schemas?: Record<string, JsonSchema> } },
+  components: Record<string, string>,
+): string[] {
   const schemas = openapi.components?.schemas ?? {};
   const resolve = (s: JsonSchema | undefined): JsonSchema | undefined => {
     if (!s) return undefined;
@@ -83,7 +87,8 @@ export function catalogMismatches(catalog: ServiceCatalog, openapi: { components
       if (!property) problems.push(`${model.name}.${field.name}: not in ${component}`);
       else if (key !== undefined && !resolve(property.items)?.properties?.[key]) problems.push(`${model.name}.${field.name}: not in ${component}`);
     }
-    for (const property of Object.keys(schema.properties)) if (!top.has(property)) problems.push(`${model.name}: ${component}.${property} is not in the catalog`);
+    for (const property of Object.keys(schema.properties))
+      if (!top.has(property)) problems.push(`${model.name}: ${component}.${property} is not in the catalog`);
   }
   return problems;
 }

@@ -43,7 +43,10 @@ export function escapeText(value: string): string {
 
 /** A parameter value: no DQUOTE or control characters are allowed; quote it when it holds : ; or ,. */
 export function paramValue(value: string): string {
-  const clean = value.replace(/\r\n|\r|\n|\t/g, " ").replace(CONTROL, "").replace(/"/g, "'");
+  const clean = value
+    .replace(/\r\n|\r|\n|\t/g, " ")
+    .replace(CONTROL, "")
+    .replace(/"/g, "'");
   return /[:;,]/.test(clean) ? `"${clean}"` : clean;
 }
 

@@ -62,7 +62,10 @@ export function parseRule(text: string): ParseResult {
     const eq = part.indexOf("=");
     if (eq <= 0) return fail(`"${part}" is not NAME=VALUE.`);
     const name = part.slice(0, eq).trim().toUpperCase();
-    const value = part.slice(eq + 1).trim().toUpperCase();
+    const value = part
+      .slice(eq + 1)
+      .trim()
+      .toUpperCase();
     if (!SUPPORTED.includes(name)) return fail(`${name} is not supported; use only ${SUPPORTED.join(", ")}.`);
     if (parts.has(name)) return fail(`${name} is given twice.`);
     parts.set(name, value);
@@ -179,11 +182,7 @@ function* candidateDays(rule: Rule, firstDay: number, lastDay: number): Generato
       const year = Math.floor(index / 12);
       const month = (index % 12) + 1;
       if (civilDay(year, month, 1) > lastDay) return;
-      const days = rule.byDay?.length
-        ? monthlyByDay(year, month, rule.byDay)
-        : start.day <= daysInMonth(year, month)
-          ? [civilDay(year, month, start.day)]
-          : []; // RFC 5545: a month without that day (e.g. the 31st) has no occurrence
+      const days = rule.byDay?.length ? monthlyByDay(year, month, rule.byDay) : start.day <= daysInMonth(year, month) ? [civilDay(year, month, start.day)] : []; // RFC 5545: a month without that day (e.g. the 31st) has no occurrence
       for (const day of days) if (day >= firstDay && day <= lastDay) yield day;
     }
   }

@@ -154,7 +154,13 @@ export async function updateAppointment(
   const status = input.status ?? current.status;
   const series = buildSeries(start, end, recurrence, calendar.time_zone);
   if (recurrence && (!current.recurrence || calendar.id !== current.calendar_id)) {
-    await assertRoomForSeries(d1, organizationId, calendar.id, input.calendar_id !== undefined && calendar.id !== current.calendar_id ? "calendar_id" : "recurrence", current.id);
+    await assertRoomForSeries(
+      d1,
+      organizationId,
+      calendar.id,
+      input.calendar_id !== undefined && calendar.id !== current.calendar_id ? "calendar_id" : "recurrence",
+      current.id,
+    );
   }
 
   const moved =
@@ -206,7 +212,11 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
   const inThisCalendar = and(eq(appointments.organization_id, organizationId), eq(appointments.calendar_id, calendarId));
   let recurring: { row: AppointmentRow; series: Series; occurrences: Occurrence[] }[] = [];
   if (newZone) {
-    const rows = await client.select().from(appointments).where(and(inThisCalendar, isNotNull(appointments.recurrence))).all();
+    const rows = await client
+      .select()
+      .from(appointments)
+      .where(and(inThisCalendar, isNotNull(appointments.recurrence)))
+      .all();
     // Expanded once in the new zone: the rule check, the overlap check and the new range bound share it.
     recurring = rows.map((row) => {
       const series = seriesOf(row);
@@ -223,7 +233,13 @@ export async function updateCalendar(d1: D1Database, organizationId: string, cal
         { extensions: { appointments: broken.slice(0, MAX_REPORTED_CONFLICTS) } },
       );
     }
-    const conflicts = await newOverlaps(d1, organizationId, calendarId, current.time_zone, recurring.filter((r) => r.row.status === "scheduled"));
+    const conflicts = await newOverlaps(
+      d1,
+      organizationId,
+      calendarId,
+      current.time_zone,
+      recurring.filter((r) => r.row.status === "scheduled"),
+    );
     if (conflicts.length) throw conflictError(conflicts, `In ${newZone}, a recurring appointment of this calendar`);
   }
   const now = nowIso();

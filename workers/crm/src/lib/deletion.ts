@@ -19,16 +19,14 @@ export function activityCleanup(database: Db, organizationId: string, link: Link
   const others = LINKS.filter((l) => l !== link).map((l) => isNull(activities[l]));
   return [
     database.delete(activities).where(and(linkedHere, ...others)),
-    database.update(activities).set({ [link]: null, updated_at: nowIso() }).where(linkedHere),
+    database
+      .update(activities)
+      .set({ [link]: null, updated_at: nowIso() })
+      .where(linkedHere),
   ] as const;
 }
 
 /** True while no row of `table` in the organization has `column` = `id`. */
-export function notReferenced(
-  table: SQLiteTable & { organization_id: AnySQLiteColumn },
-  column: AnySQLiteColumn,
-  organizationId: string,
-  id: string,
-): SQL {
+export function notReferenced(table: SQLiteTable & { organization_id: AnySQLiteColumn }, column: AnySQLiteColumn, organizationId: string, id: string): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${table} WHERE ${table.organization_id} = ${organizationId} AND ${column} = ${id})`;
 }

@@ -48,7 +48,7 @@ export const CurrencySchema = z
   .string()
   .regex(/^[A-Z]{3}$/, "Use an upper-case ISO 4217 code, e.g. EUR")
   .refine((code) => CURRENCIES.has(code), { message: "Not an ISO 4217 currency code" })
-  .openapi({ description: "An upper-case ISO 4217 code the runtime knows (Intl.supportedValuesOf(\"currency\")).", example: "EUR" });
+  .openapi({ description: 'An upper-case ISO 4217 code the runtime knows (Intl.supportedValuesOf("currency")).', example: "EUR" });
 
 /** A calendar date, YYYY-MM-DD, that exists (no 2026-02-30). */
 export const DateSchema = z

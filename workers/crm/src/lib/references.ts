@@ -55,7 +55,11 @@ export async function referenceErrors(database: Db, organizationId: string, refs
   for (const field of Object.keys(TARGETS) as RefField[]) {
     const id = refs[field];
     if (typeof id === "string") {
-      checks.push({ path: field, message: `No ${TARGETS[field].noun} with this id exists in this organization`, test: recordExists(field, organizationId, id) });
+      checks.push({
+        path: field,
+        message: `No ${TARGETS[field].noun} with this id exists in this organization`,
+        test: recordExists(field, organizationId, id),
+      });
     }
   }
   if (refs.stage) {

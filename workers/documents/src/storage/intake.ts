@@ -30,9 +30,7 @@ export function objectKey(org: string, fileId: string): string {
 }
 
 export async function beginUpload(env: Env, key: string, org: string, fileId: string): Promise<void> {
-  await env.DB.prepare("INSERT INTO uploads (object_key, organization_id, file_id, started_at) VALUES (?1, ?2, ?3, ?4)")
-    .bind(key, org, fileId, nowIso())
-    .run();
+  await env.DB.prepare("INSERT INTO uploads (object_key, organization_id, file_id, started_at) VALUES (?1, ?2, ?3, ?4)").bind(key, org, fileId, nowIso()).run();
 }
 
 export async function abandonUpload(env: Env, key: string): Promise<void> {

@@ -19,9 +19,7 @@ import { deleteObjects } from "./objects";
 
 /** Tombstones one file and finishes its deletion. False when no such file exists in `org`. */
 export async function purgeFile(env: Env, org: string, id: string): Promise<boolean> {
-  const marked = await env.DB.prepare(
-    "UPDATE files SET status = 'deleting', updated_at = ?3 WHERE organization_id = ?1 AND id = ?2 RETURNING id",
-  )
+  const marked = await env.DB.prepare("UPDATE files SET status = 'deleting', updated_at = ?3 WHERE organization_id = ?1 AND id = ?2 RETURNING id")
     .bind(org, id, nowIso())
     .first();
   if (!marked) return false;
@@ -43,9 +41,7 @@ export async function finishPurge(env: Env, org: string, fileIds: string[]): Pro
     env.FILES,
     results.map((r) => r.object_key),
   );
-  await env.DB.prepare("DELETE FROM files WHERE organization_id = ?1 AND status = 'deleting' AND id IN (SELECT value FROM json_each(?2))")
-    .bind(org, ids)
-    .run();
+  await env.DB.prepare("DELETE FROM files WHERE organization_id = ?1 AND status = 'deleting' AND id IN (SELECT value FROM json_each(?2))").bind(org, ids).run();
 }
 
 export type FolderDeletion = "deleted" | "missing" | "not-empty" | "changed";
@@ -94,9 +90,10 @@ export async function deleteFolder(env: Env, org: string, id: string, recursive:
   );
   try {
     await env.DB.batch([
-      env.DB.prepare(
-        "DELETE FROM files WHERE organization_id = ?1 AND status = 'deleting' AND folder_id IN (SELECT value FROM json_each(?2))",
-      ).bind(org, folderIds),
+      env.DB.prepare("DELETE FROM files WHERE organization_id = ?1 AND status = 'deleting' AND folder_id IN (SELECT value FROM json_each(?2))").bind(
+        org,
+        folderIds,
+      ),
       env.DB.prepare("DELETE FROM folders WHERE organization_id = ?1 AND id IN (SELECT value FROM json_each(?2))").bind(org, folderIds),
     ]);
   } catch (err) {

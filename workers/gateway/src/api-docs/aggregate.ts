@@ -103,10 +103,7 @@ export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: 
   const stub = serviceBinding(env, entry);
   if (!stub) throw new Error(`${entry.name} is not bound`);
   const res = await withDeadline(entry.name, Math.min(entry.timeout_ms, 5000), () =>
-    stub.handle(
-      new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }),
-      systemIdentity(requestId),
-    ),
+    stub.handle(new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }), systemIdentity(requestId)),
   );
   if (!res.ok) throw new Error(`${entry.name} answered ${res.status} for its OpenAPI`);
   return (await res.json()) as Doc;

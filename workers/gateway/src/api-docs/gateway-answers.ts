@@ -46,7 +46,12 @@ export const HEADERS: Record<string, Doc> = {
 };
 
 /** The headers every answer under /v1 may carry. */
-const COMMON = { "X-Request-Id": header("X-Request-Id"), "Cache-Control": header("Cache-Control"), RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") };
+const COMMON = {
+  "X-Request-Id": header("X-Request-Id"),
+  "Cache-Control": header("Cache-Control"),
+  RateLimit: header("RateLimit"),
+  "RateLimit-Policy": header("RateLimit-Policy"),
+};
 
 /** A problem with extension members of its own (RFC 9457 section 3.2). */
 const problemWith = (members: Record<string, Doc>) => ({
@@ -79,7 +84,9 @@ export const RESPONSES: Record<string, Doc> = {
   GatewayRateLimited: answer(
     "A rate limit was exceeded; the problem's `exceeded` lists the visible policies that were.",
     { "Retry-After": header("Retry-After") },
-    problemWith({ exceeded: { type: "array", items: { type: "string" }, description: "The visible policies this call exceeded (a hidden one is never named)." } }),
+    problemWith({
+      exceeded: { type: "array", items: { type: "string" }, description: "The visible policies this call exceeded (a hidden one is never named)." },
+    }),
   ),
   GatewayBadGateway: answer("The service failed to answer.", {}, problemWith(service)),
   GatewayUnavailable: answer("The rate limiter is unavailable and a policy of this call fails closed.", { "Retry-After": header("Retry-After") }),
@@ -155,7 +162,11 @@ const JSON_BODY = [
  */
 export function addGatewayAnswers(doc: Doc, proxied: (path: string) => boolean): void {
   doc.components ??= {};
-  for (const [kind, comps] of [["headers", HEADERS], ["responses", RESPONSES], ["parameters", PARAMETERS]] as const) {
+  for (const [kind, comps] of [
+    ["headers", HEADERS],
+    ["responses", RESPONSES],
+    ["parameters", PARAMETERS],
+  ] as const) {
     doc.components[kind] = { ...doc.components[kind], ...comps };
   }
   for (const { path, method, op } of operations(doc)) {

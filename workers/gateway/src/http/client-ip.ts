@@ -41,7 +41,10 @@ function ipv4(value: string): string | undefined {
 
 /** The eight groups of an IPv6 address, expanded and without leading zeros; undefined if it is not one. */
 function ipv6Groups(value: string): string[] | undefined {
-  const bare = value.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "").toLowerCase();
+  const bare = value
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/%.*$/, "")
+    .toLowerCase();
   // An IPv4 tail (::ffff:192.0.2.1) is two groups.
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
   let text = bare;

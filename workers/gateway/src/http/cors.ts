@@ -7,14 +7,29 @@ let handler: { origins: string; run: MiddlewareHandler } | undefined;
 /** CORS for the configured origins. Preflights are answered here, before any auth. Built once per isolate. */
 export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
   if (!handler || handler.origins !== c.env.CORS_ORIGINS) {
-    const allowed = c.env.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+    const allowed = c.env.CORS_ORIGINS.split(",")
+      .map((o) => o.trim())
+      .filter(Boolean);
     handler = {
       origins: c.env.CORS_ORIGINS,
       run: cors({
         origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent", "tracestate", "if-none-match", "range"],
-        exposeHeaders: ["x-request-id", "location", "etag", "retry-after", "ratelimit", "ratelimit-policy", "idempotent-replayed", "content-range", "content-disposition", "accept-ranges", "server-timing", "mesh-complete"],
+        exposeHeaders: [
+          "x-request-id",
+          "location",
+          "etag",
+          "retry-after",
+          "ratelimit",
+          "ratelimit-policy",
+          "idempotent-replayed",
+          "content-range",
+          "content-disposition",
+          "accept-ranges",
+          "server-timing",
+          "mesh-complete",
+        ],
         maxAge: 600,
       }),
     };

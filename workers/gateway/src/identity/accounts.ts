@@ -18,10 +18,7 @@ export function emailTaken(): ApiError {
 }
 
 /** A new organization, its three built-in roles and its first user as admin, in one transaction. */
-export async function createOrganizationWithAdmin(
-  d1: D1Database,
-  input: { organization_name: string; email: string; name: string; password_hash: string },
-) {
+export async function createOrganizationWithAdmin(d1: D1Database, input: { organization_name: string; email: string; name: string; password_hash: string }) {
   const now = nowIso();
   const orgId = newId();
   const userId = newId();
@@ -61,7 +58,11 @@ export async function createOrganizationWithAdmin(
 }
 
 export async function findUserByEmail(d1: D1Database, email: string): Promise<UserRow | undefined> {
-  return db(d1).select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+  return db(d1)
+    .select()
+    .from(users)
+    .where(eq(users.email, normalizeEmail(email)))
+    .get();
 }
 
 export async function findUser(d1: D1Database, organizationId: string, userId: string): Promise<UserRow | undefined> {
@@ -73,11 +74,7 @@ export async function findUser(d1: D1Database, organizationId: string, userId: s
 }
 
 export async function roleNamesOf(d1: D1Database, userId: string): Promise<string[]> {
-  const rows = await db(d1)
-    .select({ name: roles.name })
-    .from(userRoles)
-    .innerJoin(roles, eq(roles.id, userRoles.role_id))
-    .where(eq(userRoles.user_id, userId));
+  const rows = await db(d1).select({ name: roles.name }).from(userRoles).innerJoin(roles, eq(roles.id, userRoles.role_id)).where(eq(userRoles.user_id, userId));
   return rows.map((r) => r.name).sort();
 }
 

@@ -84,7 +84,13 @@ export const authenticateAnyScope: MiddlewareHandler<GatewayEnv> = async (c, nex
 export async function tryAuthenticate(c: Context<GatewayEnv>): Promise<Principal | undefined> {
   const existing = c.get("principal");
   if (existing) return existing;
-  if (!c.req.header("authorization")?.trim().match(/^Bearer\s/i)) return undefined;
+  if (
+    !c.req
+      .header("authorization")
+      ?.trim()
+      .match(/^Bearer\s/i)
+  )
+    return undefined;
   try {
     return await verify(c);
   } catch (err) {

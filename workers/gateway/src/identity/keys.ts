@@ -72,10 +72,7 @@ export async function rotateSigningKey(d1: D1Database, secret: string, publishFo
   const publishUntil = new Date(now.getTime() + publishForSeconds * 1000).toISOString();
   const d = db(d1);
   await d.batch([
-    d
-      .update(signingKeys)
-      .set({ status: "retired", retired_at: now.toISOString(), publish_until: publishUntil })
-      .where(eq(signingKeys.status, "active")),
+    d.update(signingKeys).set({ status: "retired", retired_at: now.toISOString(), publish_until: publishUntil }).where(eq(signingKeys.status, "active")),
     d.insert(signingKeys).values({
       kid,
       alg: SIGNING_ALG,
@@ -133,4 +130,3 @@ export function resetKeyCache() {
   cache = undefined;
   unknownKids.clear();
 }
-

@@ -19,7 +19,7 @@ async function stub(env: Env, email: string) {
 
 export type PasswordAttempt =
   | { allowed: false; retryAfter: number }
-  | { allowed: true; /** Call once the password was right: a success does not count. */ succeeded(): Promise<void> };
+  | { allowed: true /** Call once the password was right: a success does not count. */; succeeded(): Promise<void> };
 
 /**
  * Reserves one password check for `email` before the password is looked at. The Durable

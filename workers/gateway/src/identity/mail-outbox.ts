@@ -53,7 +53,10 @@ export async function deliverPending(env: Env & { DB: D1Database }, limit = 50):
   for (const m of pending) {
     try {
       await sender.send({ to: m.to_email, subject: m.subject, body: m.body });
-      await d.update(emailOutbox).set({ status: "sent", sent_at: nowIso(), attempts: m.attempts + 1 }).where(eq(emailOutbox.id, m.id));
+      await d
+        .update(emailOutbox)
+        .set({ status: "sent", sent_at: nowIso(), attempts: m.attempts + 1 })
+        .where(eq(emailOutbox.id, m.id));
       sent++;
     } catch {
       const attempts = m.attempts + 1;

@@ -81,8 +81,7 @@ export async function principalState(d1: D1Database, p: Principal, ourIssuer: st
   const key = `${p.kind}:${p.subject}`;
   const hit = cache.get(key);
   if (!opts.fresh && hit && hit.organization_id === p.organization_id && Date.now() - hit.at < STATE_CACHE_MS) return hit.state;
-  const state =
-    p.kind === "client" ? await loadClient(d1, p.organization_id, p.subject) : await loadUser(d1, p.organization_id, p.subject);
+  const state = p.kind === "client" ? await loadClient(d1, p.organization_id, p.subject) : await loadUser(d1, p.organization_id, p.subject);
   if (cache.size > 50_000) cache.clear();
   cache.set(key, { at: Date.now(), organization_id: p.organization_id, state });
   return state;

@@ -81,7 +81,5 @@ function computePermissions(defs: Map<string, Permissions>, roleNames: string[],
       for (const t of targets) for (const a of actions) out[t]!.add(a);
     }
   }
-  return Object.fromEntries(
-    Object.entries(out).map(([s, set]) => [s, PERMISSION_ACTIONS.filter((a) => set.has(a))]),
-  );
+  return Object.fromEntries(Object.entries(out).map(([s, set]) => [s, PERMISSION_ACTIONS.filter((a) => set.has(a))]));
 }

@@ -47,7 +47,8 @@ export function grantScope(grant: keyof typeof GRANTABLE, requested: string | un
   const unknown = asked.filter((s) => s !== LEGACY_ALL && !Object.hasOwn(SCOPES, s));
   if (unknown.length) throw new OAuthError("invalid_scope", `Unknown scope: ${unknown.join(" ")}. Supported: ${SCOPE_NAMES.join(" ")}.`);
   const refused = asked.filter((s) => s !== LEGACY_ALL && !allowed.includes(s as Scope));
-  if (refused.length) throw new OAuthError("invalid_scope", `The ${grant} grant cannot have the scope ${refused.join(" ")}. It may have: ${allowed.join(" ")}.`);
+  if (refused.length)
+    throw new OAuthError("invalid_scope", `The ${grant} grant cannot have the scope ${refused.join(" ")}. It may have: ${allowed.join(" ")}.`);
   return canonical(asked.includes(LEGACY_ALL) ? allowed : asked);
 }
 
@@ -71,10 +72,7 @@ export function scopeForMethod(method: string): "read" | "write" {
 }
 
 /** The permissions the roles give, less what the scope does not allow. */
-export function limitToScope(
-  permissions: Record<string, PermissionAction[]>,
-  scope: string,
-): Record<string, PermissionAction[]> {
+export function limitToScope(permissions: Record<string, PermissionAction[]>, scope: string): Record<string, PermissionAction[]> {
   const read = scopeAllows(scope, "read");
   const write = scopeAllows(scope, "create");
   if (read && write) return permissions;

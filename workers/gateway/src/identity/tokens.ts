@@ -204,16 +204,26 @@ export async function consumeRefreshToken(d1: D1Database, token: string): Promis
 }
 
 export async function revokeFamily(d1: D1Database, familyId: string): Promise<void> {
-  await db(d1).update(refreshTokens).set({ revoked_at: nowIso() }).where(and(eq(refreshTokens.family_id, familyId), isNull(refreshTokens.revoked_at)));
+  await db(d1)
+    .update(refreshTokens)
+    .set({ revoked_at: nowIso() })
+    .where(and(eq(refreshTokens.family_id, familyId), isNull(refreshTokens.revoked_at)));
 }
 
 export async function revokeUserRefreshTokens(d1: D1Database, userId: string): Promise<void> {
-  await db(d1).update(refreshTokens).set({ revoked_at: nowIso() }).where(and(eq(refreshTokens.user_id, userId), isNull(refreshTokens.revoked_at)));
+  await db(d1)
+    .update(refreshTokens)
+    .set({ revoked_at: nowIso() })
+    .where(and(eq(refreshTokens.user_id, userId), isNull(refreshTokens.revoked_at)));
 }
 
 /** RFC 7009: revoking a refresh token ends its whole family. Unknown tokens are not an error. */
 export async function revokeRefreshToken(d1: D1Database, token: string): Promise<boolean> {
-  const row = await db(d1).select().from(refreshTokens).where(eq(refreshTokens.token_hash, await sha256Hex(token))).get();
+  const row = await db(d1)
+    .select()
+    .from(refreshTokens)
+    .where(eq(refreshTokens.token_hash, await sha256Hex(token)))
+    .get();
   if (!row) return false;
   await revokeFamily(d1, row.family_id);
   return true;

@@ -22,11 +22,7 @@ interface Entry {
 /** Storage values stay well under the Durable Object value-size limit. */
 const CHUNK = 64 * 1024;
 
-export type Begin =
-  | { state: "new" }
-  | { state: "in_flight" }
-  | { state: "mismatch" }
-  | { state: "done"; response: StoredResponse };
+export type Begin = { state: "new" } | { state: "in_flight" } | { state: "mismatch" } | { state: "done"; response: StoredResponse };
 
 /**
  * One Durable Object per (caller, Idempotency-Key): it serializes the first call and

@@ -80,9 +80,12 @@ export async function idempotent(
   const stub = await store(c.env, owner, key);
   const begun = await stub.begin(fingerprint);
   if (begun.state === "mismatch") {
-    throw new ApiError(422, "This Idempotency-Key was already used with a different request.", { errors: [{ path: "Idempotency-Key", message: "Reused with another request" }] });
+    throw new ApiError(422, "This Idempotency-Key was already used with a different request.", {
+      errors: [{ path: "Idempotency-Key", message: "Reused with another request" }],
+    });
   }
-  if (begun.state === "in_flight") throw new ApiError(409, "A request with this Idempotency-Key is still being processed. Retry later.", { headers: { "retry-after": "1" } });
+  if (begun.state === "in_flight")
+    throw new ApiError(409, "A request with this Idempotency-Key is still being processed. Retry later.", { headers: { "retry-after": "1" } });
   if (begun.state === "done") return replay(begun.response as StoredResponse);
 
   let response: Response;

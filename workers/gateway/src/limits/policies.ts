@@ -19,9 +19,16 @@ export type PolicyConfig = z.infer<typeof PolicySchema>;
 const PathPattern = z
   .string()
   .startsWith("/")
-  .refine((p) => p.split("/").slice(1).every((seg, i, all) => seg !== "" && (seg !== "**" || i === all.length - 1)), {
-    message: "Segments must not be empty, and ** may only end a pattern",
-  });
+  .refine(
+    (p) =>
+      p
+        .split("/")
+        .slice(1)
+        .every((seg, i, all) => seg !== "" && (seg !== "**" || i === all.length - 1)),
+    {
+      message: "Segments must not be empty, and ** may only end a pattern",
+    },
+  );
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
@@ -73,9 +80,7 @@ export function rateLimitingOn(env: Env): boolean {
 }
 
 /** The limits an organization may set for itself: within the platform's maximums. */
-export const OrganizationLimitsSchema = z
-  .object({ user: Limit.optional(), client: Limit.optional(), organization: Limit.optional() })
-  .strict();
+export const OrganizationLimitsSchema = z.object({ user: Limit.optional(), client: Limit.optional(), organization: Limit.optional() }).strict();
 export type OrganizationLimits = z.infer<typeof OrganizationLimitsSchema>;
 
 export function withinMaximums(cfg: RateLimitConfig, limits: OrganizationLimits): { path: string; message: string }[] {
@@ -115,7 +120,10 @@ function applied(name: string, key: string, p: PolicyConfig, method: string, sco
  * count, never fewer, so no spelling of a path dodges its policy.
  */
 export function pathSegments(path: string): string[] {
-  return path.split("/").filter(Boolean).map((s) => s.toLowerCase());
+  return path
+    .split("/")
+    .filter(Boolean)
+    .map((s) => s.toLowerCase());
 }
 
 function patternMatches(pattern: string, segments: string[]): boolean {

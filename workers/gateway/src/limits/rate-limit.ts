@@ -59,10 +59,14 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const denied = policies.filter((_, i) => !decisions[i]!.allowed);
     const named = denied.filter((p) => !p.hidden).map((p) => p.name);
     // Only the policies this request exceeded are named (a hidden one never is).
-    throw new ApiError(429, named.length ? `Rate limit exceeded (${named.join(", ")}). Retry in ${retryAfter} s.` : `Too many requests. Retry in ${retryAfter} s.`, {
-      headers: { ...h, "retry-after": String(retryAfter) },
-      extensions: { exceeded: named },
-    });
+    throw new ApiError(
+      429,
+      named.length ? `Rate limit exceeded (${named.join(", ")}). Retry in ${retryAfter} s.` : `Too many requests. Retry in ${retryAfter} s.`,
+      {
+        headers: { ...h, "retry-after": String(retryAfter) },
+        extensions: { exceeded: named },
+      },
+    );
   }
   await next();
   for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);

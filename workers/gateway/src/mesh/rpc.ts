@@ -71,9 +71,7 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   if (!unique.length) return [];
   const identity = identityFor(c);
   const pages = await Promise.all(
-    chunks(unique, FIND_BY_MAX_VALUES).map((part) =>
-      meshCall(c, ref.service, "findBy", (stub) => stub.findBy?.(ref.model, field, part, perValue, identity)),
-    ),
+    chunks(unique, FIND_BY_MAX_VALUES).map((part) => meshCall(c, ref.service, "findBy", (stub) => stub.findBy?.(ref.model, field, part, perValue, identity))),
   );
   // A record matching values in two chunks comes back twice.
   const seen = new Set<unknown>();

@@ -14,7 +14,11 @@ export const ServiceEntrySchema = z.object({
   title: z.string().min(1),
   openapi: z.string().startsWith("/"),
   timeout_ms: z.number().int().positive().max(300_000).default(10_000),
-  max_body_bytes: z.number().int().positive().default(1024 * 1024),
+  max_body_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 export type ServiceEntry = z.infer<typeof ServiceEntrySchema> & { prefix: string };
 

@@ -67,7 +67,14 @@ function failed(detail: string, index: number, action: ServiceActionDef, status:
  * fixing the cause and retrying runs the action again. The key also travels to the service as
  * the Idempotency-Key header.
  */
-export async function runServiceAction(env: Env, identity: IdentityContext, action: ServiceActionDef, index: number, key: string, scope: ActionScope): Promise<ActionOutcome> {
+export async function runServiceAction(
+  env: Env,
+  identity: IdentityContext,
+  action: ServiceActionDef,
+  index: number,
+  key: string,
+  scope: ActionScope,
+): Promise<ActionOutcome> {
   const entry = serviceRegistry(env).find((e) => e.name === action.service);
   if (!entry) throw failed(`Action ${index + 1}: the ${action.service} service is no longer behind the gateway.`, index, action, 404);
   const method = action.type === "create" ? "POST" : "PATCH";
@@ -99,7 +106,8 @@ export async function runServiceAction(env: Env, identity: IdentityContext, acti
     return { type: action.type, service: action.service, model: action.model, status, id, replayed };
   };
   if (begun.state === "done") return outcome(begun.response.status, new TextDecoder().decode(begun.response.body), true);
-  if (begun.state === "in_flight") throw new ApiError(409, "This transition's action is still running from an earlier attempt. Retry in a moment.", { headers: { "retry-after": "1" } });
+  if (begun.state === "in_flight")
+    throw new ApiError(409, "This transition's action is still running from an earlier attempt. Retry in a moment.", { headers: { "retry-after": "1" } });
   if (begun.state === "mismatch") {
     throw new ApiError(409, `Action ${index + 1} already ran at this version with other values (another attempt's data). Reload the instance and retry.`);
   }
@@ -123,7 +131,10 @@ export async function runServiceAction(env: Env, identity: IdentityContext, acti
     return outcome(response.status, text, false);
   }
   await store.release(fp);
-  if (response.status >= 500) throw new ApiError(502, `The ${action.service} service failed while running this transition's action ${index + 1}.`, { extensions: { service: action.service } });
+  if (response.status >= 500)
+    throw new ApiError(502, `The ${action.service} service failed while running this transition's action ${index + 1}.`, {
+      extensions: { service: action.service },
+    });
   let cause: Problem | undefined;
   try {
     cause = JSON.parse(text) as Problem;
@@ -131,5 +142,11 @@ export async function runServiceAction(env: Env, identity: IdentityContext, acti
     cause = undefined;
   }
   const what = `${action.type === "create" ? "POST" : "PATCH"} ${action.service} ${path}`;
-  throw failed(`Action ${index + 1} (${what}) failed with ${response.status}${cause?.detail ? `: ${cause.detail}` : ""}. The state is unchanged.`, index, action, response.status, cause);
+  throw failed(
+    `Action ${index + 1} (${what}) failed with ${response.status}${cause?.detail ? `: ${cause.detail}` : ""}. The state is unchanged.`,
+    index,
+    action,
+    response.status,
+    cause,
+  );
 }

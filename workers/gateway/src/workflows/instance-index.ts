@@ -64,9 +64,7 @@ export async function updateIndexRow(
   s: { state: string; terminal: boolean; version: number; updated_at: string },
 ): Promise<void> {
   await d1
-    .prepare(
-      "UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3",
-    )
+    .prepare("UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3")
     .bind(s.state, s.terminal ? 1 : 0, s.version, s.updated_at, id, organizationId)
     .run();
 }

@@ -123,9 +123,7 @@ export class WorkflowInstance extends DurableObject<Env> {
   async history(org: string, id: string, afterVersion: number, limit: number): Promise<RpcResult<{ data: HistoryEntry[]; next_cursor: string | null }>> {
     return this.result(null, async () => {
       await this.ensure(org, id);
-      const rows = this.ctx.storage.sql
-        .exec<HistoryRow>("SELECT * FROM history WHERE version > ? ORDER BY version LIMIT ?", afterVersion, limit + 1)
-        .toArray();
+      const rows = this.ctx.storage.sql.exec<HistoryRow>("SELECT * FROM history WHERE version > ? ORDER BY version LIMIT ?", afterVersion, limit + 1).toArray();
       const page = rows.slice(0, limit).map(toEntry);
       const last = page[page.length - 1];
       return { data: page, next_cursor: rows.length > limit && last ? encodeCursor({ k: String(last.version), id }) : null };
@@ -155,7 +153,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       child.version,
     );
     // Not awaited: our queue may be busy (an action waiting on a service); the child need not wait for it.
-    if (child.terminal) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${id}`, "gateway", err, { during: "workflow children" }));
+    if (child.terminal)
+      void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${id}`, "gateway", err, { during: "workflow children" }));
   }
 
   /** The WebSocket of /v1/workflows/instances/{id}/events; the gateway has checked the caller. */
@@ -165,8 +164,10 @@ export class WorkflowInstance extends DurableObject<Env> {
     const requestId = request.headers.get("x-request-id") ?? crypto.randomUUID();
     try {
       const inst = await this.ensure(org, id);
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "This endpoint speaks WebSocket only.", { headers: { upgrade: "websocket" } });
-      if (this.ctx.getWebSockets().length >= MAX_WATCHERS) throw new ApiError(503, "This instance has too many watchers.", { headers: { "retry-after": "10" } });
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+        throw new ApiError(426, "This endpoint speaks WebSocket only.", { headers: { upgrade: "websocket" } });
+      if (this.ctx.getWebSockets().length >= MAX_WATCHERS)
+        throw new ApiError(503, "This instance has too many watchers.", { headers: { "retry-after": "10" } });
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       this.ctx.acceptWebSocket(server);
@@ -247,7 +248,10 @@ export class WorkflowInstance extends DurableObject<Env> {
     const t = inst.template.transitions.find((x) => x.key === key);
     if (!t) throw new ApiError(422, `The template has no transition ${key}.`, { errors: [{ path: "transition", message: "Unknown transition" }] });
     if (!this.mayTake(caller, t)) {
-      throw new ApiError(403, t.roles?.length ? `Only ${t.roles.join(", ")} may take ${key}.` : `Your roles do not allow update on workflows, which ${key} needs.`);
+      throw new ApiError(
+        403,
+        t.roles?.length ? `Only ${t.roles.join(", ")} may take ${key}.` : `Your roles do not allow update on workflows, which ${key} needs.`,
+      );
     }
     if (expectedVersion !== undefined && expectedVersion !== inst.version) {
       throw new ApiError(409, `The instance is at version ${inst.version}, not ${expectedVersion}. Reload it and decide again.`, {
@@ -255,7 +259,9 @@ export class WorkflowInstance extends DurableObject<Env> {
       });
     }
     if (!t.from.includes(inst.state)) {
-      throw new ApiError(409, `${key} cannot be taken from ${inst.state} (only from ${t.from.join(", ")}).`, { extensions: { state: inst.state, version: inst.version } });
+      throw new ApiError(409, `${key} cannot be taken from ${inst.state} (only from ${t.from.join(", ")}).`, {
+        extensions: { state: inst.state, version: inst.version },
+      });
     }
     const data = { ...inst.data, ...input };
     checkDataSize(data);
@@ -276,11 +282,22 @@ export class WorkflowInstance extends DurableObject<Env> {
     return this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
   }
 
-  private async startChild(parent: Instance, caller: Caller, transition: string, index: number, templateId: string, data: Record<string, unknown>): Promise<Child> {
+  private async startChild(
+    parent: Instance,
+    caller: Caller,
+    transition: string,
+    index: number,
+    templateId: string,
+    data: Record<string, unknown>,
+  ): Promise<Child> {
     const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM children").one().n;
     if (count >= MAX_CHILDREN) throw new ApiError(409, `An instance may start at most ${MAX_CHILDREN} children.`);
     const template = await getTemplate(this.env.DB, parent.organization_id, templateId);
-    if (!template) throw new ApiError(424, `The child template ${templateId} no longer exists.`, { title: "Failed Dependency", type: "https://buildly.dev/problems/action-failed" });
+    if (!template)
+      throw new ApiError(424, `The child template ${templateId} no longer exists.`, {
+        title: "Failed Dependency",
+        type: "https://buildly.dev/problems/action-failed",
+      });
     const child = await startInstance(
       this.env,
       {
@@ -318,7 +335,17 @@ export class WorkflowInstance extends DurableObject<Env> {
       updated_at: now,
       timeout_at: to.timeout_seconds ? Date.now() + to.timeout_seconds * 1000 : null,
     };
-    const entry: HistoryEntry = { version: next.version, transition: t.key, from: inst.state, to: to.key, actor, time: now, request_id: requestId, data: input, actions: outcomes };
+    const entry: HistoryEntry = {
+      version: next.version,
+      transition: t.key,
+      from: inst.state,
+      to: to.key,
+      actor,
+      time: now,
+      request_id: requestId,
+      data: input,
+      actions: outcomes,
+    };
     this.ctx.storage.transactionSync(() => {
       this.insertHistory(entry);
       this.ctx.storage.sql.exec(
@@ -343,7 +370,8 @@ export class WorkflowInstance extends DurableObject<Env> {
     this.inst = next;
     void this.scheduleAlarm(false);
     this.broadcast({ type: "transition", instance_id: next.id, state: next.state, terminal: to.terminal, ...entry });
-    if (to.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${next.id}`, "gateway", err, { during: "workflow children" }));
+    if (to.wait_for_children)
+      void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${next.id}`, "gateway", err, { during: "workflow children" }));
     return next;
   }
 
@@ -466,11 +494,22 @@ export class WorkflowInstance extends DurableObject<Env> {
         inst.updated_at,
         inst.timeout_at,
       );
-      this.insertHistory({ version: 1, transition: null, from: null, to: inst.state, actor: inst.created_by, time: inst.created_at, request_id: p.request_id, data: p.data, actions: [] });
+      this.insertHistory({
+        version: 1,
+        transition: null,
+        from: null,
+        to: inst.state,
+        actor: inst.created_by,
+        time: inst.created_at,
+        request_id: p.request_id,
+        data: p.data,
+        actions: [],
+      });
     });
     this.inst = inst;
     void this.scheduleAlarm(false);
-    if (initial.wait_for_children) void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow children" }));
+    if (initial.wait_for_children)
+      void this.serial(() => this.advanceIfChildrenDone()).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow children" }));
     return inst;
   }
 
@@ -533,7 +572,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       id,
       organization_id: org,
       template: snapshotOf(template),
-      subject: row.subject_service && row.subject_model && row.subject_id ? { service: row.subject_service, model: row.subject_model, id: row.subject_id } : null,
+      subject:
+        row.subject_service && row.subject_model && row.subject_id ? { service: row.subject_service, model: row.subject_model, id: row.subject_id } : null,
       data: row.init.data ?? {},
       parent_id: row.parent_id,
       created_by: row.init.created_by ?? SYSTEM,

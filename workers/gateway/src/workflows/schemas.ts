@@ -10,8 +10,14 @@ export const KeySchema = z
 /** A JSON object of free-form values (instance data, action bodies). */
 const ObjectSchema = z.record(z.string(), z.unknown());
 
-const ServiceNameSchema = z.string().regex(/^[a-z][a-z0-9-]*$/).openapi({ example: "documents" });
-const ModelNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).openapi({ example: "files" });
+const ServiceNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/)
+  .openapi({ example: "documents" });
+const ModelNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/)
+  .openapi({ example: "files" });
 
 export const StateSchema = z
   .object({
@@ -52,7 +58,7 @@ export const ServiceActionSchema = z
       .openapi({ description: 'The record to update (update only), usually "{{subject.id}}".', example: "{{subject.id}}" }),
     body: ObjectSchema.default({}).openapi({
       description:
-        'The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value\'s JSON type.',
+        "The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value's JSON type.",
       example: { tags: ["approved"] },
     }),
   })
@@ -135,14 +141,16 @@ export type TransitionDef = z.infer<typeof TransitionSchema>;
 export type ActionDef = z.infer<typeof ActionSchema>;
 export type ServiceActionDef = z.infer<typeof ServiceActionSchema>;
 
-export const TemplateSchema = z.object({
-  ...templateFields,
-  id: IdSchema,
-  version: z.number().int().min(1).openapi({ description: "Every change makes a new version; instances keep the one they started with." }),
-  description: z.string().nullable(),
-  created_by: z.string().nullable(),
-  created_at: TimestampSchema.openapi({ description: "When this version was made." }),
-}).openapi("WorkflowTemplate");
+export const TemplateSchema = z
+  .object({
+    ...templateFields,
+    id: IdSchema,
+    version: z.number().int().min(1).openapi({ description: "Every change makes a new version; instances keep the one they started with." }),
+    description: z.string().nullable(),
+    created_by: z.string().nullable(),
+    created_at: TimestampSchema.openapi({ description: "When this version was made." }),
+  })
+  .openapi("WorkflowTemplate");
 export type Template = z.infer<typeof TemplateSchema>;
 
 export const TemplateListSchema = listResponseSchema(TemplateSchema, "WorkflowTemplateList");

@@ -31,12 +31,16 @@ export async function checkSubject(env: Env, identity: IdentityContext, subject:
   const found = await withDeadline(entry.name, entry.timeout_ms, () => stub.getMany(subject.model, [subject.id], identity));
   if (!found.ok) {
     if (found.error.status === 404) {
-      throw new ApiError(422, `The ${subject.service} service has no model ${subject.model}.`, { errors: [{ path: "subject.model", message: "Unknown model" }] });
+      throw new ApiError(422, `The ${subject.service} service has no model ${subject.model}.`, {
+        errors: [{ path: "subject.model", message: "Unknown model" }],
+      });
     }
     throw new ApiError(502, `The ${subject.service} service could not read the subject.`);
   }
   if (!found.data.some((r) => r.id === subject.id)) {
-    throw new ApiError(422, `No ${subject.model} record ${subject.id} in the ${subject.service} service.`, { errors: [{ path: "subject.id", message: "Does not exist" }] });
+    throw new ApiError(422, `No ${subject.model} record ${subject.id} in the ${subject.service} service.`, {
+      errors: [{ path: "subject.id", message: "Does not exist" }],
+    });
   }
 }
 

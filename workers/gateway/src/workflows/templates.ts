@@ -125,7 +125,9 @@ export async function addVersion(d1: D1Database, organizationId: string, id: str
   const now = nowIso();
   const [bumped] = await d1.batch<{ version: number }>([
     d1
-      .prepare("UPDATE workflow_templates SET latest_version = latest_version + 1, updated_at = ?1 WHERE id = ?2 AND organization_id = ?3 RETURNING latest_version AS version")
+      .prepare(
+        "UPDATE workflow_templates SET latest_version = latest_version + 1, updated_at = ?1 WHERE id = ?2 AND organization_id = ?3 RETURNING latest_version AS version",
+      )
       .bind(now, id, organizationId),
     d1
       .prepare(
@@ -164,9 +166,7 @@ export async function listTemplates(d1: D1Database, organizationId: string, limi
     .where(
       and(
         eq(workflowTemplates.organization_id, organizationId),
-        after
-          ? or(gt(workflowTemplates.created_at, after.k), and(eq(workflowTemplates.created_at, after.k), gt(workflowTemplates.id, after.id)))
-          : undefined,
+        after ? or(gt(workflowTemplates.created_at, after.k), and(eq(workflowTemplates.created_at, after.k), gt(workflowTemplates.id, after.id))) : undefined,
       ),
     )
     .orderBy(asc(workflowTemplates.created_at), asc(workflowTemplates.id))

@@ -51,12 +51,21 @@ describe("partial answers", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("mesh-complete")).toBe("false");
     // The failed call is still one entry of Server-Timing.
-    expect(serviceCalls(res).map((c) => `${c.service}.${c.method}`).sort()).toEqual(["crm.handle", "documents.getMany", "faulty.findBy"]);
+    expect(
+      serviceCalls(res)
+        .map((c) => `${c.service}.${c.method}`)
+        .sort(),
+    ).toEqual(["crm.handle", "documents.getMany", "faulty.findBy"]);
     const page = new Map(((await res.json<Row>()).data as Row[]).map((r) => [r.id, r]));
     for (const c of contacts) {
       const record = page.get(c.id)!;
       expect(Object.keys(record._embedded)).toEqual(["documents"]);
-      expect(record._embedded_errors.things).toMatchObject({ status: 504, title: "Gateway Timeout", service: "faulty", request_id: res.headers.get("x-request-id") });
+      expect(record._embedded_errors.things).toMatchObject({
+        status: 504,
+        title: "Gateway Timeout",
+        service: "faulty",
+        request_id: res.headers.get("x-request-id"),
+      });
     }
     expect(ids(page.get(contacts[0]!.id)!._embedded.documents)).toEqual([file.id]);
   });

@@ -78,7 +78,9 @@ async function occurrences(d1: D1Database, organizationId: string, q: WindowQuer
     .all();
   if (rows.length > MAX_WINDOW_APPOINTMENTS) {
     throw new ApiError(422, "The request does not match the schema.", {
-      errors: [{ path: "to", message: `The window holds more than ${MAX_WINDOW_APPOINTMENTS} appointments; narrow from and to, or filter by calendar_id or status.` }],
+      errors: [
+        { path: "to", message: `The window holds more than ${MAX_WINDOW_APPOINTMENTS} appointments; narrow from and to, or filter by calendar_id or status.` },
+      ],
     });
   }
   const window = { from: Date.parse(lower), to: Date.parse(to) };

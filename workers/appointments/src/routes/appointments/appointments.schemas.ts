@@ -18,10 +18,13 @@ const LATEST = Date.UTC(2200, 0, 1);
 export const InstantSchema = z
   .string()
   .pipe(z.iso.datetime({ offset: true, message: "Use an RFC 3339 timestamp with an offset, e.g. 2026-03-30T09:00:00+01:00" }))
-  .refine((v) => {
-    const ms = Date.parse(v);
-    return !(ms < EARLIEST || ms >= LATEST);
-  }, { message: "Must be between 1970 and 2199" })
+  .refine(
+    (v) => {
+      const ms = Date.parse(v);
+      return !(ms < EARLIEST || ms >= LATEST);
+    },
+    { message: "Must be between 1970 and 2199" },
+  )
   .openapi({
     type: "string",
     format: "date-time",
@@ -37,13 +40,11 @@ export const StatusSchema = z.enum(APPOINTMENT_STATUSES).openapi({ example: "sch
 
 export const AttendeeInputSchema = z
   .object({
-    contact_id: IdSchema.nullable()
-      .optional()
-      .openapi({
-        description:
-          "A CRM contact id. Through the gateway, a write naming a contact that does not exist in your organization is refused with 422 (the data mesh checks it with the CRM).",
-        example: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
-      }),
+    contact_id: IdSchema.nullable().optional().openapi({
+      description:
+        "A CRM contact id. Through the gateway, a write naming a contact that does not exist in your organization is refused with 422 (the data mesh checks it with the CRM).",
+      example: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",
+    }),
     email: z.email().max(254).openapi({ example: "ada@analytical.example" }),
     name: z.string().trim().min(1).max(200).openapi({ example: "Ada Lovelace" }),
   })
@@ -266,7 +267,6 @@ export const ConflictSchema = z
     requested_end: TimestampSchema,
   })
   .openapi("Conflict");
-
 
 export const ConflictProblemSchema = ProblemSchema.extend({
   conflicts: z.array(ConflictSchema).openapi({ description: "The overlapping scheduled appointments (first overlap of each, at most 10)." }),

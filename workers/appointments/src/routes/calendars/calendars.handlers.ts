@@ -58,7 +58,11 @@ export const create: RouteHandler<typeof routes.createCalendar, E> = async (c) =
 };
 
 export const get: RouteHandler<typeof routes.getCalendar, E> = async (c) => {
-  const row = await db(c.env.DB).select().from(calendars).where(scoped(c, c.req.valid("param").id)).get();
+  const row = await db(c.env.DB)
+    .select()
+    .from(calendars)
+    .where(scoped(c, c.req.valid("param").id))
+    .get();
   if (!row) throw notFound();
   return c.json(toCalendar(row), 200);
 };

@@ -27,7 +27,6 @@ export const WorkingHoursSchema = z
     },
   });
 
-
 export const TimeZoneSchema = z
   .string()
   .min(1)

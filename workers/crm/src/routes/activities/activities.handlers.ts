@@ -17,7 +17,10 @@ export function toActivity(row: ActivityRow) {
 
 /** getMany("activities"): the organization's activities among `ids`, in one query. */
 export async function loadActivities(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(activities).where(and(eq(activities.organization_id, organizationId), idIn(activities.id, ids)));
+  const rows = await database
+    .select()
+    .from(activities)
+    .where(and(eq(activities.organization_id, organizationId), idIn(activities.id, ids)));
   return rows.map(toActivity);
 }
 
@@ -111,7 +114,11 @@ export const update: RouteHandler<typeof routes.updateActivity, E> = async (c) =
     if (!isForeignKeyViolation(err)) throw err;
   }
   if (row) return c.json(toActivity(row), 200);
-  const exists = await database.select({ id: activities.id }).from(activities).where(and(eq(activities.id, id), eq(activities.organization_id, org))).get();
+  const exists = await database
+    .select({ id: activities.id })
+    .from(activities)
+    .where(and(eq(activities.id, id), eq(activities.organization_id, org)))
+    .get();
   if (!exists) throw notFound();
   return throwReferenceError(database, org, refs);
 };

@@ -73,7 +73,8 @@ export const ActivityUpdateSchema = z
   .openapi("ActivityUpdate", {
     ...PATCH_BODY,
     description: `${PATCH_BODY.description} The activity must still be linked to a contact, company or deal afterwards (else 422).`,
-    example: { body: "Spec received.", deal_id: "dea10000-0000-4000-8000-000000000001" } });
+    example: { body: "Spec received.", deal_id: "dea10000-0000-4000-8000-000000000001" },
+  });
 
 export { LINK_MESSAGE };
 

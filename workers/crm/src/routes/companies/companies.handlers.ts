@@ -17,7 +17,10 @@ export function toCompany(row: CompanyRow) {
 
 /** getMany("companies"): the organization's companies among `ids`, in one query. */
 export async function loadCompanies(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(companies).where(and(eq(companies.organization_id, organizationId), idIn(companies.id, ids)));
+  const rows = await database
+    .select()
+    .from(companies)
+    .where(and(eq(companies.organization_id, organizationId), idIn(companies.id, ids)));
   return rows.map(toCompany);
 }
 
@@ -119,9 +122,18 @@ export const remove: RouteHandler<typeof routes.deleteCompany, E> = async (c) =>
   if (results[3].length === 1) return c.body(null, 204);
 
   const [exists, contactCount, dealCount] = await database.batch([
-    database.select({ id: companies.id }).from(companies).where(and(eq(companies.organization_id, org), eq(companies.id, id))),
-    database.select({ n: count() }).from(contacts).where(and(eq(contacts.organization_id, org), eq(contacts.company_id, id))),
-    database.select({ n: count() }).from(deals).where(and(eq(deals.organization_id, org), eq(deals.company_id, id))),
+    database
+      .select({ id: companies.id })
+      .from(companies)
+      .where(and(eq(companies.organization_id, org), eq(companies.id, id))),
+    database
+      .select({ n: count() })
+      .from(contacts)
+      .where(and(eq(contacts.organization_id, org), eq(contacts.company_id, id))),
+    database
+      .select({ n: count() })
+      .from(deals)
+      .where(and(eq(deals.organization_id, org), eq(deals.company_id, id))),
   ]);
   if (exists.length === 0) throw notFound();
   const contactsLeft = contactCount[0]?.n ?? 0;

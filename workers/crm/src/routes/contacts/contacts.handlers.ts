@@ -18,7 +18,10 @@ export function toContact(row: ContactRow) {
 
 /** getMany("contacts"): the organization's contacts among `ids`, in one query. */
 export async function loadContacts(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(contacts).where(and(eq(contacts.organization_id, organizationId), idIn(contacts.id, ids)));
+  const rows = await database
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.organization_id, organizationId), idIn(contacts.id, ids)));
   return rows.map(toContact);
 }
 
@@ -122,7 +125,11 @@ export const update: RouteHandler<typeof routes.updateContact, E> = async (c) =>
     throw err;
   }
   if (row) return c.json(toContact(row), 200);
-  const exists = await database.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.id, id), eq(contacts.organization_id, org))).get();
+  const exists = await database
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(and(eq(contacts.id, id), eq(contacts.organization_id, org)))
+    .get();
   if (!exists) throw notFound();
   return throwReferenceError(database, org, refs);
 };
@@ -141,8 +148,14 @@ export const remove: RouteHandler<typeof routes.deleteContact, E> = async (c) =>
   ]);
   if (results[2].length === 1) return c.body(null, 204);
   const [exists, dealCount] = await database.batch([
-    database.select({ id: contacts.id }).from(contacts).where(and(eq(contacts.organization_id, org), eq(contacts.id, id))),
-    database.select({ n: count() }).from(deals).where(and(eq(deals.organization_id, org), eq(deals.contact_id, id))),
+    database
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(and(eq(contacts.organization_id, org), eq(contacts.id, id))),
+    database
+      .select({ n: count() })
+      .from(deals)
+      .where(and(eq(deals.organization_id, org), eq(deals.contact_id, id))),
   ]);
   if (exists.length === 0) throw notFound();
   const n = dealCount[0]?.n ?? 0;

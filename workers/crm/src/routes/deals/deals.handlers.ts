@@ -19,7 +19,10 @@ export function toDeal(row: DealRow) {
 
 /** getMany("deals"): the organization's deals among `ids`, in one query. */
 export async function loadDeals(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(deals).where(and(eq(deals.organization_id, organizationId), idIn(deals.id, ids)));
+  const rows = await database
+    .select()
+    .from(deals)
+    .where(and(eq(deals.organization_id, organizationId), idIn(deals.id, ids)));
   return rows.map(toDeal);
 }
 
@@ -145,7 +148,11 @@ export const update: RouteHandler<typeof routes.updateDeal, E> = async (c) => {
   }
   if (row) return c.json(toDeal(row), 200);
 
-  const current = await database.select().from(deals).where(and(eq(deals.id, id), eq(deals.organization_id, org))).get();
+  const current = await database
+    .select()
+    .from(deals)
+    .where(and(eq(deals.id, id), eq(deals.organization_id, org)))
+    .get();
   if (!current) throw notFound();
   const pipelineId = changes.pipeline_id ?? current.pipeline_id;
   const errors = await referenceErrors(database, org, { ...refs, stage: { pipeline_id: pipelineId, stage: changes.stage ?? current.stage } });
@@ -159,7 +166,10 @@ export const remove: RouteHandler<typeof routes.deleteDeal, E> = async (c) => {
   const database = db(c.env.DB);
   const results = await database.batch([
     ...activityCleanup(database, org, "deal_id", id, sql`1`),
-    database.delete(deals).where(and(eq(deals.organization_id, org), eq(deals.id, id))).returning({ id: deals.id }),
+    database
+      .delete(deals)
+      .where(and(eq(deals.organization_id, org), eq(deals.id, id)))
+      .returning({ id: deals.id }),
   ]);
   if (results[2].length === 0) throw notFound();
   return c.body(null, 204);

@@ -16,7 +16,10 @@ export function toPipeline(row: PipelineRow) {
 
 /** getMany("pipelines"): the organization's pipelines among `ids`, in one query. */
 export async function loadPipelines(database: Db, organizationId: string, ids: string[]) {
-  const rows = await database.select().from(pipelines).where(and(eq(pipelines.organization_id, organizationId), idIn(pipelines.id, ids)));
+  const rows = await database
+    .select()
+    .from(pipelines)
+    .where(and(eq(pipelines.organization_id, organizationId), idIn(pipelines.id, ids)));
   return rows.map(toPipeline);
 }
 
@@ -94,7 +97,11 @@ export const update: RouteHandler<typeof routes.updatePipeline, E> = async (c) =
     .get();
   if (row) return c.json(toPipeline(row), 200);
 
-  const exists = await database.select({ id: pipelines.id }).from(pipelines).where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org))).get();
+  const exists = await database
+    .select({ id: pipelines.id })
+    .from(pipelines)
+    .where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org)))
+    .get();
   if (!exists) throw notFound();
   const used = await database
     .selectDistinct({ stage: deals.stage })
@@ -115,8 +122,16 @@ export const remove: RouteHandler<typeof routes.deletePipeline, E> = async (c) =
     .returning({ id: pipelines.id })
     .get();
   if (deleted) return c.body(null, 204);
-  const exists = await database.select({ id: pipelines.id }).from(pipelines).where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org))).get();
+  const exists = await database
+    .select({ id: pipelines.id })
+    .from(pipelines)
+    .where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org)))
+    .get();
   if (!exists) throw notFound();
-  const used = await database.select({ n: count() }).from(deals).where(and(eq(deals.organization_id, org), eq(deals.pipeline_id, id))).get();
+  const used = await database
+    .select({ n: count() })
+    .from(deals)
+    .where(and(eq(deals.organization_id, org), eq(deals.pipeline_id, id)))
+    .get();
   throw new ApiError(409, `${used?.n ?? 0} deal(s) use this pipeline; move or delete them first.`, { extensions: { deals: used?.n ?? 0 } });
 };

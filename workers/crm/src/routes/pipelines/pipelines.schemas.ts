@@ -29,7 +29,9 @@ const StagesInputSchema = z
       seen.add(s.id);
     });
   })
-  .openapi({ description: "The ordered stages, all of them (1..30, ids unique within the pipeline): a write replaces the list (reorder, rename, add, remove)." });
+  .openapi({
+    description: "The ordered stages, all of them (1..30, ids unique within the pipeline): a write replaces the list (reorder, rename, add, remove).",
+  });
 
 const example = {
   id: "5ce69a22-6b10-57d8-912d-61145853291f",

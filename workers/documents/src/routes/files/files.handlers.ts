@@ -199,7 +199,11 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
 };
 
 export const get: RouteHandler<typeof routes.getFile, E> = async (c) => {
-  const row = await db(c.env.DB).select().from(files).where(live(c.get("identity").organization_id, c.req.valid("param").id)).get();
+  const row = await db(c.env.DB)
+    .select()
+    .from(files)
+    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
+    .get();
   if (!row) throw notFound();
   return c.json(toFile(row), 200);
 };
@@ -231,7 +235,11 @@ export const remove: RouteHandler<typeof routes.deleteFile, E> = async (c) => {
 };
 
 export const content: RouteHandler<typeof routes.getFileContent, E> = async (c) => {
-  const row = await db(c.env.DB).select().from(files).where(live(c.get("identity").organization_id, c.req.valid("param").id)).get();
+  const row = await db(c.env.DB)
+    .select()
+    .from(files)
+    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
+    .get();
   if (!row) throw notFound();
   return (await serveStoredBody(c.req.raw, c.env.FILES, {
     key: row.object_key,

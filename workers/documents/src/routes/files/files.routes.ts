@@ -20,7 +20,11 @@ const MEDIA_TYPE_RULE =
 
 /** A raw body: any bytes, described by the request's own Content-Type. */
 const rawBody = {
-  schema: { type: "string", format: "binary", description: `The file's bytes. The request's Content-Type is stored as the file's: ${MEDIA_TYPE_RULE} at header.content-type.` } as never,
+  schema: {
+    type: "string",
+    format: "binary",
+    description: `The file's bytes. The request's Content-Type is stored as the file's: ${MEDIA_TYPE_RULE} at header.content-type.`,
+  } as never,
 };
 
 const fileField = {

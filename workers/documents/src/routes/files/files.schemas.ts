@@ -37,7 +37,12 @@ export const FileListQuerySchema = PaginationQuerySchema.extend({
 /** `?tags=a,b`: a comma-separated list. */
 const CommaTagsSchema = z
   .string()
-  .transform((v) => v.split(",").map((t) => t.trim()).filter((t) => t !== ""))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== ""),
+  )
   .pipe(z.array(TagSchema).max(MAX_TAGS))
   .transform((tags) => [...new Set(tags)]);
 
@@ -62,17 +67,27 @@ export const UploadFormFieldsSchema = z
   .object({
     name: NameSchema.optional(),
     folder_id: IdSchema.optional(),
-    tags: z.array(CommaTagsSchema).transform((lists) => [...new Set(lists.flat())]).pipe(z.array(TagSchema).max(MAX_TAGS)).optional(),
+    tags: z
+      .array(CommaTagsSchema)
+      .transform((lists) => [...new Set(lists.flat())])
+      .pipe(z.array(TagSchema).max(MAX_TAGS))
+      .optional(),
   })
   .strict();
 
 export const FileUpdateSchema = z
   .object({
     name: NameSchema.openapi({ example: "contract-signed.pdf" }),
-    folder_id: IdSchema.nullable().openapi({ description: "Move the file here (a folder of the caller's organization, else 422); null moves it to the top level." }),
+    folder_id: IdSchema.nullable().openapi({
+      description: "Move the file here (a folder of the caller's organization, else 422); null moves it to the top level.",
+    }),
     tags: TagsSchema.openapi({ description: "The new set of tags (replaces the old one)." }),
   })
   .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: "Give at least one field to change." })
-  .openapi("FileUpdate", { description: "At least one field to change (the content type changes only with a new version).", minProperties: 1, example: { name: "contract-signed.pdf", tags: ["contract", "signed"] } });
+  .openapi("FileUpdate", {
+    description: "At least one field to change (the content type changes only with a new version).",
+    minProperties: 1,
+    example: { name: "contract-signed.pdf", tags: ["contract", "signed"] },
+  });

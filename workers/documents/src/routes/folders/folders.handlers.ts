@@ -93,7 +93,11 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
 };
 
 export const get: RouteHandler<typeof routes.getFolder, E> = async (c) => {
-  const row = await db(c.env.DB).select().from(folders).where(scoped(c.get("identity").organization_id, c.req.valid("param").id)).get();
+  const row = await db(c.env.DB)
+    .select()
+    .from(folders)
+    .where(scoped(c.get("identity").organization_id, c.req.valid("param").id))
+    .get();
   if (!row) throw notFound();
   return c.json(toFolder(row), 200);
 };

@@ -1,13 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
-import {
-  FolderCreateSchema,
-  FolderDeleteQuerySchema,
-  FolderListQuerySchema,
-  FolderListSchema,
-  FolderSchema,
-  FolderUpdateSchema,
-} from "./folders.schemas";
+import { FolderCreateSchema, FolderDeleteQuerySchema, FolderListQuerySchema, FolderListSchema, FolderSchema, FolderUpdateSchema } from "./folders.schemas";
 
 const tags = ["Folders"];
 

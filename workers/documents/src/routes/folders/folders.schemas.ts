@@ -34,7 +34,8 @@ export const FolderUpdateSchema = z
   .object({
     name: NameSchema.openapi({ example: "Signed contracts" }),
     parent_id: IdSchema.nullable().openapi({
-      description: "Move the folder here (a folder of the caller's organization, else 422; not itself or one of its descendants, else 409); null moves it to the top level.",
+      description:
+        "Move the folder here (a folder of the caller's organization, else 422; not itself or one of its descendants, else 409); null moves it to the top level.",
     }),
   })
   .partial()

@@ -41,13 +41,7 @@ export const list: RouteHandler<typeof routes.listVersions, E> = async (c) => {
   const rows = await db(c.env.DB)
     .select()
     .from(fileVersions)
-    .where(
-      and(
-        eq(fileVersions.file_id, id),
-        eq(fileVersions.organization_id, org),
-        after !== undefined ? gt(fileVersions.version, after) : undefined,
-      ),
-    )
+    .where(and(eq(fileVersions.file_id, id), eq(fileVersions.organization_id, org), after !== undefined ? gt(fileVersions.version, after) : undefined))
     .orderBy(asc(fileVersions.version))
     .limit(limit + 1);
   const page = rows.slice(0, limit);

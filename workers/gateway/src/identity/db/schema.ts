@@ -17,7 +17,9 @@ export const users = sqliteTable("users", {
   email: text("email").notNull(),
   name: text("name").notNull(),
   password_hash: text("password_hash").notNull(),
-  status: text("status", { enum: ["active", "deactivated"] }).notNull().default("active"),
+  status: text("status", { enum: ["active", "deactivated"] })
+    .notNull()
+    .default("active"),
   created_at: text("created_at").notNull(),
   updated_at: text("updated_at").notNull(),
 });
@@ -47,7 +49,9 @@ export const clients = sqliteTable("clients", {
   name: text("name").notNull(),
   secret_hash: text("secret_hash").notNull(),
   roles: text("roles", { mode: "json" }).$type<string[]>().notNull().default([]),
-  status: text("status", { enum: ["active", "revoked"] }).notNull().default("active"),
+  status: text("status", { enum: ["active", "revoked"] })
+    .notNull()
+    .default("active"),
   created_by: text("created_by"),
   created_at: text("created_at").notNull(),
   updated_at: text("updated_at").notNull(),
@@ -92,7 +96,9 @@ export const emailOutbox = sqliteTable("email_outbox", {
   to_email: text("to_email").notNull(),
   subject: text("subject").notNull(),
   body: text("body").notNull(),
-  status: text("status", { enum: ["pending", "sent", "failed"] }).notNull().default("pending"),
+  status: text("status", { enum: ["pending", "sent", "failed"] })
+    .notNull()
+    .default("pending"),
   attempts: integer("attempts").notNull().default(0),
   created_at: text("created_at").notNull(),
   sent_at: text("sent_at"),

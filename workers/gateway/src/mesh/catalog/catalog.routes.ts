@@ -16,7 +16,9 @@ export const listMeshModels = createRoute({
   responses: {
     200: {
       description: "The models, in registry order",
-      headers: { "Mesh-Complete": { description: '"true", or "false" when some service could not be asked.', schema: { type: "string", enum: ["true", "false"] } } },
+      headers: {
+        "Mesh-Complete": { description: '"true", or "false" when some service could not be asked.', schema: { type: "string", enum: ["true", "false"] } },
+      },
       content: { "application/json": { schema: MeshModelListSchema } },
     },
     ...problemResponses(401),

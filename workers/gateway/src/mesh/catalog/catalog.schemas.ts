@@ -43,12 +43,18 @@ export const MeshModelSchema = z
   })
   .openapi("MeshModel");
 
-export const MeshErrorsSchema = z
-  .record(z.string(), ProblemSchema)
-  .openapi({
-    description: "Present only when some service could not be asked: service name -> the problem. The answer is then incomplete (`Mesh-Complete: false`).",
-    example: { documents: { type: "https://buildly.dev/problems/gateway-timeout", title: "Gateway Timeout", status: 504, detail: "The documents service did not answer within 60000 ms.", request_id: "0d6f5d8e-3c1b-4d4e-9a0f-1c2b3d4e5f60" } },
-  });
+export const MeshErrorsSchema = z.record(z.string(), ProblemSchema).openapi({
+  description: "Present only when some service could not be asked: service name -> the problem. The answer is then incomplete (`Mesh-Complete: false`).",
+  example: {
+    documents: {
+      type: "https://buildly.dev/problems/gateway-timeout",
+      title: "Gateway Timeout",
+      status: 504,
+      detail: "The documents service did not answer within 60000 ms.",
+      request_id: "0d6f5d8e-3c1b-4d4e-9a0f-1c2b3d4e5f60",
+    },
+  },
+});
 
 export const MeshModelListSchema = z
   .object({

@@ -56,7 +56,9 @@ async function describeService(c: Context<GatewayEnv>, entry: ServiceEntry): Pro
   const result = await meshCall(c, entry, "describe", Math.min(entry.timeout_ms, DESCRIBE_TIMEOUT_MS), async (stub) => {
     const parsed = ServiceCatalogSchema.safeParse(await stub.describe());
     if (!parsed.success || parsed.data.service !== entry.name) {
-      throw new ApiError(502, `The ${entry.name} service described its models in a shape the gateway does not accept.`, { extensions: { service: entry.name } });
+      throw new ApiError(502, `The ${entry.name} service described its models in a shape the gateway does not accept.`, {
+        extensions: { service: entry.name },
+      });
     }
     return { ok: true as const, data: parsed.data };
   });

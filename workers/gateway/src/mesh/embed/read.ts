@@ -61,7 +61,8 @@ async function outcomesOf(c: Context<GatewayEnv>, path: JoinPath, records: Row[]
   }
   const failed = (err: unknown, concerned: (i: number) => boolean): Outcome[] => {
     const e = toApiError(err);
-    if (e.status >= 500) logError(requestId, "gateway", (err as { cause?: unknown }).cause ?? err, { during: "mesh join", key: path.key, target: path.to.service });
+    if (e.status >= 500)
+      logError(requestId, "gateway", (err as { cause?: unknown }).cause ?? err, { during: "mesh join", key: path.key, target: path.to.service });
     const problem = e.toProblem(requestId);
     return records.map((_, i) => (concerned(i) ? { error: problem } : none));
   };
@@ -83,7 +84,11 @@ async function holds(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fai
   const values = records.map((r) => valuesAt(r, field));
   let rows: Row[];
   try {
-    rows = await getMany(c, path.to, values.flatMap((v) => v.slice(0, EMBED_LIMIT)));
+    rows = await getMany(
+      c,
+      path.to,
+      values.flatMap((v) => v.slice(0, EMBED_LIMIT)),
+    );
   } catch (err) {
     return failed(err, (i) => values[i]!.length > 0);
   }
@@ -100,7 +105,13 @@ async function held(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fail
   const ids = records.map(idOf);
   let rows: Row[];
   try {
-    rows = await findBy(c, path.to, field, ids.filter((id) => id !== undefined), EMBED_LIMIT + 1);
+    rows = await findBy(
+      c,
+      path.to,
+      field,
+      ids.filter((id) => id !== undefined),
+      EMBED_LIMIT + 1,
+    );
   } catch (err) {
     return failed(err, (i) => ids[i] !== undefined);
   }
@@ -131,13 +142,21 @@ async function joined(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fa
   }
   let rows: Row[];
   try {
-    rows = await getMany(c, path.to, links.map((l) => l.to_id));
+    rows = await getMany(
+      c,
+      path.to,
+      links.map((l) => l.to_id),
+    );
   } catch (err) {
     return failed(err, (i) => byRecord.has(ids[i] ?? ""));
   }
   const byId = new Map<unknown, Row>(rows.map((r) => [r.id, r]));
   // The service answered for every id: a link whose record it did not return points at nothing.
-  dropVanishedLinks(c, organizationId, links.filter((l) => !byId.has(l.to_id)).map((l) => l.id));
+  dropVanishedLinks(
+    c,
+    organizationId,
+    links.filter((l) => !byId.has(l.to_id)).map((l) => l.id),
+  );
   return ids.map((id) => {
     const list = (id && byRecord.get(id)) || [];
     const items = list.flatMap<Row>((l) => byId.get(l.to_id) ?? []);

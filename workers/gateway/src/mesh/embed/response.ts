@@ -18,4 +18,3 @@ export function joinedResponse(body: unknown, from: Response, complete: boolean)
   headers.set("mesh-complete", String(complete));
   return new Response(JSON.stringify(body), { status: from.status, headers });
 }
-

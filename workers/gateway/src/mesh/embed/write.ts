@@ -133,10 +133,14 @@ class JoinedWrite {
     } catch (err) {
       const notUndone = await this.compensate();
       if (err instanceof StepFailed) {
-        throw new ApiError(err.status, `${err.step} failed: ${err.detail} Nothing of this request was kept${notUndone.length ? " except what could not be undone (see not_undone)" : ""}.`, {
-          errors: err.errors,
-          extensions: { failed_step: err.step, ...(notUndone.length ? { not_undone: notUndone } : {}) },
-        });
+        throw new ApiError(
+          err.status,
+          `${err.step} failed: ${err.detail} Nothing of this request was kept${notUndone.length ? " except what could not be undone (see not_undone)" : ""}.`,
+          {
+            errors: err.errors,
+            extensions: { failed_step: err.step, ...(notUndone.length ? { not_undone: notUndone } : {}) },
+          },
+        );
       }
       if (notUndone.length) logError(this.c.get("requestId"), "gateway", err, { during: "joined write", not_undone: notUndone });
       throw err;
@@ -153,7 +157,8 @@ class JoinedWrite {
     } catch {
       throw new ApiError(400, "The body is not valid JSON.");
     }
-    if (!body || typeof body !== "object" || Array.isArray(body)) throw new ApiError(422, "The body must be a JSON object.", { errors: [{ path: "", message: "Expected an object" }] });
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      throw new ApiError(422, "The body must be a JSON object.", { errors: [{ path: "", message: "Expected an object" }] });
     const { _embedded: raw, ...main } = body as Row;
     const parsed = EmbeddedSchema.safeParse(raw ?? {});
     if (!parsed.success) {
@@ -189,7 +194,8 @@ class JoinedWrite {
   private checkPermissions(embedded: { path: JoinPath; items: Row[] }[]) {
     const missing: FieldError[] = [];
     const need = (service: string, action: PermissionAction, key: string) => {
-      if (!this.identity.permissions[service]?.includes(action)) missing.push({ path: `_embedded.${key}`, message: `Needs ${action} on the ${service} service` });
+      if (!this.identity.permissions[service]?.includes(action))
+        missing.push({ path: `_embedded.${key}`, message: `Needs ${action} on the ${service} service` });
     };
     for (const { path, items } of embedded) {
       const hasNew = items.some((i) => !("id" in i));
@@ -212,7 +218,8 @@ class JoinedWrite {
         const rows = await getMany(this.c, path.to, ids);
         for (const r of rows) found.set(r.id as string, r);
         items.forEach((item, i) => {
-          if ("id" in item && !rows.some((r) => r.id === item.id)) errors.push({ path: `_embedded.${path.key}.${i}.id`, message: `No ${path.to.service} ${path.to.model} record has this id` });
+          if ("id" in item && !rows.some((r) => r.id === item.id))
+            errors.push({ path: `_embedded.${path.key}.${i}.id`, message: `No ${path.to.service} ${path.to.model} record has this id` });
         });
       }),
     );
@@ -235,7 +242,12 @@ class JoinedWrite {
   }
 
   /** A request to a service's handle; a non-2xx answer or a failed call is the step's failure. */
-  private async send(step: string, entry: ServiceEntry, init: { method: string; path: string; body?: Row; headers?: Headers; identity?: IdentityContext }, errorPrefix = "") {
+  private async send(
+    step: string,
+    entry: ServiceEntry,
+    init: { method: string; path: string; body?: Row; headers?: Headers; identity?: IdentityContext },
+    errorPrefix = "",
+  ) {
     let response: Response;
     try {
       response = await dispatch(this.c, entry, {

@@ -50,9 +50,13 @@ function referencedIds(body: unknown, field: MeshField): { path: string; id: str
 }
 
 function unavailable(what: string, service: string): ApiError {
-  return new ApiError(503, `The references to ${what} cannot be checked right now (the ${service} service is unavailable); the write was not made. Try again.`, {
-    extensions: { service },
-  });
+  return new ApiError(
+    503,
+    `The references to ${what} cannot be checked right now (the ${service} service is unavailable); the write was not made. Try again.`,
+    {
+      extensions: { service },
+    },
+  );
 }
 
 /** Runs after `authenticate` on every service route (see upstream/index.ts). */
@@ -119,7 +123,9 @@ async function check(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<void>
       }
       const ids = [...new Set(uses.map((u) => u.id))];
       if (ids.length > GET_MANY_MAX_IDS) {
-        throw new ApiError(422, `A write may reference at most ${GET_MANY_MAX_IDS} ${target} records.`, { errors: [{ path: uses[0]!.path, message: "Too many references" }] });
+        throw new ApiError(422, `A write may reference at most ${GET_MANY_MAX_IDS} ${target} records.`, {
+          errors: [{ path: uses[0]!.path, message: "Too many references" }],
+        });
       }
       const found = await meshCall(c, referenced.entry, "getMany", referenced.entry.timeout_ms, (stub) => stub.getMany(name, ids, identity));
       if (!found.ok) throw unavailable(target, service);

@@ -29,13 +29,19 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
     const model = catalog.model(ref);
     if (!model) {
       const known = catalog.hasService(ref.service);
-      errors.push(known ? { path: `${side}.model`, message: `The ${ref.service} service has no model ${ref.model}` } : { path: `${side}.service`, message: `No service ${ref.service} in the catalog` });
+      errors.push(
+        known
+          ? { path: `${side}.model`, message: `The ${ref.service} service has no model ${ref.model}` }
+          : { path: `${side}.service`, message: `No service ${ref.service} in the catalog` },
+      );
     }
     return model;
   };
   for (const service of new Set([input.origin.service, input.related.service])) {
     if (Object.hasOwn(catalog.errors, service)) {
-      throw new ApiError(503, `The ${service} service's models cannot be read right now, so the relationship cannot be checked. Try again.`, { extensions: { service } });
+      throw new ApiError(503, `The ${service} service's models cannot be read right now, so the relationship cannot be checked. Try again.`, {
+        extensions: { service },
+      });
     }
   }
   const origin = modelAt("origin");
@@ -43,9 +49,11 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
   if (!origin || !related) throw invalid(errors);
 
   const self = sameModel(input.origin, input.related);
-  if (self && input.key === input.reverse_key) errors.push({ path: "reverse_key", message: "On a relationship of a model with itself, key and reverse_key must differ" });
+  if (self && input.key === input.reverse_key)
+    errors.push({ path: "reverse_key", message: "On a relationship of a model with itself, key and reverse_key must differ" });
   if (topLevelNames(origin).has(input.key)) errors.push({ path: "key", message: `${input.origin.model} has a field named ${input.key}` });
-  if (topLevelNames(related).has(input.reverse_key)) errors.push({ path: "reverse_key", message: `${input.related.model} has a field named ${input.reverse_key}` });
+  if (topLevelNames(related).has(input.reverse_key))
+    errors.push({ path: "reverse_key", message: `${input.related.model} has a field named ${input.reverse_key}` });
 
   let fieldOn: FieldSide | null = null;
   if (input.kind === "join_records") {
@@ -58,8 +66,10 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
   if (errors.length) throw invalid(errors);
 
   const taken: FieldError[] = [];
-  if (keysOf(existing, input.origin).includes(input.key)) taken.push({ path: "key", message: `${input.origin.model} already has a relationship named ${input.key}` });
-  if (keysOf(existing, input.related).includes(input.reverse_key)) taken.push({ path: "reverse_key", message: `${input.related.model} already has a relationship named ${input.reverse_key}` });
+  if (keysOf(existing, input.origin).includes(input.key))
+    taken.push({ path: "key", message: `${input.origin.model} already has a relationship named ${input.key}` });
+  if (keysOf(existing, input.related).includes(input.reverse_key))
+    taken.push({ path: "reverse_key", message: `${input.related.model} already has a relationship named ${input.reverse_key}` });
   if (taken.length) throw new ApiError(409, "A key of this relationship is already in use on its model.", { errors: taken });
   return fieldOn;
 }
@@ -67,18 +77,26 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
 /** The side holding the field: the one asked for, else the one whose model has it (the origin when both do). */
 function resolveField(input: RelationshipInput, origin: MeshModel, related: MeshModel, errors: FieldError[]): FieldSide | null {
   const name = input.field!;
-  const candidates: FieldSide[] = input.field_on ? [input.field_on] : (["origin", "related"] as const).filter((s) => fieldOf(s === "origin" ? origin : related, name));
+  const candidates: FieldSide[] = input.field_on
+    ? [input.field_on]
+    : (["origin", "related"] as const).filter((s) => fieldOf(s === "origin" ? origin : related, name));
   const side = candidates[0];
   const holder = side === "origin" ? origin : related;
   const field = side ? fieldOf(holder, name) : undefined;
   if (!side || !field) {
-    errors.push({ path: "field", message: input.field_on ? `${holder.name} has no field ${name}` : `Neither ${origin.name} nor ${related.name} has a field ${name}` });
+    errors.push({
+      path: "field",
+      message: input.field_on ? `${holder.name} has no field ${name}` : `Neither ${origin.name} nor ${related.name} has a field ${name}`,
+    });
     return null;
   }
   const other = side === "origin" ? input.related : input.origin;
   if (field.type !== "uuid") errors.push({ path: "field", message: `${holder.name}.${name} is a ${field.type}, not an id (uuid)` });
   if (field.references && (field.references.service !== other.service || field.references.model !== other.model)) {
-    errors.push({ path: "field", message: `${holder.name}.${name} references ${field.references.service} ${field.references.model}, not ${other.service} ${other.model}` });
+    errors.push({
+      path: "field",
+      message: `${holder.name}.${name} references ${field.references.service} ${field.references.model}, not ${other.service} ${other.model}`,
+    });
   }
   if (!field.lookup) errors.push({ path: "field", message: `${holder.name}.${name} is not indexed for lookups, so the other side cannot find its records` });
   return side;

@@ -13,11 +13,21 @@ export const SearchQuerySchema = z.object({
     .trim()
     .min(1)
     .max(SEARCH_MAX_QUERY_LENGTH)
-    .openapi({ description: "Words to look for; each matches the start of a word (all must match). Search syntax means nothing: it is all plain text.", example: "ada" }),
+    .openapi({
+      description: "Words to look for; each matches the start of a word (all must match). Search syntax means nothing: it is all plain text.",
+      example: "ada",
+    }),
   models: z
     .string()
     .max(2000)
-    .transform((v) => [...new Set(v.split(",").map((s) => s.trim()).filter((s) => s !== ""))])
+    .transform((v) => [
+      ...new Set(
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+      ),
+    ])
     .pipe(z.array(ModelKey).max(50))
     .optional()
     .openapi({

@@ -99,7 +99,10 @@ function plan(c: Context<GatewayEnv>, catalog: Awaited<ReturnType<typeof meshCat
 export async function searchAcrossServices(c: Context<GatewayEnv>, q: string, named: string[] | undefined, limit: number, cursor: string | undefined) {
   const print = await fingerprint(q, named);
   const offset = decodeCursor(cursor, print);
-  const catalog = await meshCatalog(c, named?.map((key) => key.split(".")[0]!));
+  const catalog = await meshCatalog(
+    c,
+    named?.map((key) => key.split(".")[0]!),
+  );
   const { asks, errors } = plan(c, catalog, named);
   const depth = Math.min(offset + limit, SEARCH_WINDOW);
   const identity = identityFor(c);
@@ -141,6 +144,7 @@ export async function searchAcrossServices(c: Context<GatewayEnv>, q: string, na
   merged.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const page = merged.slice(offset, offset + limit).map(({ rank: _rank, ...hit }) => hit);
   const end = offset + limit;
-  const next_cursor = merged.length > end && end < SEARCH_WINDOW ? toBase64Url(new TextEncoder().encode(JSON.stringify({ o: end, f: print } satisfies Cursor))) : null;
+  const next_cursor =
+    merged.length > end && end < SEARCH_WINDOW ? toBase64Url(new TextEncoder().encode(JSON.stringify({ o: end, f: print } satisfies Cursor))) : null;
   return { data: page, next_cursor, errors };
 }

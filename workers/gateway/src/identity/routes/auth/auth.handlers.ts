@@ -1,14 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { ApiError, isUniqueViolation, logError, newId, nowIso } from "@buildly/shared";
-import {
-  createOrganizationWithAdmin,
-  emailTaken,
-  findUser,
-  findUserByEmail,
-  publicUser,
-  roleNamesOf,
-} from "../../accounts";
+import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, publicUser, roleNamesOf } from "../../accounts";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../../crypto";
 import { revokeUserRefreshTokens } from "../../tokens";
 import { db } from "../../db/client";
@@ -50,7 +43,8 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
   const tokenHash = await sha256Hex(input.invitation_token);
   const outstanding = and(eq(invitations.token_hash, tokenHash), isNull(invitations.accepted_at), gt(invitations.expires_at, now));
   const invitation = await d.select().from(invitations).where(outstanding).get();
-  if (!invitation) throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
+  if (!invitation)
+    throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
   // What the inviter could grant when inviting is not enough: they must still be an active admin now.
   if (!(await sponsorIsAdmin(c.env.DB, invitation.organization_id, invitation.created_by))) {
     throw new ApiError(400, "The invitation is no longer valid: whoever sent it is no longer an administrator of the organization.", {
@@ -59,8 +53,14 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
   }
   assertPasswordAllowed(input.password, invitation.email, "password");
   const password_hash = await hashPassword(input.password);
-  const claimed = await d.update(invitations).set({ accepted_at: now }).where(and(eq(invitations.id, invitation.id), outstanding)).returning().get();
-  if (!claimed) throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
+  const claimed = await d
+    .update(invitations)
+    .set({ accepted_at: now })
+    .where(and(eq(invitations.id, invitation.id), outstanding))
+    .returning()
+    .get();
+  if (!claimed)
+    throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
   const userId = newId();
   try {
     await d.batch([
@@ -83,10 +83,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
     throw err;
   }
   const user = (await findUser(c.env.DB, claimed.organization_id, userId))!;
-  return c.json(
-    { user: publicUser(user, await roleNamesOf(c.env.DB, userId)), organization: await organizationOf(c.env.DB, claimed.organization_id) },
-    201,
-  );
+  return c.json({ user: publicUser(user, await roleNamesOf(c.env.DB, userId)), organization: await organizationOf(c.env.DB, claimed.organization_id) }, 201);
 };
 
 export const me: RouteHandler<typeof routes.me, GatewayEnv> = async (c) => {
@@ -105,7 +102,10 @@ export const me: RouteHandler<typeof routes.me, GatewayEnv> = async (c) => {
 
 /** Marks every outstanding reset token of the user used: a new password ends them all. */
 function endResets(d1: D1Database, userId: string, now: string) {
-  return db(d1).update(passwordResets).set({ used_at: now }).where(and(eq(passwordResets.user_id, userId), isNull(passwordResets.used_at)));
+  return db(d1)
+    .update(passwordResets)
+    .set({ used_at: now })
+    .where(and(eq(passwordResets.user_id, userId), isNull(passwordResets.used_at)));
 }
 
 export const changePassword: RouteHandler<typeof routes.changePassword, GatewayEnv> = async (c) => {
@@ -122,7 +122,10 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
   if (!(await verifyPassword(current_password, user.password_hash))) throw wrong();
   await attempt.succeeded();
   const now = nowIso();
-  await db(c.env.DB).update(users).set({ password_hash: await hashPassword(new_password), updated_at: now }).where(eq(users.id, user.id));
+  await db(c.env.DB)
+    .update(users)
+    .set({ password_hash: await hashPassword(new_password), updated_at: now })
+    .where(eq(users.id, user.id));
   await endResets(c.env.DB, user.id, now);
   await revokeUserRefreshTokens(c.env.DB, user.id);
   return c.body(null, 204);
@@ -135,7 +138,13 @@ async function mailResetToken(env: Env, email: string): Promise<void> {
   const token = randomToken(32);
   await db(env.DB)
     .insert(passwordResets)
-    .values({ id: newId(), user_id: user.id, token_hash: await sha256Hex(token), expires_at: new Date(Date.now() + RESET_TTL_MS).toISOString(), created_at: nowIso() });
+    .values({
+      id: newId(),
+      user_id: user.id,
+      token_hash: await sha256Hex(token),
+      expires_at: new Date(Date.now() + RESET_TTL_MS).toISOString(),
+      created_at: nowIso(),
+    });
   await enqueueMail(env.DB, {
     to: user.email,
     subject: "Reset your Buildly password",

@@ -1,14 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "@buildly/shared";
 import { authenticate, authenticateAnyScope } from "../../authenticate";
-import {
-  MeSchema,
-  PasswordChangeSchema,
-  PasswordResetConfirmSchema,
-  PasswordResetRequestSchema,
-  RegisterSchema,
-  RegisteredSchema,
-} from "./auth.schemas";
+import { MeSchema, PasswordChangeSchema, PasswordResetConfirmSchema, PasswordResetRequestSchema, RegisterSchema, RegisteredSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
 const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });

@@ -140,7 +140,9 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
   if (!params.refresh_token) throw new OAuthError("invalid_request", "refresh_token is required.");
   const result = await consumeRefreshToken(c.env.DB, params.refresh_token);
   if (!result.ok) {
-    const why = { unknown: "is not known", expired: "has expired", revoked: "was revoked", reused: "was already used; its family is now revoked" }[result.reason];
+    const why = { unknown: "is not known", expired: "has expired", revoked: "was revoked", reused: "was already used; its family is now revoked" }[
+      result.reason
+    ];
     throw new OAuthError("invalid_grant", `The refresh token ${why}.`);
   }
   const user = await db(c.env.DB).select().from(users).where(eq(users.id, result.user_id)).get();
@@ -178,7 +180,12 @@ async function authenticateClient(c: Context<GatewayEnv>, params: Record<string,
   }
   // A client acts for whoever created it: once that admin is demoted or deactivated, it stops.
   if (!(await sponsorIsAdmin(c.env.DB, client.organization_id, client.created_by))) {
-    throw new OAuthError("invalid_client", "The administrator who created this client no longer is one; an administrator must create a new client.", 401, challenge);
+    throw new OAuthError(
+      "invalid_client",
+      "The administrator who created this client no longer is one; an administrator must create a new client.",
+      401,
+      challenge,
+    );
   }
   return client;
 }

@@ -42,8 +42,7 @@ export const revokeClient = createRoute({
   path: "/v1/clients/{id}",
   operationId: "revokeClient",
   summary: "Revoke a machine client (admins only)",
-  description:
-    "Its token requests fail with invalid_client from now on. Access tokens it already holds stay valid until they expire.",
+  description: "Its token requests fail with invalid_client from now on. Access tokens it already holds stay valid until they expire.",
   tags,
   middleware: [authenticate, requireAdmin] as const,
   request: { params: IdParamSchema },

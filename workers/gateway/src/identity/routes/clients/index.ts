@@ -4,8 +4,5 @@ import * as handlers from "./clients.handlers";
 import * as routes from "./clients.routes";
 
 export function registerClients(app: OpenAPIHono<GatewayEnv>) {
-  return app
-    .openapi(routes.createClient, handlers.create)
-    .openapi(routes.listClients, handlers.list)
-    .openapi(routes.revokeClient, handlers.revoke);
+  return app.openapi(routes.createClient, handlers.create).openapi(routes.listClients, handlers.list).openapi(routes.revokeClient, handlers.revoke);
 }

@@ -66,5 +66,8 @@ export const list: RouteHandler<typeof routes.listInvitations, GatewayEnv> = asy
     )
     .orderBy(asc(invitations.created_at), asc(invitations.id))
     .limit(limit + 1);
-  return c.json(paginate(rows, limit, (r) => r.created_at), 200);
+  return c.json(
+    paginate(rows, limit, (r) => r.created_at),
+    200,
+  );
 };

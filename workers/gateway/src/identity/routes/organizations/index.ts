@@ -4,7 +4,5 @@ import * as handlers from "./organizations.handlers";
 import * as routes from "./organizations.routes";
 
 export function registerOrganizations(app: OpenAPIHono<GatewayEnv>) {
-  return app
-    .openapi(routes.getCurrentOrganization, handlers.getCurrent)
-    .openapi(routes.updateCurrentOrganization, handlers.updateCurrent);
+  return app.openapi(routes.getCurrentOrganization, handlers.getCurrent).openapi(routes.updateCurrentOrganization, handlers.updateCurrent);
 }

@@ -14,8 +14,7 @@ import type { GatewayEnv } from "../../../types";
 import type * as routes from "./users.routes";
 
 const notFound = () => new ApiError(404, "No user of this organization has this id.");
-const lastAdmin = () =>
-  new ApiError(409, "This would leave the organization without an active admin. Make another user admin first.");
+const lastAdmin = () => new ApiError(409, "This would leave the organization without an active admin. Make another user admin first.");
 const selfDeactivation = () => new ApiError(409, "You cannot deactivate your own account; another admin can.");
 
 // The admin rules are conditions of the writes themselves (not a read before them), so two
@@ -93,7 +92,10 @@ export const list: RouteHandler<typeof routes.listUsers, GatewayEnv> = async (c)
     .orderBy(asc(users.created_at), asc(users.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);
-  const names = await roleNamesByUser(c.env.DB, page.data.map((u) => u.id));
+  const names = await roleNamesByUser(
+    c.env.DB,
+    page.data.map((u) => u.id),
+  );
   return c.json({ data: page.data.map((u) => publicUser(u, names.get(u.id) ?? [])), next_cursor: page.next_cursor }, 200);
 };
 
@@ -178,13 +180,7 @@ export const replaceRoles: RouteHandler<typeof routes.replaceUserRoles, GatewayE
     // Taken away first, by itself, and only while another active admin remains.
     const removed = await d
       .delete(userRoles)
-      .where(
-        and(
-          eq(userRoles.user_id, user.id),
-          eq(userRoles.role_id, heldAdmin.id),
-          or(not(isActive(user.id)), anotherActiveAdmin(organization_id, user.id)),
-        ),
-      )
+      .where(and(eq(userRoles.user_id, user.id), eq(userRoles.role_id, heldAdmin.id), or(not(isActive(user.id)), anotherActiveAdmin(organization_id, user.id))))
       .returning()
       .get();
     if (!removed) throw lastAdmin();
@@ -192,7 +188,10 @@ export const replaceRoles: RouteHandler<typeof routes.replaceUserRoles, GatewayE
   try {
     await d.batch([
       d.delete(userRoles).where(and(eq(userRoles.user_id, user.id), notInArray(userRoles.role_id, wantedIds))),
-      d.insert(userRoles).values(wantedIds.map((role_id) => ({ user_id: user.id, role_id }))).onConflictDoNothing(),
+      d
+        .insert(userRoles)
+        .values(wantedIds.map((role_id) => ({ user_id: user.id, role_id })))
+        .onConflictDoNothing(),
       d.update(users).set({ updated_at: nowIso() }).where(eq(users.id, user.id)),
     ]);
   } catch (err) {

@@ -52,9 +52,7 @@ export const updateUser = createRoute({
   path: "/v1/users/{id}",
   operationId: "updateUser",
   summary: "Rename, deactivate or reactivate a user (admins only)",
-  description:
-    "Deactivating revokes the user's refresh tokens at once. You cannot deactivate yourself, " +
-    "nor the organization's last active admin (409).",
+  description: "Deactivating revokes the user's refresh tokens at once. You cannot deactivate yourself, " + "nor the organization's last active admin (409).",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
   request: { params: IdParamSchema, body: body(UserUpdateSchema) },

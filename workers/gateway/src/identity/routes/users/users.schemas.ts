@@ -21,16 +21,16 @@ export const UserCreateSchema = z
 export const UserUpdateSchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
-    status: z
-      .enum(USER_STATUSES)
-      .optional()
-      .openapi({ description: "deactivated: the user can no longer log in and every refresh token is revoked at once." }),
+    status: z.enum(USER_STATUSES).optional().openapi({ description: "deactivated: the user can no longer log in and every refresh token is revoked at once." }),
   })
   .strict()
   .refine((v) => v.name !== undefined || v.status !== undefined, { message: "Send name, status or both" })
   .openapi("UserUpdate", { example: { status: "deactivated" } });
 
-export const UserRolesSchema = z.object({ roles: RoleNamesSchema }).strict().openapi("UserRoles", { example: { roles: ["viewer"] } });
+export const UserRolesSchema = z
+  .object({ roles: RoleNamesSchema })
+  .strict()
+  .openapi("UserRoles", { example: { roles: ["viewer"] } });
 
 export const UserListQuerySchema = PaginationQuerySchema.extend({
   status: z.enum(USER_STATUSES).optional().openapi({ description: "Only users with this status." }),

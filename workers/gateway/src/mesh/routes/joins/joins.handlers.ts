@@ -28,7 +28,8 @@ function toJoin(row: JoinRow, relationship: Relationship | undefined) {
 /** The join_records relationships `ref` (an id or a key) names; 422 when none does. */
 function relationshipsNamed(all: Relationship[], ref: string): Relationship[] {
   const named = all.filter((r) => r.id === ref || r.key === ref);
-  if (!named.length) throw new ApiError(422, `No relationship has the id or key ${ref}.`, { errors: [{ path: "relationship", message: "Unknown relationship" }] });
+  if (!named.length)
+    throw new ApiError(422, `No relationship has the id or key ${ref}.`, { errors: [{ path: "relationship", message: "Unknown relationship" }] });
   const joinable = named.filter((r) => r.kind === "join_records");
   if (!joinable.length) {
     throw new ApiError(422, `${ref} is a field relationship: its records are linked by ${named[0]!.field}; set that field on the record instead.`, {
@@ -82,7 +83,9 @@ async function vanishedAmong(c: Context<GatewayEnv>, rows: JoinRow[]): Promise<{
     const k = `${service}\u0000${model}\u0000${id}`;
     return checked.has(k) && !existing.has(k);
   };
-  const vanished = new Set(rows.filter((r) => gone(r.origin_service, r.origin_model, r.origin_id) || gone(r.related_service, r.related_model, r.related_id)).map((r) => r.id));
+  const vanished = new Set(
+    rows.filter((r) => gone(r.origin_service, r.origin_model, r.origin_id) || gone(r.related_service, r.related_model, r.related_id)).map((r) => r.id),
+  );
   return { vanished, unverified };
 }
 
@@ -132,7 +135,8 @@ async function existingJoin(c: Context<GatewayEnv>, organizationId: string, id: 
 export const get: RouteHandler<typeof routes.getJoin, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const { row, relationship } = await existingJoin(c, organization_id, c.req.valid("param").id);
-  if (!readableBoth(c, relationship)) throw new ApiError(403, `Reading this join record needs read on ${relationship.origin.service} and ${relationship.related.service}.`);
+  if (!readableBoth(c, relationship))
+    throw new ApiError(403, `Reading this join record needs read on ${relationship.origin.service} and ${relationship.related.service}.`);
   const { vanished, unverified } = await vanishedAmong(c, [row]);
   if (vanished.size) {
     dropVanishedLinks(c, organization_id, [row.id]);
@@ -147,16 +151,24 @@ export const create: RouteHandler<typeof routes.createJoin, GatewayEnv> = async 
   const input = c.req.valid("json");
   const named = relationshipsNamed(await relationshipsOf(c.env.DB, organization_id), input.relationship);
   if (named.length > 1) {
-    throw new ApiError(422, `Several relationships have the key ${input.relationship} (${named.map((r) => `${r.origin.service} ${r.origin.model}`).join(", ")}): give its id.`, {
-      errors: [{ path: "relationship", message: "Ambiguous key" }],
-    });
+    throw new ApiError(
+      422,
+      `Several relationships have the key ${input.relationship} (${named.map((r) => `${r.origin.service} ${r.origin.model}`).join(", ")}): give its id.`,
+      {
+        errors: [{ path: "relationship", message: "Ambiguous key" }],
+      },
+    );
   }
   const relationship = named[0]!;
   requireUpdateOnOrigin(c, relationship);
-  if (!canRead(c, relationship.related.service)) throw new ApiError(403, `Linking to ${relationship.related.model} records needs read on the ${relationship.related.service} service.`);
+  if (!canRead(c, relationship.related.service))
+    throw new ApiError(403, `Linking to ${relationship.related.model} records needs read on the ${relationship.related.service} service.`);
   const [origin, related] = await Promise.all([getMany(c, relationship.origin, [input.origin_id]), getMany(c, relationship.related, [input.related_id])]);
   if (!origin.length || !related.length) {
-    const missing = [!origin.length && `origin_id: no ${relationship.origin.model} record`, !related.length && `related_id: no ${relationship.related.model} record`].filter(Boolean);
+    const missing = [
+      !origin.length && `origin_id: no ${relationship.origin.model} record`,
+      !related.length && `related_id: no ${relationship.related.model} record`,
+    ].filter(Boolean);
     throw new ApiError(404, `Not found in this organization: ${missing.join("; ")}.`);
   }
   const row: JoinRow = {

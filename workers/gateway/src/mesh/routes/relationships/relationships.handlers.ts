@@ -35,7 +35,10 @@ export const list: RouteHandler<typeof routes.listRelationships, GatewayEnv> = a
     .limit(limit + 1);
   // The defaults sort first (they were defined before any organization's own).
   const merged = [...DEFAULT_RELATIONSHIPS.filter(isAfter), ...rows.map(fromRow)].slice(0, limit + 1);
-  return c.json(paginate(merged, limit, (r) => r.created_at), 200);
+  return c.json(
+    paginate(merged, limit, (r) => r.created_at),
+    200,
+  );
 };
 
 export const get: RouteHandler<typeof routes.getRelationship, GatewayEnv> = async (c) => {
@@ -86,7 +89,8 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
     // One batch: the keys' primary key makes a key taken concurrently fail the whole insert.
     await d.batch([d.insert(meshRelationships).values(row), d.insert(meshRelationshipKeys).values(keys)]);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ApiError(409, "A key of this relationship was just taken on its model.", { errors: [{ path: "key", message: "Already taken" }] });
+    if (isUniqueViolation(err))
+      throw new ApiError(409, "A key of this relationship was just taken on its model.", { errors: [{ path: "key", message: "Already taken" }] });
     throw err;
   }
   forgetRelationships(organization_id);

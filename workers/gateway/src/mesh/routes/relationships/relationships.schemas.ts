@@ -23,7 +23,10 @@ export const RelationshipSchema = z
   .object({
     id: IdSchema,
     key: RelationshipKeySchema.openapi({ description: "The related records' name on an origin record: `?join=<key>` on the origin model." }),
-    reverse_key: RelationshipKeySchema.openapi({ description: "The origin records' name on a related record: `?join=<reverse_key>` on the related model.", example: "contacts" }),
+    reverse_key: RelationshipKeySchema.openapi({
+      description: "The origin records' name on a related record: `?join=<reverse_key>` on the related model.",
+      example: "contacts",
+    }),
     origin: ModelRefSchema,
     related: ModelRefSchema,
     kind: z.enum(RELATIONSHIP_KINDS).openapi({

@@ -3,14 +3,7 @@ import { IdParamSchema, PaginationQuerySchema, ProblemSchema, jsonBody, problemR
 import { authenticate } from "../../../identity/authenticate";
 import { requireWorkflowPermission } from "../../access";
 import { MAX_DATA_BYTES } from "../../start";
-import {
-  HistoryListSchema,
-  InstanceCreateSchema,
-  InstanceListQuerySchema,
-  InstanceListSchema,
-  InstanceSchema,
-  TransitionRequestSchema,
-} from "../../schemas";
+import { HistoryListSchema, InstanceCreateSchema, InstanceListQuerySchema, InstanceListSchema, InstanceSchema, TransitionRequestSchema } from "../../schemas";
 import { bearerFromSubprotocol } from "./events";
 
 const tags = ["Workflows"];
@@ -41,7 +34,10 @@ export const listInstances = createRoute({
   tags,
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { query: InstanceListQuerySchema },
-  responses: { 200: { description: "A page of instances", content: { "application/json": { schema: InstanceListSchema } } }, ...problemResponses(401, 403, 422) },
+  responses: {
+    200: { description: "A page of instances", content: { "application/json": { schema: InstanceListSchema } } },
+    ...problemResponses(401, 403, 422),
+  },
 });
 
 export const getInstance = createRoute({
@@ -63,7 +59,10 @@ export const getHistory = createRoute({
   tags,
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { params: IdParamSchema, query: PaginationQuerySchema },
-  responses: { 200: { description: "A page of history entries", content: { "application/json": { schema: HistoryListSchema } } }, ...problemResponses(401, 403, 404, 422) },
+  responses: {
+    200: { description: "A page of history entries", content: { "application/json": { schema: HistoryListSchema } } },
+    ...problemResponses(401, 403, 404, 422),
+  },
 });
 
 export const takeTransition = createRoute({
@@ -95,7 +94,7 @@ export const watchInstance = createRoute({
   operationId: "watchWorkflowInstance",
   summary: "WebSocket: every transition of the instance, as it happens",
   description:
-    "Upgrade to a WebSocket. The first message is `{type: \"snapshot\", instance}`, then one `{type: \"transition\", ...}` per transition " +
+    'Upgrade to a WebSocket. The first message is `{type: "snapshot", instance}`, then one `{type: "transition", ...}` per transition ' +
     "(version, transition, from, to, actor, time, request_id, data, actions). Authenticate with the Authorization header, or, from a " +
     "browser (which cannot set headers on a WebSocket), offer the subprotocols `bearer, <access token>`: the server selects `bearer`. " +
     "Tokens in the query string are not accepted (URLs end up in logs and histories). The socket closes with 4401 at the first event " +

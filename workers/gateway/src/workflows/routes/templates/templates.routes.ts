@@ -33,7 +33,10 @@ export const listTemplates = createRoute({
   tags,
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { query: PaginationQuerySchema },
-  responses: { 200: { description: "A page of templates", content: { "application/json": { schema: TemplateListSchema } } }, ...problemResponses(401, 403, 422) },
+  responses: {
+    200: { description: "A page of templates", content: { "application/json": { schema: TemplateListSchema } } },
+    ...problemResponses(401, 403, 422),
+  },
 });
 
 export const getTemplate = createRoute({
