@@ -129,7 +129,7 @@ async function disagreements(c: Contract, method: string, url: URL, res: Respons
   let validate = c.compiled.get(ref);
   if (!validate) c.compiled.set(ref, (validate = c.ajv.compile({ $ref: ref })));
   if (!validate(body)) {
-    const errors = (validate.errors ?? []).slice(0, 8).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
+    const errors = (validate.errors ?? []).slice(0, 8).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`);
     issues.push(`${where}: the body does not match ${ref.split("#")[1]}: ${errors.join("; ")}\n  body: ${text.slice(0, 500)}`);
   }
   return issues;

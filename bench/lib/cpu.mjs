@@ -72,11 +72,11 @@ function diff(before, after, requests) {
 
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === "snapshot") {
-  process.stdout.write(JSON.stringify(snapshot(Number(args[0]))) + "\n");
+  process.stdout.write(`${JSON.stringify(snapshot(Number(args[0])))}\n`);
 } else if (cmd === "diff") {
   const [a, b, requests] = args;
   const read = (f) => JSON.parse(readFileSync(f, "utf8"));
-  process.stdout.write(JSON.stringify(diff(read(a), read(b), Number(requests))) + "\n");
+  process.stdout.write(`${JSON.stringify(diff(read(a), read(b), Number(requests)))}\n`);
 } else {
   console.error("usage: cpu.mjs snapshot <pgid> | diff <before.json> <after.json> <requests>");
   process.exit(2);

@@ -174,5 +174,5 @@ for (const r of bad.filter((x) => x.requests !== undefined)) {
     `WARNING: (${r.letter}) had ${r.errors} failed requests of ${r.requests}, so its numbers do not describe successful reads: ${JSON.stringify(r.error_detail)}`,
   );
 }
-process.stdout.write(out.join("\n") + "\n");
+process.stdout.write(`${out.join("\n")}\n`);
 process.exitCode = bad.length > 0 ? 3 : 0;

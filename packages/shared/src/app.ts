@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { ZodError } from "zod";
 import { ApiError, problemResponse, toApiError, type FieldError } from "./errors";
 import { IdentityContextSchema, type IdentityContext } from "./context";

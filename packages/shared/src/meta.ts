@@ -9,6 +9,7 @@ export interface ServiceInfo {
 }
 
 /** `GET /openapi.json`: the service's OpenAPI 3.1, generated from its zod routes. */
+// biome-ignore lint/suspicious/noExplicitAny: any Worker's app, whatever its env type
 export function registerMeta(app: OpenAPIHono<any>, info: ServiceInfo) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

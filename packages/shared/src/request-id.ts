@@ -1,5 +1,5 @@
 /** Inbound X-Request-Id values are kept only when they are short and printable. */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{8,128}$/;
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export function sanitizeRequestId(value: string | null | undefined): string {
   if (value && SANE_REQUEST_ID.test(value)) return value;

@@ -11,7 +11,7 @@ const SECRET = "D1_ERROR: secret-token-7f3a at /var/db";
 
 /** A tiny service built the way every logic service is. */
 function buildApp() {
-  const app = createServiceApp<{}>("tiny");
+  const app = createServiceApp<Record<string, never>>("tiny");
   app.openapi(
     createRoute({
       method: "get",
@@ -87,7 +87,7 @@ function endlessStream() {
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
       state.pulls += 1;
-      controller.enqueue(new TextEncoder().encode('{"name":"' + "x".repeat(16)));
+      controller.enqueue(new TextEncoder().encode(`{"name":"${"x".repeat(16)}`));
     },
     cancel() {
       state.cancelled = true;
@@ -224,7 +224,7 @@ describe("jsonBody", () => {
   it("accepts JSON media types up to the limit", async () => {
     const body = { name: "n", address: { city: "c" }, tags: [] as string[] };
     const text = JSON.stringify(body);
-    const padded = text.slice(0, -1) + " ".repeat(LIMIT - text.length) + "}";
+    const padded = `${text.slice(0, -1) + " ".repeat(LIMIT - text.length)}}`;
     expect(new TextEncoder().encode(padded).byteLength).toBe(LIMIT);
     const res = await call("/items", { method: "POST", body: padded, headers: { "content-type": "application/json; charset=utf-8" } });
     expect(res.status).toBe(201);

@@ -6,7 +6,7 @@ import { subtract } from "../src/routes/availability/availability.handlers";
 import { expand, parseRule, type Occurrence } from "../src/lib/rrule";
 import { offsetAt } from "../src/lib/zoned";
 import { OverlapSet, sweepOverlaps } from "../src/scheduling/series";
-import { allPages, freshOrg, insertAppointments, makeAppointment, makeCalendar, type Client } from "./helpers";
+import { allPages, freshOrg, insertAppointments, makeAppointment, makeCalendar } from "./helpers";
 
 const DAILY_9 = { start: "2026-01-05T09:00:00Z", end: "2026-01-05T10:00:00Z", recurrence: "FREQ=DAILY" };
 

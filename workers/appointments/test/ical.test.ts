@@ -44,7 +44,7 @@ describe("iCalendar feed", () => {
     const { client } = freshOrg();
     const name = 'Sales; EMEA, \\ "Tier 1"\nLondon — Zoë\'s desk';
     const cal = await makeCalendar(client, { name, time_zone: "Europe/London" });
-    const title = "Review: Q3 numbers; actions, owners \\ next steps\nsecond line — naïve café ☕ " + "long ".repeat(20) + "end";
+    const title = `Review: Q3 numbers; actions, owners \\ next steps\nsecond line — naïve café ☕ ${"long ".repeat(20)}end`;
     const one = await makeAppointment(client, {
       calendar_id: cal.id,
       title,
@@ -173,7 +173,7 @@ describe("iCalendar feed", () => {
   });
 
   it("folds at 75 octets without splitting a UTF-8 character, and escapes TEXT", () => {
-    const line = "SUMMARY:" + "é".repeat(100);
+    const line = `SUMMARY:${"é".repeat(100)}`;
     const folded = foldLine(line);
     const parts = folded.split("\r\n");
     expect(parts.length).toBeGreaterThan(2);

@@ -13,7 +13,7 @@ import {
   type SearchLoader,
 } from "@buildly/shared";
 import { db } from "./db/client";
-import { activities, companies, contacts, deals } from "./db/schema";
+import { activities, contacts, deals } from "./db/schema";
 import { loadActivities, toActivity } from "./routes/activities/activities.handlers";
 import { ActivitySchema } from "./routes/activities/activities.schemas";
 import { loadCompanies } from "./routes/companies/companies.handlers";

@@ -2,7 +2,7 @@ import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { defaultPipelineId } from "../src/lib/default-pipeline";
-import { create, json, pageAll, rpc } from "./helpers";
+import { json, pageAll, rpc } from "./helpers";
 import { serviceClient } from "@buildly/shared/test";
 
 const e = env as unknown as { DB: D1Database; MIGRATION_DB: D1Database; TEST_MIGRATIONS: D1Migration[]; TEST_SEED: D1Migration[] };

@@ -165,8 +165,8 @@ describe("raw uploads", () => {
     const { org, client } = freshOrg();
     const foreign = await folder(b, `b-only-${crypto.randomUUID()}`);
     const cases: [string, string][] = [
-      ["&tags=" + encodeURIComponent("bad\u0001tag"), "query.tags.0"],
-      ["&tags=" + Array.from({ length: 21 }, (_, i) => `t${i}`).join(","), "query.tags"],
+      [`&tags=${encodeURIComponent("bad\u0001tag")}`, "query.tags.0"],
+      [`&tags=${Array.from({ length: 21 }, (_, i) => `t${i}`).join(",")}`, "query.tags"],
       ["&folder_id=not-a-uuid", "query.folder_id"],
       [`&folder_id=${crypto.randomUUID()}`, "query.folder_id"],
       [`&folder_id=${foreign.id}`, "query.folder_id"],

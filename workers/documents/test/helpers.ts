@@ -134,7 +134,7 @@ export function formBody(boundary: string, parts: FormPart[], { preamble = "", e
     if (p.disposition) head += `; ${p.disposition}`;
     head += "\r\n";
     if (p.contentType) head += `Content-Type: ${p.contentType}\r\n`;
-    pieces.push(text(head + "\r\n"), typeof p.body === "string" ? text(p.body) : p.body);
+    pieces.push(text(`${head}\r\n`), typeof p.body === "string" ? text(p.body) : p.body);
   }
   pieces.push(text(`\r\n--${boundary}--\r\n${epilogue}`));
   const out = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0));

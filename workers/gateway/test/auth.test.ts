@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from "jose";
+import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decryptText } from "../src/identity/sealing";
 import { rotateSigningKey } from "../src/identity/keys";
@@ -132,7 +132,7 @@ describe("token endpoint (RFC 6749)", () => {
   it("locks an account with 429 and Retry-After after repeated failures, even for the right password", async () => {
     const acct = await registerOrganization("Lockout");
     for (let i = 0; i < 3; i++) {
-      expect((await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: "bad password " + i }))).status).toBe(400);
+      expect((await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: `bad password ${i}` }))).status).toBe(400);
     }
     const locked = await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: PASSWORD }));
     expect(locked.status).toBe(429);

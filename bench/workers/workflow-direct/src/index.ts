@@ -50,7 +50,7 @@ export default {
         );
         ids.push(view.id);
       }
-      return new Response(ids.join("\n") + "\n");
+      return new Response(`${ids.join("\n")}\n`);
     }
     const m = /^\/v1\/workflows\/instances\/([0-9a-f-]{36})(\/transitions)?$/.exec(url.pathname);
     if (!m) return new Response("not found", { status: 404 });

@@ -135,7 +135,7 @@ export function renderEvent(e: FeedEvent, timeZone: string): string {
     lines.push(`ATTENDEE;CN=${paramValue(a.name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT:mailto:${a.email}`);
   }
   lines.push("END:VEVENT");
-  return lines.map(foldLine).join("\r\n") + "\r\n";
+  return `${lines.map(foldLine).join("\r\n")}\r\n`;
 }
 
 /** The whole VCALENDAR, CRLF-terminated; `rendered` holds the events' renderEvent text when already made. */
@@ -156,5 +156,5 @@ export function renderFeed(feed: Feed, rendered: string[] = feed.events.map((e) 
     const lastYear = Math.max(...years) + 3; // the expansion horizon is two years past each start
     lines.push(...vtimezone(feed.timeZone, Date.UTC(Math.min(...years) - 1, 0, 1), Date.UTC(lastYear, 0, 1)));
   }
-  return lines.map(foldLine).join("\r\n") + "\r\n" + rendered.join("") + "END:VCALENDAR\r\n";
+  return `${lines.map(foldLine).join("\r\n")}\r\n${rendered.join("")}END:VCALENDAR\r\n`;
 }

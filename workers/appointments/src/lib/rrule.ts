@@ -151,7 +151,7 @@ function monthlyByDay(year: number, month: number, byDay: ByDay[]): number[] {
     const firstMatch = first + ((b.weekday - weekdayOf(first) + 7) % 7);
     const matches: number[] = [];
     for (let d = firstMatch; d < first + length; d += 7) matches.push(d);
-    if (b.ordinal === undefined) matches.forEach((d) => days.add(d));
+    if (b.ordinal === undefined) for (const d of matches) days.add(d);
     else {
       const d = b.ordinal > 0 ? matches[b.ordinal - 1] : matches[matches.length + b.ordinal];
       if (d !== undefined) days.add(d);

@@ -163,7 +163,9 @@ export function sweepOverlaps(
   found: (earlier: number, earlierOcc: Occurrence, later: number, laterOcc: Occurrence) => void = () => {},
 ): void {
   const events: { i: number; occ: Occurrence }[] = [];
-  timelines.forEach((occurrences, i) => occurrences.forEach((occ) => events.push({ i, occ })));
+  timelines.forEach((occurrences, i) => {
+    for (const occ of occurrences) events.push({ i, occ });
+  });
   events.sort((a, b) => a.occ.start - b.occ.start);
   const active = new Uint32Array((timelines.length + 31) >>> 5);
   const current: (Occurrence | undefined)[] = new Array(timelines.length);

@@ -275,7 +275,9 @@ async function newOverlaps(
 ): Promise<Conflict[]> {
   if (!moved.length) return [];
   // Stored range bounds hold in any zone (see rangeEndOf), so they bound the span in both.
+  // biome-ignore lint/complexity/useMathMinMax: ISO strings, compared as text (Math.min would make NaN)
   const from = moved.map((m) => m.row.start_at).reduce((a, b) => (a < b ? a : b));
+  // biome-ignore lint/complexity/useMathMinMax: ISO strings, compared as text
   const to = moved.map((m) => m.row.range_end).reduce((a, b) => (a > b ? a : b));
   const oneOffs = await db(d1)
     .select()

@@ -5,7 +5,7 @@ import { servableMediaType } from "./media-type";
 
 /** RFC 8187 value: encodeURIComponent leaves ' ( ) * alone, which the ext-value grammar does not allow. */
 export function rfc8187(value: string): string {
-  return encodeURIComponent(value).replace(/['()*]/g, (ch) => "%" + ch.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(value).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**

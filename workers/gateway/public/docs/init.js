@@ -1,6 +1,6 @@
 // Starts swagger-ui on the gateway's aggregated document. Kept out of the HTML so the
 // page can run under a Content-Security-Policy without 'unsafe-inline' scripts.
-window.addEventListener("load", function () {
+window.addEventListener("load", () => {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",

@@ -4,6 +4,7 @@ import { serviceBinding, type ServiceEntry } from "../upstream/registry";
 import { describeMeshOnService } from "../mesh/openapi";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Doc = Record<string, any>;
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

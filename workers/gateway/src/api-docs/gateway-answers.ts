@@ -8,7 +8,9 @@ import { PROBLEM_CONTENT_TYPE } from "@buildly/shared";
  * Idempotency-Key answers 400, 409 and 422). Shared components, referenced from each operation.
  */
 
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Doc = Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Op = Record<string, any>;
 
 const problem = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } };

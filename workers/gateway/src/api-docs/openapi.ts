@@ -51,6 +51,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       },
       servers: [{ url: origin }],
       security: [{ bearerAuth: [] }, { oauth2: [] }],
+      // biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON below
     }) as unknown as Record<string, any>;
     // OAuth2 flows, so OpenAPI tooling (and the docs page's Authorize button) can get tokens.
     doc.components.securitySchemes.oauth2 = {
@@ -77,7 +78,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       }
     }
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
-    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(p + "/")));
+    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {

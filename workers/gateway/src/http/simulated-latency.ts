@@ -67,6 +67,7 @@ function delayedStub<T extends object>(stub: T, ms: number): T {
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: wraps any namespace, whatever its class
 function delayedNamespace<T extends DurableObjectNamespace<any>>(ns: T, ms: number): T {
   return new Proxy(ns, {
     get(target, prop) {
@@ -91,6 +92,7 @@ export function withSimulatedLatency(env: Env): Env {
     for (const [name, value] of Object.entries(env)) {
       // Durable Object namespaces (not service bindings, whose stubs answer to any property name).
       if (isDurableObjectNamespace(value)) {
+        // biome-ignore lint/suspicious/noExplicitAny: wraps any namespace, whatever its class
         (overrides as Record<string, unknown>)[name] = delayedNamespace(value as DurableObjectNamespace<any>, ms);
       }
     }
@@ -100,6 +102,7 @@ export function withSimulatedLatency(env: Env): Env {
   return delayed;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a type guard over any namespace
 function isDurableObjectNamespace(value: unknown): value is DurableObjectNamespace<any> {
   return typeof value === "object" && value !== null && value.constructor?.name === "DurableObjectNamespace";
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { ApiError, readBytesLimited, toHex } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
-import type { IdempotencyStore, StoredResponse } from "./idempotency-store";
+import type { StoredResponse } from "./idempotency-store";
 
 /** Bodies of keyed requests are read whole to fingerprint them, and responses to store them. */
 export const IDEMPOTENT_MAX_BYTES = 1024 * 1024;

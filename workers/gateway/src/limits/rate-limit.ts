@@ -2,7 +2,6 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
 import type { Decision } from "./gcra";
 import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
-import type { RateLimiter } from "./rate-limiter";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
 import { clientIp, ipLimitKey } from "../http/client-ip";

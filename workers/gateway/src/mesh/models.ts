@@ -30,8 +30,8 @@ export async function catalogView(c: Context<GatewayEnv>, only?: readonly string
     model: (ref) => catalog.models.get(`${ref.service}.${ref.model}`),
     locate(service, rest) {
       for (const model of modelsOf(service)) {
-        if (rest === model.path || rest === model.path + "/") return { model, id: null };
-        if (rest.startsWith(model.path + "/")) {
+        if (rest === model.path || rest === `${model.path}/`) return { model, id: null };
+        if (rest.startsWith(`${model.path}/`)) {
           const id = rest.slice(model.path.length + 1);
           if (UUID.test(id)) return { model, id: id.toLowerCase() };
         }

@@ -1,6 +1,7 @@
 import { MAX_JOIN_KEYS } from "./join-param";
 import { EMBED_LIMIT } from "./embed/read";
 
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Doc = Record<string, any>;
 
 const JOIN_PARAM = "MeshJoin";
@@ -78,7 +79,7 @@ function withEmbedded(doc: Doc, schema: Doc): Doc {
 export function describeMeshOnService(doc: Doc, prefix: string): void {
   addComponents(doc);
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Doc>)) {
-    if (path !== prefix && !path.startsWith(prefix + "/")) continue;
+    if (path !== prefix && !path.startsWith(`${prefix}/`)) continue;
     for (const [method, op] of Object.entries(item) as [string, Doc][]) {
       if (!op || typeof op !== "object" || !op.responses) continue;
       const joinable = JOINABLE.includes(method) && (method === "get" || op.requestBody?.content?.["application/json"]);

@@ -75,7 +75,11 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   );
   // A record matching values in two chunks comes back twice.
   const seen = new Set<unknown>();
-  return pages.flat().filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+  return pages.flat().filter((r) => {
+    if (seen.has(r.id)) return false;
+    seen.add(r.id);
+    return true;
+  });
 }
 
 /** Can the caller read the service's records? */

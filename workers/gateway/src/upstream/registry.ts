@@ -46,7 +46,7 @@ export function serviceRegistry(env: Env): ServiceEntry[] {
 
 /** The entry whose prefix is a whole-segment prefix of `path`. */
 export function findService(entries: ServiceEntry[], path: string): ServiceEntry | undefined {
-  return entries.find((e) => path === e.prefix || path.startsWith(e.prefix + "/"));
+  return entries.find((e) => path === e.prefix || path.startsWith(`${e.prefix}/`));
 }
 
 export function serviceBinding(env: Env, entry: ServiceEntry): LogicServiceRpc | undefined {

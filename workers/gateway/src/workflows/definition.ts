@@ -114,6 +114,11 @@ export function graphProblems(def: Definition): FieldError[] {
 function walk(start: string, next: (s: string) => string[]): Set<string> {
   const seen = new Set([start]);
   const queue = [start];
-  while (queue.length) for (const n of next(queue.pop()!)) if (!seen.has(n)) seen.add(n), queue.push(n);
+  while (queue.length)
+    for (const n of next(queue.pop()!))
+      if (!seen.has(n)) {
+        seen.add(n);
+        queue.push(n);
+      }
   return seen;
 }

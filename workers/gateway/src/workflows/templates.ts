@@ -58,7 +58,7 @@ export async function checkTemplate(env: Env, identity: IdentityContext, input: 
   };
 
   const pending: Promise<void>[] = [];
-  input.transitions.forEach((t, i) =>
+  input.transitions.forEach((t, i) => {
     (t.actions ?? []).forEach((a, j) => {
       const path = `transitions.${i}.actions.${j}`;
       if (a.type === "start_workflow") {
@@ -81,8 +81,8 @@ export async function checkTemplate(env: Env, identity: IdentityContext, input: 
           if (!ok) problems.push({ path: `${path}.model`, message: `The ${a.service} service has no model ${a.model}` });
         }),
       );
-    }),
-  );
+    });
+  });
   await Promise.all(pending);
   if (problems.length) {
     problems.sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }));

@@ -47,7 +47,7 @@ async function folderExists(env: Env, org: string, folderId: string): Promise<bo
 
 /** LIKE pattern for "starts with": the user's %, _ and \ are literal. */
 function likePrefix(prefix: string): string {
-  return prefix.replace(/[\\%_]/g, (ch) => "\\" + ch) + "%";
+  return `${prefix.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
 export const list: RouteHandler<typeof routes.listFiles, E> = async (c) => {

@@ -31,7 +31,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function referencedIds(body: unknown, field: MeshField): { path: string; id: string }[] {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return [];
   const record = body as Record<string, unknown>;
-  const nested = /^([^\[\].]+)\[\]\.([^\[\].]+)$/.exec(field.name);
+  const nested = /^([^[\].]+)\[\]\.([^[\].]+)$/.exec(field.name);
   const found: { path: string; id: string }[] = [];
   const take = (path: string, value: unknown) => {
     if (typeof value === "string" && UUID.test(value)) found.push({ path, id: value.toLowerCase() });

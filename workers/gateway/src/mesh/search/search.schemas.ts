@@ -8,15 +8,10 @@ export const SEARCH_WINDOW = SEARCH_MAX_HITS;
 const ModelKey = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$/, 'Name models as "service.model", e.g. crm.contacts');
 
 export const SearchQuerySchema = z.object({
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(SEARCH_MAX_QUERY_LENGTH)
-    .openapi({
-      description: "Words to look for; each matches the start of a word (all must match). Search syntax means nothing: it is all plain text.",
-      example: "ada",
-    }),
+  q: z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH).openapi({
+    description: "Words to look for; each matches the start of a word (all must match). Search syntax means nothing: it is all plain text.",
+    example: "ada",
+  }),
   models: z
     .string()
     .max(2000)

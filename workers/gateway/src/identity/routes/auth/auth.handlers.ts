@@ -134,7 +134,7 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
 /** Mails a reset token if `email` belongs to an active account. */
 async function mailResetToken(env: Env, email: string): Promise<void> {
   const user = await findUserByEmail(env.DB, email);
-  if (!user || user.status !== "active") return;
+  if (user?.status !== "active") return;
   const token = randomToken(32);
   await db(env.DB)
     .insert(passwordResets)

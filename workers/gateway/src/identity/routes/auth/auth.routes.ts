@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "@buildly/shared";
 import { authenticate, authenticateAnyScope } from "../../authenticate";
 import { MeSchema, PasswordChangeSchema, PasswordResetConfirmSchema, PasswordResetRequestSchema, RegisterSchema, RegisteredSchema } from "./auth.schemas";

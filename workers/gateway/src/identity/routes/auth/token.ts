@@ -146,7 +146,7 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
     throw new OAuthError("invalid_grant", `The refresh token ${why}.`);
   }
   const user = await db(c.env.DB).select().from(users).where(eq(users.id, result.user_id)).get();
-  if (!user || user.status !== "active") throw new OAuthError("invalid_grant", "The account is not active.");
+  if (user?.status !== "active") throw new OAuthError("invalid_grant", "The account is not active.");
   // Refresh tokens from before scopes were enforced carry the legacy name; read it as it was meant.
   const had = currentScope(result.scope);
   let scope = had;

@@ -6,7 +6,6 @@ import { organizations } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
 import { rateLimitConfig, withinMaximums } from "../../../limits/policies";
-import type { RateLimiter } from "../../../limits/rate-limiter";
 import type * as routes from "./organizations.routes";
 
 // A token from a trusted external issuer may name an organization this gateway does not hold.

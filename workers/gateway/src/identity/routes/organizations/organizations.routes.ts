@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { OrganizationSchema, OrganizationUpdateSchema } from "./organizations.schemas";

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { RoleCreateSchema, RoleListSchema, RoleSchema, RoleUpdateSchema } from "./roles.schemas";

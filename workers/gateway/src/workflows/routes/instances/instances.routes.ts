@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { IdParamSchema, PaginationQuerySchema, ProblemSchema, jsonBody, problemResponses } from "@buildly/shared";
 import { authenticate } from "../../../identity/authenticate";
 import { requireWorkflowPermission } from "../../access";
