@@ -15,3 +15,4 @@ export * from "./lookups";
 export * from "./search";
 export * from "./d1-errors";
 export * from "./encoding";
+export * from "./events";

@@ -1,0 +1,41 @@
+import { z } from "zod";
+
+/**
+ * A platform event: one change in one service, as CloudEvents 1.0 JSON (structured mode).
+ *
+ * CloudEvents allows only lower-case letters and digits in attribute names, so the
+ * platform's extension attributes are `organizationid`, `actortype`, `actorid` and
+ * `requestid` (a receiver's CloudEvents SDK would refuse `organization_id`).
+ *
+ * This is the contract between the producers (each logic service's outbox, the gateway's
+ * identity capability), the consumer that records events and the audit trail, and the
+ * webhook deliveries: everything that crosses a Worker or a queue uses this schema.
+ */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
+
+export const PlatformEventSchema = z.object({
+  specversion: z.literal("1.0"),
+  /** Unique per event; consumers deduplicate by it. */
+  id: z.string().min(1).max(128),
+  /** The producing service, e.g. "/buildly/crm" or "/buildly/gateway". */
+  source: z.string().min(1).max(256),
+  /** `<service>.<model>.<action>`, e.g. `crm.contact.created`, `identity.user.invited`. */
+  type: z.string().regex(EVENT_TYPE_PATTERN).max(128),
+  /** ISO 8601 with milliseconds and Z. */
+  time: z.string().datetime(),
+  /** The id of the record the event is about. */
+  subject: z.string().min(1).max(256),
+  datacontenttype: z.literal("application/json"),
+  organizationid: z.string().min(1),
+  /** "user", "client" (an API client acting for itself) or "system" (a sweep, a timer). */
+  actortype: z.enum(["user", "client", "system"]),
+  actorid: z.string().min(1).nullable(),
+  requestid: z.string().min(1).max(128).nullable(),
+  /** The record after the change; for a delete, `{ id }`. Never secrets or file bodies. */
+  data: z.record(z.string(), z.unknown()),
+});
+export type PlatformEvent = z.infer<typeof PlatformEventSchema>;
+
+/** What a queue message between Workers carries: one or more events from one producer. */
+export const EventBatchMessageSchema = z.object({ events: z.array(PlatformEventSchema).min(1).max(100) });
+export type EventBatchMessage = z.infer<typeof EventBatchMessageSchema>;
