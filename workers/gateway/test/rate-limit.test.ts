@@ -156,7 +156,7 @@ describe("route policies match a route however its path is spelled", () => {
     const up = await call("/v1/documents/files?name=a.txt", bearer(token, { method: "POST", headers: { "content-type": "text/plain" }, body: "v1" }));
     expect(up.status).toBe(201);
     const limit = 60; // the uploads policy in vitest.config.ts
-    expect(up.headers.get("ratelimit-policy")).toContain(`"route-uploads";q=${limit};w=60`);
+    expect(up.headers.get("ratelimit-policy")).toContain(`"route-uploads";q=${limit};w=3600`);
     const { id } = await up.json<any>();
     // Spellings the documents service routes to the same upload: each must count.
     const spellings = [`/v1/documents/files/${id}/content`, `/v1/documents/files/${id}/%63ontent`, `/v1/documents/files/${id}/%63%6F%6E%74%65%6E%74`];
