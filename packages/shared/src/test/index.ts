@@ -55,7 +55,6 @@ const MAX_PAGES = 1000;
  * Every item of a list, following next_cursor. With `limit`, asks for pages of that size and
  * checks that no page is larger. Fails loudly on any answer but 200.
  */
-// biome-ignore lint/suspicious/noExplicitAny: tests read list items as loose JSON unless they say otherwise
 export async function listAll<T = any>(client: Pick<ServiceClient, "get">, path: string, limit?: number): Promise<T[]> {
   const out: T[] = [];
   const sep = path.includes("?") ? "&" : "?";
