@@ -17,6 +17,9 @@ tsc -p e2e
 echo "== npm run deploy -- --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
 SKIP_INSTALL=1 bash scripts/deploy.sh --dry-run
 
+echo "== npm run new-service, in a throwaway copy (its tests, deploy dry run, served through the gateway)"
+SKIP_INSTALL=1 bash scripts/test-new-service.sh
+
 echo "== tests"
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
 bash e2e/ensure-chromium.sh
