@@ -1,34 +1,3 @@
 #!/usr/bin/env bash
-# The whole test suite: type checks, a deploy dry run of every Worker, the Workers'
-# tests inside workerd, and the end-to-end suite against the platform as `npm run dev` serves it.
-source "$(dirname "$0")/lib.sh"
-ensure_deps
-WORKERS=(crm documents appointments gateway)
-
-echo "== format and lint (Biome; \`npm run format\` fixes what it can)"
-biome ci . --reporter=summary || { echo "biome found problems: run npm run format, then fix what remains"; exit 1; }
-
-echo "== type check"
-for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
-tsc -p packages/shared
-tsc -p e2e
-
-echo "== wrangler deploy --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
-for w in "${WORKERS[@]}"; do
-  out=$(cd "workers/$w" && wrangler deploy --dry-run --outdir dist 2>&1) || { echo "$out"; echo "dry run failed for $w"; exit 1; }
-  echo "$w: $(echo "$out" | grep -o 'Total Upload: .*')"
-done
-
-echo "== tests"
-# The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
-bash e2e/ensure-chromium.sh
-mkdir -p .test-results
-status=0
-vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
-# One plain closing line for CI: "N passed, N failed".
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' || true
-exit $status
+# The test command lives in scripts/test.sh (npm test); this is a shortcut to it.
+exec bash "$(dirname "$0")/scripts/test.sh" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole platform on this machine: four Workers in one workerd, migrated D1, demo data.
+# The whole platform on this machine: every Worker under workers/ in one workerd, migrated D1, demo data.
 # The gateway listens on http://127.0.0.1:${PORT:-8787}.
 source "$(dirname "$0")/lib.sh"
 # SKIP_INSTALL=1: the caller already ran the install (the benchmark starts two platforms).
@@ -7,13 +7,11 @@ if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PAT
 ensure_dev_vars
 SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"
+# Every workers/*/wrangler.toml, the gateway's first (the first config is the one that serves the port).
+read_workers CONFIGS configs
 echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"
 # The issuer is pinned to the address served, as ISSUER is in production: token `iss` and the
 # discovery URLs never come from a request's Host header.
-exec wrangler dev \
-  -c workers/gateway/wrangler.toml \
-  -c workers/crm/wrangler.toml \
-  -c workers/documents/wrangler.toml \
-  -c workers/appointments/wrangler.toml \
+exec wrangler dev "${CONFIGS[@]}" \
   --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false \
   --var "ISSUER:http://127.0.0.1:$PORT" "$@"

@@ -5,8 +5,17 @@ cd "$ROOT"
 export WRANGLER_SEND_METRICS=false
 export PNPM_VERSION=10.34.9
 STATE_DIR="${BUILDLY_STATE_DIR:-$ROOT/.wrangler/state}"
-# Workers with a D1 database to migrate and seed.
-DATABASES=(gateway crm documents appointments)
+
+# The Workers are found on disk (every workers/*/wrangler.toml, see scripts/lib/workers.mjs), so a
+# service added by `npm run new-service` needs no edit here. Needs the install (smol-toml) first.
+#   workers_list dirs|services|databases|configs  (one a line; dirs, services, databases in deploy order)
+workers_list() { node "$ROOT/scripts/lib/workers.mjs" "$1"; }
+# read_workers ARRAY WHAT: the list into a bash array (fails, with set -e, when discovery fails).
+read_workers() {
+  local out
+  out="$(workers_list "$2")"
+  mapfile -t "$1" <<<"$out"
+}
 
 pnpm_() { npx -y "pnpm@$PNPM_VERSION" "$@"; }
 

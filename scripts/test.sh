@@ -3,7 +3,8 @@
 # tests inside workerd, and the end-to-end suite against the platform as `npm run dev` serves it.
 source "$(dirname "$0")/lib.sh"
 ensure_deps
-WORKERS=(crm documents appointments gateway)
+# Every Worker under workers/ (scripts/lib/workers.mjs), so a new service is tested without edits.
+read_workers WORKERS dirs
 
 echo "== format and lint (Biome; \`npm run format\` fixes what it can)"
 biome ci . --reporter=summary || { echo "biome found problems: run npm run format, then fix what remains"; exit 1; }
@@ -13,11 +14,11 @@ for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared
 tsc -p e2e
 
-echo "== wrangler deploy --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
-for w in "${WORKERS[@]}"; do
-  out=$(cd "workers/$w" && wrangler deploy --dry-run --outdir dist 2>&1) || { echo "$out"; echo "dry run failed for $w"; exit 1; }
-  echo "$w: $(echo "$out" | grep -o 'Total Upload: .*')"
-done
+echo "== npm run deploy -- --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
+SKIP_INSTALL=1 bash scripts/deploy.sh --dry-run
+
+echo "== npm run new-service, in a throwaway copy (its tests, deploy dry run, served through the gateway)"
+SKIP_INSTALL=1 bash scripts/test-new-service.sh
 
 echo "== tests"
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.

@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-11-01" } })],
+  // KIT_DB: a real, empty D1 for the kit's query helpers (keyset, inJson, getOwnedOr404).
+  plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-11-01", d1Databases: ["KIT_DB"] } })],
   test: { name: "shared", silent: "passed-only", include: ["test/**/*.test.ts"] },
 });

@@ -1,23 +1,39 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { gatewayRegistry, logicServices } from "../../scripts/lib/workers.mjs";
 
 /**
  * The gateway under test talks to the real logic services: their Workers, built by
  * `wrangler deploy --dry-run --outdir dist` (the test script does that first), run as
  * auxiliary Workers with their own D1. The runner gets the same D1 databases only so
- * the setup file can apply each service's migrations to them.
+ * the setup file can apply each service's migrations to them. The services are every
+ * workers/<name>/wrangler.toml but the gateway's (scripts/lib/workers.mjs), with the bindings
+ * those files declare and the entrypoint the gateway's own [[services]] binding names, so a
+ * service added by `npm run new-service` runs here without an edit.
  */
-const SERVICES = [
-  { name: "crm", entrypoint: "CrmService", d1: "crm-db" },
-  { name: "documents", entrypoint: "DocumentsService", d1: "documents-db", r2: "documents-files", vars: { MAX_UPLOAD_BYTES: "104857600" } },
-  {
-    name: "appointments",
-    entrypoint: "AppointmentsService",
-    d1: "appointments-db",
-    durableObjects: { CALENDAR_WRITER: { className: "CalendarWriter", useSQLite: true } },
-  },
-] as const;
+const SERVICES = logicServices().map((w) => {
+  if (!w.entrypoint) throw new Error(`workers/${w.dir} is not bound in workers/gateway/wrangler.toml ([[services]] with service = "${w.name}")`);
+  const d1 = w.d1.find((d) => d.binding === "DB");
+  if (!d1) throw new Error(`workers/${w.dir}/wrangler.toml has no D1 database bound as DB`);
+  const vars = Object.fromEntries(Object.entries(w.vars).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  return {
+    name: w.dir,
+    script: w.name,
+    entrypoint: w.entrypoint,
+    // The prefix of the runner's bindings for this service's database: CRM_DB, CRM_MIGRATIONS.
+    key: w.dir.toUpperCase().replaceAll("-", "_"),
+    d1: `${w.dir}-db`,
+    migrationsDir: path.join(w.path, d1.migrations_dir ?? "migrations"),
+    r2: Object.fromEntries(w.r2.map((b) => [b.binding, `${w.dir}-${b.binding.toLowerCase()}`])),
+    durableObjects: Object.fromEntries(w.durableObjects.map((o) => [o.name, { className: o.class_name, useSQLite: w.sqliteClasses.includes(o.class_name) }])),
+    vars,
+  };
+});
+
+/** The registry as the gateway's wrangler.toml declares it, with shorter deadlines where a test needs them. */
+const TEST_TIMEOUTS: Record<string, number> = { documents: 60000 };
+const REGISTRY = gatewayRegistry().map((e) => (e.name in TEST_TIMEOUTS ? { ...e, timeout_ms: TEST_TIMEOUTS[e.name] } : e));
 
 /**
  * A Worker that stands for a service that echoes, hangs or breaks: it lets the tests see
@@ -155,25 +171,11 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
   const idpPublic = { ...(await crypto.subtle.exportKey("jwk", idpKeys.publicKey)), kid: "idp-key-1", alg: "ES256", use: "sig" };
   const idpPrivate = { ...(await crypto.subtle.exportKey("jwk", idpKeys.privateKey)), kid: "idp-key-1", alg: "ES256" };
   const migrations = Object.fromEntries(
-    await Promise.all(
-      SERVICES.map(
-        async (s) => [`${s.name.toUpperCase()}_MIGRATIONS`, await readD1Migrations(path.join(import.meta.dirname, "..", s.name, "migrations"))] as const,
-      ),
-    ),
+    await Promise.all(SERVICES.map(async (s) => [`${s.key}_MIGRATIONS`, await readD1Migrations(s.migrationsDir)] as const)),
   );
   migrations.GATEWAY_MIGRATIONS = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const registry = [
-    { name: "crm", binding: "CRM", version: "v1", title: "CRM", openapi: "/openapi.json", timeout_ms: 10000, max_body_bytes: 1048576 },
-    { name: "documents", binding: "DOCUMENTS", version: "v1", title: "Documents", openapi: "/openapi.json", timeout_ms: 60000, max_body_bytes: 104857600 },
-    {
-      name: "appointments",
-      binding: "APPOINTMENTS",
-      version: "v1",
-      title: "Appointments",
-      openapi: "/openapi.json",
-      timeout_ms: 10000,
-      max_body_bytes: 1048576,
-    },
+    ...REGISTRY,
     { name: "fixture", binding: "FIXTURE", version: "v1", title: "Fixture", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 8 * 1024 * 1024 },
     { name: "mirror", binding: "MIRROR", version: "v1", title: "Mirror", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
     { name: "broken", binding: "BROKEN", version: "v1", title: "Broken", openapi: "/openapi.json", timeout_ms: 500, max_body_bytes: 1024 * 1024 },
@@ -189,6 +191,9 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
           bindings: {
             ...migrations,
             SERVICES: registry,
+            // The logic services found on disk (their _DB / _MIGRATIONS keys, for test/setup.ts) and their names.
+            TEST_SERVICE_KEYS: SERVICES.map((s) => s.key),
+            TEST_LOGIC_SERVICES: SERVICES.map((s) => s.name),
             CORS_ORIGINS: "https://app.example",
             // The public origin the tests call; the issuer of every token (never taken from Host).
             ISSUER: "https://gateway.example",
@@ -241,7 +246,7 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
           ...(opts.limiterDown ? { durableObjects: { RATE_LIMITER: { className: "DownLimiter", scriptName: "fixture" } } } : {}),
           // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
           outboundService: "idp-fixture",
-          d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_DB`, s.d1])),
+          d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.key}_DB`, s.d1])),
           serviceBindings: {
             FIXTURE: { name: "fixture", entrypoint: "FixtureService" },
             MIRROR: { name: "fixture", entrypoint: "FixtureMirror" },
@@ -250,15 +255,15 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
           },
           workers: [
             ...SERVICES.map((s) => ({
-              name: `buildly-${s.name}`,
+              name: s.script,
               modules: true,
               scriptPath: path.join(import.meta.dirname, "..", s.name, "dist", "index.js"),
               modulesRoot: path.join(import.meta.dirname, "..", s.name, "dist"),
               compatibilityDate: "2026-11-01",
               d1Databases: { DB: s.d1 },
-              ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
-              ...("vars" in s ? { bindings: s.vars } : {}),
-              ...("durableObjects" in s ? { durableObjects: s.durableObjects } : {}),
+              r2Buckets: s.r2,
+              bindings: s.vars,
+              durableObjects: s.durableObjects,
             })),
             {
               name: "fixture",

@@ -108,3 +108,24 @@ export function toApiError(err: unknown): ApiError {
 }
 
 export type { ContentfulStatusCode };
+
+/** The 422 every Worker answers when one field fails a check the schema cannot express. */
+export function fieldError(path: string, message: string, detail = "The request does not match the schema."): ApiError {
+  return new ApiError(422, detail, { errors: [{ path, message }] });
+}
+
+/** The 422 for a cursor this API did not issue (or issued for another list, sort or query). */
+export function invalidCursor(detail = "The cursor is not one this API issued."): ApiError {
+  return fieldError("cursor", "Invalid cursor", detail);
+}
+
+/** The 404 of a read by id: the row is absent or belongs to another organization (the answer is the same). */
+export function notFound(detail: string): ApiError {
+  return new ApiError(404, detail);
+}
+
+/** A row read by id, or the 404 `detail` when there is none. */
+export function orNotFound<T>(row: T | null | undefined, detail: string): T {
+  if (row === undefined || row === null) throw notFound(detail);
+  return row;
+}

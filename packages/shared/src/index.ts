@@ -16,3 +16,5 @@ export * from "./search";
 export * from "./d1-errors";
 export * from "./encoding";
 export * from "./events";
+export * from "./keyset";
+export * from "./rows";

@@ -42,3 +42,13 @@ export function problemResponses<S extends number>(...statuses: S[]) {
 }
 
 export const OPENAPI_VERSION = "3.1.0";
+
+/** A JSON response entry of a route definition (hono-open-api-starter's jsonContent). */
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body of a route definition (hono-open-api-starter's jsonContentRequired). */
+export function jsonContentRequired<T extends z.ZodType>(schema: T, description?: string) {
+  return { required: true as const, ...(description === undefined ? {} : { description }), content: { "application/json": { schema } } };
+}

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "./errors";
+import { invalidCursor } from "./errors";
 import { fromBase64Url, toBase64Url } from "./encoding";
 
 export const PaginationQuerySchema = z.object({
@@ -34,9 +34,7 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   try {
     return CursorSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64Url(value))));
   } catch {
-    throw new ApiError(422, "The cursor is not one this API issued.", {
-      errors: [{ path: "cursor", message: "Invalid cursor" }],
-    });
+    throw invalidCursor();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { forgetMeshCatalog } from "../src/mesh/catalog";
-import { call, problem, registerOrganization } from "./helpers";
+import { ADDED_SERVICES, call, problem, registerOrganization } from "./helpers";
 import { as, timings, userWith } from "./mesh-helpers";
 
 describe("GET /v1/mesh/models", () => {
@@ -16,7 +16,11 @@ describe("GET /v1/mesh/models", () => {
     const res = await as(admin.access_token)("/v1/mesh/models");
     expect(res.status).toBe(200);
     const body = await res.json<any>();
-    const keys = body.data.map((m: any) => `${m.service}.${m.name}`);
+    // Services added with `npm run new-service` are listed too; this test is about the built-in ones.
+    const added = new Set(ADDED_SERVICES);
+    expect(ADDED_SERVICES.filter((s) => !body.data.some((m: any) => m.service === s))).toEqual([]);
+    const builtin = body.data.filter((m: any) => !added.has(m.service));
+    const keys = builtin.map((m: any) => `${m.service}.${m.name}`);
     expect(keys).toEqual([
       "crm.contacts",
       "crm.companies",
@@ -39,7 +43,7 @@ describe("GET /v1/mesh/models", () => {
       references: { service: "crm", model: "contacts" },
       lookup: true,
     });
-    expect(body.data.filter((m: any) => m.searchable).map((m: any) => `${m.service}.${m.name}`)).toEqual([
+    expect(builtin.filter((m: any) => m.searchable).map((m: any) => `${m.service}.${m.name}`)).toEqual([
       "crm.contacts",
       "crm.companies",
       "crm.deals",
@@ -55,7 +59,9 @@ describe("GET /v1/mesh/models", () => {
     expect(body.errors.broken).toMatchObject({ status: 502, title: "Bad Gateway", request_id: res.headers.get("x-request-id") });
     expect(JSON.stringify(body)).not.toContain("secret");
     // One Server-Timing entry per describe() call.
-    expect(timings(res).sort()).toEqual(["appointments", "broken", "crm", "documents", "fixture", "mirror"].map((s) => [s, "describe"]));
+    expect(timings(res).sort()).toEqual(
+      ["appointments", "broken", "crm", "documents", "fixture", "mirror", ...ADDED_SERVICES].sort().map((s) => [s, "describe"]),
+    );
 
     // Within the TTL only the failing service is asked again.
     const count = async () => (await (await as(admin.access_token)("/v1/broken/describe-count")).json<any>()).describes as number;

@@ -1,0 +1,105 @@
+// npm run deploy [-- --dry-run]: every Worker under workers/ to Cloudflare, in the order their
+// service bindings need (logic services first, the gateway last). For each Worker: its D1
+// migrations (`wrangler d1 migrations apply <database> --remote`), then `wrangler deploy`.
+// Stops at the first failure and says which step of which Worker failed.
+//
+// --dry-run needs no account: `wrangler deploy --dry-run --outdir dist` (the bundles the
+// gateway's tests run), and the migrations it would apply are listed instead of applied.
+// Run through scripts/deploy.sh, which installs the toolchain first.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { discoverWorkers, ROOT } from "./lib/workers.mjs";
+
+const args = process.argv.slice(2);
+const dryRun = args.includes("--dry-run");
+const unknown = args.filter((a) => a !== "--dry-run");
+if (unknown.length) {
+  console.error(`deploy: unknown argument(s) ${unknown.join(" ")}; usage: npm run deploy [-- --dry-run]`);
+  process.exit(2);
+}
+
+class StepFailed extends Error {}
+
+/** Runs wrangler in the Worker's folder; output is shown only when it fails (or `show`). */
+function wrangler(worker, argv, what, show = false) {
+  const res = spawnSync("wrangler", argv, { cwd: worker.path, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const output = `${res.stdout ?? ""}${res.stderr ?? ""}`;
+  if (res.error || res.status !== 0) {
+    process.stderr.write(output);
+    if (res.error) process.stderr.write(`${res.error.message}\n`);
+    throw new StepFailed(`${what} failed for workers/${worker.dir} (wrangler ${argv.join(" ")}, in workers/${worker.dir})`);
+  }
+  if (show) process.stdout.write(output);
+  return output;
+}
+
+/** The migration files of one D1 binding, in the order wrangler applies them. */
+function migrationFiles(worker, d1) {
+  const dir = path.join(worker.path, d1.migrations_dir ?? "migrations");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+}
+
+function migrate(worker) {
+  for (const d1 of worker.d1) {
+    const files = migrationFiles(worker, d1);
+    if (!files.length) continue;
+    if (dryRun) {
+      console.log(
+        `  would apply the migrations of D1 ${d1.database_name} not yet applied remotely, from ${files.join(", ")} ` +
+          `(wrangler d1 migrations apply ${d1.database_name} --remote)`,
+      );
+      continue;
+    }
+    console.log(`  migrating D1 ${d1.database_name} (remote)`);
+    wrangler(worker, ["d1", "migrations", "apply", d1.database_name, "--remote"], `Migrating D1 ${d1.database_name}`, true);
+  }
+}
+
+function deploy(worker) {
+  if (dryRun) {
+    const out = wrangler(worker, ["deploy", "--dry-run", "--outdir", "dist"], "The deploy dry run");
+    const size = out.match(/Total Upload: .*/)?.[0] ?? "bundle built";
+    console.log(`  wrangler deploy --dry-run: ${size}`);
+    return;
+  }
+  console.log(`  deploying ${worker.name}`);
+  wrangler(worker, ["deploy"], "Deploying", true);
+}
+
+const workers = discoverWorkers(ROOT);
+
+// Before anything is deployed: every D1 must name its remote database (a half-deployed platform
+// because the third Worker's database was never created helps nobody).
+if (!dryRun) {
+  const missing = workers.flatMap((w) => w.d1.filter((d1) => !d1.database_id).map((d1) => ({ w, d1 })));
+  if (missing.length) {
+    console.error("deploy stopped before deploying anything: these D1 bindings have no database_id.");
+    for (const { w, d1 } of missing) {
+      console.error(
+        `  workers/${w.dir}/wrangler.toml, binding ${d1.binding}: run \`wrangler d1 create ${d1.database_name}\` and put the database_id it prints into that [[d1_databases]] entry`,
+      );
+    }
+    process.exit(1);
+  }
+}
+console.log(`${dryRun ? "dry run: " : ""}deploying ${workers.length} Workers in binding order: ${workers.map((w) => w.dir).join(", ")}`);
+let current;
+try {
+  for (const worker of workers) {
+    current = worker;
+    console.log(`== ${worker.dir} (${worker.name})`);
+    migrate(worker);
+    deploy(worker);
+  }
+} catch (err) {
+  const message = err instanceof StepFailed ? err.message : `workers/${current?.dir}: ${err instanceof Error ? err.message : err}`;
+  const left = workers.slice(workers.indexOf(current) + 1).map((w) => w.dir);
+  console.error(`\ndeploy stopped: ${message}`);
+  if (left.length) console.error(`not deployed: ${left.join(", ")}`);
+  process.exit(1);
+}
+console.log(dryRun ? "dry run done: every Worker builds; nothing was deployed." : "deployed every Worker.");
