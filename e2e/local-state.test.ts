@@ -5,6 +5,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, inject, it } from "vitest";
+import { ADDED_SERVICES } from "./registry";
 
 describe("local state of npm run dev", () => {
   it("holds one D1 database per Worker, each with only its own migrations", () => {
@@ -25,8 +26,9 @@ describe("local state of npm run dev", () => {
       "0001_files.sql": "documents",
       "0001_calendars.sql": "appointments",
     };
-    const owner = (names: string[]) => FIRST[names[0] ?? ""] ?? "?";
-    expect(migrations.map(owner).sort()).toEqual(["appointments", "crm", "documents", "gateway"]);
+    // A service added by new-service has a first migration of its own (one database each).
+    const owner = (names: string[]) => FIRST[names[0] ?? ""] ?? "added";
+    expect(migrations.map(owner).sort()).toEqual([...ADDED_SERVICES.map(() => "added"), "appointments", "crm", "documents", "gateway"].sort());
     // No database holds another Worker's first migration.
     for (const names of migrations) expect(names.filter((n) => n.startsWith("0001_")).length).toBe(1);
   });
