@@ -186,12 +186,9 @@ export const AppointmentSchema = z
     attendees: z.array(AttendeeSchema),
     location: z.string().nullable(),
     status: StatusSchema,
-    recurrence: z
-      .string()
-      .nullable()
-      .openapi({
-        description: "The canonical recurrence (RRULE value, then one EXDATE line with its values sorted when there are any), or null for a one-off.",
-      }),
+    recurrence: z.string().nullable().openapi({
+      description: "The canonical recurrence (RRULE value, then one EXDATE line with its values sorted when there are any), or null for a one-off.",
+    }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })
