@@ -276,6 +276,22 @@ describe("the lifted subset: YEARLY, BYMONTH, BYMONTHDAY, BYSETPOS, ordinals and
       "2027-12-04",
       "2027-12-11",
     ]);
+    // BYMONTH and BYMONTHDAY limit DAILY; with YEARLY, BYMONTHDAY alone means that day of every month (RFC 5545's table).
+    expect(starts("FREQ=DAILY;INTERVAL=2;BYMONTH=2;COUNT=3", "2026-02-01T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
+      "2026-02-01",
+      "2026-02-03",
+      "2026-02-05",
+    ]);
+    expect(starts("FREQ=DAILY;BYMONTHDAY=1,15;COUNT=3", "2026-01-01T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
+      "2026-01-01",
+      "2026-01-15",
+      "2026-02-01",
+    ]);
+    expect(starts("FREQ=YEARLY;BYMONTHDAY=1;COUNT=3", "2026-01-01T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
+      "2026-01-01",
+      "2026-02-01",
+      "2026-03-01",
+    ]);
     // 29 February: only leap years have one, and the next is past the two-year horizon.
     const leap = Date.parse("2028-02-29T09:00:00Z");
     const once = expand({ start: leap, end: leap + HOUR, rule: rule("FREQ=YEARLY") }, "UTC");
