@@ -287,6 +287,16 @@ describe("the lifted subset: YEARLY, BYMONTH, BYMONTHDAY, BYSETPOS, ordinals and
       "2026-01-15",
       "2026-02-01",
     ]);
+    expect(starts("FREQ=DAILY;BYMONTHDAY=-1;COUNT=3", "2026-01-31T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
+      "2026-01-31",
+      "2026-02-28",
+      "2026-03-31",
+    ]);
+    expect(starts("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYMONTH=3;COUNT=3", "2026-03-03T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
+      "2026-03-03",
+      "2026-03-17",
+      "2026-03-31",
+    ]);
     expect(starts("FREQ=YEARLY;BYMONTHDAY=1;COUNT=3", "2026-01-01T09:00:00Z", 60, "UTC").map((s) => s.slice(0, 10))).toEqual([
       "2026-01-01",
       "2026-02-01",

@@ -168,7 +168,9 @@ function parseRRule(text: string): ParseResult {
     if (!rule.byDay && !rule.byMonthDay && !rule.byMonth) {
       return fail("BYSETPOS picks from the days another BY part gives, e.g. FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1 (the last weekday).");
     }
-    if (freq === "DAILY") return fail("BYSETPOS needs FREQ=WEEKLY, MONTHLY or YEARLY: a day has only one occurrence to pick.");
+    if (freq === "DAILY" || freq === "WEEKLY") {
+      return fail("BYSETPOS needs FREQ=MONTHLY or YEARLY (within a day or a week, list the days you want in BYDAY instead).");
+    }
     const list = numberList("BYSETPOS", bySetPos, 366, true, "BYSETPOS=-1 for the last");
     if (typeof list === "string") return fail(list);
     rule.bySetPos = list;
@@ -263,11 +265,15 @@ function candidateDays(rule: Rule, firstDay: number, timeOfDay: number, lastDay:
   if (cached) return cached;
   const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, -1)}+00:00[UTC]`;
   const floating = (ms: number) => ({ timeZoneId: "UTC", toString: () => iso(ms) });
+  // With DAILY and WEEKLY, BYMONTH and BYMONTHDAY only limit the days the rest of the rule makes
+  // (RFC 5545 3.3.10's table), so they filter here: rrule-temporal's general engine takes 15-160 ms
+  // a series for them where its fast paths take 1-4 ms, and a calendar expands up to 200 series.
+  const limits = rule.freq === "DAILY" || rule.freq === "WEEKLY";
   const expansion = new RRuleTemporal({
     freq: rule.freq,
     interval: rule.interval,
-    byMonth: rule.byMonth,
-    byMonthDay: rule.byMonthDay,
+    byMonth: limits ? undefined : rule.byMonth,
+    byMonthDay: limits ? undefined : rule.byMonthDay,
     byDay: rule.byDay?.map((b) => `${b.ordinal ?? ""}${WEEKDAYS[b.weekday]}`),
     bySetPos: rule.bySetPos,
     wkst: "MO",
@@ -279,7 +285,14 @@ function candidateDays(rule: Rule, firstDay: number, timeOfDay: number, lastDay:
   const days: number[] = [];
   for (const z of expansion.all()) {
     const day = Math.floor(z.epochMilliseconds / DAY);
-    if (day >= firstDay && day <= lastDay && day !== days[days.length - 1]) days.push(day);
+    if (day < firstDay || day > lastDay || day === days[days.length - 1]) continue;
+    if (limits && (rule.byMonth || rule.byMonthDay)) {
+      const { year, month, day: date } = civilDate(day);
+      if (rule.byMonth && !rule.byMonth.includes(month)) continue;
+      const length = daysInMonth(year, month);
+      if (rule.byMonthDay && !rule.byMonthDay.some((d) => d === date || length + d + 1 === date)) continue;
+    }
+    days.push(day);
   }
   if (candidateCache.size >= MAX_CACHED_EXPANSIONS) candidateCache.delete(candidateCache.keys().next().value!);
   candidateCache.set(key, days);

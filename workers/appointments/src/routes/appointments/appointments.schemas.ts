@@ -77,7 +77,7 @@ const RecurrenceSchema = z
   .openapi({
     description:
       "An RFC 5545 RRULE value: FREQ=DAILY|WEEKLY|MONTHLY|YEARLY with INTERVAL, COUNT or UNTIL, BYMONTH, BYMONTHDAY, BYDAY " +
-      "(ordinals such as 2TU or -1FR with MONTHLY and YEARLY) and BYSETPOS; no RRULE: prefix. " +
+      "(ordinals such as 2TU or -1FR with MONTHLY and YEARLY) and BYSETPOS (with MONTHLY and YEARLY); no RRULE: prefix. " +
       "Optionally followed by lines EXDATE:<value>[,<value>...] (at most 100 values), each a date such as 20260424 (the occurrence on that day of the calendar's wall clock) " +
       "or a UTC date-time such as 20260424T080000Z (the occurrence starting then); each must name an occurrence after the first. " +
       "Expanded in the calendar's time zone; the start must be an occurrence, and occurrences may not overlap one another. " +
