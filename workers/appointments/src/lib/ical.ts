@@ -104,6 +104,8 @@ export interface FeedEvent {
   attendees: FeedAttendee[];
   /** The rule as the feed should state it (already bounded to what the API expands). */
   rule: Rule | null;
+  /** The starts of the occurrences the rule's EXDATE values leave out, stated as EXDATE in local time. */
+  exdates: number[];
   created: number;
   updated: number;
 }
@@ -125,6 +127,7 @@ export function renderEvent(e: FeedEvent, timeZone: string): string {
       `DTEND;TZID=${timeZone}:${localStamp(timeZone, e.end)}`,
       `RRULE:${formatRule(e.rule)}`,
     );
+    if (e.exdates.length) lines.push(`EXDATE;TZID=${timeZone}:${e.exdates.map((ms) => localStamp(timeZone, ms)).join(",")}`);
   } else {
     lines.push(`DTSTART:${utcStamp(e.start)}`, `DTEND:${utcStamp(e.end)}`);
   }

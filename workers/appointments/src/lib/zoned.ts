@@ -1,35 +1,21 @@
 /**
- * Wall-clock arithmetic in an IANA time zone with nothing but Intl (workerd ships the tz data).
+ * Wall-clock time in an IANA time zone, on Temporal (temporal-polyfill: workerd has no native
+ * Temporal yet; the polyfill reads the tz data workerd ships through Intl).
  *
  * A "civil day" is a calendar date counted in days since 1970-01-01, independent of any zone;
  * a wall-clock time is a civil day plus milliseconds since local midnight. Converting a wall-clock
- * time to an instant follows RFC 5545 section 3.3.5: a time that does not exist (the spring gap)
- * is read with the offset from before the gap, so it moves forward by the gap's length; a time that
- * happens twice (the autumn overlap) is the first of the two.
+ * time to an instant follows RFC 5545 section 3.3.5, which is Temporal's `disambiguation:
+ * "compatible"`: a time that does not exist (the spring gap) moves forward by the gap's length; a
+ * time that happens twice (the autumn overlap) is the first of the two.
  */
+import { Temporal } from "temporal-polyfill";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
+function zoned(timeZone: string, ms: number): Temporal.ZonedDateTime {
+  return Temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(timeZone);
 }
 
 export interface WallClock {
@@ -43,40 +29,23 @@ export interface WallClock {
 
 /** The wall clock in `timeZone` at the instant `ms`, to the second. */
 export function wallClock(timeZone: string, ms: number): WallClock {
-  const out: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
-    if (p.type !== "literal") out[p.type] = Number(p.value);
-  }
-  return {
-    year: out.year!,
-    month: out.month!,
-    day: out.day!,
-    hour: out.hour! % 24, // some ICU versions print midnight as 24 even with h23
-    minute: out.minute!,
-    second: out.second!,
-  };
-}
-
-/** The offset as Intl states it (about 7 µs a call in workerd). */
-function measuredOffset(timeZone: string, ms: number): number {
-  const w = wallClock(timeZone, ms);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - Math.floor(ms / 1000) * 1000;
+  const z = zoned(timeZone, ms);
+  return { year: z.year, month: z.month, day: z.day, hour: z.hour, minute: z.minute, second: z.second };
 }
 
 interface YearOffsets {
   start: number;
   end: number;
   first: number;
-  /** Each change: from `at` (ms, a whole second) on, `offset` applies. */
+  /** Each change: from `at` (ms) on, `offset` applies. */
   changes: { at: number; offset: number }[];
 }
 
 /**
- * A zone's offset changes, measured once per UTC year and kept for the isolate's life: expanding
- * a two-year daily series asks for the offset some 3000 times, which through Intl alone cost
- * ~20 ms a series. The year is sampled daily (two changes within one day that cancel out would
- * be missed; tzdata has none since 1970) and each change found to the second.
+ * A zone's offset changes in one UTC year, as Temporal's getTimeZoneTransition lists them, kept
+ * for the isolate's life. Expanding a two-year daily series asks for the offset some 3000 times
+ * and an overlap check or time zone change expands up to 200 series: a Temporal conversion per
+ * occurrence (~10-45 µs in workerd with the polyfill) would cost seconds, a look-up here does not.
  */
 const offsetYears = new Map<string, YearOffsets[]>();
 const MAX_CACHED_ZONES = 512;
@@ -84,22 +53,14 @@ const MAX_CACHED_ZONES = 512;
 function measureYear(timeZone: string, year: number): YearOffsets {
   const start = Date.UTC(year, 0, 1);
   const end = Date.UTC(year + 1, 0, 1);
-  const first = measuredOffset(timeZone, start);
+  let z = zoned(timeZone, start);
+  const first = z.offsetNanoseconds / 1e6;
   const changes: YearOffsets["changes"] = [];
-  let prev = first;
-  for (let t = start; t < end; t += DAY) {
-    const next = Math.min(t + DAY, end);
-    const offset = measuredOffset(timeZone, next);
-    if (offset === prev) continue;
-    let lo = t;
-    let hi = next; // offset(lo) = prev, offset(hi) = offset
-    while (hi - lo > 1000) {
-      const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-      if (measuredOffset(timeZone, mid) === prev) lo = mid;
-      else hi = mid;
-    }
-    if (hi < end) changes.push({ at: hi, offset });
-    prev = offset;
+  for (;;) {
+    const next = z.getTimeZoneTransition("next");
+    if (!next || next.epochMilliseconds >= end) break;
+    changes.push({ at: next.epochMilliseconds, offset: next.offsetNanoseconds / 1e6 });
+    z = next;
   }
   return { start, end, first, changes };
 }
@@ -124,11 +85,10 @@ function yearOffsets(timeZone: string, ms: number): YearOffsets {
 
 /** UTC offset of `timeZone` at the instant `ms`, in milliseconds (east positive). */
 export function offsetAt(timeZone: string, ms: number): number {
-  const second = Math.floor(ms / 1000) * 1000;
-  const { first, changes } = yearOffsets(timeZone, second);
+  const { first, changes } = yearOffsets(timeZone, ms);
   let offset = first;
   for (const c of changes) {
-    if (c.at > second) break;
+    if (c.at > ms) break;
     offset = c.offset;
   }
   return offset;
@@ -155,71 +115,54 @@ export function daysInMonth(year: number, month: number): number {
 
 /** Local civil day and milliseconds since local midnight of the instant `ms` in `timeZone`. */
 export function toLocal(timeZone: string, ms: number): { day: number; timeOfDay: number } {
-  const w = wallClock(timeZone, ms);
-  const millis = ((ms % 1000) + 1000) % 1000;
-  return { day: civilDay(w.year, w.month, w.day), timeOfDay: ((w.hour * 60 + w.minute) * 60 + w.second) * 1000 + millis };
+  const local = ms + offsetAt(timeZone, ms);
+  const day = Math.floor(local / DAY);
+  return { day, timeOfDay: local - day * DAY };
 }
 
 /** The instant at which the wall clock in `timeZone` shows civil day `day` at `timeOfDay` ms after midnight. */
 export function fromLocal(timeZone: string, day: number, timeOfDay: number): number {
   const naive = day * DAY + timeOfDay; // the wall-clock reading as if it were UTC
   const before = offsetAt(timeZone, naive - DAY);
-  const after = offsetAt(timeZone, naive + DAY);
-  let best: number | undefined;
-  for (const offset of before === after ? [before] : [before, after]) {
-    const t = naive - offset;
-    if (offsetAt(timeZone, t) === offset && (best === undefined || t < best)) best = t;
-  }
-  // In a gap neither offset reproduces the reading: use the one from before the gap.
-  return best ?? naive - before;
-}
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
+  // No change of offset within a day either side: the reading happens exactly once.
+  if (before === offsetAt(timeZone, naive + DAY)) return naive - before;
+  // Near a change, Temporal decides (a gap or an overlap, RFC 5545 3.3.5 = "compatible").
+  const d = new Date(naive);
+  return Temporal.PlainDateTime.from({
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    millisecond: d.getUTCMilliseconds(),
+  }).toZonedDateTime(timeZone, { disambiguation: "compatible" }).epochMilliseconds;
 }
 
 /** RFC 3339 with the zone's offset at that instant, e.g. 2026-03-30T09:00:00+01:00. */
 export function formatLocal(timeZone: string, ms: number): string {
-  const w = wallClock(timeZone, ms);
-  const offsetMin = Math.round(offsetAt(timeZone, ms) / MINUTE);
-  const sign = offsetMin < 0 ? "-" : "+";
-  const abs = Math.abs(offsetMin);
-  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return zoned(timeZone, ms).toString({ smallestUnit: "second", timeZoneName: "never" });
 }
 
 export function isTimeZone(tz: string): boolean {
-  // Intl also takes UTC offsets such as "+01:00"; those are not IANA zone names.
+  // Temporal also takes UTC offsets such as "+01:00"; those are not IANA zone names.
   if (!/^[A-Za-z]/.test(tz)) return false;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    zoned(tz, 0);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Every change of UTC offset in [fromMs, toMs): the instant and the offsets before and after. */
+/** Every change of UTC offset in (fromMs, toMs): the instant and the offsets before and after. */
 export function transitions(timeZone: string, fromMs: number, toMs: number): { at: number; from: number; to: number }[] {
   const out: { at: number; from: number; to: number }[] = [];
-  // Offsets change at most a few times a year and never twice within a week in practice.
-  const step = 7 * DAY;
-  let t = Math.floor(fromMs / 1000) * 1000;
-  let prev = offsetAt(timeZone, t);
-  while (t < toMs) {
-    const next = Math.min(t + step, toMs);
-    const o = offsetAt(timeZone, next);
-    if (o !== prev) {
-      let lo = t;
-      let hi = next; // offset(lo) = prev, offset(hi) = o
-      while (hi - lo > 1000) {
-        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-        if (offsetAt(timeZone, mid) === prev) lo = mid;
-        else hi = mid;
-      }
-      out.push({ at: hi, from: prev, to: o });
-      prev = o;
-    }
-    t = next;
+  let z = zoned(timeZone, fromMs);
+  for (;;) {
+    const next = z.getTimeZoneTransition("next");
+    if (!next || next.epochMilliseconds >= toMs) return out;
+    out.push({ at: next.epochMilliseconds, from: z.offsetNanoseconds / 1e6, to: next.offsetNanoseconds / 1e6 });
+    z = next;
   }
-  return out;
 }

@@ -6,7 +6,7 @@ import { and, count, eq, gt, isNotNull, isNull, lt, ne } from "drizzle-orm";
 import { ApiError, newId, nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { appointments, calendars, type AppointmentRow, type CalendarRow } from "../db/schema";
-import { expand, formatRule, parseRule, seriesProblem, type Occurrence, type Series } from "../lib/rrule";
+import { expand, formatRecurrence, parseRule, seriesProblem, type Occurrence, type Series } from "../lib/rrule";
 import { timesProblem, type AppointmentCreate, type AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
 import { conflictError, findConflicts, MAX_REPORTED_CONFLICTS, OverlapSet, rangeEndOf, seriesOf, sweepOverlaps, type Conflict } from "./series";
@@ -121,7 +121,7 @@ export async function createAppointment(d1: D1Database, organizationId: string, 
 function formatCanonical(recurrence: string): string {
   const parsed = parseRule(recurrence);
   if (!parsed.ok) throw invalid("recurrence", parsed.message);
-  return formatRule(parsed.rule);
+  return formatRecurrence(parsed.rule);
 }
 
 /** `retry`: the appointment is (now) in another calendar than the one whose lock is held. */

@@ -68,7 +68,7 @@ const AttendeesSchema = z
 
 const RecurrenceSchema = z
   .string()
-  .max(500)
+  .max(2000)
   .superRefine((text, ctx) => {
     const parsed = parseRule(text);
     if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message });
@@ -76,10 +76,13 @@ const RecurrenceSchema = z
   .nullable()
   .openapi({
     description:
-      "An RFC 5545 RRULE value: FREQ=DAILY|WEEKLY|MONTHLY with INTERVAL, COUNT or UNTIL, BYDAY (ordinals such as 1MO only with MONTHLY). " +
+      "An RFC 5545 RRULE value: FREQ=DAILY|WEEKLY|MONTHLY|YEARLY with INTERVAL, COUNT or UNTIL, BYMONTH, BYMONTHDAY, BYDAY " +
+      "(ordinals such as 2TU or -1FR with MONTHLY and YEARLY) and BYSETPOS (with MONTHLY and YEARLY); no RRULE: prefix. " +
+      "Optionally followed by lines EXDATE:<value>[,<value>...] (at most 100 values), each a date such as 20260424 (the occurrence on that day of the calendar's wall clock) " +
+      "or a UTC date-time such as 20260424T080000Z (the occurrence starting then); each must name an occurrence after the first. " +
       "Expanded in the calendar's time zone; the start must be an occurrence, and occurrences may not overlap one another. " +
       "Series are expanded at most two years past their start; a calendar holds at most 200 of them.",
-    example: "FREQ=WEEKLY;BYDAY=MO",
+    example: "FREQ=MONTHLY;BYDAY=-1FR\nEXDATE:20260424",
   });
 
 const LocationSchema = z
@@ -183,7 +186,9 @@ export const AppointmentSchema = z
     attendees: z.array(AttendeeSchema),
     location: z.string().nullable(),
     status: StatusSchema,
-    recurrence: z.string().nullable().openapi({ description: "Canonical RRULE value, or null for a one-off." }),
+    recurrence: z.string().nullable().openapi({
+      description: "The canonical recurrence (RRULE value, then one EXDATE line with its values sorted when there are any), or null for a one-off.",
+    }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })

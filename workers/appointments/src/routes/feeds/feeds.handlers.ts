@@ -4,7 +4,7 @@ import { ApiError, type ServiceEnv } from "@buildly/shared";
 import { db } from "../../db/client";
 import { appointments, type AppointmentRow } from "../../db/schema";
 import { renderEvent, renderFeed, type FeedEvent } from "../../lib/ical";
-import { expand } from "../../lib/rrule";
+import { excludedStarts, expand } from "../../lib/rrule";
 import { appointmentsByIds } from "../../models";
 import { loadCalendar } from "../../scheduling/writes";
 import { seriesOf } from "../../scheduling/series";
@@ -46,6 +46,7 @@ function feedEvent(row: AppointmentRow, timeZone: string): FeedEvent {
     status: row.status,
     attendees: row.attendees,
     rule,
+    exdates: series.rule ? excludedStarts(series, timeZone) : [],
     created: Date.parse(row.created_at),
     updated: Date.parse(row.updated_at),
   };
