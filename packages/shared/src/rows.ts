@@ -29,3 +29,13 @@ export async function getOwnedOr404<T extends OwnedTable>(
     .get();
   return orNotFound(row as T["$inferSelect"] | undefined, detail);
 }
+
+/** Throws the 404 `detail` unless the organization has row `id` in `table` (reads the id only). */
+export async function requireOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string, detail: string): Promise<void> {
+  const row = await database
+    .select({ id: table.id })
+    .from(table)
+    .where(ownedBy(table, id, organizationId))
+    .get();
+  orNotFound(row, detail);
+}
