@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv } from "@buildly/shared";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv, notFound, ownedBy, afterCursor, fieldError } from "@buildly/shared";
 import { db, isForeignKeyViolation, isUniqueViolation } from "../../db/client";
 import { folders, type FolderRow } from "../../db/schema";
 import { deleteFolder } from "../../storage/purge";
-import { fieldError } from "../../storage/intake";
 import type * as routes from "./folders.routes";
 
 type E = ServiceEnv<Env>;
@@ -14,9 +13,7 @@ export function toFolder(row: FolderRow) {
   return rest;
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No folder has this id.");
-}
+const NOT_FOUND = "No folder has this id.";
 
 function nameTaken(): ApiError {
   return new ApiError(409, "Another folder in the same parent already has this name.", {
@@ -29,7 +26,7 @@ function parentMissing(): ApiError {
 }
 
 function scoped(org: string, id: string) {
-  return and(eq(folders.id, id), eq(folders.organization_id, org));
+  return ownedBy(folders, id, org);
 }
 
 /**
@@ -48,15 +45,13 @@ const UNDER_ITSELF = (org: string, folderId: string, candidate: string) => sql`
 export const list: RouteHandler<typeof routes.listFolders, E> = async (c) => {
   const { limit, cursor, parent_id } = c.req.valid("query");
   const org = c.get("identity").organization_id;
-  const after = decodeCursor(cursor);
   const conditions = [eq(folders.organization_id, org)];
   if (parent_id === "root") conditions.push(isNull(folders.parent_id));
   else if (parent_id) conditions.push(eq(folders.parent_id, parent_id));
-  if (after) conditions.push(or(gt(folders.created_at, after.k), and(eq(folders.created_at, after.k), gt(folders.id, after.id)))!);
   const rows = await db(c.env.DB)
     .select()
     .from(folders)
-    .where(and(...conditions))
+    .where(and(...conditions, afterCursor(folders.created_at, folders.id, decodeCursor(cursor))))
     .orderBy(asc(folders.created_at), asc(folders.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);
@@ -69,7 +64,15 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
   const org = identity.organization_id;
   const d = db(c.env.DB);
   const parentId = input.parent_id ?? null;
-  if (parentId && !(await d.select({ id: folders.id }).from(folders).where(scoped(org, parentId)).get())) throw parentMissing();
+  if (
+    parentId &&
+    !(await d
+      .select({ id: folders.id })
+      .from(folders)
+      .where(ownedBy(folders, parentId, org))
+      .get())
+  )
+    throw parentMissing();
   const now = nowIso();
   const row: FolderRow = {
     id: newId(),
@@ -98,7 +101,7 @@ export const get: RouteHandler<typeof routes.getFolder, E> = async (c) => {
     .from(folders)
     .where(scoped(c.get("identity").organization_id, c.req.valid("param").id))
     .get();
-  if (!row) throw notFound();
+  if (!row) throw notFound(NOT_FOUND);
   return c.json(toFolder(row), 200);
 };
 
@@ -107,13 +110,24 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
   const changes = c.req.valid("json");
   const org = c.get("identity").organization_id;
   const d = db(c.env.DB);
-  const current = await d.select({ id: folders.id }).from(folders).where(scoped(org, id)).get();
-  if (!current) throw notFound();
+  const current = await d
+    .select({ id: folders.id })
+    .from(folders)
+    .where(ownedBy(folders, id, org))
+    .get();
+  if (!current) throw notFound(NOT_FOUND);
 
   const newParent = changes.parent_id;
-  const conditions = [scoped(org, id)];
+  const conditions = [ownedBy(folders, id, org)];
   if (newParent) {
-    if (!(await d.select({ id: folders.id }).from(folders).where(scoped(org, newParent)).get())) throw parentMissing();
+    if (
+      !(await d
+        .select({ id: folders.id })
+        .from(folders)
+        .where(ownedBy(folders, newParent, org))
+        .get())
+    )
+      throw parentMissing();
     const cycle = await d.get<{ 1: number } | undefined>(UNDER_ITSELF(org, id, newParent));
     if (cycle) throw moveIntoItself();
     // Checked again inside the UPDATE: a concurrent move cannot slip a cycle in between.
@@ -132,7 +146,14 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
     throw err;
   }
   if (!row) {
-    if (!(await d.select({ id: folders.id }).from(folders).where(scoped(org, id)).get())) throw notFound();
+    if (
+      !(await d
+        .select({ id: folders.id })
+        .from(folders)
+        .where(ownedBy(folders, id, org))
+        .get())
+    )
+      throw notFound(NOT_FOUND);
     throw moveIntoItself();
   }
   return c.json(toFolder(row), 200);
@@ -150,7 +171,7 @@ export const remove: RouteHandler<typeof routes.deleteFolder, E> = async (c) => 
   const outcome = await deleteFolder(c.env, c.get("identity").organization_id, id, recursive);
   switch (outcome) {
     case "missing":
-      throw notFound();
+      throw notFound(NOT_FOUND);
     case "not-empty":
       throw new ApiError(409, "The folder is not empty. Delete with ?recursive=true to remove it with everything inside.");
     case "changed":
