@@ -1,6 +1,6 @@
 import { and, eq, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn, BaseSQLiteDatabase, SQLiteTable } from "drizzle-orm/sqlite-core";
-import { orNotFound } from "./errors";
+import { notFound, orNotFound } from "./errors";
 
 /** A table whose rows belong to one organization each, found by `id`. */
 export type OwnedTable = SQLiteTable & { id: AnySQLiteColumn; organization_id: AnySQLiteColumn };
@@ -30,12 +30,17 @@ export async function getOwnedOr404<T extends OwnedTable>(
   return orNotFound(row as T["$inferSelect"] | undefined, detail);
 }
 
-/** Throws the 404 `detail` unless the organization has row `id` in `table` (reads the id only). */
-export async function requireOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string, detail: string): Promise<void> {
+/** Whether the organization has row `id` in `table` (reads the id only). */
+export async function hasOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string): Promise<boolean> {
   const row = await database
     .select({ id: table.id })
     .from(table)
     .where(ownedBy(table, id, organizationId))
     .get();
-  orNotFound(row, detail);
+  return row !== undefined;
+}
+
+/** Throws the 404 `detail` unless the organization has row `id` in `table`. */
+export async function requireOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string, detail: string): Promise<void> {
+  if (!(await hasOwned(database, table, id, organizationId))) throw notFound(detail);
 }
