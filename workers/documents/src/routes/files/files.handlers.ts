@@ -1,6 +1,18 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, zodIssuesToFieldErrors, type ServiceEnv, notFound, afterCursor, fieldError } from "@buildly/shared";
+import {
+  ApiError,
+  decodeCursor,
+  newId,
+  nowIso,
+  paginate,
+  zodIssuesToFieldErrors,
+  type ServiceEnv,
+  notFound,
+  afterCursor,
+  fieldError,
+  hasOwned,
+} from "@buildly/shared";
 import { db, isForeignKeyViolation } from "../../db/client";
 import { files, fileTags, folders, type FileRow } from "../../db/schema";
 import { serveStoredBody } from "../../lib/http";
@@ -34,13 +46,8 @@ function live(org: string, id: string) {
   return and(eq(files.id, id), eq(files.organization_id, org), eq(files.status, "active"));
 }
 
-async function folderExists(env: Env, org: string, folderId: string): Promise<boolean> {
-  const found = await db(env.DB)
-    .select({ id: folders.id })
-    .from(folders)
-    .where(and(eq(folders.id, folderId), eq(folders.organization_id, org)))
-    .get();
-  return found !== undefined;
+function folderExists(env: Env, org: string, folderId: string): Promise<boolean> {
+  return hasOwned(db(env.DB), folders, folderId, org);
 }
 
 /** LIKE pattern for "starts with": the user's %, _ and \ are literal. */

@@ -1,6 +1,20 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv, notFound, ownedBy, afterCursor, fieldError } from "@buildly/shared";
+import {
+  ApiError,
+  decodeCursor,
+  newId,
+  nowIso,
+  paginate,
+  type ServiceEnv,
+  notFound,
+  ownedBy,
+  afterCursor,
+  fieldError,
+  getOwnedOr404,
+  hasOwned,
+  requireOwned,
+} from "@buildly/shared";
 import { db, isForeignKeyViolation, isUniqueViolation } from "../../db/client";
 import { folders, type FolderRow } from "../../db/schema";
 import { deleteFolder } from "../../storage/purge";
@@ -23,10 +37,6 @@ function nameTaken(): ApiError {
 
 function parentMissing(): ApiError {
   return fieldError("parent_id", "does not exist: no folder has this id.");
-}
-
-function scoped(org: string, id: string) {
-  return ownedBy(folders, id, org);
 }
 
 /**
@@ -64,15 +74,7 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
   const org = identity.organization_id;
   const d = db(c.env.DB);
   const parentId = input.parent_id ?? null;
-  if (
-    parentId &&
-    !(await d
-      .select({ id: folders.id })
-      .from(folders)
-      .where(ownedBy(folders, parentId, org))
-      .get())
-  )
-    throw parentMissing();
+  if (parentId && !(await hasOwned(d, folders, parentId, org))) throw parentMissing();
   const now = nowIso();
   const row: FolderRow = {
     id: newId(),
@@ -96,12 +98,7 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
 };
 
 export const get: RouteHandler<typeof routes.getFolder, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(folders)
-    .where(scoped(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound(NOT_FOUND);
+  const row = await getOwnedOr404(db(c.env.DB), folders, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toFolder(row), 200);
 };
 
@@ -110,24 +107,12 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
   const changes = c.req.valid("json");
   const org = c.get("identity").organization_id;
   const d = db(c.env.DB);
-  const current = await d
-    .select({ id: folders.id })
-    .from(folders)
-    .where(ownedBy(folders, id, org))
-    .get();
-  if (!current) throw notFound(NOT_FOUND);
+  await requireOwned(d, folders, id, org, NOT_FOUND);
 
   const newParent = changes.parent_id;
   const conditions = [ownedBy(folders, id, org)];
   if (newParent) {
-    if (
-      !(await d
-        .select({ id: folders.id })
-        .from(folders)
-        .where(ownedBy(folders, newParent, org))
-        .get())
-    )
-      throw parentMissing();
+    if (!(await hasOwned(d, folders, newParent, org))) throw parentMissing();
     const cycle = await d.get<{ 1: number } | undefined>(UNDER_ITSELF(org, id, newParent));
     if (cycle) throw moveIntoItself();
     // Checked again inside the UPDATE: a concurrent move cannot slip a cycle in between.
@@ -146,14 +131,7 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
     throw err;
   }
   if (!row) {
-    if (
-      !(await d
-        .select({ id: folders.id })
-        .from(folders)
-        .where(ownedBy(folders, id, org))
-        .get())
-    )
-      throw notFound(NOT_FOUND);
+    await requireOwned(d, folders, id, org, NOT_FOUND);
     throw moveIntoItself();
   }
   return c.json(toFolder(row), 200);
