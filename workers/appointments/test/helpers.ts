@@ -1,18 +1,11 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
-import { freshOrg as freshOrgOf, type RpcService, type ServiceClient } from "@buildly/shared/test";
+import { freshOrg as freshOrgOf, serviceRpc, type LogicServiceRpc, type ServiceClient } from "@buildly/shared/test";
 import { rangeEndOf, seriesOf } from "../src/scheduling/series";
 
-export type Rpc = RpcService & {
-  health(): Promise<ServiceHealth>;
-  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>>;
-  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  describe(): Promise<ServiceCatalog>;
-};
+export type Rpc = LogicServiceRpc;
 
-export const rpc = (exports as unknown as { AppointmentsService: Rpc }).AppointmentsService;
+export const rpc = serviceRpc("AppointmentsService");
 
 export type Client = ServiceClient;
 

@@ -1,18 +1,6 @@
-import { exports } from "cloudflare:workers";
-import type { ServiceCatalog } from "@buildly/shared";
-import { ORG_A, ORG_B, freshOrg as freshOrgOf, identity, serviceClient, type ServiceClient } from "@buildly/shared/test";
+import { ORG_A, ORG_B, freshOrg as freshOrgOf, identity, serviceClient, serviceRpc, type ServiceClient } from "@buildly/shared/test";
 
-export const rpc = (exports as unknown as { CrmService: Parameters<typeof serviceClient>[0] & CrmRpc }).CrmService;
-
-type Result = { ok: true; data: any[] } | { ok: false; error: any };
-
-interface CrmRpc {
-  getMany(model: string, ids: string[], context: unknown): Promise<Result>;
-  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<Result>;
-  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<Result>;
-  describe(): Promise<ServiceCatalog>;
-  health(): Promise<unknown>;
-}
+export const rpc = serviceRpc("CrmService");
 
 export type Client = ServiceClient;
 

@@ -1,17 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
-import { freshOrg as freshOrgOf, identity, serviceClient, type RpcService, type ServiceClient } from "@buildly/shared/test";
+import { freshOrg as freshOrgOf, identity, serviceClient, serviceRpc, type ServiceClient } from "@buildly/shared/test";
 
-export type DocumentsRpc = RpcService & {
-  health(): Promise<ServiceHealth>;
-  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>>;
-  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  describe(): Promise<ServiceCatalog>;
-};
-
-export const rpc = (exports as unknown as { DocumentsService: DocumentsRpc }).DocumentsService;
+export const rpc = serviceRpc("DocumentsService");
 export const testEnv = env as unknown as Env & {
   MIGRATION_DB: D1Database;
   TEST_SEED: { name: string; queries: string[] }[];

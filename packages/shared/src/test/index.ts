@@ -1,5 +1,7 @@
+import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { IdentityContextInput } from "../context";
+import type { RpcResult, ServiceCatalog, ServiceHealth } from "../contract";
 import { type FieldError, PROBLEM_CONTENT_TYPE, type Problem } from "../errors";
 
 export const ORG_A = "11111111-1111-4111-8111-111111111111";
@@ -41,6 +43,24 @@ export function serviceClient(service: RpcService, organization_id: string = ORG
   };
 }
 export type ServiceClient = ReturnType<typeof serviceClient>;
+
+/**
+ * A logic service's RPC entrypoint as its tests call it: handle() plus the data mesh's methods.
+ * Arguments are unknown and rows any, so a test can send what the gateway never would.
+ */
+export type LogicServiceRpc = RpcService & {
+  health(): Promise<ServiceHealth>;
+  // The rows are any: a test reads their fields without narrowing.
+  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<any[]>>;
+  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  describe(): Promise<ServiceCatalog>;
+};
+
+/** The test Worker's own RPC entrypoint `name` (the class its src/index.ts exports), e.g. "CrmService". */
+export function serviceRpc<T = LogicServiceRpc>(name: string): T {
+  return (exports as unknown as Record<string, T>)[name]!;
+}
 
 /** A brand-new organization and a client acting for it: its lists hold only what the test puts there. */
 export function freshOrg(service: RpcService): { org: string; client: ServiceClient } {
