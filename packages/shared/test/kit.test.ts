@@ -218,6 +218,10 @@ describe("D1 row helpers", () => {
     expect(await hasOwned(database, items, mine.id, ORG)).toBe(true);
     expect(await hasOwned(database, items, mine.id, OTHER)).toBe(false);
     expect(await hasOwned(database, items, crypto.randomUUID(), ORG)).toBe(false);
+    // `also` narrows further: the row is there only if it matches too.
+    expect(await hasOwned(database, items, mine.id, ORG, eq(items.name, mine.name))).toBe(true);
+    expect(await hasOwned(database, items, mine.id, ORG, eq(items.name, "another name"))).toBe(false);
+    await expect(getOwnedOr404(database, items, mine.id, ORG, "gone", eq(items.name, "another name"))).rejects.toMatchObject({ status: 404 });
     await requireOwned(database, items, mine.id, ORG, "No item has this id.");
     await expect(requireOwned(database, items, mine.id, OTHER, "No item has this id.")).rejects.toMatchObject({ status: 404, message: "No item has this id." });
   });
