@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
-import { files, folders } from "./db/schema";
+import { activeFile, files, folders } from "./db/schema";
 import { toFile } from "./routes/files/files.handlers";
 import { FileSchema } from "./routes/files/files.schemas";
 import { toFolder } from "./routes/folders/folders.handlers";
@@ -13,7 +13,6 @@ import { FolderSchema } from "./routes/folders/folders.schemas";
  * no id of their own and live under their file (/files/{id}/versions).
  * The ids travel as one JSON parameter (inJson) because D1 binds at most 100 parameters per statement.
  */
-const active = eq(files.status, "active");
 const fileKeys = { table: files, key: files.id, organization: files.organization_id, created: files.created_at, id: files.id };
 const folderKeys = { table: folders, key: folders.id, organization: folders.organization_id, created: folders.created_at, id: folders.id };
 
@@ -70,7 +69,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       const rows = await db(env.DB)
         .select()
         .from(files)
-        .where(and(eq(files.organization_id, org), active, inJson(files.id, ids)));
+        .where(and(eq(files.organization_id, org), activeFile, inJson(files.id, ids)));
       return rows.map(toFile);
     },
     findBy: {
@@ -78,7 +77,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
         const rows = await db(env.DB)
           .select()
           .from(files)
-          .where(newestPerValue(fileKeys, files.folder_id, org, values, perValue, active))
+          .where(newestPerValue(fileKeys, files.folder_id, org, values, perValue, activeFile))
           .orderBy(desc(files.created_at), desc(files.id));
         return rows.map(toFile);
       },

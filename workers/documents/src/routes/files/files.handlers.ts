@@ -12,9 +12,11 @@ import {
   afterCursor,
   fieldError,
   hasOwned,
+  ownedBy,
+  getOwnedOr404,
 } from "@buildly/shared";
 import { db, isForeignKeyViolation } from "../../db/client";
-import { files, fileTags, folders, type FileRow } from "../../db/schema";
+import { activeFile, files, fileTags, folders, type FileRow } from "../../db/schema";
 import { serveStoredBody } from "../../lib/http";
 import { isMultipartFormData } from "../../lib/multipart";
 import { abandonUpload, beginUpload, objectKey, receiveUpload, type ReceivedUpload } from "../../storage/intake";
@@ -41,9 +43,9 @@ function folderMissing(path: string): ApiError {
   return fieldError(path, "does not exist: no folder has this id.");
 }
 
-/** A live file of this organization; tombstones (status 'deleting') count as gone everywhere. */
+/** A live file of this organization (not a tombstone). */
 function live(org: string, id: string) {
-  return and(eq(files.id, id), eq(files.organization_id, org), eq(files.status, "active"));
+  return ownedBy(files, id, org, activeFile);
 }
 
 function folderExists(env: Env, org: string, folderId: string): Promise<boolean> {
@@ -203,12 +205,7 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
 };
 
 export const get: RouteHandler<typeof routes.getFile, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(files)
-    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound(NOT_FOUND);
+  const row = await getOwnedOr404(db(c.env.DB), files, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND, activeFile);
   return c.json(toFile(row), 200);
 };
 
@@ -239,12 +236,7 @@ export const remove: RouteHandler<typeof routes.deleteFile, E> = async (c) => {
 };
 
 export const content: RouteHandler<typeof routes.getFileContent, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(files)
-    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound(NOT_FOUND);
+  const row = await getOwnedOr404(db(c.env.DB), files, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND, activeFile);
   return (await serveStoredBody(c.req.raw, c.env.FILES, {
     key: row.object_key,
     size: row.size,
@@ -263,8 +255,7 @@ export const putContent: RouteHandler<typeof routes.putFileContent, E> = async (
   const identity = c.get("identity");
   const org = identity.organization_id;
   const request = c.req.raw;
-  const exists = await db(c.env.DB).select({ id: files.id }).from(files).where(live(org, id)).get();
-  if (!exists) {
+  if (!(await hasOwned(db(c.env.DB), files, id, org, activeFile))) {
     await request.body?.cancel().catch(() => {});
     throw notFound(NOT_FOUND);
   }

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { decodeCursor, encodeCursor, type ServiceEnv, invalidCursor, notFound } from "@buildly/shared";
+import { decodeCursor, encodeCursor, type ServiceEnv, invalidCursor, notFound, ownedBy, hasOwned } from "@buildly/shared";
 import { db } from "../../db/client";
-import { files, fileVersions, type FileVersionRow } from "../../db/schema";
+import { activeFile, files, fileVersions, type FileVersionRow } from "../../db/schema";
 import { serveStoredBody } from "../../lib/http";
 import type * as routes from "./versions.routes";
 
@@ -15,12 +15,13 @@ function toVersion(row: FileVersionRow) {
   return rest;
 }
 
+/** A live file of this organization (not a tombstone). */
 function live(org: string, id: string) {
-  return and(eq(files.id, id), eq(files.organization_id, org), eq(files.status, "active"));
+  return ownedBy(files, id, org, activeFile);
 }
 
-async function fileExists(env: Env, org: string, id: string): Promise<boolean> {
-  return (await db(env.DB).select({ id: files.id }).from(files).where(live(org, id)).get()) !== undefined;
+function fileExists(env: Env, org: string, id: string): Promise<boolean> {
+  return hasOwned(db(env.DB), files, id, org, activeFile);
 }
 
 /** The version a cursor stands after; a cursor of another file's list is not accepted. */
