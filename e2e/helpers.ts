@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { expect, inject } from "vitest";
+// A type only: nothing of packages/shared runs in this Node suite.
+import type { Problem } from "../packages/shared/src/errors";
 
 export const DEMO_ORG = "00000000-0000-4000-8000-000000000001";
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -198,15 +200,8 @@ export function patchJson(path: string, body: unknown, headers: Record<string, s
   return api(path, { method: "PATCH", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  request_id: string;
-  errors?: { path: string; message: string }[];
-  [extension: string]: unknown;
-}
+// The platform's problem body, as packages/shared writes it.
+export type { Problem };
 
 /** Asserts an RFC 9457 answer with the platform's fields, its request_id the one on the response. */
 export async function expectProblem(res: Response, status: number): Promise<Problem> {

@@ -1,31 +1,47 @@
 import { and, eq, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn, BaseSQLiteDatabase, SQLiteTable } from "drizzle-orm/sqlite-core";
-import { orNotFound } from "./errors";
+import { notFound, orNotFound } from "./errors";
 
 /** A table whose rows belong to one organization each, found by `id`. */
 export type OwnedTable = SQLiteTable & { id: AnySQLiteColumn; organization_id: AnySQLiteColumn };
 
-/** The row `id` of the organization: a row of another organization is not there. */
-export function ownedBy(table: OwnedTable, id: string, organizationId: string): SQL {
-  return and(eq(table.id, id), eq(table.organization_id, organizationId))!;
+/** The row `id` of the organization (and matching `also`, e.g. not deleted): a row of another organization is not there. */
+export function ownedBy(table: OwnedTable, id: string, organizationId: string, also?: SQL): SQL {
+  return and(eq(table.id, id), eq(table.organization_id, organizationId), also)!;
 }
 
 // Any drizzle D1 database, whatever schema it was built with.
 // biome-ignore lint/suspicious/noExplicitAny: the schema and result types are the caller's
 type AnyD1Db = BaseSQLiteDatabase<"async", any, any>;
 
-/** Reads the organization's row `id` of `table`, or throws the 404 `detail`. */
+/** Reads the organization's row `id` of `table` (matching `also`, if given), or throws the 404 `detail`. */
 export async function getOwnedOr404<T extends OwnedTable>(
   database: AnyD1Db,
   table: T,
   id: string,
   organizationId: string,
   detail: string,
+  also?: SQL,
 ): Promise<T["$inferSelect"]> {
   const row = await database
     .select()
     .from(table)
-    .where(ownedBy(table, id, organizationId))
+    .where(ownedBy(table, id, organizationId, also))
     .get();
   return orNotFound(row as T["$inferSelect"] | undefined, detail);
+}
+
+/** Whether the organization has row `id` in `table` (reads the id only). */
+export async function hasOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string, also?: SQL): Promise<boolean> {
+  const row = await database
+    .select({ id: table.id })
+    .from(table)
+    .where(ownedBy(table, id, organizationId, also))
+    .get();
+  return row !== undefined;
+}
+
+/** Throws the 404 `detail` unless the organization has row `id` in `table`. */
+export async function requireOwned(database: AnyD1Db, table: OwnedTable, id: string, organizationId: string, detail: string): Promise<void> {
+  if (!(await hasOwned(database, table, id, organizationId))) throw notFound(detail);
 }

@@ -14,6 +14,7 @@ import {
   fieldError,
   getOwnedOr404,
   handleWithContext,
+  hasOwned,
   inJson,
   invalidCursor,
   jsonBody,
@@ -26,6 +27,7 @@ import {
   ownedBy,
   paginate,
   problemResponses,
+  requireOwned,
   sortQuerySchema,
 } from "../src";
 import { expectProblem, freshOrg, listAll, problemPaths, serviceClient } from "../src/test";
@@ -209,6 +211,19 @@ describe("D1 row helpers", () => {
         .from(items)
         .where(ownedBy(items, rows[31]!.id, OTHER)),
     ).toEqual([rows[31]]);
+  });
+
+  it("hasOwned and requireOwned see only the organization's own rows", async () => {
+    const mine = rows[1]!;
+    expect(await hasOwned(database, items, mine.id, ORG)).toBe(true);
+    expect(await hasOwned(database, items, mine.id, OTHER)).toBe(false);
+    expect(await hasOwned(database, items, crypto.randomUUID(), ORG)).toBe(false);
+    // `also` narrows further: the row is there only if it matches too.
+    expect(await hasOwned(database, items, mine.id, ORG, eq(items.name, mine.name))).toBe(true);
+    expect(await hasOwned(database, items, mine.id, ORG, eq(items.name, "another name"))).toBe(false);
+    await expect(getOwnedOr404(database, items, mine.id, ORG, "gone", eq(items.name, "another name"))).rejects.toMatchObject({ status: 404 });
+    await requireOwned(database, items, mine.id, ORG, "No item has this id.");
+    await expect(requireOwned(database, items, mine.id, OTHER, "No item has this id.")).rejects.toMatchObject({ status: 404, message: "No item has this id." });
   });
 });
 

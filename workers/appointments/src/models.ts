@@ -1,19 +1,11 @@
 import { and, desc, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
 import { appointmentContacts, appointments, calendars, type CalendarRow } from "./db/schema";
 import { AppointmentSchema } from "./routes/appointments/appointments.schemas";
 import { CalendarSchema } from "./routes/calendars/calendars.schemas";
 import { toAppointment } from "./scheduling/series";
-
-/**
- * `id IN (...)` with the ids as ONE bound JSON parameter: D1 allows at most 100 bound
- * parameters per statement, and getMany takes up to 100 ids plus the organization.
- */
-function idIn(column: SQLiteColumn, ids: string[]): SQL {
-  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
-}
 
 /**
  * The organization filter, written `+column` so SQLite looks rows up by primary key rather than
@@ -27,14 +19,14 @@ export function calendarsByIds(d1: D1Database, organizationId: string, ids: stri
   return db(d1)
     .select()
     .from(calendars)
-    .where(and(idIn(calendars.id, ids), inOrganization(calendars.organization_id, organizationId)));
+    .where(and(inJson(calendars.id, ids), inOrganization(calendars.organization_id, organizationId)));
 }
 
 export function appointmentsByIds(d1: D1Database, organizationId: string, ids: string[]) {
   return db(d1)
     .select()
     .from(appointments)
-    .where(and(idIn(appointments.id, ids), inOrganization(appointments.organization_id, organizationId)));
+    .where(and(inJson(appointments.id, ids), inOrganization(appointments.organization_id, organizationId)));
 }
 
 /** findBy("appointments", "attendees[].contact_id"): through the appointment_contacts lookup table. */

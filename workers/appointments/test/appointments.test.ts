@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ORG_A, ORG_B, serviceClient } from "@buildly/shared/test";
 import { rangeEndOf, seriesOf } from "../src/scheduling/series";
-import { allPages, freshOrg, makeAppointment, makeCalendar, problemPaths, rpc } from "./helpers";
+import { listAll, freshOrg, makeAppointment, makeCalendar, problemPaths, rpc } from "./helpers";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 
@@ -97,9 +97,9 @@ describe("appointments: create, read, update, delete", () => {
     const moved = await a.patch(`/appointments/${appt.id}`, { calendar_id: ny.id });
     expect(moved.status).toBe(200);
     expect((await moved.json<any>()).calendar_id).toBe(ny.id);
-    const nyList = await allPages(a, `/appointments?calendar_id=${ny.id}`);
+    const nyList = await listAll(a, `/appointments?calendar_id=${ny.id}`);
     expect(nyList.map((x) => x.id)).toEqual([appt.id]);
-    expect(await allPages(a, `/appointments?calendar_id=${london.id}`)).toEqual([]);
+    expect(await listAll(a, `/appointments?calendar_id=${london.id}`)).toEqual([]);
   });
 });
 
@@ -273,7 +273,7 @@ describe("appointments: validation", () => {
     const move = await a.patch(`/appointments/${appt.id}`, { calendar_id: theirs.id });
     expect(move.status).toBe(422);
     expect((await move.json<any>()).errors).toEqual([{ path: "calendar_id", message: "No calendar has this id." }]);
-    expect(await allPages(b, `/appointments?calendar_id=${theirs.id}`)).toEqual([]);
+    expect(await listAll(b, `/appointments?calendar_id=${theirs.id}`)).toEqual([]);
   });
 
   it("answers malformed requests with problem+json", async () => {
@@ -319,9 +319,9 @@ describe("appointments: lists and occurrence windows", () => {
     } while (cursor);
     expect(sizes).toEqual([2, 2, 1]);
     expect(seen).toEqual(["A0", "A1", "A2", "A3", "A4"]);
-    expect((await allPages(client, `/appointments?calendar_id=${two.id}`)).map((x) => x.title)).toEqual(["A1", "A3"]);
-    expect((await allPages(client, "/appointments?status=completed")).map((x) => x.title)).toEqual(["A4"]);
-    expect((await allPages(client, `/appointments?calendar_id=${one.id}&status=scheduled`)).map((x) => x.title)).toEqual(["A0", "A2"]);
+    expect((await listAll(client, `/appointments?calendar_id=${two.id}`)).map((x) => x.title)).toEqual(["A1", "A3"]);
+    expect((await listAll(client, "/appointments?status=completed")).map((x) => x.title)).toEqual(["A4"]);
+    expect((await listAll(client, `/appointments?calendar_id=${one.id}&status=scheduled`)).map((x) => x.title)).toEqual(["A0", "A2"]);
     for (const q of ["limit=0", "limit=101", "cursor=garbage", "status=nope", "calendar_id=x"]) {
       expect((await client.get(`/appointments?${q}`)).status, q).toBe(422);
     }
@@ -373,7 +373,7 @@ describe("appointments: lists and occurrence windows", () => {
     await makeAppointment(client, { calendar_id: cal.id, title: "Spans", start: "2026-06-01T09:00:00Z", end: "2026-06-01T11:00:00Z" });
     await makeAppointment(client, { calendar_id: cal.id, title: "Before", start: "2026-06-01T08:00:00Z", end: "2026-06-01T09:00:00Z", allow_overlap: true });
     await makeAppointment(client, { calendar_id: cal.id, title: "At end", start: "2026-06-01T12:00:00Z", end: "2026-06-01T13:00:00Z" });
-    const titles = async (from: string, to: string) => (await allPages(client, `/appointments?from=${from}&to=${to}`)).map((o) => o.title);
+    const titles = async (from: string, to: string) => (await listAll(client, `/appointments?from=${from}&to=${to}`)).map((o) => o.title);
     expect(await titles("2026-06-01T10:00:00Z", "2026-06-01T12:00:00Z")).toEqual(["Spans"]);
     expect(await titles("2026-06-01T09:00:00Z", "2026-06-01T12:00:01Z")).toEqual(["Spans", "At end"]);
     expect(await titles("2026-06-01T00:00:00Z", "2026-06-02T00:00:00Z")).toEqual(["Before", "Spans", "At end"]);
@@ -397,7 +397,7 @@ describe("appointments: lists and occurrence windows", () => {
       recurrence: "FREQ=WEEKLY",
     });
     const window = "from=2026-07-01T00:00:00Z&to=2026-08-01T00:00:00Z";
-    const all = await allPages(client, `/appointments?${window}&limit=7`);
+    const all = await listAll(client, `/appointments?${window}&limit=7`);
     expect(all.filter((o) => o.appointment_id === daily.id)).toHaveLength(30);
     expect(all.filter((o) => o.appointment_id === weekly.id).map((o) => o.start)).toEqual(
       ["01", "08", "15", "22", "29"].map((d) => `2026-07-${d}T12:00:00.000Z`),
@@ -405,8 +405,8 @@ describe("appointments: lists and occurrence windows", () => {
     expect(all.map((o) => o.start)).toEqual([...all.map((o) => o.start)].sort());
     expect(new Set(all.map((o) => `${o.appointment_id}${o.start}`)).size).toBe(35);
     await client.patch(`/appointments/${daily.id}`, { status: "cancelled" });
-    expect((await allPages(client, `/appointments?${window}&status=cancelled&limit=100`)).length).toBe(30);
-    expect((await allPages(client, `/appointments?${window}&status=scheduled`)).map((o) => o.title)).toEqual(Array(5).fill("Weekly"));
+    expect((await listAll(client, `/appointments?${window}&status=cancelled&limit=100`)).length).toBe(30);
+    expect((await listAll(client, `/appointments?${window}&status=scheduled`)).map((o) => o.title)).toEqual(Array(5).fill("Weekly"));
   });
 
   it("bounds the window: both ends, in order, at most 366 days", async () => {
@@ -434,9 +434,9 @@ describe("appointments: lists and occurrence windows", () => {
       end: "2026-01-05T10:00:00Z",
       recurrence: "FREQ=WEEKLY",
     });
-    const year1 = await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=100");
-    const year2 = await allPages(client, "/appointments?from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&limit=100");
-    const year3 = await allPages(client, "/appointments?from=2028-01-01T00:00:00Z&to=2029-01-01T00:00:00Z&limit=100");
+    const year1 = await listAll(client, "/appointments?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=100");
+    const year2 = await listAll(client, "/appointments?from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&limit=100");
+    const year3 = await listAll(client, "/appointments?from=2028-01-01T00:00:00Z&to=2029-01-01T00:00:00Z&limit=100");
     expect(year1).toHaveLength(52);
     expect(year2).toHaveLength(52);
     expect(year3.map((o) => o.start)).toEqual(["2028-01-03T09:00:00.000Z"]); // the last before 2028-01-05T09:00Z
@@ -591,7 +591,7 @@ describe("appointments: overlaps", () => {
     for (const r of results.filter((r) => r.status === 409)) {
       expect((await r.json<any>()).conflicts[0].appointment_id).toBe(winner.id);
     }
-    expect((await allPages(client, "/appointments")).map((x) => x.id)).toEqual([winner.id]);
+    expect((await listAll(client, "/appointments")).map((x) => x.id)).toEqual([winner.id]);
   });
 
   it("lets simultaneous writes that do not overlap all through, and serializes recurring ones too", async () => {
@@ -641,7 +641,7 @@ describe("appointments: calendars that change", () => {
     const appt = await makeAppointment(client, { calendar_id: cal.id, start: "2026-06-01T09:00:00Z", end: "2026-06-01T10:00:00Z" });
     expect((await client.delete(`/calendars/${cal.id}`)).status).toBe(204);
     expect((await client.get(`/appointments/${appt.id}`)).status).toBe(404);
-    expect(await allPages(client, "/appointments")).toEqual([]);
+    expect(await listAll(client, "/appointments")).toEqual([]);
     expect((await client.delete(`/calendars/${cal.id}`)).status).toBe(404);
   });
 
@@ -672,7 +672,7 @@ describe("appointments: calendars that change", () => {
     // Once the one-off is gone, UTC is fine, and the series now follows UTC.
     await client.delete(`/appointments/${july.id}`);
     expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "UTC" })).status).toBe(200);
-    const occ = await allPages(client, "/appointments?from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z");
+    const occ = await listAll(client, "/appointments?from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z");
     expect(occ.map((o) => o.start)).toEqual(["2026-07-06T09:00:00.000Z"]);
   });
 });
@@ -710,12 +710,12 @@ describe("appointments: time zone changes and recurring series", () => {
       end: "2026-02-05T10:00:00Z",
       recurrence: "FREQ=MONTHLY;COUNT=3",
     });
-    expect((await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z")).map((o) => o.start)[2]).toBe("2026-04-05T08:00:00.000Z");
+    expect((await listAll(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z")).map((o) => o.start)[2]).toBe("2026-04-05T08:00:00.000Z");
     expect((await client.patch(`/calendars/${cal.id}`, { time_zone: "Asia/Tokyo" })).status).toBe(200);
     const row = await DB.prepare("SELECT * FROM appointments WHERE id = ? AND organization_id = ?").bind(series.id, org).first<any>();
     expect(row.range_end).toBe(rangeEndOf(seriesOf(row), "Asia/Tokyo"));
     expect(row.range_end).not.toBe(rangeEndOf(seriesOf(row), "Europe/London"));
-    const occ = await allPages(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z");
+    const occ = await listAll(client, "/appointments?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z");
     expect(occ.map((o) => o.start)).toEqual(["2026-02-05T09:00:00.000Z", "2026-03-05T09:00:00.000Z", "2026-04-05T09:00:00.000Z"]);
   });
 });
@@ -733,11 +733,11 @@ describe("appointments: isolation between organizations", () => {
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ status: 404, detail: "No appointment has this id." });
     }
-    const listed = await allPages(b, "/appointments?limit=100");
+    const listed = await listAll(b, "/appointments?limit=100");
     expect(listed.map((x) => x.id)).not.toContain(appt.id);
-    const window = await allPages(b, "/appointments?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&limit=100");
+    const window = await listAll(b, "/appointments?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&limit=100");
     expect(window.map((x) => x.appointment_id)).not.toContain(appt.id);
-    expect(await allPages(b, `/appointments?calendar_id=${cal.id}`)).toEqual([]);
+    expect(await listAll(b, `/appointments?calendar_id=${cal.id}`)).toEqual([]);
     // B's own calendar at the same time is not blocked by A's appointment.
     const theirs = await makeCalendar(b);
     await makeAppointment(b, { calendar_id: theirs.id, start: "2026-12-01T09:00:00Z", end: "2026-12-01T10:00:00Z" });

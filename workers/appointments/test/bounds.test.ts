@@ -6,7 +6,7 @@ import { subtract } from "../src/routes/availability/availability.handlers";
 import { expand, parseRule, type Occurrence } from "../src/lib/rrule";
 import { offsetAt } from "../src/lib/zoned";
 import { OverlapSet, sweepOverlaps } from "../src/scheduling/series";
-import { allPages, freshOrg, insertAppointments, makeAppointment, makeCalendar } from "./helpers";
+import { listAll, freshOrg, insertAppointments, makeAppointment, makeCalendar } from "./helpers";
 
 const DAILY_9 = { start: "2026-01-05T09:00:00Z", end: "2026-01-05T10:00:00Z", recurrence: "FREQ=DAILY" };
 
@@ -66,7 +66,7 @@ describe("series per calendar", () => {
       ),
     );
     expect(racing.map((r) => r.status).sort()).toEqual([201, 422, 422, 422, 422]);
-    const series = (await allPages(client, `/appointments?calendar_id=${cal.id}&limit=100`)).filter((a) => a.recurrence);
+    const series = (await listAll(client, `/appointments?calendar_id=${cal.id}&limit=100`)).filter((a) => a.recurrence);
     expect(series).toHaveLength(200);
   });
 
@@ -98,7 +98,7 @@ describe("series per calendar", () => {
       client.patch(`/calendars/${cal.id}`, { time_zone: "America/New_York" }),
     );
     expect(changed.status).toBe(200);
-    const day = await allPages(client, `/appointments?calendar_id=${cal.id}&from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z&limit=100`);
+    const day = await listAll(client, `/appointments?calendar_id=${cal.id}&from=2026-07-06T00:00:00Z&to=2026-07-07T00:00:00Z&limit=100`);
     expect(day).toHaveLength(200);
     // Each keeps its first start (09:00Z on 5 January, 04:00 in New York) and then 04:00 New York time.
     expect(new Set(day.map((o) => o.start))).toEqual(new Set(["2026-07-06T08:00:00.000Z"]));
@@ -266,7 +266,7 @@ describe("windows and the feed", () => {
       .sort((x, y) => x.start.localeCompare(y.start) || x.id.localeCompare(y.id));
     expect(expected.length).toBeGreaterThan(500);
     for (const limit of [13, 100]) {
-      const listed = await allPages(client, `/appointments?from=${from}&to=${to}&limit=${limit}`);
+      const listed = await listAll(client, `/appointments?from=${from}&to=${to}&limit=${limit}`);
       expect(listed.map((o) => ({ id: o.appointment_id, start: o.start }))).toEqual(expected);
     }
   }, 60_000);

@@ -1,26 +1,17 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
-import { serviceClient, type RpcService } from "@buildly/shared/test";
+import { freshOrg as freshOrgOf, serviceRpc, type LogicServiceRpc, type ServiceClient } from "@buildly/shared/test";
 import { rangeEndOf, seriesOf } from "../src/scheduling/series";
 
-export type Rpc = RpcService & {
-  health(): Promise<ServiceHealth>;
-  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>>;
-  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  describe(): Promise<ServiceCatalog>;
-};
+export type Rpc = LogicServiceRpc;
 
-export const rpc = (exports as unknown as { AppointmentsService: Rpc }).AppointmentsService;
+export const rpc = serviceRpc("AppointmentsService");
 
-export type Client = ReturnType<typeof serviceClient>;
+export type Client = ServiceClient;
 
-/** A client for a fresh organization, so lists and windows see only what the test made. */
-export function freshOrg(): { org: string; client: Client } {
-  const org = crypto.randomUUID();
-  return { org, client: serviceClient(rpc, org) };
-}
+/** A fresh organization of the appointments service and a client for it, so lists and windows see only what the test made. */
+export const freshOrg = () => freshOrgOf(rpc);
+export { expectProblem, listAll, problemPaths } from "@buildly/shared/test";
 
 export async function makeCalendar(client: Client, body: Record<string, unknown> = {}) {
   const res = await client.post("/calendars", { name: "Sales team", time_zone: "Europe/London", ...body });
@@ -32,30 +23,6 @@ export async function makeAppointment(client: Client, body: Record<string, unkno
   const res = await client.post("/appointments", { title: "Meeting", ...body });
   if (res.status !== 201) throw new Error(`expected 201, got ${res.status}: ${await res.text()}`);
   return res.json<any>();
-}
-
-/** The field paths of a 422 problem. */
-export async function problemPaths(res: Response): Promise<string[]> {
-  expect(res.status).toBe(422);
-  expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const problem = await res.json<any>();
-  expect(problem).toMatchObject({ status: 422, title: "Unprocessable Content" });
-  return problem.errors.map((e: any) => e.path);
-}
-
-/** Every page of a list, following next_cursor. */
-export async function allPages(client: Client, path: string): Promise<any[]> {
-  const out: any[] = [];
-  let cursor: string | null = null;
-  const sep = path.includes("?") ? "&" : "?";
-  do {
-    const res = await client.get(`${path}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ""}`);
-    expect(res.status).toBe(200);
-    const page: any = await res.json();
-    out.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
 }
 
 const DB = (env as unknown as { DB: D1Database }).DB;

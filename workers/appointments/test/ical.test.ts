@@ -3,7 +3,7 @@ import ICAL from "ical.js";
 import { describe, expect, it } from "vitest";
 import { ORG_B, serviceClient } from "@buildly/shared/test";
 import { escapeText, foldLine } from "../src/lib/ical";
-import { allPages, freshOrg, makeAppointment, makeCalendar, rpc } from "./helpers";
+import { listAll, freshOrg, makeAppointment, makeCalendar, rpc } from "./helpers";
 
 const b = serviceClient(rpc, ORG_B);
 const octets = (s: string) => new TextEncoder().encode(s).length;
@@ -136,15 +136,15 @@ describe("iCalendar feed", () => {
       expect(text).toContain(`DTSTART;TZID=${timeZone}:`);
 
       const api = async (id: string) =>
-        (await allPages(client, `/appointments?calendar_id=${cal.id}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=100`))
+        (await listAll(client, `/appointments?calendar_id=${cal.id}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&limit=100`))
           .filter((o) => o.appointment_id === id)
           .map((o) => o.start);
       const apiNext = async (id: string) =>
-        (await allPages(client, `/appointments?calendar_id=${cal.id}&from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&limit=100`))
+        (await listAll(client, `/appointments?calendar_id=${cal.id}&from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&limit=100`))
           .filter((o) => o.appointment_id === id)
           .map((o) => o.start);
       const apiLast = async (id: string) =>
-        (await allPages(client, `/appointments?calendar_id=${cal.id}&from=2028-01-01T00:00:00Z&to=2028-12-31T00:00:00Z&limit=100`))
+        (await listAll(client, `/appointments?calendar_id=${cal.id}&from=2028-01-01T00:00:00Z&to=2028-12-31T00:00:00Z&limit=100`))
           .filter((o) => o.appointment_id === id)
           .map((o) => o.start);
 

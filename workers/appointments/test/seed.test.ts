@@ -6,7 +6,7 @@ import { serviceClient } from "@buildly/shared/test";
 import demoSql from "../seed/demo.sql?raw";
 import { expand } from "../src/lib/rrule";
 import { OverlapSet, rangeEndOf, seriesOf, sweepOverlaps } from "../src/scheduling/series";
-import { allPages, rpc } from "./helpers";
+import { listAll, rpc } from "./helpers";
 
 const DEMO_ORG = "00000000-0000-4000-8000-000000000001";
 const SALES = "a3c2e1f0-5b4d-4c3b-8a29-1e0f9d8c7b01";
@@ -34,9 +34,9 @@ async function applySeed() {
 describe("demo data", () => {
   it("applies twice without adding anything and follows the service's rules", async () => {
     await applySeed();
-    const first = await allPages(demo, "/appointments?limit=100");
+    const first = await listAll(demo, "/appointments?limit=100");
     await applySeed();
-    const second = await allPages(demo, "/appointments?limit=100");
+    const second = await listAll(demo, "/appointments?limit=100");
     expect(second).toEqual(first);
     expect(first.length).toBeGreaterThanOrEqual(6);
     expect(new Set(first.map((x) => x.calendar_id))).toEqual(new Set([SALES, SUPPORT]));
@@ -68,7 +68,7 @@ describe("demo data", () => {
 
   it("shows the weekly meeting at 09:30 London time and reads back as iCalendar", async () => {
     await applySeed();
-    const march = await allPages(demo, `/appointments?calendar_id=${SALES}&from=2026-03-23T00:00:00Z&to=2026-04-07T00:00:00Z&status=scheduled`);
+    const march = await listAll(demo, `/appointments?calendar_id=${SALES}&from=2026-03-23T00:00:00Z&to=2026-04-07T00:00:00Z&status=scheduled`);
     expect(march.filter((o) => o.recurrence).map((o) => o.start)).toEqual(["2026-03-23T09:30:00.000Z", "2026-03-30T08:30:00.000Z", "2026-04-06T08:30:00.000Z"]);
     for (const calendar of [SALES, SUPPORT]) {
       const res = await demo.get(`/calendars/${calendar}/calendar.ics`);
@@ -107,7 +107,7 @@ describe("demo data", () => {
       appointment_id: "b7e2c9d4-1a3f-4e5b-8c6d-7e8f9a0b1c01",
       occurrence_start: "2026-03-30T08:30:00.000Z",
     });
-    const april = await allPages(demo, `/appointments?calendar_id=${SALES}&from=2026-04-01T00:00:00Z&to=2026-05-01T00:00:00Z&limit=100`);
+    const april = await listAll(demo, `/appointments?calendar_id=${SALES}&from=2026-04-01T00:00:00Z&to=2026-05-01T00:00:00Z&limit=100`);
     expect(april.filter((o) => o.appointment_id === call.id).map((o) => o.start)).toEqual(["2026-04-14T13:00:00.000Z", "2026-04-28T13:00:00.000Z"]);
     await demo.delete(`/appointments/${call.id}`);
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { a, b, contactInput as contact, create, fresh, ids, json, pageAll } from "./helpers";
+import { a, b, contactInput as contact, create, freshOrg, ids, json, listAll } from "./helpers";
 
 describe("activities", () => {
   it("logs, reads, updates and deletes an activity", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const person = await create(c, "/contacts", contact());
     const res = await c.post("/activities", { type: "call", contact_id: person.id, occurred_at: "2026-01-12T15:30:00Z", body: " Discussed the spec. " });
     expect(res.status).toBe(201);
@@ -31,7 +31,7 @@ describe("activities", () => {
   });
 
   it("defaults occurred_at to now and validates its input", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const co = await create(c, "/companies", { name: "Co" });
     const before = new Date().toISOString();
     const act = await create(c, "/activities", { type: "note", company_id: co.id, body: "x" });
@@ -72,12 +72,12 @@ describe("activities", () => {
     expect((await b.get(`/activities/${act.id}`)).status).toBe(404);
     expect((await b.patch(`/activities/${act.id}`, { body: "y" })).status).toBe(404);
     expect((await b.delete(`/activities/${act.id}`)).status).toBe(404);
-    expect(ids(await pageAll(b, "/activities", 100))).not.toContain(act.id);
+    expect(ids(await listAll(b, "/activities", 100))).not.toContain(act.id);
     expect((await json(a.get(`/activities/${act.id}`))).body).toBe("x");
   });
 
   it("lists newest first by default, filters by link and type, and sorts", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const p = await create(c, "/contacts", contact());
     const co = await create(c, "/companies", { name: "Co" });
     const d = await create(c, "/deals", { title: "D", amount: 1, currency: "EUR" });
@@ -86,7 +86,7 @@ describe("activities", () => {
     const a2 = await mk("email", "2026-01-03T10:00:00.000Z", { contact_id: p.id, deal_id: d.id });
     const a3 = await mk("note", "2026-01-02T10:00:00.000Z", { company_id: co.id });
     const a4 = await mk("meeting", "2026-01-04T10:00:00.000Z", { company_id: co.id, deal_id: d.id });
-    const q = async (query: string) => ids(await pageAll(c, `/activities${query}`, 1));
+    const q = async (query: string) => ids(await listAll(c, `/activities${query}`, 1));
     expect(await q("")).toEqual([a4.id, a2.id, a3.id, a1.id]);
     expect(await q("?sort=occurred_at")).toEqual([a1.id, a3.id, a2.id, a4.id]);
     expect(await q("?sort=created_at")).toEqual([a1.id, a2.id, a3.id, a4.id]);
@@ -100,7 +100,7 @@ describe("activities", () => {
   });
 
   it("goes with the deal it was logged against alone; stays, unlinked, when linked elsewhere too", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const p = await create(c, "/contacts", contact());
     const d = await create(c, "/deals", { title: "D", amount: 1, currency: "EUR", contact_id: p.id });
     const alone = await create(c, "/activities", { type: "note", deal_id: d.id, body: "deal only" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { a, b, contactInput as contact, create, fresh, ids, json, pageAll } from "./helpers";
+import { a, b, contactInput as contact, create, freshOrg, ids, json, listAll } from "./helpers";
 
 describe("companies", () => {
   it("creates, reads, updates and deletes a company", async () => {
@@ -53,12 +53,12 @@ describe("companies", () => {
     expect((await b.get(`/companies/${co.id}`)).status).toBe(404);
     expect((await b.patch(`/companies/${co.id}`, { name: "Stolen" })).status).toBe(404);
     expect((await b.delete(`/companies/${co.id}`)).status).toBe(404);
-    expect(ids(await pageAll(b, "/companies", 100))).not.toContain(co.id);
+    expect(ids(await listAll(b, "/companies", 100))).not.toContain(co.id);
     expect((await json(a.get(`/companies/${co.id}`))).name).toBe("Private Co");
   });
 
   it("lists with a tag filter and sorts by name or domain (NULLs first ascending), paging consistently", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const made = [];
     for (const [name, domain] of [
       ["b corp", "b.example"],
@@ -69,22 +69,22 @@ describe("companies", () => {
     ] as const) {
       made.push(await create(c, "/companies", { name, domain, tags: name.startsWith("a") || name.startsWith("A") ? ["a"] : [] }));
     }
-    expect((await pageAll(c, "/companies?sort=name", 2)).map((x) => x.name)).toEqual(["A corp", "a2 corp", "b corp", "c corp", "D corp"]);
-    expect((await pageAll(c, "/companies?sort=-name", 2)).map((x) => x.name)).toEqual(["D corp", "c corp", "b corp", "a2 corp", "A corp"]);
-    const byDomain = await pageAll(c, "/companies?sort=domain", 1);
+    expect((await listAll(c, "/companies?sort=name", 2)).map((x) => x.name)).toEqual(["A corp", "a2 corp", "b corp", "c corp", "D corp"]);
+    expect((await listAll(c, "/companies?sort=-name", 2)).map((x) => x.name)).toEqual(["D corp", "c corp", "b corp", "a2 corp", "A corp"]);
+    const byDomain = await listAll(c, "/companies?sort=domain", 1);
     expect(byDomain.map((x) => x.domain)).toEqual([null, null, "a.example", "b.example", "c.example"]);
     const nulls = made
       .filter((x) => x.domain === null)
       .map((x) => x.id)
       .sort();
     expect(ids(byDomain.slice(0, 2))).toEqual(nulls);
-    const byDomainDesc = await pageAll(c, "/companies?sort=-domain", 1);
+    const byDomainDesc = await listAll(c, "/companies?sort=-domain", 1);
     expect(ids(byDomainDesc)).toEqual(ids(byDomain).reverse());
-    expect((await pageAll(c, "/companies?tag=a&sort=name", 1)).map((x) => x.name)).toEqual(["A corp", "a2 corp"]);
+    expect((await listAll(c, "/companies?tag=a&sort=name", 1)).map((x) => x.name)).toEqual(["A corp", "a2 corp"]);
   });
 
   it("refuses to delete a company with contacts or deals (409) unless contacts are detached; deals always block", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const co = await create(c, "/companies", { name: "Busy Co" });
     const p1 = await create(c, "/contacts", contact({ company_id: co.id }));
     const p2 = await create(c, "/contacts", contact({ company_id: co.id }));
@@ -118,7 +118,7 @@ describe("companies", () => {
   });
 
   it("deletes a company nothing refers to without detach", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const co = await create(c, "/companies", { name: "Lonely Co" });
     expect((await c.delete(`/companies/${co.id}`)).status).toBe(204);
     // detach on an unknown company is still a 404.

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { a, b, contactInput as contact, create, fresh, identity, ids, json, pageAll, rpc } from "./helpers";
+import { a, b, contactInput as contact, create, freshOrg, identity, ids, json, listAll, rpc } from "./helpers";
 
 describe("contacts", () => {
   it("creates, reads, updates and deletes a contact in D1", async () => {
@@ -64,7 +64,7 @@ describe("contacts", () => {
     expect((await missing.json<any>()).detail).toBe((await unknown.json<any>()).detail);
     expect((await b.patch(`/contacts/${id}`, { first_name: "Mallory" })).status).toBe(404);
     expect((await b.delete(`/contacts/${id}`)).status).toBe(404);
-    const listed = await pageAll(b, "/contacts", 100);
+    const listed = await listAll(b, "/contacts", 100);
     expect(ids(listed)).not.toContain(id);
     const readBack = await json(a.get(`/contacts/${id}`));
     expect(readBack.first_name).toBe("Ada");
@@ -88,10 +88,10 @@ describe("contacts", () => {
   });
 
   it("pages through a list with an opaque cursor", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push((await create(c, "/contacts", contact())).id);
-    expect(ids(await pageAll(c, "/contacts", 2))).toEqual(made);
+    expect(ids(await listAll(c, "/contacts", 2))).toEqual(made);
     const first = await json(c.get("/contacts"));
     expect(first.data).toHaveLength(5);
     expect(first.next_cursor).toBeNull();
@@ -101,7 +101,7 @@ describe("contacts", () => {
   });
 
   it("filters by tag and by company", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const co = await create(c, "/companies", { name: "Tagged Co" });
     const vip = await create(c, "/contacts", contact({ tags: ["vip"], company_id: co.id }));
     const other = await create(c, "/contacts", contact({ tags: ["other"] }));
@@ -114,7 +114,7 @@ describe("contacts", () => {
   });
 
   it("sorts on allowed fields only, case-insensitively for names", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     for (const last of ["beta", "Alpha", "gamma", "Delta"]) await create(c, "/contacts", contact({ last_name: last }));
     const asc = await json(c.get("/contacts?sort=last_name"));
     expect(asc.data.map((x: any) => x.last_name)).toEqual(["Alpha", "beta", "Delta", "gamma"]);
@@ -162,7 +162,7 @@ describe("contacts", () => {
   });
 
   it("refuses to delete a contact deals refer to, and cleans up its activities", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const person = await create(c, "/contacts", contact());
     const co = await create(c, "/companies", { name: "Keep Co" });
     const deal = await create(c, "/deals", { title: "Deal", amount: 100, currency: "EUR", contact_id: person.id });

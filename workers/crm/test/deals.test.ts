@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { defaultPipelineId } from "../src/lib/default-pipeline";
-import { a, b, contactInput as contact, create, fresh, ids, json, pageAll, type Client } from "./helpers";
+import { a, b, contactInput as contact, create, freshOrg, ids, json, listAll } from "./helpers";
 
 const deal = (overrides: Record<string, unknown> = {}) => ({ title: "Deal", amount: 1000, currency: "EUR", ...overrides });
 
 describe("deals", () => {
   it("creates, reads, updates and deletes a deal", async () => {
-    const c = fresh();
+    const { client: c, org: cOrg } = freshOrg();
     const person = await create(c, "/contacts", contact());
     const co = await create(c, "/companies", { name: "Buyer Co" });
     const res = await c.post(
@@ -28,7 +28,7 @@ describe("deals", () => {
       title: "Maintenance contract",
       amount: 1250000,
       currency: "GBP",
-      pipeline_id: await defaultPipelineId(c.org),
+      pipeline_id: await defaultPipelineId(cOrg),
       stage: "proposal",
       contact_id: person.id,
       company_id: co.id,
@@ -82,7 +82,7 @@ describe("deals", () => {
   });
 
   it("requires the stage to belong to the pipeline, on create and on every move", async () => {
-    const c = fresh();
+    const { client: c, org: cOrg } = freshOrg();
     const other = await create(c, "/pipelines", {
       name: "Other",
       stages: [
@@ -105,7 +105,7 @@ describe("deals", () => {
     const badMove = await c.patch(`/deals/${d.id}`, { pipeline_id: other.id });
     expect(badMove.status).toBe(422);
     expect((await badMove.json<any>()).errors[0].path).toBe("stage");
-    expect((await json(c.get(`/deals/${d.id}`))).pipeline_id).toBe(await defaultPipelineId(c.org));
+    expect((await json(c.get(`/deals/${d.id}`))).pipeline_id).toBe(await defaultPipelineId(cOrg));
     expect(await json(c.patch(`/deals/${d.id}`, { pipeline_id: other.id, stage: "closed" }))).toMatchObject({ pipeline_id: other.id, stage: "closed" });
     const missingPipeline = await c.patch(`/deals/${d.id}`, { pipeline_id: crypto.randomUUID(), stage: "open" });
     expect(missingPipeline.status).toBe(422);
@@ -140,12 +140,12 @@ describe("deals", () => {
     expect((await b.get(`/deals/${d.id}`)).status).toBe(404);
     expect((await b.patch(`/deals/${d.id}`, { amount: 1 })).status).toBe(404);
     expect((await b.delete(`/deals/${d.id}`)).status).toBe(404);
-    expect(ids(await pageAll(b, "/deals", 100))).not.toContain(d.id);
+    expect(ids(await listAll(b, "/deals", 100))).not.toContain(d.id);
     expect((await json(a.get(`/deals/${d.id}`))).amount).toBe(1000);
   });
 
   it("filters by pipeline, stage, contact and company", async () => {
-    const c = fresh();
+    const { client: c, org: cOrg } = freshOrg();
     const p = await create(c, "/contacts", contact());
     const co = await create(c, "/companies", { name: "Filter Co" });
     const other = await create(c, "/pipelines", { name: "Other", stages: [{ id: "lead", name: "Lead" }] });
@@ -154,7 +154,7 @@ describe("deals", () => {
     const d3 = await create(c, "/deals", deal({ pipeline_id: other.id, contact_id: p.id, company_id: co.id }));
     const q = async (query: string) => ids((await json(c.get(`/deals?${query}`))).data);
     expect(await q(`pipeline_id=${other.id}`)).toEqual([d3.id]);
-    expect(await q(`pipeline_id=${await defaultPipelineId(c.org)}`)).toEqual([d1.id, d2.id]);
+    expect(await q(`pipeline_id=${await defaultPipelineId(cOrg)}`)).toEqual([d1.id, d2.id]);
     expect(await q("stage=lead")).toEqual([d1.id, d3.id]);
     expect(await q("stage=won")).toEqual([d2.id]);
     expect(await q(`contact_id=${p.id}`)).toEqual([d1.id, d3.id]);
@@ -164,7 +164,7 @@ describe("deals", () => {
   });
 
   it("sorts on every allowed field and pages through without gaps or repeats", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const rows: any[] = [];
     const titles = ["delta", "Alpha", "charlie", "Bravo", "alpha", "echo", "Delta", "foxtrot"];
     for (let i = 0; i < titles.length; i++) {
@@ -203,7 +203,7 @@ describe("deals", () => {
       for (const desc of [false, true]) {
         const want = expected(field, desc);
         for (const limit of [1, 3, 100]) {
-          const got = await pageAll(c, `/deals?sort=${desc ? "-" : ""}${field}`, limit);
+          const got = await listAll(c, `/deals?sort=${desc ? "-" : ""}${field}`, limit);
           expect(ids(got), `${desc ? "-" : ""}${field} limit ${limit}`).toEqual(want);
         }
       }
@@ -213,7 +213,7 @@ describe("deals", () => {
   });
 
   it("keeps a page boundary stable when rows are written between pages", async () => {
-    const c: Client = fresh();
+    const { client: c } = freshOrg();
     for (const amount of [10, 20, 30, 40]) await create(c, "/deals", deal({ amount }));
     const first = await json(c.get("/deals?sort=amount&limit=2"));
     expect(first.data.map((d: any) => d.amount)).toEqual([10, 20]);

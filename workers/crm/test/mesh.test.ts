@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { catalogMismatches, queryPlan, recordingD1 } from "@buildly/shared/test";
 import { models } from "../src/models";
-import { ORG_B, a, contactInput, create, fresh, identity, json, rpc } from "./helpers";
+import { ORG_B, a, contactInput, create, freshOrg, identity, json, rpc } from "./helpers";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 
@@ -64,7 +64,7 @@ describe("describe (the CRM's catalog)", () => {
 
 describe("findBy (the reverse side of a reference)", () => {
   it("answers every value in one call, newest first, at most perValue each, within the organization", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     const co1 = await create(client, "/companies", { name: "One" });
     const co2 = await create(client, "/companies", { name: "Two" });
     const of1 = [];
@@ -72,7 +72,7 @@ describe("findBy (the reverse side of a reference)", () => {
     const of2 = await create(client, "/contacts", contactInput({ company_id: co2.id }));
     await create(client, "/contacts", contactInput());
 
-    const res = await rpc.findBy("contacts", "company_id", [co1.id, co2.id, crypto.randomUUID(), co1.id], 2, identity(client.org));
+    const res = await rpc.findBy("contacts", "company_id", [co1.id, co2.id, crypto.randomUUID(), co1.id], 2, identity(clientOrg));
     expect(res.ok).toBe(true);
     const data = (res as { data: any[] }).data;
     expect(new Set(data.map((c) => c.id))).toEqual(new Set([...newest(of1).slice(0, 2), of2].map((c) => c.id)));
@@ -81,11 +81,11 @@ describe("findBy (the reverse side of a reference)", () => {
 
     // Another organization asking for the same companies sees nothing.
     expect(await rpc.findBy("contacts", "company_id", [co1.id, co2.id], 50, identity(ORG_B))).toEqual({ ok: true, data: [] });
-    expect(await rpc.findBy("contacts", "company_id", [], 5, identity(client.org))).toEqual({ ok: true, data: [] });
+    expect(await rpc.findBy("contacts", "company_id", [], 5, identity(clientOrg))).toEqual({ ok: true, data: [] });
   });
 
   it("finds deals and activities by each of their references", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     const co = await create(client, "/companies", { name: "Co" });
     const person = await create(client, "/contacts", contactInput({ company_id: co.id }));
     const pipeline = (await json(client.get("/pipelines"))).data[0];
@@ -100,20 +100,20 @@ describe("findBy (the reverse side of a reference)", () => {
       ["activities", "deal_id", deal.id, note.id],
     ];
     for (const [model, field, value, id] of cases) {
-      const res = await rpc.findBy(model, field, [value], 10, identity(client.org));
+      const res = await rpc.findBy(model, field, [value], 10, identity(clientOrg));
       expect(res.ok && res.data.map((r: any) => r.id), `${model}.${field}`).toEqual([id]);
     }
   });
 
   it("runs one query for 100 values, and every lookup searches an index", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     const co = await create(client, "/companies", { name: "Idx" });
     await create(client, "/contacts", contactInput({ company_id: co.id }));
     const values = [co.id, ...Array.from({ length: 99 }, () => crypto.randomUUID())];
     for (const [name, model] of Object.entries(models)) {
       for (const [field, loader] of Object.entries(model.findBy ?? {})) {
         const recorded = recordingD1(DB);
-        const rows = await loader({ ...(env as unknown as Env), DB: recorded.db }, client.org, values, 3);
+        const rows = await loader({ ...(env as unknown as Env), DB: recorded.db }, clientOrg, values, 3);
         expect(recorded.statements.length, `${name}.${field}`).toBe(1);
         if (name === "contacts") expect(rows.length).toBe(1);
         const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
@@ -148,14 +148,14 @@ describe("findBy (the reverse side of a reference)", () => {
 
 describe("search", () => {
   it("finds contacts, companies and deals by word prefixes, best first, within the organization", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     const word = `Quux${crypto.randomUUID().slice(0, 6)}`;
     const co = await create(client, "/companies", { name: word, domain: "quux.example" });
     const person = await create(client, "/contacts", contactInput({ first_name: "Zebediah", last_name: word }));
     const deal = await create(client, "/deals", { title: `${word} renewal for the year`, amount: 125000, currency: "EUR" });
     await create(client, "/contacts", contactInput({ first_name: "Nobody" }));
 
-    const res = await rpc.search(word.toLowerCase(), [], 10, identity(client.org));
+    const res = await rpc.search(word.toLowerCase(), [], 10, identity(clientOrg));
     expect(res.ok).toBe(true);
     const hits = (res as { data: any[] }).data;
     expect(hits).toEqual([
@@ -167,30 +167,30 @@ describe("search", () => {
     ]);
 
     // Only the models asked for; a prefix of a word matches; another organization sees nothing.
-    const companiesOnly = await rpc.search(word.slice(0, 6), ["companies"], 10, identity(client.org));
+    const companiesOnly = await rpc.search(word.slice(0, 6), ["companies"], 10, identity(clientOrg));
     expect(companiesOnly.ok && companiesOnly.data.map((h: any) => h.id)).toEqual([co.id]);
     expect(await rpc.search(word, [], 10, identity(ORG_B))).toEqual({ ok: true, data: [] });
-    const one = await rpc.search(word, [], 1, identity(client.org));
+    const one = await rpc.search(word, [], 1, identity(clientOrg));
     expect(one.ok && one.data.map((h: any) => h.id)).toEqual([co.id]);
   });
 
   it("treats FTS5 syntax in the query as plain words", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     await create(client, "/companies", { name: "Near Corp" });
     for (const q of ['"', "NEAR(a b)", "* OR 1", "name:x", "^start", ")(", "organization_id : x"]) {
-      const res = await rpc.search(q, [], 5, identity(client.org));
+      const res = await rpc.search(q, [], 5, identity(clientOrg));
       expect(res.ok, q).toBe(true);
     }
-    const near = await rpc.search("NEAR(", [], 5, identity(client.org));
+    const near = await rpc.search("NEAR(", [], 5, identity(clientOrg));
     expect(near.ok && near.data.map((h: any) => h.name)).toEqual(["Near Corp"]);
   });
 
   it("reads one query per model, through the FTS index and the primary key", async () => {
-    const client = fresh();
+    const { client, org: clientOrg } = freshOrg();
     await create(client, "/contacts", contactInput({ last_name: "Plan" }));
     for (const name of ["contacts", "companies", "deals"]) {
       const recorded = recordingD1(DB);
-      await models[name]!.search!({ ...(env as unknown as Env), DB: recorded.db }, client.org, "plan", 10);
+      await models[name]!.search!({ ...(env as unknown as Env), DB: recorded.db }, clientOrg, "plan", 10);
       expect(recorded.statements.length, name).toBe(1);
       const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
       expect(plan, name).toMatch(new RegExp(`SCAN ${name}_fts VIRTUAL TABLE`));

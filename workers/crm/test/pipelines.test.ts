@@ -1,50 +1,50 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { defaultPipelineId, provisionDefaultPipeline, uuidV5 } from "../src/lib/default-pipeline";
-import { a, b, create, fresh, ids, json, pageAll } from "./helpers";
+import { defaultPipelineId, provisionDefaultPipeline } from "../src/lib/default-pipeline";
+import { a, b, create, freshOrg, ids, json, listAll } from "./helpers";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 
 describe("pipelines", () => {
-  it("derives ids as RFC 9562 UUID v5", async () => {
-    // The RFC's DNS namespace example.
-    expect(await uuidV5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com")).toBe("2ed6657d-e927-568b-95e1-2665a8aea6a2");
-    expect(await defaultPipelineId("00000000-0000-4000-8000-000000000001")).toBe("5ce69a22-6b10-57d8-912d-61145853291f");
+  it("derives default pipeline ids as RFC 9562 UUID v5 of the organization id, the same ids as before", async () => {
+    // Pinned: ids in D1 were derived this way, so the namespace and the argument order may never change.
+    expect(defaultPipelineId("00000000-0000-4000-8000-000000000001")).toBe("5ce69a22-6b10-57d8-912d-61145853291f");
+    expect(defaultPipelineId("11111111-1111-4111-8111-111111111111")).not.toBe(defaultPipelineId("00000000-0000-4000-8000-000000000001"));
   });
 
   it("gives an organization its default pipeline the first time it touches pipelines", async () => {
-    const c = fresh();
-    const before = await DB.prepare("SELECT count(*) AS n FROM pipelines WHERE organization_id = ?").bind(c.org).first<{ n: number }>();
+    const { client: c, org: cOrg } = freshOrg();
+    const before = await DB.prepare("SELECT count(*) AS n FROM pipelines WHERE organization_id = ?").bind(cOrg).first<{ n: number }>();
     expect(before?.n).toBe(0);
     const list = await json(c.get("/pipelines"));
     expect(list.data).toHaveLength(1);
     const p = list.data[0];
-    expect(p).toMatchObject({ id: await defaultPipelineId(c.org), name: "Sales", is_default: true });
+    expect(p).toMatchObject({ id: await defaultPipelineId(cOrg), name: "Sales", is_default: true });
     expect(p.stages.map((s: any) => s.id)).toEqual(["lead", "qualified", "proposal", "negotiation", "won", "lost"]);
     expect(await json(c.get(`/pipelines/${p.id}`))).toEqual(p);
     // Another organization gets its own, different id.
-    const d = fresh();
+    const { client: d, org: dOrg } = freshOrg();
     const other = await json(d.get("/pipelines"));
     expect(other.data[0].id).not.toBe(p.id);
-    expect(other.data[0].id).toBe(await defaultPipelineId(d.org));
+    expect(other.data[0].id).toBe(await defaultPipelineId(dOrg));
   });
 
   it("creates the default exactly once under concurrent first requests", async () => {
-    const c = fresh();
+    const { client: c, org: cOrg } = freshOrg();
     await Promise.all([
       ...Array.from({ length: 8 }, () => c.get("/pipelines")),
       ...Array.from({ length: 4 }, () => c.get("/deals")),
       ...Array.from({ length: 4 }, (_, i) => c.post("/deals", { title: `Race ${i}`, amount: 1, currency: "EUR" })),
     ]);
-    const rows = await DB.prepare("SELECT id FROM pipelines WHERE organization_id = ?").bind(c.org).all();
-    expect(rows.results).toEqual([{ id: await defaultPipelineId(c.org) }]);
+    const rows = await DB.prepare("SELECT id FROM pipelines WHERE organization_id = ?").bind(cOrg).all();
+    expect(rows.results).toEqual([{ id: await defaultPipelineId(cOrg) }]);
     const deals = await json(c.get("/deals"));
     expect(deals.data).toHaveLength(4);
-    expect(new Set(deals.data.map((d: any) => d.pipeline_id))).toEqual(new Set([await defaultPipelineId(c.org)]));
+    expect(new Set(deals.data.map((d: any) => d.pipeline_id))).toEqual(new Set([await defaultPipelineId(cOrg)]));
   });
 
   it("creates, reads, renames and deletes a pipeline with generated stage ids", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const res = await c.post("/pipelines", { name: "Partnerships", stages: [{ id: "intro", name: "Intro" }, { name: "Pilot" }] });
     expect(res.status).toBe(201);
     const p = await res.json<any>();
@@ -56,7 +56,7 @@ describe("pipelines", () => {
     expect(await json(c.get(`/pipelines/${p.id}`))).toEqual(p);
     const renamed = await json(c.patch(`/pipelines/${p.id}`, { name: "Alliances" }));
     expect(renamed).toMatchObject({ name: "Alliances", stages: p.stages });
-    expect((await pageAll(c, "/pipelines?sort=name", 1)).map((x) => x.name)).toEqual(["Alliances", "Sales"]);
+    expect((await listAll(c, "/pipelines?sort=name", 1)).map((x) => x.name)).toEqual(["Alliances", "Sales"]);
     expect((await c.delete(`/pipelines/${p.id}`)).status).toBe(204);
     expect((await c.get(`/pipelines/${p.id}`)).status).toBe(404);
     expect((await c.delete(`/pipelines/${p.id}`)).status).toBe(404);
@@ -87,7 +87,7 @@ describe("pipelines", () => {
   });
 
   it("reorders, renames and adds stages; removing a stage with deals is a 409", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const p = await create(c, "/pipelines", {
       name: "Hiring",
       stages: [
@@ -131,8 +131,8 @@ describe("pipelines", () => {
   });
 
   it("deletes a pipeline only when no deal uses it; a deleted default is not created again", async () => {
-    const c = fresh();
-    const defaultId = await defaultPipelineId(c.org);
+    const { client: c, org: cOrg } = freshOrg();
+    const defaultId = await defaultPipelineId(cOrg);
     const deal = await create(c, "/deals", { title: "On default", amount: 10, currency: "USD" });
     expect(deal).toMatchObject({ pipeline_id: defaultId, stage: "lead" });
     const refused = await c.delete(`/pipelines/${defaultId}`);
@@ -145,7 +145,7 @@ describe("pipelines", () => {
 
     expect(ids((await json(c.get("/pipelines"))).data)).toEqual([other.id]);
     // A request that found the organization unprovisioned but wrote after all this does not bring it back.
-    await provisionDefaultPipeline(DB, c.org);
+    await provisionDefaultPipeline(DB, cOrg);
     expect(ids((await json(c.get("/pipelines"))).data)).toEqual([other.id]);
     expect((await c.get(`/pipelines/${defaultId}`)).status).toBe(404);
     const noDefault = await c.post("/deals", { title: "Where to?", amount: 1, currency: "USD" });
@@ -159,7 +159,7 @@ describe("pipelines", () => {
     expect((await b.get(`/pipelines/${p.id}`)).status).toBe(404);
     expect((await b.patch(`/pipelines/${p.id}`, { name: "Mine now" })).status).toBe(404);
     expect((await b.delete(`/pipelines/${p.id}`)).status).toBe(404);
-    expect(ids(await pageAll(b, "/pipelines", 100))).not.toContain(p.id);
+    expect(ids(await listAll(b, "/pipelines", 100))).not.toContain(p.id);
     // B cannot put a deal in A's pipeline either.
     const res = await b.post("/deals", { title: "Sneaky", amount: 1, currency: "EUR", pipeline_id: p.id, stage: "s" });
     expect(res.status).toBe(422);

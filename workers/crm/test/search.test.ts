@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { matchExpression, searchTerms } from "../src/lib/search";
-import { a, b, contactInput as contact, create, fresh, ids, json, pageAll } from "./helpers";
+import { a, b, contactInput as contact, create, freshOrg, ids, json, listAll } from "./helpers";
 
 describe("full-text search", () => {
   it("cuts the query into quoted prefix terms, never FTS5 syntax", () => {
@@ -11,7 +11,7 @@ describe("full-text search", () => {
   });
 
   it("finds contacts by name, email and phone prefixes; all words must match", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const ada = await create(c, "/contacts", contact({ first_name: "Ada", last_name: "Lovelace", email: "ada@analytical.example", phone: "+442079460001" }));
     const grace = await create(c, "/contacts", contact({ first_name: "Grace", last_name: "Hopper", email: "grace@cobol.example" }));
     const jose = await create(c, "/contacts", contact({ first_name: "José", last_name: "Núñez", email: "jose@example.org" }));
@@ -28,7 +28,7 @@ describe("full-text search", () => {
   });
 
   it("follows writes: updates and deletes reach the index", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const p = await create(c, "/contacts", contact({ first_name: "Before" }));
     expect(ids((await json(c.get("/contacts?q=before"))).data)).toEqual([p.id]);
     await c.patch(`/contacts/${p.id}`, { first_name: "After" });
@@ -56,7 +56,7 @@ describe("full-text search", () => {
   });
 
   it("is safe against FTS5 syntax injection", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const near = await create(c, "/companies", { name: "Near Space Ltd" });
     const other = await create(c, "/companies", { name: "Far Out Inc" });
     const attempts = [
@@ -107,7 +107,7 @@ describe("full-text search", () => {
   });
 
   it("sorts and pages search results like any list", async () => {
-    const c = fresh();
+    const { client: c } = freshOrg();
     const made = [];
     for (const [title, amount] of [
       ["Alpha renewal", 300],
@@ -118,9 +118,9 @@ describe("full-text search", () => {
     ] as const) {
       made.push(await create(c, "/deals", { title, amount, currency: "EUR" }));
     }
-    const renewals = await pageAll(c, "/deals?q=renewal&sort=-amount", 1);
+    const renewals = await listAll(c, "/deals?q=renewal&sort=-amount", 1);
     expect(renewals.map((d) => d.title)).toEqual(["Alpha renewal", "Delta renewal", "Beta renewal", "Epsilon renewal"]);
-    const byTitle = await pageAll(c, "/deals?q=renew&sort=title", 3);
+    const byTitle = await listAll(c, "/deals?q=renew&sort=title", 3);
     expect(byTitle.map((d) => d.title)).toEqual(["Alpha renewal", "Beta renewal", "Delta renewal", "Epsilon renewal"]);
   });
 });

@@ -2,7 +2,7 @@ import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { defaultPipelineId } from "../src/lib/default-pipeline";
-import { json, pageAll, rpc } from "./helpers";
+import { json, listAll, rpc } from "./helpers";
 import { serviceClient } from "@buildly/shared/test";
 
 const e = env as unknown as { DB: D1Database; MIGRATION_DB: D1Database; TEST_MIGRATIONS: D1Migration[]; TEST_SEED: D1Migration[] };
@@ -32,11 +32,11 @@ describe("demo seed", () => {
     expect(once).toEqual({ co: 3, ct: 4, d: 4, ac: 4, p: 1 });
 
     const demo = serviceClient(rpc, DEMO_ORG);
-    const contacts = await pageAll(demo, "/contacts", 100);
+    const contacts = await listAll(demo, "/contacts", 100);
     expect(contacts.map((x) => x.id)).toEqual(CONTACTS);
     expect(contacts.map((x) => x.email)).toEqual(["ada@analytical.example", "grace@cobol.example", "katherine@orbits.example", "alan@bletchley.example"]);
     for (const x of contacts) expect(COMPANIES).toContain(x.company_id);
-    const companies = await pageAll(demo, "/companies?sort=name", 100);
+    const companies = await listAll(demo, "/companies?sort=name", 100);
     expect(companies.map((x) => [x.id, x.name])).toEqual([
       [COMPANIES[0], "Analytical Engines Ltd"],
       [COMPANIES[1], "Compiler Works Inc"],
@@ -47,13 +47,13 @@ describe("demo seed", () => {
     expect(pipelines.data).toHaveLength(1);
     expect(pipelines.data[0]).toMatchObject({ id: await defaultPipelineId(DEMO_ORG), is_default: true });
     const stageIds = pipelines.data[0].stages.map((s: any) => s.id);
-    const deals = await pageAll(demo, "/deals", 100);
+    const deals = await listAll(demo, "/deals", 100);
     expect(deals).toHaveLength(4);
     for (const d of deals) expect(stageIds).toContain(d.stage);
     expect((await json(demo.get("/companies?q=orbital"))).data.map((x: any) => x.id)).toEqual([COMPANIES[2]]);
     expect((await json(demo.get("/contacts?q=grace"))).data.map((x: any) => x.id)).toEqual([CONTACTS[1]]);
     expect((await json(demo.get("/deals?q=cobol"))).data).toHaveLength(1);
-    expect((await pageAll(demo, `/activities?contact_id=${CONTACTS[0]}`, 100)).length).toBeGreaterThan(0);
+    expect((await listAll(demo, `/activities?contact_id=${CONTACTS[0]}`, 100)).length).toBeGreaterThan(0);
     // The 409 rule holds for seeded data too.
     expect((await demo.delete(`/companies/${COMPANIES[0]}?detach=contacts`)).status).toBe(409);
   });

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition } from "@buildly/shared";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
-import { files, folders } from "./db/schema";
+import { activeFile, files, folders } from "./db/schema";
 import { toFile } from "./routes/files/files.handlers";
 import { FileSchema } from "./routes/files/files.schemas";
 import { toFolder } from "./routes/folders/folders.handlers";
@@ -11,10 +11,8 @@ import { FolderSchema } from "./routes/folders/folders.schemas";
  * The documents service's models as the data mesh sees them (describe, getMany, findBy, search
  * over RPC). Fields are read off the response schemas. File versions are not a model: they have
  * no id of their own and live under their file (/files/{id}/versions).
- * The ids travel as one JSON parameter because D1 binds at most 100 parameters per statement.
+ * The ids travel as one JSON parameter (inJson) because D1 binds at most 100 parameters per statement.
  */
-const idsIn = (ids: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
-const active = eq(files.status, "active");
 const fileKeys = { table: files, key: files.id, organization: files.organization_id, created: files.created_at, id: files.id };
 const folderKeys = { table: folders, key: folders.id, organization: folders.organization_id, created: folders.created_at, id: folders.id };
 
@@ -39,7 +37,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       const rows = await db(env.DB)
         .select()
         .from(folders)
-        .where(and(eq(folders.organization_id, org), inArray(folders.id, idsIn(ids))));
+        .where(and(eq(folders.organization_id, org), inJson(folders.id, ids)));
       return rows.map(toFolder);
     },
     findBy: {
@@ -71,7 +69,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       const rows = await db(env.DB)
         .select()
         .from(files)
-        .where(and(eq(files.organization_id, org), active, inArray(files.id, idsIn(ids))));
+        .where(and(eq(files.organization_id, org), activeFile, inJson(files.id, ids)));
       return rows.map(toFile);
     },
     findBy: {
@@ -79,7 +77,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
         const rows = await db(env.DB)
           .select()
           .from(files)
-          .where(newestPerValue(fileKeys, files.folder_id, org, values, perValue, active))
+          .where(newestPerValue(fileKeys, files.folder_id, org, values, perValue, activeFile))
           .orderBy(desc(files.created_at), desc(files.id));
         return rows.map(toFile);
       },

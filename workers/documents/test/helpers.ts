@@ -1,17 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { RpcResult, ServiceCatalog, ServiceHealth } from "@buildly/shared";
-import { identity, serviceClient, type RpcService } from "@buildly/shared/test";
+import { freshOrg as freshOrgOf, identity, serviceClient, serviceRpc, type ServiceClient } from "@buildly/shared/test";
 
-export type DocumentsRpc = RpcService & {
-  health(): Promise<ServiceHealth>;
-  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>>;
-  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  describe(): Promise<ServiceCatalog>;
-};
-
-export const rpc = (exports as unknown as { DocumentsService: DocumentsRpc }).DocumentsService;
+export const rpc = serviceRpc("DocumentsService");
 export const testEnv = env as unknown as Env & {
   MIGRATION_DB: D1Database;
   TEST_SEED: { name: string; queries: string[] }[];
@@ -23,13 +14,11 @@ export const DB = testEnv.DB;
 export const MAX = 12 * 1024 * 1024;
 export const MiB = 1024 * 1024;
 
-export type Client = ReturnType<typeof serviceClient>;
+export type Client = ServiceClient;
 
-/** A client for a fresh organization of its own: its lists hold only what the test puts there. */
-export function freshOrg(): { org: string; client: Client } {
-  const org = crypto.randomUUID();
-  return { org, client: serviceClient(rpc, org) };
-}
+/** A fresh organization of the documents service and a client for it: its lists hold only what the test puts there. */
+export const freshOrg = () => freshOrgOf(rpc);
+export { expectProblem, listAll, problemPaths } from "@buildly/shared/test";
 
 export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -152,21 +141,6 @@ export function postForm(client: Client, path: string, boundary: string, body: U
     body: chunks ? chunked(body, chunks) : body,
     headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
   });
-}
-
-/** Every item of a paginated list, following next_cursor. */
-export async function listAll<T = any>(client: Client, path: string): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | null = null;
-  const sep = path.includes("?") ? "&" : "?";
-  do {
-    const res = await client.get(`${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    expect(res.status).toBe(200);
-    const page: { data: T[]; next_cursor: string | null } = await res.json();
-    out.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
 }
 
 export async function row<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T | null> {

@@ -1,6 +1,6 @@
 // The identity administration endpoints: organization, users, roles, invitations, machine clients.
 import { beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
 
 let admin: Account;
 let other: Account;
@@ -60,7 +60,7 @@ async function expectHiddenLikeMissing(otherOrgsPath: string, missingPath: strin
   const missing = await asAdmin(missingPath, init);
   expect(hidden.status).toBe(404);
   expect(missing.status).toBe(404);
-  const [h, m] = [await problem(hidden), await problem(missing)];
+  const [h, m] = [await expectProblem(hidden), await expectProblem(missing)];
   expect(h.detail).toBe(m.detail);
 }
 
@@ -99,11 +99,11 @@ describe("organizations", () => {
     for (const body of [{}, { name: "" }, { settings: "dark" }, { settings: [1] }, { name: "x", plan: "gold" }]) {
       const res = await asAdmin("/v1/organizations/current", json("PATCH", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      expect((await problem(res)).errors.length).toBeGreaterThan(0);
+      expect((await expectProblem(res)).errors.length).toBeGreaterThan(0);
     }
     const forbidden = await asViewer("/v1/organizations/current", json("PATCH", { name: "Taken over" }));
     expect(forbidden.status).toBe(403);
-    await problem(forbidden);
+    await expectProblem(forbidden);
   });
 });
 
@@ -127,7 +127,7 @@ describe("users", () => {
     const user = await createUser(admin.access_token);
     const res = await asAdmin("/v1/users", json("POST", { email: user.email.toUpperCase(), name: "Dup", password: PASSWORD, roles: ["viewer"] }));
     expect(res.status).toBe(409);
-    expect((await problem(res)).errors).toEqual([{ path: "email", message: "Already registered" }]);
+    expect((await expectProblem(res)).errors).toEqual([{ path: "email", message: "Already registered" }]);
     // Emails are unique across organizations too.
     const elsewhere = await asOther("/v1/users", json("POST", { email: admin.email, name: "Dup", password: PASSWORD, roles: ["viewer"] }));
     expect(elsewhere.status).toBe(409);
@@ -146,7 +146,7 @@ describe("users", () => {
     for (const [body, path] of cases) {
       const res = await asAdmin("/v1/users", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      const p = await problem(res);
+      const p = await expectProblem(res);
       expect(
         p.errors.some((e: any) => e.path === path),
         JSON.stringify(p.errors),
@@ -169,7 +169,7 @@ describe("users", () => {
     for (const [path, init] of calls) {
       const res = await asViewer(path, init);
       expect(res.status, `${init.method ?? "GET"} ${path}`).toBe(403);
-      await problem(res);
+      await expectProblem(res);
       expect((await call(path, init)).status).toBe(401);
     }
     const still = await (await asAdmin(`/v1/users/${target.id}`)).json<any>();
@@ -203,7 +203,7 @@ describe("users", () => {
     for (const q of ["limit=0", "limit=101", "cursor=not-a-cursor", "status=gone"]) {
       const res = await as(org.access_token)(`/v1/users?${q}`);
       expect(res.status, q).toBe(422);
-      await problem(res);
+      await expectProblem(res);
     }
   });
 
@@ -252,7 +252,7 @@ describe("users", () => {
     for (const init of [json("PATCH", { status: "deactivated" }), { method: "DELETE" }]) {
       const res = await as(org.access_token)(`/v1/users/${org.user_id}`, init);
       expect(res.status).toBe(409);
-      expect((await problem(res)).detail).toContain("your own account");
+      expect((await expectProblem(res)).detail).toContain("your own account");
     }
     expect((await (await as(org.access_token)(`/v1/users/${org.user_id}`)).json<any>()).status).toBe("active");
     expect((await refreshGrant(org.refresh_token)).status).toBe(200);
@@ -290,7 +290,7 @@ describe("users", () => {
     const user = await createUser(admin.access_token, ["viewer"]);
     const unknown = await asAdmin(`/v1/users/${user.id}/roles`, json("PUT", { roles: ["editor", "overlord"] }));
     expect(unknown.status).toBe(422);
-    expect((await problem(unknown)).errors).toEqual([{ path: "roles", message: "Unknown role overlord" }]);
+    expect((await expectProblem(unknown)).errors).toEqual([{ path: "roles", message: "Unknown role overlord" }]);
     expect((await asAdmin(`/v1/users/${user.id}/roles`, json("PUT", { roles: [] }))).status).toBe(422);
     expect((await (await asAdmin(`/v1/users/${user.id}`)).json<any>()).roles).toEqual(["viewer"]);
     // The other organization's own roles are not ours either.
@@ -305,7 +305,7 @@ describe("users", () => {
     const own = as(org.access_token);
     const alone = await own(`/v1/users/${org.user_id}/roles`, json("PUT", { roles: ["editor"] }));
     expect(alone.status).toBe(409);
-    await problem(alone);
+    await expectProblem(alone);
     expect((await (await own(`/v1/users/${org.user_id}`)).json<any>()).roles).toEqual(["admin"]);
 
     // A machine client with the admin role is not a user: it cannot deactivate the last admin user either.
@@ -314,7 +314,7 @@ describe("users", () => {
     for (const init of [json("PATCH", { status: "deactivated" }), { method: "DELETE" }]) {
       const res = await as(robotToken)(`/v1/users/${org.user_id}`, init);
       expect(res.status).toBe(409);
-      expect((await problem(res)).detail).toContain("without an active admin");
+      expect((await expectProblem(res)).detail).toContain("without an active admin");
     }
 
     // A deactivated admin does not count.
@@ -384,7 +384,7 @@ describe("roles", () => {
     expect(res.headers.get("location")).toBe(`/v1/roles/${role.id}`);
     const dup = await asAdmin("/v1/roles", json("POST", { name, permissions: { crm: ["read"] } }));
     expect(dup.status).toBe(409);
-    expect((await problem(dup)).errors).toEqual([{ path: "name", message: "Already taken" }]);
+    expect((await expectProblem(dup)).errors).toEqual([{ path: "name", message: "Already taken" }]);
     expect((await asAdmin("/v1/roles", json("POST", { name: "admin", permissions: { crm: ["read"] } }))).status).toBe(409);
     // Names are per organization.
     expect((await asOther("/v1/roles", json("POST", { name, permissions: { crm: ["read"] } }))).status).toBe(201);
@@ -405,7 +405,7 @@ describe("roles", () => {
     for (const [body, path] of cases) {
       const res = await asAdmin("/v1/roles", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      const p = await problem(res);
+      const p = await expectProblem(res);
       expect(
         p.errors.map((e: any) => e.path),
         JSON.stringify(body),
@@ -423,7 +423,7 @@ describe("roles", () => {
     for (const [path, init] of calls) {
       const res = await asViewer(path, init);
       expect(res.status, `${init.method} ${path}`).toBe(403);
-      await problem(res);
+      await expectProblem(res);
     }
     expect((await (await asAdmin(`/v1/roles/${role.id}`)).json<any>()).permissions).toEqual({ crm: ["read"] });
   });
@@ -433,7 +433,7 @@ describe("roles", () => {
     for (const role of data.filter((r: any) => r.builtin)) {
       const patch = await asAdmin(`/v1/roles/${role.id}`, json("PATCH", { permissions: { crm: ["read"] } }));
       expect(patch.status).toBe(409);
-      await problem(patch);
+      await expectProblem(patch);
       expect((await asAdmin(`/v1/roles/${role.id}`, { method: "DELETE" })).status).toBe(409);
     }
     const after = await (await asAdmin("/v1/roles")).json<any>();
@@ -447,7 +447,7 @@ describe("roles", () => {
     expect((await mine("/v1/crm/contacts")).status).toBe(200);
     const write = await mine("/v1/crm/contacts", json("POST", { first_name: "No", last_name: "Way", email: "no@example.com" }));
     expect(write.status).toBe(403);
-    await problem(write);
+    await expectProblem(write);
     expect((await mine("/v1/documents/files")).status).toBe(403);
     expect((await (await mine("/v1/auth/me")).json<any>()).permissions).toMatchObject({ crm: ["read"], documents: [], appointments: [] });
 
@@ -462,7 +462,7 @@ describe("roles", () => {
     for (const body of [{}, { permissions: { nowhere: ["read"] } }, { permissions: { crm: ["fly"] } }, { name: "renamed", permissions: { crm: ["read"] } }]) {
       const res = await asAdmin(`/v1/roles/${role.id}`, json("PATCH", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      await problem(res);
+      await expectProblem(res);
     }
     const theirs = await createRole(other.access_token, roleName(), { crm: ["read"] });
     await expectHiddenLikeMissing(`/v1/roles/${theirs.id}`, `/v1/roles/${crypto.randomUUID()}`, json("PATCH", { permissions: { "*": ["delete"] } }));
@@ -480,7 +480,7 @@ describe("roles", () => {
     const user = await createUser(admin.access_token, [held.name]);
     const inUse = await asAdmin(`/v1/roles/${held.id}`, { method: "DELETE" });
     expect(inUse.status).toBe(409);
-    expect((await problem(inUse)).detail).toContain("1 user(s)");
+    expect((await expectProblem(inUse)).detail).toContain("1 user(s)");
     // Still held by a deactivated user: they could be reactivated.
     await asAdmin(`/v1/users/${user.id}`, { method: "DELETE" });
     expect((await asAdmin(`/v1/roles/${held.id}`, { method: "DELETE" })).status).toBe(409);
@@ -491,7 +491,7 @@ describe("roles", () => {
     const robot = await createClient(admin.access_token, [forRobots.name]);
     const byClient = await asAdmin(`/v1/roles/${forRobots.id}`, { method: "DELETE" });
     expect(byClient.status).toBe(409);
-    expect((await problem(byClient)).detail).toContain("1 active client(s)");
+    expect((await expectProblem(byClient)).detail).toContain("1 active client(s)");
     expect((await asAdmin(`/v1/clients/${robot.client_id}`, { method: "DELETE" })).status).toBe(204);
     expect((await asAdmin(`/v1/roles/${forRobots.id}`, { method: "DELETE" })).status).toBe(204);
   });
@@ -527,7 +527,7 @@ describe("invitations", () => {
 
     const reuse = await call("/v1/auth/register", json("POST", { invitation_token: inv.token, password: PASSWORD, name: "Again" }));
     expect(reuse.status).toBe(400);
-    await problem(reuse);
+    await expectProblem(reuse);
     const after = await (await asAdmin("/v1/invitations?limit=100")).json<any>();
     expect(after.data.map((i: any) => i.id)).not.toContain(inv.id);
   });
@@ -541,20 +541,20 @@ describe("invitations", () => {
     ] as const) {
       const res = await asAdmin("/v1/invitations", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      expect((await problem(res)).errors.map((e: any) => e.path)).toContain(path);
+      expect((await expectProblem(res)).errors.map((e: any) => e.path)).toContain(path);
     }
     const theirRole = await createRole(other.access_token, roleName(), { crm: ["read"] });
     expect((await asAdmin("/v1/invitations", json("POST", { email: uniqueEmail(), role: theirRole.name }))).status).toBe(422);
     const taken = await asAdmin("/v1/invitations", json("POST", { email: viewer.email.toUpperCase(), role: "viewer" }));
     expect(taken.status).toBe(409);
-    await problem(taken);
+    await expectProblem(taken);
     for (const [path, init] of [
       ["/v1/invitations", json("POST", { email: uniqueEmail(), role: "admin" })],
       ["/v1/invitations", {}],
     ] as const) {
       const res = await asViewer(path, init);
       expect(res.status).toBe(403);
-      await problem(res);
+      await expectProblem(res);
     }
   });
 
@@ -601,7 +601,7 @@ describe("machine clients", () => {
     expect((await robot("/v1/crm/contacts")).status).toBe(200);
     const write = await robot("/v1/crm/contacts", json("POST", { first_name: "Robo", last_name: "Writer", email: "robo@example.com" }));
     expect(write.status).toBe(403);
-    await problem(write);
+    await expectProblem(write);
     // A viewer client is no admin.
     expect((await robot("/v1/users")).status).toBe(403);
 
@@ -656,7 +656,7 @@ describe("machine clients", () => {
     ] as const) {
       const res = await asAdmin("/v1/clients", json("POST", body));
       expect(res.status, JSON.stringify(body)).toBe(422);
-      expect((await problem(res)).errors.map((e: any) => e.path)).toContain(path);
+      expect((await expectProblem(res)).errors.map((e: any) => e.path)).toContain(path);
     }
     const theirs = await createClient(other.access_token, ["viewer"]);
     for (const [path, init] of [
@@ -666,7 +666,7 @@ describe("machine clients", () => {
     ] as const) {
       const res = await asViewer(path, init);
       expect(res.status).toBe(403);
-      await problem(res);
+      await expectProblem(res);
     }
     await expectHiddenLikeMissing(`/v1/clients/${theirs.client_id}`, `/v1/clients/${crypto.randomUUID()}`, { method: "DELETE" });
     expect((await asAdmin("/v1/clients/xyz", { method: "DELETE" })).status).toBe(422);

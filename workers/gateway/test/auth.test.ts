@@ -3,7 +3,7 @@ import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateK
 import { beforeAll, describe, expect, it } from "vitest";
 import { decryptText } from "../src/identity/sealing";
 import { rotateSigningKey } from "../src/identity/keys";
-import { PASSWORD, bearer, call, form, json, login, mailTo, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, mailTo, expectProblem, registerOrganization, type Account } from "./helpers";
 
 const SECRET = (env as any).SIGNING_KEYS_SECRET as string;
 const DB = (env as any).DB as D1Database;
@@ -52,7 +52,7 @@ describe("registration", () => {
     expect((await first.json<any>()).user.email).toBe(email.toLowerCase());
     const dup = await call("/v1/auth/register", json("POST", { email: email.toUpperCase(), password: PASSWORD, name: "B", organization_name: "Two" }));
     expect(dup.status).toBe(409);
-    await problem(dup);
+    await expectProblem(dup);
     expect((await login(email.toUpperCase())).access_token).toBeTruthy();
   });
 
@@ -71,7 +71,7 @@ describe("registration", () => {
   it("validates input", async () => {
     const short = await call("/v1/auth/register", json("POST", { email: "x@example.com", password: "short", name: "A", organization_name: "O" }));
     expect(short.status).toBe(422);
-    expect((await problem(short)).errors.some((e: any) => e.path.includes("password"))).toBe(true);
+    expect((await expectProblem(short)).errors.some((e: any) => e.path.includes("password"))).toBe(true);
     expect((await call("/v1/auth/register", json("POST", { email: "nope", password: PASSWORD, name: "A", organization_name: "O" }))).status).toBe(422);
   });
 });
@@ -223,7 +223,7 @@ describe("bad tokens are refused with 401 and change nothing", () => {
     const res = await call("/v1/crm/contacts", bearer(token, json("POST", { first_name: "Eve", last_name: "Forger", email })));
     expect(res.status, label).toBe(401);
     expect(res.headers.get("www-authenticate"), label).toContain("Bearer");
-    await problem(res);
+    await expectProblem(res);
     const list = await (await call("/v1/crm/contacts?limit=100", bearer(a.access_token))).json<any>();
     expect(
       list.data.some((c: any) => c.email === email),
@@ -292,7 +292,7 @@ describe("permissions at the gateway", () => {
     expect((await call("/v1/crm/contacts", bearer(viewer))).status).toBe(200);
     const post = await call("/v1/crm/contacts", bearer(viewer, json("POST", { first_name: "V", last_name: "V", email: "v@example.com" })));
     expect(post.status).toBe(403);
-    await problem(post);
+    await expectProblem(post);
     const editor = await userWith(["editor"]);
     const created = await call(
       "/v1/crm/contacts",

@@ -12,15 +12,7 @@ export function json(method: string, body: unknown, headers: Record<string, stri
   return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
 
-export async function problem(res: Response) {
-  expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const body = await res.json<any>();
-  expect(body).toMatchObject({ status: res.status, request_id: res.headers.get("x-request-id") });
-  expect(typeof body.type).toBe("string");
-  expect(typeof body.title).toBe("string");
-  expect(typeof body.detail).toBe("string");
-  return body;
-}
+export { expectProblem } from "@buildly/shared/test";
 
 /** A body that streams `size` pseudo-random bytes in 64 KiB chunks, and its SHA-256. */
 export async function streamOf(size: number) {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
 
 let a: Account;
 let b: Account;
@@ -37,7 +37,7 @@ describe("Idempotency-Key", () => {
     );
     const other = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact(`k2-${key}@example.com`), { "idempotency-key": key })));
     expect(other.status).toBe(422);
-    await problem(other);
+    await expectProblem(other);
   });
 
   it("answers 409 to a duplicate that arrives while the first is still running", async () => {
@@ -46,7 +46,7 @@ describe("Idempotency-Key", () => {
     const [one, two] = await Promise.all([send(), send()]);
     expect([one.status, two.status].sort()).toEqual([200, 409]);
     const conflict = one.status === 409 ? one : two;
-    await problem(conflict);
+    await expectProblem(conflict);
     // Once the first is done, a retry gets its stored response.
     const later = await send();
     expect(later.status).toBe(200);
@@ -92,7 +92,7 @@ describe("Idempotency-Key", () => {
   it("refuses a malformed key", async () => {
     const res = await call("/v1/crm/contacts", bearer(a.access_token, json("POST", contact("x@example.com"), { "idempotency-key": "has spaces in it" })));
     expect(res.status).toBe(400);
-    await problem(res);
+    await expectProblem(res);
   });
 
   describe("keys belong to the caller, not to the organization", () => {
@@ -163,7 +163,7 @@ describe("Idempotency-Key", () => {
       // Another user's different body is not a mismatch with the admin's key...
       expect((await echo(editor.token, key, { v: 2 })).status).toBe(200);
       // ...but the editor's own reuse with another body is.
-      await problem(await echo(editor.token, key, { v: 3 }));
+      await expectProblem(await echo(editor.token, key, { v: 3 }));
     });
   });
 });

@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { PASSWORD, form, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, form, expectProblem, registerOrganization, type Account } from "./helpers";
 
 /** ISSUER in vitest.config.ts. */
 const ISSUER = "https://gateway.example";
@@ -82,7 +82,7 @@ describe("without ISSUER", () => {
         ] as const) {
           const res = await gatewayWith({ ISSUER: "" }, `${origin}${path}`, init);
           expect(res.status, path).toBe(500);
-          const body = await problem(res);
+          const body = await expectProblem(res);
           expect(JSON.stringify(body), path).not.toMatch(/ISSUER|evil|localhost|stack/i);
           expect(res.headers.get("cache-control") ?? "", path).not.toContain("public");
         }

@@ -2,7 +2,7 @@
 // atomically in the RateLimiter Durable Object before any password is checked.
 import { describe, expect, it } from "vitest";
 import { normalizeEmail } from "../src/identity/accounts";
-import { PASSWORD, bearer, call, form, json, problem, registerOrganization, statuses } from "./helpers";
+import { PASSWORD, bearer, call, form, json, expectProblem, registerOrganization, statuses } from "./helpers";
 
 /** LOGIN_FAILURES_LIMIT in vitest.config.ts. */
 const LIMIT = 3;
@@ -79,7 +79,7 @@ describe("current-password checks (POST /v1/auth/password)", () => {
     expect(statuses(results)).toEqual({ 400: LIMIT, 429: 20 - LIMIT });
     const refused = results.find((r) => r.status === 429)!;
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await problem(refused)).detail).toMatch(/too many/i);
+    expect((await expectProblem(refused)).detail).toMatch(/too many/i);
     // The right current password waits too, and nothing changed.
     expect((await changePassword(acct.access_token, PASSWORD)).status).toBe(429);
   });

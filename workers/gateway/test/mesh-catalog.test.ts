@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { forgetMeshCatalog } from "../src/mesh/catalog";
-import { ADDED_SERVICES, call, problem, registerOrganization } from "./helpers";
+import { ADDED_SERVICES, call, expectProblem, registerOrganization } from "./helpers";
 import { as, timings, userWith } from "./mesh-helpers";
 
 describe("GET /v1/mesh/models", () => {
   it("needs a token", async () => {
     const res = await call("/v1/mesh/models");
     expect(res.status).toBe(401);
-    await problem(res);
+    await expectProblem(res);
   });
 
   it("lists every service's models with fields and references; a service that cannot describe itself is reported and asked again next time", async () => {

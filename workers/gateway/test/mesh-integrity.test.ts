@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { json, problem, registerOrganization, type Account } from "./helpers";
+import { json, expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, created, nextSlot, timings, userWith } from "./mesh-helpers";
 
 let admin: Account;
@@ -31,7 +31,7 @@ describe("referential integrity across services", () => {
       json("POST", appointment([attendee(ada.id), attendee(null), attendee(missing), attendee(theirs.id)])),
     );
     expect(res.status).toBe(422);
-    const body = await problem(res);
+    const body = await expectProblem(res);
     expect(body.errors).toEqual([
       { path: "attendees.2.contact_id", message: `No crm.contacts record with id ${missing} exists in this organization` },
       // Another organization's contact does not exist here either.
@@ -54,7 +54,7 @@ describe("referential integrity across services", () => {
     // PATCH and PUT are checked the same way.
     const patch = await as(admin.access_token)(`/v1/appointments/appointments/${made.id}`, json("PATCH", { attendees: [attendee(missing)] }));
     expect(patch.status).toBe(422);
-    expect((await problem(patch)).errors).toEqual([{ path: "attendees.0.contact_id", message: expect.stringContaining("No crm.contacts record") }]);
+    expect((await expectProblem(patch)).errors).toEqual([{ path: "attendees.0.contact_id", message: expect.stringContaining("No crm.contacts record") }]);
     const fine = await as(admin.access_token)(`/v1/appointments/appointments/${made.id}`, json("PATCH", { attendees: [attendee(ada.id)] }));
     expect(fine.status).toBe(200);
   });
@@ -79,7 +79,7 @@ describe("referential integrity across services", () => {
     expect(loose.status).toBe(200);
     const nested = await as(admin.access_token)("/v1/fixture/things/abc", json("PATCH", { links: [{ contact_id: ada.id }, { contact_id: theirs.id }] }));
     expect(nested.status).toBe(422);
-    expect((await problem(nested)).errors.map((e: any) => e.path)).toEqual(["links.1.contact_id"]);
+    expect((await expectProblem(nested)).errors.map((e: any) => e.path)).toEqual(["links.1.contact_id"]);
     // Paths that are not a model's collection or record are not checked.
     const elsewhere = await as(admin.access_token)("/v1/fixture/things/abc/notes", json("POST", { contact_id: theirs.id }));
     expect(elsewhere.status).toBe(200);
@@ -103,7 +103,7 @@ describe("referential integrity across services", () => {
     const big = JSON.stringify({ contact_id: ada.id, pad: "x".repeat(1024 * 1024) });
     const res = await as(admin.access_token)("/v1/fixture/things", { method: "POST", headers: { "content-type": "application/json" }, body: big });
     expect(res.status).toBe(413);
-    await problem(res);
+    await expectProblem(res);
     // Elsewhere on the same service (no model there) the same body goes through.
     const ok = await as(admin.access_token)("/v1/fixture/other", { method: "POST", headers: { "content-type": "application/json" }, body: big });
     expect(ok.status).toBe(200);
@@ -112,7 +112,7 @@ describe("referential integrity across services", () => {
   it("fails closed: 503 when the referenced service cannot be asked, or the target's models are unknown", async () => {
     const res = await as(admin.access_token)("/v1/mirror/gadgets", json("POST", { thing_id: crypto.randomUUID() }));
     expect(res.status).toBe(503);
-    const body = await problem(res);
+    const body = await expectProblem(res);
     expect(body.detail).toContain("fixture.things");
     expect(JSON.stringify(body)).not.toContain("fixture records are unavailable");
     expect(timings(res)).toContainEqual(["fixture", "getMany"]);
@@ -121,7 +121,7 @@ describe("referential integrity across services", () => {
 
     const unknown = await as(admin.access_token)("/v1/broken/things", json("POST", { contact_id: ada.id }));
     expect(unknown.status).toBe(503);
-    expect(JSON.stringify(await problem(unknown))).not.toContain("secret");
+    expect(JSON.stringify(await expectProblem(unknown))).not.toContain("secret");
     // A body that is not JSON streams through untouched.
     expect((await as(admin.access_token)("/v1/broken/things", { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" })).status).toBe(200);
   });

@@ -1,7 +1,7 @@
 // Join records: POST/GET/DELETE /v1/mesh/joins, and what happens when a linked record goes away.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { problem, registerOrganization, type Account } from "./helpers";
+import { expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, clientWithRoles, createRole, type Row } from "./mesh-records";
 
 let admin: Account;
@@ -45,7 +45,7 @@ describe("POST /v1/mesh/joins", () => {
 
     const again = await api.post("/v1/mesh/joins", { relationship: "0e5e0000-0000-4000-8000-000000000002", origin_id: contact.id, related_id: file.id });
     expect(again.status).toBe(409);
-    await problem(again);
+    await expectProblem(again);
     expect(await (await api.get(`/v1/mesh/joins/${join.id}`)).json<Row>()).toEqual(join);
   });
 
@@ -53,12 +53,12 @@ describe("POST /v1/mesh/joins", () => {
     const [contact, file] = await Promise.all([api.contact(), api.file()]);
     const missing = await api.post("/v1/mesh/joins", { relationship: "documents", origin_id: crypto.randomUUID(), related_id: file.id });
     expect(missing.status).toBe(404);
-    expect((await problem(missing)).detail).toContain("origin_id");
+    expect((await expectProblem(missing)).detail).toContain("origin_id");
     const other = as((await registerOrganization("Mesh joins, other")).access_token);
     const theirFile = await other.file();
     const foreign = await api.post("/v1/mesh/joins", { relationship: "documents", origin_id: contact.id, related_id: theirFile.id });
     expect(foreign.status).toBe(404);
-    expect((await problem(foreign)).detail).toContain("related_id");
+    expect((await expectProblem(foreign)).detail).toContain("related_id");
     expect(await linksInD1(contact.id)).toBe(0);
   });
 
@@ -66,10 +66,10 @@ describe("POST /v1/mesh/joins", () => {
     const [contact, file] = await Promise.all([api.contact(), api.file()]);
     const unknown = await api.post("/v1/mesh/joins", { relationship: "nope", origin_id: contact.id, related_id: file.id });
     expect(unknown.status).toBe(422);
-    expect((await problem(unknown)).errors).toEqual([{ path: "relationship", message: "Unknown relationship" }]);
+    expect((await expectProblem(unknown)).errors).toEqual([{ path: "relationship", message: "Unknown relationship" }]);
     const field = await api.post("/v1/mesh/joins", { relationship: "appointments", origin_id: contact.id, related_id: file.id });
     expect(field.status).toBe(422);
-    expect((await problem(field)).detail).toContain("attendees[].contact_id");
+    expect((await expectProblem(field)).detail).toContain("attendees[].contact_id");
     expect((await api.post("/v1/mesh/joins", { relationship: "documents", origin_id: "x", related_id: file.id })).status).toBe(422);
   });
 
@@ -82,7 +82,7 @@ describe("POST /v1/mesh/joins", () => {
     const crmOnly = as(await clientWithRoles(admin.access_token, ["crm-editor"]));
     const noRead = await crmOnly.post("/v1/mesh/joins", body);
     expect(noRead.status).toBe(403);
-    expect((await problem(noRead)).detail).toContain("documents");
+    expect((await expectProblem(noRead)).detail).toContain("documents");
     const editor = as(await clientWithRoles(admin.access_token, ["editor"]));
     const made = await editor.post("/v1/mesh/joins", body);
     expect(made.status).toBe(201);

@@ -1,6 +1,6 @@
 // Joined reads: ?join= on proxied GETs, both directions and both kinds, batched, permission-checked.
 import { beforeAll, describe, expect, it } from "vitest";
-import { problem, registerOrganization, type Account } from "./helpers";
+import { expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, clientWithRoles, createRole, ids, serviceCalls, type Row } from "./mesh-records";
 
 let admin: Account;
@@ -163,7 +163,7 @@ describe("what join refuses", () => {
     await warmCatalog();
     const res = await api.get("/v1/crm/contacts?join=documents,nope");
     expect(res.status).toBe(422);
-    const body = await problem(res);
+    const body = await expectProblem(res);
     expect(body.detail).toContain("nope");
     expect(body.detail).toContain("appointments");
     expect(body.errors).toEqual([{ path: "join", message: "Unknown relationship key nope" }]);
@@ -175,7 +175,7 @@ describe("what join refuses", () => {
     expect((await api.get("/v1/crm/contacts?join=a,b,c,d,e,f")).status).toBe(422);
     const res = await api.get("/v1/crm/openapi.json?join=documents");
     expect(res.status).toBe(422);
-    expect((await problem(res)).errors[0].path).toBe("join");
+    expect((await expectProblem(res)).errors[0].path).toBe("join");
   });
 
   it("still checks the caller may read the service first (403, not 422)", async () => {

@@ -1,7 +1,7 @@
 // Relationships: the platform's defaults, an organization's own, and what the catalog allows.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { problem, registerOrganization, type Account } from "./helpers";
+import { expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, clientWithRoles, type Row } from "./mesh-records";
 
 let admin: Account;
@@ -47,7 +47,7 @@ describe("the platform's defaults", () => {
     expect(all.slice(0, 4)).toEqual(defaults);
     const del = await api.del(`/v1/mesh/relationships/${defaults[0]!.id}`);
     expect(del.status).toBe(409);
-    await problem(del);
+    await expectProblem(del);
     expect((await api.get(`/v1/mesh/relationships/${defaults[1]!.id}`)).status).toBe(200);
     // Not copied into the organization's data.
     const rows = await env.DB.prepare("SELECT count(*) AS n FROM mesh_relationships WHERE organization_id = ?")
@@ -105,11 +105,11 @@ describe("an organization's own relationships", () => {
     // contacts already has `documents` (a default).
     const taken = await api.post("/v1/mesh/relationships", { ...companyDocuments, origin: { service: "crm", model: "contacts" }, reverse_key: "people" });
     expect(taken.status).toBe(409);
-    expect((await problem(taken)).errors).toEqual([{ path: "key", message: "contacts already has a relationship named documents" }]);
+    expect((await expectProblem(taken)).errors).toEqual([{ path: "key", message: "contacts already has a relationship named documents" }]);
     // files already has `contacts` as a reverse key (a default).
     const reverse = await api.post("/v1/mesh/relationships", { ...companyDocuments, reverse_key: "contacts" });
     expect(reverse.status).toBe(409);
-    expect((await problem(reverse)).errors).toEqual([{ path: "reverse_key", message: "files already has a relationship named contacts" }]);
+    expect((await expectProblem(reverse)).errors).toEqual([{ path: "reverse_key", message: "files already has a relationship named contacts" }]);
     const first = await api.post("/v1/mesh/relationships", { ...companyDocuments, key: "files" });
     expect(first.status).toBe(201);
     const second = await api.post("/v1/mesh/relationships", { ...companyDocuments, key: "papers", reverse_key: "companies" });
@@ -154,7 +154,7 @@ describe("validation against the catalog", () => {
     it(`422 for ${name}`, async () => {
       const res = await api.post("/v1/mesh/relationships", { ...companyDocuments, ...change });
       expect(res.status, await res.clone().text()).toBe(422);
-      const body = await problem(res);
+      const body = await expectProblem(res);
       expect(body.errors).toContainEqual({ path: error.path, message: expect.stringMatching(error.message) });
       expect(body.detail).toMatch(error.message);
     });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, problem, registerOrganization, type Account } from "./helpers";
+import { call, expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, created, nextSlot, timings, uploadedFile, userWith } from "./mesh-helpers";
 
 /** A word no other test uses: FTS5 reads it as one token. */
@@ -167,7 +167,7 @@ describe("GET /v1/mesh/search", () => {
     const first = await (await search(admin.access_token, `q=${many}&models=crm.companies&limit=1`)).json<any>();
     const elsewhere = await search(admin.access_token, `q=${word}&models=crm.companies&limit=1&cursor=${first.next_cursor}`);
     expect(elsewhere.status).toBe(422);
-    expect((await problem(elsewhere)).errors).toEqual([{ path: "cursor", message: "Invalid cursor" }]);
+    expect((await expectProblem(elsewhere)).errors).toEqual([{ path: "cursor", message: "Invalid cursor" }]);
     expect((await search(admin.access_token, `q=${many}&cursor=garbage`)).status).toBe(422);
   });
 
@@ -186,7 +186,7 @@ describe("GET /v1/mesh/search", () => {
       const res = await search(admin.access_token, query);
       expect(res.status, query).toBe(422);
       expect(
-        (await problem(res)).errors.map((e: any) => e.path),
+        (await expectProblem(res)).errors.map((e: any) => e.path),
         query,
       ).toContain(path);
     }

@@ -1,7 +1,7 @@
 // Joined writes: POST/PATCH with ?join= and _embedded, all or nothing.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { problem, registerOrganization, type Account } from "./helpers";
+import { expectProblem, registerOrganization, type Account } from "./helpers";
 import { as, clientWithRoles, createRole, ids, serviceCalls, type Row } from "./mesh-records";
 
 let admin: Account;
@@ -96,7 +96,7 @@ describe("joined writes that fail leave nothing behind", () => {
       _embedded: { contacts: [newContact(t), newContact(t, { email: "not-an-email" })] },
     });
     expect(res.status).toBe(422);
-    const body = await problem(res);
+    const body = await expectProblem(res);
     expect(body.failed_step).toBe("create _embedded.contacts[1] (POST /v1/crm/contacts)");
     expect(body.errors).toEqual([expect.objectContaining({ path: "_embedded.contacts.1.email" })]);
     expect(body.not_undone).toBeUndefined();
@@ -114,7 +114,7 @@ describe("joined writes that fail leave nothing behind", () => {
       _embedded: { contacts: [newContact(t, { phone: "nope" })] },
     });
     expect(res.status).toBe(422);
-    expect((await problem(res)).failed_step).toMatch(/^create _embedded\.contacts\[0\]/);
+    expect((await expectProblem(res)).failed_step).toMatch(/^create _embedded\.contacts\[0\]/);
     expect((await (await api.get(`/v1/crm/companies/${company.id}`)).json<Row>()).domain).toBe(company.domain);
   });
 
@@ -136,7 +136,7 @@ describe("joined writes that fail leave nothing behind", () => {
       _embedded: { contact: [newContact(t)], deal_files: [{ name: "x.txt" }] },
     });
     expect(res.status).toBeGreaterThanOrEqual(400);
-    expect((await problem(res)).failed_step).toMatch(/^create _embedded\.deal_files\[0\]/);
+    expect((await expectProblem(res)).failed_step).toMatch(/^create _embedded\.deal_files\[0\]/);
     const after = await (await api.get(`/v1/crm/deals/${deal.id}`)).json<Row>();
     expect(after).toMatchObject({ contact_id: before.id, title: deal.title });
     expect(await contactsNamed(t)).toEqual([]);
@@ -161,7 +161,7 @@ describe("joined writes that fail leave nothing behind", () => {
     const res = await api.post("/v1/crm/contacts?join=documents", { ...newContact(t), _embedded: { documents: [{ name: "x.txt" }] } });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
-    expect((await problem(res)).failed_step).toMatch(/^create _embedded\.documents\[0\] \(POST \/v1\/documents\/files\)/);
+    expect((await expectProblem(res)).failed_step).toMatch(/^create _embedded\.documents\[0\] \(POST \/v1\/documents\/files\)/);
     expect(await contactsNamed(t)).toEqual([]);
   });
 
@@ -169,13 +169,13 @@ describe("joined writes that fail leave nothing behind", () => {
     const t = tag();
     const notJoined = await api.post("/v1/crm/contacts?join=documents", { ...newContact(t), _embedded: { deals: [] } });
     expect(notJoined.status).toBe(422);
-    expect((await problem(notJoined)).errors).toEqual([{ path: "_embedded.deals", message: "deals is not in ?join=" }]);
+    expect((await expectProblem(notJoined)).errors).toEqual([{ path: "_embedded.deals", message: "deals is not in ?join=" }]);
     const missing = await api.post("/v1/crm/contacts?join=documents", { ...newContact(t), _embedded: { documents: [{ id: crypto.randomUUID() }] } });
     expect(missing.status).toBe(422);
-    expect((await problem(missing)).errors[0].path).toBe("_embedded.documents.0.id");
+    expect((await expectProblem(missing)).errors[0].path).toBe("_embedded.documents.0.id");
     const nested = await api.post("/v1/crm/contacts?join=appointments", { ...newContact(t), _embedded: { appointments: [{ title: "x" }] } });
     expect(nested.status).toBe(422);
-    expect((await problem(nested)).errors[0].message).toContain("attendees[].contact_id");
+    expect((await expectProblem(nested)).errors[0].message).toContain("attendees[].contact_id");
     const twoForOne = await api.post("/v1/crm/deals?join=contact", {
       title: "x",
       amount: 1,
@@ -187,7 +187,7 @@ describe("joined writes that fail leave nothing behind", () => {
     const writer = as(await clientWithRoles(admin.access_token, ["crm-writer"]));
     const forbidden = await writer.post("/v1/crm/contacts?join=documents", { ...newContact(t), _embedded: { documents: [{ name: "x" }] } });
     expect(forbidden.status).toBe(403);
-    expect((await problem(forbidden)).errors).toEqual([{ path: "_embedded.documents", message: "Needs create on the documents service" }]);
+    expect((await expectProblem(forbidden)).errors).toEqual([{ path: "_embedded.documents", message: "Needs create on the documents service" }]);
     expect(await contactsNamed(t)).toEqual([]);
   });
 

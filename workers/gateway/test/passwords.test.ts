@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { passwordProblem } from "../src/identity/password-policy";
-import { PASSWORD, bearer, call, form, json, login, mailTo, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, mailTo, expectProblem, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
 
@@ -35,7 +35,7 @@ const STRONG = [PASSWORD, "a brand new password", "Tr0ub4dor&3 horse", "reset pa
 
 async function expectRefused(res: Response, path: string, rule: RegExp, label: string) {
   expect(res.status, label).toBe(422);
-  const body = await problem(res);
+  const body = await expectProblem(res);
   const error = body.errors.find((e: any) => e.path === path);
   expect(error, `${label}: ${JSON.stringify(body.errors)}`).toBeDefined();
   expect(error.message, label).toMatch(rule);
@@ -141,7 +141,7 @@ describe("password reset tokens", () => {
     for (const token of [first, third, second]) {
       const res = await call("/v1/auth/password-reset/confirm", json("POST", { token, new_password: "an attacker's passphrase" }));
       expect(res.status).toBe(400);
-      await problem(res);
+      await expectProblem(res);
     }
     expect((await login(acct.email, "the chosen passphrase")).access_token).toBeTruthy();
   });

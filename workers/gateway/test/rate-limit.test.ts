@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientIp, ipLimitKey } from "../src/http/client-ip";
 import { RateLimitConfigSchema } from "../src/limits/policies";
-import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
 
 async function member(admin: Account, roles: string[] = ["editor"]) {
   const email = `m-${crypto.randomUUID()}@example.com`;
@@ -32,7 +32,7 @@ describe("exact admission under concurrency, per scope", () => {
     expect(statuses(results)).toEqual({ 200: 5, 429: 10 });
     const refused = results.find((r) => r.status === 429)!;
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    const body = await problem(refused);
+    const body = await expectProblem(refused);
     expect(body.detail).toContain("user");
     const ok = results.find((r) => r.status === 200)!;
     expect(ok.headers.get("ratelimit-policy")).toContain('"user";q=5;w=60');
@@ -125,7 +125,7 @@ describe("headers and policy settings", () => {
       bearer(admin.access_token, json("PATCH", { rate_limits: { user: { limit: 2001, window_seconds: 60 } } })),
     );
     expect(tooMuch.status).toBe(422);
-    expect((await problem(tooMuch)).errors[0].path).toBe("rate_limits.user");
+    expect((await expectProblem(tooMuch)).errors[0].path).toBe("rate_limits.user");
     // The same burst in a shorter window is a higher rate: also refused.
     const faster = await call(
       "/v1/organizations/current",
@@ -304,7 +304,7 @@ describe("changing limits", () => {
     const other = await member(admin, ["admin"]);
     const results = await Promise.all(Array.from({ length: 60 }, () => settings(other)));
     expect(statuses(results)).toEqual({ 200: 20, 429: 40 });
-    const refused = await problem(results.find((r) => r.status === 429)!);
+    const refused = await expectProblem(results.find((r) => r.status === 429)!);
     expect(refused.exceeded).toEqual(["route-organization-settings"]);
     // It is its own allowance, not the organization's: the first admin still has all of theirs.
     expect((await settings(admin.access_token)).headers.get("ratelimit-policy")).toBe('"route-organization-settings";q=20;w=60');
@@ -318,7 +318,7 @@ describe("a 429 names only the policies the request exceeded", () => {
     await setLimits(admin, { user: { limit: 2, window_seconds: 60 } });
     const results = await Promise.all(Array.from({ length: 6 }, () => call("/v1/crm/contacts?limit=1", bearer(editor))));
     const refused = results.find((r) => r.status === 429)!;
-    const body = await problem(refused);
+    const body = await expectProblem(refused);
     expect(body.exceeded).toEqual(["user"]);
     expect(body.detail).toContain("(user)");
     expect(body.detail).not.toContain("organization");
@@ -333,7 +333,7 @@ describe("a 429 names only the policies the request exceeded", () => {
     const editor = await member(admin);
     await setLimits(admin, { organization: { limit: 3, window_seconds: 60 } });
     const results = await Promise.all(Array.from({ length: 9 }, () => call("/v1/crm/contacts?limit=1", bearer(editor))));
-    const body = await problem(results.find((r) => r.status === 429)!);
+    const body = await expectProblem(results.find((r) => r.status === 429)!);
     expect(body.exceeded).toEqual(["organization"]);
     expect(body.detail).not.toMatch(/\buser\b/);
   });
@@ -344,7 +344,7 @@ describe("a 429 names only the policies the request exceeded", () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => call("/v1/appointments/calendars", bearer(editor, json("POST", { name: `C${i}`, time_zone: "UTC" })))),
     );
-    const body = await problem(results.find((r) => r.status === 429)!);
+    const body = await expectProblem(results.find((r) => r.status === 429)!);
     expect(body.exceeded).toEqual(["route-calendar-writes"]);
   });
 });

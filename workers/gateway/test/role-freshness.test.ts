@@ -2,7 +2,7 @@
 // request, and what a demoted or deactivated admin created (invitations, machine clients) is
 // checked again when it is used.
 import { beforeEach, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, form, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
 
 const as =
   (token: string) =>
@@ -56,7 +56,7 @@ async function expectNoAdminPowers(token: string, victimId: string) {
   for (const [path, init] of attempts) {
     const res = await act(path, init);
     expect(res.status, `${init.method ?? "GET"} ${path}`).toBe(403);
-    await problem(res);
+    await expectProblem(res);
   }
 }
 
@@ -117,7 +117,7 @@ describe("invitations are checked again when accepted", () => {
     expect((await as(org.access_token)(`/v1/users/${second.id}/roles`, json("PUT", { roles: ["editor"] }))).status).toBe(200);
     const res = await accept(token);
     expect(res.status).toBe(400);
-    expect((await problem(res)).errors).toEqual([{ path: "invitation_token", message: expect.stringContaining("no longer") }]);
+    expect((await expectProblem(res)).errors).toEqual([{ path: "invitation_token", message: expect.stringContaining("no longer") }]);
   });
 
   it("an invitation from an admin who was then deactivated grants nothing, whatever its role", async () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, call, json, problem, registerOrganization, streamOf, type Account } from "./helpers";
+import { bearer, call, json, expectProblem, registerOrganization, streamOf, type Account } from "./helpers";
 
 let admin: Account;
 beforeAll(async () => {
@@ -104,18 +104,18 @@ describe("routing to logic services", () => {
       body: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }),
     });
     expect(declared.status).toBe(413);
-    await problem(declared);
+    await expectProblem(declared);
     const { stream } = await streamOf(8 * 1024 * 1024 + 1);
     const streamed = await authed("/v1/fixture/upload", { method: "POST", body: stream });
     expect(streamed.status).toBe(413);
-    expect((await problem(streamed)).max_bytes).toBe(8 * 1024 * 1024);
+    expect((await expectProblem(streamed)).max_bytes).toBe(8 * 1024 * 1024);
   });
 
   it("answers unknown services, versions and routes with 404 problem+json", async () => {
     for (const path of ["/v1/nope/things", "/v2/crm/contacts", "/v1", "/nothing/here"]) {
       const res = await call(path);
       expect(res.status, path).toBe(404);
-      await problem(res);
+      await expectProblem(res);
     }
   });
 
@@ -123,12 +123,12 @@ describe("routing to logic services", () => {
     const wrong = await authed("/v1/crm/contacts", { method: "PUT" });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("GET, HEAD, POST");
-    expect((await problem(wrong)).detail).toContain("/v1/crm/contacts");
+    expect((await expectProblem(wrong)).detail).toContain("/v1/crm/contacts");
     expect((await authed("/v1/crm/contacts", { method: "POST", headers: { "content-type": "text/plain" }, body: "x" })).status).toBe(415);
     expect((await authed("/v1/crm/contacts", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
     const invalid = await authed("/v1/crm/contacts", json("POST", { first_name: "A", last_name: "B", email: "nope" }));
     expect(invalid.status).toBe(422);
-    expect((await problem(invalid)).errors).toEqual([{ path: "email", message: expect.any(String) }]);
+    expect((await expectProblem(invalid)).errors).toEqual([{ path: "email", message: expect.any(String) }]);
   });
 
   it("gives 504 when a service does not answer within its deadline", async () => {
@@ -136,7 +136,7 @@ describe("routing to logic services", () => {
     const res = await authed("/v1/fixture/hang");
     expect(res.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect((await problem(res)).detail).toContain("fixture");
+    expect((await expectProblem(res)).detail).toContain("fixture");
   });
 
   it("gives 502 when a service throws, without leaking its internals", async () => {
@@ -145,7 +145,7 @@ describe("routing to logic services", () => {
     const text = await res.clone().text();
     expect(text).not.toContain("hunter2");
     expect(text).not.toMatch(/at .*\.js/);
-    await problem(res);
+    await expectProblem(res);
   });
 });
 

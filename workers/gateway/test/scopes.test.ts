@@ -1,7 +1,7 @@
 // OAuth2 scopes limit what a token may do, on top of the roles: `read` for GET/HEAD, `write`
 // for every other method, `offline_access` for a refresh token.
 import { beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, form, json, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, expectProblem, registerOrganization, type Account } from "./helpers";
 
 const FULL = "openid profile email offline_access read write";
 let admin: Account;
@@ -117,7 +117,7 @@ describe("enforcement, together with the roles", () => {
     });
     const refused = await call("/v1/crm/contacts", bearer(t.access_token, json("POST", { first_name: "N", last_name: "N", email: "n@example.com" })));
     expect(refused.headers.get("www-authenticate")).toMatch(/error="insufficient_scope".*scope="write"/);
-    expect((await problem(refused)).detail).toContain("write");
+    expect((await expectProblem(refused)).detail).toContain("write");
   });
 
   it("read: reads everywhere the roles allow, no writes", async () => {

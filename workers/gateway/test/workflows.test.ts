@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, json, login, problem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
 
 let admin: Account;
 let other: Account;
@@ -136,7 +136,7 @@ describe("templates", () => {
     };
     const res = await as(admin.access_token).post("/v1/workflows/templates", bad);
     expect(res.status).toBe(422);
-    const body = await problem(res);
+    const body = await expectProblem(res);
     expect(body.errors).toEqual(
       expect.arrayContaining([
         { path: "initial_state", message: "Unknown state nowhere" },
@@ -183,7 +183,7 @@ describe("templates", () => {
     for (const [body, path, message] of cases) {
       const res = await as(admin.access_token).post("/v1/workflows/templates", body);
       expect(res.status, path).toBe(422);
-      const p = await problem(res);
+      const p = await expectProblem(res);
       expect(p.errors.find((e: any) => e.path === path)?.message, JSON.stringify(p.errors)).toMatch(message);
     }
   });
@@ -203,7 +203,7 @@ describe("templates", () => {
       ]),
     );
     expect(res.status).toBe(422);
-    const p = await problem(res);
+    const p = await expectProblem(res);
     expect(p.errors).toEqual([
       { path: "transitions.0.actions.0.service", message: "Unknown service nosuch" },
       { path: "transitions.0.actions.1.model", message: "The documents service has no model spreadsheets" },
@@ -219,7 +219,7 @@ describe("templates", () => {
     const i = await start(t.id);
     const refused = await as(admin.access_token).delete(`/v1/workflows/templates/${t.id}`);
     expect(refused.status).toBe(409);
-    expect((await problem(refused)).detail).toMatch(/^1 running instance/);
+    expect((await expectProblem(refused)).detail).toMatch(/^1 running instance/);
     await ok(take(i.id, { transition: "close" }));
     expect((await as(admin.access_token).delete(`/v1/workflows/templates/${t.id}`)).status).toBe(204);
     expect((await as(admin.access_token).get(`/v1/workflows/templates/${t.id}`)).status).toBe(404);
@@ -247,7 +247,7 @@ describe("instances", () => {
 
     const forbidden = await take(i.id, { transition: "approve" }, editor);
     expect(forbidden.status).toBe(403);
-    expect((await problem(forbidden)).detail).toBe("Only approver may take approve.");
+    expect((await expectProblem(forbidden)).detail).toBe("Only approver may take approve.");
     expect((await take(i.id, { transition: "withdraw" }, viewer)).status).toBe(403);
     expect((await take(i.id, { transition: "submit" }, editor)).status).toBe(409);
     expect((await take(i.id, { transition: "approve", expected_version: 1 }, approver)).status).toBe(409);
@@ -373,9 +373,9 @@ describe("instances", () => {
     expect(await start(t.id, { subject })).toMatchObject({ subject });
     const missing = await as(admin.access_token).post("/v1/workflows/instances", { template_id: t.id, subject: { ...subject, id: crypto.randomUUID() } });
     expect(missing.status).toBe(422);
-    expect((await problem(missing)).errors).toEqual([{ path: "subject.id", message: "Does not exist" }]);
+    expect((await expectProblem(missing)).errors).toEqual([{ path: "subject.id", message: "Does not exist" }]);
     const model = await as(admin.access_token).post("/v1/workflows/instances", { template_id: t.id, subject: { ...subject, model: "whales" } });
-    expect((await problem(model)).errors).toEqual([{ path: "subject.model", message: "Unknown model" }]);
+    expect((await expectProblem(model)).errors).toEqual([{ path: "subject.model", message: "Unknown model" }]);
     // Another organization's record is not a subject of ours.
     const theirs = await as(other.access_token).post("/v1/workflows/instances", { template_id: t.id, subject });
     expect(theirs.status).toBe(422);
@@ -390,7 +390,7 @@ describe("instances", () => {
     for (const path of [`/v1/workflows/templates/${t.id}`, `/v1/workflows/instances/${i.id}`, `/v1/workflows/instances/${i.id}/history`]) {
       const res = await theirs.get(path);
       expect(res.status, path).toBe(404);
-      await problem(res);
+      await expectProblem(res);
     }
     expect((await theirs.post(`/v1/workflows/instances/${i.id}/transitions`, { transition: "tick" })).status).toBe(404);
     expect((await theirs.post("/v1/workflows/instances", { template_id: t.id })).status).toBe(422);
@@ -440,7 +440,9 @@ describe("timeouts", () => {
       states: [{ key: "open", name: "Open", timeout_seconds: 60, on_timeout: "close" }, counter.states[1]],
       transitions: [counter.transitions[0], { ...counter.transitions[1], actions: [{ type: "create", service: "crm", model: "contacts", body: {} }] }],
     });
-    expect((await problem(res)).errors).toEqual([{ path: "transitions.1.actions", message: expect.stringMatching(/timeout of open.*cannot have actions/) }]);
+    expect((await expectProblem(res)).errors).toEqual([
+      { path: "transitions.1.actions", message: expect.stringMatching(/timeout of open.*cannot have actions/) },
+    ]);
   });
 });
 
@@ -486,7 +488,7 @@ describe("actions", () => {
     // The second action names a file that does not exist: 424, state and history unchanged.
     const failed = await take(i.id, { transition: "sign", data: { file_id: crypto.randomUUID() } });
     expect(failed.status).toBe(424);
-    const p = await problem(failed);
+    const p = await expectProblem(failed);
     expect(p).toMatchObject({
       type: "https://buildly.dev/problems/action-failed",
       action: { index: 1, service: "documents", model: "files", status: 404 },
@@ -523,7 +525,7 @@ describe("actions", () => {
     const i = await start(t.id);
     const res = await take(i.id, { transition: "tick" }, viewer);
     expect(res.status).toBe(403);
-    expect((await problem(res)).detail).toMatch(/needs create on the crm service/);
+    expect((await expectProblem(res)).detail).toMatch(/needs create on the crm service/);
     expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`))).toMatchObject({ version: 1 });
   });
 });
@@ -630,7 +632,7 @@ describe("events", () => {
     expect((await call(path, bearer(admin.access_token))).status).toBe(426);
     const theirs = await call(path, bearer(other.access_token, { headers: { upgrade: "websocket" } }));
     expect(theirs.status).toBe(404);
-    await problem(theirs);
+    await expectProblem(theirs);
   });
 });
 

@@ -1,6 +1,8 @@
+import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { IdentityContextInput } from "../context";
-import { PROBLEM_CONTENT_TYPE, type Problem } from "../errors";
+import type { RpcResult, ServiceCatalog, ServiceHealth } from "../contract";
+import { type FieldError, PROBLEM_CONTENT_TYPE, type Problem } from "../errors";
 
 export const ORG_A = "11111111-1111-4111-8111-111111111111";
 export const ORG_B = "22222222-2222-4222-8222-222222222222";
@@ -42,6 +44,24 @@ export function serviceClient(service: RpcService, organization_id: string = ORG
 }
 export type ServiceClient = ReturnType<typeof serviceClient>;
 
+/**
+ * A logic service's RPC entrypoint as its tests call it: handle() plus the data mesh's methods.
+ * Arguments are unknown and rows any, so a test can send what the gateway never would.
+ */
+export type LogicServiceRpc = RpcService & {
+  health(): Promise<ServiceHealth>;
+  // The rows are any: a test reads their fields without narrowing.
+  getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<any[]>>;
+  findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
+  describe(): Promise<ServiceCatalog>;
+};
+
+/** The test Worker's own RPC entrypoint `name` (the class its src/index.ts exports), e.g. "CrmService". */
+export function serviceRpc<T = LogicServiceRpc>(name: string): T {
+  return (exports as unknown as Record<string, T>)[name]!;
+}
+
 /** A brand-new organization and a client acting for it: its lists hold only what the test puts there. */
 export function freshOrg(service: RpcService): { org: string; client: ServiceClient } {
   const org = crypto.randomUUID();
@@ -77,7 +97,8 @@ export async function listAll<T = any>(client: Pick<ServiceClient, "get">, path:
  * Asserts an RFC 9457 problem as every Worker writes it (problem+json, the status in the body,
  * the request id of the response header) and returns its body.
  */
-export async function expectProblem(res: Response, status: number = res.status): Promise<Problem> {
+// The body is any: a test reads its fields (errors[0].path, extensions) without narrowing.
+export async function expectProblem(res: Response, status: number = res.status): Promise<any> {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toBe(PROBLEM_CONTENT_TYPE);
   const body = await res.json<Problem>();
@@ -92,7 +113,7 @@ export async function expectProblem(res: Response, status: number = res.status):
 export async function problemPaths(res: Response): Promise<string[]> {
   const problem = await expectProblem(res, 422);
   expect(problem.title).toBe("Unprocessable Content");
-  return (problem.errors ?? []).map((e) => e.path);
+  return ((problem.errors ?? []) as FieldError[]).map((e) => e.path);
 }
 
 export * from "./mesh";

@@ -3,7 +3,7 @@
  * They run inside the calendar's CalendarWriter Durable Object, one at a time.
  */
 import { and, count, eq, gt, isNotNull, isNull, lt, ne } from "drizzle-orm";
-import { ApiError, newId, nowIso } from "@buildly/shared";
+import { ApiError, newId, nowIso, fieldError } from "@buildly/shared";
 import { db } from "../db/client";
 import { appointments, calendars, type AppointmentRow, type CalendarRow } from "../db/schema";
 import { expand, formatRecurrence, parseRule, seriesProblem, type Occurrence, type Series } from "../lib/rrule";
@@ -18,9 +18,7 @@ import { conflictError, findConflicts, MAX_REPORTED_CONFLICTS, OverlapSet, range
  */
 export const MAX_SERIES_PER_CALENDAR = 200;
 
-function invalid(path: string, message: string): ApiError {
-  return new ApiError(422, "The request does not match the schema.", { errors: [{ path, message }] });
-}
+const invalid = fieldError;
 
 export async function loadCalendar(d1: D1Database, organizationId: string, calendarId: string): Promise<CalendarRow | undefined> {
   return db(d1)

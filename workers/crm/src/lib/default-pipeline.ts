@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { nowIso, toHex, type ServiceEnv } from "@buildly/shared";
+import { v5 as uuidv5 } from "uuid";
+import { nowIso, type ServiceEnv } from "@buildly/shared";
 import type { Stage } from "../db/schema";
 
 /*
@@ -23,26 +24,9 @@ export const DEFAULT_STAGES: Stage[] = [
   { id: "lost", name: "Lost" },
 ];
 
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
-}
-
-/** RFC 9562 UUID version 5 (SHA-1, name-based). */
-export async function uuidV5(namespace: string, name: string): Promise<string> {
-  const ns = hexBytes(namespace.replace(/-/g, ""));
-  const text = new TextEncoder().encode(name);
-  const input = new Uint8Array(ns.length + text.length);
-  input.set(ns);
-  input.set(text, ns.length);
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-1", input)).slice(0, 16);
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = toHex(hash);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-export function defaultPipelineId(organizationId: string): Promise<string> {
-  return uuidV5(DEFAULT_PIPELINE_NAMESPACE, organizationId);
+/** The organization's default pipeline id: RFC 9562 UUID v5 (SHA-1, name-based) of its id, by the uuid package. */
+export function defaultPipelineId(organizationId: string): string {
+  return uuidv5(organizationId, DEFAULT_PIPELINE_NAMESPACE);
 }
 
 export async function ensureDefaultPipeline(d1: D1Database, organizationId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { foreignKey, index, integer, primaryKey, sqliteTable, text, unique, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Kept in step by hand with migrations/*.sql (the SQL is what runs; these types are what the code reads).
@@ -52,6 +52,9 @@ export const files = sqliteTable(
     index("files_tombstones").on(t.updated_at).where(sql`status = 'deleting'`),
   ],
 );
+
+/** A file that is not a tombstone (status 'deleting'): tombstones count as gone everywhere. */
+export const activeFile = eq(files.status, "active");
 
 export const fileVersions = sqliteTable(
   "file_versions",

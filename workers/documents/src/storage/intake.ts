@@ -1,4 +1,4 @@
-import { ApiError, nowIso, tooLarge } from "@buildly/shared";
+import { ApiError, nowIso, tooLarge, fieldError } from "@buildly/shared";
 import { boundaryOf, FieldTooLongError, isMultipartFormData, MultipartError, MultipartReader } from "../lib/multipart";
 import { DEFAULT_MEDIA_TYPE, isMediaType, MAX_MEDIA_TYPE_LENGTH } from "../lib/media-type";
 import { pullFrom, storeChunked, storeDeclared, type StoredObject } from "./objects";
@@ -155,8 +155,4 @@ export async function receiveUpload(env: Env, request: Request, key: string, all
   }
   if (!file) throw fieldError("form.file", "Required: the form has no file part.");
   return { ...file, fields, multipart: true };
-}
-
-export function fieldError(path: string, message: string): ApiError {
-  return new ApiError(422, "The request does not match the schema.", { errors: [{ path, message }] });
 }

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { decodeCursor, paginate } from "@buildly/shared";
+import { decodeCursor, paginate, afterCursor } from "@buildly/shared";
 import { workflowInstances, type InstanceIndexRow } from "./db/schema";
 import type { InstanceSummary } from "./schemas";
 
@@ -104,7 +104,7 @@ export async function listInstances(d1: D1Database, organizationId: string, filt
         filter.state ? eq(t.state, filter.state) : undefined,
         filter.subject_service ? eq(t.subject_service, filter.subject_service) : undefined,
         filter.subject_id ? eq(t.subject_id, filter.subject_id) : undefined,
-        after ? or(gt(t.created_at, after.k), and(eq(t.created_at, after.k), gt(t.id, after.id))) : undefined,
+        afterCursor(t.created_at, t.id, after),
       ),
     )
     .orderBy(asc(t.created_at), asc(t.id))

@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type FieldError, type IdentityContext } from "@buildly/shared";
+import { ApiError, decodeCursor, newId, nowIso, paginate, type FieldError, type IdentityContext, afterCursor } from "@buildly/shared";
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { definitionOf, graphProblems, type TemplateSnapshot } from "./definition";
@@ -163,12 +163,7 @@ export async function listTemplates(d1: D1Database, organizationId: string, limi
       workflowTemplateVersions,
       and(eq(workflowTemplateVersions.template_id, workflowTemplates.id), eq(workflowTemplateVersions.version, workflowTemplates.latest_version)),
     )
-    .where(
-      and(
-        eq(workflowTemplates.organization_id, organizationId),
-        after ? or(gt(workflowTemplates.created_at, after.k), and(eq(workflowTemplates.created_at, after.k), gt(workflowTemplates.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(workflowTemplates.organization_id, organizationId), afterCursor(workflowTemplates.created_at, workflowTemplates.id, after)))
     .orderBy(asc(workflowTemplates.created_at), asc(workflowTemplates.id))
     .limit(limit + 1);
   const page = paginate(

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, call, json, problem, registerOrganization, type Account } from "../helpers";
+import { bearer, call, json, expectProblem, registerOrganization, type Account } from "../helpers";
 
 // RATE_LIMITER is bound to a Durable Object whose every call fails (vitest.limiter-down.config.ts).
 let admin: Account;
@@ -20,7 +20,7 @@ describe("when the rate limiter cannot be reached", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(res.headers.get("cache-control")).toBe("private, no-store");
-    await problem(res);
+    await expectProblem(res);
     const list = await (await call("/v1/crm/contacts?limit=100", bearer(admin.access_token))).json<any>();
     expect(list.data.some((c: any) => c.email === email)).toBe(false);
   });

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, lt, or } from "drizzle-orm";
-import { ApiError, decodeCursor, encodeCursor, paginate, type ServiceEnv } from "@buildly/shared";
+import { and, asc, eq, gt, lt } from "drizzle-orm";
+import { ApiError, decodeCursor, encodeCursor, paginate, type ServiceEnv, notFound, ownedBy, afterCursor } from "@buildly/shared";
 import { db } from "../../db/client";
 import { appointments, calendars, type AppointmentRow, type AppointmentStatus } from "../../db/schema";
 import { mergeSorted } from "../../lib/merge";
@@ -12,9 +12,7 @@ import type * as routes from "./appointments.routes";
 
 type E = ServiceEnv<Env>;
 
-function notFound(): ApiError {
-  return new ApiError(404, "No appointment has this id.");
-}
+const NOT_FOUND = "No appointment has this id.";
 
 export const list: RouteHandler<typeof routes.listAppointments, E> = async (c) => {
   const query = c.req.valid("query");
@@ -31,7 +29,7 @@ export const list: RouteHandler<typeof routes.listAppointments, E> = async (c) =
         eq(appointments.organization_id, org),
         query.calendar_id ? eq(appointments.calendar_id, query.calendar_id) : undefined,
         query.status ? eq(appointments.status, query.status) : undefined,
-        after ? or(gt(appointments.created_at, after.k), and(eq(appointments.created_at, after.k), gt(appointments.id, after.id))) : undefined,
+        afterCursor(appointments.created_at, appointments.id, after),
       ),
     )
     .orderBy(asc(appointments.created_at), asc(appointments.id))
@@ -130,13 +128,13 @@ async function load(c: { env: Env; get(key: "identity"): { organization_id: stri
   return db(c.env.DB)
     .select()
     .from(appointments)
-    .where(and(eq(appointments.id, id), eq(appointments.organization_id, c.get("identity").organization_id)))
+    .where(ownedBy(appointments, id, c.get("identity").organization_id))
     .get();
 }
 
 export const get: RouteHandler<typeof routes.getAppointment, E> = async (c) => {
   const row = await load(c, c.req.valid("param").id);
-  if (!row) throw notFound();
+  if (!row) throw notFound(NOT_FOUND);
   return c.json(toAppointment(row), 200);
 };
 
@@ -147,7 +145,7 @@ export const update: RouteHandler<typeof routes.updateAppointment, E> = async (c
   // another calendar between this read and the write, the writer says so and we go round again.
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await load(c, id);
-    if (!current) throw notFound();
+    if (!current) throw notFound(NOT_FOUND);
     const target = input.calendar_id ?? current.calendar_id;
     const outcome = unwrap(await writerFor(c.env, target).updateAppointment(writeContext(c.get("identity")), target, id, input));
     if ("row" in outcome) return c.json(toAppointment(outcome.row), 200);
@@ -159,9 +157,9 @@ export const remove: RouteHandler<typeof routes.deleteAppointment, E> = async (c
   // No overlap can appear by removing one, so no lock is needed.
   const deleted = await db(c.env.DB)
     .delete(appointments)
-    .where(and(eq(appointments.id, c.req.valid("param").id), eq(appointments.organization_id, c.get("identity").organization_id)))
+    .where(ownedBy(appointments, c.req.valid("param").id, c.get("identity").organization_id))
     .returning({ id: appointments.id })
     .get();
-  if (!deleted) throw notFound();
+  if (!deleted) throw notFound(NOT_FOUND);
   return c.body(null, 204);
 };

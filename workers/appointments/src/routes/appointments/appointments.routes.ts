@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import {
   AppointmentCreateSchema,
   AppointmentListQuerySchema,
@@ -48,9 +48,9 @@ export const createAppointment = createRoute({
   description: "A calendar holds at most 200 recurring appointments (any status): another one is a 422 on `recurrence`.",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: AppointmentCreateSchema } } } },
+  request: { body: jsonContentRequired(AppointmentCreateSchema) },
   responses: {
-    201: { description: "The new appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    201: jsonContent(AppointmentSchema, "The new appointment"),
     ...problemResponses(400, 413, 415, 422),
     ...conflict,
   },
@@ -64,7 +64,7 @@ export const getAppointment = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    200: jsonContent(AppointmentSchema, "The appointment"),
     ...problemResponses(404, 422),
   },
 });
@@ -81,10 +81,10 @@ export const updateAppointment = createRoute({
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: AppointmentUpdateSchema } } },
+    body: jsonContentRequired(AppointmentUpdateSchema),
   },
   responses: {
-    200: { description: "The updated appointment", content: { "application/json": { schema: AppointmentSchema } } },
+    200: jsonContent(AppointmentSchema, "The updated appointment"),
     ...problemResponses(400, 404, 413, 415, 422),
     ...conflict,
   },

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, problemResponses } from "@buildly/shared";
+import { IdParamSchema, problemResponses, jsonContent } from "@buildly/shared";
 import { AvailabilityQuerySchema, AvailabilitySchema } from "./availability.schemas";
 
 export const getAvailability = createRoute({
@@ -14,7 +14,7 @@ export const getAvailability = createRoute({
   tags: ["Calendars"],
   request: { params: IdParamSchema, query: AvailabilityQuerySchema },
   responses: {
-    200: { description: "The free slots", content: { "application/json": { schema: AvailabilitySchema } } },
+    200: jsonContent(AvailabilitySchema, "The free slots"),
     ...problemResponses(404, 422),
   },
 });

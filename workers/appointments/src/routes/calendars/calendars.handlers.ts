@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, or } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv } from "@buildly/shared";
+import { and, asc, eq } from "drizzle-orm";
+import { decodeCursor, newId, nowIso, paginate, type ServiceEnv, notFound, ownedBy, afterCursor } from "@buildly/shared";
 import { db } from "../../db/client";
 import { calendars, type CalendarRow } from "../../db/schema";
 import { DEFAULT_WORKING_HOURS } from "./calendars.schemas";
@@ -14,12 +14,10 @@ function toCalendar(row: CalendarRow) {
   return rest;
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No calendar has this id.");
-}
+const NOT_FOUND = "No calendar has this id.";
 
 function scoped(c: { get(key: "identity"): { organization_id: string } }, id: string) {
-  return and(eq(calendars.id, id), eq(calendars.organization_id, c.get("identity").organization_id));
+  return ownedBy(calendars, id, c.get("identity").organization_id);
 }
 
 export const list: RouteHandler<typeof routes.listCalendars, E> = async (c) => {
@@ -28,12 +26,7 @@ export const list: RouteHandler<typeof routes.listCalendars, E> = async (c) => {
   const rows = await db(c.env.DB)
     .select()
     .from(calendars)
-    .where(
-      and(
-        eq(calendars.organization_id, c.get("identity").organization_id),
-        after ? or(gt(calendars.created_at, after.k), and(eq(calendars.created_at, after.k), gt(calendars.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(calendars.organization_id, c.get("identity").organization_id), afterCursor(calendars.created_at, calendars.id, after)))
     .orderBy(asc(calendars.created_at), asc(calendars.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);
@@ -63,7 +56,7 @@ export const get: RouteHandler<typeof routes.getCalendar, E> = async (c) => {
     .from(calendars)
     .where(scoped(c, c.req.valid("param").id))
     .get();
-  if (!row) throw notFound();
+  if (!row) throw notFound(NOT_FOUND);
   return c.json(toCalendar(row), 200);
 };
 

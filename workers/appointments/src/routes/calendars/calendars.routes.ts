@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, jsonBody } from "@buildly/shared";
+import { IdParamSchema, PaginationQuerySchema, jsonBody, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { problemResponses } from "@buildly/shared";
 import { ConflictProblemSchema } from "../appointments/appointments.schemas";
 import { CalendarCreateSchema, CalendarListSchema, CalendarSchema, CalendarUpdateSchema } from "./calendars.schemas";
@@ -16,7 +16,7 @@ export const listCalendars = createRoute({
     query: PaginationQuerySchema,
   },
   responses: {
-    200: { description: "A page of calendars", content: { "application/json": { schema: CalendarListSchema } } },
+    200: jsonContent(CalendarListSchema, "A page of calendars"),
     ...problemResponses(422),
   },
 });
@@ -28,9 +28,9 @@ export const createCalendar = createRoute({
   summary: "Create a calendar",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: CalendarCreateSchema } } } },
+  request: { body: jsonContentRequired(CalendarCreateSchema) },
   responses: {
-    201: { description: "The new calendar", content: { "application/json": { schema: CalendarSchema } } },
+    201: jsonContent(CalendarSchema, "The new calendar"),
     ...problemResponses(400, 413, 415, 422),
   },
 });
@@ -43,7 +43,7 @@ export const getCalendar = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The calendar", content: { "application/json": { schema: CalendarSchema } } },
+    200: jsonContent(CalendarSchema, "The calendar"),
     ...problemResponses(404, 422),
   },
 });
@@ -60,10 +60,10 @@ export const updateCalendar = createRoute({
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: CalendarUpdateSchema } } },
+    body: jsonContentRequired(CalendarUpdateSchema),
   },
   responses: {
-    200: { description: "The updated calendar", content: { "application/json": { schema: CalendarSchema } } },
+    200: jsonContent(CalendarSchema, "The updated calendar"),
     ...problemResponses(400, 404, 413, 415, 422),
     409: {
       description: "In the new time zone, a recurring appointment would overlap a scheduled one",

@@ -1,9 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, eq, type SQL } from "drizzle-orm";
-import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
+import { newId, nowIso, type ServiceEnv, getOwnedOr404, inJson, keyset, notFound, ownedBy, requireOwned, fieldError } from "@buildly/shared";
 import { db, insertWhere, isCheckViolation, isForeignKeyViolation, type Db } from "../../db/client";
 import { activities, type ActivityRow } from "../../db/schema";
-import { idIn, keyset } from "../../lib/listing";
 import { referencesExist, throwReferenceError, type References } from "../../lib/references";
 import { LINK_MESSAGE } from "./activities.schemas";
 import type * as routes from "./activities.routes";
@@ -20,17 +19,13 @@ export async function loadActivities(database: Db, organizationId: string, ids: 
   const rows = await database
     .select()
     .from(activities)
-    .where(and(eq(activities.organization_id, organizationId), idIn(activities.id, ids)));
+    .where(and(eq(activities.organization_id, organizationId), inJson(activities.id, ids)));
   return rows.map(toActivity);
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No activity has this id.");
-}
+const NOT_FOUND = "No activity has this id.";
 
-function unlinked(): ApiError {
-  return new ApiError(422, "The request does not match the schema.", { errors: [{ path: "contact_id", message: LINK_MESSAGE }] });
-}
+const unlinked = () => fieldError("contact_id", LINK_MESSAGE);
 
 const SORTABLE = { occurred_at: activities.occurred_at, created_at: activities.created_at, updated_at: activities.updated_at };
 
@@ -85,12 +80,7 @@ export const create: RouteHandler<typeof routes.createActivity, E> = async (c) =
 
 export const get: RouteHandler<typeof routes.getActivity, E> = async (c) => {
   const { id } = c.req.valid("param");
-  const row = await db(c.env.DB)
-    .select()
-    .from(activities)
-    .where(and(eq(activities.id, id), eq(activities.organization_id, c.get("identity").organization_id)))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), activities, id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toActivity(row), 200);
 };
 
@@ -114,12 +104,7 @@ export const update: RouteHandler<typeof routes.updateActivity, E> = async (c) =
     if (!isForeignKeyViolation(err)) throw err;
   }
   if (row) return c.json(toActivity(row), 200);
-  const exists = await database
-    .select({ id: activities.id })
-    .from(activities)
-    .where(and(eq(activities.id, id), eq(activities.organization_id, org)))
-    .get();
-  if (!exists) throw notFound();
+  await requireOwned(database, activities, id, org, NOT_FOUND);
   return throwReferenceError(database, org, refs);
 };
 
@@ -127,9 +112,9 @@ export const remove: RouteHandler<typeof routes.deleteActivity, E> = async (c) =
   const { id } = c.req.valid("param");
   const deleted = await db(c.env.DB)
     .delete(activities)
-    .where(and(eq(activities.id, id), eq(activities.organization_id, c.get("identity").organization_id)))
+    .where(ownedBy(activities, id, c.get("identity").organization_id))
     .returning({ id: activities.id })
     .get();
-  if (!deleted) throw notFound();
+  if (!deleted) throw notFound(NOT_FOUND);
   return c.body(null, 204);
 };

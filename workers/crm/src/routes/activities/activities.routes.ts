@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { ActivityCreateSchema, ActivityListQuerySchema, ActivityListSchema, ActivitySchema, ActivityUpdateSchema } from "./activities.schemas";
 
 const tags = ["Activities"];
@@ -12,7 +12,7 @@ export const listActivities = createRoute({
   tags,
   request: { query: ActivityListQuerySchema },
   responses: {
-    200: { description: "A page of activities", content: { "application/json": { schema: ActivityListSchema } } },
+    200: jsonContent(ActivityListSchema, "A page of activities"),
     ...problemResponses(422),
   },
 });
@@ -24,9 +24,9 @@ export const createActivity = createRoute({
   summary: "Log a note, call, email or meeting against a contact, company and/or deal",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: ActivityCreateSchema } } } },
+  request: { body: jsonContentRequired(ActivityCreateSchema) },
   responses: {
-    201: { description: "The new activity", content: { "application/json": { schema: ActivitySchema } } },
+    201: jsonContent(ActivitySchema, "The new activity"),
     ...problemResponses(400, 409, 413, 415, 422),
   },
 });
@@ -39,7 +39,7 @@ export const getActivity = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The activity", content: { "application/json": { schema: ActivitySchema } } },
+    200: jsonContent(ActivitySchema, "The activity"),
     ...problemResponses(404, 422),
   },
 });
@@ -53,10 +53,10 @@ export const updateActivity = createRoute({
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: ActivityUpdateSchema } } },
+    body: jsonContentRequired(ActivityUpdateSchema),
   },
   responses: {
-    200: { description: "The updated activity", content: { "application/json": { schema: ActivitySchema } } },
+    200: jsonContent(ActivitySchema, "The updated activity"),
     ...problemResponses(400, 404, 409, 413, 415, 422),
   },
 });

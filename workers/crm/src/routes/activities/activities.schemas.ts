@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema, sortQuerySchema } from "@buildly/shared";
 import { ACTIVITY_TYPES } from "../../db/schema";
 import { PATCH_BODY, SAME_ORGANIZATION, UtcInstantSchema, atLeastOneField } from "../../lib/fields";
-import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
   id: "ac710000-0000-4000-8000-000000000001",

@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, count, eq, sql, type SQL } from "drizzle-orm";
-import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
+import { ApiError, newId, nowIso, type ServiceEnv, getOwnedOr404, inJson, keyset, notFound, ownedBy } from "@buildly/shared";
 import { db, type Db } from "../../db/client";
 import { companies, contacts, deals, type CompanyRow } from "../../db/schema";
 import { activityCleanup, notReferenced } from "../../lib/deletion";
-import { idIn, keyset } from "../../lib/listing";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./companies.routes";
 
@@ -20,13 +19,11 @@ export async function loadCompanies(database: Db, organizationId: string, ids: s
   const rows = await database
     .select()
     .from(companies)
-    .where(and(eq(companies.organization_id, organizationId), idIn(companies.id, ids)));
+    .where(and(eq(companies.organization_id, organizationId), inJson(companies.id, ids)));
   return rows.map(toCompany);
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No company has this id.");
-}
+const NOT_FOUND = "No company has this id.";
 
 const SORTABLE = {
   created_at: companies.created_at,
@@ -75,12 +72,7 @@ export const create: RouteHandler<typeof routes.createCompany, E> = async (c) =>
 
 export const get: RouteHandler<typeof routes.getCompany, E> = async (c) => {
   const { id } = c.req.valid("param");
-  const row = await db(c.env.DB)
-    .select()
-    .from(companies)
-    .where(and(eq(companies.id, id), eq(companies.organization_id, c.get("identity").organization_id)))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), companies, id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toCompany(row), 200);
 };
 
@@ -90,10 +82,10 @@ export const update: RouteHandler<typeof routes.updateCompany, E> = async (c) =>
   const row = await db(c.env.DB)
     .update(companies)
     .set({ ...changes, updated_at: nowIso() })
-    .where(and(eq(companies.id, id), eq(companies.organization_id, c.get("identity").organization_id)))
+    .where(ownedBy(companies, id, c.get("identity").organization_id))
     .returning()
     .get();
-  if (!row) throw notFound();
+  if (!row) throw notFound(NOT_FOUND);
   return c.json(toCompany(row), 200);
 };
 
@@ -125,7 +117,7 @@ export const remove: RouteHandler<typeof routes.deleteCompany, E> = async (c) =>
     database
       .select({ id: companies.id })
       .from(companies)
-      .where(and(eq(companies.organization_id, org), eq(companies.id, id))),
+      .where(ownedBy(companies, id, org)),
     database
       .select({ n: count() })
       .from(contacts)
@@ -135,7 +127,7 @@ export const remove: RouteHandler<typeof routes.deleteCompany, E> = async (c) =>
       .from(deals)
       .where(and(eq(deals.organization_id, org), eq(deals.company_id, id))),
   ]);
-  if (exists.length === 0) throw notFound();
+  if (exists.length === 0) throw notFound(NOT_FOUND);
   const contactsLeft = contactCount[0]?.n ?? 0;
   const dealsLeft = dealCount[0]?.n ?? 0;
   const blockers = [dealsLeft ? `${dealsLeft} deal(s)` : "", contactsLeft ? `${contactsLeft} contact(s)` : ""].filter(Boolean).join(" and ");

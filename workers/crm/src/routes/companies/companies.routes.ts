@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import {
   CompanyCreateSchema,
   CompanyDeleteQuerySchema,
@@ -19,7 +19,7 @@ export const listCompanies = createRoute({
   tags,
   request: { query: CompanyListQuerySchema },
   responses: {
-    200: { description: "A page of companies", content: { "application/json": { schema: CompanyListSchema } } },
+    200: jsonContent(CompanyListSchema, "A page of companies"),
     ...problemResponses(422),
   },
 });
@@ -31,9 +31,9 @@ export const createCompany = createRoute({
   summary: "Create a company",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: CompanyCreateSchema } } } },
+  request: { body: jsonContentRequired(CompanyCreateSchema) },
   responses: {
-    201: { description: "The new company", content: { "application/json": { schema: CompanySchema } } },
+    201: jsonContent(CompanySchema, "The new company"),
     ...problemResponses(400, 413, 415, 422),
   },
 });
@@ -46,7 +46,7 @@ export const getCompany = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The company", content: { "application/json": { schema: CompanySchema } } },
+    200: jsonContent(CompanySchema, "The company"),
     ...problemResponses(404, 422),
   },
 });
@@ -60,10 +60,10 @@ export const updateCompany = createRoute({
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: CompanyUpdateSchema } } },
+    body: jsonContentRequired(CompanyUpdateSchema),
   },
   responses: {
-    200: { description: "The updated company", content: { "application/json": { schema: CompanySchema } } },
+    200: jsonContent(CompanySchema, "The updated company"),
     ...problemResponses(400, 404, 413, 415, 422),
   },
 });

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema, sortQuerySchema } from "@buildly/shared";
 import { CustomFieldsOutSchema, CustomFieldsSchema, DomainSchema, TagsSchema, PATCH_BODY, atLeastOneField } from "../../lib/fields";
-import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
   id: "c0a1b2c3-0000-4000-8000-00000000c001",

@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, count, eq, sql, type SQL } from "drizzle-orm";
-import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
+import { ApiError, newId, nowIso, type ServiceEnv, getOwnedOr404, inJson, keyset, notFound, ownedBy, requireOwned } from "@buildly/shared";
 import { db, insertWhere, isForeignKeyViolation, isUniqueViolation, type Db } from "../../db/client";
 import { contacts, deals, type ContactRow } from "../../db/schema";
 import { activityCleanup, notReferenced } from "../../lib/deletion";
-import { idIn, keyset } from "../../lib/listing";
 import { referencesExist, throwReferenceError } from "../../lib/references";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./contacts.routes";
@@ -21,13 +20,11 @@ export async function loadContacts(database: Db, organizationId: string, ids: st
   const rows = await database
     .select()
     .from(contacts)
-    .where(and(eq(contacts.organization_id, organizationId), idIn(contacts.id, ids)));
+    .where(and(eq(contacts.organization_id, organizationId), inJson(contacts.id, ids)));
   return rows.map(toContact);
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No contact has this id.");
-}
+const NOT_FOUND = "No contact has this id.";
 
 function duplicateEmail(): ApiError {
   return new ApiError(409, "Another contact in this organization already has this email.", {
@@ -96,12 +93,7 @@ export const create: RouteHandler<typeof routes.createContact, E> = async (c) =>
 
 export const get: RouteHandler<typeof routes.getContact, E> = async (c) => {
   const { id } = c.req.valid("param");
-  const row = await db(c.env.DB)
-    .select()
-    .from(contacts)
-    .where(and(eq(contacts.id, id), eq(contacts.organization_id, c.get("identity").organization_id)))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), contacts, id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toContact(row), 200);
 };
 
@@ -125,12 +117,7 @@ export const update: RouteHandler<typeof routes.updateContact, E> = async (c) =>
     throw err;
   }
   if (row) return c.json(toContact(row), 200);
-  const exists = await database
-    .select({ id: contacts.id })
-    .from(contacts)
-    .where(and(eq(contacts.id, id), eq(contacts.organization_id, org)))
-    .get();
-  if (!exists) throw notFound();
+  await requireOwned(database, contacts, id, org, NOT_FOUND);
   return throwReferenceError(database, org, refs);
 };
 
@@ -151,13 +138,13 @@ export const remove: RouteHandler<typeof routes.deleteContact, E> = async (c) =>
     database
       .select({ id: contacts.id })
       .from(contacts)
-      .where(and(eq(contacts.organization_id, org), eq(contacts.id, id))),
+      .where(ownedBy(contacts, id, org)),
     database
       .select({ n: count() })
       .from(deals)
       .where(and(eq(deals.organization_id, org), eq(deals.contact_id, id))),
   ]);
-  if (exists.length === 0) throw notFound();
+  if (exists.length === 0) throw notFound(NOT_FOUND);
   const n = dealCount[0]?.n ?? 0;
   throw new ApiError(409, `The contact is still referenced by ${n} deal(s); move or delete them first.`, { extensions: { deals: n } });
 };

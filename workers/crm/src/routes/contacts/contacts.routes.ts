@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { ContactCreateSchema, ContactListQuerySchema, ContactListSchema, ContactSchema, ContactUpdateSchema } from "./contacts.schemas";
 
 const tags = ["Contacts"];
@@ -12,7 +12,7 @@ export const listContacts = createRoute({
   tags,
   request: { query: ContactListQuerySchema },
   responses: {
-    200: { description: "A page of contacts", content: { "application/json": { schema: ContactListSchema } } },
+    200: jsonContent(ContactListSchema, "A page of contacts"),
     ...problemResponses(422),
   },
 });
@@ -24,9 +24,9 @@ export const createContact = createRoute({
   summary: "Create a contact",
   tags,
   middleware: [jsonBody(64 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: ContactCreateSchema } } } },
+  request: { body: jsonContentRequired(ContactCreateSchema) },
   responses: {
-    201: { description: "The new contact", content: { "application/json": { schema: ContactSchema } } },
+    201: jsonContent(ContactSchema, "The new contact"),
     ...problemResponses(400, 409, 413, 415, 422),
   },
 });
@@ -39,7 +39,7 @@ export const getContact = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The contact", content: { "application/json": { schema: ContactSchema } } },
+    200: jsonContent(ContactSchema, "The contact"),
     ...problemResponses(404, 422),
   },
 });
@@ -53,10 +53,10 @@ export const updateContact = createRoute({
   middleware: [jsonBody(64 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: ContactUpdateSchema } } },
+    body: jsonContentRequired(ContactUpdateSchema),
   },
   responses: {
-    200: { description: "The updated contact", content: { "application/json": { schema: ContactSchema } } },
+    200: jsonContent(ContactSchema, "The updated contact"),
     ...problemResponses(400, 404, 409, 413, 415, 422),
   },
 });

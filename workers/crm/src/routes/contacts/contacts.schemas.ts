@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema, sortQuerySchema } from "@buildly/shared";
 import { CustomFieldsOutSchema, CustomFieldsSchema, PhoneSchema, TagsSchema, PATCH_BODY, atLeastOneField } from "../../lib/fields";
-import { sortQuerySchema } from "../../lib/listing";
 
 const example = {
   id: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01",

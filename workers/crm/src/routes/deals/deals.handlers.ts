@@ -1,11 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
+import { ApiError, newId, nowIso, type ServiceEnv, getOwnedOr404, inJson, keyset, notFound, ownedBy } from "@buildly/shared";
 import { db, insertWhere, isForeignKeyViolation, type Db } from "../../db/client";
 import { deals, pipelines, type DealRow } from "../../db/schema";
 import { defaultPipelineId } from "../../lib/default-pipeline";
 import { activityCleanup } from "../../lib/deletion";
-import { idIn, keyset } from "../../lib/listing";
 import { referenceErrors, referenceError, referencesExist, stageExists, throwReferenceError, type References } from "../../lib/references";
 import { searchCondition } from "../../lib/search";
 import type * as routes from "./deals.routes";
@@ -22,13 +21,11 @@ export async function loadDeals(database: Db, organizationId: string, ids: strin
   const rows = await database
     .select()
     .from(deals)
-    .where(and(eq(deals.organization_id, organizationId), idIn(deals.id, ids)));
+    .where(and(eq(deals.organization_id, organizationId), inJson(deals.id, ids)));
   return rows.map(toDeal);
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No deal has this id.");
-}
+const NOT_FOUND = "No deal has this id.";
 
 const SORTABLE = {
   created_at: deals.created_at,
@@ -115,12 +112,7 @@ export const create: RouteHandler<typeof routes.createDeal, E> = async (c) => {
 
 export const get: RouteHandler<typeof routes.getDeal, E> = async (c) => {
   const { id } = c.req.valid("param");
-  const row = await db(c.env.DB)
-    .select()
-    .from(deals)
-    .where(and(eq(deals.id, id), eq(deals.organization_id, c.get("identity").organization_id)))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), deals, id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toDeal(row), 200);
 };
 
@@ -148,12 +140,7 @@ export const update: RouteHandler<typeof routes.updateDeal, E> = async (c) => {
   }
   if (row) return c.json(toDeal(row), 200);
 
-  const current = await database
-    .select()
-    .from(deals)
-    .where(and(eq(deals.id, id), eq(deals.organization_id, org)))
-    .get();
-  if (!current) throw notFound();
+  const current = await getOwnedOr404(database, deals, id, org, NOT_FOUND);
   const pipelineId = changes.pipeline_id ?? current.pipeline_id;
   const errors = await referenceErrors(database, org, { ...refs, stage: { pipeline_id: pipelineId, stage: changes.stage ?? current.stage } });
   if (errors.length) throw referenceError(errors);
@@ -168,9 +155,9 @@ export const remove: RouteHandler<typeof routes.deleteDeal, E> = async (c) => {
     ...activityCleanup(database, org, "deal_id", id, sql`1`),
     database
       .delete(deals)
-      .where(and(eq(deals.organization_id, org), eq(deals.id, id)))
+      .where(ownedBy(deals, id, org))
       .returning({ id: deals.id }),
   ]);
-  if (results[2].length === 0) throw notFound();
+  if (results[2].length === 0) throw notFound(NOT_FOUND);
   return c.body(null, 204);
 };

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { withDefaultPipeline } from "../../lib/default-pipeline";
 import { DealCreateSchema, DealListQuerySchema, DealListSchema, DealSchema, DealUpdateSchema } from "./deals.schemas";
 
@@ -14,7 +14,7 @@ export const listDeals = createRoute({
   middleware: [withDefaultPipeline] as const,
   request: { query: DealListQuerySchema },
   responses: {
-    200: { description: "A page of deals", content: { "application/json": { schema: DealListSchema } } },
+    200: jsonContent(DealListSchema, "A page of deals"),
     ...problemResponses(422),
   },
 });
@@ -27,9 +27,9 @@ export const createDeal = createRoute({
   description: "pipeline_id defaults to the organization's default pipeline and stage to the pipeline's first stage.",
   tags,
   middleware: [jsonBody(64 * 1024), withDefaultPipeline] as const,
-  request: { body: { required: true, content: { "application/json": { schema: DealCreateSchema } } } },
+  request: { body: jsonContentRequired(DealCreateSchema) },
   responses: {
-    201: { description: "The new deal", content: { "application/json": { schema: DealSchema } } },
+    201: jsonContent(DealSchema, "The new deal"),
     ...problemResponses(400, 409, 413, 415, 422),
   },
 });
@@ -43,7 +43,7 @@ export const getDeal = createRoute({
   middleware: [withDefaultPipeline] as const,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The deal", content: { "application/json": { schema: DealSchema } } },
+    200: jsonContent(DealSchema, "The deal"),
     ...problemResponses(404, 422),
   },
 });
@@ -57,10 +57,10 @@ export const updateDeal = createRoute({
   middleware: [jsonBody(64 * 1024), withDefaultPipeline] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: DealUpdateSchema } } },
+    body: jsonContentRequired(DealUpdateSchema),
   },
   responses: {
-    200: { description: "The updated deal", content: { "application/json": { schema: DealSchema } } },
+    200: jsonContent(DealSchema, "The updated deal"),
     ...problemResponses(400, 404, 409, 413, 415, 422),
   },
 });

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema, sortQuerySchema } from "@buildly/shared";
 import { CurrencySchema, DateSchema, PATCH_BODY, SAME_ORGANIZATION, atLeastOneField } from "../../lib/fields";
-import { sortQuerySchema } from "../../lib/listing";
 import { StageIdSchema } from "../pipelines/pipelines.schemas";
 
 const example = {

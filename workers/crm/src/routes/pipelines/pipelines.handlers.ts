@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, count, eq, notInArray, sql } from "drizzle-orm";
-import { ApiError, newId, nowIso, type ServiceEnv } from "@buildly/shared";
+import { ApiError, newId, nowIso, type ServiceEnv, getOwnedOr404, inJson, keyset, requireOwned } from "@buildly/shared";
 import { db, type Db } from "../../db/client";
 import { deals, pipelines, type PipelineRow, type Stage } from "../../db/schema";
 import { notReferenced } from "../../lib/deletion";
-import { idIn, keyset } from "../../lib/listing";
 import type * as routes from "./pipelines.routes";
 
 type E = ServiceEnv<Env>;
@@ -19,13 +18,11 @@ export async function loadPipelines(database: Db, organizationId: string, ids: s
   const rows = await database
     .select()
     .from(pipelines)
-    .where(and(eq(pipelines.organization_id, organizationId), idIn(pipelines.id, ids)));
+    .where(and(eq(pipelines.organization_id, organizationId), inJson(pipelines.id, ids)));
   return rows.map(toPipeline);
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No pipeline has this id.");
-}
+const NOT_FOUND = "No pipeline has this id.";
 
 function withIds(stages: { id?: string; name: string }[]): Stage[] {
   return stages.map((s) => ({ id: s.id ?? newId(), name: s.name }));
@@ -68,12 +65,7 @@ export const create: RouteHandler<typeof routes.createPipeline, E> = async (c) =
 
 export const get: RouteHandler<typeof routes.getPipeline, E> = async (c) => {
   const { id } = c.req.valid("param");
-  const row = await db(c.env.DB)
-    .select()
-    .from(pipelines)
-    .where(and(eq(pipelines.id, id), eq(pipelines.organization_id, c.get("identity").organization_id)))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), pipelines, id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toPipeline(row), 200);
 };
 
@@ -97,12 +89,7 @@ export const update: RouteHandler<typeof routes.updatePipeline, E> = async (c) =
     .get();
   if (row) return c.json(toPipeline(row), 200);
 
-  const exists = await database
-    .select({ id: pipelines.id })
-    .from(pipelines)
-    .where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org)))
-    .get();
-  if (!exists) throw notFound();
+  await requireOwned(database, pipelines, id, org, NOT_FOUND);
   const used = await database
     .selectDistinct({ stage: deals.stage })
     .from(deals)
@@ -122,12 +109,7 @@ export const remove: RouteHandler<typeof routes.deletePipeline, E> = async (c) =
     .returning({ id: pipelines.id })
     .get();
   if (deleted) return c.body(null, 204);
-  const exists = await database
-    .select({ id: pipelines.id })
-    .from(pipelines)
-    .where(and(eq(pipelines.id, id), eq(pipelines.organization_id, org)))
-    .get();
-  if (!exists) throw notFound();
+  await requireOwned(database, pipelines, id, org, NOT_FOUND);
   const used = await database
     .select({ n: count() })
     .from(deals)

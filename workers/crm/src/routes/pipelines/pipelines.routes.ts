@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { withDefaultPipeline } from "../../lib/default-pipeline";
 import { PipelineCreateSchema, PipelineListQuerySchema, PipelineListSchema, PipelineSchema, PipelineUpdateSchema } from "./pipelines.schemas";
 
@@ -14,7 +14,7 @@ export const listPipelines = createRoute({
   middleware: [withDefaultPipeline] as const,
   request: { query: PipelineListQuerySchema },
   responses: {
-    200: { description: "A page of pipelines", content: { "application/json": { schema: PipelineListSchema } } },
+    200: jsonContent(PipelineListSchema, "A page of pipelines"),
     ...problemResponses(422),
   },
 });
@@ -26,9 +26,9 @@ export const createPipeline = createRoute({
   summary: "Create a pipeline with its ordered stages",
   tags,
   middleware: [jsonBody(64 * 1024), withDefaultPipeline] as const,
-  request: { body: { required: true, content: { "application/json": { schema: PipelineCreateSchema } } } },
+  request: { body: jsonContentRequired(PipelineCreateSchema) },
   responses: {
-    201: { description: "The new pipeline", content: { "application/json": { schema: PipelineSchema } } },
+    201: jsonContent(PipelineSchema, "The new pipeline"),
     ...problemResponses(400, 413, 415, 422),
   },
 });
@@ -42,7 +42,7 @@ export const getPipeline = createRoute({
   middleware: [withDefaultPipeline] as const,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The pipeline", content: { "application/json": { schema: PipelineSchema } } },
+    200: jsonContent(PipelineSchema, "The pipeline"),
     ...problemResponses(404, 422),
   },
 });
@@ -57,10 +57,10 @@ export const updatePipeline = createRoute({
   middleware: [jsonBody(64 * 1024), withDefaultPipeline] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: PipelineUpdateSchema } } },
+    body: jsonContentRequired(PipelineUpdateSchema),
   },
   responses: {
-    200: { description: "The updated pipeline", content: { "application/json": { schema: PipelineSchema } } },
+    200: jsonContent(PipelineSchema, "The updated pipeline"),
     ...problemResponses(400, 404, 409, 413, 415, 422),
   },
 });

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema, sortQuerySchema } from "@buildly/shared";
 import { PATCH_BODY, atLeastOneField } from "../../lib/fields";
-import { sortQuerySchema } from "../../lib/listing";
 
 export const StageIdSchema = z
   .string()

@@ -1,11 +1,25 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, zodIssuesToFieldErrors, type ServiceEnv } from "@buildly/shared";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import {
+  ApiError,
+  decodeCursor,
+  newId,
+  nowIso,
+  paginate,
+  zodIssuesToFieldErrors,
+  type ServiceEnv,
+  notFound,
+  afterCursor,
+  fieldError,
+  hasOwned,
+  ownedBy,
+  getOwnedOr404,
+} from "@buildly/shared";
 import { db, isForeignKeyViolation } from "../../db/client";
-import { files, fileTags, folders, type FileRow } from "../../db/schema";
+import { activeFile, files, fileTags, folders, type FileRow } from "../../db/schema";
 import { serveStoredBody } from "../../lib/http";
 import { isMultipartFormData } from "../../lib/multipart";
-import { abandonUpload, beginUpload, fieldError, objectKey, receiveUpload, type ReceivedUpload } from "../../storage/intake";
+import { abandonUpload, beginUpload, objectKey, receiveUpload, type ReceivedUpload } from "../../storage/intake";
 import { purgeFile } from "../../storage/purge";
 import { NameSchema } from "../common.schemas";
 import { UploadFormFieldsSchema } from "./files.schemas";
@@ -23,26 +37,19 @@ function fileFromSql(raw: Record<string, unknown>): FileRow {
   return { ...(raw as unknown as FileRow), tags: JSON.parse(raw.tags as string) as string[] };
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No file has this id.");
-}
+const NOT_FOUND = "No file has this id.";
 
 function folderMissing(path: string): ApiError {
   return fieldError(path, "does not exist: no folder has this id.");
 }
 
-/** A live file of this organization; tombstones (status 'deleting') count as gone everywhere. */
+/** A live file of this organization (not a tombstone). */
 function live(org: string, id: string) {
-  return and(eq(files.id, id), eq(files.organization_id, org), eq(files.status, "active"));
+  return ownedBy(files, id, org, activeFile);
 }
 
-async function folderExists(env: Env, org: string, folderId: string): Promise<boolean> {
-  const found = await db(env.DB)
-    .select({ id: folders.id })
-    .from(folders)
-    .where(and(eq(folders.id, folderId), eq(folders.organization_id, org)))
-    .get();
-  return found !== undefined;
+function folderExists(env: Env, org: string, folderId: string): Promise<boolean> {
+  return hasOwned(db(env.DB), folders, folderId, org);
 }
 
 /** LIKE pattern for "starts with": the user's %, _ and \ are literal. */
@@ -66,11 +73,10 @@ export const list: RouteHandler<typeof routes.listFiles, E> = async (c) => {
     conditions.push(inArray(files.id, tagged));
   }
   if (name) conditions.push(sql`${files.name} LIKE ${likePrefix(name)} ESCAPE '\\'`);
-  if (after) conditions.push(or(gt(files.created_at, after.k), and(eq(files.created_at, after.k), gt(files.id, after.id)))!);
   const rows = await d
     .select()
     .from(files)
-    .where(and(...conditions))
+    .where(and(...conditions, afterCursor(files.created_at, files.id, after)))
     .orderBy(asc(files.created_at), asc(files.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);
@@ -199,12 +205,7 @@ export const upload: RouteHandler<typeof routes.uploadFile, E> = async (c) => {
 };
 
 export const get: RouteHandler<typeof routes.getFile, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(files)
-    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), files, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND, activeFile);
   return c.json(toFile(row), 200);
 };
 
@@ -224,23 +225,18 @@ export const update: RouteHandler<typeof routes.updateFile, E> = async (c) => {
     if (isForeignKeyViolation(err)) throw folderMissing("folder_id");
     throw err;
   }
-  if (!row) throw notFound();
+  if (!row) throw notFound(NOT_FOUND);
   return c.json(toFile(row), 200);
 };
 
 export const remove: RouteHandler<typeof routes.deleteFile, E> = async (c) => {
   // A tombstone left by a failed earlier attempt is found too: deleting it again finishes the job.
-  if (!(await purgeFile(c.env, c.get("identity").organization_id, c.req.valid("param").id))) throw notFound();
+  if (!(await purgeFile(c.env, c.get("identity").organization_id, c.req.valid("param").id))) throw notFound(NOT_FOUND);
   return c.body(null, 204);
 };
 
 export const content: RouteHandler<typeof routes.getFileContent, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(files)
-    .where(live(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), files, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND, activeFile);
   return (await serveStoredBody(c.req.raw, c.env.FILES, {
     key: row.object_key,
     size: row.size,
@@ -259,10 +255,9 @@ export const putContent: RouteHandler<typeof routes.putFileContent, E> = async (
   const identity = c.get("identity");
   const org = identity.organization_id;
   const request = c.req.raw;
-  const exists = await db(c.env.DB).select({ id: files.id }).from(files).where(live(org, id)).get();
-  if (!exists) {
+  if (!(await hasOwned(db(c.env.DB), files, id, org, activeFile))) {
     await request.body?.cancel().catch(() => {});
-    throw notFound();
+    throw notFound(NOT_FOUND);
   }
   const key = objectKey(org, id);
   await beginUpload(c.env, key, org, id);
@@ -289,7 +284,7 @@ export const putContent: RouteHandler<typeof routes.putFileContent, E> = async (
     ]);
     const raw = updated!.results[0] as Record<string, unknown> | undefined;
     // The file was deleted while the new body streamed in.
-    if (!raw) throw notFound();
+    if (!raw) throw notFound(NOT_FOUND);
     committed = true;
     return c.json(toFile(fileFromSql(raw)), 200);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { MAX_MEDIA_TYPE_LENGTH } from "../../lib/media-type";
 import { MAX_FORM_FIELD_BYTES } from "../../storage/intake";
 import { MAX_TAGS, NAME_PATTERN } from "../common.schemas";
@@ -73,7 +73,7 @@ export const listFiles = createRoute({
   tags,
   request: { query: FileListQuerySchema },
   responses: {
-    200: { description: "A page of files", content: { "application/json": { schema: FileListSchema } } },
+    200: jsonContent(FileListSchema, "A page of files"),
     ...problemResponses(422),
   },
 });
@@ -100,7 +100,7 @@ export const uploadFile = createRoute({
     },
   },
   responses: {
-    201: { description: "The stored file's metadata", content: { "application/json": { schema: FileSchema } } },
+    201: jsonContent(FileSchema, "The stored file's metadata"),
     ...problemResponses(400, 413, 422),
   },
 });
@@ -113,7 +113,7 @@ export const getFile = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The file's metadata", content: { "application/json": { schema: FileSchema } } },
+    200: jsonContent(FileSchema, "The file's metadata"),
     ...problemResponses(404, 422),
   },
 });
@@ -127,10 +127,10 @@ export const updateFile = createRoute({
   middleware: [jsonBody(16 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: FileUpdateSchema } } },
+    body: jsonContentRequired(FileUpdateSchema),
   },
   responses: {
-    200: { description: "The updated metadata", content: { "application/json": { schema: FileSchema } } },
+    200: jsonContent(FileSchema, "The updated metadata"),
     ...problemResponses(400, 404, 413, 415, 422),
   },
 });
@@ -179,7 +179,7 @@ export const putFileContent = createRoute({
     },
   },
   responses: {
-    200: { description: "The file's metadata, now at the new version", content: { "application/json": { schema: FileSchema } } },
+    200: jsonContent(FileSchema, "The file's metadata, now at the new version"),
     ...problemResponses(400, 404, 413, 422),
   },
 });

@@ -1,10 +1,23 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type ServiceEnv } from "@buildly/shared";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import {
+  ApiError,
+  decodeCursor,
+  newId,
+  nowIso,
+  paginate,
+  type ServiceEnv,
+  notFound,
+  ownedBy,
+  afterCursor,
+  fieldError,
+  getOwnedOr404,
+  hasOwned,
+  requireOwned,
+} from "@buildly/shared";
 import { db, isForeignKeyViolation, isUniqueViolation } from "../../db/client";
 import { folders, type FolderRow } from "../../db/schema";
 import { deleteFolder } from "../../storage/purge";
-import { fieldError } from "../../storage/intake";
 import type * as routes from "./folders.routes";
 
 type E = ServiceEnv<Env>;
@@ -14,9 +27,7 @@ export function toFolder(row: FolderRow) {
   return rest;
 }
 
-function notFound(): ApiError {
-  return new ApiError(404, "No folder has this id.");
-}
+const NOT_FOUND = "No folder has this id.";
 
 function nameTaken(): ApiError {
   return new ApiError(409, "Another folder in the same parent already has this name.", {
@@ -26,10 +37,6 @@ function nameTaken(): ApiError {
 
 function parentMissing(): ApiError {
   return fieldError("parent_id", "does not exist: no folder has this id.");
-}
-
-function scoped(org: string, id: string) {
-  return and(eq(folders.id, id), eq(folders.organization_id, org));
 }
 
 /**
@@ -48,15 +55,13 @@ const UNDER_ITSELF = (org: string, folderId: string, candidate: string) => sql`
 export const list: RouteHandler<typeof routes.listFolders, E> = async (c) => {
   const { limit, cursor, parent_id } = c.req.valid("query");
   const org = c.get("identity").organization_id;
-  const after = decodeCursor(cursor);
   const conditions = [eq(folders.organization_id, org)];
   if (parent_id === "root") conditions.push(isNull(folders.parent_id));
   else if (parent_id) conditions.push(eq(folders.parent_id, parent_id));
-  if (after) conditions.push(or(gt(folders.created_at, after.k), and(eq(folders.created_at, after.k), gt(folders.id, after.id)))!);
   const rows = await db(c.env.DB)
     .select()
     .from(folders)
-    .where(and(...conditions))
+    .where(and(...conditions, afterCursor(folders.created_at, folders.id, decodeCursor(cursor))))
     .orderBy(asc(folders.created_at), asc(folders.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);
@@ -69,7 +74,7 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
   const org = identity.organization_id;
   const d = db(c.env.DB);
   const parentId = input.parent_id ?? null;
-  if (parentId && !(await d.select({ id: folders.id }).from(folders).where(scoped(org, parentId)).get())) throw parentMissing();
+  if (parentId && !(await hasOwned(d, folders, parentId, org))) throw parentMissing();
   const now = nowIso();
   const row: FolderRow = {
     id: newId(),
@@ -93,12 +98,7 @@ export const create: RouteHandler<typeof routes.createFolder, E> = async (c) => 
 };
 
 export const get: RouteHandler<typeof routes.getFolder, E> = async (c) => {
-  const row = await db(c.env.DB)
-    .select()
-    .from(folders)
-    .where(scoped(c.get("identity").organization_id, c.req.valid("param").id))
-    .get();
-  if (!row) throw notFound();
+  const row = await getOwnedOr404(db(c.env.DB), folders, c.req.valid("param").id, c.get("identity").organization_id, NOT_FOUND);
   return c.json(toFolder(row), 200);
 };
 
@@ -107,13 +107,12 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
   const changes = c.req.valid("json");
   const org = c.get("identity").organization_id;
   const d = db(c.env.DB);
-  const current = await d.select({ id: folders.id }).from(folders).where(scoped(org, id)).get();
-  if (!current) throw notFound();
+  await requireOwned(d, folders, id, org, NOT_FOUND);
 
   const newParent = changes.parent_id;
-  const conditions = [scoped(org, id)];
+  const conditions = [ownedBy(folders, id, org)];
   if (newParent) {
-    if (!(await d.select({ id: folders.id }).from(folders).where(scoped(org, newParent)).get())) throw parentMissing();
+    if (!(await hasOwned(d, folders, newParent, org))) throw parentMissing();
     const cycle = await d.get<{ 1: number } | undefined>(UNDER_ITSELF(org, id, newParent));
     if (cycle) throw moveIntoItself();
     // Checked again inside the UPDATE: a concurrent move cannot slip a cycle in between.
@@ -132,7 +131,7 @@ export const update: RouteHandler<typeof routes.updateFolder, E> = async (c) => 
     throw err;
   }
   if (!row) {
-    if (!(await d.select({ id: folders.id }).from(folders).where(scoped(org, id)).get())) throw notFound();
+    await requireOwned(d, folders, id, org, NOT_FOUND);
     throw moveIntoItself();
   }
   return c.json(toFolder(row), 200);
@@ -150,7 +149,7 @@ export const remove: RouteHandler<typeof routes.deleteFolder, E> = async (c) => 
   const outcome = await deleteFolder(c.env, c.get("identity").organization_id, id, recursive);
   switch (outcome) {
     case "missing":
-      throw notFound();
+      throw notFound(NOT_FOUND);
     case "not-empty":
       throw new ApiError(409, "The folder is not empty. Delete with ?recursive=true to remove it with everything inside.");
     case "changed":

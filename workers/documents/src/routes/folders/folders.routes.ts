@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { FolderCreateSchema, FolderDeleteQuerySchema, FolderListQuerySchema, FolderListSchema, FolderSchema, FolderUpdateSchema } from "./folders.schemas";
 
 const tags = ["Folders"];
@@ -12,7 +12,7 @@ export const listFolders = createRoute({
   tags,
   request: { query: FolderListQuerySchema },
   responses: {
-    200: { description: "A page of folders", content: { "application/json": { schema: FolderListSchema } } },
+    200: jsonContent(FolderListSchema, "A page of folders"),
     ...problemResponses(422),
   },
 });
@@ -24,9 +24,9 @@ export const createFolder = createRoute({
   summary: "Create a folder (at the top level, or inside parent_id)",
   tags,
   middleware: [jsonBody(16 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: FolderCreateSchema } } } },
+  request: { body: jsonContentRequired(FolderCreateSchema) },
   responses: {
-    201: { description: "The new folder", content: { "application/json": { schema: FolderSchema } } },
+    201: jsonContent(FolderSchema, "The new folder"),
     ...problemResponses(400, 409, 413, 415, 422),
   },
 });
@@ -39,7 +39,7 @@ export const getFolder = createRoute({
   tags,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "The folder", content: { "application/json": { schema: FolderSchema } } },
+    200: jsonContent(FolderSchema, "The folder"),
     ...problemResponses(404, 422),
   },
 });
@@ -53,10 +53,10 @@ export const updateFolder = createRoute({
   middleware: [jsonBody(16 * 1024)] as const,
   request: {
     params: IdParamSchema,
-    body: { required: true, content: { "application/json": { schema: FolderUpdateSchema } } },
+    body: jsonContentRequired(FolderUpdateSchema),
   },
   responses: {
-    200: { description: "The updated folder", content: { "application/json": { schema: FolderSchema } } },
+    200: jsonContent(FolderSchema, "The updated folder"),
     ...problemResponses(400, 404, 409, 413, 415, 422),
   },
 });

@@ -1,24 +1,27 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { ApiError, decodeCursor, encodeCursor, type ServiceEnv } from "@buildly/shared";
+import { decodeCursor, encodeCursor, type ServiceEnv, invalidCursor, notFound, ownedBy, hasOwned } from "@buildly/shared";
 import { db } from "../../db/client";
-import { files, fileVersions, type FileVersionRow } from "../../db/schema";
+import { activeFile, files, fileVersions, type FileVersionRow } from "../../db/schema";
 import { serveStoredBody } from "../../lib/http";
 import type * as routes from "./versions.routes";
 
 type E = ServiceEnv<Env>;
+
+const NOT_FOUND = "No file has this id.";
 
 function toVersion(row: FileVersionRow) {
   const { file_id: _file, organization_id: _org, object_key: _key, ...rest } = row;
   return rest;
 }
 
+/** A live file of this organization (not a tombstone). */
 function live(org: string, id: string) {
-  return and(eq(files.id, id), eq(files.organization_id, org), eq(files.status, "active"));
+  return ownedBy(files, id, org, activeFile);
 }
 
-async function fileExists(env: Env, org: string, id: string): Promise<boolean> {
-  return (await db(env.DB).select({ id: files.id }).from(files).where(live(org, id)).get()) !== undefined;
+function fileExists(env: Env, org: string, id: string): Promise<boolean> {
+  return hasOwned(db(env.DB), files, id, org, activeFile);
 }
 
 /** The version a cursor stands after; a cursor of another file's list is not accepted. */
@@ -27,7 +30,7 @@ function afterVersion(cursor: string | undefined, fileId: string): number | unde
   if (!after) return undefined;
   const version = Number(after.k);
   if (after.id !== fileId || !Number.isSafeInteger(version)) {
-    throw new ApiError(422, "The cursor is not one this API issued.", { errors: [{ path: "cursor", message: "Invalid cursor" }] });
+    throw invalidCursor();
   }
   return version;
 }
@@ -37,7 +40,7 @@ export const list: RouteHandler<typeof routes.listVersions, E> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const org = c.get("identity").organization_id;
   const after = afterVersion(cursor, id);
-  if (!(await fileExists(c.env, org, id))) throw new ApiError(404, "No file has this id.");
+  if (!(await fileExists(c.env, org, id))) throw notFound(NOT_FOUND);
   const rows = await db(c.env.DB)
     .select()
     .from(fileVersions)
@@ -60,8 +63,8 @@ export const content: RouteHandler<typeof routes.getVersionContent, E> = async (
     .where(and(live(org, id), eq(fileVersions.version, version)))
     .get();
   if (!found) {
-    if (!(await fileExists(c.env, org, id))) throw new ApiError(404, "No file has this id.");
-    throw new ApiError(404, `The file has no version ${version}.`);
+    if (!(await fileExists(c.env, org, id))) throw notFound(NOT_FOUND);
+    throw notFound(`The file has no version ${version}.`);
   }
   return (await serveStoredBody(c.req.raw, c.env.FILES, {
     key: found.v.object_key,

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, problemResponses } from "@buildly/shared";
+import { IdParamSchema, problemResponses, jsonContent } from "@buildly/shared";
 import { downloadResponses } from "../files/files.routes";
 import { FileVersionListSchema, VersionListQuerySchema, VersionParamSchema } from "./versions.schemas";
 
@@ -13,7 +13,7 @@ export const listVersions = createRoute({
   tags,
   request: { params: IdParamSchema, query: VersionListQuerySchema },
   responses: {
-    200: { description: "A page of versions", content: { "application/json": { schema: FileVersionListSchema } } },
+    200: jsonContent(FileVersionListSchema, "A page of versions"),
     ...problemResponses(404, 422),
   },
 });

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ApiError, fromBase64Url, toBase64Url, toHex, type Problem } from "@buildly/shared";
+import { ApiError, fromBase64Url, toBase64Url, toHex, type Problem, invalidCursor } from "@buildly/shared";
 import { identityFor } from "../../upstream/identity-context";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
@@ -37,9 +37,7 @@ async function fingerprint(q: string, models: string[] | undefined): Promise<str
   return toHex(new Uint8Array(digest).slice(0, 8));
 }
 
-function invalidCursor(): ApiError {
-  return new ApiError(422, "The cursor is not one this API issued for this query.", { errors: [{ path: "cursor", message: "Invalid cursor" }] });
-}
+const queryCursorError = () => invalidCursor("The cursor is not one this API issued for this query.");
 
 function decodeCursor(value: string | undefined, expected: string): number {
   if (value === undefined) return 0;
@@ -47,9 +45,9 @@ function decodeCursor(value: string | undefined, expected: string): number {
   try {
     cursor = JSON.parse(new TextDecoder().decode(fromBase64Url(value))) as Cursor;
   } catch {
-    throw invalidCursor();
+    throw queryCursorError();
   }
-  if (!Number.isInteger(cursor?.o) || cursor.o < 1 || cursor.o >= SEARCH_WINDOW || cursor.f !== expected) throw invalidCursor();
+  if (!Number.isInteger(cursor?.o) || cursor.o < 1 || cursor.o >= SEARCH_WINDOW || cursor.f !== expected) throw queryCursorError();
   return cursor.o;
 }
 

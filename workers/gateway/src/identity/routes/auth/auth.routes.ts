@@ -1,10 +1,9 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, authenticateAnyScope } from "../../authenticate";
 import { MeSchema, PasswordChangeSchema, PasswordResetConfirmSchema, PasswordResetRequestSchema, RegisterSchema, RegisteredSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const register = createRoute({
   method: "post",
@@ -17,9 +16,9 @@ export const register = createRoute({
   tags,
   security: [],
   middleware: [jsonBody(16 * 1024)] as const,
-  request: { body: body(RegisterSchema) },
+  request: { body: jsonContentRequired(RegisterSchema) },
   responses: {
-    201: { description: "Registered", content: { "application/json": { schema: RegisteredSchema } } },
+    201: jsonContent(RegisteredSchema, "Registered"),
     ...problemResponses(400, 409, 413, 415, 422),
   },
 });
@@ -33,7 +32,7 @@ export const me = createRoute({
   tags,
   middleware: [authenticateAnyScope] as const,
   responses: {
-    200: { description: "The caller", content: { "application/json": { schema: MeSchema } } },
+    200: jsonContent(MeSchema, "The caller"),
     ...problemResponses(401),
   },
 });
@@ -48,7 +47,7 @@ export const changePassword = createRoute({
     "The new password must follow the password rules (422). Outstanding password-reset tokens stop working.",
   tags,
   middleware: [authenticate, jsonBody(4 * 1024)] as const,
-  request: { body: body(PasswordChangeSchema) },
+  request: { body: jsonContentRequired(PasswordChangeSchema) },
   responses: { 204: { description: "Changed" }, ...problemResponses(400, 401, 403, 413, 415, 422, 429) },
 });
 
@@ -61,7 +60,7 @@ export const requestPasswordReset = createRoute({
   tags,
   security: [],
   middleware: [jsonBody(4 * 1024)] as const,
-  request: { body: body(PasswordResetRequestSchema) },
+  request: { body: jsonContentRequired(PasswordResetRequestSchema) },
   responses: { 202: { description: "Accepted" }, ...problemResponses(400, 413, 415, 422) },
 });
 
@@ -74,6 +73,6 @@ export const confirmPasswordReset = createRoute({
   tags,
   security: [],
   middleware: [jsonBody(4 * 1024)] as const,
-  request: { body: body(PasswordResetConfirmSchema) },
+  request: { body: jsonContentRequired(PasswordResetConfirmSchema) },
   responses: { 204: { description: "Password set" }, ...problemResponses(400, 413, 415, 422) },
 });

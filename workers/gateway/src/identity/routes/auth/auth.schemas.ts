@@ -1,18 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PERMISSION_ACTIONS, TimestampSchema } from "@buildly/shared";
-import { normalizeEmail } from "../../accounts";
-import { PASSWORD_RULES, passwordProblem } from "../../password-policy";
+import { IdSchema, TimestampSchema } from "@buildly/shared";
+import { EmailSchema, PasswordSchema, PermissionsSchema } from "../../fields";
 
-export const PasswordSchema = z
-  .string()
-  .min(10, "Passwords have at least 10 characters")
-  .max(256)
-  .superRefine((password, ctx) => {
-    const problem = passwordProblem(password);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .openapi({ example: "correct horse battery", description: PASSWORD_RULES });
-export const EmailSchema = z.email().max(254).transform(normalizeEmail).openapi({ example: "ada@example.com" });
 const Name = z.string().trim().min(1).max(200);
 
 export const RegisterSchema = z
@@ -49,10 +38,6 @@ export const OrganizationSchema = z
     updated_at: TimestampSchema,
   })
   .openapi("Organization");
-
-export const PermissionsSchema = z
-  .record(z.string(), z.array(z.enum(PERMISSION_ACTIONS)))
-  .openapi("Permissions", { example: { crm: ["create", "read", "update"], documents: ["read"] } });
 
 export const RegisteredSchema = z.object({ user: UserSchema, organization: OrganizationSchema }).openapi("Registered");
 

@@ -1,3 +1,4 @@
+import { jsonContent } from "@buildly/shared";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import type { GatewayEnv } from "../../../types";
@@ -52,11 +53,11 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     security: [],
     request: { body: oauthBody },
     responses: {
-      200: { description: "Tokens", content: { "application/json": { schema: TokenResponse } } },
-      400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
-      401: { description: "Client authentication failed", content: { "application/json": { schema: OAuthErrorBody } } },
-      413: { description: "The body is larger than 16 KiB", content: { "application/json": { schema: OAuthErrorBody } } },
-      429: { description: "Too many failed logins for this account (see Retry-After)", content: { "application/json": { schema: OAuthErrorBody } } },
+      200: jsonContent(TokenResponse, "Tokens"),
+      400: jsonContent(OAuthErrorBody, "RFC 6749 5.2 error"),
+      401: jsonContent(OAuthErrorBody, "Client authentication failed"),
+      413: jsonContent(OAuthErrorBody, "The body is larger than 16 KiB"),
+      429: jsonContent(OAuthErrorBody, "Too many failed logins for this account (see Retry-After)"),
     },
   });
   app.openAPIRegistry.registerPath({
@@ -78,9 +79,9 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     },
     responses: {
       200: { description: "Revoked, or the token was unknown" },
-      400: { description: "RFC 6749 5.2 error", content: { "application/json": { schema: OAuthErrorBody } } },
-      401: { description: "Client authentication failed (invalid_client)", content: { "application/json": { schema: OAuthErrorBody } } },
-      413: { description: "The body is larger than 16 KiB", content: { "application/json": { schema: OAuthErrorBody } } },
+      400: jsonContent(OAuthErrorBody, "RFC 6749 5.2 error"),
+      401: jsonContent(OAuthErrorBody, "Client authentication failed (invalid_client)"),
+      413: jsonContent(OAuthErrorBody, "The body is larger than 16 KiB"),
     },
   });
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { forgetOrganizationPrincipals } from "../../principal-status";
-import { and, asc, eq, gt, or } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
+import { and, asc, eq } from "drizzle-orm";
+import { ApiError, decodeCursor, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { rolesByName } from "../../accounts";
 import { randomToken, sha256Hex } from "../../crypto";
 import { db } from "../../db/client";
@@ -43,12 +43,7 @@ export const list: RouteHandler<typeof routes.listClients, GatewayEnv> = async (
   const rows = await db(c.env.DB)
     .select()
     .from(clients)
-    .where(
-      and(
-        eq(clients.organization_id, organization_id),
-        after ? or(gt(clients.created_at, after.k), and(eq(clients.created_at, after.k), gt(clients.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(clients.organization_id, organization_id), afterCursor(clients.created_at, clients.id, after)))
     .orderBy(asc(clients.created_at), asc(clients.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);

@@ -1,10 +1,9 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { ClientCreateSchema, ClientListQuerySchema, ClientListSchema, CreatedClientSchema } from "./clients.schemas";
 
 const tags = ["Clients"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const createClient = createRoute({
   method: "post",
@@ -16,9 +15,9 @@ export const createClient = createRoute({
     "once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
-  request: { body: body(ClientCreateSchema) },
+  request: { body: jsonContentRequired(ClientCreateSchema) },
   responses: {
-    201: { description: "The new client and its secret", content: { "application/json": { schema: CreatedClientSchema } } },
+    201: jsonContent(CreatedClientSchema, "The new client and its secret"),
     ...problemResponses(400, 401, 403, 413, 415, 422),
   },
 });
@@ -32,7 +31,7 @@ export const listClients = createRoute({
   middleware: [authenticate, requireAdmin] as const,
   request: { query: ClientListQuerySchema },
   responses: {
-    200: { description: "A page of clients", content: { "application/json": { schema: ClientListSchema } } },
+    200: jsonContent(ClientListSchema, "A page of clients"),
     ...problemResponses(401, 403, 422),
   },
 });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { RoleNamesSchema } from "../users/users.schemas";
+import { RoleNamesSchema } from "../../fields";
 
 export const ClientCreateSchema = z
   .object({ name: z.string().trim().min(1).max(200).openapi({ example: "Nightly CRM export" }), roles: RoleNamesSchema })

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
-import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { ApiError, decodeCursor, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { emailTaken, findUserByEmail } from "../../accounts";
 import { randomToken, sha256Hex } from "../../crypto";
 import { db } from "../../db/client";
@@ -61,7 +61,7 @@ export const list: RouteHandler<typeof routes.listInvitations, GatewayEnv> = asy
         eq(invitations.organization_id, organization_id),
         isNull(invitations.accepted_at),
         gt(invitations.expires_at, nowIso()),
-        after ? or(gt(invitations.created_at, after.k), and(eq(invitations.created_at, after.k), gt(invitations.id, after.id))) : undefined,
+        afterCursor(invitations.created_at, invitations.id, after),
       ),
     )
     .orderBy(asc(invitations.created_at), asc(invitations.id))

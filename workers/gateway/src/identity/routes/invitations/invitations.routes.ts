@@ -1,10 +1,9 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { CreatedInvitationSchema, InvitationCreateSchema, InvitationListQuerySchema, InvitationListSchema } from "./invitations.schemas";
 
 const tags = ["Invitations"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const createInvitation = createRoute({
   method: "post",
@@ -16,9 +15,9 @@ export const createInvitation = createRoute({
     "The invitation can be accepted only while its creator is still an active administrator.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
-  request: { body: body(InvitationCreateSchema) },
+  request: { body: jsonContentRequired(InvitationCreateSchema) },
   responses: {
-    201: { description: "The invitation and its token", content: { "application/json": { schema: CreatedInvitationSchema } } },
+    201: jsonContent(CreatedInvitationSchema, "The invitation and its token"),
     ...problemResponses(400, 401, 403, 409, 413, 415, 422),
   },
 });
@@ -32,7 +31,7 @@ export const listInvitations = createRoute({
   middleware: [authenticate, requireAdmin] as const,
   request: { query: InvitationListQuerySchema },
   responses: {
-    200: { description: "A page of pending invitations", content: { "application/json": { schema: InvitationListSchema } } },
+    200: jsonContent(InvitationListSchema, "A page of pending invitations"),
     ...problemResponses(401, 403, 422),
   },
 });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { EmailSchema } from "../auth/auth.schemas";
+import { EmailSchema } from "../../fields";
 
 export const InvitationCreateSchema = z
   .object({ email: EmailSchema, role: z.string().min(1).max(40).openapi({ example: "editor", description: "A role name of this organization." }) })

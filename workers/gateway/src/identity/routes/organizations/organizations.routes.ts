@@ -1,10 +1,9 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { OrganizationSchema, OrganizationUpdateSchema } from "./organizations.schemas";
 
 const tags = ["Organizations"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const getCurrentOrganization = createRoute({
   method: "get",
@@ -14,7 +13,7 @@ export const getCurrentOrganization = createRoute({
   tags,
   middleware: [authenticate] as const,
   responses: {
-    200: { description: "The organization", content: { "application/json": { schema: OrganizationSchema } } },
+    200: jsonContent(OrganizationSchema, "The organization"),
     ...problemResponses(401, 403, 404),
   },
 });
@@ -26,9 +25,9 @@ export const updateCurrentOrganization = createRoute({
   summary: "Rename the caller's organization or replace its settings (admins only)",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(16 * 1024)] as const,
-  request: { body: body(OrganizationUpdateSchema) },
+  request: { body: jsonContentRequired(OrganizationUpdateSchema) },
   responses: {
-    200: { description: "The updated organization", content: { "application/json": { schema: OrganizationSchema } } },
+    200: jsonContent(OrganizationSchema, "The updated organization"),
     ...problemResponses(400, 401, 403, 404, 413, 415, 422),
   },
 });

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, count, eq, gt, or, sql, type SQL } from "drizzle-orm";
-import { ApiError, PERMISSION_ACTIONS, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { ApiError, PERMISSION_ACTIONS, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { ALL_SERVICES, forgetOrganizationRoles } from "../../rbac";
 import { db } from "../../db/client";
 import { clients, roles, userRoles, type Permissions, type RoleRow } from "../../db/schema";
@@ -55,12 +55,7 @@ export const list: RouteHandler<typeof routes.listRoles, GatewayEnv> = async (c)
   const rows = await db(c.env.DB)
     .select()
     .from(roles)
-    .where(
-      and(
-        eq(roles.organization_id, organization_id),
-        after ? or(gt(roles.created_at, after.k), and(eq(roles.created_at, after.k), gt(roles.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(roles.organization_id, organization_id), afterCursor(roles.created_at, roles.id, after)))
     .orderBy(asc(roles.created_at), asc(roles.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);

@@ -1,11 +1,10 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { RoleCreateSchema, RoleListSchema, RoleSchema, RoleUpdateSchema } from "./roles.schemas";
 
 const tags = ["Roles"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const role = (description: string) => ({ description, content: { "application/json": { schema: RoleSchema } } });
+const role = (description: string) => jsonContent(RoleSchema, description);
 
 export const listRoles = createRoute({
   method: "get",
@@ -16,7 +15,7 @@ export const listRoles = createRoute({
   middleware: [authenticate] as const,
   request: { query: PaginationQuerySchema },
   responses: {
-    200: { description: "A page of roles", content: { "application/json": { schema: RoleListSchema } } },
+    200: jsonContent(RoleListSchema, "A page of roles"),
     ...problemResponses(401, 403, 422),
   },
 });
@@ -28,7 +27,7 @@ export const createRole = createRoute({
   summary: "Create a custom role (admins only)",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(16 * 1024)] as const,
-  request: { body: body(RoleCreateSchema) },
+  request: { body: jsonContentRequired(RoleCreateSchema) },
   responses: { 201: role("The new role"), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
 });
 
@@ -51,7 +50,7 @@ export const updateRole = createRoute({
   description: "Built-in roles cannot be changed (409). The name of a role is fixed.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(16 * 1024)] as const,
-  request: { params: IdParamSchema, body: body(RoleUpdateSchema) },
+  request: { params: IdParamSchema, body: jsonContentRequired(RoleUpdateSchema) },
   responses: { 200: role("The updated role"), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 });
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PERMISSION_ACTIONS, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { PermissionsSchema } from "../auth/auth.schemas";
+import { PermissionsSchema } from "../../fields";
 
 export const RoleSchema = z
   .object({

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, eq, gt, inArray, not, notInArray, or, sql, type SQL } from "drizzle-orm";
-import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
+import { and, asc, eq, inArray, not, notInArray, or, sql, type SQL } from "drizzle-orm";
+import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { emailTaken, findUser, publicUser, roleNamesOf, rolesByName } from "../../accounts";
 import { hashPassword } from "../../crypto";
 import { ADMIN_ROLE } from "../../rbac";
@@ -82,13 +82,7 @@ export const list: RouteHandler<typeof routes.listUsers, GatewayEnv> = async (c)
   const rows = await db(c.env.DB)
     .select()
     .from(users)
-    .where(
-      and(
-        eq(users.organization_id, organization_id),
-        status ? eq(users.status, status) : undefined,
-        after ? or(gt(users.created_at, after.k), and(eq(users.created_at, after.k), gt(users.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(users.organization_id, organization_id), status ? eq(users.status, status) : undefined, afterCursor(users.created_at, users.id, after)))
     .orderBy(asc(users.created_at), asc(users.id))
     .limit(limit + 1);
   const page = paginate(rows, limit, (r) => r.created_at);

@@ -1,11 +1,10 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../authenticate";
 import { UserCreateSchema, UserListQuerySchema, UserListSchema, UserRolesSchema, UserSchema, UserUpdateSchema } from "./users.schemas";
 
 const tags = ["Users"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const user = (description: string) => ({ description, content: { "application/json": { schema: UserSchema } } });
+const user = (description: string) => jsonContent(UserSchema, description);
 
 export const listUsers = createRoute({
   method: "get",
@@ -16,7 +15,7 @@ export const listUsers = createRoute({
   middleware: [authenticate, requireAdmin] as const,
   request: { query: UserListQuerySchema },
   responses: {
-    200: { description: "A page of users", content: { "application/json": { schema: UserListSchema } } },
+    200: jsonContent(UserListSchema, "A page of users"),
     ...problemResponses(401, 403, 422),
   },
 });
@@ -29,7 +28,7 @@ export const createUser = createRoute({
   description: "Emails are unique across the platform, compared without regard to case.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(16 * 1024)] as const,
-  request: { body: body(UserCreateSchema) },
+  request: { body: jsonContentRequired(UserCreateSchema) },
   responses: {
     201: user("The new user"),
     ...problemResponses(400, 401, 403, 409, 413, 415, 422),
@@ -55,7 +54,7 @@ export const updateUser = createRoute({
   description: "Deactivating revokes the user's refresh tokens at once. You cannot deactivate yourself, " + "nor the organization's last active admin (409).",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
-  request: { params: IdParamSchema, body: body(UserUpdateSchema) },
+  request: { params: IdParamSchema, body: jsonContentRequired(UserUpdateSchema) },
   responses: { 200: user("The updated user"), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 });
 
@@ -84,6 +83,6 @@ export const replaceUserRoles = createRoute({
     "machine clients a demoted admin created stop working.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
-  request: { params: IdParamSchema, body: body(UserRolesSchema) },
+  request: { params: IdParamSchema, body: jsonContentRequired(UserRolesSchema) },
   responses: { 200: user("The user with its new roles"), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 });

@@ -1,17 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { PaginationQuerySchema, listResponseSchema } from "@buildly/shared";
-import { EmailSchema, PasswordSchema, UserSchema } from "../auth/auth.schemas";
+import { EmailSchema, PasswordSchema, RoleNamesSchema } from "../../fields";
+import { UserSchema } from "../auth/auth.schemas";
 
 export { UserSchema };
 
 const USER_STATUSES = ["active", "deactivated"] as const;
-
-/** Names of roles of the caller's organization (GET /v1/roles lists them). */
-export const RoleNamesSchema = z
-  .array(z.string().min(1).max(40))
-  .min(1, "Give at least one role")
-  .max(20)
-  .openapi({ example: ["editor"], description: "Role names of this organization; at least one." });
 
 export const UserCreateSchema = z
   .object({ email: EmailSchema, name: z.string().trim().min(1).max(200), password: PasswordSchema, roles: RoleNamesSchema })

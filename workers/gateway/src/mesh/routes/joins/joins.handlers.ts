@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, logError, paginate } from "@buildly/shared";
+import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, logError, paginate, afterCursor, inJson } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
 import { meshJoins, type JoinRow } from "../../db/schema";
@@ -104,10 +104,13 @@ export const list: RouteHandler<typeof routes.listJoins, GatewayEnv> = async (c)
         .where(
           and(
             eq(meshJoins.organization_id, organization_id),
-            sql`${meshJoins.relationship_id} IN (SELECT value FROM json_each(${JSON.stringify(readable.map((r) => r.id))}))`,
+            inJson(
+              meshJoins.relationship_id,
+              readable.map((r) => r.id),
+            ),
             origin_id ? eq(meshJoins.origin_id, origin_id) : undefined,
             related_id ? eq(meshJoins.related_id, related_id) : undefined,
-            after ? or(lt(meshJoins.created_at, after.k), and(eq(meshJoins.created_at, after.k), lt(meshJoins.id, after.id))) : undefined,
+            afterCursor(meshJoins.created_at, meshJoins.id, after, true),
           ),
         )
         .orderBy(desc(meshJoins.created_at), desc(meshJoins.id))

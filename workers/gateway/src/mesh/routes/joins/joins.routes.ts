@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate } from "../../../identity/authenticate";
 import { JoinCreateSchema, JoinListQuerySchema, JoinListSchema, JoinSchema } from "./joins.schemas";
 
 const tags = ["Data mesh"];
-const join = (description: string) => ({ description, content: { "application/json": { schema: JoinSchema } } });
+const join = (description: string) => jsonContent(JoinSchema, description);
 
 export const listJoins = createRoute({
   method: "get",
@@ -18,7 +18,7 @@ export const listJoins = createRoute({
   middleware: [authenticate] as const,
   request: { query: JoinListQuerySchema },
   responses: {
-    200: { description: "A page of join records", content: { "application/json": { schema: JoinListSchema } } },
+    200: jsonContent(JoinListSchema, "A page of join records"),
     ...problemResponses(401, 422),
   },
 });
@@ -33,7 +33,7 @@ export const createJoin = createRoute({
     "one. Both records must exist in the caller's organization (404). The same link twice is 409.",
   tags,
   middleware: [authenticate, jsonBody(4 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: JoinCreateSchema } } } },
+  request: { body: jsonContentRequired(JoinCreateSchema) },
   responses: { 201: join("The new join record"), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 502, 504) },
 });
 

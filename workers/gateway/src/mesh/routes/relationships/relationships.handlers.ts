@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, count, eq, gt, or } from "drizzle-orm";
+import { and, asc, count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate } from "@buildly/shared";
+import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
 import { meshJoins, meshRelationshipKeys, meshRelationships, type RelationshipRow } from "../../db/schema";
@@ -25,12 +25,7 @@ export const list: RouteHandler<typeof routes.listRelationships, GatewayEnv> = a
   const rows = await drizzle(c.env.DB)
     .select()
     .from(meshRelationships)
-    .where(
-      and(
-        eq(meshRelationships.organization_id, organization_id),
-        after ? or(gt(meshRelationships.created_at, after.k), and(eq(meshRelationships.created_at, after.k), gt(meshRelationships.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(meshRelationships.organization_id, organization_id), afterCursor(meshRelationships.created_at, meshRelationships.id, after)))
     .orderBy(asc(meshRelationships.created_at), asc(meshRelationships.id))
     .limit(limit + 1);
   // The defaults sort first (they were defined before any organization's own).

@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses } from "@buildly/shared";
+import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../../identity/authenticate";
 import { RelationshipCreateSchema, RelationshipListSchema, RelationshipSchema } from "./relationships.schemas";
 
 const tags = ["Data mesh"];
-const relationship = (description: string) => ({ description, content: { "application/json": { schema: RelationshipSchema } } });
+const relationship = (description: string) => jsonContent(RelationshipSchema, description);
 
 export const listRelationships = createRoute({
   method: "get",
@@ -15,7 +15,7 @@ export const listRelationships = createRoute({
   middleware: [authenticate] as const,
   request: { query: PaginationQuerySchema },
   responses: {
-    200: { description: "A page of relationships", content: { "application/json": { schema: RelationshipListSchema } } },
+    200: jsonContent(RelationshipListSchema, "A page of relationships"),
     ...problemResponses(401, 422),
   },
 });
@@ -31,7 +31,7 @@ export const createRelationship = createRoute({
     "unique per model (409 when taken, by a default too) and cannot be the name of one of the model's fields (422).",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(8 * 1024)] as const,
-  request: { body: { required: true, content: { "application/json": { schema: RelationshipCreateSchema } } } },
+  request: { body: jsonContentRequired(RelationshipCreateSchema) },
   responses: { 201: relationship("The new relationship"), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
 });
 

@@ -1,3 +1,4 @@
+import { jsonContent } from "@buildly/shared";
 import { createRoute, z } from "@hono/zod-openapi";
 
 export const ServiceHealthSchema = z
@@ -25,7 +26,7 @@ export const getHealth = createRoute({
   tags: ["Platform"],
   security: [],
   responses: {
-    200: { description: "Everything is up", content: { "application/json": { schema: HealthSchema } } },
-    503: { description: "At least one service is down", content: { "application/json": { schema: HealthSchema } } },
+    200: jsonContent(HealthSchema, "Everything is up"),
+    503: jsonContent(HealthSchema, "At least one service is down"),
   },
 });

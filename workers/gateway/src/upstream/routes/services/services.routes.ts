@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { jsonContent } from "@buildly/shared";
 
 export const ServiceSchema = z
   .object({
@@ -20,9 +21,6 @@ export const listServices = createRoute({
   // Answers without a token (rate-limited per IP address then).
   security: [],
   responses: {
-    200: {
-      description: "Every registered service",
-      content: { "application/json": { schema: z.object({ data: z.array(ServiceSchema) }).openapi("ServiceList") } },
-    },
+    200: jsonContent(z.object({ data: z.array(ServiceSchema) }).openapi("ServiceList"), "Every registered service"),
   },
 });

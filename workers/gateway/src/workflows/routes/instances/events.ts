@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { decodeJwt } from "jose";
 import { ApiError } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
@@ -28,8 +29,9 @@ export const bearerFromSubprotocol: MiddlewareHandler<GatewayEnv> = async (c, ne
 function tokenExpiry(c: Context<GatewayEnv>): number {
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   try {
-    const payload = JSON.parse(atob(token!.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown };
-    return typeof payload.exp === "number" ? payload.exp : 0;
+    // Already verified by authenticate; this only reads its claims.
+    const { exp } = decodeJwt(token!);
+    return typeof exp === "number" ? exp : 0;
   } catch {
     return 0;
   }

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { ApiError, decodeCursor } from "@buildly/shared";
+import { ApiError, decodeCursor, invalidCursor } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
 import { callerOf, instanceStub, unwrap } from "../../access";
@@ -57,7 +57,7 @@ export const history: RouteHandler<typeof routes.getHistory, GatewayEnv> = async
   const { limit, cursor } = c.req.valid("query");
   const after = decodeCursor(cursor);
   if (after && (after.id !== id || !/^\d+$/.test(after.k))) {
-    throw new ApiError(422, "The cursor is not one this API issued.", { errors: [{ path: "cursor", message: "Invalid cursor" }] });
+    throw invalidCursor();
   }
   const page = unwrap<HistoryPage>(await instanceStub(c.env, organization_id, id).history(organization_id, id, after ? Number(after.k) : 0, limit));
   return c.json(page, 200);

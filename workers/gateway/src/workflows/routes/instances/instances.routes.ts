@@ -1,5 +1,5 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, ProblemSchema, jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, PaginationQuerySchema, ProblemSchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate } from "../../../identity/authenticate";
 import { requireWorkflowPermission } from "../../access";
 import { MAX_DATA_BYTES } from "../../start";
@@ -7,8 +7,7 @@ import { HistoryListSchema, InstanceCreateSchema, InstanceListQuerySchema, Insta
 import { bearerFromSubprotocol } from "./events";
 
 const tags = ["Workflows"];
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const instance = (description: string) => ({ description, content: { "application/json": { schema: InstanceSchema } } });
+const instance = (description: string) => jsonContent(InstanceSchema, description);
 const MAX_BODY = MAX_DATA_BYTES + 4096;
 
 export const createInstance = createRoute({
@@ -21,7 +20,7 @@ export const createInstance = createRoute({
     "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object.",
   tags,
   middleware: [authenticate, requireWorkflowPermission("create"), jsonBody(MAX_BODY)] as const,
-  request: { body: body(InstanceCreateSchema) },
+  request: { body: jsonContentRequired(InstanceCreateSchema) },
   responses: { 201: instance("The new instance, at version 1"), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 502, 504) },
 });
 
@@ -35,7 +34,7 @@ export const listInstances = createRoute({
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { query: InstanceListQuerySchema },
   responses: {
-    200: { description: "A page of instances", content: { "application/json": { schema: InstanceListSchema } } },
+    200: jsonContent(InstanceListSchema, "A page of instances"),
     ...problemResponses(401, 403, 422),
   },
 });
@@ -60,7 +59,7 @@ export const getHistory = createRoute({
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { params: IdParamSchema, query: PaginationQuerySchema },
   responses: {
-    200: { description: "A page of history entries", content: { "application/json": { schema: HistoryListSchema } } },
+    200: jsonContent(HistoryListSchema, "A page of history entries"),
     ...problemResponses(401, 403, 404, 422),
   },
 });
@@ -77,7 +76,7 @@ export const takeTransition = createRoute({
     "if one fails the state is unchanged and the answer is 424 (the service refused: its problem is in `cause`), 502 or 504.",
   tags,
   middleware: [authenticate, jsonBody(MAX_BODY)] as const,
-  request: { params: IdParamSchema, body: body(TransitionRequestSchema) },
+  request: { params: IdParamSchema, body: jsonContentRequired(TransitionRequestSchema) },
   responses: {
     200: instance("The instance after the transition"),
     ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),

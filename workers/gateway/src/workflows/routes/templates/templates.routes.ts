@@ -1,5 +1,5 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses } from "@buildly/shared";
+import { createRoute } from "@hono/zod-openapi";
+import { IdParamSchema, PaginationQuerySchema, jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, requireAdmin } from "../../../identity/authenticate";
 import { requireWorkflowPermission } from "../../access";
 import { TemplateInputSchema, TemplateListSchema, TemplateQuerySchema, TemplateSchema } from "../../schemas";
@@ -7,8 +7,7 @@ import { TemplateInputSchema, TemplateListSchema, TemplateQuerySchema, TemplateS
 const tags = ["Workflows"];
 /** A template with 50 states and 100 transitions, each with a few actions, fits comfortably. */
 const MAX_TEMPLATE_BYTES = 256 * 1024;
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const template = (description: string) => ({ description, content: { "application/json": { schema: TemplateSchema } } });
+const template = (description: string) => jsonContent(TemplateSchema, description);
 
 export const createTemplate = createRoute({
   method: "post",
@@ -21,7 +20,7 @@ export const createTemplate = createRoute({
     "its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
-  request: { body: body(TemplateInputSchema) },
+  request: { body: jsonContentRequired(TemplateInputSchema) },
   responses: { 201: template("The template, version 1"), ...problemResponses(400, 401, 403, 413, 415, 422, 502) },
 });
 
@@ -34,7 +33,7 @@ export const listTemplates = createRoute({
   middleware: [authenticate, requireWorkflowPermission("read")] as const,
   request: { query: PaginationQuerySchema },
   responses: {
-    200: { description: "A page of templates", content: { "application/json": { schema: TemplateListSchema } } },
+    200: jsonContent(TemplateListSchema, "A page of templates"),
     ...problemResponses(401, 403, 422),
   },
 });
@@ -58,7 +57,7 @@ export const updateTemplate = createRoute({
   description: "The whole template, checked as on create. Running instances keep the version they started with; new ones get this one.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
-  request: { params: IdParamSchema, body: body(TemplateInputSchema) },
+  request: { params: IdParamSchema, body: jsonContentRequired(TemplateInputSchema) },
   responses: { 200: template("The new version"), ...problemResponses(400, 401, 403, 404, 413, 415, 422, 502) },
 });
 
