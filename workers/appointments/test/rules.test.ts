@@ -4,12 +4,12 @@
 // Expected dates are worked out by hand from the 2026/2027 calendar.
 import ICAL from "ical.js";
 import { describe, expect, it } from "vitest";
-import { allPages, freshOrg, makeAppointment, makeCalendar, problemPaths } from "./helpers";
+import { listAll, freshOrg, makeAppointment, makeCalendar, problemPaths } from "./helpers";
 
 type Client = ReturnType<typeof freshOrg>["client"];
 
 async function starts(client: Client, calendarId: string, appointmentId: string, from: string, to: string): Promise<string[]> {
-  const list = await allPages(client, `/appointments?calendar_id=${calendarId}&from=${from}&to=${to}&limit=100`);
+  const list = await listAll(client, `/appointments?calendar_id=${calendarId}&from=${from}&to=${to}&limit=100`);
   return list.filter((o) => o.appointment_id === appointmentId).map((o) => o.start);
 }
 
