@@ -8,6 +8,7 @@ import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
 import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
+import { registerWebhooks } from "./webhooks";
 import { registerWorkflows } from "./workflows";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
@@ -31,6 +32,7 @@ export function buildApp() {
   registerIdentity(app);
   registerMesh(app);
   registerWorkflows(app);
+  registerWebhooks(app);
   registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);
