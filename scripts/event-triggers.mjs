@@ -120,7 +120,9 @@ export function migrationSql(service) {
     if (t.softDelete) {
       const isDeleted = (ref) => t.softDelete.replace("status", `${ref}.status`);
       out.push(trigger(table, "update", "UPDATE", `NOT (${isDeleted("NEW")})`, type("updated"), "NEW", data));
-      out.push(trigger(table, "soft_delete", "UPDATE", `${isDeleted("NEW")} AND NOT (${isDeleted("OLD")})`, type("deleted"), "NEW", `json_object('id', NEW.id)`));
+      out.push(
+        trigger(table, "soft_delete", "UPDATE", `${isDeleted("NEW")} AND NOT (${isDeleted("OLD")})`, type("deleted"), "NEW", `json_object('id', NEW.id)`),
+      );
       out.push(trigger(table, "delete", "DELETE", `NOT (${isDeleted("OLD")})`, type("deleted"), "OLD", gone));
     } else {
       out.push(trigger(table, "update", "UPDATE", undefined, type("updated"), "NEW", data));

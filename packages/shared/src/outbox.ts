@@ -32,7 +32,10 @@ export function eventSource(service: string): string {
 }
 
 /** The actor of a call as the gateway described it: an API client, a user, or the platform itself. */
-export function actorFromIdentity(service: string, identity: Pick<IdentityContext, "user_id" | "request_id" | "system"> & { client_id?: string | null }): EventActor {
+export function actorFromIdentity(
+  service: string,
+  identity: Pick<IdentityContext, "user_id" | "request_id" | "system"> & { client_id?: string | null },
+): EventActor {
   const source = eventSource(service);
   if (identity.client_id) return { source, actortype: "client", actorid: identity.client_id, requestid: identity.request_id };
   if (identity.user_id && !identity.system) return { source, actortype: "user", actorid: identity.user_id, requestid: identity.request_id };
