@@ -307,6 +307,8 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               modulesRoot: path.join(import.meta.dirname, "..", s.name, "dist"),
               compatibilityDate: "2026-11-01",
               d1Databases: { DB: s.d1 },
+              // Their outbox relays to the gateway's consumer, as in production.
+              queueProducers: { EVENTS: "buildly-events" },
               ...("r2" in s ? { r2Buckets: { FILES: s.r2 } } : {}),
               ...("vars" in s ? { bindings: s.vars } : {}),
               ...("durableObjects" in s ? { durableObjects: s.durableObjects } : {}),

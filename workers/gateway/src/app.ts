@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { registerApiDocs } from "./api-docs";
+import { registerEvents } from "./events";
 import { corsPolicy, privateResponses, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
@@ -32,6 +33,7 @@ export function buildApp() {
   registerIdentity(app);
   registerMesh(app);
   registerWorkflows(app);
+  registerEvents(app);
   registerWebhooks(app);
   registerServiceRoutes(app, authenticate, meshForward);
 

@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { consumeEvents, EVENTS_QUEUE } from "./events";
 import { withSimulatedLatency } from "./http/simulated-latency";
 import { scheduled } from "./identity";
 import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
@@ -9,9 +10,16 @@ export { WorkflowInstance } from "./workflows";
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, withSimulatedLatency(env), ctx),
   scheduled,
-  // One handler for every queue the gateway consumes, by the queue's name.
+  /** One consumer for every queue the gateway reads, told apart by name. */
   async queue(batch: MessageBatch<unknown>, env: Env) {
-    if (batch.queue === WEBHOOK_DELIVERY_QUEUE) return deliverBatch(batch, env);
-    throw new Error(`No consumer for the queue ${batch.queue}`);
+    switch (batch.queue) {
+      case EVENTS_QUEUE:
+        return consumeEvents(batch, env);
+      case WEBHOOK_DELIVERY_QUEUE:
+        return deliverBatch(batch, env);
+      default:
+        console.error(JSON.stringify({ level: "error", msg: "a batch from a queue the gateway does not consume", queue: batch.queue }));
+        batch.retryAll();
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -39,3 +39,4 @@ export function serviceClient(service: RpcService, organization_id: string = ORG
   };
 }
 export * from "./mesh";
+export * from "./outbox";
