@@ -3,14 +3,15 @@
 // model table, the AFTER INSERT / UPDATE / DELETE triggers that write one event per changed row
 // (see packages/shared/src/outbox.ts). Run `node scripts/event-triggers.mjs` after changing a
 // model's columns; the migration files are what runs (a test checks they match this script).
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 // Columns as the API shows them (never rid, organization_id or internal columns such as a file's
-// object_key or an appointment's range_end and version). j: JSON text, b: boolean stored as 0/1.
+// object_key or an appointment's range_end and version). "column>key": shown under another name;
+// ":j": JSON text, ":b": a boolean stored as 0/1.
 export const MODELS = {
   crm: {
     file: "workers/crm/migrations/0003_events.sql",
@@ -46,7 +47,7 @@ export const MODELS = {
       calendars: { model: "calendar", columns: ["id", "name", "time_zone", "working_hours:j", "created_at", "updated_at"] },
       appointments: {
         model: "appointment",
-        columns: ["id", "calendar_id", "title", "start_at", "end_at", "attendees:j", "location", "status", "recurrence", "created_at", "updated_at"],
+        columns: ["id", "calendar_id", "title", "start_at>start", "end_at>end", "attendees:j", "location", "status", "recurrence", "created_at", "updated_at"],
       },
     },
   },
@@ -85,10 +86,11 @@ const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 function jsonOf(ref, columns) {
   const parts = columns.map((c) => {
-    const [name, kind] = c.split(":");
+    const [column, kind] = c.split(":");
+    const [name, key = name] = column.split(">");
     const v = `${ref}.${name}`;
     const value = kind === "j" ? `json(${v})` : kind === "b" ? `json(CASE WHEN ${v} THEN 'true' ELSE 'false' END)` : v;
-    return `'${name}', ${value}`;
+    return `'${key}', ${value}`;
   });
   return `json_object(${parts.join(", ")})`;
 }
@@ -132,9 +134,19 @@ export function migrationSql(service) {
   return `${out.join("\n\n")}\n`;
 }
 
+// --check (the test script): fail if a migration differs from what this script writes.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes("--check");
   for (const service of Object.keys(MODELS)) {
-    writeFileSync(join(ROOT, MODELS[service].file), migrationSql(service));
-    console.log(`wrote ${MODELS[service].file}`);
+    const file = join(ROOT, MODELS[service].file);
+    if (check) {
+      if (readFileSync(file, "utf8") !== migrationSql(service)) {
+        console.error(`${MODELS[service].file} is not what scripts/event-triggers.mjs writes: run node scripts/event-triggers.mjs`);
+        process.exit(1);
+      }
+    } else {
+      writeFileSync(file, migrationSql(service));
+      console.log(`wrote ${MODELS[service].file}`);
+    }
   }
 }
