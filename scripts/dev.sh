@@ -11,7 +11,9 @@ PORT="${PORT:-8787}"
 read_workers CONFIGS configs
 echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"
 # The issuer is pinned to the address served, as ISSUER is in production: token `iss` and the
-# discovery URLs never come from a request's Host header.
+# discovery URLs never come from a request's Host header. WEBHOOKS_ALLOW_LOOPBACK lets a webhook
+# point at a receiver on this machine (http://127.0.0.1:...), and retries come after 2 s, 4 s, ...
+# instead of 30 s, 1 min, ... (wrangler.toml holds the production values and never sets the first).
 exec wrangler dev "${CONFIGS[@]}" \
   --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false \
-  --var "ISSUER:http://127.0.0.1:$PORT" "$@"
+  --var "ISSUER:http://127.0.0.1:$PORT" --var "WEBHOOKS_ALLOW_LOOPBACK:on" --var "WEBHOOK_RETRY_BASE_SECONDS:2" "$@"

@@ -9,6 +9,9 @@ read_workers WORKERS dirs
 echo "== format and lint (Biome; \`npm run format\` fixes what it can)"
 biome ci . --reporter=summary || { echo "biome found problems: run npm run format, then fix what remains"; exit 1; }
 
+echo "== generated migrations (the services' event triggers)"
+node scripts/event-triggers.mjs --check
+
 echo "== type check"
 for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared

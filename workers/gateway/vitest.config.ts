@@ -28,6 +28,8 @@ const SERVICES = logicServices().map((w) => {
     r2: Object.fromEntries(w.r2.map((b) => [b.binding, `${w.dir}-${b.binding.toLowerCase()}`])),
     durableObjects: Object.fromEntries(w.durableObjects.map((o) => [o.name, { className: o.class_name, useSQLite: w.sqliteClasses.includes(o.class_name) }])),
     vars,
+    // Their outbox relays to the gateway's consumer, as in production ([[queues.producers]]).
+    queueProducers: Object.fromEntries(((w.config.queues?.producers ?? []) as { binding: string; queue: string }[]).map((q) => [q.binding, q.queue])),
   };
 });
 
@@ -153,14 +155,61 @@ function idpFixture(publicJwk: object) {
   return `
 let fetches = 0;
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     const url = new URL(request.url);
+    // Every other host is a webhook receiver (the gateway's webhook deliveries go out here too).
+    if (url.hostname !== "idp.example") return env.RECEIVER.fetch(request);
     if (url.pathname === "/jwks") { fetches++; return Response.json({ keys: [${JSON.stringify(publicJwk)}] }); }
     if (url.pathname === "/fetches") return Response.json({ fetches });
     return new Response("not found", { status: 404 });
   },
 };`;
 }
+
+/**
+ * Webhook receivers, one per path: https://<any host>/<key>/<mode>. It records every request
+ * (GET /_log/<key> lists them: method, url, headers, body) and answers by mode: ok (204), fail
+ * (500), fail-twice (500 twice per webhook-id, then 200), hang (answers after 5 s), redirect
+ * (307 to ?to=), big (200 with a 16 MiB body, counting what the reader pulled: GET /_pulled/<key>).
+ */
+const WEBHOOK_RECEIVER = `
+const log = new Map();
+const failures = new Map();
+const pulled = new Map();
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const [, key, mode] = url.pathname.split("/");
+    if (key === "_log") return Response.json(log.get(mode) ?? []);
+    if (key === "_pulled") return Response.json({ bytes: pulled.get(mode) ?? 0 });
+    const entry = { method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body: await request.text(), at: Date.now() };
+    log.set(key, [...(log.get(key) ?? []), entry]);
+    if (mode === "ok") return new Response(null, { status: 204 });
+    if (mode === "fail") return new Response("nope", { status: 500 });
+    if (mode === "fail-twice") {
+      const id = request.headers.get("webhook-id");
+      const n = (failures.get(id) ?? 0) + 1;
+      failures.set(id, n);
+      return n <= 2 ? new Response("not yet", { status: 500 }) : new Response("ok", { status: 200 });
+    }
+    if (mode === "hang") { await new Promise((r) => setTimeout(r, 5000)); return new Response("late"); }
+    if (mode === "redirect") return new Response(null, { status: 307, headers: { location: url.searchParams.get("to") } });
+    if (mode === "big") {
+      const chunk = new Uint8Array(64 * 1024).fill(97);
+      let sent = 0;
+      const body = new ReadableStream({
+        pull(controller) {
+          if (sent >= 16 * 1024 * 1024) return controller.close();
+          sent += chunk.length;
+          pulled.set(key, sent);
+          controller.enqueue(chunk.slice());
+        },
+      }, { highWaterMark: 0 });
+      return new Response(body, { status: 200 });
+    }
+    return new Response("unknown mode", { status: 404 });
+  },
+};`;
 
 /**
  * The gateway's test project. `limiterDown` binds RATE_LIMITER to a Durable Object that always
@@ -242,9 +291,15 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               { issuer: "https://idp.example", jwks_uri: "https://idp.example/jwks", audience: "buildly", claims: { organization: "tenant", roles: "groups" } },
             ]),
             IDP_PRIVATE_JWK: JSON.stringify(idpPrivate),
+            // Webhook deliveries, shortened so retries, dead letters and disabling fit in a test.
+            WEBHOOK_TIMEOUT_MS: "1000",
+            WEBHOOK_MAX_ATTEMPTS: "3",
+            WEBHOOK_RETRY_BASE_SECONDS: "1",
+            WEBHOOK_DISABLE_AFTER_FAILURES: "2",
           },
           ...(opts.limiterDown ? { durableObjects: { RATE_LIMITER: { className: "DownLimiter", scriptName: "fixture" } } } : {}),
-          // The gateway's outbound fetches (only the IdP's JWKS) go to the IdP fixture.
+          // The gateway's outbound fetches (the IdP's JWKS, webhook deliveries) go to the IdP fixture,
+          // which hands every host but idp.example to the webhook receiver.
           outboundService: "idp-fixture",
           d1Databases: Object.fromEntries(SERVICES.map((s) => [`${s.key}_DB`, s.d1])),
           serviceBindings: {
@@ -264,6 +319,7 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               r2Buckets: s.r2,
               bindings: s.vars,
               durableObjects: s.durableObjects,
+              queueProducers: s.queueProducers,
             })),
             {
               name: "fixture",
@@ -273,7 +329,14 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               // Declares the failing limiter's namespace, which limiterDown binds the gateway to.
               durableObjects: { DOWN_LIMITER: "DownLimiter" },
             },
-            { name: "idp-fixture", modules: true, script: idpFixture(idpPublic), compatibilityDate: "2026-11-01" },
+            {
+              name: "idp-fixture",
+              modules: true,
+              script: idpFixture(idpPublic),
+              compatibilityDate: "2026-11-01",
+              serviceBindings: { RECEIVER: "webhook-receiver" },
+            },
+            { name: "webhook-receiver", modules: true, script: WEBHOOK_RECEIVER, compatibilityDate: "2026-11-01" },
           ],
         },
       }),

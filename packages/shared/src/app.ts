@@ -185,13 +185,15 @@ export async function handleWithContext<B extends object>(
   ctx: ExecutionContext,
   request: Request,
   context: unknown,
+  /** The env this call's handlers see, e.g. with a D1 that records who acts in the outbox. */
+  envFor: (identity: IdentityContext) => B = () => env,
 ): Promise<Response> {
   const parsed = IdentityContextSchema.safeParse(context);
   if (!parsed.success) {
     const rid = sanitizeRequestId(request.headers.get("x-request-id"));
     return problemResponse(new ApiError(401, "The call carries no valid identity context.").toProblem(rid));
   }
-  return app.fetch(request, { ...env, IDENTITY: parsed.data }, ctx);
+  return app.fetch(request, { ...envFor(parsed.data), IDENTITY: parsed.data }, ctx);
 }
 
 /** Default `fetch` of a logic service: it is not reachable except through the gateway's RPC. */

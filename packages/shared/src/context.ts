@@ -12,6 +12,8 @@ export const IdentityContextSchema = z.object({
   request_id: z.string().min(1).max(128),
   traceparent: z.string().optional(),
   user_id: z.string().nullable(),
+  /** The API client's id when a client acts for itself (client_credentials); its events name it as the actor. */
+  client_id: z.string().nullable().default(null),
   organization_id: z.string().min(1),
   roles: z.array(z.string()),
   permissions: z.record(z.string(), z.array(z.enum(PERMISSION_ACTIONS))),

@@ -18,6 +18,7 @@ import {
 } from "./contract";
 import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
+import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
 
 type ServiceApp<E> = {
   fetch: (req: Request, env: E & { IDENTITY: IdentityContext }, ctx: ExecutionContext) => Response | Promise<Response>;
@@ -87,7 +88,7 @@ function buildCatalog<E>(service: string, models: Record<string, MeshModelDefini
  * Every data method validates the identity context and its arguments and answers failures
  * as values (`{ ok: false, error: Problem }`): thrown errors lose their fields over RPC.
  */
-export function logicServiceEntrypoint<E extends { DB: D1Database }>(service: string, app: ServiceApp<E>, options: LogicServiceOptions<E> = {}) {
+export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app: ServiceApp<E>, options: LogicServiceOptions<E> = {}) {
   const models = options.models ?? {};
   const catalog = buildCatalog(service, models);
   const modelNamed = (name: unknown): MeshModelDefinition<E> => {
@@ -110,7 +111,12 @@ export function logicServiceEntrypoint<E extends { DB: D1Database }>(service: st
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
-      return handleWithContext(app, this.env, this.ctx, request, context);
+      // Writes made while handling the call carry its actor to the outbox (packages/shared/src/outbox.ts).
+      const envFor = (identity: IdentityContext): E => ({
+        ...this.env,
+        DB: eventDatabase(this.env, actorFromIdentity(service, identity), (p) => this.ctx.waitUntil(p)),
+      });
+      return handleWithContext(app, this.env, this.ctx, request, context, envFor);
     }
 
     async health(): Promise<ServiceHealth> {

@@ -18,3 +18,4 @@ export * from "./encoding";
 export * from "./events";
 export * from "./keyset";
 export * from "./rows";
+export * from "./outbox";

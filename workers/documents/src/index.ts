@@ -1,4 +1,4 @@
-import { logicServiceEntrypoint, refuseDirectFetch } from "@buildly/shared";
+import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared";
 import { app, SERVICE } from "./app";
 import { models } from "./models";
 import { sweep } from "./storage/purge";
@@ -6,10 +6,18 @@ import { sweep } from "./storage/purge";
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
 export const DocumentsService = logicServiceEntrypoint<Env>(SERVICE, app, { models });
 
+/** The every-minute cron: only the outbox sweep. */
+const OUTBOX_CRON = "* * * * *";
+
 export default {
   fetch: refuseDirectFetch,
-  /** The cron trigger (wrangler.toml): finishes interrupted deletions and abandoned uploads. */
-  async scheduled(_controller, env, ctx) {
+  /**
+   * The cron triggers (wrangler.toml): every minute the outbox sweep relays events a relay left
+   * behind; the half-hourly one also finishes interrupted deletions and abandoned uploads.
+   */
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(sweepOutbox(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "outbox sweep", service: SERVICE, ...report }))));
+    if (controller.cron === OUTBOX_CRON) return;
     ctx.waitUntil(sweep(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "sweep", service: SERVICE, ...report }))));
   },
 } satisfies ExportedHandler<Env>;

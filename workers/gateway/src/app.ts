@@ -2,12 +2,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { registerApiDocs } from "./api-docs";
+import { registerEvents } from "./events";
 import { corsPolicy, privateResponses, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
 import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
+import { registerWebhooks } from "./webhooks";
 import { registerWorkflows } from "./workflows";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
@@ -31,6 +33,8 @@ export function buildApp() {
   registerIdentity(app);
   registerMesh(app);
   registerWorkflows(app);
+  registerEvents(app);
+  registerWebhooks(app);
   registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);

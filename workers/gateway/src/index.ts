@@ -1,6 +1,8 @@
 import { app } from "./app";
+import { consumeEvents, EVENTS_QUEUE } from "./events";
 import { withSimulatedLatency } from "./http/simulated-latency";
 import { scheduled } from "./identity";
+import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
 
 export { IdempotencyStore, RateLimiter } from "./limits";
 export { WorkflowInstance } from "./workflows";
@@ -8,4 +10,16 @@ export { WorkflowInstance } from "./workflows";
 export default {
   fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, withSimulatedLatency(env), ctx),
   scheduled,
+  /** One consumer for every queue the gateway reads, told apart by name. */
+  async queue(batch: MessageBatch<unknown>, env: Env) {
+    switch (batch.queue) {
+      case EVENTS_QUEUE:
+        return consumeEvents(batch, env);
+      case WEBHOOK_DELIVERY_QUEUE:
+        return deliverBatch(batch, env);
+      default:
+        console.error(JSON.stringify({ level: "error", msg: "a batch from a queue the gateway does not consume", queue: batch.queue }));
+        batch.retryAll();
+    }
+  },
 } satisfies ExportedHandler<Env>;

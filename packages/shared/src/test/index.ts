@@ -117,3 +117,4 @@ export async function problemPaths(res: Response): Promise<string[]> {
 }
 
 export * from "./mesh";
+export * from "./outbox";

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, logError, toApiError, type Problem, type RpcResult } from "@buildly/shared";
+import { ApiError, actorFromIdentity, eventDatabase, logError, toApiError, type EventActor, type Problem, type RpcResult } from "@buildly/shared";
+import type { IdentityContext } from "@buildly/shared";
 import type { AppointmentRow, CalendarRow } from "../db/schema";
 import type { AppointmentCreate, AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
@@ -8,6 +9,8 @@ import * as writes from "./writes";
 export interface WriteContext {
   organization_id: string;
   request_id: string;
+  /** Who acts, for the events the writes produce (the outbox triggers read it). */
+  actor: EventActor;
 }
 
 /**
@@ -26,6 +29,11 @@ export class CalendarWriter extends DurableObject<Env> {
     return run;
   }
 
+  /** The D1 the writes use: it records ctx.actor in each write's events and relays them afterwards. */
+  #db(ctx: WriteContext): D1Database {
+    return eventDatabase(this.env, ctx.actor, (p) => this.ctx.waitUntil(p));
+  }
+
   /** Thrown errors lose their fields over RPC, so failures travel as problem values. */
   async #run<T>(ctx: WriteContext, work: () => Promise<T>): Promise<RpcResult<T>> {
     try {
@@ -37,20 +45,20 @@ export class CalendarWriter extends DurableObject<Env> {
   }
 
   createAppointment(ctx: WriteContext, calendarId: string, input: AppointmentCreate): Promise<RpcResult<AppointmentRow>> {
-    return this.#run(ctx, () => writes.createAppointment(this.env.DB, ctx.organization_id, calendarId, input));
+    return this.#run(ctx, () => writes.createAppointment(this.#db(ctx), ctx.organization_id, calendarId, input));
   }
 
   updateAppointment(ctx: WriteContext, calendarId: string, id: string, input: AppointmentUpdate): Promise<RpcResult<writes.UpdateOutcome>> {
-    return this.#run(ctx, () => writes.updateAppointment(this.env.DB, ctx.organization_id, calendarId, id, input));
+    return this.#run(ctx, () => writes.updateAppointment(this.#db(ctx), ctx.organization_id, calendarId, id, input));
   }
 
   updateCalendar(ctx: WriteContext, calendarId: string, input: CalendarUpdate): Promise<RpcResult<CalendarRow>> {
-    return this.#run(ctx, () => writes.updateCalendar(this.env.DB, ctx.organization_id, calendarId, input));
+    return this.#run(ctx, () => writes.updateCalendar(this.#db(ctx), ctx.organization_id, calendarId, input));
   }
 
   deleteCalendar(ctx: WriteContext, calendarId: string): Promise<RpcResult<null>> {
     return this.#run(ctx, async () => {
-      await writes.deleteCalendar(this.env.DB, ctx.organization_id, calendarId);
+      await writes.deleteCalendar(this.#db(ctx), ctx.organization_id, calendarId);
       return null;
     });
   }
@@ -67,6 +75,6 @@ export function writerFor(env: Env, calendarId: string) {
   return (env.CALENDAR_WRITER as unknown as DurableObjectNamespace<CalendarWriter>).getByName(calendarId);
 }
 
-export function writeContext(identity: { organization_id: string; request_id: string }): WriteContext {
-  return { organization_id: identity.organization_id, request_id: identity.request_id };
+export function writeContext(identity: IdentityContext): WriteContext {
+  return { organization_id: identity.organization_id, request_id: identity.request_id, actor: actorFromIdentity("appointments", identity) };
 }

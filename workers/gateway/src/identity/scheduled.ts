@@ -1,5 +1,5 @@
 import { desc, eq } from "drizzle-orm";
-import { logError } from "@buildly/shared";
+import { logError, sweepOutbox } from "@buildly/shared";
 import { rotateSigningKey } from "./keys";
 import { CLOCK_SKEW_SECONDS } from "./tokens";
 import { db } from "./db/client";
@@ -18,7 +18,12 @@ export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | 
   return rotateSigningKey(env.DB, secret, ttl + CLOCK_SKEW_SECONDS);
 }
 
-export const scheduled: ExportedHandlerScheduledHandler<Env> = async (_controller, env, ctx) => {
+/** The every-minute cron (wrangler.toml): only the outbox sweep. */
+export const OUTBOX_CRON = "* * * * *";
+
+export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env, ctx) => {
+  ctx.waitUntil(sweepOutbox(env).catch((err) => logError("scheduled", "gateway", err, { during: "outbox sweep" })));
+  if (controller.cron === OUTBOX_CRON) return;
   ctx.waitUntil(
     Promise.all([
       rotateIfDue(env).catch((err) => logError("scheduled", "gateway", err, { during: "key rotation" })),

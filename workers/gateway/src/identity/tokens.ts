@@ -1,6 +1,7 @@
 import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import { and, eq, isNull } from "drizzle-orm";
-import { newId, nowIso } from "@buildly/shared";
+import { newId, nowIso, type EventActor, type PlatformEvent } from "@buildly/shared";
+import { identityEvent, outboxInsert, systemActor } from "../events/emit";
 import { db } from "./db/client";
 import { refreshTokens } from "./db/schema";
 import type { AuthConfig, TrustedIssuer } from "./config";
@@ -178,15 +179,22 @@ export type RotateResult =
  * Marks the presented refresh token used. Exactly one caller can win (a conditional UPDATE);
  * presenting a token that was already rotated revokes every token of its family.
  */
-export async function consumeRefreshToken(d1: D1Database, token: string): Promise<RotateResult> {
+export async function consumeRefreshToken(d1: D1Database, token: string, requestId: string | null = null): Promise<RotateResult> {
   const hash = await sha256Hex(token);
   const d = db(d1);
   const row = await d.select().from(refreshTokens).where(eq(refreshTokens.token_hash, hash)).get();
   if (!row) return { ok: false, reason: "unknown" };
   if (row.revoked_at) return { ok: false, reason: "revoked" };
   const now = nowIso();
+  // A rotated token presented again: someone holds a copy. The family ends and the audit trail says so.
+  const reuse = () =>
+    identityEvent(systemActor(requestId), "identity.refresh_token.reuse_detected", {
+      subject: row.user_id,
+      organizationid: row.organization_id,
+      data: { user_id: row.user_id, family_id: row.family_id },
+    });
   if (row.rotated_at) {
-    await revokeFamily(d1, row.family_id);
+    await revokeFamily(d1, row.family_id, reuse());
     return { ok: false, reason: "reused" };
   }
   if (row.expires_at <= now) return { ok: false, reason: "expired" };
@@ -197,17 +205,21 @@ export async function consumeRefreshToken(d1: D1Database, token: string): Promis
     .returning({ id: refreshTokens.id })
     .get();
   if (!won) {
-    await revokeFamily(d1, row.family_id);
+    await revokeFamily(d1, row.family_id, reuse());
     return { ok: false, reason: "reused" };
   }
   return { ok: true, user_id: row.user_id, organization_id: row.organization_id, scope: row.scope, family_id: row.family_id };
 }
 
-export async function revokeFamily(d1: D1Database, familyId: string): Promise<void> {
-  await db(d1)
+/** Revokes every token of the family; `event`, if given, goes in with the revocation when it revoked any. */
+export async function revokeFamily(d1: D1Database, familyId: string, event?: PlatformEvent): Promise<void> {
+  const d = db(d1);
+  const revoke = d
     .update(refreshTokens)
     .set({ revoked_at: nowIso() })
     .where(and(eq(refreshTokens.family_id, familyId), isNull(refreshTokens.revoked_at)));
+  if (event) await d.batch([revoke, outboxInsert(d, event, { onlyIfChanged: true })]);
+  else await revoke;
 }
 
 export async function revokeUserRefreshTokens(d1: D1Database, userId: string): Promise<void> {
@@ -218,13 +230,23 @@ export async function revokeUserRefreshTokens(d1: D1Database, userId: string): P
 }
 
 /** RFC 7009: revoking a refresh token ends its whole family. Unknown tokens are not an error. */
-export async function revokeRefreshToken(d1: D1Database, token: string): Promise<boolean> {
+export async function revokeRefreshToken(d1: D1Database, token: string, actor: EventActor): Promise<boolean> {
   const row = await db(d1)
     .select()
     .from(refreshTokens)
     .where(eq(refreshTokens.token_hash, await sha256Hex(token)))
     .get();
   if (!row) return false;
-  await revokeFamily(d1, row.family_id);
+  // Whoever presents the token may revoke it (RFC 7009): without a signed-in caller, its holder is its user.
+  const by: EventActor = actor.actortype === "system" ? { ...actor, actortype: "user", actorid: row.user_id } : actor;
+  await revokeFamily(
+    d1,
+    row.family_id,
+    identityEvent(by, "identity.refresh_token.revoked", {
+      subject: row.user_id,
+      organizationid: row.organization_id,
+      data: { user_id: row.user_id, family_id: row.family_id },
+    }),
+  );
   return true;
 }

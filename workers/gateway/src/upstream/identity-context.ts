@@ -11,6 +11,8 @@ export function identityFor(c: Context<GatewayEnv>): IdentityContext {
     request_id: c.get("requestId"),
     traceparent: c.get("traceparent"),
     user_id: principal.subject,
+    // A client acting for itself (client_credentials): its events name it as the actor.
+    client_id: principal.kind === "client" ? principal.subject : null,
     organization_id: principal.organization_id,
     roles: principal.roles,
     permissions,
@@ -23,6 +25,7 @@ export function systemIdentity(requestId: string): IdentityContext {
   return {
     request_id: requestId,
     user_id: null,
+    client_id: null,
     organization_id: "system",
     roles: [],
     permissions: {},

@@ -13,6 +13,21 @@ import { consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefresh
 import { db } from "../../db/client";
 import { clients, users } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
+import type { EventActor } from "@buildly/shared";
+import { actorOf, identityEvent, outboxInsert, relaySoon, systemActor } from "../../../events/emit";
+
+/** A login attempt on a known account or client: its own event (the attempt is the change), relayed after the answer. */
+async function recordLogin(
+  c: Context<GatewayEnv>,
+  type: "identity.login.succeeded" | "identity.login.failed",
+  actor: EventActor,
+  who: { id: string; organization_id: string },
+  data: Record<string, unknown>,
+) {
+  const event = identityEvent(actor, type, { subject: who.id, organizationid: who.organization_id, data: { id: who.id, ...data } });
+  await outboxInsert(db(c.env.DB), event);
+  relaySoon(c);
+}
 
 /** The largest token or revocation request body; a real one is a few hundred bytes. */
 export const OAUTH_MAX_BODY_BYTES = 16 * 1024;
@@ -124,8 +139,20 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
   const user = await findUserByEmail(c.env.DB, username);
   // The same PBKDF2 work whether or not the account exists.
   const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok || user.status !== "active") throw new OAuthError("invalid_grant", "The email or password is wrong.");
+  if (!user || !ok || user.status !== "active") {
+    // An attempt on an existing account goes to its organization's trail (an unknown email has no organization).
+    if (user) {
+      await recordLogin(c, "identity.login.failed", systemActor(c.get("requestId")), user, {
+        grant_type: "password",
+        reason: ok ? "inactive" : "wrong_password",
+      });
+    }
+    throw new OAuthError("invalid_grant", "The email or password is wrong.");
+  }
   await attempt.succeeded();
+  await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "user", actorid: user.id }, user, {
+    grant_type: "password",
+  });
   const cfg = authConfig(c.env, c.req.url);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
   const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
@@ -138,7 +165,8 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
 
 async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   if (!params.refresh_token) throw new OAuthError("invalid_request", "refresh_token is required.");
-  const result = await consumeRefreshToken(c.env.DB, params.refresh_token);
+  const result = await consumeRefreshToken(c.env.DB, params.refresh_token, c.get("requestId"));
+  if (!result.ok && result.reason === "reused") relaySoon(c);
   if (!result.ok) {
     const why = { unknown: "is not known", expired: "has expired", revoked: "was revoked", reused: "was already used; its family is now revoked" }[
       result.reason
@@ -176,6 +204,18 @@ async function authenticateClient(c: Context<GatewayEnv>, params: Record<string,
   const given = new TextEncoder().encode(await sha256Hex(creds.secret));
   const stored = new TextEncoder().encode(client?.secret_hash ?? "0".repeat(64));
   if (!constantTimeEqual(given, stored) || !client || client.status !== "active") {
+    if (client) {
+      await recordLogin(
+        c,
+        "identity.login.failed",
+        systemActor(c.get("requestId")),
+        { id: client.id, organization_id: client.organization_id },
+        {
+          grant_type: "client_credentials",
+          reason: client.status !== "active" ? "inactive" : "wrong_secret",
+        },
+      );
+    }
     throw new OAuthError("invalid_client", "Client authentication failed.", 401, challenge);
   }
   // A client acts for whoever created it: once that admin is demoted or deactivated, it stops.
@@ -192,6 +232,9 @@ async function authenticateClient(c: Context<GatewayEnv>, params: Record<string,
 
 async function clientCredentialsGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   const client = await authenticateClient(c, params);
+  await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "client", actorid: client.id }, client, {
+    grant_type: "client_credentials",
+  });
   const cfg = authConfig(c.env, c.req.url);
   const scope = grantScope("client_credentials", params.scope);
   const access = await issueAccessToken(c.env.DB, cfg, {
@@ -243,7 +286,8 @@ export async function revocationEndpoint(c: Context<GatewayEnv>): Promise<Respon
       // Access tokens are short-lived JWTs that are not tracked; say so, as RFC 7009 2.2.1 allows.
       if (looksLikeJwt) throw new OAuthError("unsupported_token_type", "Access tokens cannot be revoked; they expire on their own.");
     }
-    await revokeRefreshToken(c.env.DB, params.token);
+    await revokeRefreshToken(c.env.DB, params.token, actorOf(c));
+    relaySoon(c);
     return new Response(null, { status: 200, headers: { "cache-control": "no-store", "x-request-id": c.get("requestId") } });
   } catch (err) {
     if (err instanceof OAuthError) return err.toResponse(c.get("requestId"));

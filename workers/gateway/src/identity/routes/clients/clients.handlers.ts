@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { forgetOrganizationPrincipals } from "../../principal-status";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { ApiError, decodeCursor, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { rolesByName } from "../../accounts";
 import { randomToken, sha256Hex } from "../../crypto";
@@ -8,6 +8,7 @@ import { db } from "../../db/client";
 import { clients, type ClientRow } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
 import type * as routes from "./clients.routes";
 
 function toClient(r: ClientRow) {
@@ -31,7 +32,10 @@ export const create: RouteHandler<typeof routes.createClient, GatewayEnv> = asyn
     created_at: now,
     updated_at: now,
   };
-  await db(c.env.DB).insert(clients).values(row);
+  const d = db(c.env.DB);
+  const event = identityEvent(actorOf(c), "identity.client.created", { subject: row.id, organizationid: row.organization_id, data: toClient(row) });
+  await d.batch([d.insert(clients).values(row), outboxInsert(d, event)]);
+  relaySoon(c);
   c.header("cache-control", "no-store");
   return c.json({ ...toClient(row), client_secret: secret }, 201);
 };
@@ -61,10 +65,19 @@ export const revoke: RouteHandler<typeof routes.revokeClient, GatewayEnv> = asyn
     .get();
   if (!client) throw new ApiError(404, "No client of this organization has this id.");
   if (client.status !== "revoked") {
-    await d
-      .update(clients)
-      .set({ status: "revoked", updated_at: nowIso() })
-      .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)));
+    const event = identityEvent(actorOf(c), "identity.client.revoked", {
+      subject: id,
+      organizationid: organization_id,
+      data: { client_id: id, status: "revoked" },
+    });
+    await d.batch([
+      d
+        .update(clients)
+        .set({ status: "revoked", updated_at: nowIso() })
+        .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id), ne(clients.status, "revoked"))),
+      outboxInsert(d, event, { onlyIfChanged: true }),
+    ]);
+    relaySoon(c);
     // This client and the clients it created stop on the next request.
     forgetOrganizationPrincipals(organization_id);
   }

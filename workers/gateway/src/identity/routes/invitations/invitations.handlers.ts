@@ -7,6 +7,7 @@ import { db } from "../../db/client";
 import { invitations, roles } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
 import type * as routes from "./invitations.routes";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -37,7 +38,15 @@ export const create: RouteHandler<typeof routes.createInvitation, GatewayEnv> = 
     created_by: p.subject,
     created_at: now.toISOString(),
   };
-  await db(c.env.DB).insert(invitations).values(row);
+  const d = db(c.env.DB);
+  // Never the token: only its holder may see it.
+  const event = identityEvent(actorOf(c), "identity.user.invited", {
+    subject: row.id,
+    organizationid: p.organization_id,
+    data: { id: row.id, email: row.email, role: role.name, expires_at: row.expires_at, created_at: row.created_at },
+  });
+  await d.batch([d.insert(invitations).values(row), outboxInsert(d, event)]);
+  relaySoon(c);
   c.header("cache-control", "no-store");
   return c.json({ id: row.id, email: row.email, role: role.name, token, expires_at: row.expires_at, created_at: row.created_at }, 201);
 };

@@ -5,6 +5,7 @@ import { db } from "../../db/client";
 import { organizations } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
 import { rateLimitConfig, withinMaximums } from "../../../limits/policies";
 import type * as routes from "./organizations.routes";
 
@@ -48,16 +49,43 @@ export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization
     }
     await stub.setOverrides(next);
   }
-  const org = await db(c.env.DB)
-    .update(organizations)
-    .set({
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.settings !== undefined ? { settings: input.settings } : {}),
-      updated_at: nowIso(),
-    })
-    .where(eq(organizations.id, organization_id))
-    .returning()
-    .get();
+  const d = db(c.env.DB);
+  const actor = actorOf(c);
+  const changed = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.settings !== undefined ? { settings: input.settings } : {}),
+  };
+  // The limits themselves live in the organization's limiter (set above); their event goes in with the row's update.
+  const events = [
+    ...(Object.keys(changed).length
+      ? [
+          identityEvent(actor, "identity.organization.updated", {
+            subject: organization_id,
+            organizationid: organization_id,
+            data: { id: organization_id, ...changed },
+          }),
+        ]
+      : []),
+    ...(input.rate_limits
+      ? [
+          identityEvent(actor, "identity.organization.rate_limits_changed", {
+            subject: organization_id,
+            organizationid: organization_id,
+            data: { id: organization_id, rate_limits: input.rate_limits },
+          }),
+        ]
+      : []),
+  ];
+  const [rows] = await d.batch([
+    d
+      .update(organizations)
+      .set({ ...changed, updated_at: nowIso() })
+      .where(eq(organizations.id, organization_id))
+      .returning(),
+    ...events.map((e) => outboxInsert(d, e, { onlyIfChanged: true })),
+  ]);
+  const org = rows[0];
   if (!org) throw notFound();
+  relaySoon(c);
   return c.json({ ...org, rate_limits: await effectiveLimits(c.env, organization_id) }, 200);
 };

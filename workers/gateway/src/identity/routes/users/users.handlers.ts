@@ -11,6 +11,8 @@ import { db } from "../../db/client";
 import { roles, userRoles, users, type UserRow } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
+import type { EventActor } from "@buildly/shared";
 import type * as routes from "./users.routes";
 
 const notFound = () => new ApiError(404, "No user of this organization has this id.");
@@ -54,9 +56,15 @@ async function existingUser(d1: D1Database, organizationId: string, id: string):
 }
 
 /** Deactivates `user` and revokes its refresh tokens; refuses the caller itself and the last active admin. */
-async function deactivate(d1: D1Database, callerId: string | undefined, user: UserRow, extra: { name?: string } = {}): Promise<UserRow> {
+async function deactivate(d1: D1Database, actor: EventActor, callerId: string | undefined, user: UserRow, extra: { name?: string } = {}): Promise<UserRow> {
   if (callerId === user.id) throw selfDeactivation();
-  const row = await db(d1)
+  const d = db(d1);
+  const event = identityEvent(actor, "identity.user.deactivated", {
+    subject: user.id,
+    organizationid: user.organization_id,
+    data: { id: user.id, email: user.email, name: extra.name ?? user.name, status: "deactivated" },
+  });
+  const update = d
     .update(users)
     .set({ ...extra, status: "deactivated", updated_at: nowIso() })
     .where(
@@ -66,8 +74,9 @@ async function deactivate(d1: D1Database, callerId: string | undefined, user: Us
         or(eq(users.status, "deactivated"), not(holdsAdmin(user.id)), anotherActiveAdmin(user.organization_id, user.id)),
       ),
     )
-    .returning()
-    .get();
+    .returning();
+  const [rows] = await d.batch([update, outboxInsert(d, event, { onlyIfChanged: true })]);
+  const row = rows[0];
   if (!row) throw lastAdmin();
   await revokeUserRefreshTokens(d1, user.id);
   // The user, and every client it created, stops on the next request here (elsewhere within the cache's TTL).
@@ -111,11 +120,17 @@ export const create: RouteHandler<typeof routes.createUser, GatewayEnv> = async 
   };
   const d = db(c.env.DB);
   try {
-    await d.batch([d.insert(users).values(row), d.insert(userRoles).values(granted.map((r) => ({ user_id: row.id, role_id: r.id })))]);
+    const event = identityEvent(actorOf(c), "identity.user.created", {
+      subject: row.id,
+      organizationid: organization_id,
+      data: publicUser(row, granted.map((r) => r.name).sort()),
+    });
+    await d.batch([d.insert(users).values(row), d.insert(userRoles).values(granted.map((r) => ({ user_id: row.id, role_id: r.id }))), outboxInsert(d, event)]);
   } catch (err) {
     if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
+  relaySoon(c);
   c.header("location", `/v1/users/${row.id}`);
   return c.json(publicUser(row, granted.map((r) => r.name).sort()), 201);
 };
@@ -133,25 +148,37 @@ export const update: RouteHandler<typeof routes.updateUser, GatewayEnv> = async 
   const callerId = p.kind === "user" ? p.subject : undefined;
   let row: UserRow | undefined;
   if (input.status === "deactivated") {
-    row = await deactivate(c.env.DB, callerId, user, input.name !== undefined ? { name: input.name } : {});
+    row = await deactivate(c.env.DB, actorOf(c), callerId, user, input.name !== undefined ? { name: input.name } : {});
   } else {
-    row = await db(c.env.DB)
-      .update(users)
-      .set({ ...input, updated_at: nowIso() })
-      .where(and(eq(users.id, user.id), eq(users.organization_id, p.organization_id)))
-      .returning()
-      .get();
+    const d = db(c.env.DB);
+    const after = { ...user, ...input };
+    const event = identityEvent(actorOf(c), "identity.user.updated", {
+      subject: user.id,
+      organizationid: p.organization_id,
+      data: { id: user.id, email: after.email, name: after.name, status: after.status },
+    });
+    const [rows] = await d.batch([
+      d
+        .update(users)
+        .set({ ...input, updated_at: nowIso() })
+        .where(and(eq(users.id, user.id), eq(users.organization_id, p.organization_id)))
+        .returning(),
+      outboxInsert(d, event, { onlyIfChanged: true }),
+    ]);
+    row = rows[0];
     if (!row) throw notFound();
     // A reactivation counts at once too.
     forgetOrganizationPrincipals(p.organization_id);
   }
+  relaySoon(c);
   return c.json(publicUser(row, await roleNamesOf(c.env.DB, row.id)), 200);
 };
 
 export const remove: RouteHandler<typeof routes.deleteUser, GatewayEnv> = async (c) => {
   const p = currentPrincipal(c);
   const user = await existingUser(c.env.DB, p.organization_id, c.req.valid("param").id);
-  await deactivate(c.env.DB, p.kind === "user" ? p.subject : undefined, user);
+  await deactivate(c.env.DB, actorOf(c), p.kind === "user" ? p.subject : undefined, user);
+  relaySoon(c);
   return c.body(null, 204);
 };
 
@@ -187,6 +214,14 @@ export const replaceRoles: RouteHandler<typeof routes.replaceUserRoles, GatewayE
         .values(wantedIds.map((role_id) => ({ user_id: user.id, role_id })))
         .onConflictDoNothing(),
       d.update(users).set({ updated_at: nowIso() }).where(eq(users.id, user.id)),
+      outboxInsert(
+        d,
+        identityEvent(actorOf(c), "identity.user.roles_changed", {
+          subject: user.id,
+          organizationid: organization_id,
+          data: { id: user.id, email: user.email, roles: wanted.map((r) => r.name).sort() },
+        }),
+      ),
     ]);
   } catch (err) {
     if (dropsAdmin) await d.insert(userRoles).values({ user_id: user.id, role_id: heldAdmin.id }).onConflictDoNothing();
@@ -195,6 +230,7 @@ export const replaceRoles: RouteHandler<typeof routes.replaceUserRoles, GatewayE
   // Roles come from the accounts, not the tokens: the change applies to the user's next request,
   // and to the clients and invitations the user made (they act only while their maker is an admin).
   forgetOrganizationPrincipals(organization_id);
+  relaySoon(c);
   const fresh = (await findUser(c.env.DB, organization_id, user.id))!;
   return c.json(publicUser(fresh, await roleNamesOf(c.env.DB, user.id)), 200);
 };

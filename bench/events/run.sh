@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Write throughput with events on and off (npm run bench:events):
+#   (e0) POST /contacts served by the CRM's code with EVENTS_OUTBOX = "off" (no outbox rows),
+#   (e1) the same with events on: the outbox triggers, the context statements around each write
+#        and the relay to a queue after it (bench/workers/crm-events; its own queue consumer acks).
+# Each instance is `wrangler dev` on a free port with temporary state; rows alternate when
+# BENCH_ROUNDS > 1 and the table shows medians. Afterwards it checks that every write the events-on
+# instance accepted has its event in the outbox, relayed, and that the off instance has none.
+# Goal: events cost at most 10% of write throughput. Settings: BENCH_CONNECTIONS (20),
+# BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_ROUNDS (1).
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+CONNECTIONS="${BENCH_CONNECTIONS:-20}"
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-2}"
+THREADS="${BENCH_THREADS:-1}"
+ROUNDS="${BENCH_ROUNDS:-1}"
+GOAL=10
+BENCH="$ROOT/bench"
+CONFIG="$BENCH/workers/crm-events/wrangler.bench.toml"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-bench-events.XXXXXX")"
+PGIDS=()
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local g
+  for g in "${PGIDS[@]}"; do
+    kill -TERM -- "-$g" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$g" 2>/dev/null || true
+  done
+  if [ "$status" != 0 ]; then
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      echo "bench failed (exit $status); the last lines of $(basename "$f"):" >&2
+      tail -n 20 "$f" >&2 || true
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
+
+read -r P_ON I_ON P_OFF I_OFF <<<"$(node -e '
+  const net = require("node:net"); const s = [];
+  (function next() {
+    if (s.length === 4) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
+    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
+  })();')"
+start() { # name, port, inspector port, extra wrangler arguments...
+  local name=$1 port=$2 inspector=$3
+  shift 3
+  wrangler d1 migrations apply DB --local -c "$CONFIG" --persist-to "$WORK/$name" >/dev/null
+  setsid wrangler dev -c "$CONFIG" --port "$port" --inspector-port "$inspector" --persist-to "$WORK/$name" --ip 127.0.0.1 \
+    --show-interactive-dev-session=false "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+  PGIDS+=("$!")
+}
+start on "$P_ON" "$I_ON"
+start off "$P_OFF" "$I_OFF" --var EVENTS_OUTBOX:off
+for p in "$P_ON" "$P_OFF"; do
+  deadline=$((SECONDS + 300))
+  until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$p/__outbox" 2>/dev/null; do
+    ((SECONDS < deadline)) || { echo "the bench Worker on port $p is not ready after 300 s" >&2; exit 1; }
+    sleep 0.5
+  done
+done
+echo "  events on: http://127.0.0.1:$P_ON, events off: http://127.0.0.1:$P_OFF"
+
+export BENCH_REPORT="$BENCH/wrk/report.lua"
+run_wrk() { # seconds, base url
+  timeout --kill-after=5 $(($1 + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" --timeout 10s -s "$BENCH/events/contacts.lua" "$2" | sed -n 's/^BENCH_RESULT //p'
+}
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+  for row in "off|e0|$P_OFF" "on|e1|$P_ON"; do
+    IFS='|' read -r id letter port <<<"$row"
+    echo "($letter) POST /contacts, events $id: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
+    warm="$(run_wrk "$WARMUP" "http://127.0.0.1:$port")"
+    result="$(run_wrk "$DURATION" "http://127.0.0.1:$port")"
+    [ -n "$result" ] || { echo "($letter) wrk reported nothing" >&2; exit 1; }
+    printf '{"id":"%s","letter":"%s","round":%s,"warm":%s,"result":%s}\n' "$id" "$letter" "$round" "$warm" "$result" >>"$RESULTS"
+  done
+done
+sleep 3 # the last relays and the queue's batch timeout
+ON_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_ON/__outbox")"
+OFF_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_OFF/__outbox")"
+
+SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, $ROUNDS round(s); \
+wrk, wrangler dev and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the two rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+mkdir -p "$BENCH/results"
+node -e '
+  const fs = require("fs");
+  const [file, goal, settings, onOutbox, offOutbox] = process.argv.slice(1);
+  const rows = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(JSON.parse);
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const of = (id) => rows.filter((r) => r.id === id);
+  const line = (id, letter, label) => {
+    const rs = of(id).map((r) => r.result);
+    return `| (${letter}) | ${label} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.p50_ms)).toFixed(1)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${rs.reduce((n, r) => n + r.errors.status + r.errors.timeout, 0)} |`;
+  };
+  console.log("| row | scenario | writes/s | p50 ms | p99 ms | errors |");
+  console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+  console.log(line("off", "e0", "POST /contacts, events off (EVENTS_OUTBOX=off)"));
+  console.log(line("on", "e1", "POST /contacts, events on (outbox in the same batch, relay to a queue)"));
+  console.log("");
+  console.log(settings);
+  const off = median(of("off").map((r) => r.result.rps));
+  const on = median(of("on").map((r) => r.result.rps));
+  const cost = (1 - on / off) * 100;
+  console.log("");
+  console.log(`events cost ${cost.toFixed(1)}% of write throughput (goal <= ${goal}%: ${cost <= Number(goal) ? "met" : "NOT met"})`);
+  const accepted = rows.filter((r) => r.id === "on").reduce((n, r) => n + (r.warm.requests - r.warm.errors.status) + (r.result.requests - r.result.errors.status), 0);
+  const o = JSON.parse(onOutbox);
+  const f = JSON.parse(offOutbox);
+  // wrk does not count requests in flight when it stops, which the server may still have taken.
+  const fine = o.rows >= accepted && o.relayed === o.rows && f.rows === 0;
+  console.log(`check: events on: ${accepted} writes answered 2xx (warm-ups included), ${o.rows} outbox rows, ${o.relayed} relayed, ${o.consumed} consumed from the queue; events off: ${f.rows} rows: ${fine ? "ok" : "MISMATCH"}`);
+  if (!fine) process.exitCode = 4;
+' "$RESULTS" "$GOAL" "$SETTINGS" "$ON_OUTBOX" "$OFF_OUTBOX" | tee "$WORK/table.md"
+cp "$WORK/table.md" "$BENCH/results/events.md"
+echo "(written to bench/results/events.md)"

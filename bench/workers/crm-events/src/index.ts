@@ -1,0 +1,41 @@
+// Events on/off write throughput (bench/events/run.sh): the CRM app as CrmService.handle() runs
+// it, D1 wrapped by eventDatabase (the outbox triggers get their context, a relay runs after each
+// write), with a fixed identity in place of the gateway's. EVENTS_OUTBOX = "off" leaves D1 as is.
+import { PERMISSION_ACTIONS, actorFromIdentity, eventDatabase, handleWithContext, type IdentityContextInput } from "../../../../packages/shared/src";
+import { app } from "../../../../workers/crm/src/app";
+
+interface BenchEnv {
+  DB: D1Database;
+  EVENTS: Queue;
+  EVENTS_OUTBOX: string;
+}
+
+const SERVICES = ["crm", "documents", "appointments"];
+const IDENTITY: Omit<IdentityContextInput, "request_id"> = {
+  user_id: "00000000-0000-4000-8000-00000000beec",
+  organization_id: "00000000-0000-4000-8000-000000000001",
+  roles: [],
+  permissions: Object.fromEntries(SERVICES.map((s) => [s, [...PERMISSION_ACTIONS]])),
+  system: false,
+};
+
+let consumed = 0;
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    // What the run checks afterwards: every accepted write has its event, relayed (or none when off).
+    if (new URL(request.url).pathname === "/__outbox") {
+      const row = await env.DB.prepare("SELECT count(*) AS rows, count(relayed_at) AS relayed FROM outbox").first<{ rows: number; relayed: number }>();
+      return Response.json({ ...row, consumed });
+    }
+    const envFor = (identity: Parameters<typeof actorFromIdentity>[1]) => ({
+      ...env,
+      DB: eventDatabase(env, actorFromIdentity("crm", identity), (p) => ctx.waitUntil(p)),
+    });
+    return handleWithContext(app, env as never, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, envFor as never);
+  },
+  async queue(batch) {
+    consumed += batch.messages.length;
+    batch.ackAll();
+  },
+} satisfies ExportedHandler<BenchEnv>;

@@ -1,0 +1,382 @@
+import type { IdentityContext } from "./context";
+import { type PlatformEvent, PlatformEventSchema } from "./events";
+
+/**
+ * The transactional outbox every Worker with a D1 shares (see README "Events and audit trail").
+ *
+ * Each Worker's D1 holds an `outbox` table. The event row is written in the SAME D1 batch as the
+ * change it describes, so a write that rolls back leaves no event and a committed write always
+ * has one. After the write a relay (ctx.waitUntil) moves unrelayed rows to the `buildly-events`
+ * queue and marks them relayed; a cron sweep does the same for rows a relay left behind (the
+ * Worker was evicted, the queue refused). Delivery is therefore at least once; the consumer
+ * deduplicates by event id.
+ *
+ * In the logic services the rows are written by SQLite triggers on each model's table (so no
+ * write path can forget its event), which read who acts from the one-row `event_context` table:
+ * `eventDatabase()` wraps the Worker's D1 so that every batch that writes starts by filling
+ * that row and ends by emptying it, inside the same transaction. A write made without the
+ * wrapper (a seed, a migration, a purge by the cron) has no context and produces no event.
+ */
+
+/** Who acts, as the outbox and the CloudEvents extension attributes record it. */
+export interface EventActor {
+  /** The producing service's CloudEvents source, e.g. "/buildly/crm". */
+  source: string;
+  actortype: PlatformEvent["actortype"];
+  actorid: string | null;
+  requestid: string | null;
+}
+
+export function eventSource(service: string): string {
+  return `/buildly/${service}`;
+}
+
+/** The actor of a call as the gateway described it: an API client, a user, or the platform itself. */
+export function actorFromIdentity(
+  service: string,
+  identity: Pick<IdentityContext, "user_id" | "request_id"> & { system?: boolean; client_id?: string | null },
+): EventActor {
+  const source = eventSource(service);
+  if (identity.client_id) return { source, actortype: "client", actorid: identity.client_id, requestid: identity.request_id };
+  if (identity.user_id && !identity.system) return { source, actortype: "user", actorid: identity.user_id, requestid: identity.request_id };
+  return { source, actortype: "system", actorid: null, requestid: identity.request_id };
+}
+
+/** A new event (the gateway's identity events build theirs with this; the services' triggers build theirs in SQL). */
+export function buildEvent(
+  actor: EventActor,
+  e: { type: string; subject: string; organizationid: string; data: Record<string, unknown>; id?: string; time?: string },
+): PlatformEvent {
+  return PlatformEventSchema.parse({
+    specversion: "1.0",
+    id: e.id ?? crypto.randomUUID(),
+    source: actor.source,
+    type: e.type,
+    time: e.time ?? new Date().toISOString(),
+    subject: e.subject,
+    datacontenttype: "application/json",
+    organizationid: e.organizationid,
+    actortype: actor.actortype,
+    actorid: actor.actorid,
+    requestid: actor.requestid,
+    data: e.data,
+  });
+}
+
+const OUTBOX_COLUMNS = "id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data";
+
+/**
+ * INSERT of one event into the outbox, to put in the same `db.batch([...])` as the change.
+ * `onlyIfChanged`: the row goes in only if the statement just before it in the batch changed a
+ * row (SQLite's changes()), for conditional updates whose outcome is known only inside the batch.
+ */
+export function outboxStatement(d1: D1Database, event: PlatformEvent, options: { onlyIfChanged?: boolean } = {}): D1PreparedStatement {
+  const where = options.onlyIfChanged ? " WHERE changes() > 0" : "";
+  return d1
+    .prepare(`INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10${where}`)
+    .bind(
+      event.id,
+      event.type,
+      event.source,
+      event.subject,
+      event.organizationid,
+      event.actortype,
+      event.actorid,
+      event.requestid,
+      event.time,
+      JSON.stringify(event.data),
+    );
+}
+
+// --- the context that the services' triggers read -------------------------------------------
+
+const WRITE_SQL = /^\s*(insert|update|delete|replace|with)\b/i;
+
+function contextStatements(d1: D1Database, actor: EventActor): [D1PreparedStatement, D1PreparedStatement] {
+  return [
+    d1
+      .prepare("INSERT OR REPLACE INTO event_context (k, source, actor_type, actor_id, request_id) VALUES (1, ?1, ?2, ?3, ?4)")
+      .bind(actor.source, actor.actortype, actor.actorid, actor.requestid),
+    d1.prepare("DELETE FROM event_context"),
+  ];
+}
+
+/** A prepared statement that remembers whether it writes, so the wrapper can surround it with the context. */
+class ContextStatement {
+  constructor(
+    readonly inner: D1PreparedStatement,
+    readonly writes: boolean,
+    private readonly owner: EventDatabase,
+  ) {}
+
+  bind(...values: unknown[]): ContextStatement {
+    return new ContextStatement(this.inner.bind(...values), this.writes, this.owner);
+  }
+
+  async run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+    return this.writes ? this.owner.single<T>(this.inner) : this.inner.run<T>();
+  }
+
+  async all<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+    return this.writes ? this.owner.single<T>(this.inner) : this.inner.all<T>();
+  }
+
+  async first<T = unknown>(column?: string): Promise<T | null> {
+    if (!this.writes) return column === undefined ? this.inner.first<T>() : this.inner.first<T>(column);
+    const row = (await this.owner.single<Record<string, unknown>>(this.inner)).results[0];
+    if (!row) return null;
+    return (column === undefined ? row : (row[column] ?? null)) as T | null;
+  }
+
+  async raw<T = unknown[]>(options?: { columnNames?: boolean }): Promise<T[]> {
+    if (!this.writes) return options?.columnNames ? (this.inner.raw({ columnNames: true }) as unknown as Promise<T[]>) : this.inner.raw<T>();
+    // A batch answers objects; drizzle reads batch results the same way (Object.values).
+    const rows = (await this.owner.single<Record<string, unknown>>(this.inner)).results;
+    const values = rows.map((r) => Object.values(r)) as T[];
+    return options?.columnNames ? ([Object.keys(rows[0] ?? {}), ...values] as unknown as T[]) : values;
+  }
+}
+
+/**
+ * The D1 a request's code sees: every batch (or single statement) that writes runs as
+ * [fill event_context, ...statements, empty event_context] in one transaction, and a relay is
+ * scheduled after it. Reads go straight through.
+ */
+class EventDatabase {
+  constructor(
+    readonly inner: D1Database,
+    private readonly actor: EventActor,
+    private readonly afterWrite: () => void,
+  ) {}
+
+  prepare(query: string): ContextStatement {
+    return new ContextStatement(this.inner.prepare(query), WRITE_SQL.test(query), this);
+  }
+
+  async single<T>(stmt: D1PreparedStatement): Promise<D1Result<T>> {
+    const [set, clear] = contextStatements(this.inner, this.actor);
+    const results = await this.inner.batch<T>([set, stmt, clear]);
+    this.afterWrite();
+    return results[1]!;
+  }
+
+  async batch<T = unknown>(statements: (D1PreparedStatement | ContextStatement)[]): Promise<D1Result<T>[]> {
+    const inner = statements.map((s) => (s instanceof ContextStatement ? s.inner : s));
+    const writes = statements.some((s) => s instanceof ContextStatement && s.writes);
+    if (!writes) return this.inner.batch<T>(inner);
+    const [set, clear] = contextStatements(this.inner, this.actor);
+    const results = await this.inner.batch<T>([set, ...inner, clear]);
+    this.afterWrite();
+    return results.slice(1, -1);
+  }
+
+  exec(query: string): Promise<D1ExecResult> {
+    return this.inner.exec(query);
+  }
+
+  dump(): Promise<ArrayBuffer> {
+    return (this.inner as unknown as { dump(): Promise<ArrayBuffer> }).dump();
+  }
+
+  withSession(constraint?: string): D1DatabaseSession {
+    return this.inner.withSession(constraint as never);
+  }
+}
+
+export interface OutboxEnv {
+  DB: D1Database;
+  EVENTS?: Queue;
+  /** "off" switches the outbox off (only the benchmark sets it). */
+  EVENTS_OUTBOX?: string;
+}
+
+export function eventsEnabled(env: OutboxEnv): boolean {
+  return env.EVENTS_OUTBOX !== "off";
+}
+
+/**
+ * `env.DB` as a request's handlers should see it: writes carry `actor` to the outbox triggers
+ * and schedule a relay (ctx.waitUntil, so the client does not wait for it).
+ */
+export function eventDatabase(env: OutboxEnv, actor: EventActor, waitUntil: (p: Promise<unknown>) => void): D1Database {
+  if (!eventsEnabled(env)) return env.DB;
+  let pending = false;
+  const afterWrite = () => {
+    if (pending) return;
+    pending = true;
+    // One relay per request at a time; a write after it started schedules the next one.
+    waitUntil(
+      relayOutbox(env)
+        .catch((err) => console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", source: actor.source, error: String(err) })))
+        .finally(() => {
+          pending = false;
+        }),
+    );
+  };
+  return new EventDatabase(env.DB, actor, afterWrite) as unknown as D1Database;
+}
+
+// --- relay and sweep -------------------------------------------------------------------------
+
+/** Rows moved per relay run; a queue batch holds at most 100 messages. */
+export const RELAY_BATCH = 100;
+/** A row claimed by a relay that has not marked it relayed after this long is claimed again. */
+export const CLAIM_TIMEOUT_MS = 30_000;
+/** The sweep leaves rows younger than this to the relay that their write scheduled. */
+export const SWEEP_MIN_AGE_MS = 5_000;
+/** The sweep's bound per run (SWEEP_MAX_RUNS x RELAY_BATCH rows). */
+export const SWEEP_MAX_RUNS = 10;
+/** Relayed rows are kept this long (for inspection), then deleted by the sweep. */
+export const RELAYED_RETENTION_MS = 7 * 24 * 3600_000;
+/** The largest `data` a queue message carries (a message holds at most 128 KB); above it, `{ id, truncated: true }`. */
+export const MAX_EVENT_DATA_BYTES = 64 * 1024;
+/** sendBatch allows 256 KB in all; a chunk stays under this. */
+const SEND_CHUNK_BYTES = 200 * 1024;
+
+interface OutboxRow {
+  seq: number;
+  id: string;
+  type: string;
+  source: string;
+  subject: string;
+  organization_id: string;
+  actor_type: string;
+  actor_id: string | null;
+  request_id: string | null;
+  time: string;
+  data: string;
+}
+
+function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
+  let data: Record<string, unknown>;
+  try {
+    data = row.data.length > MAX_EVENT_DATA_BYTES ? { id: row.subject, truncated: true } : JSON.parse(row.data);
+  } catch {
+    data = { id: row.subject, truncated: true };
+  }
+  const parsed = PlatformEventSchema.safeParse({
+    specversion: "1.0",
+    id: row.id,
+    source: row.source,
+    type: row.type,
+    time: row.time,
+    subject: row.subject,
+    datacontenttype: "application/json",
+    organizationid: row.organization_id,
+    actortype: row.actor_type,
+    actorid: row.actor_id,
+    requestid: row.request_id,
+    data,
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+export interface RelayReport {
+  claimed: number;
+  sent: number;
+  invalid: number;
+}
+
+/**
+ * Claims up to RELAY_BATCH unrelayed rows (older than `minAgeMs`), sends them to env.EVENTS (one
+ * message per event, `{ events: [event] }`), then marks them relayed. A send that throws leaves
+ * them claimed; they are claimed again after CLAIM_TIMEOUT_MS by the next relay or sweep.
+ */
+export async function relayOutbox(env: OutboxEnv, options: { minAgeMs?: number; now?: number } = {}): Promise<RelayReport> {
+  const report: RelayReport = { claimed: 0, sent: 0, invalid: 0 };
+  if (!env.EVENTS || !eventsEnabled(env)) return report;
+  const now = options.now ?? Date.now();
+  // The relay right after a write takes every row (no clock comparison with D1's); the sweep only older ones.
+  const createdBefore = options.minAgeMs ? new Date(now - options.minAgeMs).toISOString() : "9999";
+  const claimExpired = new Date(now - CLAIM_TIMEOUT_MS).toISOString();
+  const claimedAt = new Date(now).toISOString();
+  const claimed = await env.DB.prepare(
+    `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
+       SELECT seq FROM outbox WHERE relayed_at IS NULL AND time <= ?2 AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY seq LIMIT ?4
+     ) RETURNING seq, id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data`,
+  )
+    .bind(claimedAt, createdBefore, claimExpired, RELAY_BATCH)
+    .all<OutboxRow>();
+  const rows = claimed.results.sort((a, b) => a.seq - b.seq);
+  report.claimed = rows.length;
+  if (rows.length === 0) return report;
+  const messages: { body: { events: PlatformEvent[] }; size: number }[] = [];
+  const invalid: number[] = [];
+  for (const row of rows) {
+    const event = rowToEvent(row);
+    if (!event) {
+      invalid.push(row.seq);
+      continue;
+    }
+    messages.push({ body: { events: [event] }, size: JSON.stringify(event).length + 64 });
+  }
+  let chunk: typeof messages = [];
+  let chunkBytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    await env.EVENTS!.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
+    report.sent += chunk.length;
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for (const m of messages) {
+    if (chunkBytes + m.size > SEND_CHUNK_BYTES) await flush();
+    chunk.push(m);
+    chunkBytes += m.size;
+  }
+  await flush();
+  const relayedAt = new Date().toISOString();
+  // An invalid row (it cannot happen through the triggers or buildEvent) is marked too, with a log line, so it does not block the outbox.
+  if (invalid.length) {
+    report.invalid = invalid.length;
+    console.error(JSON.stringify({ level: "error", msg: "outbox rows that are not valid events", seqs: invalid }));
+  }
+  const seqs = rows.map((r) => r.seq);
+  await env.DB.prepare(`UPDATE outbox SET relayed_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2))`).bind(relayedAt, JSON.stringify(seqs)).run();
+  return report;
+}
+
+export interface SweepReport {
+  runs: number;
+  sent: number;
+  deleted: number;
+}
+
+/** The cron's part: relays rows left behind (bounded: SWEEP_MAX_RUNS relays) and deletes old relayed rows. */
+export async function sweepOutbox(env: OutboxEnv, options: { now?: number } = {}): Promise<SweepReport> {
+  const report: SweepReport = { runs: 0, sent: 0, deleted: 0 };
+  if (!env.EVENTS || !eventsEnabled(env)) return report;
+  for (let i = 0; i < SWEEP_MAX_RUNS; i++) {
+    const r = await relayOutbox(env, { minAgeMs: SWEEP_MIN_AGE_MS, now: options.now });
+    report.runs++;
+    report.sent += r.sent;
+    if (r.claimed < RELAY_BATCH) break;
+  }
+  const cutoff = new Date((options.now ?? Date.now()) - RELAYED_RETENTION_MS).toISOString();
+  const deleted = await env.DB.prepare(
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < ?1 ORDER BY seq LIMIT 1000)",
+  )
+    .bind(cutoff)
+    .run();
+  report.deleted = deleted.meta.changes;
+  return report;
+}
+
+/** The DDL of the outbox and the context table, identical in every Worker's migration (a test compares them). */
+export const OUTBOX_DDL = `CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  organization_id TEXT NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT,
+  request_id TEXT,
+  time TEXT NOT NULL,
+  data TEXT NOT NULL,
+  claimed_at TEXT,
+  relayed_at TEXT
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE relayed_at IS NULL;
+CREATE INDEX outbox_relayed ON outbox (relayed_at) WHERE relayed_at IS NOT NULL;`;

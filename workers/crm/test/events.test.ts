@@ -1,0 +1,142 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { actorFromIdentity, eventDatabase, relayOutbox, sweepOutbox } from "@buildly/shared";
+import { identity, outboxOf, relayedOutbox, unavailableQueue } from "@buildly/shared/test";
+import { contactInput as contact, create, freshOrg, rpc } from "./helpers";
+
+/** A client for a brand-new organization, carrying its id. */
+const fresh = () => {
+  const { org, client } = freshOrg();
+  return Object.assign(client, { org });
+};
+
+const DB = (env as unknown as Env).DB;
+
+describe("events: the transactional outbox", () => {
+  it("writes one event per create, update and delete of every model, with the record after the change and the actor", async () => {
+    const c = fresh();
+    const company = await create(c, "/companies", { name: "Analytical Engines", tags: ["a"], custom_fields: { tier: 1 } });
+    const person = await create(c, "/contacts", contact({ company_id: company.id }));
+    const pipeline = await create(c, "/pipelines", { name: "Partnerships", stages: [{ id: "intro", name: "Intro" }] });
+    const deal = await create(c, "/deals", { title: "Deal", amount: 100, currency: "EUR", pipeline_id: pipeline.id, stage: "intro", contact_id: person.id });
+    const activity = await create(c, "/activities", { type: "note", deal_id: deal.id, body: "hello" });
+    const renamed = await (await c.patch(`/contacts/${person.id}`, { last_name: "Byron" })).json<any>();
+    for (const path of [`/activities/${activity.id}`, `/deals/${deal.id}`, `/pipelines/${pipeline.id}`, `/contacts/${person.id}`, `/companies/${company.id}`]) {
+      expect((await c.delete(path)).status, path).toBe(204);
+    }
+
+    const rows = await relayedOutbox(DB, c.org, 12);
+    // The organization's first touch of pipelines gave it its default pipeline: a change too.
+    const provisioned = rows.find((r) => r.event.data.is_default === true)!.event;
+    const events = rows.map((r) => r.event).filter((e) => e !== provisioned);
+    expect(provisioned.type).toBe("crm.pipeline.created");
+    expect(events.map((e) => `${e.type} ${e.subject}`)).toEqual([
+      `crm.company.created ${company.id}`,
+      `crm.contact.created ${person.id}`,
+      `crm.pipeline.created ${pipeline.id}`,
+      `crm.deal.created ${deal.id}`,
+      `crm.activity.created ${activity.id}`,
+      `crm.contact.updated ${person.id}`,
+      `crm.activity.deleted ${activity.id}`,
+      `crm.deal.deleted ${deal.id}`,
+      `crm.pipeline.deleted ${pipeline.id}`,
+      `crm.contact.deleted ${person.id}`,
+      `crm.company.deleted ${company.id}`,
+    ]);
+    // The record after the change is the API's own representation of it.
+    expect(events[0]!.data).toEqual(company);
+    expect(events[1]!.data).toEqual(person);
+    expect(events[2]!.data).toEqual(pipeline);
+    expect(events[3]!.data).toEqual(deal);
+    expect(events[4]!.data).toEqual(activity);
+    expect(events[5]!.data).toEqual(renamed);
+    expect(events[6]!.data).toEqual({ id: activity.id });
+    for (const e of events) {
+      expect(e).toMatchObject({ source: "/buildly/crm", organizationid: c.org, actortype: "user", specversion: "1.0" });
+      expect(e.actorid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(e.requestid).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
+
+  it("names the API client as the actor when a client acts for itself", async () => {
+    const org = crypto.randomUUID();
+    const clientId = crypto.randomUUID();
+    const ctx = identity(org, { user_id: clientId, client_id: clientId });
+    const res = await rpc.handle(
+      new Request("https://service.internal/companies", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "Bot Co" }),
+      }),
+      ctx,
+    );
+    expect(res.status).toBe(201);
+    const [row] = await outboxOf(DB, org);
+    expect(row!.event).toMatchObject({ actortype: "client", actorid: clientId, requestid: ctx.request_id, type: "crm.company.created" });
+  });
+
+  it("a write that fails leaves no event (a unique violation, a missing reference, a refused delete)", async () => {
+    const c = fresh();
+    const person = await create(c, "/contacts", contact());
+    const deal = await create(c, "/deals", { title: "Deal", amount: 1, currency: "EUR", contact_id: person.id });
+    const before = (await outboxOf(DB, c.org)).length;
+    expect((await c.post("/contacts", contact({ email: person.email }))).status).toBe(409);
+    expect((await c.patch(`/contacts/${person.id}`, { company_id: crypto.randomUUID() })).status).toBe(422);
+    // Still referenced by the deal: the delete batch changes nothing.
+    expect((await c.delete(`/contacts/${person.id}`)).status).toBe(409);
+    expect((await c.delete(`/contacts/${crypto.randomUUID()}`)).status).toBe(404);
+    expect((await outboxOf(DB, c.org)).length).toBe(before);
+    expect(deal.id).toBeTruthy();
+  });
+
+  it("a batch that fails part-way rolls its events back with it", async () => {
+    const org = crypto.randomUUID();
+    const db = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("crm", identity(org)), () => {});
+    const id = crypto.randomUUID();
+    const insert = db
+      .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
+      .bind(id, org, new Date().toISOString());
+    // The second statement breaks the companies_org_id unique index: the whole batch rolls back.
+    await expect(db.batch([insert, insert])).rejects.toThrow(/UNIQUE/);
+    expect(await outboxOf(DB, org)).toEqual([]);
+    expect(await DB.prepare("SELECT count(*) AS n FROM companies WHERE organization_id = ?1").bind(org).first("n")).toBe(0);
+    // The context row never outlives a batch, so a write without the wrapper records nothing.
+    expect(await DB.prepare("SELECT count(*) AS n FROM event_context").first("n")).toBe(0);
+  });
+
+  it("a relay that fails leaves the events in the outbox, and the sweep relays them", async () => {
+    const org = crypto.randomUUID();
+    const pending: Promise<unknown>[] = [];
+    const broken = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    const now = new Date().toISOString();
+    await broken
+      .prepare(
+        "INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'Left behind', '[]', '{}', ?3, ?3)",
+      )
+      .bind(crypto.randomUUID(), org, now)
+      .run();
+    await Promise.all(pending);
+    let rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.relayed_at).toBeNull();
+    expect(rows[0]!.claimed_at).not.toBeNull();
+
+    // A relay right now does not take a row another relay claimed moments ago...
+    const real = env as unknown as Env;
+    expect((await relayOutbox(real)).sent).toBe(0);
+    // ...the sweep does, once the claim has timed out.
+    const report = await sweepOutbox(real, { now: Date.now() + 60_000 });
+    expect(report.sent).toBeGreaterThanOrEqual(1);
+    rows = await outboxOf(DB, org);
+    expect(rows[0]!.relayed_at).not.toBeNull();
+  });
+
+  it("keeps organizations apart: each event carries its row's organization", async () => {
+    const x = fresh();
+    const y = fresh();
+    await create(x, "/companies", { name: "X" });
+    expect(await outboxOf(DB, y.org)).toEqual([]);
+    expect((await outboxOf(DB, x.org)).map((r) => r.event.organizationid)).toEqual([x.org]);
+  });
+});

@@ -1,0 +1,41 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { currentPrincipal } from "../../../identity/authenticate";
+import type { GatewayEnv } from "../../../types";
+import * as store from "../../store";
+import type * as routes from "./webhooks.routes";
+
+export const create: RouteHandler<typeof routes.createWebhook, GatewayEnv> = async (c) => {
+  const { organization_id, subject } = currentPrincipal(c);
+  const webhook = await store.createWebhook(c.env, organization_id, c.req.valid("json"), subject);
+  c.header("location", `/v1/webhooks/${webhook.id}`);
+  return c.json(webhook, 201);
+};
+
+export const list: RouteHandler<typeof routes.listWebhooks, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const { limit, cursor } = c.req.valid("query");
+  return c.json(await store.listWebhooks(c.env.DB, organization_id, limit, cursor), 200);
+};
+
+export const get: RouteHandler<typeof routes.getWebhook, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  const row = await store.getRow(c.env.DB, organization_id, c.req.valid("param").id);
+  if (!row) throw store.webhookNotFound();
+  return c.json(store.toWebhook(row), 200);
+};
+
+export const update: RouteHandler<typeof routes.updateWebhook, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  return c.json(await store.updateWebhook(c.env, organization_id, c.req.valid("param").id, c.req.valid("json")), 200);
+};
+
+export const remove: RouteHandler<typeof routes.deleteWebhook, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  await store.deleteWebhook(c.env.DB, organization_id, c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const rotate: RouteHandler<typeof routes.rotateSecret, GatewayEnv> = async (c) => {
+  const { organization_id } = currentPrincipal(c);
+  return c.json(await store.rotateSecret(c.env, organization_id, c.req.valid("param").id), 200);
+};
