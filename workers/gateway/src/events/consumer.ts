@@ -30,7 +30,9 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     return;
   }
   // The one place the events recorded for the first time go on from: the webhooks fan-out
-  // (fanOut(env, fresh)) is called here, before the ack.
+  // (fanOut(env, fresh)) is called here, before the ack. A redelivered batch finds these events
+  // recorded and `fresh` empty, so the fan-out must be durable once it returns (e.g. enqueue its
+  // deliveries) and must throw, before anything is acked, if it could not be.
   void fresh;
   batch.ackAll();
 }
