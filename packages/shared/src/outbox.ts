@@ -139,14 +139,16 @@ class ContextStatement {
 
 /**
  * The D1 a request's code sees: every batch (or single statement) that writes runs as
- * [fill event_context, ...statements, empty event_context] in one transaction, and a relay is
- * scheduled after it. Reads go straight through.
+ * [fill event_context, ...statements, empty event_context, claim the new outbox rows
+ * (, mark rows sent earlier as relayed)] in one transaction and one round trip; the claimed rows
+ * go to the queue after the response. Reads go straight through.
  */
 class EventDatabase {
   constructor(
     readonly inner: D1Database,
     private readonly actor: EventActor,
-    private readonly afterWrite: () => void,
+    private readonly env: OutboxEnv,
+    private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
 
   prepare(query: string): ContextStatement {
@@ -154,20 +156,35 @@ class EventDatabase {
   }
 
   async single<T>(stmt: D1PreparedStatement): Promise<D1Result<T>> {
-    const [set, clear] = contextStatements(this.inner, this.actor);
-    const results = await this.inner.batch<T>([set, stmt, clear]);
-    this.afterWrite();
-    return results[1]!;
+    return (await this.writing<T>([stmt]))[0]!;
   }
 
   async batch<T = unknown>(statements: (D1PreparedStatement | ContextStatement)[]): Promise<D1Result<T>[]> {
     const inner = statements.map((s) => (s instanceof ContextStatement ? s.inner : s));
     const writes = statements.some((s) => s instanceof ContextStatement && s.writes);
-    if (!writes) return this.inner.batch<T>(inner);
+    return writes ? this.writing<T>(inner) : this.inner.batch<T>(inner);
+  }
+
+  private async writing<T>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     const [set, clear] = contextStatements(this.inner, this.actor);
-    const results = await this.inner.batch<T>([set, ...inner, clear]);
-    this.afterWrite();
-    return results.slice(1, -1);
+    const relay = Boolean(this.env.EVENTS);
+    const now = new Date().toISOString();
+    const marks = relay ? takeMarks(this.actor.source) : [];
+    const tail: D1PreparedStatement[] = [clear];
+    if (relay) tail.push(this.inner.prepare(CLAIM_NEW_SQL).bind(now));
+    if (marks.length) tail.push(this.inner.prepare(MARK_SQL).bind(now, JSON.stringify(marks)));
+    let results: D1Result<T>[];
+    try {
+      results = await this.inner.batch<T>([set, ...statements, ...tail]);
+    } catch (err) {
+      giveBackMarks(this.actor.source, marks);
+      throw err;
+    }
+    if (relay) {
+      const claimed = results[statements.length + 2]!.results as unknown as OutboxRow[];
+      if (claimed.length) this.waitUntil(sendClaimed(this.env, this.actor.source, claimed));
+    }
+    return results.slice(1, statements.length + 1);
   }
 
   exec(query: string): Promise<D1ExecResult> {
@@ -195,25 +212,70 @@ export function eventsEnabled(env: OutboxEnv): boolean {
 }
 
 /**
- * `env.DB` as a request's handlers should see it: writes carry `actor` to the outbox triggers
- * and schedule a relay (ctx.waitUntil, so the client does not wait for it).
+ * `env.DB` as a request's handlers should see it: writes carry `actor` to the outbox triggers,
+ * and the events they produce are claimed in the same batch and sent to the queue after it
+ * (`waitUntil`, so the client does not wait).
  */
 export function eventDatabase(env: OutboxEnv, actor: EventActor, waitUntil: (p: Promise<unknown>) => void): D1Database {
   if (!eventsEnabled(env)) return env.DB;
-  let pending = false;
-  const afterWrite = () => {
-    if (pending) return;
-    pending = true;
-    // One relay per request at a time; a write after it started schedules the next one.
-    waitUntil(
-      relayOutbox(env)
-        .catch((err) => console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", source: actor.source, error: String(err) })))
-        .finally(() => {
-          pending = false;
-        }),
-    );
-  };
-  return new EventDatabase(env.DB, actor, afterWrite) as unknown as D1Database;
+  return new EventDatabase(env.DB, actor, env, waitUntil) as unknown as D1Database;
+}
+
+const OUTBOX_ROW_COLUMNS = "seq, id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data";
+
+/** The last statement of a writing batch: claims the rows its triggers just wrote (and any other unclaimed ones). */
+const CLAIM_NEW_SQL = `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
+  SELECT seq FROM outbox WHERE relayed_at IS NULL AND claimed_at IS NULL ORDER BY seq LIMIT 100
+) RETURNING ${OUTBOX_ROW_COLUMNS}`;
+
+const MARK_SQL = "UPDATE outbox SET relayed_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL";
+
+/**
+ * Rows this isolate has sent but not yet marked relayed, per source: the next writing batch marks
+ * them (no round trip of its own), or a flush a moment after the send when no write follows. If
+ * the isolate goes away first, the sweep sends them again after CLAIM_TIMEOUT_MS: a duplicate
+ * the consumer drops. Plain numbers, so sharing them between requests is safe.
+ */
+const sentUnmarked = new Map<string, number[]>();
+/** How long after a send the marks wait for a write to carry them before a flush writes them. */
+export const MARK_FLUSH_DELAY_MS = 1_000;
+
+function takeMarks(source: string): number[] {
+  const marks = sentUnmarked.get(source) ?? [];
+  sentUnmarked.delete(source);
+  return marks.slice(0, 1000);
+}
+
+function giveBackMarks(source: string, marks: number[]): void {
+  if (marks.length) sentUnmarked.set(source, [...marks, ...(sentUnmarked.get(source) ?? [])]);
+}
+
+async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
+  try {
+    await sendRows(env.EVENTS!, rows);
+  } catch (err) {
+    // Left claimed: the sweep sends them again once the claim is CLAIM_TIMEOUT_MS old.
+    console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", source, error: String(err) }));
+    return;
+  }
+  giveBackMarks(
+    source,
+    rows.map((r) => r.seq),
+  );
+  await new Promise((r) => setTimeout(r, MARK_FLUSH_DELAY_MS));
+  await flushMarks(env, source);
+}
+
+/** Marks the rows this isolate sent as relayed, if no writing batch has done it meanwhile. */
+export async function flushMarks(env: OutboxEnv, source: string): Promise<void> {
+  const marks = takeMarks(source);
+  if (marks.length === 0) return;
+  try {
+    await env.DB.prepare(MARK_SQL).bind(new Date().toISOString(), JSON.stringify(marks)).run();
+  } catch (err) {
+    giveBackMarks(source, marks);
+    console.error(JSON.stringify({ level: "error", msg: "outbox marks failed", source, error: String(err) }));
+  }
 }
 
 // --- relay and sweep -------------------------------------------------------------------------
@@ -271,6 +333,40 @@ function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/**
+ * Sends outbox rows to the queue, one message per event (`{ events: [event] }`), in sendBatch
+ * calls under the 256 KB limit. A row that is not a valid event (it cannot happen through the
+ * triggers or buildEvent) is logged and counted, not sent, so it cannot block the outbox.
+ */
+async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number; invalid: number }> {
+  const sorted = [...rows].sort((a, b) => a.seq - b.seq);
+  const messages: { body: { events: PlatformEvent[] }; size: number }[] = [];
+  const invalid: number[] = [];
+  for (const row of sorted) {
+    const event = rowToEvent(row);
+    if (event) messages.push({ body: { events: [event] }, size: JSON.stringify(event).length + 64 });
+    else invalid.push(row.seq);
+  }
+  if (invalid.length) console.error(JSON.stringify({ level: "error", msg: "outbox rows that are not valid events", seqs: invalid }));
+  let sent = 0;
+  let chunk: typeof messages = [];
+  let chunkBytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    await queue.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
+    sent += chunk.length;
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for (const m of messages) {
+    if (chunkBytes + m.size > SEND_CHUNK_BYTES) await flush();
+    chunk.push(m);
+    chunkBytes += m.size;
+  }
+  await flush();
+  return { sent, invalid: invalid.length };
+}
+
 export interface RelayReport {
   claimed: number;
   sent: number;
@@ -278,9 +374,9 @@ export interface RelayReport {
 }
 
 /**
- * Claims up to RELAY_BATCH unrelayed rows (older than `minAgeMs`), sends them to env.EVENTS (one
- * message per event, `{ events: [event] }`), then marks them relayed. A send that throws leaves
- * them claimed; they are claimed again after CLAIM_TIMEOUT_MS by the next relay or sweep.
+ * The sweep's relay: claims up to RELAY_BATCH unrelayed rows older than `minAgeMs` that no one
+ * claimed in the last CLAIM_TIMEOUT_MS, sends them to env.EVENTS and marks them relayed. A send
+ * that throws leaves them claimed, for a later run.
  */
 export async function relayOutbox(env: OutboxEnv, options: { minAgeMs?: number; now?: number } = {}): Promise<RelayReport> {
   const report: RelayReport = { claimed: 0, sent: 0, invalid: 0 };
@@ -293,46 +389,19 @@ export async function relayOutbox(env: OutboxEnv, options: { minAgeMs?: number; 
   const claimed = await env.DB.prepare(
     `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
        SELECT seq FROM outbox WHERE relayed_at IS NULL AND time <= ?2 AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY seq LIMIT ?4
-     ) RETURNING seq, id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data`,
+     ) RETURNING ${OUTBOX_ROW_COLUMNS}`,
   )
     .bind(claimedAt, createdBefore, claimExpired, RELAY_BATCH)
     .all<OutboxRow>();
-  const rows = claimed.results.sort((a, b) => a.seq - b.seq);
+  const rows = claimed.results;
   report.claimed = rows.length;
   if (rows.length === 0) return report;
-  const messages: { body: { events: PlatformEvent[] }; size: number }[] = [];
-  const invalid: number[] = [];
-  for (const row of rows) {
-    const event = rowToEvent(row);
-    if (!event) {
-      invalid.push(row.seq);
-      continue;
-    }
-    messages.push({ body: { events: [event] }, size: JSON.stringify(event).length + 64 });
-  }
-  let chunk: typeof messages = [];
-  let chunkBytes = 0;
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    await env.EVENTS!.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
-    report.sent += chunk.length;
-    chunk = [];
-    chunkBytes = 0;
-  };
-  for (const m of messages) {
-    if (chunkBytes + m.size > SEND_CHUNK_BYTES) await flush();
-    chunk.push(m);
-    chunkBytes += m.size;
-  }
-  await flush();
-  const relayedAt = new Date().toISOString();
-  // An invalid row (it cannot happen through the triggers or buildEvent) is marked too, with a log line, so it does not block the outbox.
-  if (invalid.length) {
-    report.invalid = invalid.length;
-    console.error(JSON.stringify({ level: "error", msg: "outbox rows that are not valid events", seqs: invalid }));
-  }
-  const seqs = rows.map((r) => r.seq);
-  await env.DB.prepare(`UPDATE outbox SET relayed_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2))`).bind(relayedAt, JSON.stringify(seqs)).run();
+  const sent = await sendRows(env.EVENTS, rows);
+  report.sent = sent.sent;
+  report.invalid = sent.invalid;
+  await env.DB.prepare(MARK_SQL)
+    .bind(new Date().toISOString(), JSON.stringify(rows.map((r) => r.seq)))
+    .run();
   return report;
 }
 

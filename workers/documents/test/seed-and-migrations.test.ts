@@ -88,7 +88,7 @@ describe("migrations", () => {
   };
 
   it("0002 carries files of 0001 over: a first version, tag index, top level, active", async () => {
-    expect(testEnv.TEST_MIGRATIONS.map((m) => m.name)).toEqual(["0001_files.sql", "0002_folders_versions_tags.sql", "0003_search.sql"]);
+    expect(testEnv.TEST_MIGRATIONS.map((m) => m.name)).toEqual(["0001_files.sql", "0002_folders_versions_tags.sql", "0003_search.sql", "0004_events.sql"]);
     await apply("0001_files.sql");
     await mdb()
       .prepare(
