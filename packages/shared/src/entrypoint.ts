@@ -110,7 +110,7 @@ export function logicServiceEntrypoint<E extends { DB: D1Database }>(service: st
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
-      return handleWithContext(app, this.env, this.ctx, request, context);
+      return handleWithContext(app, this.env, this.ctx, request, context, service);
     }
 
     async health(): Promise<ServiceHealth> {

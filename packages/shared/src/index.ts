@@ -16,3 +16,4 @@ export * from "./search";
 export * from "./d1-errors";
 export * from "./encoding";
 export * from "./events";
+export * from "./d1-session";
