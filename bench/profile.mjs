@@ -2,7 +2,7 @@
 // inspector (bench/lib/serve.mjs --inspector-port), and a summary of where the time went.
 //
 //   node bench/profile.mjs --inspector 127.0.0.1:PORT --worker NAME --url URL [--header "k: v"]
-//        [--seconds 10] [--connections 4] [--out FILE.cpuprofile] [--top 25]
+//        [--seconds 10] [--connections 4] [--out FILE.cpuprofile] [--top 25] [--bundle dist/index.js]
 //
 // Connects to ws://<inspector>/core:user:<NAME> (the Worker's isolate, with its Durable
 // Objects), calls Profiler.start, sends requests with `connections` at a time for `seconds`,
@@ -10,7 +10,7 @@
 // speedscope) and prints the functions with the most self time and the most total time, and
 // the share by package (our code, hono, zod, jose, drizzle, the runtime). bench/profile.sh
 // starts a platform and runs this against the gateway's authenticated proxied read.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
 const opt = { seconds: 10, connections: 4, top: 25, headers: {} };
@@ -27,6 +27,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--connections") opt.connections = Number(v());
   else if (a === "--out") opt.out = v();
   else if (a === "--top") opt.top = Number(v());
+  else if (a === "--bundle") opt.bundle = v();
 }
 if (!opt.inspector || !opt.worker || !opt.url) {
   console.error("usage: profile.mjs --inspector HOST:PORT --worker NAME --url URL [--header 'k: v'] [--seconds N] [--out FILE]");
@@ -97,10 +98,34 @@ const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+// With --bundle, a bundle line is named by the source module esbuild's comments put above it.
+const modules = [];
+if (opt.bundle) {
+  readFileSync(opt.bundle, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      const m = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(line);
+      if (m) modules.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "")]);
+    });
+}
+const moduleAt = (line) => {
+  let lo = 0;
+  let hi = modules.length - 1;
+  let found;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (modules[mid][0] <= line) {
+      found = modules[mid][1];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+};
 const keyOf = (n) => {
   const f = n.callFrame;
   const file = f.url ? f.url.split("/").pop() : "";
-  return `${f.functionName || "(anonymous)"} ${file ? `${file}:${f.lineNumber + 1}` : ""}`.trim();
+  const where = file === "index.js" && modules.length ? `${moduleAt(f.lineNumber) ?? file}` : file ? `${file}:${f.lineNumber + 1}` : "";
+  return `${f.functionName || "(anonymous)"} ${where}`.trim();
 };
 /** Which package a frame's function comes from, by the bundle's module comments esbuild keeps. */
 const special = new Set(["(program)", "(idle)", "(garbage collector)", "(root)"]);
