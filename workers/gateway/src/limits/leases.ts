@@ -60,8 +60,11 @@ export function spendLeased(key: string, now = Date.now()): { decisions: Decisio
   batch.left--;
   const left = leftOf(lease, now);
   const elapsed = Math.floor((now - lease.decidedAt) / 1000);
+  // A leased permit is an allowance already decided, whatever the object said since.
   const decisions = lease.decisions.map((d) => ({
     ...d,
+    allowed: true,
+    retryAfter: 0,
     remaining: Math.min(d.limit ?? Number.POSITIVE_INFINITY, d.remaining + left),
     reset: Math.max(0, d.reset - elapsed),
   }));
