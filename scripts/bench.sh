@@ -181,8 +181,8 @@ token_of() {
 }
 TOKEN="$(token_of "http://127.0.0.1:$PORT")"
 TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
-# Known gap (issue 11): with the delay on, the login's limiter calls miss their deadline and the
-# login fails closed; the delayed row is then reported as not run instead of stopping the bench.
+# Should the delayed platform give no token, its row is reported as not run (and its goal as
+# not met) instead of stopping the bench.
 TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY" || true)"
 TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"
 
@@ -272,9 +272,11 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ -n "$GATEWAY_DELAY_ID" ]; then
     DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
     check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
+    # Warmed as long as (c)'s platform was by its closed-loop rows, so JIT and caches compare.
+    if [ "$round" = 1 ]; then AUTH_HEADER="authorization: Bearer $TOKEN_DELAY" load "$DELAY_URL" "$((WARMUP + DURATION))" >/dev/null; fi
     single_row gateway-delay "c+delay" "as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms" "$DELAY_URL" "$TOKEN_DELAY"
   else
-    echo "(c+delay) not run: no token or contact from the delayed platform (its login fails closed: see bench/README.md)" >&2
+    echo "(c+delay) not run: no token or contact from the delayed platform" >&2
   fi
 done
 

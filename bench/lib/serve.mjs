@@ -3,7 +3,7 @@
 // without forwarding log lines through a Node process: what is left is workerd and our code.
 //
 //   node bench/lib/serve.mjs --persist DIR --port PORT [--socket NAME=PORT ...]
-//        [--var NAME=VALUE ...] [--delay-data MS] CONFIG [CONFIG ...]
+//        [--var NAME=VALUE ...] [--inspector-port PORT] CONFIG [CONFIG ...]
 //
 // The first config is the entry Worker (served on PORT); --socket gives any other Worker of the
 // set a port of its own. Each Worker runs its bundle from `<config dir>/dist/index.js`, which
@@ -22,10 +22,12 @@ const sockets = new Map();
 const vars = {};
 let persist;
 let port = 0;
+let inspectorPort;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--persist") persist = resolve(args[++i]);
   else if (a === "--port") port = Number(args[++i]);
+  else if (a === "--inspector-port") inspectorPort = Number(args[++i]);
   else if (a === "--socket") {
     const [name, p] = args[++i].split("=");
     sockets.set(name, Number(p));
@@ -86,6 +88,8 @@ const mf = new Miniflare(
     host: "127.0.0.1",
     port,
     resourcePersistencePath: join(persist, "v3"),
+    // workerd's DevTools inspector (bench/profile.mjs takes CPU profiles through it).
+    ...(inspectorPort ? { inspectorPort } : {}),
     // No request log lines and no forwarding of the Workers' own log lines.
     logRequests: false,
     handleStructuredLogs: () => {},

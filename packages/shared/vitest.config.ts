@@ -2,7 +2,8 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  // KIT_DB: a real, empty D1 for the kit's query helpers (keyset, inJson, getOwnedOr404).
-  plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-11-01", d1Databases: ["KIT_DB"] } })],
+  // KIT_DB: a real, empty D1 for the kit's query helpers (keyset, inJson, getOwnedOr404);
+  // DB: one for the Sessions helper (d1-session.test.ts), which makes its own table.
+  plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-11-01", d1Databases: ["KIT_DB", "DB"] } })],
   test: { name: "shared", silent: "passed-only", include: ["test/**/*.test.ts"] },
 });

@@ -5,6 +5,7 @@ import { ApiError, problemResponse, toApiError, type FieldError } from "./errors
 import { IdentityContextSchema, type IdentityContext } from "./context";
 import { logError, logRequest } from "./logging";
 import { sanitizeRequestId } from "./request-id";
+import { D1_BOOKMARK_HEADER, d1SessionFor } from "./d1-session";
 
 export interface ServiceVariables {
   requestId: string;
@@ -185,15 +186,39 @@ export async function handleWithContext<B extends object>(
   ctx: ExecutionContext,
   request: Request,
   context: unknown,
-  /** The env this call's handlers see, e.g. with a D1 that records who acts in the outbox. */
-  envFor: (identity: IdentityContext) => B = () => env,
+  opts: {
+    /** The service's name: its D1 queries then run in a session, with bookmarks (d1-session.ts). */
+    service?: string;
+    /** The env this call's handlers see, e.g. with a D1 that records who acts in the outbox (given the session's env). */
+    envFor?: (identity: IdentityContext, env: B) => B;
+  } = {},
 ): Promise<Response> {
   const parsed = IdentityContextSchema.safeParse(context);
   if (!parsed.success) {
     const rid = sanitizeRequestId(request.headers.get("x-request-id"));
     return problemResponse(new ApiError(401, "The call carries no valid identity context.").toProblem(rid));
   }
-  return app.fetch(request, { ...envFor(parsed.data), IDENTITY: parsed.data }, ctx);
+  const { service, envFor = (_identity: IdentityContext, e: B) => e } = opts;
+  if (!service) return app.fetch(request, { ...envFor(parsed.data, env), IDENTITY: parsed.data }, ctx);
+  let session: ReturnType<typeof d1SessionFor<B>>;
+  try {
+    session = d1SessionFor(env, service, request.headers);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return problemResponse(err.toProblem(parsed.data.request_id));
+  }
+  const response = await app.fetch(request, { ...envFor(parsed.data, session.env), IDENTITY: parsed.data }, ctx);
+  const entry = session.entry();
+  if (!entry) return response;
+  try {
+    response.headers.set(D1_BOOKMARK_HEADER, entry);
+    return response;
+  } catch {
+    // Immutable headers (a response passed through as it came): a copy carries the bookmark.
+    const copy = new Response(response.body, response);
+    copy.headers.set(D1_BOOKMARK_HEADER, entry);
+    return copy;
+  }
 }
 
 /** Default `fetch` of a logic service: it is not reachable except through the gateway's RPC. */

@@ -111,12 +111,13 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
-      // Writes made while handling the call carry its actor to the outbox (packages/shared/src/outbox.ts).
-      const envFor = (identity: IdentityContext): E => ({
-        ...this.env,
-        DB: eventDatabase(this.env, actorFromIdentity(service, identity), (p) => this.ctx.waitUntil(p)),
+      // Reads and writes run in a D1 session (bookmarks, d1-session.ts); writes made while handling
+      // the call carry its actor to the outbox (outbox.ts).
+      const envFor = (identity: IdentityContext, env: E): E => ({
+        ...env,
+        DB: eventDatabase(env, actorFromIdentity(service, identity), (p) => this.ctx.waitUntil(p)),
       });
-      return handleWithContext(app, this.env, this.ctx, request, context, envFor);
+      return handleWithContext(app, this.env, this.ctx, request, context, { service, envFor });
     }
 
     async health(): Promise<ServiceHealth> {

@@ -19,3 +19,4 @@ export * from "./events";
 export * from "./keyset";
 export * from "./rows";
 export * from "./outbox";
+export * from "./d1-session";

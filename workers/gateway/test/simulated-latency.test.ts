@@ -23,6 +23,20 @@ describe("simulated data latency (bench only)", () => {
   });
 });
 
+describe("simulated data latency keeps the platform working", () => {
+  it("a delayed Durable Object call answers as the real one, once per delay", async () => {
+    const slow = withSimulatedLatency({ ...env, SIMULATED_DATA_LATENCY_MS: "50" } as Env);
+    const stub = slow.RATE_LIMITER.getByName(`test:${crypto.randomUUID()}`);
+    const started = performance.now();
+    const d = await stub.consume({ limit: 5, windowSeconds: 60 });
+    expect(d.allowed).toBe(true);
+    const a = await stub.acquire([{ key: "user:x", limit: 6000, windowSeconds: 60 }], true);
+    expect(a.permits).toBeGreaterThan(0);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(100);
+  });
+});
+
 describe("simulated data latency wraps only D1 and Durable Object namespaces", () => {
   it("leaves service bindings and vars alone", () => {
     const slow = withSimulatedLatency({ ...env, SIMULATED_DATA_LATENCY_MS: "20" } as Env);

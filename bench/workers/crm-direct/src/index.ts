@@ -1,5 +1,5 @@
 // Scenario (b): the CRM logic service's code with no gateway and no RPC hop in front.
-// It does what CrmService.handle() does (handleWithContext: validate the identity
+// It does what CrmService.handle() does (handleWithContext: validate the identity, a D1 session,
 // context, then run the CRM app), with a fixed context in place of the gateway's.
 import { PERMISSION_ACTIONS, handleWithContext, type IdentityContextInput } from "../../../../packages/shared/src";
 import { app } from "../../../../workers/crm/src/app";
@@ -17,6 +17,6 @@ const IDENTITY: Omit<IdentityContextInput, "request_id"> = {
 
 export default {
   fetch(request, env, ctx): Promise<Response> {
-    return handleWithContext(app, env, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() });
+    return handleWithContext(app, env, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, { service: "crm" });
   },
 } satisfies ExportedHandler<Env>;

@@ -28,11 +28,11 @@ export default {
       const row = await env.DB.prepare("SELECT count(*) AS rows, count(relayed_at) AS relayed FROM outbox").first<{ rows: number; relayed: number }>();
       return Response.json({ ...row, consumed });
     }
-    const envFor = (identity: Parameters<typeof actorFromIdentity>[1]) => ({
-      ...env,
-      DB: eventDatabase(env, actorFromIdentity("crm", identity), (p) => ctx.waitUntil(p)),
+    const envFor = (identity: Parameters<typeof actorFromIdentity>[1], e: typeof env) => ({
+      ...e,
+      DB: eventDatabase(e, actorFromIdentity("crm", identity), (p) => ctx.waitUntil(p)),
     });
-    return handleWithContext(app, env as never, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, envFor as never);
+    return handleWithContext(app, env as never, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, { service: "crm", envFor: envFor as never });
   },
   async queue(batch) {
     consumed += batch.messages.length;

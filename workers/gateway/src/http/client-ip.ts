@@ -11,7 +11,8 @@ export function clientIp(headers: Headers, trustedHeader: string | undefined): s
   if (!name) return undefined;
   const last = headers.get(name)?.split(",").pop()?.trim();
   if (!last) return undefined;
-  if (ipv4(last)) return ipv4(last);
+  const v4 = ipv4(last);
+  if (v4) return v4;
   const groups = ipv6Groups(last);
   if (!groups) return undefined;
   // An IPv4-mapped address (::ffff:192.0.2.1) is that IPv4 caller.

@@ -15,7 +15,17 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
       run: cors({
         origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent", "tracestate", "if-none-match", "range"],
+        allowHeaders: [
+          "authorization",
+          "content-type",
+          "idempotency-key",
+          "x-request-id",
+          "traceparent",
+          "tracestate",
+          "if-none-match",
+          "range",
+          "buildly-d1-bookmark",
+        ],
         exposeHeaders: [
           "x-request-id",
           "location",
@@ -29,6 +39,7 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
           "accept-ranges",
           "server-timing",
           "mesh-complete",
+          "buildly-d1-bookmark",
         ],
         maxAge: 600,
       }),

@@ -61,7 +61,9 @@ function delayedStub<T extends object>(stub: T, ms: number): T {
       if (typeof value !== "function" || prop === "then") return value;
       return async (...args: unknown[]) => {
         await sleep(ms);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        // Reflect.apply, not value.apply: on an RPC stub every property, `apply` included, names a
+        // remote method ("The RPC receiver does not implement the method apply").
+        return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
       };
     },
   });

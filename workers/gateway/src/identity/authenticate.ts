@@ -47,7 +47,12 @@ async function verify(c: Context<GatewayEnv>): Promise<Principal> {
     if (err instanceof InvalidTokenError) throw unauthorized(err.message, "invalid_token");
     throw err;
   }
-  const [state, defs] = await Promise.all([principalState(c.env.DB, token, cfg.issuer), organizationRoles(c.env.DB, token.organization_id)]);
+  // Both cached per isolate and refreshed in the background: no D1 wait after the first request.
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const [state, defs] = await Promise.all([
+    principalState(c.env.DB, token, cfg.issuer, { waitUntil }),
+    organizationRoles(c.env.DB, token.organization_id, waitUntil),
+  ]);
   if (!state.active) throw inactive();
   setPrincipal(c, token, state, defs);
   return c.get("principal")!;

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { db } from "./db/client";
 import { clients, roles, userRoles, users } from "./db/schema";
 import { ADMIN_ROLE } from "./rbac";
+import { RefreshAheadCache } from "./refresh-ahead";
 import type { Principal } from "./tokens";
 
 /** What the account behind a token is now: whether it may act, and the roles it holds. */
@@ -14,11 +15,12 @@ export interface PrincipalState {
  * The state of users and clients behind valid tokens, cached per isolate for a short while.
  * The access token's `roles` claim is never used for our own tokens: roles come from here, so
  * a role change or a deactivation takes effect at once in the isolate that made it (which
- * forgets its entries) and within STATE_CACHE_MS everywhere else. Whatever can grant roles
+ * forgets its entries) and within STATE_CACHE_MS everywhere else (refreshed in the background
+ * from half that age, so a steady caller does not wait on D1). Whatever can grant roles
  * (requireAdmin) reads with `fresh`, so granting power is never taken from a cache.
  */
 const STATE_CACHE_MS = 10_000;
-const cache = new Map<string, { at: number; organization_id: string; state: PrincipalState }>();
+const cache = new RefreshAheadCache<{ organization_id: string; state: PrincipalState }>(STATE_CACHE_MS, 50_000);
 const INACTIVE: PrincipalState = { active: false, roles: [] };
 
 /** How many machine clients may stand between a client (or an invitation) and the admin who started the chain. */
@@ -76,15 +78,19 @@ export async function sponsorIsAdmin(d1: D1Database, organizationId: string, cre
 }
 
 /** The current state of a token's principal; tokens of an external issuer answer for themselves. */
-export async function principalState(d1: D1Database, p: Principal, ourIssuer: string, opts: { fresh?: boolean } = {}): Promise<PrincipalState> {
+export async function principalState(
+  d1: D1Database,
+  p: Principal,
+  ourIssuer: string,
+  opts: { fresh?: boolean; waitUntil?: (p: Promise<unknown>) => void } = {},
+): Promise<PrincipalState> {
   if (p.issuer !== ourIssuer) return { active: true, roles: p.roles };
-  const key = `${p.kind}:${p.subject}`;
-  const hit = cache.get(key);
-  if (!opts.fresh && hit && hit.organization_id === p.organization_id && Date.now() - hit.at < STATE_CACHE_MS) return hit.state;
-  const state = p.kind === "client" ? await loadClient(d1, p.organization_id, p.subject) : await loadUser(d1, p.organization_id, p.subject);
-  if (cache.size > 50_000) cache.clear();
-  cache.set(key, { at: Date.now(), organization_id: p.organization_id, state });
-  return state;
+  const load = async () => ({
+    organization_id: p.organization_id,
+    state: p.kind === "client" ? await loadClient(d1, p.organization_id, p.subject) : await loadUser(d1, p.organization_id, p.subject),
+  });
+  const entry = await cache.get(`${p.kind}:${p.subject}`, load, { ...opts, valid: (e) => e.organization_id === p.organization_id });
+  return entry.state;
 }
 
 /**
@@ -92,5 +98,5 @@ export async function principalState(d1: D1Database, p: Principal, ourIssuer: st
  * the clients that user created (directly or through other clients) may have changed too.
  */
 export function forgetOrganizationPrincipals(organizationId: string): void {
-  for (const [key, entry] of cache) if (entry.organization_id === organizationId) cache.delete(key);
+  cache.forget((_, entry) => entry.organization_id === organizationId);
 }

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { PERMISSION_ACTIONS, type PermissionAction } from "@buildly/shared";
 import { db } from "./db/client";
 import { roles, type Permissions } from "./db/schema";
+import { RefreshAheadCache } from "./refresh-ahead";
 
 /** "*" stands for every service behind the gateway. */
 export const ALL_SERVICES = "*";
@@ -42,20 +43,18 @@ export function actionFor(method: string): PermissionAction | undefined {
  * is seen everywhere within ROLE_CACHE_MS (and at once by the isolate that made it).
  */
 const ROLE_CACHE_MS = 10_000;
-const roleCache = new Map<string, { at: number; roles: Map<string, Permissions> }>();
+const roleCache = new RefreshAheadCache<Map<string, Permissions>>(ROLE_CACHE_MS, 10_000);
 
-export async function organizationRoles(d1: D1Database, organizationId: string): Promise<Map<string, Permissions>> {
-  const hit = roleCache.get(organizationId);
-  if (hit && Date.now() - hit.at < ROLE_CACHE_MS) return hit.roles;
-  const rows = await db(d1).select({ name: roles.name, permissions: roles.permissions }).from(roles).where(eq(roles.organization_id, organizationId));
-  const map = new Map(rows.map((r) => [r.name, r.permissions]));
-  if (roleCache.size > 10_000) roleCache.clear();
-  roleCache.set(organizationId, { at: Date.now(), roles: map });
-  return map;
+export async function organizationRoles(d1: D1Database, organizationId: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Map<string, Permissions>> {
+  const load = async () => {
+    const rows = await db(d1).select({ name: roles.name, permissions: roles.permissions }).from(roles).where(eq(roles.organization_id, organizationId));
+    return new Map(rows.map((r) => [r.name, r.permissions]));
+  };
+  return roleCache.get(organizationId, load, { waitUntil });
 }
 
 export function forgetOrganizationRoles(organizationId: string): void {
-  roleCache.delete(organizationId);
+  roleCache.forget((key) => key === organizationId);
 }
 
 const expanded = new WeakMap<Map<string, Permissions>, Map<string, Record<string, PermissionAction[]>>>();

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
 import type { Decision } from "./gcra";
+import { leaseKey, recordAcquired, refillFailed, spendLeased } from "./leases";
+import type { LimitCheck } from "./rate-limiter";
 import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
@@ -24,10 +26,24 @@ function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<strin
   };
 }
 
+/** Tops up a lease in the background; a failure only means the next requests ask themselves. */
+async function refill(env: Env, object: string, checks: LimitCheck[], key: string): Promise<void> {
+  try {
+    const askedAt = Date.now();
+    const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => limiter(env).getByName(object).acquire(checks, false));
+    recordAcquired(key, askedAt, acquired);
+  } catch (err) {
+    refillFailed(key);
+    logError("lease", "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limit lease", object });
+  }
+}
+
 /**
  * Rate limits for every /v1 call: per user or API client and per organization (with routes'
  * own policies) once a bearer token verifies, per IP address otherwise. One Durable Object
- * call per request decides all of them at once.
+ * call decides all of them at once, and leases this isolate a few permits on top when the
+ * caller is far from its limits: the next requests spend those without waiting on the object
+ * (leases.ts), and a background call tops them up before they run out.
  */
 export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   if (!rateLimitingOn(c.env) || c.req.method === "OPTIONS") return next();
@@ -38,19 +54,30 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     : { kind: "ip" as const, ip: ipLimitKey(clientIp(c.req.raw.headers, c.env.CLIENT_IP_HEADER)) };
   const { object, policies } = policiesFor(cfg, { method: c.req.method, path: c.req.path }, who);
 
+  const checks = policies.map((p) => p.check);
+  const key = leaseKey(object, checks);
+  const leased = spendLeased(key);
   let decisions: Decision[];
-  try {
-    const stub = limiter(c.env).getByName(object);
-    decisions = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => stub.admit(policies.map((p) => p.check)));
-  } catch (err) {
-    logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
-    if (policies.some((p) => p.failClosed)) {
-      throw new ApiError(503, "The rate limiter is unavailable; this call is not allowed without it. Retry shortly.", {
-        headers: { "retry-after": "1" },
-      });
+  if (leased) {
+    decisions = leased.decisions;
+    if (leased.refill) c.executionCtx.waitUntil(refill(c.env, object, checks, key));
+  } else
+    try {
+      const stub = limiter(c.env).getByName(object);
+      const askedAt = Date.now();
+      const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => stub.acquire(checks, true));
+      recordAcquired(key, askedAt, acquired);
+      // The permits leased on top are this caller's too: shown as remaining, as spendLeased does.
+      decisions = acquired.decisions.map((d) => ({ ...d, remaining: Math.min(d.limit ?? Number.POSITIVE_INFINITY, d.remaining + acquired.permits) }));
+    } catch (err) {
+      logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
+      if (policies.some((p) => p.failClosed)) {
+        throw new ApiError(503, "The rate limiter is unavailable; this call is not allowed without it. Retry shortly.", {
+          headers: { "retry-after": "1" },
+        });
+      }
+      return next();
     }
-    return next();
-  }
 
   const h = headers(policies, decisions);
   if (decisions.some((d) => !d.allowed)) {

@@ -14,6 +14,34 @@ export interface LimitCheck extends Policy {
 export type Overrides = Partial<Record<string, Policy>>;
 
 /**
+ * Leases (see bench/README.md, "The rate limiter off the hot path"): a gateway isolate may take
+ * a few permits in advance and spend them without asking, if it spends each one within
+ * `LEASE_HOLD_MS` of asking. The object counts a leased permit as spent at the end of that
+ * hold, which is never earlier than the request it admits, and checks it against the
+ * allowance now, which is never later: so every leased permit is counted at least as strictly
+ * as the same request asking itself, and a limit is never exceeded however many isolates hold
+ * leases at once.
+ */
+export const LEASE_HOLD_MS = 1000;
+/** Policies under this limit are never leased: every request asks (the login-sized limits). */
+export const LEASE_MIN_LIMIT = 100;
+/** The most permits one lease holds. */
+export const LEASE_MAX_PERMITS = 64;
+/** A lease is granted only if this share of the allowance stays untouched after it: near its
+ *  limit a caller asks per request, and no lease can take the last permits. */
+const LEASE_HEADROOM = 0.25;
+
+/** What `acquire` answers: the decisions (as `admit`'s) and the permits leased on top. */
+export interface Acquired {
+  decisions: Decision[];
+  /** Permits leased to the caller, each to be spent within `holdMs` of its asking, or never. */
+  permits: number;
+  holdMs: number;
+  /** The object's clock when it decided. */
+  at: number;
+}
+
+/**
  * One GCRA state: the theoretical arrival time, and the policy it was counted under. A state
  * counted under another limit or window means nothing under the new one (1 per day leaves a
  * TAT a day ahead, which 6000 per minute would read as a day's wait), so a changed policy
@@ -121,6 +149,63 @@ export class RateLimiter extends DurableObject<Env> {
       if (allowed || !d.allowed) return d;
       // Refused because of another limit: nothing was spent from this one.
       return { ...d, remaining: Math.min(r.policy.limit, d.remaining + 1), reset: Math.max(0, Math.ceil((r.before - now) / 1000)) };
+    });
+  }
+
+  /**
+   * `admit` (when `admitNow`) and, if the request is allowed, a lease of permits on top: as
+   * many as every one of its policies can spare, at most the policy's refill over half a hold
+   * and `LEASE_MAX_PERMITS`, leaving `LEASE_HEADROOM` of each allowance untouched. Each leased
+   * permit is charged as if it arrived at the end of the hold (GCRA counts a later arrival at
+   * least as strictly) and is checked against the allowance now. No lease (0 permits) for a
+   * policy under `LEASE_MIN_LIMIT` or a caller near its limit: those requests keep asking.
+   */
+  acquire(checks: LimitCheck[], admitNow: boolean): Acquired {
+    const now = Date.now();
+    const decisions = admitNow ? this.admit(checks) : this.peekAll(checks);
+    if (admitNow && decisions.some((d) => !d.allowed)) return { decisions, permits: 0, holdMs: LEASE_HOLD_MS, at: now };
+    const overrides = this.overrides();
+    const plans = checks.map((c) => {
+      const policy = (c.scope && overrides[c.scope]) || c;
+      const interval = (policy.windowSeconds * 1000) / policy.limit;
+      const before = Math.max(this.tat(c.key, policy), now);
+      const base = Math.max(before, now + LEASE_HOLD_MS);
+      const want = Math.min(LEASE_MAX_PERMITS, Math.floor((policy.limit * LEASE_HOLD_MS) / (policy.windowSeconds * 1000) / 2));
+      // The latest TAT a grant may leave: the allowance minus its untouched headroom, from now.
+      const ceiling = now + policy.windowSeconds * 1000 - Math.ceil(policy.limit * LEASE_HEADROOM) * interval;
+      const fits = Math.floor((ceiling - base) / interval);
+      return { key: c.key, policy, interval, before, base, spare: policy.limit < LEASE_MIN_LIMIT ? 0 : Math.max(0, Math.min(want, fits)) };
+    });
+    const permits = Math.min(...plans.map((p) => p.spare));
+    if (!(permits > 0)) return { decisions, permits: 0, holdMs: LEASE_HOLD_MS, at: now };
+    return {
+      permits,
+      at: now,
+      holdMs: LEASE_HOLD_MS,
+      decisions: plans.map((p) => {
+        this.save(p.key, p.base + permits * p.interval, p.policy);
+        // What is left once the leased permits are spent, shown without the hold's charge: that
+        // charge only lasts while the lease does (see bench/README.md on the headers).
+        const spent = p.before + permits * p.interval;
+        return {
+          allowed: true,
+          remaining: Math.max(0, Math.floor((now + p.policy.windowSeconds * 1000 - spent) / p.interval)),
+          retryAfter: 0,
+          reset: Math.ceil((spent - now) / 1000),
+          limit: p.policy.limit,
+          window: p.policy.windowSeconds,
+        };
+      }),
+    };
+  }
+
+  /** `admit`'s decisions without spending anything. */
+  peekAll(checks: LimitCheck[]): Decision[] {
+    const now = Date.now();
+    const overrides = this.overrides();
+    return checks.map((c) => {
+      const policy = (c.scope && overrides[c.scope]) || c;
+      return { ...gcra(this.tat(c.key, policy), now, policy).decision, limit: policy.limit, window: policy.windowSeconds };
     });
   }
 

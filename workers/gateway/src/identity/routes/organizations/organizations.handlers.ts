@@ -7,6 +7,7 @@ import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
 import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
 import { rateLimitConfig, withinMaximums } from "../../../limits/policies";
+import { dropLeases } from "../../../limits/leases";
 import type * as routes from "./organizations.routes";
 
 // A token from a trusted external issuer may name an organization this gateway does not hold.
@@ -48,6 +49,8 @@ export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization
       if (l) next[scope] = { limit: l.limit, windowSeconds: l.window_seconds };
     }
     await stub.setOverrides(next);
+    // This isolate's leases were granted under the old limits (other isolates' end within a second).
+    dropLeases(`org:${organization_id}`);
   }
   const d = db(c.env.DB);
   const actor = actorOf(c);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A CPU profile of the gateway's hot path: the authenticated proxied read of row (c),
+# GET /v1/crm/contacts/:id with a real token and rate limiting on (limits far above what the
+# machine sends). Starts the platform on Miniflare (bench/lib/serve.mjs, as `npm run bench`
+# does) with workerd's inspector on a free port, then bench/profile.mjs connects to the
+# gateway's isolate, profiles PROFILE_SECONDS (10) of load at PROFILE_CONNECTIONS (4) at a
+# time, prints the top functions and writes bench/results/gateway.cpuprofile. Stops what it
+# started, also on error or Ctrl-C.
+source "$(dirname "$0")/../scripts/lib.sh"
+ensure_deps
+ensure_dev_vars
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-profile.XXXXXX")"
+SERVER=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$SERVER" ]; then
+    kill -TERM -- "-$SERVER" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 -- "-$SERVER" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$SERVER" 2>/dev/null || true
+  fi
+  [ "$status" != 0 ] && [ -f "$WORK/server.log" ] && tail -n 20 "$WORK/server.log" >&2
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
+echo "building the Workers' bundles"
+for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run --outdir dist >/dev/null); done
+echo "preparing state in $WORK"
+BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
+
+read -r PORT INSPECTOR <<<"$(node -e '
+  const net = require("node:net"); const s = [];
+  (function next() { if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
+    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); }); })();')"
+BIG='{"limit":100000000,"window_seconds":60}'
+LIMITS="{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG,\"ip\":$BIG,\"routes\":[],\"max\":{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG}}"
+setsid node bench/lib/serve.mjs --persist "$WORK/platform" --port "$PORT" --inspector-port "$INSPECTOR" --var "RATE_LIMITS=$LIMITS" \
+  "${CONFIGS[@]}" >"$WORK/server.log" 2>&1 </dev/null &
+SERVER=$!
+for _ in $(seq 1 240); do
+  curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/health" 2>/dev/null && break
+  kill -0 "$SERVER" 2>/dev/null || { echo "the platform exited before it was ready" >&2; exit 1; }
+  sleep 0.5
+done
+
+json_field() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+TOKEN=""
+for _ in 1 2 3 4 5 6; do
+  TOKEN="$(curl -fsS --max-time 30 "http://127.0.0.1:$PORT/v1/auth/token" -d grant_type=password -d username=admin@demo.buildly.dev \
+    -d password=buildly-demo-password | json_field access_token)" && break
+  sleep 3
+done
+[ -n "$TOKEN" ] || { echo "no access token" >&2; exit 1; }
+ID="$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"first_name":"Profile","last_name":"Read","email":"profile@example.com"}' "http://127.0.0.1:$PORT/v1/crm/contacts" | json_field id)"
+
+mkdir -p bench/results
+node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker buildly-gateway \
+  --url "http://127.0.0.1:$PORT/v1/crm/contacts/$ID" --header "authorization: Bearer $TOKEN" \
+  --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out bench/results/gateway.cpuprofile \
+  --bundle workers/gateway/dist/index.js |
+  tee bench/results/profile.md
