@@ -4,26 +4,14 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { anon, checkedFetch, baseUrl, passwordToken, unique } from "./helpers";
+import { checkedFetch, baseUrl, passwordToken, unique, registerOrg, type RegisteredOrg } from "./helpers";
 import { REPO_ROOT } from "./paths";
 
 const PASSWORD = "a long enough password";
 const day = [{ start: "09:00", end: "17:00" }];
 const WEEK = { mon: day, tue: day, wed: day, thu: day, fri: day, sat: [], sun: [] };
 
-async function registerOrg(name: string) {
-  const email = `${unique("owner")}@e2e.example`;
-  const res = await anon("/v1/auth/register", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD, name: "Owner", organization_name: name }),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as { user: { id: string }; organization: { id: string } };
-  return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, PASSWORD) };
-}
-
-type Org = Awaited<ReturnType<typeof registerOrg>>;
+type Org = RegisteredOrg;
 
 function as(org: Org, path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);

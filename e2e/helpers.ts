@@ -257,3 +257,17 @@ export async function untilAnswered(send: () => Promise<Response>, attempts = 5)
   }
   throw new Error(`No answer in ${attempts} attempts: ${errors.map(String).join("; ")}`);
 }
+
+/** A new organization registered over the API; its owner (an admin) and a token for them. */
+export async function registerOrg(name: string, password = "a long enough password", prefix = "owner") {
+  const email = `${unique(prefix)}@e2e.example`;
+  const res = await anon("/v1/auth/register", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, name: "Owner", organization_name: name }),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  const body = (await res.json()) as { user: { id: string }; organization: { id: string } };
+  return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, password) };
+}
+export type RegisteredOrg = Awaited<ReturnType<typeof registerOrg>>;

@@ -4,21 +4,9 @@ import * as oidc from "openid-client";
 import { SignJWT, decodeJwt, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { activeSigningKey } from "./forge";
-import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, checkedFetch, expectProblem, passwordToken, postJson, unique } from "./helpers";
+import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, checkedFetch, expectProblem, passwordToken, postJson, unique, registerOrg } from "./helpers";
 
 const PASSWORD = "a long enough password";
-
-async function registerOrg(name: string) {
-  const email = `${unique("owner")}@e2e.example`;
-  const res = await anon("/v1/auth/register", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD, name: "Owner", organization_name: name }),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as { user: { id: string }; organization: { id: string } };
-  return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, PASSWORD) };
-}
 
 describe("a standard OAuth2/OpenID client library against the gateway", () => {
   it("discovers, obtains, refreshes and revokes tokens (openid-client)", async () => {

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { anon, checkedFetch, baseUrl, passwordToken, unique } from "./helpers";
+import { checkedFetch, baseUrl, unique, registerOrg, type RegisteredOrg } from "./helpers";
 
 const PASSWORD = "e2e webhooks password 1";
 
@@ -49,18 +49,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function registerOrg(name: string) {
-  const email = `${unique("hooks")}@e2e.example`;
-  const res = await anon("/v1/auth/register", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD, name: "Owner", organization_name: name }),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as { user: { id: string }; organization: { id: string } };
-  return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, PASSWORD) };
-}
-type Org = Awaited<ReturnType<typeof registerOrg>>;
+type Org = RegisteredOrg;
 
 function call(org: Org, method: string, path: string, body?: unknown) {
   return checkedFetch(baseUrl() + path, {
@@ -104,8 +93,8 @@ const keyTwo = unique("two");
 
 describe("webhooks end to end", () => {
   beforeAll(async () => {
-    one = await registerOrg("Webhooks One");
-    two = await registerOrg("Webhooks Two");
+    one = await registerOrg("Webhooks One", PASSWORD, "hooks");
+    two = await registerOrg("Webhooks Two", PASSWORD, "hooks");
     hookOne = await ok(call(one, "POST", "/v1/webhooks", { url: `${receiverBase}/${keyOne}/ok`, events: ["*"], description: "everything" }), 201);
     hookTwo = await ok(call(two, "POST", "/v1/webhooks", { url: `${receiverBase}/${keyTwo}/ok`, events: ["*"] }), 201);
   });
