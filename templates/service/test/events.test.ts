@@ -1,13 +1,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorFromIdentity, eventDatabase, relayOutbox, sweepOutbox } from "@buildly/shared";
-import { outboxOf, relayedOutbox, unavailableQueue } from "@buildly/shared/test";
-import { createItem, fresh, identity, rpc } from "./helpers";
+import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, outboxOf, relayedOutbox } from "@buildly/shared/test";
+import { createItem, fresh, rpc } from "./helpers";
 
 // Events (README "Events and audit trail"): every change of an item writes one event into the
 // outbox in the same D1 batch (migrations/0002_events.sql); the relay sends it to buildly-events.
 const real = env as unknown as Env;
 const DB = real.DB;
+
+/** One new item of `org`, written on `db` directly (the failure checks write below the API). */
+const insertItem = (db: D1Database, org: string) =>
+  db
+    .prepare("INSERT INTO items (id, organization_id, name, tags, created_at, updated_at) VALUES (?1, ?2, 'Below the API', '[]', ?3, ?3)")
+    .bind(crypto.randomUUID(), org, new Date().toISOString());
 
 describe("events: the transactional outbox", () => {
   it("writes one event per create, update and delete of an item, with the item after the change and the actor", async () => {
@@ -35,20 +40,7 @@ describe("events: the transactional outbox", () => {
   });
 
   it("names the API client as the actor when a client acts for itself", async () => {
-    const org = crypto.randomUUID();
-    const clientId = crypto.randomUUID();
-    const ctx = identity(org, { user_id: clientId, client_id: clientId });
-    const res = await rpc.handle(
-      new Request("https://service.internal/items", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "By a bot" }),
-      }),
-      ctx,
-    );
-    expect(res.status).toBe(201);
-    const [row] = await outboxOf(DB, org);
-    expect(row!.event).toMatchObject({ actortype: "client", actorid: clientId, requestid: ctx.request_id, type: "__service__.item.created" });
+    await expectClientActor(rpc, DB, "/items", { name: "By a bot" }, "__service__.item.created");
   });
 
   it("a write that fails or changes nothing leaves no event", async () => {
@@ -64,39 +56,11 @@ describe("events: the transactional outbox", () => {
   });
 
   it("a batch that fails part-way rolls its events back with it", async () => {
-    const org = crypto.randomUUID();
-    const db = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("__service__", identity(org)), () => {});
-    const insert = db
-      .prepare("INSERT INTO items (id, organization_id, name, tags, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', ?3, ?3)")
-      .bind(crypto.randomUUID(), org, new Date().toISOString());
-    // The second statement breaks the items_org_id unique index: the whole batch rolls back.
-    await expect(db.batch([insert, insert])).rejects.toThrow(/UNIQUE/);
-    expect(await outboxOf(DB, org)).toEqual([]);
-    expect(await DB.prepare("SELECT count(*) AS n FROM items WHERE organization_id = ?1").bind(org).first("n")).toBe(0);
-    expect(await DB.prepare("SELECT count(*) AS n FROM event_context").first("n")).toBe(0);
+    await expectFailedBatchLeavesNoEvent(real, "__service__", "items", insertItem);
   });
 
-  it("a relay that fails leaves the events in the outbox, and the sweep relays them", async () => {
-    const org = crypto.randomUUID();
-    const pending: Promise<unknown>[] = [];
-    const broken = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("__service__", identity(org)), (p) => pending.push(p));
-    const now = new Date().toISOString();
-    await broken
-      .prepare("INSERT INTO items (id, organization_id, name, tags, created_at, updated_at) VALUES (?1, ?2, 'Left behind', '[]', ?3, ?3)")
-      .bind(crypto.randomUUID(), org, now)
-      .run();
-    await Promise.all(pending);
-    let rows = await outboxOf(DB, org);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.relayed_at).toBeNull();
-    expect(rows[0]!.claimed_at).not.toBeNull();
-
-    // A relay right now does not take a row another relay claimed moments ago; the sweep does once
-    // the claim has timed out (the cron runs it every minute: src/index.ts, scheduled).
-    expect((await relayOutbox(real)).sent).toBe(0);
-    expect((await sweepOutbox(real, { now: Date.now() + 60_000 })).sent).toBeGreaterThanOrEqual(1);
-    rows = await outboxOf(DB, org);
-    expect(rows[0]!.relayed_at).not.toBeNull();
+  it("a relay that fails leaves the events in the outbox, and the sweep (the cron's, src/index.ts) relays them", async () => {
+    await expectSweepCatchesUp(real, "__service__", insertItem);
   });
 
   it("keeps organizations apart: each event carries its row's organization", async () => {
