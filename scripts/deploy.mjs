@@ -1,29 +1,28 @@
 // npm run deploy [-- --dry-run]: every Worker under workers/ to Cloudflare, in the order their
-// service bindings need (logic services first, the gateway last). For each Worker: its D1
-// migrations (`wrangler d1 migrations apply <database> --remote`), then `wrangler deploy`.
-// Stops at the first failure and says which step of which Worker failed.
+// service bindings need (logic services first, the gateway last). First, before any Worker: every
+// queue a Worker's wrangler.toml names (producers, consumers, dead-letter queues) is created if the
+// account does not have it yet (`wrangler queues list`, `wrangler queues create <name>`). Then for
+// each Worker: its D1 migrations (`wrangler d1 migrations apply <database> --remote`), then
+// `wrangler deploy`. Stops at the first failure and says which step of which Worker failed.
 //
 // --dry-run needs no account: `wrangler deploy --dry-run --outdir dist` (the bundles the
-// gateway's tests run), and the migrations it would apply are listed instead of applied.
+// gateway's tests run); the queues it would check and create and the migrations it would apply
+// are listed instead.
 // Run through scripts/deploy.sh, which installs the toolchain first.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { discoverWorkers, ROOT } from "./lib/workers.mjs";
 
 const args = process.argv.slice(2);
 const dryRun = args.includes("--dry-run");
-const unknown = args.filter((a) => a !== "--dry-run");
-if (unknown.length) {
-  console.error(`deploy: unknown argument(s) ${unknown.join(" ")}; usage: npm run deploy [-- --dry-run]`);
-  process.exit(2);
-}
 
 class StepFailed extends Error {}
 
 /** Runs wrangler in the Worker's folder; output is shown only when it fails (or `show`). */
 function wrangler(worker, argv, what, show = false) {
-  const res = spawnSync("wrangler", argv, { cwd: worker.path, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const res = spawnSync("wrangler", argv, { cwd: worker.path, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" } });
   const output = `${res.stdout ?? ""}${res.stderr ?? ""}`;
   if (res.error || res.status !== 0) {
     process.stderr.write(output);
@@ -70,36 +69,124 @@ function deploy(worker) {
   wrangler(worker, ["deploy"], "Deploying", true);
 }
 
-const workers = discoverWorkers(ROOT);
-
-// Before anything is deployed: every D1 must name its remote database (a half-deployed platform
-// because the third Worker's database was never created helps nobody).
-if (!dryRun) {
-  const missing = workers.flatMap((w) => w.d1.filter((d1) => !d1.database_id).map((d1) => ({ w, d1 })));
-  if (missing.length) {
-    console.error("deploy stopped before deploying anything: these D1 bindings have no database_id.");
-    for (const { w, d1 } of missing) {
-      console.error(
-        `  workers/${w.dir}/wrangler.toml, binding ${d1.binding}: run \`wrangler d1 create ${d1.database_name}\` and put the database_id it prints into that [[d1_databases]] entry`,
-      );
+/**
+ * The queues the Workers' configs name, each with who uses it:
+ * [{ name, uses: ["gateway produces", "gateway consumes", ...] }], in the order first named.
+ */
+export function queuesOf(workers) {
+  const byName = new Map();
+  const add = (name, use) => {
+    if (typeof name !== "string" || !name) return;
+    if (!byName.has(name)) byName.set(name, { name, uses: [] });
+    byName.get(name).uses.push(use);
+  };
+  for (const w of workers) {
+    for (const p of w.config.queues?.producers ?? []) add(p.queue, `${w.dir} produces`);
+    for (const c of w.config.queues?.consumers ?? []) {
+      add(c.queue, `${w.dir} consumes`);
+      add(c.dead_letter_queue, `${w.dir}'s dead letters`);
     }
+  }
+  return [...byName.values()];
+}
+
+/**
+ * The queue names in one page of `wrangler queues list` (a table: a header row naming the
+ * columns, then one row per queue; wrangler draws it with box characters).
+ */
+export function queueNamesInList(output) {
+  const rows = output
+    .split("\n")
+    .filter((l) => l.includes("│"))
+    .map((l) =>
+      l
+        .split("│")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
+  const column = rows.length ? rows[0].indexOf("name") : -1;
+  if (column < 0) return [];
+  return rows
+    .slice(1)
+    .map((r) => r[column])
+    .filter(Boolean);
+}
+
+/** Every queue of the account, page by page until a page is empty (bounded). */
+function existingQueues(worker) {
+  const names = new Set();
+  for (let page = 1; page <= 100; page++) {
+    const found = queueNamesInList(wrangler(worker, ["queues", "list", "--page", String(page)], "Listing the account's queues"));
+    const before = names.size;
+    for (const n of found) names.add(n);
+    if (!found.length || names.size === before) return names;
+  }
+  throw new StepFailed("Listing the account's queues failed: more than 100 pages (wrangler queues list --page)");
+}
+
+/** Creates the queues the Workers name that the account does not have yet, before any Worker is deployed. */
+function ensureQueues(workers) {
+  const queues = queuesOf(workers);
+  if (!queues.length) return;
+  // wrangler runs in a Worker's folder for its config's account_id, if one is set.
+  const where = workers.at(-1);
+  if (dryRun) {
+    console.log(`== queues (wrangler queues list; wrangler queues create <name> for each one missing)`);
+    for (const q of queues) console.log(`  would check ${q.name} (${q.uses.join(", ")}) and create it if the account does not have it`);
+    return;
+  }
+  console.log("== queues");
+  const existing = existingQueues(where);
+  for (const q of queues) {
+    if (existing.has(q.name)) {
+      console.log(`  ${q.name}: exists (${q.uses.join(", ")})`);
+      continue;
+    }
+    console.log(`  ${q.name}: creating (${q.uses.join(", ")})`);
+    wrangler(where, ["queues", "create", q.name], `Creating the queue ${q.name}`, true);
+  }
+}
+
+function main() {
+  const unknown = args.filter((a) => a !== "--dry-run");
+  if (unknown.length) {
+    console.error(`deploy: unknown argument(s) ${unknown.join(" ")}; usage: npm run deploy [-- --dry-run]`);
+    process.exit(2);
+  }
+  const workers = discoverWorkers(ROOT);
+
+  // Before anything is deployed: every D1 must name its remote database (a half-deployed platform
+  // because the third Worker's database was never created helps nobody).
+  if (!dryRun) {
+    const missing = workers.flatMap((w) => w.d1.filter((d1) => !d1.database_id).map((d1) => ({ w, d1 })));
+    if (missing.length) {
+      console.error("deploy stopped before deploying anything: these D1 bindings have no database_id.");
+      for (const { w, d1 } of missing) {
+        console.error(
+          `  workers/${w.dir}/wrangler.toml, binding ${d1.binding}: run \`wrangler d1 create ${d1.database_name}\` and put the database_id it prints into that [[d1_databases]] entry`,
+        );
+      }
+      process.exit(1);
+    }
+  }
+  console.log(`${dryRun ? "dry run: " : ""}deploying ${workers.length} Workers in binding order: ${workers.map((w) => w.dir).join(", ")}`);
+  let current;
+  try {
+    ensureQueues(workers);
+    for (const worker of workers) {
+      current = worker;
+      console.log(`== ${worker.dir} (${worker.name})`);
+      migrate(worker);
+      deploy(worker);
+    }
+  } catch (err) {
+    const message = err instanceof StepFailed ? err.message : `workers/${current?.dir}: ${err instanceof Error ? err.message : err}`;
+    const left = workers.slice(workers.indexOf(current) + 1).map((w) => w.dir);
+    console.error(`\ndeploy stopped: ${message}`);
+    if (left.length) console.error(`not deployed: ${left.join(", ")}`);
     process.exit(1);
   }
+  console.log(dryRun ? "dry run done: every Worker builds; nothing was deployed." : "deployed every Worker.");
 }
-console.log(`${dryRun ? "dry run: " : ""}deploying ${workers.length} Workers in binding order: ${workers.map((w) => w.dir).join(", ")}`);
-let current;
-try {
-  for (const worker of workers) {
-    current = worker;
-    console.log(`== ${worker.dir} (${worker.name})`);
-    migrate(worker);
-    deploy(worker);
-  }
-} catch (err) {
-  const message = err instanceof StepFailed ? err.message : `workers/${current?.dir}: ${err instanceof Error ? err.message : err}`;
-  const left = workers.slice(workers.indexOf(current) + 1).map((w) => w.dir);
-  console.error(`\ndeploy stopped: ${message}`);
-  if (left.length) console.error(`not deployed: ${left.join(", ")}`);
-  process.exit(1);
-}
-console.log(dryRun ? "dry run done: every Worker builds; nothing was deployed." : "deployed every Worker.");
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -2,56 +2,53 @@
 // Writes each logic service's events migration: the outbox, the one-row event_context and, per
 // model table, the AFTER INSERT / UPDATE / DELETE triggers that write one event per changed row
 // (see packages/shared/src/outbox.ts). Run `node scripts/event-triggers.mjs` after changing a
-// model's columns; the migration files are what runs (a test checks they match this script).
-import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-
+// model's columns; the migration files are what runs (`--check`, run by the test script, fails
+// when one differs from what this script writes).
+//
+// The services are found on disk, not listed here: every logic service (workers/<dir>/, see
+// scripts/lib/workers.mjs) declares its event tables in workers/<dir>/events.json, and so does the
+// service template (templates/service/events.json, whose migration keeps the __service__
+// placeholder that `npm run new-service` fills in). A service is `<dir>`; its event types are
+// `<service>.<model>.created|updated|deleted`. events.json:
+//   { "migration": "migrations/0003_events.sql",          the file to write, in the service's folder
+//     "tables": { "<table>": { "model": "<model>",          the model's name in event types
+//                              "columns": [...],            columns as the API shows them
+//                              "softDelete": "<sql>" } } }  optional, see below
 // Columns as the API shows them (never rid, organization_id or internal columns such as a file's
 // object_key or an appointment's range_end and version). "column>key": shown under another name;
-// ":j": JSON text, ":b": a boolean stored as 0/1.
-export const MODELS = {
-  crm: {
-    file: "workers/crm/migrations/0003_events.sql",
-    tables: {
-      companies: { model: "company", columns: ["id", "name", "domain", "tags:j", "custom_fields:j", "created_at", "updated_at"] },
-      contacts: {
-        model: "contact",
-        columns: ["id", "first_name", "last_name", "email", "phone", "company_id", "tags:j", "custom_fields:j", "created_at", "updated_at"],
-      },
-      pipelines: { model: "pipeline", columns: ["id", "name", "stages:j", "is_default:b", "created_at", "updated_at"] },
-      deals: {
-        model: "deal",
-        columns: ["id", "title", "amount", "currency", "pipeline_id", "stage", "contact_id", "company_id", "expected_close_date", "created_at", "updated_at"],
-      },
-      activities: { model: "activity", columns: ["id", "type", "contact_id", "company_id", "deal_id", "occurred_at", "body", "created_at", "updated_at"] },
-    },
-  },
-  documents: {
-    file: "workers/documents/migrations/0004_events.sql",
-    tables: {
-      folders: { model: "folder", columns: ["id", "parent_id", "name", "created_by", "created_at", "updated_at"] },
-      // A deleted file is first marked status = 'deleting' (its bodies go later): that is its delete.
-      files: {
-        model: "file",
-        columns: ["id", "folder_id", "name", "content_type", "size", "sha256", "version", "tags:j", "created_by", "created_at", "updated_at"],
-        softDelete: "status = 'deleting'",
-      },
-    },
-  },
-  appointments: {
-    file: "workers/appointments/migrations/0005_events.sql",
-    tables: {
-      calendars: { model: "calendar", columns: ["id", "name", "time_zone", "working_hours:j", "created_at", "updated_at"] },
-      appointments: {
-        model: "appointment",
-        columns: ["id", "calendar_id", "title", "start_at>start", "end_at>end", "attendees:j", "location", "status", "recurrence", "created_at", "updated_at"],
-      },
-    },
-  },
-};
+// ":j": JSON text, ":b": a boolean stored as 0/1. softDelete: a row whose update makes this true is
+// deleted as far as the API is concerned (a document's file is first marked status = 'deleting',
+// its bodies go later): that update is its delete event.
+// A logic service whose wrangler.toml has the EVENTS queue producer must have an events.json, and
+// one with an events.json must have the producer; `--check` fails otherwise.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { discoverWorkers, ROOT } from "./lib/workers.mjs";
+
+export const TEMPLATE_SERVICE = "__service__";
+
+/**
+ * Every service with events: { service, dir, file, tables, producer }, the template's first
+ * (service "__service__"), then the logic services in deploy order.
+ */
+export function eventServices(root = ROOT) {
+  const template = join(root, "templates", "service");
+  const found = [{ service: TEMPLATE_SERVICE, dir: template, producer: true }];
+  for (const w of discoverWorkers(root)) {
+    if (w.gateway) continue;
+    found.push({ service: w.dir, dir: w.path, producer: (w.config.queues?.producers ?? []).some((p) => p.binding === "EVENTS") });
+  }
+  return found.flatMap(({ service, dir, producer }) => {
+    const specPath = join(dir, "events.json");
+    if (!existsSync(specPath)) return producer ? [{ service, dir, missing: true }] : [];
+    const spec = JSON.parse(readFileSync(specPath, "utf8"));
+    if (typeof spec.migration !== "string" || !spec.tables || !Object.keys(spec.tables).length) {
+      throw new Error(`${relative(root, specPath)}: needs "migration" and at least one table in "tables"`);
+    }
+    return [{ service, dir, file: join(dir, spec.migration), tables: spec.tables, producer }];
+  });
+}
 
 const OUTBOX_DDL = `CREATE TABLE outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -103,8 +100,8 @@ function trigger(table, name, event, when, type, ref, data) {
 END;`;
 }
 
-export function migrationSql(service) {
-  const spec = MODELS[service];
+/** The events migration of `service` for its `tables` (events.json). */
+export function migrationSql(service, tables) {
   const out = [
     [
       `-- Events (generated by scripts/event-triggers.mjs; edit that script, not this file).`,
@@ -114,7 +111,7 @@ export function migrationSql(service) {
     OUTBOX_DDL,
     CONTEXT_DDL,
   ];
-  for (const [table, t] of Object.entries(spec.tables)) {
+  for (const [table, t] of Object.entries(tables)) {
     const type = (action) => `${service}.${t.model}.${action}`;
     const data = jsonOf("NEW", t.columns);
     const gone = `json_object('id', OLD.id)`;
@@ -137,16 +134,29 @@ export function migrationSql(service) {
 // --check (the test script): fail if a migration differs from what this script writes.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes("--check");
-  for (const service of Object.keys(MODELS)) {
-    const file = join(ROOT, MODELS[service].file);
+  let failed = false;
+  for (const s of eventServices()) {
+    const where = relative(ROOT, s.dir);
+    if (s.missing) {
+      console.error(`${where}/wrangler.toml has the EVENTS queue producer but ${where}/events.json is missing: declare its tables there`);
+      failed = true;
+      continue;
+    }
+    if (!s.producer) {
+      console.error(`${where}/events.json declares events but ${where}/wrangler.toml has no EVENTS queue producer (see workers/crm/wrangler.toml)`);
+      failed = true;
+    }
+    const file = relative(ROOT, s.file);
+    const sql = migrationSql(s.service, s.tables);
     if (check) {
-      if (readFileSync(file, "utf8") !== migrationSql(service)) {
-        console.error(`${MODELS[service].file} is not what scripts/event-triggers.mjs writes: run node scripts/event-triggers.mjs`);
-        process.exit(1);
+      if (!existsSync(s.file) || readFileSync(s.file, "utf8") !== sql) {
+        console.error(`${file} is not what scripts/event-triggers.mjs writes: run node scripts/event-triggers.mjs`);
+        failed = true;
       }
     } else {
-      writeFileSync(file, migrationSql(service));
-      console.log(`wrote ${MODELS[service].file}`);
+      writeFileSync(s.file, sql);
+      console.log(`wrote ${file}`);
     }
   }
+  if (failed) process.exit(1);
 }

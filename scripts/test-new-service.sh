@@ -6,7 +6,8 @@
 #   3. runs `npm run deploy -- --dry-run`, which builds it and the gateway (with its new binding);
 #   4. starts the platform as `npm run dev` does and, through the gateway over HTTP: logs in as
 #      the demo admin and viewer, sees the service in /v1/services and /openapi.json, creates,
-#      lists, reads, updates and deletes an item, and checks the viewer may read but not write.
+#      lists, reads, updates and deletes an item, checks the viewer may read but not write, and
+#      that the new item's <name>.item.created event reaches GET /v1/events (within 15 s).
 # The copy holds the tracked files as they are in the working tree (git ls-files) and its own
 # node_modules, installed offline from the pnpm store this machine already has (hard links, about
 # a minute). Not a symlink to ours: pnpm refuses to work in a modules folder made for another
@@ -68,6 +69,8 @@ node -e '
     process.exit(1);
   }' --input-type=module "$NAME"
 grep -q "entrypoint " "workers/gateway/worker-configuration.d.ts" || fail "the gateway's env types were not regenerated"
+node scripts/event-triggers.mjs --check || fail "the new service's events migration is not what scripts/event-triggers.mjs writes for it"
+grep -q "'$NAME.item.created'" "workers/$NAME/migrations/0002_events.sql" || fail "the events migration does not emit $NAME.item.created"
 
 echo "== type check, lint and the service's own tests (inside workerd)"
 tsc -p "workers/$NAME"
@@ -123,6 +126,17 @@ BASE="$BASE" NAME="$NAME" node --input-type=module -e '
   const created = await call(admin, "POST", `/v1/${NAME}/items`, { name: "Through the gateway", tags: ["e2e"] });
   check(created.status === 201 && created.body.name === "Through the gateway", `create: ${JSON.stringify(created)}`);
   const id = created.body.id;
+  // Its event reaches the gateway: the outbox trigger, the relay, buildly-events, the consumer.
+  const eventsPath = `/v1/events?type=${NAME}.item.created&subject=${id}`;
+  let events;
+  for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+    events = await call(admin, "GET", eventsPath);
+    if (events.status !== 200 || events.body.data.length) break;
+  }
+  check(events.status === 200 && events.body.data.length === 1, `GET ${eventsPath} within 15 s: ${JSON.stringify(events)}`);
+  const event = events.body.data[0];
+  check(event.type === `${NAME}.item.created` && event.subject === id && event.source === `/buildly/${NAME}`, `the event: ${JSON.stringify(event)}`);
+  check((await import("node:util")).isDeepStrictEqual(event.data, created.body) && event.actortype === "user", `the event carries the item and its actor: ${JSON.stringify(event)}`);
   const invalid = await call(admin, "POST", `/v1/${NAME}/items`, { name: "" });
   check(invalid.status === 422 && invalid.type.startsWith("application/problem+json"), `a bad body: ${JSON.stringify(invalid)}`);
   const read = await call(viewer, "GET", `/v1/${NAME}/items/${id}`);
@@ -139,6 +153,6 @@ BASE="$BASE" NAME="$NAME" node --input-type=module -e '
   check(gone.status === 204, `delete: ${gone.status}`);
   const missing = await call(admin, "GET", `/v1/${NAME}/items/${id}`);
   check(missing.status === 404 && missing.type.startsWith("application/problem+json"), `deleted: ${missing.status}`);
-  console.log(`${NAME} through the gateway: registry, OpenAPI, auth, roles, rate limit headers, errors and every items route answer as they should`);
+  console.log(`${NAME} through the gateway: registry, OpenAPI, auth, roles, rate limit headers, errors and every items route answer as they should; its events reach GET /v1/events`);
 '
 echo "new-service check passed"

@@ -1,6 +1,15 @@
 import { z } from "zod";
 
 /**
+ * An event type's first part: the service's name, which may hold single hyphens (a service made
+ * by `npm run new-service -- work-orders` emits `work-orders.item.created`).
+ */
+export const EVENT_SERVICE_SEGMENT = "[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*";
+/** Its model and action parts. */
+export const EVENT_NAME_SEGMENT = "[a-z][a-z0-9_]*";
+export const EVENT_TYPE_PATTERN = new RegExp(`^${EVENT_SERVICE_SEGMENT}\\.${EVENT_NAME_SEGMENT}\\.${EVENT_NAME_SEGMENT}$`);
+
+/**
  * A platform event: one change in one service, as CloudEvents 1.0 JSON (structured mode).
  *
  * CloudEvents allows only lower-case letters and digits in attribute names, so the
@@ -11,8 +20,6 @@ import { z } from "zod";
  * identity capability), the consumer that records events and the audit trail, and the
  * webhook deliveries: everything that crosses a Worker or a queue uses this schema.
  */
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
-
 export const PlatformEventSchema = z.object({
   specversion: z.literal("1.0"),
   /** Unique per event; consumers deduplicate by it. */

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorFromIdentity, eventDatabase, relayOutbox, sweepOutbox } from "@buildly/shared";
-import { identity, outboxOf, relayedOutbox, unavailableQueue } from "@buildly/shared/test";
+import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, outboxOf, relayedOutbox } from "@buildly/shared/test";
 import { contactInput as contact, create, freshOrg, rpc } from "./helpers";
 
 /** A client for a brand-new organization, carrying its id. */
@@ -10,7 +9,14 @@ const fresh = () => {
   return Object.assign(client, { org });
 };
 
-const DB = (env as unknown as Env).DB;
+const real = env as unknown as Env;
+const DB = real.DB;
+
+/** One new company of `org`, written on `db` directly (the failure checks write below the API). */
+const insertCompany = (db: D1Database, org: string) =>
+  db
+    .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
+    .bind(crypto.randomUUID(), org, new Date().toISOString());
 
 describe("events: the transactional outbox", () => {
   it("writes one event per create, update and delete of every model, with the record after the change and the actor", async () => {
@@ -60,20 +66,7 @@ describe("events: the transactional outbox", () => {
   });
 
   it("names the API client as the actor when a client acts for itself", async () => {
-    const org = crypto.randomUUID();
-    const clientId = crypto.randomUUID();
-    const ctx = identity(org, { user_id: clientId, client_id: clientId });
-    const res = await rpc.handle(
-      new Request("https://service.internal/companies", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "Bot Co" }),
-      }),
-      ctx,
-    );
-    expect(res.status).toBe(201);
-    const [row] = await outboxOf(DB, org);
-    expect(row!.event).toMatchObject({ actortype: "client", actorid: clientId, requestid: ctx.request_id, type: "crm.company.created" });
+    await expectClientActor(rpc, DB, "/companies", { name: "Bot Co" }, "crm.company.created");
   });
 
   it("a write that fails leaves no event (a unique violation, a missing reference, a refused delete)", async () => {
@@ -91,45 +84,12 @@ describe("events: the transactional outbox", () => {
   });
 
   it("a batch that fails part-way rolls its events back with it", async () => {
-    const org = crypto.randomUUID();
-    const db = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("crm", identity(org)), () => {});
-    const id = crypto.randomUUID();
-    const insert = db
-      .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
-      .bind(id, org, new Date().toISOString());
-    // The second statement breaks the companies_org_id unique index: the whole batch rolls back.
-    await expect(db.batch([insert, insert])).rejects.toThrow(/UNIQUE/);
-    expect(await outboxOf(DB, org)).toEqual([]);
-    expect(await DB.prepare("SELECT count(*) AS n FROM companies WHERE organization_id = ?1").bind(org).first("n")).toBe(0);
-    // The context row never outlives a batch, so a write without the wrapper records nothing.
-    expect(await DB.prepare("SELECT count(*) AS n FROM event_context").first("n")).toBe(0);
+    // The second insert breaks the companies_org_id unique index: the whole batch rolls back.
+    await expectFailedBatchLeavesNoEvent(real, "crm", "companies", insertCompany);
   });
 
   it("a relay that fails leaves the events in the outbox, and the sweep relays them", async () => {
-    const org = crypto.randomUUID();
-    const pending: Promise<unknown>[] = [];
-    const broken = eventDatabase({ DB, EVENTS: unavailableQueue }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
-    const now = new Date().toISOString();
-    await broken
-      .prepare(
-        "INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'Left behind', '[]', '{}', ?3, ?3)",
-      )
-      .bind(crypto.randomUUID(), org, now)
-      .run();
-    await Promise.all(pending);
-    let rows = await outboxOf(DB, org);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.relayed_at).toBeNull();
-    expect(rows[0]!.claimed_at).not.toBeNull();
-
-    // A relay right now does not take a row another relay claimed moments ago...
-    const real = env as unknown as Env;
-    expect((await relayOutbox(real)).sent).toBe(0);
-    // ...the sweep does, once the claim has timed out.
-    const report = await sweepOutbox(real, { now: Date.now() + 60_000 });
-    expect(report.sent).toBeGreaterThanOrEqual(1);
-    rows = await outboxOf(DB, org);
-    expect(rows[0]!.relayed_at).not.toBeNull();
+    await expectSweepCatchesUp(real, "crm", insertCompany);
   });
 
   it("keeps organizations apart: each event carries its row's organization", async () => {

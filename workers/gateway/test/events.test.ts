@@ -219,6 +219,8 @@ describe("events: from the services' outboxes through the queue to the audit tra
       ["/v1/events?after=yesterday", "after"],
       ["/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"],
       ["/v1/audit?service=CRM!", "service"],
+      ["/v1/audit?service=work--orders", "service"],
+      ["/v1/events?type=work-orders.item-x.created", "type"],
       ["/v1/audit?cursor=nope", "cursor"],
       ["/v1/audit/verify?limit=100000", "limit"],
       ["/v1/audit/verify?from_seq=0", "from_seq"],
@@ -231,6 +233,10 @@ describe("events: from the services' outboxes through the queue to the audit tra
         body.errors.map((e: any) => e.path.replace(/^query\./, "")),
         path,
       ).toContain(field);
+    }
+    // A service scaffolded with a hyphenated name (npm run new-service -- work-orders) is a valid filter.
+    for (const path of ["/v1/events?type=work-orders.item.created", "/v1/audit?service=work-orders"]) {
+      expect((await call(path, bearer(a.access_token))).status, path).toBe(200);
     }
   });
 

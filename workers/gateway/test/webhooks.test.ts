@@ -256,6 +256,10 @@ describe("subscriptions", () => {
     [{ url: "https://hooks.example.com/x", events: ["crm.*.created"] }, "events.0"],
     [{ url: "https://hooks.example.com/x", events: ["crm.contact.created.extra"] }, "events.0"],
     [{ url: "https://hooks.example.com/x", events: ["**"] }, "events.0"],
+    // A service name may hold single hyphens (new-service allows them); a model or action may not.
+    [{ url: "https://hooks.example.com/x", events: ["work-orders.*", "work--orders.*"] }, "events.1"],
+    [{ url: "https://hooks.example.com/x", events: ["work-orders.item.*", "-crm.*"] }, "events.1"],
+    [{ url: "https://hooks.example.com/x", events: ["work-orders.item.created", "crm.con-tact.*"] }, "events.1"],
     [{ url: "https://hooks.example.com/x", events: [] }, "events"],
     [{ url: "https://hooks.example.com/x", events: Array.from({ length: 21 }, (_, i) => `crm.m${i}.*`) }, "events"],
     [{ url: "https://hooks.example.com/x" }, "events"],
@@ -271,6 +275,8 @@ describe("subscriptions", () => {
     const p = await expectProblem(res);
     expect(res.status).toBe(422);
     expect(p.errors.map((e: any) => e.path)).toContain(path);
+    // Only the entry named is refused (the valid ones beside it, e.g. a hyphenated service, pass).
+    if (path.startsWith("events.")) expect(p.errors.map((e: any) => e.path)).toEqual([path]);
   });
 
   it("PATCH validates too; a bad cursor and a malformed id are 422", async () => {

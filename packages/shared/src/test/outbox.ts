@@ -1,4 +1,8 @@
+import { expect } from "vitest";
 import { type PlatformEvent, PlatformEventSchema } from "../events";
+import { actorFromIdentity, eventDatabase, relayOutbox, sweepOutbox } from "../outbox";
+// index.ts re-exports this module; identity is only used when a check runs, after both loaded.
+import { identity, type RpcService } from "./index";
 
 export interface OutboxEntry {
   event: PlatformEvent;
@@ -55,3 +59,70 @@ export const unavailableQueue = {
     throw new Error("Queue sendBatch failed: the queue is unavailable (fault injected by the test)");
   },
 } as unknown as Queue;
+
+/** What the outbox checks below need of a logic service's test environment. */
+export interface OutboxTestEnv {
+  DB: D1Database;
+  EVENTS?: Queue;
+  EVENTS_OUTBOX?: string;
+}
+
+/**
+ * An API client acting for itself (client_credentials) writes through the service's RPC
+ * entrypoint: the event names the client as its actor and carries the call's request id.
+ */
+export async function expectClientActor(service: RpcService, d1: D1Database, path: string, body: unknown, type: string): Promise<void> {
+  const org = crypto.randomUUID();
+  const clientId = crypto.randomUUID();
+  const ctx = identity(org, { user_id: clientId, client_id: clientId });
+  const res = await service.handle(
+    new Request(`https://service.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    ctx,
+  );
+  expect(res.status, `POST ${path}`).toBe(201);
+  const [row] = await outboxOf(d1, org);
+  expect(row?.event).toMatchObject({ actortype: "client", actorid: clientId, requestid: ctx.request_id, type });
+}
+
+/**
+ * A batch that fails part-way (`insert` twice: the second breaks a unique index) rolls its
+ * events back with it; the context row never outlives a batch. `insert(db, org)` prepares one
+ * INSERT of a new row of `table` for organization `org` on `db`.
+ */
+export async function expectFailedBatchLeavesNoEvent(
+  env: OutboxTestEnv,
+  service: string,
+  table: string,
+  insert: (db: D1Database, org: string) => D1PreparedStatement,
+): Promise<void> {
+  const org = crypto.randomUUID();
+  const db = eventDatabase({ DB: env.DB, EVENTS: unavailableQueue }, actorFromIdentity(service, identity(org)), () => {});
+  const statement = insert(db, org);
+  await expect(db.batch([statement, statement])).rejects.toThrow(/UNIQUE/);
+  expect(await outboxOf(env.DB, org)).toEqual([]);
+  expect(await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE organization_id = ?1`).bind(org).first("n")).toBe(0);
+  // Without the context row a write outside the wrapper records nothing.
+  expect(await env.DB.prepare("SELECT count(*) AS n FROM event_context").first("n")).toBe(0);
+}
+
+/**
+ * A write whose relay fails (the queue is down) leaves its event in the outbox, claimed; a relay
+ * moments later does not take a row another relay claimed, and the sweep (the cron's) sends it
+ * once the claim has timed out. `insert(db, org)` as above.
+ */
+export async function expectSweepCatchesUp(env: OutboxTestEnv, service: string, insert: (db: D1Database, org: string) => D1PreparedStatement): Promise<void> {
+  const org = crypto.randomUUID();
+  const pending: Promise<unknown>[] = [];
+  const broken = eventDatabase({ DB: env.DB, EVENTS: unavailableQueue }, actorFromIdentity(service, identity(org)), (p) => pending.push(p));
+  await insert(broken, org).run();
+  await Promise.all(pending);
+  let rows = await outboxOf(env.DB, org);
+  expect(rows).toHaveLength(1);
+  expect(rows[0]!.relayed_at).toBeNull();
+  expect(rows[0]!.claimed_at).not.toBeNull();
+  expect((await relayOutbox(env)).sent).toBe(0);
+  const report = await sweepOutbox(env, { now: Date.now() + 60_000 });
+  expect(report.sent).toBeGreaterThanOrEqual(1);
+  rows = await outboxOf(env.DB, org);
+  expect(rows[0]!.relayed_at).not.toBeNull();
+}

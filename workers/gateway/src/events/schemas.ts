@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EVENT_TYPE_PATTERN, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { EVENT_SERVICE_SEGMENT, EVENT_TYPE_PATTERN, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
 import { VERIFY_MAX_ENTRIES } from "./audit";
 
 const EventTypeSchema = z.string().max(128).regex(EVENT_TYPE_PATTERN, "An event type is <service>.<model>.<action>, e.g. crm.contact.created");
@@ -52,7 +52,7 @@ export const AuditListQuerySchema = PaginationQuerySchema.extend({
   service: z
     .string()
     .max(64)
-    .regex(/^[a-z][a-z0-9_]*$/, "A service name: crm, documents, appointments or identity")
+    .regex(new RegExp(`^${EVENT_SERVICE_SEGMENT}$`), "A service name: crm, documents, appointments, identity or another registered service")
     .optional()
     .openapi({ example: "crm" }),
   type: EventTypeSchema.optional(),

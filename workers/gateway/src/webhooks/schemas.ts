@@ -1,14 +1,15 @@
 import { z } from "@hono/zod-openapi";
-import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { EVENT_NAME_SEGMENT, EVENT_SERVICE_SEGMENT, IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
 import { MAX_URL_LENGTH } from "./target";
 
 /** How many subscriptions one organization may have, and patterns one subscription: fan-out stays bounded. */
 export const MAX_SUBSCRIPTIONS_PER_ORGANIZATION = 25;
 export const MAX_PATTERNS = 20;
 
-const SEGMENT = "[a-z][a-z0-9_]*";
+const SERVICE = EVENT_SERVICE_SEGMENT;
+const SEGMENT = EVENT_NAME_SEGMENT;
 /** `*`, `service.*`, `service.model.*` or an exact type `service.model.action`. */
-export const PATTERN = new RegExp(`^(\\*|${SEGMENT}\\.\\*|${SEGMENT}\\.${SEGMENT}\\.\\*|${SEGMENT}\\.${SEGMENT}\\.${SEGMENT})$`);
+export const PATTERN = new RegExp(`^(\\*|${SERVICE}\\.\\*|${SERVICE}\\.${SEGMENT}\\.\\*|${SERVICE}\\.${SEGMENT}\\.${SEGMENT})$`);
 
 export const EventPatternSchema = z
   .string()
