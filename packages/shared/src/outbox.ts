@@ -182,7 +182,7 @@ class EventDatabase {
     }
     if (relay) {
       const claimed = results[statements.length + 2]!.results as unknown as OutboxRow[];
-      if (claimed.length) this.waitUntil(sendClaimed(this.env, this.actor.source, claimed));
+      if (claimed.length) this.waitUntil(relaySoon(this.env, this.actor.source, claimed));
     }
     return results.slice(1, statements.length + 1);
   }
@@ -250,6 +250,43 @@ function giveBackMarks(source: string, marks: number[]): void {
   if (marks.length) sentUnmarked.set(source, [...marks, ...(sentUnmarked.get(source) ?? [])]);
 }
 
+/**
+ * How long the relay waits for other writes in this isolate before one queue send carries them
+ * all. One sendBatch per write cost about a quarter of write throughput (bench:events: 28%; a
+ * 25 ms window 20%, 100 ms 11%, medians of three rounds); the window adds at most its length to
+ * an event's delivery, which the queue's own batching (up to a second) dwarfs. Each write's waitUntil holds the shared send, so
+ * the isolate stays up until it is done; rows are already claimed in D1, so an isolate that goes
+ * away first leaves them to the sweep.
+ */
+export const RELAY_COALESCE_MS = 100;
+
+type RelayWindow = { rows: OutboxRow[]; done: Promise<void> };
+/** Open windows per queue binding and source: rows only ever share a send through the same queue. */
+const relayWindowsByQueue = new WeakMap<Queue, Map<string, RelayWindow>>();
+
+function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
+  const queue = env.EVENTS!;
+  let relayWindows = relayWindowsByQueue.get(queue);
+  if (!relayWindows) {
+    relayWindows = new Map();
+    relayWindowsByQueue.set(queue, relayWindows);
+  }
+  const windows = relayWindows;
+  let window = windows.get(source);
+  if (!window || window.rows.length + rows.length > RELAY_BATCH) {
+    const opened: RelayWindow = { rows: [], done: Promise.resolve() };
+    opened.done = (async () => {
+      await new Promise((r) => setTimeout(r, RELAY_COALESCE_MS));
+      if (windows.get(source) === opened) windows.delete(source);
+      await sendClaimed(env, source, opened.rows);
+    })();
+    windows.set(source, opened);
+    window = opened;
+  }
+  window.rows.push(...rows);
+  return window.done;
+}
+
 async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
   try {
     await sendRows(env.EVENTS!, rows);
@@ -292,6 +329,9 @@ export const SWEEP_MAX_RUNS = 10;
 export const RELAYED_RETENTION_MS = 7 * 24 * 3600_000;
 /** The largest `data` a queue message carries (a message holds at most 128 KB); above it, `{ id, truncated: true }`. */
 export const MAX_EVENT_DATA_BYTES = 64 * 1024;
+/** A queue message holds at most 128 KB: one carries events up to this size, and at most MESSAGE_EVENTS of them. */
+const MESSAGE_BYTES = 100 * 1024;
+const MESSAGE_EVENTS = 100;
 /** sendBatch allows 256 KB in all; a chunk stays under this. */
 const SEND_CHUNK_BYTES = 200 * 1024;
 
@@ -342,10 +382,22 @@ async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number
   const sorted = [...rows].sort((a, b) => a.seq - b.seq);
   const messages: { body: { events: PlatformEvent[] }; size: number }[] = [];
   const invalid: number[] = [];
+  // Several events to a message (the consumer takes each message's events together anyway):
+  // fewer messages for the queue to carry and the consumer to ack.
+  let current: (typeof messages)[number] | undefined;
   for (const row of sorted) {
     const event = rowToEvent(row);
-    if (event) messages.push({ body: { events: [event] }, size: JSON.stringify(event).length + 64 });
-    else invalid.push(row.seq);
+    if (!event) {
+      invalid.push(row.seq);
+      continue;
+    }
+    const size = JSON.stringify(event).length + 16;
+    if (!current || current.size + size > MESSAGE_BYTES || current.body.events.length >= MESSAGE_EVENTS) {
+      current = { body: { events: [] }, size: 64 };
+      messages.push(current);
+    }
+    current.body.events.push(event);
+    current.size += size;
   }
   if (invalid.length) console.error(JSON.stringify({ level: "error", msg: "outbox rows that are not valid events", seqs: invalid }));
   let sent = 0;
@@ -354,7 +406,7 @@ async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number
   const flush = async () => {
     if (chunk.length === 0) return;
     await queue.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
-    sent += chunk.length;
+    sent += chunk.reduce((n, m) => n + m.body.events.length, 0);
     chunk = [];
     chunkBytes = 0;
   };

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, outboxOf, relayedOutbox } from "@buildly/shared/test";
+import { actorFromIdentity, eventDatabase } from "@buildly/shared";
+import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, identity, outboxOf, relayedOutbox } from "@buildly/shared/test";
 import { contactInput as contact, create, freshOrg, rpc } from "./helpers";
 
 /** A client for a brand-new organization, carrying its id. */
@@ -98,5 +99,38 @@ describe("events: the transactional outbox", () => {
     await create(x, "/companies", { name: "X" });
     expect(await outboxOf(DB, y.org)).toEqual([]);
     expect((await outboxOf(DB, x.org)).map((r) => r.event.organizationid)).toEqual([x.org]);
+  });
+
+  it("writes close together share one queue send, several events to a message, each event once", async () => {
+    const org = crypto.randomUUID();
+    // The real queue, counted on the way through: how many sends and messages the relay makes.
+    const sends: { messages: number; events: string[] }[] = [];
+    const counted = {
+      send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+      sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+        const list = [...messages];
+        sends.push({ messages: list.length, events: list.flatMap((m) => (m.body as { events: { subject: string }[] }).events.map((e) => e.subject)) });
+        return real.EVENTS!.sendBatch(list, options);
+      },
+    } as unknown as Queue;
+    const pending: Promise<unknown>[] = [];
+    const db = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    const ids = Array.from({ length: 8 }, () => crypto.randomUUID());
+    const now = new Date().toISOString();
+    await Promise.all(
+      ids.map((id) =>
+        db
+          .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
+          .bind(id, org, now)
+          .run(),
+      ),
+    );
+    await Promise.all(pending);
+    expect(sends).toHaveLength(1);
+    expect(sends[0]!.messages).toBe(1);
+    expect([...sends[0]!.events].sort()).toEqual([...ids].sort());
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(8);
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
   });
 });

@@ -35,7 +35,8 @@ export default {
     return handleWithContext(app, env as never, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, { service: "crm", envFor: envFor as never });
   },
   async queue(batch) {
-    consumed += batch.messages.length;
+    // A message carries several events (the relay packs them): count events, not messages.
+    for (const m of batch.messages) consumed += ((m.body as { events?: unknown[] }).events ?? []).length;
     batch.ackAll();
   },
 } satisfies ExportedHandler<BenchEnv>;
