@@ -163,7 +163,9 @@ function main() {
     console.log(`registering ${name} with the gateway (workers/gateway/wrangler.toml: [[vars.SERVICES]] and [[services]] ${names.__SERVICE__})`);
     writeFileSync(GATEWAY_TOML, registerWithGateway(gatewayText, names));
     console.log("linking the workspace package (pnpm install)");
-    run("npx", [...PNPM, "install", "--prefer-offline"], "pnpm install");
+    // A new workspace package changes the lockfile: --no-frozen-lockfile, since pnpm freezes it by
+    // default when CI=true (as CI runs the test that scaffolds a service).
+    run("npx", [...PNPM, "install", "--no-frozen-lockfile", "--prefer-offline"], "pnpm install");
     console.log("regenerating env types (scripts/types.sh)");
     run("bash", ["scripts/types.sh"], "scripts/types.sh");
     run(path.join(ROOT, "node_modules", ".bin", "biome"), ["check", "--write", `workers/${name}`], "formatting the new service (biome)");
