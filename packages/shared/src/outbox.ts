@@ -482,22 +482,3 @@ export async function sweepOutbox(env: OutboxEnv, options: { now?: number } = {}
   report.deleted = deleted.meta.changes;
   return report;
 }
-
-/** The DDL of the outbox and the context table, identical in every Worker's migration (a test compares them). */
-export const OUTBOX_DDL = `CREATE TABLE outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  type TEXT NOT NULL,
-  source TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  organization_id TEXT NOT NULL,
-  actor_type TEXT NOT NULL,
-  actor_id TEXT,
-  request_id TEXT,
-  time TEXT NOT NULL,
-  data TEXT NOT NULL,
-  claimed_at TEXT,
-  relayed_at TEXT
-);
-CREATE INDEX outbox_pending ON outbox (seq) WHERE relayed_at IS NULL;
-CREATE INDEX outbox_relayed ON outbox (relayed_at) WHERE relayed_at IS NOT NULL;`;
