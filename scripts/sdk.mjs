@@ -146,7 +146,9 @@ async function generate(doc) {
   doc.servers = [{ url: ORIGIN }];
   itemsWithEmbedded(doc);
   joinedWrites(doc);
-  const ast = await openapiTS(doc, { alphabetize: false, exportType: false, rootTypes: false, emptyObjectsUnknown: true });
+  // defaultNonNullable: false: a field with a default may be left out of a request body (one
+  // schema serves requests and answers, and zod marks defaulted fields required in the document).
+  const ast = await openapiTS(doc, { alphabetize: false, exportType: false, rootTypes: false, emptyObjectsUnknown: true, defaultNonNullable: false });
   return HEADER + astToString(ast);
 }
 

@@ -12,10 +12,16 @@ biome ci . --reporter=summary || { echo "biome found problems: run npm run forma
 echo "== generated migrations (the services' event triggers)"
 node scripts/event-triggers.mjs --check
 
+echo "== generated SDK types (packages/sdk; \`npm run sdk\` regenerates them from the Workers' code)"
+node scripts/sdk.mjs --check
+node packages/sdk/scripts/size.mjs
+
 echo "== type check"
 for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared
+tsc -p packages/sdk
 tsc -p e2e
+tsc -p examples
 
 echo "== npm run deploy -- --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
 SKIP_INSTALL=1 bash scripts/deploy.sh --dry-run

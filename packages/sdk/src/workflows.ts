@@ -49,6 +49,8 @@ export async function* watchWorkflow(deps: WatchDeps, id: string, options: Watch
   const url = `${deps.baseUrl.replace(/^http/, "ws")}/v1/workflows/instances/${encodeURIComponent(id)}/events`;
   const limit = options.maxReconnects ?? 8;
   let failures = 0;
+  // The API's own answer first (no such instance, no access): a refused WebSocket handshake says nothing.
+  await deps.check(id);
   while (!options.signal?.aborted) {
     const token = await deps.accessToken();
     const ws = new WebSocket(url, token ? ["bearer", token] : []);
@@ -60,6 +62,9 @@ export async function* watchWorkflow(deps: WatchDeps, id: string, options: Watch
     };
     ws.addEventListener("message", (e) => push({ kind: "message", data: e.data }));
     ws.addEventListener("close", (e) => push({ kind: "closed", code: e.code, reason: e.reason }));
+    // A handshake that never completes counts as a dropped connection.
+    const opening = setTimeout(() => ws.readyState === WebSocket.CONNECTING && ws.close(), 30_000);
+    ws.addEventListener("open", () => clearTimeout(opening));
     const onAbort = () => ws.close(1000, "done");
     options.signal?.addEventListener("abort", onAbort, { once: true });
     let received = false;
@@ -81,12 +86,13 @@ export async function* watchWorkflow(deps: WatchDeps, id: string, options: Watch
         if (terminal && options.untilTerminal !== false) return;
       }
     } finally {
+      clearTimeout(opening);
       options.signal?.removeEventListener("abort", onAbort);
       if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(1000, "done");
     }
     if (options.signal?.aborted) return;
     if (!received) {
-      // Refused at the handshake (no such instance, no access)? The API says why.
+      // Refused at the handshake? The API says why (the instance was deleted, the access revoked).
       await deps.check(id);
       if (++failures > limit) throw new NetworkError(`The events of workflow ${id} could not be watched (closed ${closed?.code}).`, closed);
       await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** failures)));

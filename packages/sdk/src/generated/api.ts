@@ -2128,7 +2128,7 @@ export interface components {
              * @description The workflow ends here; no transition may leave it.
              * @default false
              */
-            terminal: boolean;
+            terminal?: boolean;
             /** @description After this long in the state, the instance takes `on_timeout` by itself (a Durable Object alarm). */
             timeout_seconds?: number;
             /**
@@ -2182,7 +2182,7 @@ export interface components {
              *       ]
              *     }
              */
-            body: {
+            body?: {
                 [key: string]: unknown;
             };
         };
@@ -2202,7 +2202,7 @@ export interface components {
              * @description The child's data; placeholders as in a service action's body.
              * @default {}
              */
-            data: {
+            data?: {
                 [key: string]: unknown;
             };
         };
