@@ -1,29 +1,18 @@
+// Calls go through the SDK (typed from /openapi.json); raw requests remain where a test sends a
+// malformed one on purpose (bad JSON, wrong content type, unknown fields, oversized and streamed bodies).
+import { paginate, type Schema } from "@buildly/sdk";
 import { describe, expect, it } from "vitest";
-import { UUID, api, expectProblem, listAll, patchJson, postJson, unique, untilAnswered } from "./helpers";
+import { UUID, api, expectApiError, expectProblem, postJson, sdk, unique, untilAnswered } from "./helpers";
 
-interface Contact {
-  id: string;
-  first_name: string;
-  last_name: string;
-  email: string;
-  phone: string | null;
-  company_id: string | null;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-}
+type Contact = Schema<"Crm_Contact">;
 
 describe("CRM contacts through the gateway", () => {
   it("creates, reads, updates and deletes a contact; Location names the gateway's path", async () => {
+    const client = sdk();
     const email = `${unique("ada")}@E2E.example`;
-    const created = await postJson("/v1/crm/contacts", {
-      first_name: "Ada",
-      last_name: "Lovelace",
-      email,
-      phone: "+442079460000",
-      tags: ["e2e"],
+    const { data: contact, response: created } = await client.withResponse.POST("/v1/crm/contacts", {
+      body: { first_name: "Ada", last_name: "Lovelace", email, phone: "+442079460000", tags: ["e2e"] },
     });
-    const contact = (await created.json()) as Contact;
     expect(created.status).toBe(201);
     expect(contact.id).toMatch(UUID);
     expect(created.headers.get("location")).toBe(`/v1/crm/contacts/${contact.id}`);
@@ -43,41 +32,44 @@ describe("CRM contacts through the gateway", () => {
     expect(await read.json()).toEqual(contact);
 
     // The demo organization's seeded company "Analytical Engines Ltd".
-    const updated = await patchJson(`/v1/crm/contacts/${contact.id}`, { company_id: "c0a1b2c3-0000-4000-8000-00000000c001", tags: ["e2e", "vip"] });
-    const after = (await updated.json()) as Contact;
+    const path = { id: contact.id };
+    const { data: after, response: updated } = await client.withResponse.PATCH("/v1/crm/contacts/{id}", {
+      params: { path },
+      body: { company_id: "c0a1b2c3-0000-4000-8000-00000000c001", tags: ["e2e", "vip"] },
+    });
     expect(updated.status).toBe(200);
     expect(after).toMatchObject({ id: contact.id, email: email.toLowerCase(), company_id: "c0a1b2c3-0000-4000-8000-00000000c001", tags: ["e2e", "vip"] });
     expect(after.updated_at >= contact.updated_at).toBe(true);
-    expect(((await (await api(`/v1/crm/contacts/${contact.id}`)).json()) as Contact).company_id).toBe("c0a1b2c3-0000-4000-8000-00000000c001");
+    expect((await client.GET("/v1/crm/contacts/{id}", { params: { path } })).company_id).toBe("c0a1b2c3-0000-4000-8000-00000000c001");
 
-    const duplicate = await postJson("/v1/crm/contacts", { first_name: "Other", last_name: "Person", email });
-    const conflict = await expectProblem(duplicate, 409);
+    const conflict = await expectApiError(client.POST("/v1/crm/contacts", { body: { first_name: "Other", last_name: "Person", email } }), 409);
     expect(conflict.errors).toEqual([expect.objectContaining({ path: "email" })]);
 
-    const deleted = await api(`/v1/crm/contacts/${contact.id}`, { method: "DELETE" });
-    expect(deleted.status).toBe(204);
-    expect(await deleted.text()).toBe("");
-    await expectProblem(await api(`/v1/crm/contacts/${contact.id}`), 404);
-    await expectProblem(await api(`/v1/crm/contacts/${contact.id}`, { method: "DELETE" }), 404);
+    const deleted = await client.withResponse.DELETE("/v1/crm/contacts/{id}", { params: { path } });
+    expect(deleted.response.status).toBe(204);
+    expect(deleted.data).toBeUndefined();
+    await expectApiError(client.GET("/v1/crm/contacts/{id}", { params: { path } }), 404);
+    await expectApiError(client.DELETE("/v1/crm/contacts/{id}", { params: { path } }), 404);
   });
 
   it("lists a page at a time: every contact exactly once, oldest first, then next_cursor null", async () => {
+    const client = sdk();
     const tag = unique("page");
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await postJson("/v1/crm/contacts", { first_name: `P${i}`, last_name: "Page", email: `${tag}-${i}@e2e.example`, tags: [tag] });
-      expect(res.status).toBe(201);
-      ids.push(((await res.json()) as Contact).id);
+      const { data, response } = await client.withResponse.POST("/v1/crm/contacts", {
+        body: { first_name: `P${i}`, last_name: "Page", email: `${tag}-${i}@e2e.example`, tags: [tag] },
+      });
+      expect(response.status).toBe(201);
+      ids.push(data.id);
     }
 
     const pages: Contact[][] = [];
-    let cursor: string | null = null;
+    let cursor: string | undefined;
     do {
-      const res = await api(`/v1/crm/contacts?tag=${tag}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { data: Contact[]; next_cursor: string | null };
+      const body = await client.GET("/v1/crm/contacts", { params: { query: { tag, limit: 2, cursor } } });
       pages.push(body.data);
-      cursor = body.next_cursor;
+      cursor = body.next_cursor ?? undefined;
       expect(pages.length).toBeLessThan(10);
     } while (cursor);
 
@@ -89,19 +81,21 @@ describe("CRM contacts through the gateway", () => {
     expect([...keys].sort()).toEqual(keys);
 
     // Without the tag filter the new contacts are there too, among the others.
-    const all = await listAll<Contact>("/v1/crm/contacts", 3);
+    const all: Contact[] = [];
+    for await (const c of paginate((cursor) => client.GET("/v1/crm/contacts", { params: { query: { limit: 3, cursor } } }))) all.push(c);
     expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
     expect(all.map((c) => c.id)).toEqual(expect.arrayContaining(ids));
 
-    for (const id of ids) expect((await api(`/v1/crm/contacts/${id}`, { method: "DELETE" })).status).toBe(204);
-    expect(((await (await api(`/v1/crm/contacts?tag=${tag}`)).json()) as { data: unknown[] }).data).toEqual([]);
+    for (const id of ids) expect((await client.withResponse.DELETE("/v1/crm/contacts/{id}", { params: { path: { id } } })).response.status).toBe(204);
+    expect((await client.GET("/v1/crm/contacts", { params: { query: { tag } } })).data).toEqual([]);
   });
 
   it("rejects a cursor it did not issue and an out-of-range limit with 422", async () => {
-    const bad = await expectProblem(await api("/v1/crm/contacts?cursor=not-ours"), 422);
-    expect(bad.errors?.map((e) => e.path)).toContain("cursor");
-    const limit = await expectProblem(await api("/v1/crm/contacts?limit=1000"), 422);
-    expect(limit.errors?.map((e) => e.path)).toEqual([expect.stringContaining("limit")]);
+    const client = sdk();
+    const bad = await expectApiError(client.GET("/v1/crm/contacts", { params: { query: { cursor: "not-ours" } } }), 422);
+    expect(bad.errors.map((e) => e.path)).toContain("cursor");
+    const limit = await expectApiError(client.GET("/v1/crm/contacts", { params: { query: { limit: 1000 } } }), 422);
+    expect(limit.errors.map((e) => e.path)).toEqual([expect.stringContaining("limit")]);
   });
 });
 
@@ -129,13 +123,16 @@ describe("CRM request errors are problem+json with a request_id", () => {
     const paths = p.errors!.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(["first_name", "last_name", "email", "phone"]));
 
-    const patch = await expectProblem(await patchJson("/v1/crm/contacts/6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01", { tags: [""] }), 422);
-    expect(patch.errors!.map((e) => e.path)).toEqual(["tags.0"]);
+    const patch = await expectApiError(
+      sdk().PATCH("/v1/crm/contacts/{id}", { params: { path: { id: "6f1d4b52-0c3e-4a8e-9b1a-2d7c5e9f0a01" } }, body: { tags: [""] } }),
+      422,
+    );
+    expect(patch.errors.map((e) => e.path)).toEqual(["tags.0"]);
   });
 
   it("bad path parameter: 422 naming the parameter", async () => {
-    const p = await expectProblem(await api("/v1/crm/contacts/not-a-uuid"), 422);
-    expect(p.errors!.map((e) => e.path).join(" ")).toContain("id");
+    const p = await expectApiError(sdk().GET("/v1/crm/contacts/{id}", { params: { path: { id: "not-a-uuid" } } }), 422);
+    expect(p.errors.map((e) => e.path).join(" ")).toContain("id");
   });
 
   it("body over the route's 64 KiB: 413 from the CRM service", async () => {

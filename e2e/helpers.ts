@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ApiError, type Client, createClient } from "@buildly/sdk";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { expect, inject } from "vitest";
@@ -271,3 +272,42 @@ export async function registerOrg(name: string, password = "a long enough passwo
   return { email, user_id: body.user.id, organization_id: body.organization.id, token: await passwordToken(email, password) };
 }
 export type RegisteredOrg = Awaited<ReturnType<typeof registerOrg>>;
+
+/*
+ * The SDK (packages/sdk), as the suite calls the platform: answers are checked against
+ * /openapi.json (checkedFetch) and never retried, so a test sees exactly what the platform
+ * answered. Raw fetch stays only where a test sends malformed requests on purpose.
+ */
+let demoAdmin: Client | undefined;
+
+/** The SDK as the demo organization's admin, or as the holder of `token`. */
+export function sdk(token?: string): Client {
+  if (token) return createClient({ baseUrl: baseUrl(), auth: { type: "token", token }, fetch: checkedFetch, retries: 0 });
+  demoAdmin ??= createClient({
+    baseUrl: baseUrl(),
+    auth: { type: "password", username: DEMO_ADMIN, password: DEMO_PASSWORD },
+    fetch: checkedFetch,
+    retries: 0,
+  });
+  return demoAdmin;
+}
+
+/** Asserts that a call rejects with an ApiError of this status carrying the platform's problem fields. */
+export async function expectApiError(call: Promise<unknown>, status: number): Promise<ApiError> {
+  const err = await call.then(
+    (data) => new Error(`expected ${status}, the call succeeded: ${JSON.stringify(data)}`),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApiError)) throw err;
+  expect(err.status, `expected ${status}, got ${err.status}: ${err.message}`).toBe(status);
+  expect(err.response.headers.get("content-type")).toMatch(/^application\/problem\+json\b/);
+  expect(err.problem).toMatchObject({
+    type: expect.stringMatching(/^https?:\/\/\S+$/),
+    title: expect.stringMatching(/\S/),
+    status,
+    detail: expect.stringMatching(/\S/),
+    request_id: expect.stringMatching(/\S/),
+  });
+  expect(err.response.headers.get("x-request-id")).toBe(err.requestId);
+  return err;
+}
