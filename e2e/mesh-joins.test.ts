@@ -1,7 +1,10 @@
 // The data mesh over HTTP: joined reads in both directions and of both kinds, a forbidden embed,
 // a joined write that fails midway and leaves nothing behind, and a second organization.
+// Joined writes and the second organization's checks call through the SDK (typed `_embedded`);
+// the joined reads keep raw calls, as they assert Server-Timing on each answer.
+import type { Client } from "@buildly/sdk";
 import { beforeAll, describe, expect, it } from "vitest";
-import { anon, api, expectProblem, passwordToken, unique } from "./helpers";
+import { anon, api, expectApiError, expectProblem, passwordToken, sdk, unique } from "./helpers";
 
 type Row = Record<string, any>;
 const PASSWORD = "a long enough password";
@@ -126,68 +129,81 @@ describe("permissions", () => {
 
 describe("joined writes over HTTP", () => {
   let me: ReturnType<typeof client>;
+  let typed: Client;
   beforeAll(async () => {
-    me = client(await registerOrg("Mesh e2e writes"));
+    const token = await registerOrg("Mesh e2e writes");
+    me = client(token);
+    typed = sdk(token);
   });
 
   it("a company with two new contacts, read back with its contacts", async () => {
-    const res = await me.post("/v1/crm/companies?join=contacts", {
-      name: "Written Ltd",
-      _embedded: {
-        contacts: [
-          { first_name: "A", last_name: "One", email: `${unique("a")}@example.com` },
-          { first_name: "B", last_name: "Two", email: `${unique("b")}@example.com` },
-        ],
+    const { data: company, response } = await typed.withResponse.POST("/v1/crm/companies", {
+      params: { query: { join: "contacts" } },
+      body: {
+        name: "Written Ltd",
+        _embedded: {
+          contacts: [
+            { first_name: "A", last_name: "One", email: `${unique("a")}@example.com` },
+            { first_name: "B", last_name: "Two", email: `${unique("b")}@example.com` },
+          ],
+        },
       },
     });
-    expect(res.status, await res.clone().text()).toBe(201);
-    const company = (await res.json()) as Row;
-    expect(company._embedded.contacts).toHaveLength(2);
-    expect(ids((await me.json(`/v1/crm/companies/${company.id}?join=contacts`))._embedded.contacts)).toEqual(ids(company._embedded.contacts));
+    expect(response.status).toBe(201);
+    expect(company._embedded?.contacts).toHaveLength(2);
+    const read = await typed.GET("/v1/crm/companies/{id}", { params: { path: { id: company.id }, query: { join: "contacts" } } });
+    expect(ids(read._embedded!.contacts!)).toEqual(ids(company._embedded!.contacts!));
   });
 
   it("fails midway and leaves nothing behind: the created contact and the company are deleted again", async () => {
     const marker = unique("doomed");
-    const res = await me.post("/v1/crm/companies?join=contacts", {
-      name: marker,
-      _embedded: {
-        contacts: [
-          { first_name: "Kept", last_name: marker, email: `${marker}@example.com` },
-          { first_name: "Bad", last_name: marker, email: "not an email" },
-        ],
-      },
-    });
-    const body = await expectProblem(res, 422);
-    expect(body.failed_step).toBe("create _embedded.contacts[1] (POST /v1/crm/contacts)");
-    expect(body.errors).toEqual([expect.objectContaining({ path: "_embedded.contacts.1.email" })]);
-    expect((await me.json(`/v1/crm/companies?q=${encodeURIComponent(marker)}`)).data).toEqual([]);
-    expect((await me.json(`/v1/crm/contacts?q=${encodeURIComponent(marker)}`)).data).toEqual([]);
-    expect((await me.json(`/v1/crm/contacts?limit=100`)).data.map((c: Row) => c.email)).not.toContain(`${marker}@example.com`);
+    const err = await expectApiError(
+      typed.POST("/v1/crm/companies", {
+        params: { query: { join: "contacts" } },
+        body: {
+          name: marker,
+          _embedded: {
+            contacts: [
+              { first_name: "Kept", last_name: marker, email: `${marker}@example.com` },
+              { first_name: "Bad", last_name: marker, email: "not an email" },
+            ],
+          },
+        },
+      }),
+      422,
+    );
+    expect(err.problem.failed_step).toBe("create _embedded.contacts[1] (POST /v1/crm/contacts)");
+    expect(err.errors).toEqual([expect.objectContaining({ path: "_embedded.contacts.1.email" })]);
+    expect((await typed.GET("/v1/crm/companies", { params: { query: { q: marker } } })).data).toEqual([]);
+    expect((await typed.GET("/v1/crm/contacts", { params: { query: { q: marker } } })).data).toEqual([]);
+    expect((await typed.GET("/v1/crm/contacts", { params: { query: { limit: 100 } } })).data.map((c) => c.email)).not.toContain(`${marker}@example.com`);
   });
 
   it("a join record through POST /v1/mesh/joins shows at once, and goes when the record is deleted", async () => {
-    const contact = await me.created("/v1/crm/contacts", { first_name: "Linked", last_name: "Person", email: `${unique("l")}@example.com` });
+    const contact = await typed.POST("/v1/crm/contacts", { body: { first_name: "Linked", last_name: "Person", email: `${unique("l")}@example.com` } });
+    // A file's body is its bytes (text/plain here), which the JSON client does not send.
     const upload = await me.send("/v1/documents/files?name=linked.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "linked" });
     const file = (await upload.json()) as Row;
-    const join = await me.created("/v1/mesh/joins", { relationship: "documents", origin_id: contact.id, related_id: file.id });
-    expect(ids((await me.json(`/v1/crm/contacts/${contact.id}?join=documents`))._embedded.documents)).toEqual([file.id]);
-    expect((await me.send(`/v1/documents/files/${file.id}`, { method: "DELETE" })).status).toBe(204);
-    expect((await me.send(`/v1/mesh/joins/${join.id}`)).status).toBe(404);
-    expect((await me.json(`/v1/crm/contacts/${contact.id}?join=documents`))._embedded.documents).toEqual([]);
+    const join = await typed.POST("/v1/mesh/joins", { body: { relationship: "documents", origin_id: contact.id, related_id: file.id } });
+    const withDocuments = { params: { path: { id: contact.id }, query: { join: "documents" } } };
+    expect(ids((await typed.GET("/v1/crm/contacts/{id}", withDocuments))._embedded!.documents!)).toEqual([file.id]);
+    expect((await typed.withResponse.DELETE("/v1/documents/files/{id}", { params: { path: { id: file.id } } })).response.status).toBe(204);
+    await expectApiError(typed.GET("/v1/mesh/joins/{id}", { params: { path: { id: join.id } } }), 404);
+    expect((await typed.GET("/v1/crm/contacts/{id}", withDocuments))._embedded!.documents).toEqual([]);
   });
 });
 
 describe("a second organization", () => {
   it("sees none of the demo organization's links or records", async () => {
-    const other = client(await registerOrg("Mesh e2e other"));
-    expect((await other.send(`/v1/crm/contacts/${ADA}?join=documents`)).status).toBe(404);
-    expect((await other.json(`/v1/mesh/joins?origin_id=${ADA}`)).data).toEqual([]);
-    expect((await other.json("/v1/crm/contacts?join=documents,appointments")).data).toEqual([]);
-    const mine = await other.created("/v1/crm/contacts", { first_name: "Other", last_name: "Org", email: `${unique("o")}@example.com` });
+    const other = sdk(await registerOrg("Mesh e2e other"));
+    await expectApiError(other.GET("/v1/crm/contacts/{id}", { params: { path: { id: ADA }, query: { join: "documents" } } }), 404);
+    expect((await other.GET("/v1/mesh/joins", { params: { query: { origin_id: ADA } } })).data).toEqual([]);
+    expect((await other.GET("/v1/crm/contacts", { params: { query: { join: "documents,appointments" } } })).data).toEqual([]);
+    const mine = await other.POST("/v1/crm/contacts", { body: { first_name: "Other", last_name: "Org", email: `${unique("o")}@example.com` } });
     // Ada's documents cannot be linked from here: they are not this organization's.
-    const link = await other.post("/v1/mesh/joins", { relationship: "documents", origin_id: mine.id, related_id: ADA_FILES[0] });
-    await expectProblem(link, 404);
-    expect((await other.json(`/v1/crm/contacts/${mine.id}?join=documents,appointments`))._embedded).toEqual({ documents: [], appointments: [] });
+    await expectApiError(other.POST("/v1/mesh/joins", { body: { relationship: "documents", origin_id: mine.id, related_id: ADA_FILES[0]! } }), 404);
+    const read = await other.GET("/v1/crm/contacts/{id}", { params: { path: { id: mine.id }, query: { join: "documents,appointments" } } });
+    expect(read._embedded).toEqual({ documents: [], appointments: [] });
   });
 });
 
