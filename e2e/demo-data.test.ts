@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
+import { paginate } from "@buildly/sdk";
 import { describe, expect, inject, it } from "vitest";
-import { api, listAll } from "./helpers";
+import { api, sdk } from "./helpers";
 import { REPO_ROOT } from "./paths";
+
+// Records are read through the SDK; a file's content (its bytes and ETag) with a raw call.
 
 // The ids in workers/*/seed/demo.sql.
 const DEMO_CONTACTS = {
@@ -23,32 +26,35 @@ const DEMO_FILE = {
   sha256: "c8e81fc32018d3647d4da38cd426f38e243f92ec7cf5183018ec429d2a20241e",
 };
 
+async function ids(records: AsyncIterable<{ id: string }>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const r of records) out.push(r.id);
+  return out;
+}
+
 async function snapshot() {
+  const client = sdk();
+  const query = (cursor: string | undefined) => ({ params: { query: { cursor, limit: 100 } } });
   const [contacts, calendars, files] = await Promise.all([
-    listAll<{ id: string }>("/v1/crm/contacts"),
-    listAll<{ id: string }>("/v1/appointments/calendars"),
-    listAll<{ id: string }>("/v1/documents/files"),
+    ids(paginate((cursor) => client.GET("/v1/crm/contacts", query(cursor)))),
+    ids(paginate((cursor) => client.GET("/v1/appointments/calendars", query(cursor)))),
+    ids(paginate((cursor) => client.GET("/v1/documents/files", query(cursor)))),
   ]);
-  return { contacts: contacts.map((r) => r.id), calendars: calendars.map((r) => r.id), files: files.map((r) => r.id) };
+  return { contacts, calendars, files };
 }
 
 const countOf = (ids: string[], id: string) => ids.filter((x) => x === id).length;
 
 describe("demo data", () => {
   it("is there after `npm run dev`: contacts, calendars and a file with its body", async () => {
+    const client = sdk();
     for (const [id, email] of Object.entries(DEMO_CONTACTS)) {
-      const res = await api(`/v1/crm/contacts/${id}`);
-      expect(res.status, id).toBe(200);
-      expect(((await res.json()) as { email: string }).email).toBe(email);
+      expect((await client.GET("/v1/crm/contacts/{id}", { params: { path: { id } } })).email, id).toBe(email);
     }
     for (const [id, name] of Object.entries(DEMO_CALENDARS)) {
-      const res = await api(`/v1/appointments/calendars/${id}`);
-      expect(res.status, id).toBe(200);
-      expect(((await res.json()) as { name: string }).name).toBe(name);
+      expect((await client.GET("/v1/appointments/calendars/{id}", { params: { path: { id } } })).name, id).toBe(name);
     }
-    const meta = await api(`/v1/documents/files/${DEMO_FILE.id}`);
-    expect(meta.status).toBe(200);
-    expect(await meta.json()).toMatchObject(DEMO_FILE);
+    expect(await client.GET("/v1/documents/files/{id}", { params: { path: { id: DEMO_FILE.id } } })).toMatchObject(DEMO_FILE);
 
     const content = await api(`/v1/documents/files/${DEMO_FILE.id}/content`);
     expect(content.status).toBe(200);
