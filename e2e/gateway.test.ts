@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { anon, api, expectProblem, passwordToken, unique } from "./helpers";
+import { anon, api, expectApiError, expectProblem, passwordToken, sdk, unique } from "./helpers";
 
-// Every answer below also goes through the API-document check of helpers.ts (checkedFetch).
+// Every answer below also goes through the API-document check of helpers.ts (checkedFetch), the
+// SDK's calls included (sdk(token): no retries, so a 429 is seen as the platform sent it).
 
 const PASSWORD = "a long enough password";
 
@@ -99,12 +100,12 @@ describe("security over HTTP", () => {
     const editor = await member(admin, ["editor"]);
     const key = unique("shared-key");
     const body = { name: `Company ${key}` };
-    const mine = await api("/v1/crm/companies", as(admin, jsonBody("POST", body, { "idempotency-key": key })));
-    const theirs = await api("/v1/crm/companies", as(editor, jsonBody("POST", body, { "idempotency-key": key })));
-    expect([mine.status, theirs.status]).toEqual([201, 201]);
-    expect(theirs.headers.get("idempotent-replayed")).toBeNull();
-    const [a, b] = (await Promise.all([mine.json(), theirs.json()])) as { id: string }[];
-    expect(a!.id).not.toBe(b!.id);
+    const headers = { "Idempotency-Key": key };
+    const mine = await sdk(admin).withResponse.POST("/v1/crm/companies", { body, headers });
+    const theirs = await sdk(editor).withResponse.POST("/v1/crm/companies", { body, headers });
+    expect([mine.response.status, theirs.response.status]).toEqual([201, 201]);
+    expect(theirs.response.headers.get("idempotent-replayed")).toBeNull();
+    expect(mine.data.id).not.toBe(theirs.data.id);
   });
 
   it("answers Cache-Control: private on every /v1 answer, and keeps a download revalidatable per token", async () => {
@@ -155,15 +156,14 @@ describe("security over HTTP", () => {
   });
 
   it("lets an admin undo a limit of 1 per day at once", async () => {
-    const admin = await registerOrg("Undo");
-    const patch = (rate_limits: unknown) => api("/v1/organizations/current", as(admin, jsonBody("PATCH", { rate_limits })));
-    expect((await patch({ user: { limit: 1, window_seconds: 86_400 } })).status).toBe(200);
-    expect((await api("/v1/crm/contacts?limit=1", as(admin))).status).toBe(200);
-    const locked = await api("/v1/crm/contacts?limit=1", as(admin));
-    expect((await expectProblem(locked, 429)).exceeded).toEqual(["user"]);
-    expect((await patch({ user: { limit: 600, window_seconds: 60 } })).status).toBe(200);
-    const after = await api("/v1/crm/contacts?limit=1", as(admin));
-    expect(after.status).toBe(200);
-    expect(after.headers.get("ratelimit")).toMatch(/"user";r=599;/);
+    const admin = sdk(await registerOrg("Undo"));
+    const patch = (rate_limits: { user: { limit: number; window_seconds: number } }) => admin.PATCH("/v1/organizations/current", { body: { rate_limits } });
+    const list = () => admin.withResponse.GET("/v1/crm/contacts", { params: { query: { limit: 1 } } });
+    await patch({ user: { limit: 1, window_seconds: 86_400 } });
+    await list();
+    const locked = await expectApiError(list(), 429);
+    expect(locked.problem.exceeded).toEqual(["user"]);
+    await patch({ user: { limit: 600, window_seconds: 60 } });
+    expect((await list()).response.headers.get("ratelimit")).toMatch(/"user";r=599;/);
   });
 });
