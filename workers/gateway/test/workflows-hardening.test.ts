@@ -177,7 +177,7 @@ describe("timeouts that loop by themselves", () => {
     expect(nudged).toMatchObject({ state: "a", version: 2 + MAX_SYSTEM_STREAK, timeout_at: expect.any(String) });
     await timeOut(i.id);
     expect(await read(i.id)).toMatchObject({ state: "b", version: 3 + MAX_SYSTEM_STREAK });
-  });
+  }, 120_000);
 });
 
 describe("system-only transitions", () => {
@@ -338,7 +338,7 @@ describe("the children cap", () => {
     expect(full.children).toHaveLength(100);
     expect(full.version).toBe(1 + 19 + 1 + 4);
     expect((await take(i.id, { transition: "spawn1" })).status).toBe(409);
-  });
+  }, 120_000);
 });
 
 describe("a transition whose action fails after others ran", () => {
@@ -549,4 +549,81 @@ describe("watchers whose access ends", () => {
     expect(w.messages).toHaveLength(1);
     expect(await read(i.id)).toMatchObject({ version: 1 });
   });
+});
+
+describe("quotas of an organization", () => {
+  // The test configuration's WORKFLOW_QUOTAS: 60 templates, 20 versions each, 1 MiB of templates, 150 running instances.
+  const small = (n: number) => simple({ name: `Template ${n}` });
+  /** A template of about `size` bytes as stored: strings in an action's body. */
+  const sized = (n: number, size: number) => {
+    const keys = Math.ceil((size - 900) / 15_000);
+    const body = Object.fromEntries(Array.from({ length: keys }, (_, k) => [`k${k}`, "x".repeat(Math.floor((size - 900) / keys))]));
+    return simple({
+      name: `Big ${n}`,
+      transitions: [
+        { key: "tick", name: "Tick", from: ["open"], to: "open", actions: [{ type: "create", service: "crm", model: "contacts", body }] },
+        { key: "close", name: "Close", from: ["open"], to: "end" },
+      ],
+    });
+  };
+  const statusesOf = (rs: Response[]) => rs.map((r) => r.status).sort();
+
+  it("a template version over 64 KiB as stored is 413, naming the quota", async () => {
+    const res = await as(admin.access_token).post("/v1/workflows/templates", sized(0, 70_000));
+    expect(res.status).toBe(413);
+    expect(await expectProblem(res)).toMatchObject({ type: "https://buildly.dev/problems/quota-exceeded", quota: "template_bytes", limit: 65536 });
+  });
+
+  it("templates per organization hold exactly under concurrent creates; deleting one frees a place", async () => {
+    const org = await registerOrganization("Template quota");
+    const post = (body: unknown) => as(org.access_token).post("/v1/workflows/templates", body);
+    for (let n = 0; n < 50; n++) expect((await post(small(n))).status).toBe(201);
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, n) => post(small(100 + n))));
+    expect(statusesOf(burst)).toEqual([...Array(10).fill(201), ...Array(10).fill(409)]);
+    const refused = burst.find((r) => r.status === 409)!;
+    expect(await expectProblem(refused)).toMatchObject({ type: "https://buildly.dev/problems/quota-exceeded", quota: "templates", limit: 60 });
+    const page: any = await ok(as(org.access_token).get("/v1/workflows/templates?limit=100"));
+    expect(page.data).toHaveLength(60);
+    expect((await call(`/v1/workflows/templates/${page.data[0].id}`, bearer(org.access_token, { method: "DELETE" }))).status).toBe(204);
+    expect((await post(small(999))).status).toBe(201);
+  }, 120_000);
+
+  it("versions per template hold exactly under concurrent changes", async () => {
+    const t = await createTemplate(small(0));
+    const put = (n: number) => as(admin.access_token).put(`/v1/workflows/templates/${t.id}`, small(n));
+    for (let n = 2; n <= 15; n++) expect((await put(n)).status).toBe(200);
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, n) => put(100 + n)));
+    expect(statusesOf(burst)).toEqual([...Array(5).fill(200), ...Array(5).fill(409)]);
+    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "versions_per_template", limit: 20 });
+    expect(await ok(as(admin.access_token).get(`/v1/workflows/templates/${t.id}`))).toMatchObject({ version: 20 });
+    expect(await ok(as(admin.access_token).get(`/v1/workflows/templates/${t.id}?version=20`))).toMatchObject({ version: 20 });
+  });
+
+  it("the bytes of an organization's templates hold exactly under concurrent creates", async () => {
+    const org = await registerOrganization("Template bytes quota");
+    const post = (n: number) => as(org.access_token).post("/v1/workflows/templates", sized(n, 60_000));
+    for (let n = 0; n < 15; n++) expect((await post(n)).status).toBe(201);
+    // 17 fit in 1 MiB, 18 do not.
+    const burst = await Promise.all(Array.from({ length: 6 }, (_, n) => post(100 + n)));
+    expect(statusesOf(burst)).toEqual([201, 201, 409, 409, 409, 409]);
+    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "template_bytes_total", limit: 1048576 });
+  });
+
+  it("running instances per organization hold exactly under concurrent starts; one that ends frees a place", async () => {
+    const org = await registerOrganization("Instance quota");
+    const t = await ok(as(org.access_token).post("/v1/workflows/templates", small(0)), 201);
+    const startOne = () => as(org.access_token).post("/v1/workflows/instances", { template_id: t.id, data: { note: "x".repeat(1000) } });
+    const first: any[] = [];
+    for (let batch = 0; batch < 29; batch++) first.push(...(await Promise.all(Array.from({ length: 5 }, () => ok(startOne(), 201)))));
+    const burst = await Promise.all(Array.from({ length: 10 }, startOne));
+    expect(statusesOf(burst)).toEqual([...Array(5).fill(201), ...Array(5).fill(409)]);
+    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "running_instances", limit: 150 });
+    await ok(take(first[0].id, { transition: "close" }, org.access_token));
+    expect((await startOne()).status).toBe(201);
+    expect((await startOne()).status).toBe(409);
+    // The index keeps no instance data once the object holds it.
+    const row = await env.DB.prepare("SELECT init FROM workflow_instances WHERE id = ?").bind(first[1].id).first<{ init: string }>();
+    expect(JSON.parse(row!.init).data).toEqual({});
+    expect(await ok(as(org.access_token).get(`/v1/workflows/instances/${first[1].id}`))).toMatchObject({ data: { note: "x".repeat(1000) } });
+  }, 120_000);
 });

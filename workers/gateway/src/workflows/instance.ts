@@ -305,7 +305,7 @@ export class WorkflowInstance extends DurableObject<Env> {
     }
     if (!caller && this.systemStreak() >= MAX_SYSTEM_STREAK) return this.stopMovingAlone(inst, key);
     const data = { ...inst.data, ...input };
-    checkDataSize(data);
+    checkDataSize(this.env, data);
     // The children cap counts the ones this transition would start, before any of them starts.
     const starts = (t.actions ?? []).filter((a) => a.type === "start_workflow").length;
     if (starts) {

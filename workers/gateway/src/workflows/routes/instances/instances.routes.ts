@@ -17,7 +17,9 @@ export const createInstance = createRoute({
   summary: "Start a workflow instance from a template's latest version",
   description:
     "Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it " +
-    "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object.",
+    "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. " +
+    "Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children " +
+    "included (409, problem type quota-exceeded).",
   tags,
   middleware: [authenticate, requireWorkflowPermission("create"), jsonBody(MAX_BODY)] as const,
   request: { body: jsonContentRequired(InstanceCreateSchema) },
