@@ -397,7 +397,11 @@ export class WorkflowInstance extends DurableObject<Env> {
   async discard(org: string, id: string, parentId: string): Promise<boolean> {
     return this.serial(async () => {
       const inst = this.inst ?? this.readLocal();
-      if (!inst) return true;
+      if (!inst) {
+        // Never started (its init failed): only the index row is left to remove.
+        await deleteIndexRow(this.env.DB, org, id);
+        return true;
+      }
       if (inst.organization_id !== org || inst.id !== id || inst.parent_id !== parentId || inst.version !== 1) return false;
       await deleteIndexRow(this.env.DB, org, id);
       for (const ws of this.ctx.getWebSockets()) ws.close(1001, "This instance was discarded: the transition that started it failed.");
