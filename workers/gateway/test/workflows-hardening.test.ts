@@ -300,6 +300,32 @@ describe("bounded JSON", () => {
   });
 });
 
+describe("a child's data filled from placeholders", () => {
+  it("is held to the instance data quota: 422 and no child started", async () => {
+    const child = await createTemplate(simple({ name: "Child" }));
+    const t = await createTemplate(
+      simple({
+        transitions: [
+          {
+            key: "tick",
+            name: "Tick",
+            from: ["open"],
+            to: "open",
+            actions: [{ type: "start_workflow", template_id: child.id, data: { a: "{{data.big}}", b: "{{data.big}}" } }],
+          },
+          { key: "close", name: "Close", from: ["open"], to: "end" },
+        ],
+      }),
+    );
+    const big = Object.fromEntries(Array.from({ length: 200 }, (_, k) => [`k${k}`, "x".repeat(200)]));
+    const i = await start(t.id, { data: { big } });
+    const res = await take(i.id, { transition: "tick" });
+    expect(res.status).toBe(422);
+    expect(await expectProblem(res)).toMatchObject({ quota: "instance_data_bytes", errors: [{ path: "transitions.tick.actions.0.data" }] });
+    expect(await read(i.id)).toMatchObject({ version: 1, children: [] });
+  });
+});
+
 describe("the children cap", () => {
   let parentTemplate: string;
   beforeAll(async () => {

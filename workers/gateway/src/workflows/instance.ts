@@ -446,6 +446,8 @@ export class WorkflowInstance extends DurableObject<Env> {
     templateId: string,
     data: Record<string, unknown>,
   ): Promise<Child> {
+    // Placeholders may copy the parent's data many times over: the child's data is held to the same quota.
+    checkDataSize(this.env, data, `transitions.${transition}.actions.${index}.data`);
     const template = await getTemplate(this.env.DB, parent.organization_id, templateId);
     if (!template)
       throw new ApiError(424, `The child template ${templateId} no longer exists.`, {
