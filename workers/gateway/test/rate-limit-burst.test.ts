@@ -3,6 +3,7 @@
 // leases other holders have out. Before the fix each concurrent request that found no permit
 // took a lease of its own; those permits, and the hold every lease is charged for, were lost.
 import { env } from "cloudflare:workers";
+import { SignJWT, importJWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { LEASE_HOLD_MS, type LimitCheck } from "../src/limits/rate-limiter";
 import { PASSWORD, bearer, call, expectProblem, json, login, registerOrganization, statuses, type Account } from "./helpers";
@@ -142,5 +143,48 @@ describe("the limiter gives back what leases did not use", () => {
     const total = used + admitted;
     expect(total).toBeGreaterThanOrEqual(600);
     expect(total).toBeLessThanOrEqual(600 + refill(600, Date.now() - started));
+  });
+});
+
+describe("a WebSocket connect", () => {
+  it("counts against its caller's limits (the token in its subprotocol), not its IP address's", async () => {
+    const admin = await registerOrganization("Watch limits");
+    const token = await memberWithLimit(admin, 5);
+    const ip = `198.19.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
+    const results = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        call(`/v1/workflows/instances/${crypto.randomUUID()}/events`, {
+          headers: { upgrade: "websocket", "sec-websocket-protocol": `bearer, ${token}`, "cf-connecting-ip": ip },
+        }),
+      ),
+    );
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(10);
+    expect((await expectProblem(refused[0]!, 429)).exceeded).toEqual(["user"]);
+    // The address's own allowance is untouched (peekAll counts the next request: 1000 - 1).
+    const [ipLeft] = await env.RATE_LIMITER.getByName(`ip:${ip}`).peekAll([{ key: "ip", limit: 1000, windowSeconds: 60 }]);
+    expect(ipLeft!.remaining).toBe(999);
+  });
+});
+
+describe("a rate-limit change is in force exactly when its event is recorded", () => {
+  it("is undone at the limiter when the organization's row cannot be updated (no event, 404)", async () => {
+    // A trusted external issuer's token may name an organization this gateway does not hold:
+    // its row's update (which carries the event) finds nothing after the limiter was changed.
+    const organization = crypto.randomUUID();
+    const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
+    const token = await new SignJWT({ tenant: organization, groups: ["admin"] })
+      .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
+      .setIssuer("https://idp.example")
+      .setAudience("buildly")
+      .setSubject(`external-${crypto.randomUUID()}`)
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key);
+    const res = await call("/v1/organizations/current", bearer(token, json("PATCH", { rate_limits: { user: { limit: 7, window_seconds: 60 } } })));
+    await expectProblem(res, 404);
+    expect(await env.RATE_LIMITER.getByName(`org:${organization}`).overrides()).toEqual({});
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM outbox WHERE organization_id = ?").bind(organization).first<{ n: number }>();
+    expect(events?.n).toBe(0);
   });
 });
