@@ -118,14 +118,28 @@ function runGuide(examples: Example[], baseUrl: string, cwd: string): Promise<{ 
   const marker = (k: number) => `@@example ${k} done@@`;
   const script = ["exec 2>&1", ...examples.flatMap((e, k) => [e.code.replaceAll(DOCUMENTED_PORT, host), `printf '\\n${marker(k)} %s\\n' "$?"`])].join("\n");
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], { cwd, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so a guide's background jobs (a webhook receiver) end with it.
+    const child = spawn("bash", ["-c", script], {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    };
     let all = "";
     child.stdout.on("data", (b: Buffer) => (all += b.toString("utf8")));
     child.stderr.on("data", (b: Buffer) => (all += b.toString("utf8")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), GUIDE_TIMEOUT_MS - 10_000);
+    const timer = setTimeout(killGroup, GUIDE_TIMEOUT_MS - 10_000);
     child.on("error", reject);
     child.on("close", () => {
       clearTimeout(timer);
+      killGroup();
       const outputs: string[] = [];
       const statuses: number[] = [];
       let rest = all;
