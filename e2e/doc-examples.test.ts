@@ -99,6 +99,17 @@ describe("links between the guides", () => {
     expect([...anchors("# A\n```sh\n# not a heading\n```\n## B c")]).toEqual(["a", "b-c"]);
   });
 
+  it("README.md stays about a page and links every guide and the project's files", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    expect(readme.split("\n").length).toBeLessThanOrEqual(80);
+    const linked = new Set(relativeLinks(readme).map((l) => l.path));
+    const guides = readdirSync(join(REPO_ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`);
+    const files = ["CONTRIBUTING.md", "SECURITY.md", "CHANGELOG.md", "LICENSE"];
+    expect([...guides, ...files].filter((f) => !linked.has(f))).toEqual([]);
+  });
+
   for (const guide of [...GUIDES, "SECURITY.md", "CHANGELOG.md", "bench/README.md"]) {
     it(`${guide}: every relative link points at a file, and at a heading of it`, () => {
       const broken: string[] = [];
