@@ -518,7 +518,7 @@ export interface paths {
         put?: never;
         /**
          * Create a workflow template (admins only)
-         * @description The graph is checked before it is stored: unknown or duplicate state keys, states that cannot be reached from the initial state or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem.
+         * @description The graph is checked before it is stored: unknown or duplicate state keys, states that cannot be reached from the initial state or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem. Quotas (problem type quota-exceeded, naming `quota` and `limit`): a version larger than 64 KiB is 413; 200 templates per organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 409.
          */
         post: operations["createWorkflowTemplate"];
         delete?: never;
@@ -538,7 +538,7 @@ export interface paths {
         get: operations["getWorkflowTemplate"];
         /**
          * Replace a workflow template: a new version (admins only)
-         * @description The whole template, checked as on create. Running instances keep the version they started with; new ones get this one.
+         * @description The whole template, checked as on create, within the same quotas (409 at 100 versions or 4 MiB of the organization's templates, 413 for a version over 64 KiB). Running instances keep the version they started with; new ones get this one.
          */
         put: operations["updateWorkflowTemplate"];
         post?: never;
@@ -567,7 +567,7 @@ export interface paths {
         put?: never;
         /**
          * Start a workflow instance from a template's latest version
-         * @description Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it (its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object.
+         * @description Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it (its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children included (409, problem type quota-exceeded).
          */
         post: operations["createWorkflowInstance"];
         delete?: never;
@@ -621,7 +621,7 @@ export interface paths {
         put?: never;
         /**
          * Take a transition
-         * @description Transitions of one instance run one at a time. 409 when the transition does not leave the current state or `expected_version` is stale; 403 when the transition names roles the caller holds none of (or, naming none, the caller lacks `update` on workflows). The transition's actions run first, as the caller, each with an Idempotency-Key made of the instance, the version and the action; if one fails the state is unchanged and the answer is 424 (the service refused: its problem is in `cause`), 502 or 504.
+         * @description Transitions of one instance run one at a time. 409 when the transition does not leave the current state or `expected_version` is stale; 403 when the transition names roles the caller holds none of (or, naming none, the caller lacks `update` on workflows). The transition's actions run first, as the caller, each with an Idempotency-Key made of the instance, the version and the action; if one fails the state is unchanged and the answer is 424 (the service refused: its problem is in `cause`), 502 or 504; what the earlier actions did is undone (`undone`; what could not be, in `not_undone`), so a retry, with corrected data if need be, runs them afresh. 403 also for a `system_only` transition, which only a timeout or the children finishing take. 409 when the transition would start more children than an instance may have (100).
          */
         post: operations["takeWorkflowTransition"];
         delete?: never;
@@ -639,7 +639,7 @@ export interface paths {
         };
         /**
          * WebSocket: every transition of the instance, as it happens
-         * @description Upgrade to a WebSocket. The first message is `{type: "snapshot", instance}`, then one `{type: "transition", ...}` per transition (version, transition, from, to, actor, time, request_id, data, actions). Authenticate with the Authorization header, or, from a browser (which cannot set headers on a WebSocket), offer the subprotocols `bearer, <access token>`: the server selects `bearer`. Tokens in the query string are not accepted (URLs end up in logs and histories). The socket closes with 4401 at the first event after the token expires; reconnect with a fresh one. Send `ping` to get `pong`.
+         * @description Upgrade to a WebSocket. The first message is `{type: "snapshot", instance}`, then one `{type: "transition", ...}` per transition (version, transition, from, to, actor, time, request_id, data, actions). Authenticate with the Authorization header, or, from a browser (which cannot set headers on a WebSocket), offer the subprotocols `bearer, <access token>`: the server selects `bearer`. Tokens in the query string are not accepted (URLs end up in logs and histories). The socket closes with 4401 when the token expires (an alarm, even if nothing happens), and with 4403 before the next event once the account is deactivated or its roles no longer give `read` on workflows; reconnect with a fresh token. Send `ping` to get `pong`.
          */
         get: operations["watchWorkflowInstance"];
         put?: never;
@@ -1684,7 +1684,7 @@ export interface components {
             /** @example sales */
             name: string;
             /**
-             * @description Keys are "*" (every service behind the gateway) or names of registered services (see GET /v1/services).
+             * @description Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway's workflows: read, create to start instances, update to take transitions).
              * @example {
              *       "crm": [
              *         "create",
@@ -1711,7 +1711,7 @@ export interface components {
          */
         RoleUpdate: {
             /**
-             * @description Keys are "*" (every service behind the gateway) or names of registered services (see GET /v1/services).
+             * @description Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway's workflows: read, create to start instances, update to take transitions).
              * @example {
              *       "crm": [
              *         "create",
@@ -2154,6 +2154,8 @@ export interface components {
             to: string;
             /** @description Only callers holding one of these roles may take it. Without roles: callers with `update` on workflows. */
             roles?: string[];
+            /** @description Taken only by the instance itself: a state's `on_timeout` or its `on_children_done` must name it. A caller who asks for it gets 403, and it is never in `available_transitions`. */
+            system_only?: boolean;
             /** @description Run in order before the transition commits; if one fails the transition fails and the state is unchanged. */
             actions?: components["schemas"]["WorkflowAction"][];
         };
@@ -2174,7 +2176,7 @@ export interface components {
              */
             id?: string;
             /**
-             * @description The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value's JSON type.
+             * @description The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value's JSON type. At most 16 levels of nested objects and arrays, 200 keys per object, 1000 items per array, 16384 characters per string (422 otherwise).
              * @default {}
              * @example {
              *       "tags": [
@@ -2199,7 +2201,7 @@ export interface components {
              */
             template_id: string;
             /**
-             * @description The child's data; placeholders as in a service action's body.
+             * @description The child's data; placeholders as in a service action's body. At most 16 levels of nested objects and arrays, 200 keys per object, 1000 items per array, 16384 characters per string (422 otherwise).
              * @default {}
              */
             data?: {
@@ -2273,7 +2275,8 @@ export interface components {
          *           "from": [
          *             "in_review"
          *           ],
-         *           "to": "expired"
+         *           "to": "expired",
+         *           "system_only": true
          *         }
          *       ]
          *     }
@@ -2398,6 +2401,7 @@ export interface components {
              */
             template_id: string;
             subject?: components["schemas"]["WorkflowSubject"];
+            /** @description The instance's data. At most 16 levels of nested objects and arrays, 200 keys per object, 1000 items per array, 16384 characters per string (422 otherwise). */
             data?: {
                 [key: string]: unknown;
             };
@@ -2486,7 +2490,7 @@ export interface components {
             transition: string;
             /** @description Take the transition only if the instance is still at this version (409 otherwise). */
             expected_version?: number;
-            /** @description Merged into the instance's data (top-level keys replaced) and kept in the history. */
+            /** @description Merged into the instance's data (top-level keys replaced) and kept in the history. At most 16 levels of nested objects and arrays, 200 keys per object, 1000 items per array, 16384 characters per string (422 otherwise). */
             data?: {
                 [key: string]: unknown;
             };
@@ -7883,6 +7887,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body larger than this route accepts */
             413: {
                 headers: {
@@ -8093,6 +8110,19 @@ export interface operations {
             };
             /** @description Not found (or not visible to this organization) */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
