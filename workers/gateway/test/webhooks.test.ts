@@ -479,6 +479,78 @@ describe("fan-out and delivery", () => {
     await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
   });
 
+  it("one round of attempts per delivery at a time: concurrent redeliveries start one, a stale message sends nothing", { timeout: 90_000 }, async () => {
+    const org = await registerOrganization("Redeliver Race");
+    const key = `race-${crypto.randomUUID().slice(0, 8)}`;
+    const api = as(org.access_token);
+    const hook = await subscribe(org, `https://hooks.example.com/${key}/fail`, ["crm.*"]);
+    await fanOut(env, [event(org.organization_id, "crm.contact.created")]);
+    const [first] = await eventually(async () => {
+      const list = await deliveries(org, hook.id);
+      return list[0]?.status === "dead_lettered" && list;
+    }, "the first round to end");
+    expect(first.attempt_count).toBe(3);
+
+    // Ten at once: exactly one starts the next round, the others are told one is under way.
+    const answers = await Promise.all(Array.from({ length: 10 }, () => api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([202, ...Array(9).fill(409)]);
+    for (const r of answers.filter((x) => x.status === 409)) expect((await expectProblem(r)).detail).toMatch(/already (queued|being retried)/);
+    // While it retries, another redelivery is refused too (it would send twice).
+    await eventually(async () => (await deliveries(org, hook.id))[0]?.status === "retrying", "the second round to retry");
+    const during = await expectProblem(await api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`));
+    expect(during.status).toBe(409);
+    expect(during.detail).toMatch(/already being retried \(next attempt at /);
+    const second = await eventually(async () => {
+      const d = (await deliveries(org, hook.id))[0];
+      return d?.status === "dead_lettered" && d;
+    }, "the second round to end");
+    expect(second.attempt_count).toBe(6);
+
+    // Two dead letters in a row disabled it (WEBHOOK_DISABLE_AFTER_FAILURES = 2 here): resume.
+    await ok(api.patch(`/v1/webhooks/${hook.id}`, { status: "active" }));
+    // Messages of the earlier rounds (a queue redelivering an old message) send nothing.
+    await env.WEBHOOK_DELIVERIES.send({ delivery_id: first.id }, { contentType: "json" });
+    await env.WEBHOOK_DELIVERIES.send({ delivery_id: first.id, round: 1 }, { contentType: "json" });
+    await ok(api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`), 202);
+    const third = await eventually(async () => {
+      const d = (await deliveries(org, hook.id))[0];
+      return d?.status === "dead_lettered" && d.attempt_count >= 9 && d;
+    }, "the third round to end");
+    expect(third.attempt_count).toBe(9);
+    expect(third.attempts.map((a: any) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await received(key)).length).toBe(9);
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+  });
+
+  it("a delivery our own code cannot attempt ends dead-lettered after the last try, not left retrying", { timeout: 60_000 }, async () => {
+    const org = await registerOrganization("Broken Secret");
+    const key = `internal-${crypto.randomUUID().slice(0, 8)}`;
+    const api = as(org.access_token);
+    const hook = await subscribe(org, `https://hooks.example.com/${key}/ok`, ["crm.*"]);
+    // A sealed secret that no longer opens: every attempt fails in the gateway, before any POST.
+    const { secret_sealed } = (await env.DB.prepare("SELECT secret_sealed FROM webhook_subscriptions WHERE id = ?1")
+      .bind(hook.id)
+      .first<{ secret_sealed: string }>())!;
+    await env.DB.prepare("UPDATE webhook_subscriptions SET secret_sealed = ?2 WHERE id = ?1")
+      .bind(hook.id, `${secret_sealed.split(".")[0]}.AAAA`)
+      .run();
+    await fanOut(env, [event(org.organization_id, "crm.contact.created")]);
+    const [d] = await eventually(async () => {
+      const list = await deliveries(org, hook.id);
+      return list[0]?.status === "dead_lettered" && list;
+    }, "the delivery to be dead-lettered");
+    expect(d).toMatchObject({ attempt_count: 0, next_retry_at: null });
+    expect(d.last_error).toMatch(/platform failed to attempt this delivery 3 times/);
+    expect(await received(key)).toEqual([]);
+    // Repaired, a redelivery goes through.
+    await env.DB.prepare("UPDATE webhook_subscriptions SET secret_sealed = ?2 WHERE id = ?1").bind(hook.id, secret_sealed).run();
+    await ok(api.post(`/v1/webhooks/${hook.id}/deliveries/${d.id}/redeliver`), 202);
+    await eventually(async () => (await deliveries(org, hook.id))[0]?.status === "delivered", "the redelivery");
+    expect((await received(key)).length).toBe(1);
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+  });
+
   it("a receiver that does not answer in time is a failed attempt", { timeout: 30_000 }, async () => {
     const key = `slow-${crypto.randomUUID().slice(0, 8)}`;
     const hook = await subscribe(admin, `https://hooks.example.com/${key}/hang`, ["crm.*"]);
