@@ -304,6 +304,31 @@ describe("subscriptions", () => {
   });
 });
 
+describe("the trail of a subscription", () => {
+  it("an admin who forwards every event to an outside URL and removes the subscription leaves both in the audit trail", { timeout: 60_000 }, async () => {
+    const org = await registerOrganization("Exfiltration Story");
+    const api = as(org.access_token);
+    const key = `story-${crypto.randomUUID().slice(0, 8)}`;
+    const url = `https://hooks.example.com/${key}/ok`;
+    const hook = await subscribe(org, url, ["*"]);
+    // Its own creation is an event too, and it goes out to the very subscription: wait for it.
+    await eventually(async () => (await received(key)).some((r) => JSON.parse(r.body).type === "webhooks.subscription.created"), "the forwarded event");
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+    expect((await api.get(`/v1/webhooks/${hook.id}`)).status).toBe(404);
+
+    const trail = await eventually(async () => {
+      const page = await ok<{ data: any[] }>(api.get(`/v1/audit?service=webhooks&limit=100`));
+      return page.data.length >= 2 && page.data;
+    }, "the subscription's audit entries");
+    expect(trail.map((e) => [e.type, e.subject, e.actor, e.data.url, e.data.events])).toEqual([
+      ["webhooks.subscription.deleted", hook.id, { type: "user", id: org.user_id }, url, ["*"]],
+      ["webhooks.subscription.created", hook.id, { type: "user", id: org.user_id }, url, ["*"]],
+    ]);
+    expect(JSON.stringify(trail)).not.toContain(hook.secret);
+    expect(await ok(api.get("/v1/audit/verify"))).toMatchObject({ intact: true, complete: true });
+  });
+});
+
 describe("fan-out and delivery", () => {
   it("matches patterns per organization, queues one signed delivery per subscription and event", async () => {
     const run = crypto.randomUUID().slice(0, 8);
