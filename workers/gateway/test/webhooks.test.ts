@@ -296,11 +296,27 @@ describe("subscriptions", () => {
     await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
   });
 
-  it("at most 25 webhooks per organization (409)", async () => {
+  it("at most 25 webhooks per organization (422), also under 30 concurrent creates", async () => {
     const org = await registerOrganization("Many Hooks");
-    for (let i = 0; i < 25; i++) await subscribe(org, `https://hooks.example.com/many${i}/ok`, ["*"]);
-    const res = await as(org.access_token).post("/v1/webhooks", { url: "https://hooks.example.com/one-too-many/ok", events: ["*"] });
-    expect((await expectProblem(res)).status).toBe(409);
+    for (let i = 0; i < 20; i++) await subscribe(org, `https://hooks.example.com/many${i}/ok`, ["*"]);
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => as(org.access_token).post("/v1/webhooks", { url: `https://hooks.example.com/burst${i}/ok`, events: ["*"] })),
+    );
+    expect(burst.filter((r) => r.status === 201)).toHaveLength(5);
+    const refused = burst.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(25);
+    for (const r of refused) {
+      const p = await expectProblem(r);
+      expect(p.status).toBe(422);
+      expect(p.detail).toBe("This organization has reached its quota of 25 webhooks. Delete one first.");
+    }
+    const all = await ok<{ data: unknown[] }>(as(org.access_token).get("/v1/webhooks?limit=100"));
+    expect(all.data).toHaveLength(25);
+    // The refused creates left no pattern rows behind.
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM webhook_patterns WHERE organization_id = ?1")
+      .bind(org.organization_id)
+      .first<{ n: number }>())!;
+    expect(n).toBe(25);
   });
 });
 

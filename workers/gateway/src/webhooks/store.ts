@@ -92,7 +92,7 @@ export async function createWebhook(env: Env, organizationId: string, given: Web
     ...patternRows(d1, organizationId, id, input.events),
   ]);
   if (!inserted?.meta.changes) {
-    throw new ApiError(409, `An organization may have at most ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`);
+    throw new ApiError(422, `This organization has reached its quota of ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`);
   }
   const row = (await getRow(d1, organizationId, id))!;
   return { ...toWebhook(row), secret };
