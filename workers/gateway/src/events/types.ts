@@ -1,7 +1,8 @@
 /**
  * Every event type the gateway itself emits (the logic services' types come from their
- * events.json). `gatewayEvent` accepts only these, so a new change site cannot emit a type the
- * docs do not list: README "Event types" lists the same (test/events.test.ts compares them).
+ * events.json). `gatewayEvent` accepts only these, so a new change site cannot emit an unlisted
+ * type. docs/events-and-audit.md "Event types" lists the same; test/audit-coverage.test.ts makes
+ * each one (with test/events.test.ts for the sign-in, token and user-management ones).
  */
 export const GATEWAY_EVENT_TYPES = [
   // Sign-in and tokens.
