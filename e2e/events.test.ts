@@ -80,6 +80,8 @@ describe("events and the audit trail over HTTP", () => {
       ["identity.user.created", user.id],
       ["identity.user.roles_changed", user.id],
       ["identity.login.succeeded", org.user_id],
+      // Self-registration is a change too: the new admin registered themselves.
+      ["identity.user.registered", org.user_id],
     ];
     const events = await eventsFor(org, wanted);
     for (const [type, subject] of wanted) {

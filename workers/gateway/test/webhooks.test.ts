@@ -296,11 +296,56 @@ describe("subscriptions", () => {
     await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
   });
 
-  it("at most 25 webhooks per organization (409)", async () => {
+  it("at most 25 webhooks per organization (422), also under 30 concurrent creates", async () => {
     const org = await registerOrganization("Many Hooks");
-    for (let i = 0; i < 25; i++) await subscribe(org, `https://hooks.example.com/many${i}/ok`, ["*"]);
-    const res = await as(org.access_token).post("/v1/webhooks", { url: "https://hooks.example.com/one-too-many/ok", events: ["*"] });
-    expect((await expectProblem(res)).status).toBe(409);
+    for (let i = 0; i < 20; i++) await subscribe(org, `https://hooks.example.com/many${i}/ok`, ["*"]);
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => as(org.access_token).post("/v1/webhooks", { url: `https://hooks.example.com/burst${i}/ok`, events: ["*"] })),
+    );
+    expect(burst.filter((r) => r.status === 201)).toHaveLength(5);
+    const refused = burst.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(25);
+    for (const r of refused) {
+      const p = await expectProblem(r);
+      expect(p.status).toBe(422);
+      expect(p.detail).toBe("This organization has reached its quota of 25 webhooks. Delete one first.");
+    }
+    const all = await ok<{ data: unknown[] }>(as(org.access_token).get("/v1/webhooks?limit=100"));
+    expect(all.data).toHaveLength(25);
+    // The refused creates left no pattern rows behind.
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM webhook_patterns WHERE organization_id = ?1")
+      .bind(org.organization_id)
+      .first<{ n: number }>())!;
+    expect(n).toBe(25);
+  });
+});
+
+describe("the trail of a subscription", () => {
+  it("an admin who forwards every event to an outside URL and removes the subscription leaves both in the audit trail", { timeout: 120_000 }, async () => {
+    const org = await registerOrganization("Exfiltration Story");
+    const api = as(org.access_token);
+    const key = `story-${crypto.randomUUID().slice(0, 8)}`;
+    const url = `https://hooks.example.com/${key}/ok`;
+    const hook = await subscribe(org, url, ["*"]);
+    // Its own creation is an event too, and it goes out to the very subscription: wait for it.
+    await eventually(async () => (await received(key)).some((r) => JSON.parse(r.body).type === "webhooks.subscription.created"), "the forwarded event", 60_000);
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+    expect((await api.get(`/v1/webhooks/${hook.id}`)).status).toBe(404);
+
+    const trail = await eventually(
+      async () => {
+        const page = await ok<{ data: any[] }>(api.get(`/v1/audit?service=webhooks&limit=100`));
+        return page.data.length >= 2 && page.data;
+      },
+      "the subscription's audit entries",
+      60_000,
+    );
+    expect(trail.map((e) => [e.type, e.subject, e.actor, e.data.url, e.data.events])).toEqual([
+      ["webhooks.subscription.deleted", hook.id, { type: "user", id: org.user_id }, url, ["*"]],
+      ["webhooks.subscription.created", hook.id, { type: "user", id: org.user_id }, url, ["*"]],
+    ]);
+    expect(JSON.stringify(trail)).not.toContain(hook.secret);
+    expect(await ok(api.get("/v1/audit/verify"))).toMatchObject({ intact: true, complete: true });
   });
 });
 
@@ -336,9 +381,9 @@ describe("fan-out and delivery", () => {
         return r.length >= events.length && r;
       }, `${key} deliveries`);
       expect(got.map((r) => r.headers["webhook-id"]).sort()).toEqual(events.map((e) => e.id).sort());
-      // Anything else a "*" subscriber got is one of this organization's own identity events (the registration's).
+      // Anything else a "*" subscriber got is one of this organization's own gateway events (the registration's, the subscriptions').
       for (const r of (await received(key)).filter((x) => !ours.has(x.headers["webhook-id"]!))) {
-        expect(JSON.parse(r.body)).toMatchObject({ type: expect.stringMatching(/^identity\./), organizationid: admin.organization_id });
+        expect(JSON.parse(r.body)).toMatchObject({ type: expect.stringMatching(/^(identity|webhooks)\./), organizationid: admin.organization_id });
       }
       for (const r of got) {
         expect(r.method).toBe("POST");
@@ -476,6 +521,78 @@ describe("fan-out and delivery", () => {
     new Webhook(hook.secret).verify(last.body, last.headers);
     expect((await api.post(`/v1/webhooks/${hook.id}/deliveries/${newId()}/redeliver`)).status).toBe(404);
     expect((await as(other.access_token).post(`/v1/webhooks/${hook.id}/deliveries/${list[0].id}/redeliver`)).status).toBe(404);
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+  });
+
+  it("one round of attempts per delivery at a time: concurrent redeliveries start one, a stale message sends nothing", { timeout: 90_000 }, async () => {
+    const org = await registerOrganization("Redeliver Race");
+    const key = `race-${crypto.randomUUID().slice(0, 8)}`;
+    const api = as(org.access_token);
+    const hook = await subscribe(org, `https://hooks.example.com/${key}/fail`, ["crm.*"]);
+    await fanOut(env, [event(org.organization_id, "crm.contact.created")]);
+    const [first] = await eventually(async () => {
+      const list = await deliveries(org, hook.id);
+      return list[0]?.status === "dead_lettered" && list;
+    }, "the first round to end");
+    expect(first.attempt_count).toBe(3);
+
+    // Ten at once: exactly one starts the next round, the others are told one is under way.
+    const answers = await Promise.all(Array.from({ length: 10 }, () => api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([202, ...Array(9).fill(409)]);
+    for (const r of answers.filter((x) => x.status === 409)) expect((await expectProblem(r)).detail).toMatch(/already (queued|being retried)/);
+    // While it retries, another redelivery is refused too (it would send twice).
+    await eventually(async () => (await deliveries(org, hook.id))[0]?.status === "retrying", "the second round to retry");
+    const during = await expectProblem(await api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`));
+    expect(during.status).toBe(409);
+    expect(during.detail).toMatch(/already being retried \(next attempt at /);
+    const second = await eventually(async () => {
+      const d = (await deliveries(org, hook.id))[0];
+      return d?.status === "dead_lettered" && d;
+    }, "the second round to end");
+    expect(second.attempt_count).toBe(6);
+
+    // Two dead letters in a row disabled it (WEBHOOK_DISABLE_AFTER_FAILURES = 2 here): resume.
+    await ok(api.patch(`/v1/webhooks/${hook.id}`, { status: "active" }));
+    // Messages of the earlier rounds (a queue redelivering an old message) send nothing.
+    await env.WEBHOOK_DELIVERIES.send({ delivery_id: first.id }, { contentType: "json" });
+    await env.WEBHOOK_DELIVERIES.send({ delivery_id: first.id, round: 1 }, { contentType: "json" });
+    await ok(api.post(`/v1/webhooks/${hook.id}/deliveries/${first.id}/redeliver`), 202);
+    const third = await eventually(async () => {
+      const d = (await deliveries(org, hook.id))[0];
+      return d?.status === "dead_lettered" && d.attempt_count >= 9 && d;
+    }, "the third round to end");
+    expect(third.attempt_count).toBe(9);
+    expect(third.attempts.map((a: any) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await received(key)).length).toBe(9);
+    await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
+  });
+
+  it("a delivery our own code cannot attempt ends dead-lettered after the last try, not left retrying", { timeout: 60_000 }, async () => {
+    const org = await registerOrganization("Broken Secret");
+    const key = `internal-${crypto.randomUUID().slice(0, 8)}`;
+    const api = as(org.access_token);
+    const hook = await subscribe(org, `https://hooks.example.com/${key}/ok`, ["crm.*"]);
+    // A sealed secret that no longer opens: every attempt fails in the gateway, before any POST.
+    const { secret_sealed } = (await env.DB.prepare("SELECT secret_sealed FROM webhook_subscriptions WHERE id = ?1")
+      .bind(hook.id)
+      .first<{ secret_sealed: string }>())!;
+    await env.DB.prepare("UPDATE webhook_subscriptions SET secret_sealed = ?2 WHERE id = ?1")
+      .bind(hook.id, `${secret_sealed.split(".")[0]}.AAAA`)
+      .run();
+    await fanOut(env, [event(org.organization_id, "crm.contact.created")]);
+    const [d] = await eventually(async () => {
+      const list = await deliveries(org, hook.id);
+      return list[0]?.status === "dead_lettered" && list;
+    }, "the delivery to be dead-lettered");
+    expect(d).toMatchObject({ attempt_count: 0, next_retry_at: null });
+    expect(d.last_error).toMatch(/platform failed to attempt this delivery 3 times/);
+    expect(await received(key)).toEqual([]);
+    // Repaired, a redelivery goes through.
+    await env.DB.prepare("UPDATE webhook_subscriptions SET secret_sealed = ?2 WHERE id = ?1").bind(hook.id, secret_sealed).run();
+    await ok(api.post(`/v1/webhooks/${hook.id}/deliveries/${d.id}/redeliver`), 202);
+    await eventually(async () => (await deliveries(org, hook.id))[0]?.status === "delivered", "the redelivery");
+    expect((await received(key)).length).toBe(1);
     await ok(api.delete(`/v1/webhooks/${hook.id}`), 204);
   });
 

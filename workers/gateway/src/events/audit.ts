@@ -174,6 +174,8 @@ export interface VerifyReport {
   head_seq: number;
   broken: ChainBreak | null;
   next_from_seq: number | null;
+  /** Entries up to this seq were removed by retention (null: none). */
+  pruned_through_seq: number | null;
 }
 
 /**
@@ -181,7 +183,11 @@ export interface VerifyReport {
  * must match its content, link to the entry before it and follow it without a gap. The entry
  * before `fromSeq` is taken as given (it was checked by the previous page).
  */
-export async function verifyChain(d1: D1Database, organizationId: string, fromSeq: number, limit: number): Promise<VerifyReport> {
+export async function verifyChain(d1: D1Database, organizationId: string, requestedFrom: number, limit: number): Promise<VerifyReport> {
+  // Entries up to the anchor were removed by retention (retention.ts): the walk starts after it,
+  // and the first kept entry must link to the anchor's hash.
+  const anchor = await d1.prepare("SELECT seq, hash FROM audit_anchors WHERE organization_id = ?1").bind(organizationId).first<{ seq: number; hash: string }>();
+  const fromSeq = anchor && requestedFrom <= anchor.seq ? anchor.seq + 1 : requestedFrom;
   const [prevRows, rows, headRows] = await d1.batch<Record<string, unknown>>([
     d1.prepare("SELECT seq, hash FROM audit_entries WHERE organization_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1").bind(organizationId, fromSeq),
     d1.prepare("SELECT * FROM audit_entries WHERE organization_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3").bind(organizationId, fromSeq, limit),
@@ -191,7 +197,8 @@ export async function verifyChain(d1: D1Database, organizationId: string, fromSe
   const before = prevRows!.results[0] as { seq: number; hash: string } | undefined;
   const entries = rows!.results as unknown as AuditEntry[];
   let expectedSeq = fromSeq;
-  let prevHash: string | undefined = fromSeq <= 1 ? GENESIS_HASH : before?.seq === fromSeq - 1 ? before.hash : undefined;
+  let prevHash: string | undefined =
+    fromSeq <= 1 ? GENESIS_HASH : before?.seq === fromSeq - 1 ? before.hash : anchor?.seq === fromSeq - 1 ? anchor.hash : undefined;
   let broken: ChainBreak | null = null;
   if (fromSeq > 1 && prevHash === undefined && fromSeq <= headSeq) broken = { seq: fromSeq - 1, event_id: null, reason: "missing_entry" };
   let checked = 0;
@@ -216,5 +223,14 @@ export async function verifyChain(d1: D1Database, organizationId: string, fromSe
   }
   const last = broken ? null : (entries[entries.length - 1]?.seq ?? null);
   const next = !broken && last !== null && last < headSeq ? last + 1 : null;
-  return { intact: broken === null, from_seq: fromSeq, to_seq: last, checked, head_seq: headSeq, broken, next_from_seq: next };
+  return {
+    intact: broken === null,
+    from_seq: fromSeq,
+    to_seq: last,
+    checked,
+    head_seq: Math.max(headSeq, anchor?.seq ?? 0),
+    broken,
+    next_from_seq: next,
+    pruned_through_seq: anchor?.seq ?? null,
+  };
 }

@@ -1,11 +1,13 @@
 import type { Context } from "hono";
 import { sql } from "drizzle-orm";
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { db } from "../identity/db/client";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
 
-type Db = ReturnType<typeof db>;
+// biome-ignore lint/suspicious/noExplicitAny: any drizzle D1 database, with or without a schema
+type Db = DrizzleD1Database<any>;
 import { buildEvent, eventSource, eventsEnabled, relayOutbox, type EventActor, type PlatformEvent } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
+import type { GatewayEventType } from "./types";
 
 /**
  * The gateway's own events (the identity provider's): built here, written to the gateway's
@@ -26,12 +28,21 @@ export function systemActor(requestid: string | null): EventActor {
   return { source: GATEWAY_SOURCE, actortype: "system", actorid: null, requestid };
 }
 
-export function identityEvent(
+/** One of the gateway's own events (GATEWAY_EVENT_TYPES): identity, webhooks, mesh, workflows. */
+export function gatewayEvent(
   actor: EventActor,
-  type: `identity.${string}.${string}`,
-  e: { subject: string; organizationid: string; data: Record<string, unknown> },
+  type: GatewayEventType,
+  e: { subject: string; organizationid: string; data: Record<string, unknown>; id?: string; time?: string },
 ): PlatformEvent {
   return buildEvent(actor, { type, ...e });
+}
+
+/** The identity provider's events (the same as gatewayEvent; kept for the identity handlers). */
+export const identityEvent = gatewayEvent;
+
+/** The actor of a change made by a user who is not signed in yet (registering, resetting a password). */
+export function userActor(c: Context<GatewayEnv>, userId: string): EventActor {
+  return { ...systemActor(c.get("requestId") ?? null), actortype: "user", actorid: userId };
 }
 
 /** The outbox columns an event fills (the table: migrations/0004_events.sql; seq, claimed_at and relayed_at are the relay's). */
@@ -59,6 +70,39 @@ export function outboxInsert(d: Db, event: PlatformEvent, options: { onlyIfChang
     .insert(outbox)
     .select(
       sql`SELECT ${event.id}, ${event.type}, ${event.source}, ${event.subject}, ${event.organizationid}, ${event.actortype}, ${event.actorid}, ${event.requestid}, ${event.time}, ${JSON.stringify(event.data)}${where}`,
+    );
+}
+
+/**
+ * The same outbox INSERT as a plain D1 statement, for code that batches prepared statements
+ * (webhooks, workflows). `onlyIfChanged` as in outboxInsert; `orIgnore` for an event whose id is
+ * derived from what it describes (written again after a retry, it stays one row); `dataSet` puts
+ * one value the batch itself decides (a version number) into the event's data, from a scalar
+ * subquery whose parameters are numbered from ?11.
+ */
+export function outboxStatement(
+  d1: D1Database,
+  event: PlatformEvent,
+  options: { onlyIfChanged?: boolean; orIgnore?: boolean; dataSet?: { path: string; select: string; params: unknown[] } } = {},
+): D1PreparedStatement {
+  const data = options.dataSet ? `json_set(?10, '${options.dataSet.path.replace(/'/g, "")}', (${options.dataSet.select}))` : "?10";
+  return d1
+    .prepare(
+      `INSERT ${options.orIgnore ? "OR IGNORE " : ""}INTO outbox (id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ${data}${options.onlyIfChanged ? " WHERE changes() > 0" : ""}`,
+    )
+    .bind(
+      event.id,
+      event.type,
+      event.source,
+      event.subject,
+      event.organizationid,
+      event.actortype,
+      event.actorid,
+      event.requestid,
+      event.time,
+      JSON.stringify(event.data),
+      ...(options.dataSet?.params ?? []),
     );
 }
 

@@ -4,7 +4,8 @@ import { registerAuditRoutes } from "./routes/audit";
 import { registerEventRoutes } from "./routes/events";
 
 export { consumeEvents, EVENTS_QUEUE } from "./consumer";
-export { actorOf, identityEvent, outboxInsert, relaySoon, systemActor } from "./emit";
+export { actorOf, gatewayEvent, identityEvent, outboxInsert, outboxStatement, relaySoon, systemActor, userActor } from "./emit";
+export { GATEWAY_EVENT_TYPES, type GatewayEventType } from "./types";
 export { recordEvents } from "./store";
 
 /** Events and the audit trail: GET /v1/events, GET /v1/audit, GET /v1/audit/verify (admins), and the queue consumer. */

@@ -64,7 +64,12 @@ export const AuditListQuerySchema = PaginationQuerySchema.extend({
 export const AuditListSchema = listResponseSchema(AuditEntrySchema, "AuditEntryList");
 
 export const VerifyQuerySchema = z.object({
-  from_seq: z.coerce.number().int().min(1).default(1).openapi({ description: "Where to start (a previous answer's next_from_seq)." }),
+  from_seq: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .openapi({ description: "Where to start (a previous answer's next_from_seq); a seq removed by retention starts after pruned_through_seq." }),
   limit: z.coerce
     .number()
     .int()
@@ -90,5 +95,14 @@ export const VerifyReportSchema = z
       })
       .nullable(),
     next_from_seq: z.number().int().nullable(),
+    pruned_through_seq: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({
+        description:
+          "Entries up to this seq were removed by retention (the organization keeps its newest events, see the docs); the walk starts after it " +
+          "and the first kept entry must link to the removed entry's hash. null when none were removed.",
+      }),
   })
   .openapi("AuditVerification");

@@ -1,5 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { ApiError, isUniqueViolation, newId, nowIso } from "@buildly/shared";
+import { ApiError, isUniqueViolation, newId, nowIso, type PlatformEvent } from "@buildly/shared";
+import { outboxInsert } from "../events/emit";
 import { db } from "./db/client";
 import { organizations, roles, userRoles, users, type UserRow } from "./db/schema";
 import { BUILTIN_ROLES } from "./rbac";
@@ -18,7 +19,12 @@ export function emailTaken(): ApiError {
 }
 
 /** A new organization, its three built-in roles and its first user as admin, in one transaction. */
-export async function createOrganizationWithAdmin(d1: D1Database, input: { organization_name: string; email: string; name: string; password_hash: string }) {
+export async function createOrganizationWithAdmin(
+  d1: D1Database,
+  input: { organization_name: string; email: string; name: string; password_hash: string },
+  /** The event of this registration, written in the same batch (given the new ids). */
+  event?: (ids: { organization_id: string; user_id: string }) => PlatformEvent,
+) {
   const now = nowIso();
   const orgId = newId();
   const userId = newId();
@@ -49,6 +55,7 @@ export async function createOrganizationWithAdmin(d1: D1Database, input: { organ
         updated_at: now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: roleIds.admin }),
+      ...(event ? [outboxInsert(d, event({ organization_id: orgId, user_id: userId }))] : []),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw emailTaken();

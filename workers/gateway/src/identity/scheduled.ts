@@ -5,6 +5,7 @@ import { CLOCK_SKEW_SECONDS } from "./tokens";
 import { db } from "./db/client";
 import { signingKeys } from "./db/schema";
 import { deliverPending } from "./mail-outbox";
+import { eventsKept, pruneEvents } from "../events/retention";
 
 /** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, and deliver pending mail. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
@@ -28,6 +29,7 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
     Promise.all([
       rotateIfDue(env).catch((err) => logError("scheduled", "gateway", err, { during: "key rotation" })),
       deliverPending(env).catch((err) => logError("scheduled", "gateway", err, { during: "mail delivery" })),
+      pruneEvents(env.DB, eventsKept(env)).catch((err) => logError("scheduled", "gateway", err, { during: "events retention" })),
     ]),
   );
 };

@@ -6,6 +6,9 @@ export interface DeliveryConfig {
   disableAfterFailures: number;
 }
 
+/** The delivery queue's max_retries (wrangler.toml): a message is seen at most this many times plus one. */
+export const MAX_ATTEMPTS_LIMIT = 20;
+
 /** Cloudflare Queues accepts delays up to 12 hours. */
 export const MAX_RETRY_DELAY_SECONDS = 12 * 3600;
 
@@ -17,7 +20,8 @@ function int(value: string | undefined, fallback: number, min: number, max: numb
 export function deliveryConfig(env: Env): DeliveryConfig {
   return {
     timeoutMs: int(env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 30_000),
-    maxAttempts: int(env.WEBHOOK_MAX_ATTEMPTS, 12, 1, 50),
+    // At most the queue's max_retries (wrangler.toml: 20), so the consumer, not the queue, ends every chain.
+    maxAttempts: int(env.WEBHOOK_MAX_ATTEMPTS, 12, 1, MAX_ATTEMPTS_LIMIT),
     retryBaseSeconds: int(env.WEBHOOK_RETRY_BASE_SECONDS, 30, 0, 3600),
     disableAfterFailures: int(env.WEBHOOK_DISABLE_AFTER_FAILURES, 5, 1, 1000),
   };

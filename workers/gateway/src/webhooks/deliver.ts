@@ -18,6 +18,7 @@ interface DeliveryRow {
   payload: string;
   status: string;
   attempt_count: number;
+  round: number;
 }
 
 /**
@@ -34,12 +35,42 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
       try {
         await deliverOne(env, cfg, message);
       } catch (err) {
-        // Our own failure (D1 unreachable, say), not the receiver's: the queue tries again.
+        // Our own failure (D1 unreachable, a secret that cannot be opened), not the receiver's.
         logError(message.id, "gateway", err, { during: "webhook delivery" });
-        message.retry({ delaySeconds: retryDelaySeconds(cfg, message.attempts) });
+        await giveUpOrRetry(env, cfg, message);
       }
     }),
   );
+}
+
+/**
+ * After our own failure: the queue tries again, within the same budget of attempts as the
+ * receiver's failures; at the last one the delivery ends `dead_lettered` with the reason, so no
+ * row is left `retrying` by a message the queue drops. If even that write fails, the queue
+ * tries again (max_retries in wrangler.toml is above WEBHOOK_MAX_ATTEMPTS).
+ */
+async function giveUpOrRetry(env: Env, cfg: DeliveryConfig, message: Message<unknown>): Promise<void> {
+  const parsed = DeliveryMessageSchema.safeParse(message.body);
+  if (parsed.success && message.attempts >= cfg.maxAttempts) {
+    try {
+      const now = nowIso();
+      await env.DB.prepare(
+        `UPDATE webhook_deliveries SET status = 'dead_lettered', next_retry_at = NULL, last_error = ?3, updated_at = ?4
+         WHERE id = ?1 AND round = ?2 AND status IN ('pending', 'retrying')`,
+      )
+        .bind(
+          parsed.data.delivery_id,
+          parsed.data.round ?? 0,
+          `The platform failed to attempt this delivery ${message.attempts} times (an internal error); redeliver it to try again.`,
+          now,
+        )
+        .run();
+      return message.ack();
+    } catch (err) {
+      logError(message.id, "gateway", err, { during: "webhook delivery give-up" });
+    }
+  }
+  message.retry({ delaySeconds: retryDelaySeconds(cfg, message.attempts) });
 }
 
 async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknown>): Promise<void> {
@@ -48,7 +79,7 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
   const d1 = env.DB;
   const row = await d1
     .prepare(
-      `SELECT d.id, d.subscription_id, d.organization_id, d.event_id, d.payload, d.status, d.attempt_count,
+      `SELECT d.id, d.subscription_id, d.organization_id, d.event_id, d.payload, d.status, d.attempt_count, d.round,
               s.url, s.status AS subscription_status, s.secret_sealed, s.previous_secret_sealed, s.previous_secret_expires_at
        FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id AND s.organization_id = d.organization_id
        WHERE d.id = ?1`,
@@ -60,8 +91,9 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
           subscription_status: SubscriptionRow["status"];
         }
     >();
-  // Gone with its subscription, or settled by an earlier copy of this message.
-  if (!row || !["pending", "retrying"].includes(row.status)) return message.ack();
+  // Gone with its subscription, settled by an earlier copy of this message, or a message of an
+  // earlier round (a redelivery has started another): only the current round's messages send.
+  if (!row || !["pending", "retrying"].includes(row.status) || row.round !== (parsed.data.round ?? 0)) return message.ack();
   if (row.subscription_status !== "active") {
     await cancelPending(d1, row.subscription_id, nowIso(), `The webhook was ${row.subscription_status}.`).run();
     return message.ack();
@@ -85,16 +117,28 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
     d1
       .prepare(
         `INSERT INTO webhook_delivery_attempts (id, delivery_id, attempt, started_at, duration_ms, response_status, succeeded, error, next_retry_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?2 AND round = ?10 AND attempt_count = ?11)`,
       )
-      .bind(newId(), row.id, attempt, startedAt.toISOString(), result.durationMs, result.status, result.ok ? 1 : 0, result.error, nextRetryAt),
+      .bind(
+        newId(),
+        row.id,
+        attempt,
+        startedAt.toISOString(),
+        result.durationMs,
+        result.status,
+        result.ok ? 1 : 0,
+        result.error,
+        nextRetryAt,
+        row.round,
+        row.attempt_count,
+      ),
     d1
       .prepare(
         `UPDATE webhook_deliveries SET status = ?2, attempt_count = attempt_count + 1, next_retry_at = ?3, last_response_status = ?4, last_error = ?5,
            delivered_at = CASE WHEN ?2 = 'delivered' THEN ?6 ELSE delivered_at END, updated_at = ?6
-         WHERE id = ?1`,
+         WHERE id = ?1 AND round = ?7 AND attempt_count = ?8`,
       )
-      .bind(row.id, status, nextRetryAt, result.status, result.error, now),
+      .bind(row.id, status, nextRetryAt, result.status, result.error, now, row.round, row.attempt_count),
   ];
   if (result.ok) {
     statements.push(

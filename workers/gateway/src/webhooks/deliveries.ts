@@ -93,19 +93,45 @@ export async function getDelivery(d1: D1Database, organizationId: string, webhoo
   return row ? (await withAttempts(d1, [row]))[0] : undefined;
 }
 
-/** Sends one delivery again, whatever became of it: a fresh round of attempts with the same webhook-id. */
+/**
+ * Sends one delivery again: a fresh round of attempts with the same webhook-id. One round at a
+ * time: the conditional UPDATE starts the next round only while none is under way (pending or
+ * retrying), so of concurrent redeliveries exactly one starts it and the others answer 409; the
+ * message names its round, so a leftover message of an earlier round sends nothing.
+ */
 export async function redeliver(env: Env, organizationId: string, webhookId: string, deliveryId: string): Promise<Delivery> {
   const subscription = await getRow(env.DB, organizationId, webhookId);
   if (!subscription) throw webhookNotFound();
   if (subscription.status !== "active") {
     throw new ApiError(409, `The webhook is ${subscription.status}; resume it (PATCH status "active") before redelivering.`);
   }
-  const res = await env.DB.prepare(
-    "UPDATE webhook_deliveries SET status = 'pending', next_retry_at = NULL, updated_at = ?4 WHERE id = ?1 AND subscription_id = ?2 AND organization_id = ?3",
+  const started = await env.DB.prepare(
+    `UPDATE webhook_deliveries SET status = 'pending', round = round + 1, next_retry_at = NULL, updated_at = ?4
+     WHERE id = ?1 AND subscription_id = ?2 AND organization_id = ?3 AND status NOT IN ('pending', 'retrying')
+     RETURNING round`,
   )
     .bind(deliveryId, webhookId, organizationId, nowIso())
-    .run();
-  if (!res.meta.changes) throw new ApiError(404, "This webhook has no delivery with this id.");
-  await env.WEBHOOK_DELIVERIES.send({ delivery_id: deliveryId } satisfies DeliveryMessage, { contentType: "json" });
+    .first<{ round: number }>();
+  if (!started) {
+    const current = await getDelivery(env.DB, organizationId, webhookId, deliveryId);
+    if (!current) throw new ApiError(404, "This webhook has no delivery with this id.");
+    throw new ApiError(
+      409,
+      current.status === "retrying"
+        ? `This delivery is already being retried (next attempt at ${current.next_retry_at}); redeliver it once that round has ended.`
+        : "This delivery is already queued; redeliver it once its attempts have ended.",
+    );
+  }
+  try {
+    await env.WEBHOOK_DELIVERIES.send({ delivery_id: deliveryId, round: started.round } satisfies DeliveryMessage, { contentType: "json" });
+  } catch (err) {
+    // Not queued: end the round at once, so it does not hold off every later redelivery.
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET status = 'dead_lettered', last_error = ?3, updated_at = ?4 WHERE id = ?1 AND round = ?2 AND status = 'pending'",
+    )
+      .bind(deliveryId, started.round, "The redelivery could not be queued; try again.", nowIso())
+      .run();
+    throw err;
+  }
   return (await getDelivery(env.DB, organizationId, webhookId, deliveryId))!;
 }

@@ -109,7 +109,8 @@ export const DeliverySchema = z
     status: z.enum(DELIVERY_STATUSES).openapi({
       description:
         "pending: queued; retrying: an attempt failed, another is due at next_retry_at; delivered: a 2xx came back; " +
-        "dead_lettered: every attempt failed; cancelled: the subscription was paused or disabled first.",
+        "dead_lettered: every attempt failed, or the platform itself failed to attempt it that often (last_error says so); " +
+        "cancelled: the subscription was paused or disabled first.",
     }),
     attempt_count: z.number().int(),
     next_retry_at: TimestampSchema.nullable(),
@@ -132,6 +133,10 @@ export const DeliveryParamSchema = z.object({
   delivery_id: IdSchema.openapi({ param: { name: "delivery_id", in: "path" } }),
 });
 
-/** What a message on the delivery queue carries: the row holds the rest. */
-export const DeliveryMessageSchema = z.object({ delivery_id: z.string().min(1).max(64) });
+/**
+ * What a message on the delivery queue carries: the row holds the rest. `round` is the delivery's
+ * round of attempts the message belongs to (0, the fan-out's, when absent; each redelivery starts
+ * the next): a message of another round than the row's is stale and is acknowledged unsent.
+ */
+export const DeliveryMessageSchema = z.object({ delivery_id: z.string().min(1).max(64), round: z.number().int().min(0).optional() });
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;

@@ -1,4 +1,5 @@
-import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
+import { ApiError, decodeCursor, newId, nowIso, paginate, type EventActor } from "@buildly/shared";
+import { gatewayEvent, outboxStatement } from "../events/emit";
 import { newSigningSecret, sealSecret } from "./secrets";
 import { MAX_SUBSCRIPTIONS_PER_ORGANIZATION, type Webhook, type WebhookInput, type WebhookPatch } from "./schemas";
 import { targetPolicy, targetProblem } from "./target";
@@ -57,7 +58,12 @@ function patternRows(d1: D1Database, organizationId: string, id: string, pattern
   );
 }
 
-export async function createWebhook(env: Env, organizationId: string, given: WebhookInput, createdBy: string | null) {
+/** What a webhook's events carry: the subscription as the API shows it, never its secret. */
+function eventData(w: Webhook): Record<string, unknown> {
+  return { id: w.id, url: w.url, description: w.description, events: w.events, status: w.status };
+}
+
+export async function createWebhook(env: Env, organizationId: string, given: WebhookInput, createdBy: string | null, actor: EventActor) {
   checkUrl(env, given.url);
   const input = { ...given, events: [...new Set(given.events)] };
   const d1 = env.DB;
@@ -74,10 +80,19 @@ export async function createWebhook(env: Env, organizationId: string, given: Web
          WHERE (SELECT count(*) FROM webhook_subscriptions WHERE organization_id = ?2) < ?9`,
       )
       .bind(id, organizationId, input.url, input.description ?? null, JSON.stringify(input.events), sealed, createdBy, now, MAX_SUBSCRIPTIONS_PER_ORGANIZATION),
+    outboxStatement(
+      d1,
+      gatewayEvent(actor, "webhooks.subscription.created", {
+        subject: id,
+        organizationid: organizationId,
+        data: { id, url: input.url, description: input.description ?? null, events: input.events, status: "active" },
+      }),
+      { onlyIfChanged: true },
+    ),
     ...patternRows(d1, organizationId, id, input.events),
   ]);
   if (!inserted?.meta.changes) {
-    throw new ApiError(409, `An organization may have at most ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`);
+    throw new ApiError(422, `This organization has reached its quota of ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`);
   }
   const row = (await getRow(d1, organizationId, id))!;
   return { ...toWebhook(row), secret };
@@ -101,7 +116,7 @@ export async function listWebhooks(d1: D1Database, organizationId: string, limit
   return { data: page.data.map(toWebhook), next_cursor: page.next_cursor };
 }
 
-export async function updateWebhook(env: Env, organizationId: string, id: string, given: WebhookPatch) {
+export async function updateWebhook(env: Env, organizationId: string, id: string, given: WebhookPatch, actor: EventActor) {
   const patch = { ...given, events: given.events && [...new Set(given.events)] };
   const d1 = env.DB;
   const row = await getRow(d1, organizationId, id);
@@ -130,8 +145,22 @@ export async function updateWebhook(env: Env, organizationId: string, id: string
     set("status", "paused");
   }
   values.push(id, organizationId);
+  const before = toWebhook(row);
+  const after: Webhook = {
+    ...before,
+    ...(patch.url !== undefined && { url: patch.url }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.events !== undefined && { events: patch.events }),
+    ...(patch.status !== undefined && { status: patch.status }),
+  };
+  const changed = Object.keys(patch).filter((k) => patch[k as keyof WebhookPatch] !== undefined);
   statements.unshift(
     d1.prepare(`UPDATE webhook_subscriptions SET ${sets.join(", ")} WHERE id = ?${values.length - 1} AND organization_id = ?${values.length}`).bind(...values),
+    outboxStatement(
+      d1,
+      gatewayEvent(actor, "webhooks.subscription.updated", { subject: id, organizationid: organizationId, data: { ...eventData(after), changed } }),
+      { onlyIfChanged: true },
+    ),
   );
   if (patch.status === "paused") statements.push(cancelPending(d1, id, now, "The webhook was paused."));
   await d1.batch(statements);
@@ -147,25 +176,47 @@ export function cancelPending(d1: D1Database, subscriptionId: string, now: strin
     .bind(subscriptionId, now, reason);
 }
 
-export async function deleteWebhook(d1: D1Database, organizationId: string, id: string) {
-  const res = await d1.prepare("DELETE FROM webhook_subscriptions WHERE id = ?1 AND organization_id = ?2").bind(id, organizationId).run();
-  if (!res.meta.changes) throw webhookNotFound();
+export async function deleteWebhook(d1: D1Database, organizationId: string, id: string, actor: EventActor) {
+  const row = await getRow(d1, organizationId, id);
+  if (!row) throw webhookNotFound();
+  const [res] = await d1.batch([
+    d1.prepare("DELETE FROM webhook_subscriptions WHERE id = ?1 AND organization_id = ?2").bind(id, organizationId),
+    outboxStatement(
+      d1,
+      gatewayEvent(actor, "webhooks.subscription.deleted", { subject: id, organizationid: organizationId, data: eventData(toWebhook(row)) }),
+      {
+        onlyIfChanged: true,
+      },
+    ),
+  ]);
+  if (!res?.meta.changes) throw webhookNotFound();
 }
 
 /** A new secret; the previous one keeps signing (a second signature) for ROTATION_OVERLAP_SECONDS. */
-export async function rotateSecret(env: Env, organizationId: string, id: string) {
+export async function rotateSecret(env: Env, organizationId: string, id: string, actor: EventActor) {
   const d1 = env.DB;
   const secret = newSigningSecret();
   const sealed = await sealSecret(env, secret);
   const now = nowIso();
   const overlapEnds = new Date(Date.now() + ROTATION_OVERLAP_SECONDS * 1000).toISOString();
-  const res = await d1
-    .prepare(
-      `UPDATE webhook_subscriptions SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = ?1, secret_sealed = ?2, updated_at = ?3
-       WHERE id = ?4 AND organization_id = ?5`,
-    )
-    .bind(overlapEnds, sealed, now, id, organizationId)
-    .run();
-  if (!res.meta.changes) throw webhookNotFound();
+  const [res] = await d1.batch([
+    d1
+      .prepare(
+        `UPDATE webhook_subscriptions SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = ?1, secret_sealed = ?2, updated_at = ?3
+         WHERE id = ?4 AND organization_id = ?5`,
+      )
+      .bind(overlapEnds, sealed, now, id, organizationId),
+    // Which webhook and until when the previous secret still signs; never a secret.
+    outboxStatement(
+      d1,
+      gatewayEvent(actor, "webhooks.subscription.secret_rotated", {
+        subject: id,
+        organizationid: organizationId,
+        data: { id, previous_secret_expires_at: overlapEnds },
+      }),
+      { onlyIfChanged: true },
+    ),
+  ]);
+  if (!res?.meta.changes) throw webhookNotFound();
   return { ...toWebhook((await getRow(d1, organizationId, id))!), secret };
 }

@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { decodeCursor, paginate, afterCursor } from "@buildly/shared";
+import { decodeCursor, paginate, afterCursor, type PlatformEvent } from "@buildly/shared";
+import { outboxStatement } from "../events/emit";
 import { workflowInstances, type InstanceIndexRow } from "./db/schema";
 import type { InstanceSummary } from "./schemas";
 
@@ -75,17 +76,24 @@ export async function deleteIndexRow(d1: D1Database, organizationId: string, id:
     .where(and(eq(workflowInstances.id, id), eq(workflowInstances.organization_id, organizationId)));
 }
 
-/** The object's current state, written only over an older version (writes may arrive out of order). */
+/**
+ * The object's current state, written only over an older version (writes may arrive out of order),
+ * with the events of the transitions since the last write in the same batch (ids derived from
+ * instance and version, so a write that runs again adds none).
+ */
 export async function updateIndexRow(
   d1: D1Database,
   organizationId: string,
   id: string,
   s: { state: string; terminal: boolean; version: number; updated_at: string },
+  events: PlatformEvent[] = [],
 ): Promise<void> {
-  await d1
-    .prepare("UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3")
-    .bind(s.state, s.terminal ? 1 : 0, s.version, s.updated_at, id, organizationId)
-    .run();
+  await d1.batch([
+    d1
+      .prepare("UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3")
+      .bind(s.state, s.terminal ? 1 : 0, s.version, s.updated_at, id, organizationId),
+    ...events.map((e) => outboxStatement(d1, e, { orIgnore: true })),
+  ]);
 }
 
 export function toSummary(r: InstanceIndexRow): InstanceSummary {

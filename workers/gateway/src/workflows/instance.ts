@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, encodeCursor, logError, nowIso, problemResponse, toApiError, type RpcResult } from "@buildly/shared";
+import { ApiError, encodeCursor, eventsEnabled, logError, nowIso, problemResponse, relayOutbox, toApiError, type RpcResult } from "@buildly/shared";
+import { transitionEvent } from "../events/workflow-events";
 import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
 import { principalState } from "../identity/principal-status";
 import type { Principal } from "../identity/tokens";
@@ -53,6 +54,8 @@ interface Instance {
 }
 
 const SYSTEM: Actor = { type: "system", id: null };
+/** Storage key: the highest history version whose transition event is in the gateway's outbox. */
+const EVENTED_VERSION = "evented_version";
 /** Transitions waiting their turn on one instance, beyond which callers get 503. */
 const MAX_QUEUE = 1000;
 export const MAX_CHILDREN = 100;
@@ -569,7 +572,23 @@ export class WorkflowInstance extends DurableObject<Env> {
   private async writeIndex(): Promise<void> {
     const s = this.inst!;
     const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
-    await updateIndexRow(this.env.DB, s.organization_id, s.id, { state: s.state, terminal, version: s.version, updated_at: s.updated_at });
+    // The transitions not yet in the outbox go with the index write (at most 50 a batch).
+    for (;;) {
+      const after = (await this.ctx.storage.get<number>(EVENTED_VERSION)) ?? 1;
+      const rows = this.ctx.storage.sql
+        .exec<HistoryRow>("SELECT * FROM history WHERE version > ? AND version <= ? ORDER BY version LIMIT 50", after, s.version)
+        .toArray();
+      const events = rows
+        .map(toEntry)
+        .filter((e) => e.transition !== null)
+        .map((e) => transitionEvent({ ...e, instance_id: s.id, organization_id: s.organization_id, template_id: s.template.id, subject: s.subject }));
+      await updateIndexRow(this.env.DB, s.organization_id, s.id, { state: s.state, terminal, version: s.version, updated_at: s.updated_at }, events);
+      if (!rows.length) break;
+      await this.ctx.storage.put(EVENTED_VERSION, rows[rows.length - 1]!.version);
+      if (events.length && eventsEnabled(this.env))
+        this.ctx.waitUntil(relayOutbox(this.env).catch((err) => logError(`workflow:${s.id}`, "gateway", err, { during: "outbox relay" })));
+      if (rows.length < 50) break;
+    }
     if (this.inst!.index_version < s.version) this.inst!.index_version = s.version;
   }
 

@@ -1,6 +1,8 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type FieldError, type IdentityContext, afterCursor } from "@buildly/shared";
+import { ApiError, decodeCursor, newId, nowIso, paginate, type EventActor, type FieldError, type IdentityContext, afterCursor } from "@buildly/shared";
+import { outboxInsert, outboxStatement } from "../events/emit";
+import { templateEvent } from "../events/workflow-events";
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { definitionOf, graphProblems, type TemplateSnapshot } from "./definition";
@@ -164,6 +166,7 @@ export async function createTemplate(
   organizationId: string,
   input: TemplateInput,
   createdBy: string | null,
+  actor: EventActor,
 ): Promise<Template> {
   const now = nowIso();
   const id = newId();
@@ -192,6 +195,8 @@ export async function createTemplate(
          SELECT ?1, 1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM workflow_templates WHERE id = ?1)`,
       )
       .bind(id, organizationId, version.name, version.description, JSON.stringify(version.definition), createdBy, now),
+    // Only when the version row went in (the quotas held).
+    outboxStatement(d1, templateEvent(actor, "workflows.template.created", organizationId, id, input, 1), { onlyIfChanged: true }),
   ]);
   if (!inserted?.meta.changes) throw await fullQuota(d1, quotas, organizationId, bytes);
   return toTemplate(version);
@@ -209,6 +214,7 @@ export async function addVersion(
   id: string,
   input: TemplateInput,
   createdBy: string | null,
+  actor: EventActor,
 ): Promise<Template> {
   const now = nowIso();
   const bytes = versionBytes(input);
@@ -227,6 +233,11 @@ export async function addVersion(
            AND NOT EXISTS (SELECT 1 FROM workflow_template_versions AS v WHERE v.template_id = t.id AND v.version = t.latest_version)`,
       )
       .bind(input.name, input.description ?? null, JSON.stringify(definitionOf(input)), createdBy, now, id, organizationId),
+    // Its version is the one this batch numbered.
+    outboxStatement(d1, templateEvent(actor, "workflows.template.updated", organizationId, id, input, null), {
+      onlyIfChanged: true,
+      dataSet: { path: "$.version", select: "SELECT latest_version FROM workflow_templates WHERE id = ?11", params: [id] },
+    }),
   ]);
   const version = bumped?.results[0]?.version;
   if (version === undefined) {
@@ -274,20 +285,22 @@ export async function listTemplates(d1: D1Database, organizationId: string, limi
  * part of the DELETE, so an instance started at the same moment cannot slip in between (an
  * instance's index row is written only if its template still exists).
  */
-export async function deleteTemplate(d1: D1Database, organizationId: string, id: string): Promise<void> {
+export async function deleteTemplate(d1: D1Database, organizationId: string, id: string, actor: EventActor): Promise<void> {
   const d = db(d1);
-  const deleted = await d
-    .delete(workflowTemplates)
-    .where(
-      and(
-        eq(workflowTemplates.id, id),
-        eq(workflowTemplates.organization_id, organizationId),
-        sql`NOT EXISTS (SELECT 1 FROM workflow_instances AS i WHERE i.template_id = ${id} AND i.terminal = 0)`,
-      ),
-    )
-    .returning({ id: workflowTemplates.id })
-    .get();
-  if (deleted) return;
+  const [deleted] = await d.batch([
+    d
+      .delete(workflowTemplates)
+      .where(
+        and(
+          eq(workflowTemplates.id, id),
+          eq(workflowTemplates.organization_id, organizationId),
+          sql`NOT EXISTS (SELECT 1 FROM workflow_instances AS i WHERE i.template_id = ${id} AND i.terminal = 0)`,
+        ),
+      )
+      .returning({ id: workflowTemplates.id }),
+    outboxInsert(d, templateEvent(actor, "workflows.template.deleted", organizationId, id, null, null), { onlyIfChanged: true }),
+  ]);
+  if (deleted.length) return;
   if (!(await templateExists(d1, organizationId, id))) throw templateNotFound();
   throw new ApiError(409, `${await runningCount(d1, id)} running instance(s) use this template. Delete it once they have finished.`);
 }

@@ -1,17 +1,18 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { ApiError, isUniqueViolation, logError, newId, nowIso } from "@buildly/shared";
-import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, publicUser, roleNamesOf } from "../../accounts";
+import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, normalizeEmail, publicUser, roleNamesOf } from "../../accounts";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../../crypto";
 import { revokeUserRefreshTokens } from "../../tokens";
 import { db } from "../../db/client";
-import { invitations, organizations, passwordResets, userRoles, users } from "../../db/schema";
+import { invitations, organizations, passwordResets, roles, userRoles, users } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
 import { reservePasswordAttempt, tooManyPasswordAttempts } from "../../login-guard";
 import { assertPasswordAllowed } from "../../password-policy";
 import { sponsorIsAdmin } from "../../principal-status";
 import { deliverPending, enqueueMail } from "../../mail-outbox";
 import type { GatewayEnv } from "../../../types";
+import { gatewayEvent, outboxInsert, relaySoon, userActor } from "../../../events";
 import type * as routes from "./auth.routes";
 
 const RESET_TTL_MS = 60 * 60 * 1000;
@@ -26,12 +27,17 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
   const input = c.req.valid("json");
   if ("organization_name" in input) {
     assertPasswordAllowed(input.password, input.email, "password");
-    const { organization_id, user_id } = await createOrganizationWithAdmin(c.env.DB, {
-      organization_name: input.organization_name,
-      email: input.email,
-      name: input.name,
-      password_hash: await hashPassword(input.password),
-    });
+    const { organization_id, user_id } = await createOrganizationWithAdmin(
+      c.env.DB,
+      { organization_name: input.organization_name, email: input.email, name: input.name, password_hash: await hashPassword(input.password) },
+      (ids) =>
+        gatewayEvent(userActor(c, ids.user_id), "identity.user.registered", {
+          subject: ids.user_id,
+          organizationid: ids.organization_id,
+          data: { id: ids.user_id, email: normalizeEmail(input.email), name: input.name, roles: ["admin"], organization_name: input.organization_name },
+        }),
+    );
+    relaySoon(c);
     const user = (await findUser(c.env.DB, organization_id, user_id))!;
     return c.json({ user: publicUser(user, ["admin"]), organization: await organizationOf(c.env.DB, organization_id) }, 201);
   }
@@ -62,6 +68,12 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
   if (!claimed)
     throw new ApiError(400, "The invitation is unknown, used or expired.", { errors: [{ path: "invitation_token", message: "Invalid invitation" }] });
   const userId = newId();
+  const role = await d.select({ name: roles.name }).from(roles).where(eq(roles.id, claimed.role_id)).get();
+  const accepted = gatewayEvent(userActor(c, userId), "identity.invitation.accepted", {
+    subject: userId,
+    organizationid: claimed.organization_id,
+    data: { id: userId, invitation_id: claimed.id, email: claimed.email, name: input.name, roles: role ? [role.name] : [], invited_by: claimed.created_by },
+  });
   try {
     await d.batch([
       d.insert(users).values({
@@ -75,6 +87,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
         updated_at: now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: claimed.role_id }),
+      outboxInsert(d, accepted),
     ]);
   } catch (err) {
     // Give the invitation back: the account could not be created.
@@ -82,6 +95,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
     if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
+  relaySoon(c);
   const user = (await findUser(c.env.DB, claimed.organization_id, userId))!;
   return c.json({ user: publicUser(user, await roleNamesOf(c.env.DB, userId)), organization: await organizationOf(c.env.DB, claimed.organization_id) }, 201);
 };
@@ -122,10 +136,20 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
   if (!(await verifyPassword(current_password, user.password_hash))) throw wrong();
   await attempt.succeeded();
   const now = nowIso();
-  await db(c.env.DB)
-    .update(users)
-    .set({ password_hash: await hashPassword(new_password), updated_at: now })
-    .where(eq(users.id, user.id));
+  const d = db(c.env.DB);
+  const changed = gatewayEvent(userActor(c, user.id), "identity.user.password_changed", {
+    subject: user.id,
+    organizationid: user.organization_id,
+    data: { id: user.id, refresh_tokens_revoked: true },
+  });
+  await d.batch([
+    d
+      .update(users)
+      .set({ password_hash: await hashPassword(new_password), updated_at: now })
+      .where(eq(users.id, user.id)),
+    outboxInsert(d, changed, { onlyIfChanged: true }),
+  ]);
+  relaySoon(c);
   await endResets(c.env.DB, user.id, now);
   await revokeUserRefreshTokens(c.env.DB, user.id);
   return c.body(null, 204);
@@ -169,7 +193,7 @@ export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordRes
   const invalid = () => new ApiError(400, "The reset token is unknown, used or expired.", { errors: [{ path: "token", message: "Invalid token" }] });
   const tokenHash = await sha256Hex(token);
   const pending = await d
-    .select({ user_id: passwordResets.user_id, email: users.email })
+    .select({ user_id: passwordResets.user_id, email: users.email, organization_id: users.organization_id })
     .from(passwordResets)
     .innerJoin(users, eq(users.id, passwordResets.user_id))
     .where(and(eq(passwordResets.token_hash, tokenHash), isNull(passwordResets.used_at), gt(passwordResets.expires_at, now)))
@@ -192,7 +216,17 @@ export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordRes
     )
     .returning({ token_hash: passwordResets.token_hash });
   if (!spent.some((r) => r.token_hash === tokenHash)) throw invalid();
-  await d.update(users).set({ password_hash, updated_at: now }).where(eq(users.id, pending.user_id));
+  // The one who held the reset code acts; the event names neither the code nor the password.
+  const reset = gatewayEvent(userActor(c, pending.user_id), "identity.user.password_reset", {
+    subject: pending.user_id,
+    organizationid: pending.organization_id,
+    data: { id: pending.user_id, refresh_tokens_revoked: true },
+  });
+  await d.batch([
+    d.update(users).set({ password_hash, updated_at: now }).where(eq(users.id, pending.user_id)),
+    outboxInsert(d, reset, { onlyIfChanged: true }),
+  ]);
+  relaySoon(c);
   await revokeUserRefreshTokens(c.env.DB, pending.user_id);
   return c.body(null, 204);
 };

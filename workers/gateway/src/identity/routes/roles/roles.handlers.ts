@@ -7,6 +7,7 @@ import { clients, roles, userRoles, type Permissions, type RoleRow } from "../..
 import { currentPrincipal } from "../../authenticate";
 import { serviceRegistry } from "../../../upstream/registry";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../../events";
 import type * as routes from "./roles.routes";
 
 const notFound = () => new ApiError(404, "No role of this organization has this id.");
@@ -78,14 +79,17 @@ export const create: RouteHandler<typeof routes.createRole, GatewayEnv> = async 
     created_at: now,
     updated_at: now,
   };
+  const d = db(c.env.DB);
   try {
-    await db(c.env.DB).insert(roles).values(row);
+    const event = gatewayEvent(actorOf(c), "identity.role.created", { subject: row.id, organizationid: organization_id, data: toRole(row) });
+    await d.batch([d.insert(roles).values(row), outboxInsert(d, event)]);
   } catch (err) {
     if (isUniqueViolation(err)) {
       throw new ApiError(409, `This organization already has a role named ${input.name}.`, { errors: [{ path: "name", message: "Already taken" }] });
     }
     throw err;
   }
+  relaySoon(c);
   forgetOrganizationRoles(organization_id);
   c.header("location", `/v1/roles/${row.id}`);
   return c.json(toRole(row), 201);
@@ -100,13 +104,25 @@ export const update: RouteHandler<typeof routes.updateRole, GatewayEnv> = async 
   const { organization_id } = currentPrincipal(c);
   const role = await existingRole(c.env.DB, organization_id, c.req.valid("param").id);
   if (role.builtin) throw builtinRole(role.name);
-  const row = await db(c.env.DB)
-    .update(roles)
-    .set({ permissions: checkedPermissions(c.env, c.req.valid("json").permissions), updated_at: nowIso() })
-    .where(and(eq(roles.id, role.id), eq(roles.organization_id, organization_id), eq(roles.builtin, false)))
-    .returning()
-    .get();
+  const permissions = checkedPermissions(c.env, c.req.valid("json").permissions);
+  const now = nowIso();
+  const d = db(c.env.DB);
+  const event = gatewayEvent(actorOf(c), "identity.role.updated", {
+    subject: role.id,
+    organizationid: organization_id,
+    data: { ...toRole({ ...role, permissions, updated_at: now }), previous_permissions: role.permissions },
+  });
+  const [updated] = await d.batch([
+    d
+      .update(roles)
+      .set({ permissions, updated_at: now })
+      .where(and(eq(roles.id, role.id), eq(roles.organization_id, organization_id), eq(roles.builtin, false)))
+      .returning(),
+    outboxInsert(d, event, { onlyIfChanged: true }),
+  ]);
+  const row = updated[0];
   if (!row) throw notFound();
+  relaySoon(c);
   forgetOrganizationRoles(organization_id);
   return c.json(toRole(row), 200);
 };
@@ -116,22 +132,29 @@ export const remove: RouteHandler<typeof routes.deleteRole, GatewayEnv> = async 
   const role = await existingRole(c.env.DB, organization_id, c.req.valid("param").id);
   if (role.builtin) throw builtinRole(role.name);
   const d = db(c.env.DB);
+  const event = gatewayEvent(actorOf(c), "identity.role.deleted", {
+    subject: role.id,
+    organizationid: organization_id,
+    data: { id: role.id, name: role.name, permissions: role.permissions },
+  });
   // Unused is a condition of the delete itself, so a concurrent grant cannot slip in between.
   // Invitations to the role go with it (ON DELETE CASCADE).
-  const deleted = await d
-    .delete(roles)
-    .where(
-      and(
-        eq(roles.id, role.id),
-        eq(roles.organization_id, organization_id),
-        eq(roles.builtin, false),
-        sql`NOT ${heldByUser(role.id)}`,
-        sql`NOT ${heldByActiveClient(organization_id, role.name)}`,
-      ),
-    )
-    .returning({ id: roles.id })
-    .get();
-  if (!deleted) {
+  const [removed] = await d.batch([
+    d
+      .delete(roles)
+      .where(
+        and(
+          eq(roles.id, role.id),
+          eq(roles.organization_id, organization_id),
+          eq(roles.builtin, false),
+          sql`NOT ${heldByUser(role.id)}`,
+          sql`NOT ${heldByActiveClient(organization_id, role.name)}`,
+        ),
+      )
+      .returning({ id: roles.id }),
+    outboxInsert(d, event, { onlyIfChanged: true }),
+  ]);
+  if (!removed.length) {
     const users = (await d.select({ n: count() }).from(userRoles).where(eq(userRoles.role_id, role.id)).get())?.n ?? 0;
     const machines =
       (
@@ -149,6 +172,7 @@ export const remove: RouteHandler<typeof routes.deleteRole, GatewayEnv> = async 
       )?.n ?? 0;
     throw new ApiError(409, `The role ${role.name} is still held by ${users} user(s) and ${machines} active client(s). Take it from them first.`);
   }
+  relaySoon(c);
   forgetOrganizationRoles(organization_id);
   return c.body(null, 204);
 };

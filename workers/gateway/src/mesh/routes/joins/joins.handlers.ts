@@ -5,6 +5,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, logError, paginate, afterCursor, inJson } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../../events";
 import { meshJoins, type JoinRow } from "../../db/schema";
 import { dropVanishedLinks } from "../../joins/store";
 import type { Relationship } from "../../relationships/relationship";
@@ -187,11 +188,14 @@ export const create: RouteHandler<typeof routes.createJoin, GatewayEnv> = async 
     created_at: nowIso(),
   };
   try {
-    await drizzle(c.env.DB).insert(meshJoins).values(row);
+    const d = drizzle(c.env.DB);
+    const event = gatewayEvent(actorOf(c), "mesh.join.created", { subject: row.id, organizationid: organization_id, data: toJoin(row, relationship) });
+    await d.batch([d.insert(meshJoins).values(row), outboxInsert(d, event)]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError(409, "These two records are already linked by this relationship.");
     throw err;
   }
+  relaySoon(c);
   c.header("location", `/v1/mesh/joins/${row.id}`);
   return c.json(toJoin(row, relationship), 201);
 };
@@ -200,8 +204,12 @@ export const remove: RouteHandler<typeof routes.deleteJoin, GatewayEnv> = async 
   const { organization_id } = currentPrincipal(c);
   const { row, relationship } = await existingJoin(c, organization_id, c.req.valid("param").id);
   requireUpdateOnOrigin(c, relationship);
-  await drizzle(c.env.DB)
-    .delete(meshJoins)
-    .where(and(eq(meshJoins.id, row.id), eq(meshJoins.organization_id, organization_id)));
+  const d = drizzle(c.env.DB);
+  const event = gatewayEvent(actorOf(c), "mesh.join.deleted", { subject: row.id, organizationid: organization_id, data: toJoin(row, relationship) });
+  await d.batch([
+    d.delete(meshJoins).where(and(eq(meshJoins.id, row.id), eq(meshJoins.organization_id, organization_id))),
+    outboxInsert(d, event, { onlyIfChanged: true }),
+  ]);
+  relaySoon(c);
   return c.body(null, 204);
 };

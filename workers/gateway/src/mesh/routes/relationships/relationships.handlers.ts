@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../../events";
 import { meshJoins, meshRelationshipKeys, meshRelationships, type RelationshipRow } from "../../db/schema";
 import { catalogView } from "../../models";
 import { DEFAULT_RELATIONSHIPS } from "../../relationships/defaults";
@@ -82,12 +83,14 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
   ];
   try {
     // One batch: the keys' primary key makes a key taken concurrently fail the whole insert.
-    await d.batch([d.insert(meshRelationships).values(row), d.insert(meshRelationshipKeys).values(keys)]);
+    const event = gatewayEvent(actorOf(c), "mesh.relationship.created", { subject: row.id, organizationid: organization_id, data: { ...fromRow(row) } });
+    await d.batch([d.insert(meshRelationships).values(row), d.insert(meshRelationshipKeys).values(keys), outboxInsert(d, event)]);
   } catch (err) {
     if (isUniqueViolation(err))
       throw new ApiError(409, "A key of this relationship was just taken on its model.", { errors: [{ path: "key", message: "Already taken" }] });
     throw err;
   }
+  relaySoon(c);
   forgetRelationships(organization_id);
   c.header("location", `/v1/mesh/relationships/${row.id}`);
   return c.json(fromRow(row), 201);
@@ -105,8 +108,12 @@ export const remove: RouteHandler<typeof routes.deleteRelationship, GatewayEnv> 
       .delete(meshRelationships)
       .where(and(eq(meshRelationships.id, id), eq(meshRelationships.organization_id, organization_id)))
       .returning({ id: meshRelationships.id }),
+    outboxInsert(d, gatewayEvent(actorOf(c), "mesh.relationship.deleted", { subject: id, organizationid: organization_id, data: { id } }), {
+      onlyIfChanged: true,
+    }),
   ]);
   if (!deleted.length) throw notFound();
+  relaySoon(c);
   forgetRelationships(organization_id);
   return c.body(null, 204);
 };

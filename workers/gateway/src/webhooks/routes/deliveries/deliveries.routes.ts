@@ -25,8 +25,9 @@ export const redeliver = createRoute({
   operationId: "redeliverWebhookDelivery",
   summary: "Send one delivery again (admins only)",
   description:
-    "Queues a fresh round of attempts (with retries) of the same event, with the same webhook-id, whatever became of the delivery. " +
-    "409 while the webhook is paused or disabled.",
+    "Queues a fresh round of attempts (with retries) of the same event, with the same webhook-id, once the delivery's attempts have ended " +
+    "(delivered, dead_lettered or cancelled). One round at a time: 409 while the delivery is still pending or retrying (also for all but one " +
+    "of concurrent redeliveries), and while the webhook is paused or disabled.",
   tags,
   middleware: [authenticate, requireAdmin] as const,
   request: { params: DeliveryParamSchema },

@@ -16,11 +16,12 @@ export const createWebhook = createRoute({
   description:
     "Events whose type matches a pattern are POSTed to the URL as CloudEvents JSON, signed per Standard Webhooks " +
     "(webhook-id, webhook-timestamp, webhook-signature). The answer holds the signing secret, shown only once. " +
-    "422 for a URL that is not an https URL of a public host, or a malformed pattern; 409 past the limit of webhooks per organization.",
+    "422 for a URL that is not an https URL of a public host, or a malformed pattern; 422 too past the quota of 25 webhooks per organization " +
+    "(counted in the INSERT itself, so concurrent creates cannot pass it together).",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: body(WebhookInputSchema) },
-  responses: { 201: content("The webhook and its signing secret", WebhookWithSecretSchema), ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
+  responses: { 201: content("The webhook and its signing secret", WebhookWithSecretSchema), ...problemResponses(400, 401, 403, 413, 415, 422) },
 });
 
 export const listWebhooks = createRoute({

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { currentPrincipal } from "../../../identity/authenticate";
 import { identityFor } from "../../../upstream/identity-context";
 import type { GatewayEnv } from "../../../types";
+import { actorOf, relaySoon } from "../../../events";
 import { workflowQuotas } from "../../quotas";
 import * as store from "../../templates";
 import type * as routes from "./templates.routes";
@@ -12,7 +13,8 @@ export const create: RouteHandler<typeof routes.createTemplate, GatewayEnv> = as
   const quotas = workflowQuotas(c.env);
   store.checkTemplateSize(quotas, input);
   await store.checkTemplate(c.env, identityFor(c), input);
-  const template = await store.createTemplate(c.env.DB, quotas, organization_id, input, subject);
+  const template = await store.createTemplate(c.env.DB, quotas, organization_id, input, subject, actorOf(c));
+  relaySoon(c);
   c.header("location", `/v1/workflows/templates/${template.id}`);
   return c.json(template, 201);
 };
@@ -38,11 +40,14 @@ export const update: RouteHandler<typeof routes.updateTemplate, GatewayEnv> = as
   const quotas = workflowQuotas(c.env);
   store.checkTemplateSize(quotas, input);
   await store.checkTemplate(c.env, identityFor(c), input, id);
-  return c.json(await store.addVersion(c.env.DB, quotas, organization_id, id, input, subject), 200);
+  const template = await store.addVersion(c.env.DB, quotas, organization_id, id, input, subject, actorOf(c));
+  relaySoon(c);
+  return c.json(template, 200);
 };
 
 export const remove: RouteHandler<typeof routes.deleteTemplate, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
-  await store.deleteTemplate(c.env.DB, organization_id, c.req.valid("param").id);
+  await store.deleteTemplate(c.env.DB, organization_id, c.req.valid("param").id, actorOf(c));
+  relaySoon(c);
   return c.body(null, 204);
 };

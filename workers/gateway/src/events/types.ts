@@ -1,0 +1,47 @@
+/**
+ * Every event type the gateway itself emits (the logic services' types come from their
+ * events.json). `gatewayEvent` accepts only these, so a new change site cannot emit an unlisted
+ * type. docs/events-and-audit.md "Event types" lists the same; test/audit-coverage.test.ts makes
+ * each one (with test/events.test.ts for the sign-in, token and user-management ones).
+ */
+export const GATEWAY_EVENT_TYPES = [
+  // Sign-in and tokens.
+  "identity.login.succeeded",
+  "identity.login.failed",
+  "identity.refresh_token.revoked",
+  "identity.refresh_token.reuse_detected",
+  // Accounts.
+  "identity.user.registered",
+  "identity.user.created",
+  "identity.user.updated",
+  "identity.user.invited",
+  "identity.user.roles_changed",
+  "identity.user.deactivated",
+  "identity.user.password_changed",
+  "identity.user.password_reset",
+  "identity.invitation.accepted",
+  "identity.role.created",
+  "identity.role.updated",
+  "identity.role.deleted",
+  "identity.client.created",
+  "identity.client.revoked",
+  "identity.organization.updated",
+  "identity.organization.rate_limits_changed",
+  // Webhook subscriptions (never their secrets).
+  "webhooks.subscription.created",
+  "webhooks.subscription.updated",
+  "webhooks.subscription.secret_rotated",
+  "webhooks.subscription.deleted",
+  // The data mesh.
+  "mesh.relationship.created",
+  "mesh.relationship.deleted",
+  "mesh.join.created",
+  "mesh.join.deleted",
+  // Workflows.
+  "workflows.template.created",
+  "workflows.template.updated",
+  "workflows.template.deleted",
+  "workflows.instance.transitioned",
+] as const;
+
+export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];
