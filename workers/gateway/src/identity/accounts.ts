@@ -1,7 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { ApiError, isUniqueViolation, newId, nowIso } from "@buildly/shared";
 import { db } from "./db/client";
-import { organizations, roles, userRoles, users, type UserRow } from "./db/schema";
+import { clients, organizations, roles, userRoles, users, type UserRow } from "./db/schema";
+import { consoleClientRow } from "./signin/app-clients";
 import { BUILTIN_ROLES } from "./rbac";
 
 /**
@@ -49,6 +50,8 @@ export async function createOrganizationWithAdmin(d1: D1Database, input: { organ
         updated_at: now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: roleIds.admin }),
+      // Every organization has the platform's own console client.
+      d.insert(clients).values(await consoleClientRow(orgId, now)),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw emailTaken();

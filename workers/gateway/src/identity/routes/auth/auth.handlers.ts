@@ -4,6 +4,7 @@ import { ApiError, isUniqueViolation, logError, newId, nowIso } from "@buildly/s
 import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, publicUser, roleNamesOf } from "../../accounts";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../../crypto";
 import { revokeUserRefreshTokens } from "../../tokens";
+import { endUserSessions } from "../../signin/sessions";
 import { db } from "../../db/client";
 import { invitations, organizations, passwordResets, userRoles, users } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -13,6 +14,7 @@ import { sponsorIsAdmin } from "../../principal-status";
 import { deliverPending, enqueueMail } from "../../mail-outbox";
 import type { GatewayEnv } from "../../../types";
 import type * as routes from "./auth.routes";
+import { authConfig } from "../../config";
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 
@@ -128,11 +130,12 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
     .where(eq(users.id, user.id));
   await endResets(c.env.DB, user.id, now);
   await revokeUserRefreshTokens(c.env.DB, user.id);
+  await endUserSessions(c.env.DB, user.id);
   return c.body(null, 204);
 };
 
 /** Mails a reset token if `email` belongs to an active account. */
-async function mailResetToken(env: Env, email: string): Promise<void> {
+export async function mailResetToken(env: Env, email: string, issuer?: string): Promise<void> {
   const user = await findUserByEmail(env.DB, email);
   if (user?.status !== "active") return;
   const token = randomToken(32);
@@ -148,7 +151,9 @@ async function mailResetToken(env: Env, email: string): Promise<void> {
   await enqueueMail(env.DB, {
     to: user.email,
     subject: "Reset your Buildly password",
-    body: `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
+    body:
+      `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}` +
+      (issuer ? `\nor in your browser: ${issuer}/v1/auth/reset-password` : ""),
   });
   await deliverPending(env);
 }
@@ -158,13 +163,20 @@ export const requestPasswordReset: RouteHandler<typeof routes.requestPasswordRes
   // Everything that depends on whether the account exists runs after the answer, so neither the
   // answer nor its timing tells whether the email has an account.
   const requestId = c.get("requestId");
-  c.executionCtx.waitUntil(mailResetToken(c.env, email).catch((err) => logError(requestId, "gateway", err, { during: "password reset mail" })));
+  const issuer = authConfig(c.env, c.req.url).issuer;
+  c.executionCtx.waitUntil(mailResetToken(c.env, email, issuer).catch((err) => logError(requestId, "gateway", err, { during: "password reset mail" })));
   return c.body(null, 202);
 };
 
 export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordReset, GatewayEnv> = async (c) => {
   const { token, new_password } = c.req.valid("json");
-  const d = db(c.env.DB);
+  await resetPassword(c.env.DB, token, new_password);
+  return c.body(null, 204);
+};
+
+/** Sets a new password with a reset token (the API above and the hosted reset page); ApiError 400 or 422 otherwise. */
+export async function resetPassword(d1: D1Database, token: string, new_password: string): Promise<void> {
+  const d = db(d1);
   const now = nowIso();
   const invalid = () => new ApiError(400, "The reset token is unknown, used or expired.", { errors: [{ path: "token", message: "Invalid token" }] });
   const tokenHash = await sha256Hex(token);
@@ -193,6 +205,6 @@ export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordRes
     .returning({ token_hash: passwordResets.token_hash });
   if (!spent.some((r) => r.token_hash === tokenHash)) throw invalid();
   await d.update(users).set({ password_hash, updated_at: now }).where(eq(users.id, pending.user_id));
-  await revokeUserRefreshTokens(c.env.DB, pending.user_id);
-  return c.body(null, 204);
-};
+  await revokeUserRefreshTokens(d1, pending.user_id);
+  await endUserSessions(d1, pending.user_id);
+}
