@@ -83,7 +83,7 @@ export async function parseAuthorizationRequest(env: Env, cfg: AuthConfig, p: Re
   }
   if (!v.client_id) return { ok: false, page: "The request names no client (client_id is missing)." };
   const client = await findClient(env.DB, v.client_id);
-  if (!client || client.status !== "active") return { ok: false, page: "The application that sent you here is not known, or was revoked." };
+  if (client?.status !== "active") return { ok: false, page: "The application that sent you here is not known, or was revoked." };
   if (!v.redirect_uri) return { ok: false, page: "The request has no redirect_uri." };
   if (!redirectUriAllowed(redirectUrisOf(env, client, cfg.issuer), v.redirect_uri)) {
     return { ok: false, page: "The redirect_uri is not one this application registered. You were not sent anywhere." };
@@ -104,7 +104,8 @@ export async function parseAuthorizationRequest(env: Env, cfg: AuthConfig, p: Re
   // PKCE with S256 for every client (OAuth 2.1): plain or no method is a downgrade and refused.
   if (!v.code_challenge) return fail("invalid_request", "code_challenge is required (PKCE with S256).");
   if (v.code_challenge_method !== "S256") return fail("invalid_request", "code_challenge_method must be S256.");
-  if (!/^[A-Za-z0-9_-]{43}$/.test(v.code_challenge)) return fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters).");
+  if (!/^[A-Za-z0-9_-]{43}$/.test(v.code_challenge))
+    return fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters).");
   const asked = (v.scope ?? "").split(" ").filter(Boolean);
   if (asked.length === 0) return fail("invalid_scope", "scope is required (e.g. openid).");
   const unknown = asked.filter((s) => !Object.hasOwn(SCOPES, s));
@@ -137,7 +138,12 @@ function redirectTo(c: Context<GatewayEnv>, cfg: AuthConfig, uri: string, params
   return c.redirect(url.href, status);
 }
 
-function errorRedirect(c: Context<GatewayEnv>, cfg: AuthConfig, r: { redirect_uri: string; error: string; description: string; state?: string }, status: 302 | 303) {
+function errorRedirect(
+  c: Context<GatewayEnv>,
+  cfg: AuthConfig,
+  r: { redirect_uri: string; error: string; description: string; state?: string },
+  status: 302 | 303,
+) {
   return redirectTo(c, cfg, r.redirect_uri, { error: r.error, error_description: r.description, state: r.state }, status);
 }
 
@@ -295,7 +301,11 @@ export async function authorizePost(c: Context<GatewayEnv>) {
   const form = p.values;
   // A form posted from another site (login CSRF, forced consent) is refused before anything else.
   if (!csrfOk(c, cfg, form)) {
-    return errorPage(c, "This form could not be verified (it may have come from another site, or your session expired). Go back to the application and start again.", 403);
+    return errorPage(
+      c,
+      "This form could not be verified (it may have come from another site, or your session expired). Go back to the application and start again.",
+      403,
+    );
   }
   const oauthOnly = new RequestParams(
     Object.fromEntries(Object.entries(form).filter(([k]) => (PARAMS as readonly string[]).includes(k))),
@@ -315,7 +325,12 @@ export async function authorizePost(c: Context<GatewayEnv>) {
       const session = await currentSession(c, cfg.issuer);
       if (!session) return loginPage(c, cfg, req, { error: "Your session ended. Sign in again." });
       if (form.action === "deny") {
-        return errorRedirect(c, cfg, { redirect_uri: req.redirect_uri, error: "access_denied", description: "The user denied the request.", state: req.state }, 303);
+        return errorRedirect(
+          c,
+          cfg,
+          { redirect_uri: req.redirect_uri, error: "access_denied", description: "The user denied the request.", state: req.state },
+          303,
+        );
       }
       await db(c.env.DB)
         .insert(consents)
@@ -365,7 +380,10 @@ async function recordSignIn(
   client: ClientRow,
   data: Record<string, unknown>,
 ) {
-  const actor = type === "identity.login.succeeded" ? { ...systemActor(c.get("requestId")), actortype: "user" as const, actorid: user.id } : systemActor(c.get("requestId"));
+  const actor =
+    type === "identity.login.succeeded"
+      ? { ...systemActor(c.get("requestId")), actortype: "user" as const, actorid: user.id }
+      : systemActor(c.get("requestId"));
   const event = identityEvent(actor, type, {
     subject: user.id,
     organizationid: user.organization_id,

@@ -79,7 +79,14 @@ export function registerSignin(app: OpenAPIHono<GatewayEnv>) {
     summary: "The login page's forms: sign in, allow or deny, 'not you?' (CSRF-protected)",
     tags,
     security: [],
-    request: { body: { required: true, content: { "application/x-www-form-urlencoded": { schema: z.object({ action: z.enum(["login", "allow", "deny", "switch"]), csrf: z.string() }).passthrough() } } } },
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/x-www-form-urlencoded": { schema: z.object({ action: z.enum(["login", "allow", "deny", "switch"]), csrf: z.string() }).passthrough() },
+        },
+      },
+    },
     responses: {
       200: html("The next page"),
       303: redirect("Back to the client: code or error"),

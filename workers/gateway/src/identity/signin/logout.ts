@@ -56,14 +56,12 @@ async function parse(c: Context<GatewayEnv>, cfg: AuthConfig, v: Record<string, 
     if (!client) return "The application is not known.";
   }
   if (v.post_logout_redirect_uri) {
-    if (!client || client.status !== "active") return "post_logout_redirect_uri needs id_token_hint or client_id naming an active application.";
+    if (client?.status !== "active") return "post_logout_redirect_uri needs id_token_hint or client_id naming an active application.";
     if (!postLogoutUrisOf(c.env, client, cfg.issuer).includes(v.post_logout_redirect_uri)) {
       return "The post_logout_redirect_uri is not one this application registered. You were not sent anywhere.";
     }
   }
-  const raw = Object.fromEntries(
-    ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"].filter((k) => v[k] !== undefined).map((k) => [k, v[k]!]),
-  );
+  const raw = Object.fromEntries(["id_token_hint", "client_id", "post_logout_redirect_uri", "state"].filter((k) => v[k] !== undefined).map((k) => [k, v[k]!]));
   return { client, redirect: v.post_logout_redirect_uri, state: v.state, sub, raw };
 }
 

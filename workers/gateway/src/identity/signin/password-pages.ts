@@ -44,8 +44,7 @@ async function readForm(c: Context<GatewayEnv>, issuer: string): Promise<Record<
 }
 
 function resetForm(c: Context<GatewayEnv>, issuer: string, error?: { field: "token" | "new_password"; message: string }) {
-  const err = (field: string) =>
-    error?.field === field ? ` aria-invalid="true" aria-describedby="${field}-error"` : "";
+  const err = (field: string) => (error?.field === field ? ` aria-invalid="true" aria-describedby="${field}-error"` : "");
   const msg = (field: string) => (error?.field === field ? `<p id="${field}-error" class="error" role="alert">${escapeHtml(error.message)}</p>` : "");
   return `<form method="post" action="/v1/auth/reset-password" novalidate>
 ${hiddenFields({ csrf: csrf(c, issuer) })}

@@ -16,7 +16,10 @@ export async function userinfo(c: Context<GatewayEnv>) {
     });
   }
   const user = await findUser(c.env.DB, p.organization_id, p.subject);
-  if (!user) throw new ApiError(401, "The account behind this token is no longer active.", { headers: { "www-authenticate": 'Bearer realm="buildly", error="invalid_token"' } });
+  if (!user)
+    throw new ApiError(401, "The account behind this token is no longer active.", {
+      headers: { "www-authenticate": 'Bearer realm="buildly", error="invalid_token"' },
+    });
   c.header("cache-control", "no-store");
   return c.json(
     {

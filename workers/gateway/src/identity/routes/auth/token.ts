@@ -345,7 +345,13 @@ async function authenticateClient(c: Context<GatewayEnv>, params: Record<string,
     if (opts.allowPublic && params.client_id) {
       const client = await findClient(c.env.DB, params.client_id);
       if (client?.status === "active" && client.client_type === "public") return client;
-      if (client?.status === "active") throw new OAuthError("invalid_client", "This client is confidential: authenticate it (client_secret_basic, client_secret_post or private_key_jwt).", 401, BASIC_CHALLENGE);
+      if (client?.status === "active")
+        throw new OAuthError(
+          "invalid_client",
+          "This client is confidential: authenticate it (client_secret_basic, client_secret_post or private_key_jwt).",
+          401,
+          BASIC_CHALLENGE,
+        );
       throw new OAuthError("invalid_client", "Unknown client.", 401, BASIC_CHALLENGE);
     }
     throw new OAuthError("invalid_client", "Client authentication is required.", 401, BASIC_CHALLENGE);
@@ -380,7 +386,7 @@ async function verifyClientAssertion(c: Context<GatewayEnv>, params: Record<stri
   const id = typeof claims.sub === "string" ? claims.sub : "";
   if (params.client_id && params.client_id !== id) throw fail("client_id differs from the assertion's subject");
   const client = await findClient(c.env.DB, id);
-  if (!client || client.token_endpoint_auth_method !== "private_key_jwt" || !client.jwks) throw fail("the client does not use private_key_jwt");
+  if (client?.token_endpoint_auth_method !== "private_key_jwt" || !client.jwks) throw fail("the client does not use private_key_jwt");
   const cfg = authConfig(c.env, c.req.url);
   let payload: ReturnType<typeof decodeJwt>;
   try {

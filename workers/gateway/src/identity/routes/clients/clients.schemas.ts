@@ -47,7 +47,11 @@ export const ClientCreateSchema = z
       .max(4)
       .default(["client_credentials"])
       .openapi({ description: "Grants the client may use. password is legacy (OAuth 2.1 drops it)." }),
-    redirect_uris: z.array(RedirectUriSchema).max(10).default([]).openapi({ description: "Matched exactly; a loopback IP URI matches on any port (RFC 8252)." }),
+    redirect_uris: z
+      .array(RedirectUriSchema)
+      .max(10)
+      .default([])
+      .openapi({ description: "Matched exactly; a loopback IP URI matches on any port (RFC 8252)." }),
     post_logout_redirect_uris: z.array(RedirectUriSchema).max(10).default([]),
     scopes: z
       .array(z.enum(SCOPE_NAMES as [string, ...string[]]))
@@ -58,8 +62,10 @@ export const ClientCreateSchema = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (v.grant_types.includes("client_credentials") && !v.roles?.length) ctx.addIssue({ code: "custom", path: ["roles"], message: "client_credentials needs at least one role" });
-    if (!v.grant_types.includes("client_credentials") && v.roles?.length) ctx.addIssue({ code: "custom", path: ["roles"], message: "Roles are for client_credentials only" });
+    if (v.grant_types.includes("client_credentials") && !v.roles?.length)
+      ctx.addIssue({ code: "custom", path: ["roles"], message: "client_credentials needs at least one role" });
+    if (!v.grant_types.includes("client_credentials") && v.roles?.length)
+      ctx.addIssue({ code: "custom", path: ["roles"], message: "Roles are for client_credentials only" });
     if (v.grant_types.includes("authorization_code") && v.redirect_uris.length === 0)
       ctx.addIssue({ code: "custom", path: ["redirect_uris"], message: "authorization_code needs at least one redirect URI" });
     if (v.grant_types.includes("refresh_token") && !v.grant_types.includes("authorization_code") && !v.grant_types.includes("password"))
@@ -67,7 +73,8 @@ export const ClientCreateSchema = z
     if (v.client_type === "public") {
       if (v.token_endpoint_auth_method && v.token_endpoint_auth_method !== "none")
         ctx.addIssue({ code: "custom", path: ["token_endpoint_auth_method"], message: "A public client authenticates with none (PKCE)" });
-      if (v.grant_types.includes("client_credentials")) ctx.addIssue({ code: "custom", path: ["grant_types"], message: "A public client cannot use client_credentials" });
+      if (v.grant_types.includes("client_credentials"))
+        ctx.addIssue({ code: "custom", path: ["grant_types"], message: "A public client cannot use client_credentials" });
     } else if (v.token_endpoint_auth_method === "none") {
       ctx.addIssue({ code: "custom", path: ["token_endpoint_auth_method"], message: "A confidential client authenticates (a secret or private_key_jwt)" });
     }
