@@ -19,7 +19,10 @@ export function emailTaken(): ApiError {
 }
 
 /** A new organization, its three built-in roles and its first user as admin, in one transaction. */
-export async function createOrganizationWithAdmin(d1: D1Database, input: { organization_name: string; email: string; name: string; password_hash: string }) {
+export async function createOrganizationWithAdmin(
+  d1: D1Database,
+  input: { organization_name: string; email: string; name: string; password_hash: string; email_verified?: boolean },
+) {
   const now = nowIso();
   const orgId = newId();
   const userId = newId();
@@ -48,6 +51,7 @@ export async function createOrganizationWithAdmin(d1: D1Database, input: { organ
         status: "active",
         created_at: now,
         updated_at: now,
+        email_verified_at: input.email_verified === false ? null : now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: roleIds.admin }),
       // Every organization has the platform's own console client.

@@ -12,6 +12,7 @@ import { identityEvent, outboxInsert, relaySoon, systemActor } from "../../event
 import type { GatewayEnv } from "../../types";
 import { findClient, redirectUriAllowed, redirectUrisOf } from "./app-clients";
 import { issueCode } from "./codes";
+import { emailVerifiedEnough } from "../platform-settings";
 import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
 
@@ -362,6 +363,9 @@ async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: Authorization
     return loginPage(c, cfg, req, { email, error: "The email or password is wrong.", status: 400 });
   }
   await attempt.succeeded();
+  if (!emailVerifiedEnough(c.env, cfg.issuer, user)) {
+    return loginPage(c, cfg, req, { email, error: "Confirm your email first: follow the link in the verification mail we sent you.", status: 400 });
+  }
   if (user.organization_id !== req.client.organization_id) {
     await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "other_organization" });
     return loginPage(c, cfg, req, { email, error: "This account does not belong to the organization of this application.", status: 400 });

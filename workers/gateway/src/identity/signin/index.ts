@@ -92,7 +92,10 @@ export function registerSignin(app: OpenAPIHono<GatewayEnv>) {
       303: redirect("Back to the client: code or error"),
       400: html("Wrong email or password, or a bad request"),
       403: html("The form was not posted from the login page (CSRF)"),
-      429: html("Too many failed sign-ins for the account"),
+      429: {
+        ...html("Too many failed sign-ins for the account"),
+        headers: { "Retry-After": { required: true, description: "Seconds until the account may try again", schema: { type: "integer" as const } } },
+      },
     },
   });
   for (const method of ["get", "post"] as const) {

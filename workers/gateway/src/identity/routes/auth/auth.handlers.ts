@@ -15,6 +15,7 @@ import { deliverPending, enqueueMail } from "../../mail-outbox";
 import type { GatewayEnv } from "../../../types";
 import type * as routes from "./auth.routes";
 import { authConfig } from "../../config";
+import { emailVerificationRequired, mailVerificationToken, selfRegistrationOpen, verifyEmail } from "../../platform-settings";
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 
@@ -27,14 +28,24 @@ async function organizationOf(d1: D1Database, id: string) {
 export const register: RouteHandler<typeof routes.register, GatewayEnv> = async (c) => {
   const input = c.req.valid("json");
   if ("organization_name" in input) {
+    if (!selfRegistrationOpen(c.env)) {
+      throw new ApiError(403, "Self-registration is off on this platform: ask an administrator of an organization for an invitation.");
+    }
     assertPasswordAllowed(input.password, input.email, "password");
+    const { issuer } = authConfig(c.env, c.req.url);
+    const verify = emailVerificationRequired(c.env, issuer);
     const { organization_id, user_id } = await createOrganizationWithAdmin(c.env.DB, {
       organization_name: input.organization_name,
       email: input.email,
       name: input.name,
       password_hash: await hashPassword(input.password),
+      email_verified: !verify,
     });
     const user = (await findUser(c.env.DB, organization_id, user_id))!;
+    if (verify) {
+      const requestId = c.get("requestId");
+      c.executionCtx.waitUntil(mailVerificationToken(c.env, user, issuer).catch((err) => logError(requestId, "gateway", err, { during: "verification mail" })));
+    }
     return c.json({ user: publicUser(user, ["admin"]), organization: await organizationOf(c.env.DB, organization_id) }, 201);
   }
 
@@ -75,6 +86,8 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
         status: "active",
         created_at: now,
         updated_at: now,
+        // The invitation reached this address: it is verified.
+        email_verified_at: now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: claimed.role_id }),
     ]);
@@ -208,3 +221,22 @@ export async function resetPassword(d1: D1Database, token: string, new_password:
   await revokeUserRefreshTokens(d1, pending.user_id);
   await endUserSessions(d1, pending.user_id);
 }
+
+export const confirmEmail: RouteHandler<typeof routes.confirmEmail, GatewayEnv> = async (c) => {
+  await verifyEmail(c.env.DB, c.req.valid("json").token);
+  return c.body(null, 204);
+};
+
+export const resendVerification: RouteHandler<typeof routes.resendVerification, GatewayEnv> = async (c) => {
+  const { email } = c.req.valid("json");
+  const { issuer } = authConfig(c.env, c.req.url);
+  const requestId = c.get("requestId");
+  // After the answer, like password resets: the answer does not tell whether the account exists.
+  c.executionCtx.waitUntil(
+    (async () => {
+      const user = await findUserByEmail(c.env.DB, email);
+      if (user) await mailVerificationToken(c.env, user, issuer);
+    })().catch((err) => logError(requestId, "gateway", err, { during: "verification mail" })),
+  );
+  return c.body(null, 202);
+};

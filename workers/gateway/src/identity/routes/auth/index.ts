@@ -100,5 +100,7 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     .openapi(routes.me, handlers.me)
     .openapi(routes.changePassword, handlers.changePassword)
     .openapi(routes.requestPasswordReset, handlers.requestPasswordReset)
-    .openapi(routes.confirmPasswordReset, handlers.confirmPasswordReset);
+    .openapi(routes.confirmPasswordReset, handlers.confirmPasswordReset)
+    .openapi(routes.confirmEmail, handlers.confirmEmail)
+    .openapi(routes.resendVerification, handlers.resendVerification);
 }

@@ -12,6 +12,7 @@ import { sponsorIsAdmin } from "../../principal-status";
 import { currentScope, grantScope } from "../../scopes";
 import { CLOCK_SKEW_SECONDS, consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefreshToken } from "../../tokens";
 import { consoleClient, findClient } from "../../signin/app-clients";
+import { emailVerifiedEnough } from "../../platform-settings";
 import { issueIdToken, pkceMatches, redeemCode } from "../../signin/codes";
 import { db } from "../../db/client";
 import { clientAssertions, users, type ClientRow } from "../../db/schema";
@@ -168,13 +169,16 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
     throw new OAuthError("invalid_grant", "The email or password is wrong.");
   }
   await attempt.succeeded();
+  const cfg = authConfig(c.env, c.req.url);
+  if (!emailVerifiedEnough(c.env, cfg.issuer, user)) {
+    throw new OAuthError("invalid_grant", "The email address is not verified yet: use the token from the verification mail (POST /v1/auth/verify-email).");
+  }
   const client = named ?? (await consoleClient(c.env.DB, user.organization_id));
   await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "user", actorid: user.id }, user, {
     grant_type: "password",
     method: "password",
     client_id: client.id,
   });
-  const cfg = authConfig(c.env, c.req.url);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
   const access = await issueAccessToken(c.env.DB, cfg, {
     subject: user.id,
