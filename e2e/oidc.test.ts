@@ -1,6 +1,8 @@
 // Sign-in with a certified relying party: openid-client 6.9 completes the authorization code flow
 // with PKCE against the platform while Debian's headless Chromium fills the hosted login page.
 import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import * as client from "openid-client";
@@ -20,10 +22,8 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** The relying party's addresses: loopback (any port, RFC 8252), answered by the browser's request interception. */
+/** The relying party's registered redirect: loopback, so any port matches (RFC 8252); the test's own server answers it. */
 const REDIRECT = "http://127.0.0.1/callback";
-const REDIRECT_ON_PORT = "http://127.0.0.1:49152/callback";
-const AFTER_LOGOUT = "http://127.0.0.1:49153/signed-out";
 
 /** oauth4webapi (openid-client's own dependency) for RFC 9068 access token validation. */
 type Oauth4 = {
@@ -43,8 +43,22 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
   let clientId: string;
   let browser: Browser | undefined;
   const password = "a long enough password";
+  /** The relying party's own web server on this machine: it answers the redirects and remembers their URLs. */
+  let server: Server;
+  const seen: string[] = [];
+  let REDIRECT_ON_PORT = "";
+  let AFTER_LOGOUT = "";
+  const lastSeen = (prefix: string) => seen.findLast((u) => u.startsWith(prefix));
 
   beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(`${REDIRECT_ON_PORT.slice(0, REDIRECT_ON_PORT.indexOf("/", 8))}${req.url}`);
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    REDIRECT_ON_PORT = `http://127.0.0.1:${port}/callback`;
+    AFTER_LOGOUT = `http://127.0.0.1:${port}/signed-out`;
     org = await registerOrg("OIDC relying party", password);
     const res = await anon("/v1/clients", {
       method: "POST",
@@ -66,6 +80,7 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
 
   afterAll(async () => {
     await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
   });
 
   it("code + PKCE with the login and consent pages, then refresh, a service call, userinfo, RFC 9068 validation and logout", async (ctx) => {
@@ -94,11 +109,6 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
     const context = await browser.newContext();
     const page = await context.newPage();
-    let callback: string | undefined;
-    await page.route(`${REDIRECT_ON_PORT}**`, (route) => {
-      callback = route.request().url();
-      return route.fulfill({ status: 200, contentType: "text/plain", body: "signed in" });
-    });
     const first = await page.goto(authUrl.href);
     expect(first?.status()).toBe(200);
     expect(first?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
@@ -113,8 +123,7 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
     await page.getByRole("button", { name: "Allow" }).click();
     await page.waitForURL(`${REDIRECT_ON_PORT}**`, { timeout: 15_000 });
-    expect(callback).toBeDefined();
-    const returned = new URL(callback!);
+    const returned = new URL(lastSeen(REDIRECT_ON_PORT)!);
     expect(returned.searchParams.get("iss")).toBe(meta.issuer);
 
     // The relying party redeems the code: openid-client checks state, iss, the ID token's signature, nonce, aud, exp.
@@ -149,7 +158,7 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
     const verifier2 = client.randomPKCECodeVerifier();
     const state2 = client.randomState();
     const nonce2 = client.randomNonce();
-    callback = undefined;
+    const before = seen.length;
     await page.goto(
       client.buildAuthorizationUrl(config, {
         redirect_uri: REDIRECT_ON_PORT,
@@ -161,7 +170,8 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
       }).href,
     );
     await page.waitForURL(`${REDIRECT_ON_PORT}**`, { timeout: 15_000 });
-    const second = await client.authorizationCodeGrant(config, new URL(callback!), {
+    expect(seen.length).toBe(before + 1);
+    const second = await client.authorizationCodeGrant(config, new URL(lastSeen(REDIRECT_ON_PORT)!), {
       pkceCodeVerifier: verifier2,
       expectedState: state2,
       expectedNonce: nonce2,
@@ -198,15 +208,10 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
     expect(typeof atClaims.jti).toBe("string");
 
     // Logout: the end-session URL with the ID token as hint ends the session and returns to the registered URI with state.
-    let afterLogout: string | undefined;
-    await page.route(`${AFTER_LOGOUT}**`, (route) => {
-      afterLogout = route.request().url();
-      return route.fulfill({ status: 200, contentType: "text/plain", body: "signed out" });
-    });
     const logoutState = client.randomState();
     await page.goto(client.buildEndSessionUrl(config, { id_token_hint: second.id_token!, post_logout_redirect_uri: AFTER_LOGOUT, state: logoutState }).href);
     await page.waitForURL(`${AFTER_LOGOUT}**`, { timeout: 15_000 });
-    expect(new URL(afterLogout!).searchParams.get("state")).toBe(logoutState);
+    expect(new URL(lastSeen(AFTER_LOGOUT)!).searchParams.get("state")).toBe(logoutState);
     // Signed out: the authorization endpoint shows the login page again.
     await page.goto(authUrl.href);
     await page.getByLabel("Password").waitFor({ timeout: 15_000 });

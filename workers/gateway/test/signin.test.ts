@@ -481,6 +481,8 @@ describe("attacks", () => {
       expect(csp, path).toContain("default-src 'none'");
       expect(csp, path).not.toContain("script-src");
       expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+      // Pages must not leak their URL to other sites, yet their own forms must carry a real Origin.
+      expect(res.headers.get("referrer-policy"), path).toBe("same-origin");
       expect(res.headers.get("cache-control"), path).toContain("no-store");
       expect(res.headers.get("content-type"), path).toMatch(/^text\/html/);
       expect(await res.text(), path).not.toContain("<script");

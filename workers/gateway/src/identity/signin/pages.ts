@@ -31,7 +31,8 @@ export function pageHeaders(c: Context<GatewayEnv>, nonce: string, formTargets: 
   );
   c.header("x-frame-options", "DENY");
   c.header("x-content-type-options", "nosniff");
-  c.header("referrer-policy", "no-referrer");
+  // Not no-referrer: under it browsers send `Origin: null` with the page's own form posts, which the CSRF check refuses.
+  c.header("referrer-policy", "same-origin");
   c.header("cache-control", "no-store");
 }
 

@@ -38,7 +38,7 @@ export const me = createRoute({
   path: "/v1/auth/me",
   operationId: "me",
   summary: "The caller: user, organization, roles and effective permissions",
-  description: "Any valid access token may call this (the OpenID userinfo endpoint), whatever its scope.",
+  description: "Any valid access token may call this, whatever its scope. OpenID Connect clients read GET /v1/auth/userinfo instead.",
   tags,
   middleware: [authenticateAnyScope] as const,
   responses: {
