@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { sweepSigninState } from "../src/identity/signin/codes";
 import { PASSWORD, bearer, call, form, json, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
@@ -608,5 +609,28 @@ describe("logout, discovery, clients, the password grant", () => {
       expect(res.status, JSON.stringify(body)).toBe(422);
       expect((await res.json<any>()).errors.map((e: any) => e.path)).toContain(path);
     }
+  });
+});
+
+describe("the daily sweep", () => {
+  it("forgets codes 30 days past expiry and ended sessions, and keeps what may still be used", async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    const fresh = new Date(Date.now() + 60_000).toISOString();
+    const code = (id: string, expires: string) =>
+      DB.prepare(
+        "INSERT INTO authorization_codes (id, code_hash, client_id, user_id, organization_id, redirect_uri, code_challenge, scope, auth_time, amr, expires_at, created_at) VALUES (?, ?, 'c', 'u', 'o', 'r', 'x', 'openid', 0, '[]', ?, ?)",
+      ).bind(id, `h-${id}`, expires, expires);
+    const session = (id: string, expires: string) =>
+      DB.prepare(
+        "INSERT INTO login_sessions (id, token_hash, user_id, organization_id, amr, auth_time, created_at, last_seen_at, expires_at) VALUES (?, ?, 'u', 'o', '[]', 0, ?, ?, ?)",
+      ).bind(id, `h-${id}`, expires, expires, expires);
+    const ids = { oldCode: crypto.randomUUID(), newCode: crypto.randomUUID(), oldSession: crypto.randomUUID(), newSession: crypto.randomUUID() };
+    await DB.batch([code(ids.oldCode, old), code(ids.newCode, fresh), session(ids.oldSession, old), session(ids.newSession, fresh)]);
+    await sweepSigninState(DB);
+    const left = async (table: string, id: string) => (await DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE id = ?`).bind(id).first<any>()).n;
+    expect(await left("authorization_codes", ids.oldCode)).toBe(0);
+    expect(await left("authorization_codes", ids.newCode)).toBe(1);
+    expect(await left("login_sessions", ids.oldSession)).toBe(0);
+    expect(await left("login_sessions", ids.newSession)).toBe(1);
   });
 });

@@ -5,8 +5,9 @@ import { CLOCK_SKEW_SECONDS } from "./tokens";
 import { db } from "./db/client";
 import { signingKeys } from "./db/schema";
 import { deliverPending } from "./mail-outbox";
+import { sweepSigninState } from "./signin/codes";
 
-/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, and deliver pending mail. */
+/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
   const e = env;
   const secret = e.SIGNING_KEYS_SECRET;
@@ -28,6 +29,7 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
     Promise.all([
       rotateIfDue(env).catch((err) => logError("scheduled", "gateway", err, { during: "key rotation" })),
       deliverPending(env).catch((err) => logError("scheduled", "gateway", err, { during: "mail delivery" })),
+      sweepSigninState(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "sign-in sweep" })),
     ]),
   );
 };

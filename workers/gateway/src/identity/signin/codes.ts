@@ -121,3 +121,17 @@ export async function issueIdToken(
     .setExpirationTime(`${cfg.accessTtl}s`)
     .sign(key.key);
 }
+
+/**
+ * Daily: forgets sign-in state no one can use any more. Codes are kept 30 days after they expire
+ * (the refresh lifetime's order of magnitude), so a late replay still finds and revokes its grant.
+ */
+export async function sweepSigninState(d1: D1Database, now = Date.now()): Promise<void> {
+  const day = 86_400_000;
+  await d1.batch([
+    d1.prepare("DELETE FROM authorization_codes WHERE expires_at < ?").bind(new Date(now - 30 * day).toISOString()),
+    d1.prepare("DELETE FROM login_sessions WHERE expires_at < ? OR revoked_at < ?").bind(new Date(now - day).toISOString(), new Date(now - day).toISOString()),
+    d1.prepare("DELETE FROM client_assertions WHERE expires_at < ?").bind(new Date(now).toISOString()),
+    d1.prepare("DELETE FROM email_verifications WHERE expires_at < ?").bind(new Date(now - day).toISOString()),
+  ]);
+}
