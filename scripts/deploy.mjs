@@ -147,6 +147,27 @@ function ensureQueues(workers) {
   }
 }
 
+// Secrets each Worker reads that live in no file of the repo (locally: the Worker's .dev.vars).
+const SECRETS = { gateway: ["SIGNING_KEYS_SECRET"] };
+
+/**
+ * What a real deploy needs beyond what the dry run proves (that every Worker builds): one line
+ * each, derived from the Workers' wrangler.toml files.
+ */
+export function stillNeeded(workers) {
+  const lines = [];
+  for (const w of workers) {
+    for (const d1 of w.d1.filter((d) => !d.database_id)) {
+      lines.push(`workers/${w.dir}/wrangler.toml: a database_id for ${d1.database_name} (wrangler d1 create ${d1.database_name})`);
+    }
+    for (const r2 of w.r2) lines.push(`the R2 bucket ${r2.bucket_name} of workers/${w.dir} (wrangler r2 bucket create ${r2.bucket_name}, once)`);
+    for (const s of SECRETS[w.dir] ?? []) lines.push(`the secret ${s} of workers/${w.dir} (cd workers/${w.dir} && wrangler secret put ${s})`);
+    if ("ISSUER" in w.vars && !w.vars.ISSUER) lines.push(`workers/${w.dir}/wrangler.toml: ISSUER, the gateway's public origin (empty now)`);
+  }
+  lines.push("a Cloudflare login (npx wrangler login, or CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID); the queues are created by npm run deploy");
+  return lines;
+}
+
 function main() {
   const unknown = args.filter((a) => a !== "--dry-run");
   if (unknown.length) {
@@ -186,7 +207,9 @@ function main() {
     if (left.length) console.error(`not deployed: ${left.join(", ")}`);
     process.exit(1);
   }
-  console.log(dryRun ? "dry run done: every Worker builds; nothing was deployed." : "deployed every Worker.");
+  if (!dryRun) return console.log("deployed every Worker.");
+  console.log("dry run done: every Worker builds; nothing was deployed. A real deploy (docs/deploying.md) still needs:");
+  for (const line of stillNeeded(workers)) console.log(`  - ${line}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();

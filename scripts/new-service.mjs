@@ -1,5 +1,5 @@
 // npm run new-service -- <name>: a new logic service in workers/<name>/, from templates/service/,
-// registered with the gateway. README: "Adding a service".
+// registered with the gateway. Guide: docs/adding-a-service.md.
 //
 // 1. checks the name (lower-case letters, digits and single hyphens, starting with a letter; not a
 //    path segment the gateway serves itself; not an existing Worker, registry entry or binding);

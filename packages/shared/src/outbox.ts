@@ -2,7 +2,7 @@ import type { IdentityContext } from "./context";
 import { type PlatformEvent, PlatformEventSchema } from "./events";
 
 /**
- * The transactional outbox every Worker with a D1 shares (see README "Events and audit trail").
+ * The transactional outbox every Worker with a D1 shares (see docs/events-and-audit.md).
  *
  * Each Worker's D1 holds an `outbox` table. The event row is written in the SAME D1 batch as the
  * change it describes, so a write that rolls back leaves no event and a committed write always

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, outboxOf, relayedOutbox } from "@buildly/shared/test";
 import { createItem, fresh, rpc } from "./helpers";
 
-// Events (README "Events and audit trail"): every change of an item writes one event into the
+// Events (docs/events-and-audit.md): every change of an item writes one event into the
 // outbox in the same D1 batch (migrations/0002_events.sql); the relay sends it to buildly-events.
 const real = env as unknown as Env;
 const DB = real.DB;

@@ -1,6 +1,7 @@
 import { app } from "./app";
 import { consumeEvents, EVENTS_QUEUE } from "./events";
 import { withSimulatedLatency } from "./http/simulated-latency";
+import { discardUnread } from "./http/unread-body";
 import { scheduled } from "./identity";
 import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
 
@@ -8,7 +9,12 @@ export { IdempotencyStore, RateLimiter } from "./limits";
 export { WorkflowInstance } from "./workflows";
 
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, withSimulatedLatency(env), ctx),
+  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    const response = await app.fetch(request, withSimulatedLatency(env), ctx);
+    // An answer given before the body was read whole: read the rest, so the client gets it.
+    await discardUnread(request);
+    return response;
+  },
   scheduled,
   /** One consumer for every queue the gateway reads, told apart by name. */
   async queue(batch: MessageBatch<unknown>, env: Env) {

@@ -66,7 +66,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     };
     doc.tags = [
       { name: "Platform", description: "The gateway itself" },
-      { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (see the README's Data mesh section)" },
+      { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (guide: docs/data-mesh.md)" },
     ];
     const missing: string[] = [];
     for (const entry of serviceRegistry(c.env)) {

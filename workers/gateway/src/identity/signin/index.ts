@@ -137,15 +137,15 @@ export function registerSignin(app: OpenAPIHono<GatewayEnv>) {
     security: [],
     responses: { 200: html("Signed out"), 303: redirect("To post_logout_redirect_uri"), 400: html("An error page"), 403: html("CSRF") },
   });
-  for (const [path, summary] of [
-    ["/v1/auth/forgot-password", "Forgot password page: mails a reset token (same flow as POST /v1/auth/password-reset)"],
-    ["/v1/auth/reset-password", "Reset password page: a reset token and a new password"],
+  for (const [path, id, summary] of [
+    ["/v1/auth/forgot-password", "forgotPassword", "Forgot password page: mails a reset token (same flow as POST /v1/auth/password-reset)"],
+    ["/v1/auth/reset-password", "resetPassword", "Reset password page: a reset token and a new password"],
   ] as const) {
-    r.registerPath({ method: "get", path, operationId: `${path.split("/").pop()}Page`, summary, tags, security: [], responses: { 200: html("The form") } });
+    r.registerPath({ method: "get", path, operationId: `${id}Page`, summary, tags, security: [], responses: { 200: html("The form") } });
     r.registerPath({
       method: "post",
       path,
-      operationId: `${path.split("/").pop()}Form`,
+      operationId: `${id}Form`,
       summary,
       tags,
       security: [],

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { SEARCH_MAX_HITS, SEARCH_MAX_QUERY_LENGTH } from "@buildly/shared";
 import { MeshErrorsSchema } from "../catalog/catalog.schemas";
 
-/** Search pages through at most this many of the best hits (the merged window; see README). */
+/** Search pages through at most this many of the best hits (the merged window; see docs/data-mesh.md). */
 export const SEARCH_WINDOW = SEARCH_MAX_HITS;
 
 const ModelKey = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$/, 'Name models as "service.model", e.g. crm.contacts');
