@@ -12,7 +12,10 @@ describe("a standard OAuth2/OpenID client library against the gateway", () => {
   it("discovers, obtains, refreshes and revokes tokens (openid-client)", async () => {
     // The library's own calls are checked against the API document like every other.
     const opts = { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: checkedFetch };
-    const publicClient = await oidc.discovery(new URL(baseUrl()), "e2e-public-client", undefined, oidc.None(), opts);
+    // The password grant (legacy) takes a known client only: the organization's first-party console client.
+    const listed = (await (await api("/v1/clients?limit=100")).json()) as { data: { client_id: string; first_party: boolean }[] };
+    const consoleId = listed.data.find((c) => c.first_party)!.client_id;
+    const publicClient = await oidc.discovery(new URL(baseUrl()), consoleId, undefined, oidc.None(), opts);
     expect(publicClient.serverMetadata().token_endpoint).toBe(`${baseUrl()}/v1/auth/token`);
 
     const tokens = await oidc.genericGrantRequest(publicClient, "password", {

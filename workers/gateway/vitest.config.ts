@@ -246,6 +246,8 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
             CORS_ORIGINS: "https://app.example",
             // The public origin the tests call; the issuer of every token (never taken from Host).
             ISSUER: "https://gateway.example",
+            // Not loopback, so email verification would default to on; the tests that need it turn it on per request.
+            EMAIL_VERIFICATION: "off",
             // A test-only secret; real ones come from `wrangler secret put` / .dev.vars.
             SIGNING_KEYS_SECRET: "test-only-signing-keys-secret-0123456789abcdef",
             LOGIN_FAILURES_LIMIT: "3",

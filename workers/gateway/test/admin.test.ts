@@ -628,21 +628,32 @@ describe("machine clients", () => {
     const a = await createClient(org.access_token, ["viewer"]);
     const b = await createClient(org.access_token, ["editor", "viewer"]);
     await createClient(other.access_token, ["viewer"]);
+    // The organization's console client comes first (made with the organization), then the machine clients.
     const first = await (await as(org.access_token)("/v1/clients?limit=1")).json<any>();
     const second = await (await as(org.access_token)(`/v1/clients?limit=1&cursor=${first.next_cursor}`)).json<any>();
-    expect([...first.data, ...second.data].map((c: any) => c.client_id)).toEqual([a.client_id, b.client_id]);
-    expect(second.next_cursor).toBeNull();
-    expect(second.data[0]).toEqual({
+    const third = await (await as(org.access_token)(`/v1/clients?limit=1&cursor=${second.next_cursor}`)).json<any>();
+    expect(first.data[0]).toMatchObject({ first_party: true, client_type: "public" });
+    expect([...second.data, ...third.data].map((c: any) => c.client_id)).toEqual([a.client_id, b.client_id]);
+    expect(third.next_cursor).toBeNull();
+    expect(third.data[0]).toEqual({
       client_id: b.client_id,
       name: "Robot",
       roles: ["editor", "viewer"],
       status: "active",
+      client_type: "confidential",
+      first_party: false,
+      token_endpoint_auth_method: "client_secret_basic",
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      post_logout_redirect_uris: [],
+      scopes: ["read", "write"],
       created_at: b.created_at,
       updated_at: b.updated_at,
     });
-    const text = JSON.stringify([first, second]);
+    const text = JSON.stringify([first, second, third]);
     expect(text).not.toContain(a.client_secret);
-    expect(text).not.toContain("secret");
+    expect(text).not.toContain('"client_secret":');
+    expect(text).not.toContain("secret_hash");
     expect((await as(org.access_token)("/v1/clients?cursor=zzz")).status).toBe(422);
     expect((await as(org.access_token)("/v1/clients?limit=1000")).status).toBe(422);
   });

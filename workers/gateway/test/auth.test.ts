@@ -189,8 +189,14 @@ describe("discovery and keys", () => {
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       token_endpoint: `${ISSUER}/v1/auth/token`,
       revocation_endpoint: `${ISSUER}/v1/auth/revoke`,
+      authorization_endpoint: `${ISSUER}/v1/auth/authorize`,
+      userinfo_endpoint: `${ISSUER}/v1/auth/userinfo`,
+      end_session_endpoint: `${ISSUER}/v1/auth/logout`,
+      response_types_supported: ["code"],
+      code_challenge_methods_supported: ["S256"],
+      authorization_response_iss_parameter_supported: true,
     });
-    expect(conf.grant_types_supported).toEqual(["password", "refresh_token", "client_credentials"]);
+    expect(conf.grant_types_supported).toEqual(["authorization_code", "refresh_token", "client_credentials", "password"]);
     const jwks = await (await call("/.well-known/jwks.json")).json<any>();
     for (const k of jwks.keys) {
       expect(k.d).toBeUndefined();

@@ -2,7 +2,8 @@ import { and, eq, inArray } from "drizzle-orm";
 import { ApiError, isUniqueViolation, newId, nowIso, type PlatformEvent } from "@buildly/shared";
 import { outboxInsert } from "../events/emit";
 import { db } from "./db/client";
-import { organizations, roles, userRoles, users, type UserRow } from "./db/schema";
+import { clients, organizations, roles, userRoles, users, type UserRow } from "./db/schema";
+import { consoleClientRow } from "./signin/app-clients";
 import { BUILTIN_ROLES } from "./rbac";
 
 /**
@@ -21,7 +22,7 @@ export function emailTaken(): ApiError {
 /** A new organization, its three built-in roles and its first user as admin, in one transaction. */
 export async function createOrganizationWithAdmin(
   d1: D1Database,
-  input: { organization_name: string; email: string; name: string; password_hash: string },
+  input: { organization_name: string; email: string; name: string; password_hash: string; email_verified?: boolean },
   /** The event of this registration, written in the same batch (given the new ids). */
   event?: (ids: { organization_id: string; user_id: string }) => PlatformEvent,
 ) {
@@ -53,8 +54,11 @@ export async function createOrganizationWithAdmin(
         status: "active",
         created_at: now,
         updated_at: now,
+        email_verified_at: input.email_verified === false ? null : now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: roleIds.admin }),
+      // Every organization has the platform's own console client.
+      d.insert(clients).values(await consoleClientRow(orgId, now)),
       ...(event ? [outboxInsert(d, event({ organization_id: orgId, user_id: userId }))] : []),
     ]);
   } catch (err) {

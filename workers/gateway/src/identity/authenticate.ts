@@ -4,6 +4,7 @@ import { authConfig } from "./config";
 import { effectivePermissions, isAdmin, organizationRoles } from "./rbac";
 import { InvalidTokenError, verifyAccessToken, type Principal } from "./tokens";
 import { principalState, type PrincipalState } from "./principal-status";
+import { grantRevoked } from "./signin/codes";
 import { limitToScope, scopeAllows, scopeForMethod } from "./scopes";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
@@ -49,10 +50,12 @@ async function verify(c: Context<GatewayEnv>): Promise<Principal> {
   }
   // Both cached per isolate and refreshed in the background: no D1 wait after the first request.
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-  const [state, defs] = await Promise.all([
+  const [state, defs, revoked] = await Promise.all([
     principalState(c.env.DB, token, cfg.issuer, { waitUntil }),
     organizationRoles(c.env.DB, token.organization_id, waitUntil),
+    token.grant ? grantRevoked(c.env.DB, token.grant, waitUntil) : false,
   ]);
+  if (revoked) throw unauthorized("The grant this token was issued from was revoked.", "invalid_token");
   if (!state.active) throw inactive();
   setPrincipal(c, token, state, defs);
   return c.get("principal")!;

@@ -6,6 +6,7 @@ import { registerInvitations } from "./routes/invitations";
 import { registerOrganizations } from "./routes/organizations";
 import { registerRoles } from "./routes/roles";
 import { registerUsers } from "./routes/users";
+import { registerSignin } from "./signin";
 
 export { authenticate } from "./authenticate";
 export { scheduled } from "./scheduled";
@@ -13,6 +14,7 @@ export { scheduled } from "./scheduled";
 /** The identity provider: OAuth2 tokens, accounts, organizations, users, roles, invitations, clients. */
 export function registerIdentity(app: OpenAPIHono<GatewayEnv>) {
   registerAuth(app);
+  registerSignin(app);
   registerOrganizations(app);
   registerUsers(app);
   registerRoles(app);

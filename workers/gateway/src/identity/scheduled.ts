@@ -6,8 +6,9 @@ import { db } from "./db/client";
 import { signingKeys } from "./db/schema";
 import { deliverPending } from "./mail-outbox";
 import { eventsKept, pruneEvents } from "../events/retention";
+import { sweepSigninState } from "./signin/codes";
 
-/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, and deliver pending mail. */
+/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
   const e = env;
   const secret = e.SIGNING_KEYS_SECRET;
@@ -30,6 +31,7 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
       rotateIfDue(env).catch((err) => logError("scheduled", "gateway", err, { during: "key rotation" })),
       deliverPending(env).catch((err) => logError("scheduled", "gateway", err, { during: "mail delivery" })),
       pruneEvents(env.DB, eventsKept(env)).catch((err) => logError("scheduled", "gateway", err, { during: "events retention" })),
+      sweepSigninState(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "sign-in sweep" })),
     ]),
   );
 };

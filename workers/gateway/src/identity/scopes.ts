@@ -7,10 +7,10 @@ import { OAuthError } from "./oauth-errors";
  * for every other method, on the services and on the gateway's own routes alike.
  */
 export const SCOPES = {
-  openid: "OpenID Connect: who you are (GET /v1/auth/me)",
-  profile: "OpenID Connect: your name (GET /v1/auth/me)",
-  email: "OpenID Connect: your email (GET /v1/auth/me)",
-  offline_access: "A refresh token (password grant only)",
+  openid: "OpenID Connect: who you are (an ID token, GET /v1/auth/userinfo)",
+  profile: "OpenID Connect: your name (GET /v1/auth/userinfo)",
+  email: "OpenID Connect: your email (GET /v1/auth/userinfo)",
+  offline_access: "A refresh token (authorization_code and password grants)",
   read: "Read: GET and HEAD on every service and gateway route your roles allow",
   write: "Write: POST, PUT, PATCH and DELETE on every service and gateway route your roles allow",
 } as const;
@@ -18,8 +18,9 @@ export type Scope = keyof typeof SCOPES;
 export const SCOPE_NAMES = Object.keys(SCOPES) as Scope[];
 
 /** What each grant may have; asking for nothing gets all of it, as before scopes meant anything. */
-const GRANTABLE: Record<"password" | "client_credentials", Scope[]> = {
+const GRANTABLE: Record<"password" | "client_credentials" | "authorization_code", Scope[]> = {
   password: SCOPE_NAMES,
+  authorization_code: SCOPE_NAMES,
   client_credentials: ["read", "write"],
 };
 

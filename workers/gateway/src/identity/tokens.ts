@@ -18,6 +18,10 @@ export interface Principal {
   roles: string[];
   scope: string;
   issuer: string;
+  /** The client the token was issued to (RFC 9068 client_id), for our own tokens. */
+  client_id?: string;
+  /** The authorization grant (code) the token descends from: revoked when the code is replayed. */
+  grant?: string;
 }
 
 export class InvalidTokenError extends Error {}
@@ -25,14 +29,15 @@ export class InvalidTokenError extends Error {}
 export async function issueAccessToken(
   d1: D1Database,
   cfg: AuthConfig,
-  p: { subject: string; organization_id: string; roles: string[]; scope: string; client_id?: string },
+  p: { subject: string; organization_id: string; roles: string[]; scope: string; client_id: string; grant?: string },
 ): Promise<string> {
   const key = await signingKey(d1, cfg.signingSecret, cfg.accessTtl + CLOCK_SKEW_SECONDS);
   const jwt = new SignJWT({
     org: p.organization_id,
     roles: p.roles,
     scope: p.scope,
-    ...(p.client_id ? { client_id: p.client_id } : {}),
+    client_id: p.client_id,
+    ...(p.grant ? { gid: p.grant } : {}),
   })
     .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: "at+jwt" })
     .setIssuer(cfg.issuer)
@@ -112,12 +117,15 @@ async function verifyUncached(d1: D1Database, cfg: AuthConfig, token: string): P
         requiredClaims: ["sub", "exp", "iat", "jti", "org"],
       });
       return {
-        kind: typeof payload.client_id === "string" ? "client" : "user",
+        // RFC 9068: every token names its client; a client's own token (client_credentials) has itself as subject.
+        kind: typeof payload.client_id === "string" && payload.client_id === payload.sub ? "client" : "user",
         subject: payload.sub!,
         organization_id: String(payload.org),
         roles: claimList(payload.roles),
         scope: typeof payload.scope === "string" ? payload.scope : "",
         issuer: cfg.issuer,
+        ...(typeof payload.client_id === "string" ? { client_id: payload.client_id } : {}),
+        ...(typeof payload.gid === "string" ? { grant: payload.gid } : {}),
       };
     }
     const external = cfg.trustedIssuers.find((t) => t.issuer === unverified.iss);
@@ -152,7 +160,7 @@ async function verifyUncached(d1: D1Database, cfg: AuthConfig, token: string): P
 export async function issueRefreshToken(
   d1: D1Database,
   cfg: AuthConfig,
-  p: { user_id: string; organization_id: string; scope: string; family_id?: string },
+  p: { user_id: string; organization_id: string; scope: string; family_id?: string; client_id?: string | null },
 ): Promise<string> {
   const token = randomToken(32);
   const now = Date.now();
@@ -165,6 +173,7 @@ export async function issueRefreshToken(
       user_id: p.user_id,
       organization_id: p.organization_id,
       scope: p.scope,
+      client_id: p.client_id ?? null,
       expires_at: new Date(now + cfg.refreshTtl * 1000).toISOString(),
       created_at: new Date(now).toISOString(),
     });
@@ -172,7 +181,7 @@ export async function issueRefreshToken(
 }
 
 export type RotateResult =
-  | { ok: true; user_id: string; organization_id: string; scope: string; family_id: string }
+  | { ok: true; user_id: string; organization_id: string; scope: string; family_id: string; client_id: string | null }
   | { ok: false; reason: "unknown" | "expired" | "revoked" | "reused" };
 
 /**
@@ -208,7 +217,7 @@ export async function consumeRefreshToken(d1: D1Database, token: string, request
     await revokeFamily(d1, row.family_id, reuse());
     return { ok: false, reason: "reused" };
   }
-  return { ok: true, user_id: row.user_id, organization_id: row.organization_id, scope: row.scope, family_id: row.family_id };
+  return { ok: true, user_id: row.user_id, organization_id: row.organization_id, scope: row.scope, family_id: row.family_id, client_id: row.client_id };
 }
 
 /** Revokes every token of the family; `event`, if given, goes in with the revocation when it revoked any. */

@@ -22,6 +22,7 @@ export const users = sqliteTable("users", {
     .default("active"),
   created_at: text("created_at").notNull(),
   updated_at: text("updated_at").notNull(),
+  email_verified_at: text("email_verified_at"),
 });
 
 export const roles = sqliteTable("roles", {
@@ -55,6 +56,18 @@ export const clients = sqliteTable("clients", {
   created_by: text("created_by"),
   created_at: text("created_at").notNull(),
   updated_at: text("updated_at").notNull(),
+  client_type: text("client_type", { enum: ["public", "confidential"] })
+    .notNull()
+    .default("confidential"),
+  first_party: integer("first_party", { mode: "boolean" }).notNull().default(false),
+  token_endpoint_auth_method: text("token_endpoint_auth_method", { enum: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] })
+    .notNull()
+    .default("client_secret_basic"),
+  redirect_uris: text("redirect_uris", { mode: "json" }).$type<string[]>().notNull().default([]),
+  post_logout_redirect_uris: text("post_logout_redirect_uris", { mode: "json" }).$type<string[]>().notNull().default([]),
+  grant_types: text("grant_types", { mode: "json" }).$type<string[]>().notNull().default(["client_credentials"]),
+  scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull().default(["read", "write"]),
+  jwks: text("jwks", { mode: "json" }).$type<{ keys: JsonWebKey[] }>(),
 });
 
 export const invitations = sqliteTable("invitations", {
@@ -80,9 +93,66 @@ export const refreshTokens = sqliteTable("refresh_tokens", {
   created_at: text("created_at").notNull(),
   rotated_at: text("rotated_at"),
   revoked_at: text("revoked_at"),
+  client_id: text("client_id"),
+});
+
+export const authorizationCodes = sqliteTable("authorization_codes", {
+  id: text("id").primaryKey(),
+  code_hash: text("code_hash").notNull(),
+  client_id: text("client_id").notNull(),
+  user_id: text("user_id").notNull(),
+  organization_id: text("organization_id").notNull(),
+  redirect_uri: text("redirect_uri").notNull(),
+  code_challenge: text("code_challenge").notNull(),
+  scope: text("scope").notNull(),
+  nonce: text("nonce"),
+  auth_time: integer("auth_time").notNull(),
+  amr: text("amr", { mode: "json" }).$type<string[]>().notNull(),
+  expires_at: text("expires_at").notNull(),
+  created_at: text("created_at").notNull(),
+  used_at: text("used_at"),
+  revoked_at: text("revoked_at"),
+});
+
+export const loginSessions = sqliteTable("login_sessions", {
+  id: text("id").primaryKey(),
+  token_hash: text("token_hash").notNull(),
+  user_id: text("user_id").notNull(),
+  organization_id: text("organization_id").notNull(),
+  amr: text("amr", { mode: "json" }).$type<string[]>().notNull(),
+  auth_time: integer("auth_time").notNull(),
+  created_at: text("created_at").notNull(),
+  last_seen_at: text("last_seen_at").notNull(),
+  expires_at: text("expires_at").notNull(),
+  revoked_at: text("revoked_at"),
+});
+
+export const consents = sqliteTable(
+  "consents",
+  {
+    user_id: text("user_id").notNull(),
+    client_id: text("client_id").notNull(),
+    scope: text("scope").notNull(),
+    created_at: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.user_id, t.client_id] })],
+);
+
+export const clientAssertions = sqliteTable("client_assertions", {
+  jti_hash: text("jti_hash").primaryKey(),
+  expires_at: text("expires_at").notNull(),
 });
 
 export const passwordResets = sqliteTable("password_resets", {
+  id: text("id").primaryKey(),
+  user_id: text("user_id").notNull(),
+  token_hash: text("token_hash").notNull(),
+  expires_at: text("expires_at").notNull(),
+  used_at: text("used_at"),
+  created_at: text("created_at").notNull(),
+});
+
+export const emailVerifications = sqliteTable("email_verifications", {
   id: text("id").primaryKey(),
   user_id: text("user_id").notNull(),
   token_hash: text("token_hash").notNull(),
@@ -118,4 +188,6 @@ export const signingKeys = sqliteTable("signing_keys", {
 export type UserRow = typeof users.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
 export type ClientRow = typeof clients.$inferSelect;
+export type AuthorizationCodeRow = typeof authorizationCodes.$inferSelect;
+export type LoginSessionRow = typeof loginSessions.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;

@@ -1,9 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { ApiError, isUniqueViolation, logError, newId, nowIso } from "@buildly/shared";
 import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, normalizeEmail, publicUser, roleNamesOf } from "../../accounts";
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../../crypto";
 import { revokeUserRefreshTokens } from "../../tokens";
+import { endUserSessions } from "../../signin/sessions";
 import { db } from "../../db/client";
 import { invitations, organizations, passwordResets, roles, userRoles, users } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -14,6 +16,8 @@ import { deliverPending, enqueueMail } from "../../mail-outbox";
 import type { GatewayEnv } from "../../../types";
 import { gatewayEvent, outboxInsert, relaySoon, userActor } from "../../../events";
 import type * as routes from "./auth.routes";
+import { authConfig } from "../../config";
+import { emailVerificationRequired, mailVerificationToken, selfRegistrationOpen, verifyEmail } from "../../platform-settings";
 
 const RESET_TTL_MS = 60 * 60 * 1000;
 
@@ -26,10 +30,21 @@ async function organizationOf(d1: D1Database, id: string) {
 export const register: RouteHandler<typeof routes.register, GatewayEnv> = async (c) => {
   const input = c.req.valid("json");
   if ("organization_name" in input) {
+    if (!selfRegistrationOpen(c.env)) {
+      throw new ApiError(403, "Self-registration is off on this platform: ask an administrator of an organization for an invitation.");
+    }
     assertPasswordAllowed(input.password, input.email, "password");
+    const { issuer } = authConfig(c.env, c.req.url);
+    const verify = emailVerificationRequired(c.env, issuer);
     const { organization_id, user_id } = await createOrganizationWithAdmin(
       c.env.DB,
-      { organization_name: input.organization_name, email: input.email, name: input.name, password_hash: await hashPassword(input.password) },
+      {
+        organization_name: input.organization_name,
+        email: input.email,
+        name: input.name,
+        password_hash: await hashPassword(input.password),
+        email_verified: !verify,
+      },
       (ids) =>
         gatewayEvent(userActor(c, ids.user_id), "identity.user.registered", {
           subject: ids.user_id,
@@ -39,6 +54,10 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
     );
     relaySoon(c);
     const user = (await findUser(c.env.DB, organization_id, user_id))!;
+    if (verify) {
+      const requestId = c.get("requestId");
+      c.executionCtx.waitUntil(mailVerificationToken(c.env, user, issuer).catch((err) => logError(requestId, "gateway", err, { during: "verification mail" })));
+    }
     return c.json({ user: publicUser(user, ["admin"]), organization: await organizationOf(c.env.DB, organization_id) }, 201);
   }
 
@@ -85,6 +104,8 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
         status: "active",
         created_at: now,
         updated_at: now,
+        // The invitation reached this address: it is verified.
+        email_verified_at: now,
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: claimed.role_id }),
       outboxInsert(d, accepted),
@@ -152,11 +173,12 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
   relaySoon(c);
   await endResets(c.env.DB, user.id, now);
   await revokeUserRefreshTokens(c.env.DB, user.id);
+  await endUserSessions(c.env.DB, user.id);
   return c.body(null, 204);
 };
 
 /** Mails a reset token if `email` belongs to an active account. */
-async function mailResetToken(env: Env, email: string): Promise<void> {
+export async function mailResetToken(env: Env, email: string, issuer?: string): Promise<void> {
   const user = await findUserByEmail(env.DB, email);
   if (user?.status !== "active") return;
   const token = randomToken(32);
@@ -172,7 +194,9 @@ async function mailResetToken(env: Env, email: string): Promise<void> {
   await enqueueMail(env.DB, {
     to: user.email,
     subject: "Reset your Buildly password",
-    body: `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}`,
+    body:
+      `Use this token within one hour to set a new password: ${token}\nPOST /v1/auth/password-reset/confirm {"token": "...", "new_password": "..."}` +
+      (issuer ? `\nor in your browser: ${issuer}/v1/auth/reset-password` : ""),
   });
   await deliverPending(env);
 }
@@ -182,13 +206,21 @@ export const requestPasswordReset: RouteHandler<typeof routes.requestPasswordRes
   // Everything that depends on whether the account exists runs after the answer, so neither the
   // answer nor its timing tells whether the email has an account.
   const requestId = c.get("requestId");
-  c.executionCtx.waitUntil(mailResetToken(c.env, email).catch((err) => logError(requestId, "gateway", err, { during: "password reset mail" })));
+  const issuer = authConfig(c.env, c.req.url).issuer;
+  c.executionCtx.waitUntil(mailResetToken(c.env, email, issuer).catch((err) => logError(requestId, "gateway", err, { during: "password reset mail" })));
   return c.body(null, 202);
 };
 
 export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordReset, GatewayEnv> = async (c) => {
   const { token, new_password } = c.req.valid("json");
-  const d = db(c.env.DB);
+  await resetPassword(c, token, new_password);
+  return c.body(null, 204);
+};
+
+/** Sets a new password with a reset token (the API above and the hosted reset page); ApiError 400 or 422 otherwise. */
+export async function resetPassword(c: Context<GatewayEnv>, token: string, new_password: string): Promise<void> {
+  const d1 = c.env.DB;
+  const d = db(d1);
   const now = nowIso();
   const invalid = () => new ApiError(400, "The reset token is unknown, used or expired.", { errors: [{ path: "token", message: "Invalid token" }] });
   const tokenHash = await sha256Hex(token);
@@ -227,6 +259,25 @@ export const confirmPasswordReset: RouteHandler<typeof routes.confirmPasswordRes
     outboxInsert(d, reset, { onlyIfChanged: true }),
   ]);
   relaySoon(c);
-  await revokeUserRefreshTokens(c.env.DB, pending.user_id);
+  await revokeUserRefreshTokens(d1, pending.user_id);
+  await endUserSessions(d1, pending.user_id);
+}
+
+export const confirmEmail: RouteHandler<typeof routes.confirmEmail, GatewayEnv> = async (c) => {
+  await verifyEmail(c.env.DB, c.req.valid("json").token);
   return c.body(null, 204);
+};
+
+export const resendVerification: RouteHandler<typeof routes.resendVerification, GatewayEnv> = async (c) => {
+  const { email } = c.req.valid("json");
+  const { issuer } = authConfig(c.env, c.req.url);
+  const requestId = c.get("requestId");
+  // After the answer, like password resets: the answer does not tell whether the account exists.
+  c.executionCtx.waitUntil(
+    (async () => {
+      const user = await findUserByEmail(c.env.DB, email);
+      if (user) await mailVerificationToken(c.env, user, issuer);
+    })().catch((err) => logError(requestId, "gateway", err, { during: "verification mail" })),
+  );
+  return c.body(null, 202);
 };

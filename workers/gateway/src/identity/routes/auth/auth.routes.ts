@@ -1,7 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { jsonBody, problemResponses, jsonContent, jsonContentRequired } from "@buildly/shared";
 import { authenticate, authenticateAnyScope } from "../../authenticate";
-import { MeSchema, PasswordChangeSchema, PasswordResetConfirmSchema, PasswordResetRequestSchema, RegisterSchema, RegisteredSchema } from "./auth.schemas";
+import {
+  EmailVerifySchema,
+  MeSchema,
+  PasswordChangeSchema,
+  PasswordResetConfirmSchema,
+  PasswordResetRequestSchema,
+  RegisterSchema,
+  RegisteredSchema,
+} from "./auth.schemas";
 
 const tags = ["Auth"];
 
@@ -12,14 +20,16 @@ export const register = createRoute({
   summary: "Create an organization with yourself as admin, or join one with an invitation token",
   description:
     "An invitation is accepted only while whoever created it is still an active administrator (400 otherwise). " +
-    "The password must follow the password rules (422).",
+    "The password must follow the password rules (422). Creating an organization is refused (403) when the platform's " +
+    "SELF_REGISTRATION is off. With EMAIL_VERIFICATION on (the default outside local development) the new account gets a " +
+    "verification mail and cannot sign in before POST /v1/auth/verify-email.",
   tags,
   security: [],
   middleware: [jsonBody(16 * 1024)] as const,
   request: { body: jsonContentRequired(RegisterSchema) },
   responses: {
     201: jsonContent(RegisteredSchema, "Registered"),
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problemResponses(400, 403, 409, 413, 415, 422),
   },
 });
 
@@ -28,7 +38,7 @@ export const me = createRoute({
   path: "/v1/auth/me",
   operationId: "me",
   summary: "The caller: user, organization, roles and effective permissions",
-  description: "Any valid access token may call this (the OpenID userinfo endpoint), whatever its scope.",
+  description: "Any valid access token may call this, whatever its scope. OpenID Connect clients read GET /v1/auth/userinfo instead.",
   tags,
   middleware: [authenticateAnyScope] as const,
   responses: {
@@ -75,4 +85,28 @@ export const confirmPasswordReset = createRoute({
   middleware: [jsonBody(4 * 1024)] as const,
   request: { body: jsonContentRequired(PasswordResetConfirmSchema) },
   responses: { 204: { description: "Password set" }, ...problemResponses(400, 413, 415, 422) },
+});
+
+export const confirmEmail = createRoute({
+  method: "post",
+  path: "/v1/auth/verify-email",
+  operationId: "verifyEmail",
+  summary: "Confirm an email address with the token from the verification mail",
+  tags,
+  security: [],
+  middleware: [jsonBody(4 * 1024)] as const,
+  request: { body: jsonContentRequired(EmailVerifySchema) },
+  responses: { 204: { description: "Verified" }, ...problemResponses(400, 413, 415, 422) },
+});
+
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/v1/auth/verify-email/resend",
+  operationId: "resendVerification",
+  summary: "Mail a new verification token if the account exists and is unverified (always 202)",
+  tags,
+  security: [],
+  middleware: [jsonBody(4 * 1024)] as const,
+  request: { body: jsonContentRequired(PasswordResetRequestSchema) },
+  responses: { 202: { description: "Accepted" }, ...problemResponses(400, 413, 415, 422) },
 });

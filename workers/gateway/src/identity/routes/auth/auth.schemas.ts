@@ -63,3 +63,8 @@ export const PasswordResetConfirmSchema = z
   .object({ token: z.string().min(20).max(200), new_password: PasswordSchema })
   .strict()
   .openapi("PasswordResetConfirm");
+
+export const EmailVerifySchema = z
+  .object({ token: z.string().min(20).max(200) })
+  .strict()
+  .openapi("EmailVerify");

@@ -9,12 +9,17 @@ import { registerWellKnown } from "./well-known";
 
 const TokenRequest = z
   .object({
-    grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
-    username: z.string().optional().openapi({ description: "password grant: the email" }),
+    grant_type: z.enum(["authorization_code", "refresh_token", "client_credentials", "password"]),
+    code: z.string().optional().openapi({ description: "authorization_code: the code from the redirect" }),
+    redirect_uri: z.string().optional().openapi({ description: "authorization_code: the same redirect_uri as the authorization request" }),
+    code_verifier: z.string().optional().openapi({ description: "authorization_code: the PKCE verifier (43-128 characters)" }),
+    username: z.string().optional().openapi({ description: "password grant (legacy): the email" }),
     password: z.string().optional(),
     refresh_token: z.string().optional(),
-    client_id: z.string().optional(),
+    client_id: z.string().optional().openapi({ description: "Public clients: their id (PKCE authenticates them). Unknown ids are invalid_client." }),
     client_secret: z.string().optional(),
+    client_assertion_type: z.string().optional().openapi({ description: "private_key_jwt: urn:ietf:params:oauth:client-assertion-type:jwt-bearer" }),
+    client_assertion: z.string().optional(),
     scope: z.string().optional(),
   })
   .openapi("TokenRequest");
@@ -25,6 +30,7 @@ const TokenResponse = z
     token_type: z.literal("Bearer"),
     expires_in: z.number().int(),
     refresh_token: z.string().optional(),
+    id_token: z.string().optional().openapi({ description: "With the openid scope (authorization_code, or password with a client_id)" }),
     scope: z.string(),
   })
   .openapi("TokenResponse");
@@ -45,10 +51,14 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     method: "post",
     path: "/v1/auth/token",
     operationId: "token",
-    summary: "OAuth2 token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
+    summary: "OAuth2 token endpoint (RFC 6749): authorization_code (PKCE), refresh_token, client_credentials and the legacy password grant",
     description:
-      "scope (space-separated): openid, profile, email, offline_access (a refresh token; password grant only), read, write " +
-      "(client_credentials: read and write only). Without scope: every scope the grant allows. The body is at most 16 KiB (413).",
+      "authorization_code: public clients send client_id and code_verifier; confidential clients also authenticate (client_secret_basic, " +
+      "client_secret_post or private_key_jwt). A code works once; a second use revokes every token issued from it. Refresh tokens rotate on " +
+      "every use, and a rotated one presented again revokes its family. scope (space-separated): openid, profile, email, offline_access " +
+      "(a refresh token), read, write (client_credentials: read and write only). Without scope: every scope the grant allows. " +
+      "password is legacy (OAuth 2.1 removes it): use the authorization code flow; a client_id, if sent, must be a known client. " +
+      "The body is at most 16 KiB (413).",
     tags: ["Auth"],
     security: [],
     request: { body: oauthBody },
@@ -90,5 +100,7 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
     .openapi(routes.me, handlers.me)
     .openapi(routes.changePassword, handlers.changePassword)
     .openapi(routes.requestPasswordReset, handlers.requestPasswordReset)
-    .openapi(routes.confirmPasswordReset, handlers.confirmPasswordReset);
+    .openapi(routes.confirmPasswordReset, handlers.confirmPasswordReset)
+    .openapi(routes.confirmEmail, handlers.confirmEmail)
+    .openapi(routes.resendVerification, handlers.resendVerification);
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { eq } from "drizzle-orm";
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
 import { ApiError, readTextLimited } from "@buildly/shared";
 import { authConfig } from "../../config";
 import { findUserByEmail, roleNamesOf } from "../../accounts";
@@ -9,9 +10,12 @@ import { reservePasswordAttempt } from "../../login-guard";
 import { OAuthError } from "../../oauth-errors";
 import { sponsorIsAdmin } from "../../principal-status";
 import { currentScope, grantScope } from "../../scopes";
-import { consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefreshToken } from "../../tokens";
+import { CLOCK_SKEW_SECONDS, consumeRefreshToken, issueAccessToken, issueRefreshToken, revokeRefreshToken } from "../../tokens";
+import { consoleClient, findClient } from "../../signin/app-clients";
+import { emailVerifiedEnough } from "../../platform-settings";
+import { issueIdToken, pkceMatches, redeemCode } from "../../signin/codes";
 import { db } from "../../db/client";
-import { clients, users } from "../../db/schema";
+import { clientAssertions, users, type ClientRow } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
 import type { EventActor } from "@buildly/shared";
 import { actorOf, identityEvent, outboxInsert, relaySoon, systemActor } from "../../../events/emit";
@@ -28,6 +32,9 @@ async function recordLogin(
   await outboxInsert(db(c.env.DB), event);
   relaySoon(c);
 }
+
+/** Signature algorithms accepted for private_key_jwt client assertions. */
+export const CLIENT_ASSERTION_ALGS = ["ES256", "RS256", "PS256", "EdDSA"];
 
 /** The largest token or revocation request body; a real one is a few hundred bytes. */
 export const OAUTH_MAX_BODY_BYTES = 16 * 1024;
@@ -125,10 +132,21 @@ function tokenResponse(body: Record<string, unknown>, requestId: string): Respon
   });
 }
 
+/**
+ * The password grant (legacy: OAuth 2.1 drops it; use the authorization code flow). A client_id,
+ * if sent, must name an active client of the user's organization allowed this grant (else
+ * invalid_client); without one the token is issued to the organization's console client.
+ */
 async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   const { username, password } = params;
   if (!username || !password) throw new OAuthError("invalid_request", "username and password are required.");
   const scope = grantScope("password", params.scope);
+  const creds = clientCredentials(c, params);
+  let named: ClientRow | undefined;
+  if (creds || params.client_id || params.client_assertion) {
+    named = await authenticateClient(c, params, { allowPublic: true });
+    if (!named.grant_types.includes("password")) throw new OAuthError("unauthorized_client", "This client may not use the password grant.");
+  }
   // The attempt is reserved before the password is looked at: N sent at once get exactly the limit.
   const attempt = await reservePasswordAttempt(c.env, username);
   if (!attempt.allowed) {
@@ -139,26 +157,116 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
   const user = await findUserByEmail(c.env.DB, username);
   // The same PBKDF2 work whether or not the account exists.
   const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok || user.status !== "active") {
+  if (!user || !ok || user.status !== "active" || (named && named.organization_id !== user.organization_id)) {
     // An attempt on an existing account goes to its organization's trail (an unknown email has no organization).
     if (user) {
       await recordLogin(c, "identity.login.failed", systemActor(c.get("requestId")), user, {
         grant_type: "password",
-        reason: ok ? "inactive" : "wrong_password",
+        method: "password",
+        reason: !ok ? "wrong_password" : user.status !== "active" ? "inactive" : "other_organization",
       });
     }
     throw new OAuthError("invalid_grant", "The email or password is wrong.");
   }
   await attempt.succeeded();
+  const cfg = authConfig(c.env, c.req.url);
+  if (!emailVerifiedEnough(c.env, cfg.issuer, user)) {
+    throw new OAuthError("invalid_grant", "The email address is not verified yet: use the token from the verification mail (POST /v1/auth/verify-email).");
+  }
+  const client = named ?? (await consoleClient(c.env.DB, user.organization_id));
   await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "user", actorid: user.id }, user, {
     grant_type: "password",
+    method: "password",
+    client_id: client.id,
   });
-  const cfg = authConfig(c.env, c.req.url);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
-  const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
+  const access = await issueAccessToken(c.env.DB, cfg, {
+    subject: user.id,
+    organization_id: user.organization_id,
+    roles: roleNames,
+    scope,
+    client_id: client.id,
+  });
   const body: Record<string, unknown> = { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope };
   if (scope.split(" ").includes("offline_access")) {
-    body.refresh_token = await issueRefreshToken(c.env.DB, cfg, { user_id: user.id, organization_id: user.organization_id, scope });
+    body.refresh_token = await issueRefreshToken(c.env.DB, cfg, {
+      user_id: user.id,
+      organization_id: user.organization_id,
+      scope,
+      client_id: named?.id ?? null,
+    });
+  }
+  // A named client asking for openid gets an ID token (its audience); the legacy anonymous form has no one to address it to.
+  if (named && scope.split(" ").includes("openid")) {
+    body.id_token = await issueIdToken(c.env.DB, cfg, {
+      subject: user.id,
+      client_id: named.id,
+      auth_time: Math.floor(Date.now() / 1000),
+      amr: ["pwd"],
+      organization_id: user.organization_id,
+    });
+  }
+  return body;
+}
+
+/**
+ * grant_type=authorization_code (RFC 6749 4.1.3, RFC 7636 4.5): the code is spent first (once,
+ * whatever follows), then it must belong to this client and redirect URI and match the PKCE
+ * verifier. A public client authenticates by PKCE alone; a confidential one also by its secret
+ * or private_key_jwt.
+ */
+async function authorizationCodeGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
+  const client = await authenticateClient(c, params, { allowPublic: true });
+  if (!client.grant_types.includes("authorization_code")) throw new OAuthError("unauthorized_client", "This client may not use the authorization code grant.");
+  const { code, redirect_uri, code_verifier } = params;
+  if (!code) throw new OAuthError("invalid_request", "code is required.");
+  if (!redirect_uri) throw new OAuthError("invalid_request", "redirect_uri is required.");
+  if (!code_verifier) throw new OAuthError("invalid_request", "code_verifier is required (PKCE with S256).");
+  const spent = await redeemCode(c.env.DB, code);
+  if (!spent.ok) {
+    const why = {
+      unknown: "is not known",
+      expired: "has expired",
+      replayed: "was already used; every token issued from it is now revoked",
+    }[spent.reason];
+    throw new OAuthError("invalid_grant", `The authorization code ${why}.`);
+  }
+  const grant = spent.row;
+  if (grant.client_id !== client.id) throw new OAuthError("invalid_grant", "The authorization code was issued to another client.");
+  if (grant.redirect_uri !== redirect_uri) throw new OAuthError("invalid_grant", "redirect_uri differs from the authorization request's.");
+  if (!(await pkceMatches(code_verifier, grant.code_challenge))) throw new OAuthError("invalid_grant", "The code_verifier does not match the code_challenge.");
+  const user = await db(c.env.DB).select().from(users).where(eq(users.id, grant.user_id)).get();
+  if (user?.status !== "active" || user.organization_id !== grant.organization_id) throw new OAuthError("invalid_grant", "The account is not active.");
+  const cfg = authConfig(c.env, c.req.url);
+  const roleNames = await roleNamesOf(c.env.DB, user.id);
+  const access = await issueAccessToken(c.env.DB, cfg, {
+    subject: user.id,
+    organization_id: user.organization_id,
+    roles: roleNames,
+    scope: grant.scope,
+    client_id: client.id,
+    grant: grant.id,
+  });
+  const body: Record<string, unknown> = { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope: grant.scope };
+  const scopes = grant.scope.split(" ");
+  if (scopes.includes("offline_access") && client.grant_types.includes("refresh_token")) {
+    body.refresh_token = await issueRefreshToken(c.env.DB, cfg, {
+      user_id: user.id,
+      organization_id: user.organization_id,
+      scope: grant.scope,
+      family_id: grant.id,
+      client_id: client.id,
+    });
+  }
+  if (scopes.includes("openid")) {
+    body.id_token = await issueIdToken(c.env.DB, cfg, {
+      subject: user.id,
+      client_id: client.id,
+      auth_time: grant.auth_time,
+      nonce: grant.nonce,
+      amr: grant.amr,
+      organization_id: user.organization_id,
+    });
   }
   return body;
 }
@@ -173,8 +281,15 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
     ];
     throw new OAuthError("invalid_grant", `The refresh token ${why}.`);
   }
+  // A refresh token issued to a client is refreshed by that client only (public: by client_id).
+  let clientId = result.client_id;
+  if (clientId) {
+    const client = await authenticateClient(c, params, { allowPublic: true });
+    if (client.id !== clientId) throw new OAuthError("invalid_grant", "The refresh token was issued to another client.");
+  }
   const user = await db(c.env.DB).select().from(users).where(eq(users.id, result.user_id)).get();
   if (user?.status !== "active") throw new OAuthError("invalid_grant", "The account is not active.");
+  clientId ??= (await consoleClient(c.env.DB, user.organization_id)).id;
   // Refresh tokens from before scopes were enforced carry the legacy name; read it as it was meant.
   const had = currentScope(result.scope);
   let scope = had;
@@ -186,52 +301,129 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
   }
   const cfg = authConfig(c.env, c.req.url);
   const roleNames = await roleNamesOf(c.env.DB, user.id);
-  const access = await issueAccessToken(c.env.DB, cfg, { subject: user.id, organization_id: user.organization_id, roles: roleNames, scope });
+  const access = await issueAccessToken(c.env.DB, cfg, {
+    subject: user.id,
+    organization_id: user.organization_id,
+    roles: roleNames,
+    scope,
+    client_id: clientId,
+    ...(result.client_id ? { grant: result.family_id } : {}),
+  });
   const refresh = await issueRefreshToken(c.env.DB, cfg, {
     user_id: user.id,
     organization_id: user.organization_id,
     scope: had,
     family_id: result.family_id,
+    client_id: result.client_id,
   });
   return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
 }
 
-async function authenticateClient(c: Context<GatewayEnv>, params: Record<string, string>) {
+async function recordClientFailure(c: Context<GatewayEnv>, params: Record<string, string>, client: ClientRow, reason: string) {
+  await recordLogin(
+    c,
+    "identity.login.failed",
+    systemActor(c.get("requestId")),
+    { id: client.id, organization_id: client.organization_id },
+    { grant_type: params.grant_type ?? null, reason },
+  );
+}
+
+/**
+ * Authenticates the client of a token request: HTTP Basic or client_secret_post (a secret),
+ * private_key_jwt (RFC 7523 client_assertion), or, with `allowPublic`, a bare client_id naming
+ * a public client. Anything else is invalid_client.
+ */
+async function authenticateClient(c: Context<GatewayEnv>, params: Record<string, string>, opts: { allowPublic?: boolean } = {}): Promise<ClientRow> {
+  if (params.client_assertion_type || params.client_assertion) {
+    const client = await verifyClientAssertion(c, params);
+    if (client.status !== "active") {
+      await recordClientFailure(c, params, client, "inactive");
+      throw new OAuthError("invalid_client", "Client authentication failed.");
+    }
+    return client;
+  }
   const creds = clientCredentials(c, params);
   const challenge: Record<string, string> = creds?.basic ? BASIC_CHALLENGE : {};
-  if (!creds) throw new OAuthError("invalid_client", "Client authentication is required.", 401, BASIC_CHALLENGE);
-  const client = await db(c.env.DB).select().from(clients).where(eq(clients.id, creds.id)).get();
+  if (!creds) {
+    if (opts.allowPublic && params.client_id) {
+      const client = await findClient(c.env.DB, params.client_id);
+      if (client?.status === "active" && client.client_type === "public") return client;
+      if (client?.status === "active")
+        throw new OAuthError(
+          "invalid_client",
+          "This client is confidential: authenticate it (client_secret_basic, client_secret_post or private_key_jwt).",
+          401,
+          BASIC_CHALLENGE,
+        );
+      throw new OAuthError("invalid_client", "Unknown client.", 401, BASIC_CHALLENGE);
+    }
+    throw new OAuthError("invalid_client", "Client authentication is required.", 401, BASIC_CHALLENGE);
+  }
+  const client = await findClient(c.env.DB, creds.id);
   const given = new TextEncoder().encode(await sha256Hex(creds.secret));
   const stored = new TextEncoder().encode(client?.secret_hash ?? "0".repeat(64));
-  if (!constantTimeEqual(given, stored) || !client || client.status !== "active") {
-    if (client) {
-      await recordLogin(
-        c,
-        "identity.login.failed",
-        systemActor(c.get("requestId")),
-        { id: client.id, organization_id: client.organization_id },
-        {
-          grant_type: "client_credentials",
-          reason: client.status !== "active" ? "inactive" : "wrong_secret",
-        },
-      );
-    }
+  const secretOk = constantTimeEqual(given, stored);
+  if (!secretOk || !client || client.status !== "active" || client.client_type === "public" || client.token_endpoint_auth_method === "private_key_jwt") {
+    if (client) await recordClientFailure(c, params, client, client.status !== "active" ? "inactive" : "wrong_secret");
     throw new OAuthError("invalid_client", "Client authentication failed.", 401, challenge);
   }
-  // A client acts for whoever created it: once that admin is demoted or deactivated, it stops.
-  if (!(await sponsorIsAdmin(c.env.DB, client.organization_id, client.created_by))) {
-    throw new OAuthError(
-      "invalid_client",
-      "The administrator who created this client no longer is one; an administrator must create a new client.",
-      401,
-      challenge,
-    );
+  return client;
+}
+
+const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/** The longest an assertion may live; its jti is remembered this long. */
+const ASSERTION_MAX_SECONDS = 600;
+
+/** private_key_jwt (RFC 7523 2.2, OIDC Core 9): signed by a key of the client's registered JWKS, once. */
+async function verifyClientAssertion(c: Context<GatewayEnv>, params: Record<string, string>): Promise<ClientRow> {
+  const fail = (why: string) => new OAuthError("invalid_client", `Client authentication failed: ${why}.`);
+  if (params.client_assertion_type !== ASSERTION_TYPE) throw fail(`client_assertion_type must be ${ASSERTION_TYPE}`);
+  const assertion = params.client_assertion;
+  if (!assertion) throw fail("client_assertion is missing");
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(assertion);
+  } catch {
+    throw fail("client_assertion is not a JWT");
   }
+  const id = typeof claims.sub === "string" ? claims.sub : "";
+  if (params.client_id && params.client_id !== id) throw fail("client_id differs from the assertion's subject");
+  const client = await findClient(c.env.DB, id);
+  if (client?.token_endpoint_auth_method !== "private_key_jwt" || !client.jwks) throw fail("the client does not use private_key_jwt");
+  const cfg = authConfig(c.env, c.req.url);
+  let payload: ReturnType<typeof decodeJwt>;
+  try {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as JSONWebKeySet), {
+      algorithms: CLIENT_ASSERTION_ALGS,
+      issuer: client.id,
+      subject: client.id,
+      audience: [cfg.issuer, `${cfg.issuer}/v1/auth/token`],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      maxTokenAge: ASSERTION_MAX_SECONDS,
+      requiredClaims: ["exp", "jti", "iat"],
+    }));
+  } catch {
+    await recordClientFailure(c, params, client, "bad_assertion");
+    throw fail("the assertion's signature or claims are not valid");
+  }
+  const exp = Number(payload.exp);
+  if (exp - Date.now() / 1000 > ASSERTION_MAX_SECONDS) throw fail(`the assertion must expire within ${ASSERTION_MAX_SECONDS} seconds`);
+  // Each assertion once: its jti is kept until it could no longer be accepted anyway.
+  const fresh = await db(c.env.DB)
+    .insert(clientAssertions)
+    .values({ jti_hash: await sha256Hex(`${client.id}|${payload.jti}`), expires_at: new Date((exp + CLOCK_SKEW_SECONDS) * 1000).toISOString() })
+    .onConflictDoNothing()
+    .returning({ jti_hash: clientAssertions.jti_hash })
+    .get();
+  if (!fresh) throw fail("this assertion was already used");
   return client;
 }
 
 async function clientCredentialsGrant(c: Context<GatewayEnv>, params: Record<string, string>) {
   const client = await authenticateClient(c, params);
+  if (!client.grant_types.includes("client_credentials")) throw new OAuthError("unauthorized_client", "This client may not use the client_credentials grant.");
+  await requireSponsor(c, client);
   await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "client", actorid: client.id }, client, {
     grant_type: "client_credentials",
   });
@@ -248,6 +440,18 @@ async function clientCredentialsGrant(c: Context<GatewayEnv>, params: Record<str
   return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope };
 }
 
+/** A machine client acts for whoever created it: once that admin is demoted or deactivated, it stops. */
+async function requireSponsor(c: Context<GatewayEnv>, client: ClientRow) {
+  if (!(await sponsorIsAdmin(c.env.DB, client.organization_id, client.created_by))) {
+    throw new OAuthError(
+      "invalid_client",
+      "The administrator who created this client no longer is one; an administrator must create a new client.",
+      401,
+      clientCredentials(c, {})?.basic ? BASIC_CHALLENGE : {},
+    );
+  }
+}
+
 /** POST /v1/auth/token (RFC 6749). */
 export async function tokenEndpoint(c: Context<GatewayEnv>): Promise<Response> {
   try {
@@ -262,6 +466,9 @@ export async function tokenEndpoint(c: Context<GatewayEnv>): Promise<Response> {
         break;
       case "client_credentials":
         body = await clientCredentialsGrant(c, params);
+        break;
+      case "authorization_code":
+        body = await authorizationCodeGrant(c, params);
         break;
       case undefined:
         throw new OAuthError("invalid_request", "grant_type is required.");
@@ -280,7 +487,10 @@ export async function revocationEndpoint(c: Context<GatewayEnv>): Promise<Respon
   try {
     const params = await readParams(c);
     if (!params.token) throw new OAuthError("invalid_request", "token is required.");
-    if (clientCredentials(c, params)) await authenticateClient(c, params);
+    if (clientCredentials(c, params) || params.client_assertion) {
+      const client = await authenticateClient(c, params);
+      if (client.grant_types.includes("client_credentials")) await requireSponsor(c, client);
+    }
     const looksLikeJwt = params.token.split(".").length === 3;
     if (looksLikeJwt || params.token_type_hint === "access_token") {
       // Access tokens are short-lived JWTs that are not tracked; say so, as RFC 7009 2.2.1 allows.

@@ -10,15 +10,40 @@ import { currentPrincipal } from "../../authenticate";
 import type { GatewayEnv } from "../../../types";
 import { actorOf, identityEvent, outboxInsert, relaySoon } from "../../../events";
 import type * as routes from "./clients.routes";
+import { SCOPE_NAMES } from "../../scopes";
+import { consoleClient } from "../../signin/app-clients";
 
 function toClient(r: ClientRow) {
-  return { client_id: r.id, name: r.name, roles: r.roles, status: r.status, created_at: r.created_at, updated_at: r.updated_at };
+  return {
+    client_id: r.id,
+    name: r.name,
+    roles: r.roles,
+    status: r.status,
+    client_type: r.client_type,
+    first_party: r.first_party,
+    token_endpoint_auth_method: r.token_endpoint_auth_method,
+    grant_types: r.grant_types,
+    redirect_uris: r.redirect_uris,
+    post_logout_redirect_uris: r.post_logout_redirect_uris,
+    scopes: r.scopes,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+/** The scopes a client may have when it names none: everything its grants allow. */
+function defaultScopes(grants: string[]): string[] {
+  if (grants.some((g) => g !== "client_credentials")) return [...SCOPE_NAMES];
+  return ["read", "write"];
 }
 
 export const create: RouteHandler<typeof routes.createClient, GatewayEnv> = async (c) => {
   const p = currentPrincipal(c);
   const input = c.req.valid("json");
-  const granted = await rolesByName(c.env.DB, p.organization_id, [...new Set(input.roles)]);
+  const granted = await rolesByName(c.env.DB, p.organization_id, [...new Set(input.roles ?? [])]);
+  const method = input.token_endpoint_auth_method ?? (input.client_type === "public" ? "none" : "client_secret_basic");
+  const hasSecret = method === "client_secret_basic" || method === "client_secret_post";
+  // Clients without a secret still get a hash: of 256 random bits nobody holds.
   const secret = randomToken(32);
   const now = nowIso();
   const row: ClientRow = {
@@ -31,19 +56,29 @@ export const create: RouteHandler<typeof routes.createClient, GatewayEnv> = asyn
     created_by: p.subject,
     created_at: now,
     updated_at: now,
+    client_type: input.client_type,
+    first_party: false,
+    token_endpoint_auth_method: method,
+    redirect_uris: input.redirect_uris,
+    post_logout_redirect_uris: input.post_logout_redirect_uris,
+    grant_types: [...new Set(input.grant_types)],
+    scopes: input.scopes ? [...new Set(input.scopes)] : defaultScopes(input.grant_types),
+    jwks: (input.jwks as { keys: JsonWebKey[] } | undefined) ?? null,
   };
   const d = db(c.env.DB);
   const event = identityEvent(actorOf(c), "identity.client.created", { subject: row.id, organizationid: row.organization_id, data: toClient(row) });
   await d.batch([d.insert(clients).values(row), outboxInsert(d, event)]);
   relaySoon(c);
   c.header("cache-control", "no-store");
-  return c.json({ ...toClient(row), client_secret: secret }, 201);
+  return c.json({ ...toClient(row), ...(hasSecret ? { client_secret: secret } : {}) }, 201);
 };
 
 export const list: RouteHandler<typeof routes.listClients, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const { limit, cursor } = c.req.valid("query");
   const after = decodeCursor(cursor);
+  // The organization's first-party console client is always there to be listed.
+  if (!after) await consoleClient(c.env.DB, organization_id);
   const rows = await db(c.env.DB)
     .select()
     .from(clients)
@@ -59,11 +94,12 @@ export const revoke: RouteHandler<typeof routes.revokeClient, GatewayEnv> = asyn
   const { id } = c.req.valid("param");
   const d = db(c.env.DB);
   const client = await d
-    .select({ status: clients.status })
+    .select({ status: clients.status, first_party: clients.first_party })
     .from(clients)
     .where(and(eq(clients.id, id), eq(clients.organization_id, organization_id)))
     .get();
   if (!client) throw new ApiError(404, "No client of this organization has this id.");
+  if (client.first_party) throw new ApiError(409, "The console client is the platform's own; it cannot be revoked.");
   if (client.status !== "revoked") {
     const event = identityEvent(actorOf(c), "identity.client.revoked", {
       subject: id,

@@ -9,10 +9,11 @@ export const createClient = createRoute({
   method: "post",
   path: "/v1/clients",
   operationId: "createClient",
-  summary: "Create a machine client for the client_credentials grant (admins only)",
+  summary: "Register a client: a machine client (client_credentials) or an app that signs users in (authorization_code) (admins only)",
   description:
-    "The answer holds the client secret; it is not stored and cannot be shown again. The client acts for its creator: " +
-    "once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401.",
+    "A confidential client with a secret gets it in the answer only; it is not stored and cannot be shown again. A machine client " +
+    "acts for its creator: once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401. " +
+    "An app (public: PKCE only; confidential: secret or private_key_jwt) registers exact redirect URIs.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(4 * 1024)] as const,
   request: { body: jsonContentRequired(ClientCreateSchema) },
@@ -40,10 +41,10 @@ export const revokeClient = createRoute({
   method: "delete",
   path: "/v1/clients/{id}",
   operationId: "revokeClient",
-  summary: "Revoke a machine client (admins only)",
+  summary: "Revoke a client (admins only; the first-party console client cannot be revoked: 409)",
   description: "Its token requests fail with invalid_client from now on. Access tokens it already holds stay valid until they expire.",
   tags,
   middleware: [authenticate, requireAdmin] as const,
   request: { params: IdParamSchema },
-  responses: { 204: { description: "Revoked" }, ...problemResponses(401, 403, 404, 422) },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(401, 403, 404, 409, 422) },
 });

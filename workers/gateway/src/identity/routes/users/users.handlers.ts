@@ -5,6 +5,7 @@ import { emailTaken, findUser, publicUser, roleNamesOf, rolesByName } from "../.
 import { hashPassword } from "../../crypto";
 import { ADMIN_ROLE } from "../../rbac";
 import { revokeUserRefreshTokens } from "../../tokens";
+import { endUserSessions } from "../../signin/sessions";
 import { forgetOrganizationPrincipals } from "../../principal-status";
 import { assertPasswordAllowed } from "../../password-policy";
 import { db } from "../../db/client";
@@ -79,6 +80,7 @@ async function deactivate(d1: D1Database, actor: EventActor, callerId: string | 
   const row = rows[0];
   if (!row) throw lastAdmin();
   await revokeUserRefreshTokens(d1, user.id);
+  await endUserSessions(d1, user.id);
   // The user, and every client it created, stops on the next request here (elsewhere within the cache's TTL).
   forgetOrganizationPrincipals(user.organization_id);
   return row;
@@ -117,6 +119,8 @@ export const create: RouteHandler<typeof routes.createUser, GatewayEnv> = async 
     status: "active",
     created_at: now,
     updated_at: now,
+    // An administrator vouches for the address of an account they create.
+    email_verified_at: now,
   };
   const d = db(c.env.DB);
   try {

@@ -1,0 +1,398 @@
+import type { Context } from "hono";
+import { and, eq } from "drizzle-orm";
+import { ApiError, nowIso, readTextLimited } from "@buildly/shared";
+import { authConfig, type AuthConfig } from "../config";
+import { findUserByEmail } from "../accounts";
+import { DUMMY_PASSWORD_HASH, randomToken, verifyPassword } from "../crypto";
+import { db } from "../db/client";
+import { consents, organizations, type ClientRow } from "../db/schema";
+import { reservePasswordAttempt } from "../login-guard";
+import { SCOPE_NAMES, SCOPES, type Scope } from "../scopes";
+import { identityEvent, outboxInsert, relaySoon, systemActor } from "../../events/emit";
+import type { GatewayEnv } from "../../types";
+import { findClient, redirectUriAllowed, redirectUrisOf } from "./app-clients";
+import { issueCode } from "./codes";
+import { emailVerifiedEnough } from "../platform-settings";
+import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
+import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
+
+/**
+ * GET/POST /v1/auth/authorize: the authorization endpoint (RFC 6749 4.1, RFC 7636, OIDC Core
+ * 3.1.2) and the hosted login page it shows. Errors about the client or the redirect URI are
+ * shown here and never redirect; every other error goes back to the (verified) redirect URI
+ * with `state` and `iss` (RFC 9207).
+ */
+
+const MAX_PARAM = 2000;
+const CSRF_COOKIE = "buildly_csrf";
+const PARAMS = [
+  "response_type",
+  "client_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "code_challenge",
+  "code_challenge_method",
+  "nonce",
+  "prompt",
+  "max_age",
+  "login_hint",
+  "response_mode",
+] as const;
+
+export interface AuthorizationRequest {
+  client: ClientRow;
+  redirect_uri: string;
+  scope: string;
+  state?: string;
+  nonce?: string;
+  code_challenge: string;
+  prompt: Set<string>;
+  max_age?: number;
+  login_hint?: string;
+  /** The parameters as received, carried through the login and consent forms. */
+  raw: Record<string, string>;
+}
+
+type Parsed =
+  | { ok: true; req: AuthorizationRequest }
+  | { ok: false; page: string }
+  | { ok: false; redirect: { redirect_uri: string; error: string; description: string; state?: string } };
+
+class RequestParams {
+  constructor(
+    readonly values: Record<string, string>,
+    readonly repeated: Set<string>,
+  ) {}
+}
+
+function collect(entries: Iterable<[string, string]>): RequestParams {
+  const values: Record<string, string> = {};
+  const repeated = new Set<string>();
+  for (const [k, v] of entries) {
+    if (k in values) repeated.add(k);
+    values[k] = v;
+  }
+  return new RequestParams(values, repeated);
+}
+
+/** Validates an authorization request: first the client and redirect URI (never redirected), then the rest. */
+export async function parseAuthorizationRequest(env: Env, cfg: AuthConfig, p: RequestParams): Promise<Parsed> {
+  const v = p.values;
+  for (const name of ["client_id", "redirect_uri"]) {
+    if (p.repeated.has(name)) return { ok: false, page: `The parameter ${name} is repeated.` };
+  }
+  if (!v.client_id) return { ok: false, page: "The request names no client (client_id is missing)." };
+  const client = await findClient(env.DB, v.client_id);
+  if (client?.status !== "active") return { ok: false, page: "The application that sent you here is not known, or was revoked." };
+  if (!v.redirect_uri) return { ok: false, page: "The request has no redirect_uri." };
+  if (!redirectUriAllowed(redirectUrisOf(env, client, cfg.issuer), v.redirect_uri)) {
+    return { ok: false, page: "The redirect_uri is not one this application registered. You were not sent anywhere." };
+  }
+  const redirect_uri = v.redirect_uri;
+  const state = v.state;
+  const fail = (error: string, description: string): Parsed => ({ ok: false, redirect: { redirect_uri, error, description, state } });
+  if (p.repeated.size) return fail("invalid_request", `Repeated parameters: ${[...p.repeated].join(", ")}.`);
+  for (const name of PARAMS) {
+    if ((v[name]?.length ?? 0) > MAX_PARAM) return fail("invalid_request", `${name} is longer than ${MAX_PARAM} characters.`);
+  }
+  if (v.request || v.request_uri) return fail(v.request ? "request_not_supported" : "request_uri_not_supported", "Request objects are not supported.");
+  if (v.response_mode && v.response_mode !== "query") return fail("invalid_request", "Only response_mode=query is supported.");
+  if (v.response_type !== "code") {
+    return fail(v.response_type ? "unsupported_response_type" : "invalid_request", "response_type must be code.");
+  }
+  if (!client.grant_types.includes("authorization_code")) return fail("unauthorized_client", "This client may not use the authorization code flow.");
+  // PKCE with S256 for every client (OAuth 2.1): plain or no method is a downgrade and refused.
+  if (!v.code_challenge) return fail("invalid_request", "code_challenge is required (PKCE with S256).");
+  if (v.code_challenge_method !== "S256") return fail("invalid_request", "code_challenge_method must be S256.");
+  if (!/^[A-Za-z0-9_-]{43}$/.test(v.code_challenge))
+    return fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters).");
+  const asked = (v.scope ?? "").split(" ").filter(Boolean);
+  if (asked.length === 0) return fail("invalid_scope", "scope is required (e.g. openid).");
+  const unknown = asked.filter((s) => !Object.hasOwn(SCOPES, s));
+  if (unknown.length) return fail("invalid_scope", `Unknown scope: ${unknown.join(" ")}.`);
+  const refused = asked.filter((s) => !client.scopes.includes(s));
+  if (refused.length) return fail("invalid_scope", `This client may not ask for ${refused.join(" ")}.`);
+  const scope = SCOPE_NAMES.filter((s) => asked.includes(s)).join(" ");
+  const prompt = new Set((v.prompt ?? "").split(" ").filter(Boolean));
+  for (const x of prompt) if (!["none", "login", "consent"].includes(x)) return fail("invalid_request", `prompt=${x} is not supported.`);
+  if (prompt.has("none") && prompt.size > 1) return fail("invalid_request", "prompt=none cannot be combined with other values.");
+  let max_age: number | undefined;
+  if (v.max_age !== undefined) {
+    if (!/^\d{1,9}$/.test(v.max_age)) return fail("invalid_request", "max_age must be a whole number of seconds.");
+    max_age = Number(v.max_age);
+  }
+  const raw = Object.fromEntries(PARAMS.filter((k) => v[k] !== undefined).map((k) => [k, v[k]!]));
+  return {
+    ok: true,
+    req: { client, redirect_uri, scope, state, nonce: v.nonce, code_challenge: v.code_challenge, prompt, max_age, login_hint: v.login_hint, raw },
+  };
+}
+
+/** The client's redirect URI with the response parameters and `iss` added to its query (RFC 9207). */
+function redirectTo(c: Context<GatewayEnv>, cfg: AuthConfig, uri: string, params: Record<string, string | undefined>, status: 302 | 303) {
+  const url = new URL(uri);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.append(k, v);
+  url.searchParams.append("iss", cfg.issuer);
+  c.header("cache-control", "no-store");
+  c.header("referrer-policy", "no-referrer");
+  return c.redirect(url.href, status);
+}
+
+function errorRedirect(
+  c: Context<GatewayEnv>,
+  cfg: AuthConfig,
+  r: { redirect_uri: string; error: string; description: string; state?: string },
+  status: 302 | 303,
+) {
+  return redirectTo(c, cfg, r.redirect_uri, { error: r.error, error_description: r.description, state: r.state }, status);
+}
+
+/** The double-submit CSRF token: a random value in a `__Host-` cookie, echoed by every form. */
+function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
+  const existing = readCookie(c, cfg.issuer, CSRF_COOKIE);
+  if (existing) return existing;
+  const token = randomToken(32);
+  setCookie(c, cfg.issuer, CSRF_COOKIE, token, null);
+  return token;
+}
+
+/** A form post is ours when its CSRF field matches the cookie and no browser says it came from elsewhere. */
+function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, string>): boolean {
+  const site = c.req.header("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") return false;
+  const origin = c.req.header("origin");
+  if (origin && origin !== "null" && origin !== new URL(cfg.issuer).origin) return false;
+  if (origin === "null") return false;
+  const cookie = readCookie(c, cfg.issuer, CSRF_COOKIE);
+  const field = form.csrf ?? "";
+  if (!cookie || cookie.length !== field.length) return false;
+  const enc = new TextEncoder();
+  return crypto.subtle.timingSafeEqual(enc.encode(cookie), enc.encode(field));
+}
+
+function formTargets(req: AuthorizationRequest): string[] {
+  return [new URL(req.redirect_uri).origin];
+}
+
+function loginPage(
+  c: Context<GatewayEnv>,
+  cfg: AuthConfig,
+  req: AuthorizationRequest,
+  opts: { error?: string; email?: string; signedInAs?: string; status?: 200 | 400 | 429 } = {},
+) {
+  const csrf = csrfToken(c, cfg);
+  const email = opts.email ?? req.login_hint ?? "";
+  const err = opts.error ? `<p id="form-error" role="alert" class="error">${escapeHtml(opts.error)}</p>` : "";
+  const described = opts.error ? ' aria-describedby="form-error" aria-invalid="true"' : "";
+  const who = opts.signedInAs
+    ? `<form method="post" action="/v1/auth/authorize"><p>Signed in as <strong>${escapeHtml(opts.signedInAs)}</strong>.</p>
+${hiddenFields({ ...req.raw, csrf, action: "switch" })}<button type="submit" class="secondary">Not you? Sign out</button></form>`
+    : "";
+  const body = `<p>to continue to <strong>${escapeHtml(req.client.name)}</strong></p>
+${who}
+${err}
+<form method="post" action="/v1/auth/authorize" novalidate>
+${hiddenFields({ ...req.raw, csrf, action: "login" })}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}"${described}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${described}>
+<button type="submit">Sign in</button>
+</form>
+<p class="note"><a href="/v1/auth/forgot-password">Forgot your password?</a></p>`;
+  return page(c, opts.status ?? 200, "Sign in", body, formTargets(req));
+}
+
+function consentPage(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, session: Session, orgName: string) {
+  const csrf = csrfToken(c, cfg);
+  const items = req.scope
+    .split(" ")
+    .map((s) => `<li>${escapeHtml(SCOPES[s as Scope])}</li>`)
+    .join("");
+  const body = `<p><strong>${escapeHtml(req.client.name)}</strong> asks to act for you in ${escapeHtml(orgName)}:</p>
+<ul>${items}</ul>
+<p class="note">Signed in as ${escapeHtml(session.user.email)}.</p>
+<form method="post" action="/v1/auth/authorize">
+${hiddenFields({ ...req.raw, csrf })}
+<button type="submit" name="action" value="allow">Allow</button>
+<button type="submit" name="action" value="deny" class="secondary">Deny</button>
+</form>`;
+  return page(c, 200, "Allow access?", body, formTargets(req));
+}
+
+async function hasConsent(d1: D1Database, userId: string, clientId: string, scope: string): Promise<boolean> {
+  const row = await db(d1)
+    .select({ scope: consents.scope })
+    .from(consents)
+    .where(and(eq(consents.user_id, userId), eq(consents.client_id, clientId)))
+    .get();
+  if (!row) return false;
+  const granted = row.scope.split(" ");
+  return scope.split(" ").every((s) => granted.includes(s));
+}
+
+/**
+ * What comes after the request is valid: sign in if needed, consent if needed (third-party
+ * clients), then a code back to the client.
+ */
+async function proceed(
+  c: Context<GatewayEnv>,
+  cfg: AuthConfig,
+  req: AuthorizationRequest,
+  session: Session | undefined,
+  done: { signedIn?: boolean; consented?: boolean },
+  status: 302 | 303,
+) {
+  const back = (error: string, description: string) => errorRedirect(c, cfg, { redirect_uri: req.redirect_uri, error, description, state: req.state }, status);
+  const nowSec = Math.floor(Date.now() / 1000);
+  const tooOld = session && req.max_age !== undefined && nowSec - session.row.auth_time > req.max_age;
+  const otherOrg = session && session.user.organization_id !== req.client.organization_id;
+  if (!session || (!done.signedIn && (req.prompt.has("login") || tooOld)) || otherOrg) {
+    if (req.prompt.has("none")) return back("login_required", "The user must sign in.");
+    return loginPage(c, cfg, req, {
+      signedInAs: session?.user.email,
+      email: session?.user.email,
+      ...(otherOrg ? { error: "This account does not belong to the organization of this application. Sign in with another account." } : {}),
+    });
+  }
+  if (!req.client.first_party) {
+    const consented = done.consented || (!req.prompt.has("consent") && (await hasConsent(c.env.DB, session.user.id, req.client.id, req.scope)));
+    if (!consented) {
+      if (req.prompt.has("none")) return back("consent_required", "The user must allow this application first.");
+      const org = await db(c.env.DB).select({ name: organizations.name }).from(organizations).where(eq(organizations.id, session.user.organization_id)).get();
+      return consentPage(c, cfg, req, session, org?.name ?? "");
+    }
+  }
+  const code = await issueCode(c.env.DB, {
+    client_id: req.client.id,
+    user_id: session.user.id,
+    organization_id: session.user.organization_id,
+    redirect_uri: req.redirect_uri,
+    code_challenge: req.code_challenge,
+    scope: req.scope,
+    nonce: req.nonce ?? null,
+    auth_time: session.row.auth_time,
+    amr: session.row.amr,
+  });
+  return redirectTo(c, cfg, req.redirect_uri, { code, state: req.state }, status);
+}
+
+export async function authorizeGet(c: Context<GatewayEnv>) {
+  const cfg = authConfig(c.env, c.req.url);
+  const parsed = await parseAuthorizationRequest(c.env, cfg, collect(new URL(c.req.url).searchParams));
+  if (!parsed.ok) return "page" in parsed ? errorPage(c, parsed.page) : errorRedirect(c, cfg, parsed.redirect, 302);
+  const session = await currentSession(c, cfg.issuer);
+  return proceed(c, cfg, parsed.req, session, {}, 302);
+}
+
+/** The login, consent and "not you?" forms post here, with the authorization request's parameters as hidden fields. */
+export async function authorizePost(c: Context<GatewayEnv>) {
+  const cfg = authConfig(c.env, c.req.url);
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") return errorPage(c, "Send the form as application/x-www-form-urlencoded.");
+  let text: string;
+  try {
+    text = await readTextLimited(c.req.raw, 16 * 1024);
+  } catch (err) {
+    if (err instanceof ApiError) return errorPage(c, "The form is too large.");
+    throw err;
+  }
+  const p = collect(new URLSearchParams(text));
+  const form = p.values;
+  // A form posted from another site (login CSRF, forced consent) is refused before anything else.
+  if (!csrfOk(c, cfg, form)) {
+    return errorPage(
+      c,
+      "This form could not be verified (it may have come from another site, or your session expired). Go back to the application and start again.",
+      403,
+    );
+  }
+  const oauthOnly = new RequestParams(
+    Object.fromEntries(Object.entries(form).filter(([k]) => (PARAMS as readonly string[]).includes(k))),
+    new Set([...p.repeated].filter((k) => (PARAMS as readonly string[]).includes(k))),
+  );
+  const parsed = await parseAuthorizationRequest(c.env, cfg, oauthOnly);
+  if (!parsed.ok) return "page" in parsed ? errorPage(c, parsed.page) : errorRedirect(c, cfg, parsed.redirect, 303);
+  const req = parsed.req;
+  switch (form.action) {
+    case "login":
+      return login(c, cfg, req, form);
+    case "switch":
+      await endSession(c, cfg.issuer);
+      return loginPage(c, cfg, req, { email: "" });
+    case "allow":
+    case "deny": {
+      const session = await currentSession(c, cfg.issuer);
+      if (!session) return loginPage(c, cfg, req, { error: "Your session ended. Sign in again." });
+      if (form.action === "deny") {
+        return errorRedirect(
+          c,
+          cfg,
+          { redirect_uri: req.redirect_uri, error: "access_denied", description: "The user denied the request.", state: req.state },
+          303,
+        );
+      }
+      await db(c.env.DB)
+        .insert(consents)
+        .values({ user_id: session.user.id, client_id: req.client.id, scope: req.scope, created_at: nowIso() })
+        .onConflictDoUpdate({ target: [consents.user_id, consents.client_id], set: { scope: req.scope, created_at: nowIso() } });
+      return proceed(c, cfg, req, session, { consented: true, signedIn: true }, 303);
+    }
+    default:
+      return errorPage(c, "Unknown form action.");
+  }
+}
+
+async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, form: Record<string, string>) {
+  const email = (form.email ?? "").trim();
+  const password = form.password ?? "";
+  if (!email || !password || email.length > 254 || password.length > 256) {
+    return loginPage(c, cfg, req, { email, error: "Enter your email and password.", status: 400 });
+  }
+  // The same throttle, per account, as the password grant and password changes.
+  const attempt = await reservePasswordAttempt(c.env, email);
+  if (!attempt.allowed) {
+    c.header("retry-after", String(attempt.retryAfter));
+    return loginPage(c, cfg, req, { email, error: `Too many failed sign-ins for this account. Try again in ${attempt.retryAfter} seconds.`, status: 429 });
+  }
+  const user = await findUserByEmail(c.env.DB, email);
+  const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !ok || user.status !== "active") {
+    if (user) await recordSignIn(c, "identity.login.failed", user, req.client, { reason: ok ? "inactive" : "wrong_password" });
+    return loginPage(c, cfg, req, { email, error: "The email or password is wrong.", status: 400 });
+  }
+  await attempt.succeeded();
+  if (!emailVerifiedEnough(c.env, cfg.issuer, user)) {
+    return loginPage(c, cfg, req, { email, error: "Confirm your email first: follow the link in the verification mail we sent you.", status: 400 });
+  }
+  if (user.organization_id !== req.client.organization_id) {
+    await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "other_organization" });
+    return loginPage(c, cfg, req, { email, error: "This account does not belong to the organization of this application.", status: 400 });
+  }
+  // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
+  const row = await startSession(c, cfg.issuer, user, ["pwd"]);
+  await recordSignIn(c, "identity.login.succeeded", user, req.client, {});
+  return proceed(c, cfg, req, { row, user }, { signedIn: true }, 303);
+}
+
+/** The sign-in's audit event: who, through which client, by which method. */
+async function recordSignIn(
+  c: Context<GatewayEnv>,
+  type: "identity.login.succeeded" | "identity.login.failed",
+  user: { id: string; organization_id: string },
+  client: ClientRow,
+  data: Record<string, unknown>,
+) {
+  const actor =
+    type === "identity.login.succeeded"
+      ? { ...systemActor(c.get("requestId")), actortype: "user" as const, actorid: user.id }
+      : systemActor(c.get("requestId"));
+  const event = identityEvent(actor, type, {
+    subject: user.id,
+    organizationid: user.organization_id,
+    data: { id: user.id, method: "password", grant_type: "authorization_code", client_id: client.id, ...data },
+  });
+  await outboxInsert(db(c.env.DB), event);
+  relaySoon(c);
+}
