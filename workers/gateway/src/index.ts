@@ -1,5 +1,6 @@
 import { app } from "./app";
 import { consumeEvents, EVENTS_QUEUE } from "./events";
+import { canonicalRequest } from "./http/canonical-path";
 import { withSimulatedLatency } from "./http/simulated-latency";
 import { scheduled } from "./identity";
 import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
@@ -8,7 +9,8 @@ export { IdempotencyStore, RateLimiter } from "./limits";
 export { WorkflowInstance } from "./workflows";
 
 export default {
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, withSimulatedLatency(env), ctx),
+  // The path in canonical form before routing and every check (http/canonical-path.ts).
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(canonicalRequest(request), withSimulatedLatency(env), ctx),
   scheduled,
   /** One consumer for every queue the gateway reads, told apart by name. */
   async queue(batch: MessageBatch<unknown>, env: Env) {

@@ -17,6 +17,7 @@ import { identityFor } from "../../upstream/identity-context";
 import { dispatch, forwardedHeaders } from "../../upstream/proxy";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
+import { assertReferencesExist } from "../integrity";
 import { catalogView } from "../models";
 import { withoutJoin } from "../join-param";
 import { isJson, joinedResponse } from "./response";
@@ -99,6 +100,7 @@ class JoinedWrite {
       return m;
     };
     const existing = await this.loadExisting(embedded);
+    await this.checkReferences(embedded, modelOf);
     // What a PATCH will change: the body's fields and the fields step 1 sets.
     const changed = [...Object.keys(main), ...embedded.filter((e) => e.path.mode === "holds").map((e) => e.path.relationship.field!)];
     const previousMain = this.at.id ? await this.previousValues({ service: this.entry.name, model: this.at.model.name }, this.at.id, changed) : undefined;
@@ -225,6 +227,35 @@ class JoinedWrite {
     );
     if (errors.length) throw new ApiError(422, "Some embedded records do not exist.", { errors });
     return found;
+  }
+
+  /**
+   * The new embedded records get the reference check a direct POST of them gets (mesh/integrity),
+   * before anything is written. The relationship's own field is left out: the mesh sets it to the
+   * main record, which does not exist yet.
+   */
+  private async checkReferences(embedded: { path: JoinPath; items: Row[] }[], modelOf: (ref: ModelRef) => MeshModel) {
+    const writes = embedded.flatMap(({ path, items }) =>
+      items.flatMap((item, i) => {
+        if ("id" in item) return [];
+        const body = { ...item };
+        if (path.mode === "held") delete body[path.relationship.field!];
+        return [{ entry: entryOf(this.c, path.to.service), rest: modelOf(path.to).path, body, errorPrefix: `_embedded.${path.key}.${i}` }];
+      }),
+    );
+    const results = await Promise.all(
+      writes.map(async (w): Promise<FieldError[]> => {
+        try {
+          await assertReferencesExist(this.c, this.identity, w.entry, { method: "POST", ...w });
+          return [];
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.status !== 422 || !err.errors) throw err;
+          return err.errors;
+        }
+      }),
+    );
+    const refused = results.flat();
+    if (refused.length) throw new ApiError(422, "The embedded records reference records that do not exist in this organization.", { errors: refused });
   }
 
   /** What a PATCH will overwrite, to put back if a later step fails. */
