@@ -19,6 +19,7 @@ import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
 import { assertReferencesExist } from "../integrity";
 import { catalogView } from "../models";
+import { MESH_QUOTAS, quotaExceeded } from "../quotas";
 import { withoutJoin } from "../join-param";
 import { isJson, joinedResponse } from "./response";
 import type { JoinPath, ModelRef } from "../relationships/relationship";
@@ -341,26 +342,42 @@ class JoinedWrite {
     this.undo.push({ label: `restore ${path.to.model} ${id}`, run: () => this.patch(path.to, model, id, { [field]: previous ?? null }) });
   }
 
-  /** The join records, in one D1 batch (all or none); a link that already exists is kept as is. */
+  /**
+   * The join records, in one statement (all or none): only if they fit the organization's quota,
+   * counted in the same statement. A link that already exists is kept as is.
+   */
   private async link(mainId: string, links: { path: JoinPath; to: string }[]): Promise<void> {
     if (!links.length) return;
     const now = nowIso();
     const org = this.identity.organization_id;
-    const insert = this.c.env.DB.prepare(
-      `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING`,
-    );
+    const rows = links.map(({ path, to }) => {
+      const r = path.relationship;
+      const [originId, relatedId] = path.direction === "forward" ? [mainId, to] : [to, mainId];
+      return [newId(), r.id, r.origin.service, r.origin.model, originId, r.related.service, r.related.model, relatedId];
+    });
+    let changes: number;
     try {
-      await this.c.env.DB.batch(
-        links.map(({ path, to }) => {
-          const r = path.relationship;
-          const [originId, relatedId] = path.direction === "forward" ? [mainId, to] : [to, mainId];
-          return insert.bind(newId(), org, r.id, r.origin.service, r.origin.model, originId, r.related.service, r.related.model, relatedId, now);
-        }),
-      );
+      const result = await this.c.env.DB.prepare(
+        `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
+         SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?2
+         FROM json_each(?3)
+         WHERE (SELECT count(*) FROM mesh_joins WHERE organization_id = ?1) + ?4 <= ?5
+         ON CONFLICT DO NOTHING`,
+      )
+        .bind(org, now, JSON.stringify(rows), rows.length, MESH_QUOTAS.join_records)
+        .run();
+      changes = result.meta.changes;
     } catch (err) {
       logError(this.c.get("requestId"), "gateway", err, { during: "joined write links" });
       throw new StepFailed("link the join records", 500, "The join records could not be stored.");
+    }
+    if (changes === 0) {
+      // Nothing went in: every link was there already, or they do not fit.
+      const held = await this.c.env.DB.prepare("SELECT count(*) AS n FROM mesh_joins WHERE organization_id = ?1").bind(org).first<{ n: number }>();
+      if ((held?.n ?? 0) + rows.length > MESH_QUOTAS.join_records) {
+        const e = quotaExceeded("join_records", "join records", rows.length);
+        throw new StepFailed("link the join records", e.status, e.message);
+      }
     }
   }
 

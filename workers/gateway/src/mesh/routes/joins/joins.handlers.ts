@@ -7,6 +7,7 @@ import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
 import { meshJoins, type JoinRow } from "../../db/schema";
 import { dropVanishedLinks } from "../../joins/store";
+import { MESH_QUOTAS, quotaExceeded } from "../../quotas";
 import type { Relationship } from "../../relationships/relationship";
 import { relationshipsOf } from "../../relationships/store";
 import { canRead, getMany } from "../../rpc";
@@ -186,12 +187,32 @@ export const create: RouteHandler<typeof routes.createJoin, GatewayEnv> = async 
     related_id: input.related_id,
     created_at: nowIso(),
   };
+  let inserted: D1Result;
   try {
-    await drizzle(c.env.DB).insert(meshJoins).values(row);
+    // Only while the organization is under its quota, counted in the same statement.
+    inserted = await c.env.DB.prepare(
+      `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE (SELECT count(*) FROM mesh_joins WHERE organization_id = ?2) < ?11`,
+    )
+      .bind(
+        row.id,
+        organization_id,
+        row.relationship_id,
+        row.origin_service,
+        row.origin_model,
+        row.origin_id,
+        row.related_service,
+        row.related_model,
+        row.related_id,
+        row.created_at,
+        MESH_QUOTAS.join_records,
+      )
+      .run();
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError(409, "These two records are already linked by this relationship.");
     throw err;
   }
+  if (!inserted.meta.changes) throw quotaExceeded("join_records", "join records");
   c.header("location", `/v1/mesh/joins/${row.id}`);
   return c.json(toJoin(row, relationship), 201);
 };
