@@ -33,6 +33,12 @@ const ItemSchema = z.union([
 ]);
 const EmbeddedSchema = z.record(z.string(), z.array(ItemSchema).max(EMBED_LIMIT));
 
+/**
+ * At most this many embedded records in one joined write, over all its keys: each costs a service
+ * call or two (and an undo when a later step fails), and the rate limiter charges each call.
+ */
+export const MAX_EMBEDDED_RECORDS = 25;
+
 /** One step that has been done, and how to take it back. */
 interface Undo {
   label: string;
@@ -167,6 +173,12 @@ class JoinedWrite {
     if (!parsed.success) {
       throw new ApiError(422, "_embedded must map join keys to lists of new records or { id } of existing ones.", {
         errors: parsed.error.issues.map((i) => ({ path: ["_embedded", ...i.path.map(String)].join("."), message: i.message })),
+      });
+    }
+    const total = Object.values(parsed.data).reduce((n, items) => n + items.length, 0);
+    if (total > MAX_EMBEDDED_RECORDS) {
+      throw new ApiError(422, `A joined write takes at most ${MAX_EMBEDDED_RECORDS} embedded records in all; this one has ${total}.`, {
+        errors: [{ path: "_embedded", message: `At most ${MAX_EMBEDDED_RECORDS} records` }],
       });
     }
     const errors: FieldError[] = [];
