@@ -393,9 +393,12 @@ class JoinedWrite {
     }
   }
 
-  /** The identity for undoing: the caller's, allowed to delete and update on that service, since it only takes back this request's own writes. */
+  /**
+   * The identity for undoing: the caller's, allowed to delete and update on that service, since it
+   * only takes back this request's own writes, and marked as compensation (its events say so).
+   */
   private undoIdentity(service: string): IdentityContext {
-    return { ...this.identity, permissions: { ...this.identity.permissions, [service]: ["create", "read", "update", "delete"] } };
+    return { ...this.identity, compensation: true, permissions: { ...this.identity.permissions, [service]: ["create", "read", "update", "delete"] } };
   }
 
   private async remove(ref: ModelRef, model: MeshModel, id: string): Promise<void> {
