@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { anon, api, expectProblem, passwordToken, unique } from "./helpers";
+import { request as httpRequest } from "node:http";
+import { anon, api, baseUrl, expectProblem, passwordToken, unique } from "./helpers";
 
 const PASSWORD = "a long enough password";
 
@@ -96,6 +97,134 @@ describe("rate limits over HTTP", () => {
     expect(counts(results)).toEqual({ 200: 4, 429: 8 });
     await Promise.all(results.map((r) => r.arrayBuffer().catch(() => undefined)));
   });
+});
+
+/** The policy's entry of a RateLimit header: remaining and reset. */
+function rateEntry(res: Response, name: string) {
+  const m = new RegExp(`"${name}";r=(\\d+);t=(\\d+)`).exec(res.headers.get("ratelimit") ?? "");
+  expect(m, res.headers.get("ratelimit") ?? "no RateLimit header").not.toBeNull();
+  return { r: Number(m![1]), t: Number(m![2]) };
+}
+
+/** Permits a limit per minute gives back in `ms`, rounded up. */
+const refill = (limit: number, ms: number) => Math.ceil((ms * limit) / 60_000) + 1;
+
+// Limits of 100 a minute and more are leased to the gateway's isolates (bench/README.md): a burst
+// must still admit what the allowance has left (issue 17: 900 at once at 300 admitted 183 to 215;
+// 150 a minute is leased one permit at a time, and 450 requests stay light on a loaded machine).
+describe("bursts with leases over HTTP", () => {
+  let admin: string;
+  beforeAll(async () => {
+    admin = await registerOrg("Bursts over HTTP");
+  }, 120_000);
+
+  async function burst(n: number, token: string) {
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: n }, () => api("/v1/auth/me", as(token))));
+    const elapsed = Date.now() - started;
+    await Promise.all(results.filter((r) => r.status !== 429).map((r) => r.arrayBuffer()));
+    const c = counts(results);
+    expect((c[200] ?? 0) + (c[429] ?? 0), JSON.stringify(c)).toBe(n);
+    return { results, admitted: c[200] ?? 0, elapsed };
+  }
+
+  it("admits N of 3N at once against a fresh key (plus what came back), and each 429 agrees on when to retry", async () => {
+    const user = await member(admin);
+    await setLimits(admin, { user: { limit: 150, window_seconds: 60 } });
+    const { results, admitted, elapsed } = await burst(450, user);
+    expect(admitted).toBeGreaterThanOrEqual(150);
+    expect(admitted).toBeLessThanOrEqual(150 + refill(150, elapsed));
+    // Every refusal says the same thing three ways: Retry-After, its detail, and the policy's t.
+    for (const refused of results.filter((r) => r.status === 429).slice(0, 20)) {
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(rateEntry(refused, "user")).toEqual({ r: 0, t: retryAfter });
+      const body = await expectProblem(refused, 429);
+      expect(body.detail).toContain(`Retry in ${retryAfter} s`);
+    }
+    await Promise.all(results.map((r) => r.arrayBuffer().catch(() => undefined)));
+  }, 300_000);
+
+  it("admits what the last RateLimit header promised when the gateway already holds a lease", async () => {
+    const user = await member(admin);
+    await setLimits(admin, { user: { limit: 150, window_seconds: 60 } });
+    let last: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await api("/v1/auth/me", as(user));
+      expect(last.status).toBe(200);
+      await last.arrayBuffer();
+    }
+    const promised = rateEntry(last!, "user").r;
+    const since = Date.now();
+    const { admitted } = await burst(450, user);
+    expect(admitted).toBeGreaterThanOrEqual(promised);
+    expect(admitted).toBeLessThanOrEqual(promised + refill(150, Date.now() - since));
+  }, 300_000);
+});
+
+/**
+ * A POST of `size` bytes over a real socket (node:http), with a Content-Length or chunked:
+ * the status and body the client read, or the socket error it got instead.
+ */
+function postBig(path: string, size: number, chunked: boolean, headers: Record<string, string>) {
+  return new Promise<{ status?: number; body?: string; error?: string }>((resolve) => {
+    const url = new URL(path, baseUrl());
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: "POST",
+      headers: chunked ? headers : { ...headers, "content-length": String(size) },
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+      res.on("error", (e) => resolve({ error: String(e) }));
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? String(e) }));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const write = () => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+// Issue 17: a 20 MiB body to /v1/auth/token got a connection reset and no answer (2 MiB got its
+// 413): the gateway cancelled the unread rest and the runtime reset the connection. Now every
+// answer given before the body was read, 413 above all, reaches the client.
+describe("oversized bodies over a real socket get an answer, not a reset", () => {
+  const MiB20 = 20 * 1024 * 1024;
+  let token: string;
+  beforeAll(async () => {
+    token = await registerOrg("Bodies over HTTP");
+  }, 120_000);
+
+  const cases: { name: string; path: string; type: string; auth: boolean; status: number }[] = [
+    { name: "the token endpoint (16 KiB)", path: "/v1/auth/token", type: "application/x-www-form-urlencoded", auth: false, status: 413 },
+    { name: "a gateway JSON route (16 KiB)", path: "/v1/auth/register", type: "application/json", auth: false, status: 413 },
+    { name: "a proxied service route (the CRM's 1 MiB)", path: "/v1/crm/contacts", type: "application/json", auth: true, status: 413 },
+    { name: "a route that refuses before reading (no token)", path: "/v1/crm/contacts", type: "application/json", auth: false, status: 401 },
+  ];
+  for (const c of cases) {
+    for (const chunked of [false, true]) {
+      it(`${c.name}, ${chunked ? "chunked" : "with Content-Length"}: ${c.status}`, async () => {
+        const headers: Record<string, string> = { "content-type": c.type };
+        if (c.auth) headers.authorization = `Bearer ${token}`;
+        const res = await postBig(c.path, MiB20, chunked, headers);
+        expect(res.error, "the client got no answer").toBeUndefined();
+        expect(res.status).toBe(c.status);
+        expect(res.body).toMatch(c.path === "/v1/auth/token" ? /"error":"invalid_request"/ : /"status":4\d\d/);
+      }, 120_000);
+    }
+  }
 });
 
 describe("idempotency keys over HTTP", () => {

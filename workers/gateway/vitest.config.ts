@@ -296,6 +296,8 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
             WEBHOOK_MAX_ATTEMPTS: "3",
             WEBHOOK_RETRY_BASE_SECONDS: "1",
             WEBHOOK_DISABLE_AFTER_FAILURES: "2",
+            // Workflow quotas (src/workflows/quotas.ts) low enough that the tests can fill each one.
+            WORKFLOW_QUOTAS: { templates: 60, versions_per_template: 20, template_bytes_total: 1048576, running_instances: 150 },
           },
           ...(opts.limiterDown ? { durableObjects: { RATE_LIMITER: { className: "DownLimiter", scriptName: "fixture" } } } : {}),
           // The gateway's outbound fetches (the IdP's JWKS, webhook deliveries) go to the IdP fixture,

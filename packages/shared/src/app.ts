@@ -143,10 +143,10 @@ export async function readTextLimited(request: Request, maxBytes: number): Promi
 /** Reads a body whole, refusing (413) as soon as it passes `maxBytes`, declared or not. */
 export async function readBytesLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await request.body?.cancel();
-    throw tooLarge(maxBytes);
-  }
+  // Past the limit the body is left unread, not cancelled: a Worker that answers the client
+  // itself reads and drops the rest after its answer (the gateway's http/unread-body.ts), since
+  // cancelling it makes the runtime reset a connection the client is still sending on.
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -156,7 +156,7 @@ export async function readBytesLimited(request: Request, maxBytes: number): Prom
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      reader.releaseLock();
       throw tooLarge(maxBytes);
     }
     chunks.push(value);

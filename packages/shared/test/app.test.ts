@@ -256,13 +256,15 @@ describe("jsonBody", () => {
     expect(state.pulls).toBeLessThanOrEqual(1);
   });
 
-  it("answers 413 when a streamed body without Content-Length grows past the limit, and stops reading it", async () => {
+  it("answers 413 when a streamed body without Content-Length grows past the limit, and stops reading it (without cancelling it)", async () => {
     const { stream, state } = endlessStream();
     const res = await call("/items", { method: "POST", body: stream, headers: { "content-type": "application/json" } });
     expect(res.status).toBe(413);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(await res.json()).toMatchObject({ status: 413, title: "Content Too Large", max_bytes: LIMIT });
-    expect(state.cancelled).toBe(true);
+    // Left to the Worker that answers the client, which reads and drops the rest before its
+    // answer (cancelling it made the runtime reset the client's connection: issue 17).
+    expect(state.cancelled).toBe(false);
     expect(state.pulls).toBeLessThan(10);
   });
 

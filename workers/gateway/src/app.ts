@@ -10,7 +10,7 @@ import { meshForward, registerMesh } from "./mesh";
 import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
 import { registerWebhooks } from "./webhooks";
-import { registerWorkflows } from "./workflows";
+import { bearerFromSubprotocol, registerWorkflows } from "./workflows";
 
 /** Wires the gateway's capabilities; each lives in its own folder. */
 export function buildApp() {
@@ -27,6 +27,9 @@ export function buildApp() {
   app.use("*", refuseOddPaths);
   app.use("*", serverTiming);
   app.use("/v1/*", privateResponses);
+  // A watcher's token comes as a WebSocket subprotocol: read before the rate limits, so that a
+  // connect counts against its caller's limits, not its IP address's (issue 17).
+  app.use("/v1/workflows/instances/:id/events", bearerFromSubprotocol);
   app.use("/v1/*", rateLimit);
 
   registerUpstreamInfo(app);

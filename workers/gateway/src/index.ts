@@ -2,6 +2,7 @@ import { app } from "./app";
 import { consumeEvents, EVENTS_QUEUE } from "./events";
 import { canonicalRequest } from "./http/canonical-path";
 import { withSimulatedLatency } from "./http/simulated-latency";
+import { discardUnread } from "./http/unread-body";
 import { scheduled } from "./identity";
 import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
 
@@ -9,8 +10,14 @@ export { IdempotencyStore, RateLimiter } from "./limits";
 export { WorkflowInstance } from "./workflows";
 
 export default {
-  // The path in canonical form before routing and every check (http/canonical-path.ts).
-  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(canonicalRequest(request), withSimulatedLatency(env), ctx),
+  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    // The path in canonical form before routing and every check (http/canonical-path.ts).
+    const canonical = canonicalRequest(request);
+    const response = await app.fetch(canonical, withSimulatedLatency(env), ctx);
+    // An answer given before the body was read whole: read the rest, so the client gets it.
+    await discardUnread(canonical);
+    return response;
+  },
   scheduled,
   /** One consumer for every queue the gateway reads, told apart by name. */
   async queue(batch: MessageBatch<unknown>, env: Env) {

@@ -1,6 +1,9 @@
 // Every body the gateway reads itself is read against a limit, declared or not: the answer is
-// 413 as soon as the limit is passed, and the rest of the body is never read.
+// 413 once the limit is passed. The rest is read and dropped before the answer (up to
+// UNREAD_MAX_BYTES; a body declared longer is not read at all), so that a client on a real
+// socket gets the 413 instead of a reset (issue 17; e2e/limits.test.ts sends 20 MiB).
 import { beforeAll, describe, expect, it } from "vitest";
+import { UNREAD_MAX_BYTES } from "../src/http/unread-body";
 import { bearer, call, countingStream, json, registerOrganization, type Account } from "./helpers";
 
 const BIG = 8 * 1024 * 1024;
@@ -73,7 +76,8 @@ describe("OAuth endpoints refuse an oversized body with 413 in the RFC 6749 erro
           expect(res.headers.get("content-type")).toBe("application/json");
           expect(res.headers.get("cache-control")).toBe("no-store");
           expect(await res.json<any>()).toMatchObject({ error: "invalid_request", error_description: expect.stringContaining("bytes") });
-          expect(pulled).toBeLessThan(READ_AT_MOST);
+          // Read to its end and dropped: the client sent it all and reads the answer.
+          expect(pulled).toBe(BIG);
         });
       }
     }
@@ -103,8 +107,56 @@ describe("every other gateway route with a body refuses an oversized one with 41
         expect(res.status).toBe(413);
         expect(res.headers.get("content-type")).toBe("application/problem+json");
         expect((await res.json<any>()).status).toBe(413);
-        expect(pulled).toBeLessThan(READ_AT_MOST);
+        // Read to its end and dropped: the client sent it all and reads the answer.
+        expect(pulled).toBe(BIG);
       });
     }
   }
+});
+
+describe("what the gateway reads of a refused body stays bounded", () => {
+  it("a body declared longer than it would read is not read at all", async () => {
+    const s = countingStream(UNREAD_MAX_BYTES * 2);
+    const res = await call("/v1/auth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "content-length": String(UNREAD_MAX_BYTES * 2) },
+      body: s.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(s.pulled()).toBeLessThan(READ_AT_MOST);
+  });
+
+  it("an endless chunked body is read up to UNREAD_MAX_BYTES, then cut off with the 413 still answered", async () => {
+    const s = countingStream(Number.POSITIVE_INFINITY);
+    const res = await call("/v1/auth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: s.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(s.pulled()).toBeGreaterThan(UNREAD_MAX_BYTES);
+    expect(s.pulled()).toBeLessThan(UNREAD_MAX_BYTES + READ_AT_MOST);
+  }, 120_000);
+
+  it("a proxied body streamed past the service's limit is cut off for the service, and its rest read here", async () => {
+    const s = countingStream(16 * 1024 * 1024);
+    const res = await call("/v1/fixture/upload", bearer(admin.access_token, { method: "POST", body: s.stream, duplex: "half" } as RequestInit));
+    expect(res.status).toBe(413);
+    expect((await res.json<any>()).max_bytes).toBe(8 * 1024 * 1024);
+    expect(s.pulled()).toBe(16 * 1024 * 1024);
+  });
+
+  it("an answer given before any reading (no token) reads the rest as well", async () => {
+    const s = countingStream(BIG);
+    const res = await call("/v1/crm/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: s.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(s.pulled()).toBe(BIG);
+  });
 });

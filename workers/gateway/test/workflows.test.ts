@@ -455,7 +455,7 @@ describe("actions", () => {
     return ok(res, 201);
   }
 
-  it("run as the caller; a failing one fails the transition and leaves the state unchanged; a retry does not apply the first twice", async () => {
+  it("run as the caller; a failing one fails the transition, undoes the earlier ones and leaves the state unchanged; a retry does not apply the first twice", async () => {
     const t = await createTemplate({
       name: "Sign-off",
       initial_state: "draft",
@@ -497,12 +497,12 @@ describe("actions", () => {
     expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`))).toMatchObject({ state: "draft", version: 1, data: { email } });
     expect(await historyOf(i.id)).toHaveLength(1);
 
-    // The retry reuses the contact the first attempt created (same key: instance, version, action) and signs.
+    // The first attempt's contact was deleted when its second action failed; the retry creates it afresh and signs.
     const signed = await ok(take(i.id, { transition: "sign", data: { file_id: file.id } }));
     expect(signed).toMatchObject({ state: "signed", version: 2 });
     const [entry] = (await historyOf(i.id)).slice(1);
     expect(entry.actions).toMatchObject([
-      { type: "create", service: "crm", model: "contacts", status: 201, replayed: true, id: expect.any(String) },
+      { type: "create", service: "crm", model: "contacts", status: 201, replayed: false, id: expect.any(String) },
       { type: "update", service: "documents", model: "files", status: 200, replayed: false, id: file.id },
     ]);
     const contact = await ok(as(admin.access_token).get(`/v1/crm/contacts/${entry.actions[0].id}`));

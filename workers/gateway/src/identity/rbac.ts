@@ -16,6 +16,9 @@ export const BUILTIN_ROLES: Record<"admin" | "editor" | "viewer", Permissions> =
 
 export const ADMIN_ROLE = "admin";
 
+/** The gateway's workflows count as one more service for permissions: a role may name them as it names a service. */
+export const WORKFLOWS = "workflows";
+
 export function isAdmin(roleNames: string[]): boolean {
   return roleNames.includes(ADMIN_ROLE);
 }

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
 import type { Decision } from "./gcra";
-import { leaseKey, recordAcquired, refillFailed, spendLeased } from "./leases";
-import type { LimitCheck } from "./rate-limiter";
+import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, spendLeased, takeReports } from "./leases";
+import type { Acquired, LimitCheck } from "./rate-limiter";
 import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
@@ -26,16 +26,35 @@ function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<strin
   };
 }
 
+/**
+ * One call to the object for `key`: reports what became of this isolate's earlier leases, and
+ * asks for a decision (`admit`) and, when `lease`, permits on top.
+ */
+async function ask(env: Env, object: string, checks: LimitCheck[], key: string, admit: boolean, lease: boolean): Promise<Acquired> {
+  const reports = takeReports(key);
+  const askedAt = Date.now();
+  const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => limiter(env).getByName(object).acquire(checks, admit, { lease, reports }));
+  recordAcquired(key, askedAt, acquired);
+  return acquired;
+}
+
 /** Tops up a lease in the background; a failure only means the next requests ask themselves. */
 async function refill(env: Env, object: string, checks: LimitCheck[], key: string): Promise<void> {
   try {
-    const askedAt = Date.now();
-    const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => limiter(env).getByName(object).acquire(checks, false));
-    recordAcquired(key, askedAt, acquired);
+    await asLeaseCall(key, () => ask(env, object, checks, key, false, true));
   } catch (err) {
-    refillFailed(key);
     logError("lease", "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limit lease", object });
   }
+}
+
+/** Waits for the call under way that may bring `key` a lease, at most the limiter's deadline. */
+async function awaitLease(key: string): Promise<void> {
+  const pending = leaseInFlight(key);
+  if (!pending) return;
+  let timer: number | undefined;
+  // The timer is this request's own: the pending call belongs to another request.
+  await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, LIMITER_DEADLINE_MS)))]);
+  if (timer !== undefined) clearTimeout(timer);
 }
 
 /**
@@ -56,17 +75,22 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
 
   const checks = policies.map((p) => p.check);
   const key = leaseKey(object, checks);
-  const leased = spendLeased(key);
+  let leased = spendLeased(key);
+  if (!leased && leaseInFlight(key)) {
+    // Another request of this isolate is asking for this key: its lease may cover this one too.
+    await awaitLease(key);
+    leased = spendLeased(key);
+  }
   let decisions: Decision[];
   if (leased) {
     decisions = leased.decisions;
     if (leased.refill) c.executionCtx.waitUntil(refill(c.env, object, checks, key));
   } else
     try {
-      const stub = limiter(c.env).getByName(object);
-      const askedAt = Date.now();
-      const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => stub.acquire(checks, true));
-      recordAcquired(key, askedAt, acquired);
+      // One call at a time may bring a lease; others in the meantime are decided one by one.
+      const acquired = leaseInFlight(key)
+        ? await ask(c.env, object, checks, key, true, false)
+        : await asLeaseCall(key, () => ask(c.env, object, checks, key, true, true));
       // The permits leased on top are this caller's too: shown as remaining, as spendLeased does.
       decisions = acquired.decisions.map((d) => ({ ...d, remaining: Math.min(d.limit ?? Number.POSITIVE_INFINITY, d.remaining + acquired.permits) }));
     } catch (err) {
@@ -79,9 +103,14 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       return next();
     }
 
-  const h = headers(policies, decisions);
   if (decisions.some((d) => !d.allowed)) {
     const retryAfter = Math.max(...decisions.filter((d) => !d.allowed).map((d) => d.retryAfter));
+    // A refusing policy's `t` is when it admits again, so that it agrees with Retry-After and the
+    // detail (GCRA's allowance comes back a permit at a time, not all at once at its reset).
+    const h = headers(
+      policies,
+      decisions.map((d) => (d.allowed ? d : { ...d, reset: d.retryAfter })),
+    );
     const denied = policies.filter((_, i) => !decisions[i]!.allowed);
     const named = denied.filter((p) => !p.hidden).map((p) => p.name);
     // Only the policies this request exceeded are named (a hidden one never is).
@@ -94,6 +123,7 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       },
     );
   }
+  const h = headers(policies, decisions);
   await next();
   for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);
   await chargeServiceCalls(c, object, checks);

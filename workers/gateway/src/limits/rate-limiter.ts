@@ -39,21 +39,61 @@ export interface Acquired {
   holdMs: number;
   /** The object's clock when it decided. */
   at: number;
+  /** The lease's name, for the holder's reports (set when permits > 0). */
+  lease?: string;
+}
+
+/**
+ * What a holder tells the object about a lease: `spent` more of its permits were spent since
+ * its last report (all of them before this report left), and, when `final`, that the rest will
+ * never be (the hold ended, or the holder dropped them). The object then counts those permits
+ * at the report's arrival instead of the hold's end, and forgets the rest: a burst is not
+ * charged for permits nobody spends, nor for the hold of permits already spent.
+ */
+export interface LeaseReport {
+  lease: string;
+  spent: number;
+  final: boolean;
+}
+
+export interface AcquireOptions {
+  /** Lease permits on top (default true). A holder asks for one lease at a time per key. */
+  lease?: boolean;
+  reports?: LeaseReport[];
+}
+
+/**
+ * A step of a state's recent history: `count` permits counted as arriving at `at` (an admitted
+ * request at its decision, a lease at its hold's end). Kept only while a lease in it can still
+ * be reported, so that the report can change that lease's step and the TAT be folded again.
+ */
+interface Step {
+  lease?: string;
+  at: number;
+  count: number;
 }
 
 /**
  * One GCRA state: the theoretical arrival time, and the policy it was counted under. A state
  * counted under another limit or window means nothing under the new one (1 per day leaves a
  * TAT a day ahead, which 6000 per minute would read as a day's wait), so a changed policy
- * starts from a fresh state.
+ * starts from a fresh state. While a lease on it is outstanding, `steps` holds what was
+ * counted since `base` (the TAT before them): `tat` is always `fold(base, steps)`.
  */
 interface State {
   tat: number;
   /** "limit/windowSeconds"; absent in states written before policies were recorded. */
   policy?: string;
+  base?: number;
+  steps?: Step[];
 }
 
 const signature = (p: Policy) => `${p.limit}/${p.windowSeconds}`;
+const intervalOf = (p: Policy) => (p.windowSeconds * 1000) / p.limit;
+/** GCRA's update over steps: each arrives at `at`, `count` intervals each. */
+const fold = (base: number, steps: Step[], interval: number) => steps.reduce((tat, s) => Math.max(tat, s.at) + s.count * interval, base);
+/** The most steps kept per state: older ones fold into the base (their leases can no longer be given back). */
+const MAX_STEPS = 32;
 
 /**
  * Exact rate limiting. One Durable Object per limited subject: an organization (holding its
@@ -82,14 +122,88 @@ export class RateLimiter extends DurableObject<Env> {
   /**
    * Decisions come from memory; storage only keeps the state across an eviction (which needs
    * the object to be idle first). Writing behind, once a second, keeps a storage write off
-   * every request: at worst an eviction forgets the last second of a key's spending.
+   * every request: at worst an eviction forgets the last second of a key's spending (and the
+   * steps of its outstanding leases, which then stay charged in full).
    */
   private save(key: string, tat: number, policy?: Policy): void {
     this.states.set(key, { tat, policy: policy ? signature(policy) : this.states.get(key)?.policy });
+    this.touched(key);
+  }
+
+  private touched(key: string): void {
     this.dirty.add(key);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       void this.ctx.storage.setAlarm(Date.now() + FLUSH_MS);
+    }
+  }
+
+  /**
+   * Counts `step` on the key: GCRA's update, `max(tat, at) + count x interval`. While a lease
+   * on the key is outstanding the step is kept, so a report can fold the TAT again.
+   */
+  private count(key: string, policy: Policy, step: Step): number {
+    const interval = intervalOf(policy);
+    const before = this.tat(key, policy);
+    const tat = Math.max(before, step.at) + step.count * interval;
+    const s = this.states.get(key);
+    const steps = s?.policy === signature(policy) ? s.steps : undefined;
+    if (!steps && !step.lease) {
+      this.save(key, tat, policy);
+      return tat;
+    }
+    const next: State = { tat, policy: signature(policy), base: steps ? s!.base! : before, steps: steps ?? [] };
+    const last = next.steps!.at(-1);
+    // Admissions in a row while the TAT is ahead of them fold into one step, exactly.
+    if (!step.lease && last && !last.lease && fold(next.base!, next.steps!.slice(0, -1), interval) >= step.at) {
+      last.at = step.at;
+      last.count += step.count;
+    } else next.steps!.push({ ...step });
+    while (next.steps!.length > MAX_STEPS) next.base = fold(next.base!, next.steps!.splice(0, 1), interval);
+    this.states.set(key, next);
+    this.touched(key);
+    return tat;
+  }
+
+  /**
+   * A holder's reports on its leases. The spent permits arrived before `now` (the report left
+   * after them), so they are counted at `now` if that is before their hold's end; a final
+   * report drops the rest. Counting an arrival later than it was is never lenient, and GCRA's
+   * fold over steps bounds the real TAT in any order of the steps (bench/README.md), so the
+   * admissions stay ones the policy itself admits; the TAT only ever goes down to that bound.
+   */
+  private applyReports(checks: LimitCheck[], reports: LeaseReport[], now: number): void {
+    if (!reports.length) return;
+    const overrides = this.overrides();
+    for (const c of checks) {
+      const s = this.states.get(c.key);
+      if (!s?.steps) continue;
+      const policy = (c.scope && overrides[c.scope]) || c;
+      if (s.policy !== signature(policy)) continue;
+      let changed = false;
+      for (const r of reports) {
+        const i = s.steps.findIndex((st) => st.lease === r.lease);
+        if (i < 0) continue;
+        const leased = s.steps[i]!;
+        const spent = Math.min(Math.max(0, Math.floor(r.spent)), leased.count);
+        const replaced: Step[] = [];
+        if (spent > 0) replaced.push({ at: Math.min(now, leased.at), count: spent });
+        if (!r.final && leased.count > spent) replaced.push({ lease: leased.lease, at: leased.at, count: leased.count - spent });
+        s.steps.splice(i, 1, ...replaced);
+        changed = true;
+      }
+      if (!changed) continue;
+      const interval = intervalOf(policy);
+      // Steps before the first outstanding lease can no longer change: fold them into the base.
+      const first = s.steps.findIndex((st) => st.lease);
+      const settled = first < 0 ? s.steps.length : first;
+      s.base = fold(s.base!, s.steps.splice(0, settled), interval);
+      s.tat = fold(s.base, s.steps, interval);
+      if (!s.steps.length) {
+        s.steps = undefined;
+        s.base = undefined;
+      }
+      this.touched(c.key);
     }
   }
 
@@ -100,7 +214,7 @@ export class RateLimiter extends DurableObject<Env> {
       const s = this.states.get(key);
       // A state whose allowance is whole again is the same as no state.
       if (s === undefined || s.tat <= now) this.ctx.storage.kv.delete(`tat:${key}`);
-      else this.ctx.storage.kv.put<State>(`tat:${key}`, s);
+      else this.ctx.storage.kv.put<State>(`tat:${key}`, { tat: s.tat, policy: s.policy });
     }
     this.dirty.clear();
   }
@@ -143,7 +257,7 @@ export class RateLimiter extends DurableObject<Env> {
       return { key: c.key, policy, before, ...gcra(before, now, policy) };
     });
     const allowed = results.every((r) => r.decision.allowed);
-    if (allowed) for (const r of results) this.save(r.key, r.tat, r.policy);
+    if (allowed) for (const r of results) this.count(r.key, r.policy, { at: now, count: 1 });
     return results.map((r) => {
       const d = { ...r.decision, limit: r.policy.limit, window: r.policy.windowSeconds };
       if (allowed || !d.allowed) return d;
@@ -152,38 +266,46 @@ export class RateLimiter extends DurableObject<Env> {
     });
   }
 
+  private leases = 0;
+
   /**
-   * `admit` (when `admitNow`) and, if the request is allowed, a lease of permits on top: as
-   * many as every one of its policies can spare, at most the policy's refill over half a hold
-   * and `LEASE_MAX_PERMITS`, leaving `LEASE_HEADROOM` of each allowance untouched. Each leased
-   * permit is charged as if it arrived at the end of the hold (GCRA counts a later arrival at
-   * least as strictly) and is checked against the allowance now. No lease (0 permits) for a
-   * policy under `LEASE_MIN_LIMIT` or a caller near its limit: those requests keep asking.
+   * The holder's `reports` first; then `admit` (when `admitNow`) and, if the request is allowed
+   * and `options.lease` is not false, a lease of permits on top: as many as every one of its
+   * policies can spare, at most the policy's refill over half a hold and `LEASE_MAX_PERMITS`,
+   * leaving `LEASE_HEADROOM` of each allowance untouched. Each leased permit is charged as if it
+   * arrived at the end of the hold (GCRA counts a later arrival at least as strictly) and is
+   * checked against the allowance now; the holder's reports later give back what it did not
+   * spend and the hold of what it spent. No lease (0 permits) for a policy under
+   * `LEASE_MIN_LIMIT` or a caller near its limit: those requests keep asking.
    */
-  acquire(checks: LimitCheck[], admitNow: boolean): Acquired {
+  acquire(checks: LimitCheck[], admitNow: boolean, options: AcquireOptions = {}): Acquired {
     const now = Date.now();
+    this.applyReports(checks, options.reports ?? [], now);
     const decisions = admitNow ? this.admit(checks) : this.peekAll(checks);
-    if (admitNow && decisions.some((d) => !d.allowed)) return { decisions, permits: 0, holdMs: LEASE_HOLD_MS, at: now };
+    const none = { decisions, permits: 0, holdMs: LEASE_HOLD_MS, at: now };
+    if (options.lease === false || (admitNow && decisions.some((d) => !d.allowed))) return none;
     const overrides = this.overrides();
     const plans = checks.map((c) => {
       const policy = (c.scope && overrides[c.scope]) || c;
-      const interval = (policy.windowSeconds * 1000) / policy.limit;
+      const interval = intervalOf(policy);
       const before = Math.max(this.tat(c.key, policy), now);
       const base = Math.max(before, now + LEASE_HOLD_MS);
       const want = Math.min(LEASE_MAX_PERMITS, Math.floor((policy.limit * LEASE_HOLD_MS) / (policy.windowSeconds * 1000) / 2));
       // The latest TAT a grant may leave: the allowance minus its untouched headroom, from now.
       const ceiling = now + policy.windowSeconds * 1000 - Math.ceil(policy.limit * LEASE_HEADROOM) * interval;
       const fits = Math.floor((ceiling - base) / interval);
-      return { key: c.key, policy, interval, before, base, spare: policy.limit < LEASE_MIN_LIMIT ? 0 : Math.max(0, Math.min(want, fits)) };
+      return { key: c.key, policy, interval, before, spare: policy.limit < LEASE_MIN_LIMIT ? 0 : Math.max(0, Math.min(want, fits)) };
     });
     const permits = Math.min(...plans.map((p) => p.spare));
-    if (!(permits > 0)) return { decisions, permits: 0, holdMs: LEASE_HOLD_MS, at: now };
+    if (!(permits > 0)) return none;
+    const lease = `${now.toString(36)}.${++this.leases}`;
     return {
       permits,
       at: now,
       holdMs: LEASE_HOLD_MS,
+      lease,
       decisions: plans.map((p) => {
-        this.save(p.key, p.base + permits * p.interval, p.policy);
+        this.count(p.key, p.policy, { lease, at: now + LEASE_HOLD_MS, count: permits });
         // What is left once the leased permits are spent, shown without the hold's charge: that
         // charge only lasts while the lease does (see bench/README.md on the headers).
         const spent = p.before + permits * p.interval;

@@ -32,22 +32,25 @@ const DROPPED_REQUEST_HEADERS = new Set([
 
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie"]);
 
-/** Counts a body of unknown length on its way through and cuts it off past `maxBytes`. */
+/**
+ * Counts a body of unknown length on its way through and cuts it off past `maxBytes`. The
+ * client's body is not cancelled then (`preventCancel`): once the pipe has stopped (`stopped`),
+ * the gateway reads and drops the rest after its 413 (http/unread-body.ts).
+ */
 function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
   let seen = 0;
   let exceeded = false;
-  const stream = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > maxBytes) {
-          exceeded = true;
-          controller.error(tooLarge(maxBytes));
-        } else controller.enqueue(chunk);
-      },
-    }),
-  );
-  return { stream, exceeded: () => exceeded };
+  const transform = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > maxBytes) {
+        exceeded = true;
+        controller.error(tooLarge(maxBytes));
+      } else controller.enqueue(chunk);
+    },
+  });
+  const stopped = body.pipeTo(transform.writable, { preventCancel: true }).catch(() => undefined);
+  return { stream: transform.readable, exceeded: () => exceeded, stopped };
 }
 
 /** The client's headers as a service receives them: no credentials or hop-by-hop ones; our request id and trace context. */
@@ -125,6 +128,12 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
   const headers = forwardedHeaders(c, entry, options.dropHeaders);
 
   const method = c.req.method;
+  let stopped: Promise<void> = Promise.resolve();
+  // The pipe lets go of the client's body before the 413, so that its rest can be read and dropped.
+  const overLimit = async (): Promise<never> => {
+    await stopped;
+    throw tooLarge(entry.max_body_bytes);
+  };
   const call = async (body: BodyInit | null, exceeded: () => boolean) => {
     const request = new Request(target, { method, headers, body });
     let response: Response;
@@ -135,12 +144,12 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
     } catch (err) {
       c.set("upstreamMs", Date.now() - started);
       // The service failed because we cut its body off: that is the client's 413, not a 502.
-      if (exceeded()) throw tooLarge(entry.max_body_bytes);
+      if (exceeded()) await overLimit();
       throw err;
     }
     if (exceeded()) {
       await response.body?.cancel();
-      throw tooLarge(entry.max_body_bytes);
+      await overLimit();
     }
     return rewriteResponse(response, entry);
   };
@@ -157,7 +166,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
     const declared = Number(c.req.header("content-length") ?? "NaN");
     if (Number.isFinite(declared) && declared > entry.max_body_bytes) throw tooLarge(entry.max_body_bytes);
     if (Number.isFinite(declared)) body = c.req.raw.body;
-    else ({ stream: body, exceeded } = limitBody(c.req.raw.body, entry.max_body_bytes));
+    else ({ stream: body, exceeded, stopped } = limitBody(c.req.raw.body, entry.max_body_bytes));
   }
   return call(body, exceeded);
 }

@@ -1,18 +1,18 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, type IdentityContext, type PermissionAction, type RpcResult } from "@buildly/shared";
 import { currentPrincipal } from "../identity/authenticate";
-import { effectivePermissions, organizationRoles } from "../identity/rbac";
+import { WORKFLOWS, effectivePermissions, organizationRoles } from "../identity/rbac";
 import { identityFor } from "../upstream/identity-context";
 import type { GatewayEnv } from "../types";
 import type { Actor } from "./schemas";
 
 /**
  * Workflows span services, so they count as one more service for permissions: a role's "*"
- * grant covers them (admin: everything, editor: create/read/update, viewer: read), as would a
- * "workflows" key. Reading needs `read`, starting an instance `create`, taking a transition
+ * grant covers them (admin: everything, editor: create/read/update, viewer: read), as does a
+ * "workflows" key in a custom role. Reading needs `read`, starting an instance `create`, taking a transition
  * that names no roles `update`. Templates are managed by admins only.
  */
-export const WORKFLOWS = "workflows";
+export { WORKFLOWS };
 
 export async function workflowPermissions(c: Context<GatewayEnv>): Promise<PermissionAction[]> {
   const principal = currentPrincipal(c);

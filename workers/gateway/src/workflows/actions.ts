@@ -45,8 +45,60 @@ export function fill(value: unknown, scope: ActionScope): unknown {
  * starts from, the transition and the action's place. A retry of the same transition at the same
  * version (after a crash, or a client's retry after a failure elsewhere) carries the same key.
  */
-export function actionKey(instanceId: string, version: number, transition: string, index: number): string {
-  return `workflow:${instanceId}:v${version}:${transition}:${index}`;
+export function actionKey(instanceId: string, version: number, transition: string, index: number, attempt = 0): string {
+  // Attempt 0 keeps the key's first form. A failed attempt whose done actions were undone moves
+  // to the next attempt, so a retry runs them afresh (with whatever data it brings).
+  return `workflow:${instanceId}:v${version}:${transition}:${index}${attempt ? `:a${attempt}` : ""}`;
+}
+
+/** How to take back one done action when a later one fails: its label (for `not_undone`) and the call, if there is one. */
+export interface Undo {
+  label: string;
+  run?: () => Promise<void>;
+}
+
+/** The identity for undoing: the caller's, allowed to read, update and delete on that service, since it only takes back this transition's own writes. */
+function undoIdentity(identity: IdentityContext, service: string): IdentityContext {
+  return { ...identity, permissions: { ...identity.permissions, [service]: ["create", "read", "update", "delete"] } };
+}
+
+type Stub = NonNullable<ReturnType<typeof serviceBinding>>;
+type Entry = ReturnType<typeof serviceRegistry>[number];
+
+async function call(entry: Entry, stub: Stub, identity: IdentityContext, method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { "x-request-id": identity.request_id };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const request = new Request(`https://${entry.name}.internal${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+}
+
+/** The fields an update will overwrite, as they are now (null for absent ones); undefined if the record cannot be read. */
+async function fieldsBefore(
+  entry: Entry,
+  stub: Stub,
+  identity: IdentityContext,
+  service: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown> | undefined> {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
+  try {
+    const res = await call(entry, stub, undoIdentity(identity, service), "GET", path);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const record = (await res.json()) as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(body).map((k) => [k, record[k] ?? null]));
+  } catch {
+    return undefined;
+  }
+}
+
+async function expectOk(res: Response, what: string): Promise<void> {
+  const text = await res.text();
+  // A record already gone is as undone as it gets.
+  if (!res.ok && res.status !== 404) throw new Error(`${what} answered ${res.status}: ${text.slice(0, 200)}`);
 }
 
 async function fingerprint(method: string, path: string, body: string): Promise<string> {
@@ -75,7 +127,7 @@ export async function runServiceAction(
   index: number,
   key: string,
   scope: ActionScope,
-): Promise<ActionOutcome> {
+): Promise<{ outcome: ActionOutcome; undo: Undo }> {
   const entry = serviceRegistry(env).find((e) => e.name === action.service);
   if (!entry) throw failed(`Action ${index + 1}: the ${action.service} service is no longer behind the gateway.`, index, action, 404);
   const method = action.type === "create" ? "POST" : "PATCH";
@@ -107,7 +159,25 @@ export async function runServiceAction(
     }
     return { type: action.type, service: action.service, model: action.model, status, id, replayed };
   };
-  if (begun.state === "done") return outcome(begun.response.status, new TextDecoder().decode(begun.response.body), true);
+  const label = (id: string | null) => `${action.type === "create" ? "delete" : "restore"} ${action.service} ${action.model} ${id ?? path}`;
+  const undoFor = (done: ActionOutcome, before: Record<string, unknown> | undefined): Undo => {
+    const id = done.id;
+    if (action.type === "create") {
+      if (!id) return { label: label(null) };
+      const at = `/${action.model}/${encodeURIComponent(id)}`;
+      return { label: label(id), run: async () => expectOk(await call(entry, stub, undoIdentity(identity, action.service), "DELETE", at), `DELETE ${at}`) };
+    }
+    // An update replayed from an earlier attempt: what it overwrote is not known here.
+    if (!before) return { label: label(id) };
+    return {
+      label: label(id),
+      run: async () => expectOk(await call(entry, stub, undoIdentity(identity, action.service), "PATCH", path, before), `PATCH ${path}`),
+    };
+  };
+  if (begun.state === "done") {
+    const done = outcome(begun.response.status, new TextDecoder().decode(begun.response.body), true);
+    return { outcome: done, undo: undoFor(done, undefined) };
+  }
   if (begun.state === "in_flight")
     throw new ApiError(409, "This transition's action is still running from an earlier attempt. Retry in a moment.", { headers: { "retry-after": "1" } });
   if (begun.state === "mismatch") {
@@ -132,6 +202,7 @@ export async function runServiceAction(
     throw err;
   }
 
+  const before = action.type === "update" ? await fieldsBefore(entry, stub, identity, action.service, path, filled) : undefined;
   const request = new Request(`https://${entry.name}.internal${path}`, {
     method,
     headers: { "content-type": "application/json", "idempotency-key": key, "x-request-id": identity.request_id },
@@ -148,7 +219,8 @@ export async function runServiceAction(
   if (response.status >= 200 && response.status < 300) {
     const headers = [...response.headers].filter(([k]) => k !== "x-request-id") as [string, string][];
     await store.complete(fp, { status: response.status, headers, body: new TextEncoder().encode(text).buffer as ArrayBuffer });
-    return outcome(response.status, text, false);
+    const done = outcome(response.status, text, false);
+    return { outcome: done, undo: undoFor(done, before) };
   }
   await store.release(fp);
   if (response.status >= 500)

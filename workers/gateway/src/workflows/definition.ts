@@ -95,10 +95,22 @@ export function graphProblems(def: Definition): FieldError[] {
   def.transitions.forEach((t, i) => {
     const why = automatic.get(t.key);
     if (why && t.actions?.length) add(`transitions.${i}.actions`, `Transition ${t.key} is taken by ${why}, with no caller to act for: it cannot have actions`);
+    if (t.system_only && !why) {
+      add(`transitions.${i}.system_only`, `Transition ${t.key} is system-only, but no state's on_timeout or children finishing takes it: nothing ever could`);
+    }
+    if (t.system_only && t.roles?.length) add(`transitions.${i}.roles`, `Transition ${t.key} is system-only: no caller takes it, so it names no roles`);
   });
 
-  // Reachability only makes sense on a graph whose keys all resolve.
+  // Reachability and loops only make sense on a graph whose keys all resolve.
   if (problems.length === 0) {
+    for (const loop of systemLoops(def)) {
+      const i = def.states.findIndex((s) => s.key === loop[0]);
+      add(
+        `states.${i}`,
+        `The states ${[...loop, loop[0]].join(" -> ")} move on by themselves (timeouts, children finishing) in a loop with no person between: ` +
+          "the instance would change forever with no request. Let a person's transition break the loop",
+      );
+    }
     const reached = walk(def.initial_state, (s) => def.transitions.filter((t) => t.from.includes(s)).map((t) => t.to));
     const ends = new Set(def.states.filter((s) => s.terminal).map((s) => s.key));
     const toEnd = new Set<string>();
@@ -109,6 +121,50 @@ export function graphProblems(def: Definition): FieldError[] {
     });
   }
   return problems;
+}
+
+/** Where each state goes by itself (its timeout, its children finishing). */
+export function systemMoves(def: Definition, state: StateDef): string[] {
+  const out: string[] = [];
+  const byTimeout = state.on_timeout ? def.transitions.find((t) => t.key === state.on_timeout) : undefined;
+  if (byTimeout) out.push(byTimeout.to);
+  const byChildren = childrenDoneTransition(def, state);
+  if (byChildren) out.push(byChildren.to);
+  return out;
+}
+
+/**
+ * Loops of states that move on by themselves: a state timing out into itself, two timing out into
+ * each other, a waiting state whose children-done transition comes back to it. Each loop once,
+ * as the states along it, starting from the one listed first in the template.
+ */
+function systemLoops(def: Definition): string[][] {
+  const byKey = new Map(def.states.map((s) => [s.key, s]));
+  const colour = new Map<string, "open" | "done">();
+  const loops: string[][] = [];
+  for (const root of def.states) {
+    if (colour.has(root.key)) continue;
+    // Iterative depth-first search: each state has at most two moves of its own.
+    const path: string[] = [];
+    const stack: { key: string; next: string[] }[] = [];
+    const enter = (key: string) => {
+      colour.set(key, "open");
+      path.push(key);
+      stack.push({ key, next: systemMoves(def, byKey.get(key)!) });
+    };
+    enter(root.key);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const to = top.next.shift();
+      if (to === undefined) {
+        colour.set(top.key, "done");
+        stack.pop();
+        path.pop();
+      } else if (colour.get(to) === "open") loops.push(path.slice(path.indexOf(to)));
+      else if (!colour.has(to)) enter(to);
+    }
+  }
+  return loops;
 }
 
 function walk(start: string, next: (s: string) => string[]): Set<string> {

@@ -4,6 +4,7 @@ import { registerInstances } from "./routes/instances";
 import { registerTemplates } from "./routes/templates";
 
 export { WorkflowInstance } from "./instance";
+export { bearerFromSubprotocol } from "./routes/instances/events";
 
 /**
  * Workflows under /v1/workflows: templates in D1, each running instance in its own Durable

@@ -10,14 +10,20 @@ import type { InstanceSummary } from "./schemas";
  */
 const db = (d1: D1Database) => drizzle(d1);
 
-/** Writes the row of a new instance only while its template version still exists (see deleteTemplate). */
-export async function insertIndexRow(d1: D1Database, row: InstanceIndexRow): Promise<boolean> {
+/**
+ * Writes the row of a new instance only while its template version still exists (see
+ * deleteTemplate) and the organization has fewer than `maxRunning` instances not yet ended: both
+ * conditions are part of the INSERT, so concurrent starts cannot pass the quota together.
+ * "exists" when the row is there already (a retried child start), "template" or "quota" when refused.
+ */
+export async function insertIndexRow(d1: D1Database, row: InstanceIndexRow, maxRunning: number): Promise<"written" | "exists" | "template" | "quota"> {
   const result = await d1
     .prepare(
       `INSERT OR IGNORE INTO workflow_instances (id, organization_id, template_id, template_version, state, terminal, version,
          subject_service, subject_model, subject_id, parent_id, init, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-       WHERE EXISTS (SELECT 1 FROM workflow_template_versions WHERE template_id = ?3 AND version = ?4 AND organization_id = ?2)`,
+       WHERE EXISTS (SELECT 1 FROM workflow_template_versions WHERE template_id = ?3 AND version = ?4 AND organization_id = ?2)
+         AND (SELECT count(*) FROM workflow_instances WHERE organization_id = ?2 AND terminal = 0) < ?15`,
     )
     .bind(
       row.id,
@@ -34,12 +40,25 @@ export async function insertIndexRow(d1: D1Database, row: InstanceIndexRow): Pro
       JSON.stringify(row.init),
       row.created_at,
       row.created_at,
+      maxRunning,
     )
     .run();
-  if (result.meta.changes > 0) return true;
+  if (result.meta.changes > 0) return "written";
   // Already there (a retried child start uses the same id): fine, as long as it is ours.
-  const existing = await readIndexRow(d1, row.organization_id, row.id);
-  return existing !== undefined;
+  if (await readIndexRow(d1, row.organization_id, row.id)) return "exists";
+  const template = await d1
+    .prepare("SELECT 1 AS ok FROM workflow_template_versions WHERE template_id = ?1 AND version = ?2 AND organization_id = ?3")
+    .bind(row.template_id, row.template_version, row.organization_id)
+    .first();
+  return template ? "quota" : "template";
+}
+
+/** Once the instance's object holds its data, the index keeps none of it: D1 is shared by every tenant. */
+export async function forgetInitialData(d1: D1Database, organizationId: string, id: string): Promise<void> {
+  await d1
+    .prepare("UPDATE workflow_instances SET init = json_set(init, '$.data', json('{}')) WHERE id = ?1 AND organization_id = ?2")
+    .bind(id, organizationId)
+    .run();
 }
 
 export async function readIndexRow(d1: D1Database, organizationId: string, id: string): Promise<InstanceIndexRow | undefined> {

@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, encodeCursor, logError, nowIso, problemResponse, toApiError, type RpcResult } from "@buildly/shared";
-import { actionKey, fill, runServiceAction, type ActionScope } from "./actions";
+import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
+import { principalState } from "../identity/principal-status";
+import type { Principal } from "../identity/tokens";
+import { actionKey, fill, runServiceAction, type ActionScope, type Undo } from "./actions";
 import type { Caller } from "./access";
 import { childrenDoneTransition, type TemplateSnapshot } from "./definition";
-import { readIndexRow, updateIndexRow } from "./instance-index";
+import { deleteIndexRow, readIndexRow, updateIndexRow } from "./instance-index";
 import type { ActionOutcome, Actor, Child, HistoryEntry, InstanceView, Subject, TransitionDef, TransitionRequest } from "./schemas";
 import { checkDataSize, childId, startInstance } from "./start";
 import { getTemplate, snapshotOf } from "./templates";
@@ -52,8 +55,15 @@ interface Instance {
 const SYSTEM: Actor = { type: "system", id: null };
 /** Transitions waiting their turn on one instance, beyond which callers get 503. */
 const MAX_QUEUE = 1000;
-const MAX_CHILDREN = 100;
+export const MAX_CHILDREN = 100;
 const MAX_WATCHERS = 200;
+/**
+ * Transitions the instance may take by itself (timeouts, children finishing) one after another
+ * with no person's between; then it stops moving by itself until a person takes one. Templates
+ * whose states loop by themselves are refused (definition.ts), so this holds back only ones
+ * stored before that check; an acyclic chain of at most 50 states always fits.
+ */
+export const MAX_SYSTEM_STREAK = 50;
 /** If keeping the index or the parent in step fails, the alarm tries again this much later. */
 const SYNC_RETRY_MS = 5_000;
 /**
@@ -78,6 +88,19 @@ CREATE TABLE IF NOT EXISTS children (
 
 const notFound = () => new ApiError(404, "No workflow instance of this organization has this id.");
 
+/** Who holds a watcher's socket, kept with it, so every delivery asks whether they still may read. */
+interface WatcherAttachment {
+  /** The token's expiry (epoch seconds), 0 for none. */
+  exp: number;
+  principal?: Principal;
+  /** Whether the gateway issued the token: only then does it answer for the account's state. */
+  own?: boolean;
+}
+
+/** Close codes of a watcher whose access ended: 4401 the token expired, 4403 the account or its roles no longer allow reading. */
+const EXPIRED = 4401;
+const REVOKED = 4403;
+
 /**
  * One running workflow: its state, version, data, history, children and watchers, in the
  * object's own SQLite storage. Every change runs in `serial`, one after another: a transition
@@ -92,6 +115,8 @@ export class WorkflowInstance extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private indexRun: Promise<void> | undefined;
   private parentRun: Promise<void> | undefined;
+  /** Deliveries to watchers, one after another, so each watcher sees the versions in order. */
+  private delivery: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -171,7 +196,14 @@ export class WorkflowInstance extends DurableObject<Env> {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       this.ctx.acceptWebSocket(server);
-      server.serializeAttachment({ exp: Number(request.headers.get("x-token-exp") ?? "0") });
+      const principal = parsePrincipal(request.headers.get("x-principal"));
+      server.serializeAttachment({
+        exp: Number(request.headers.get("x-token-exp") ?? "0"),
+        principal,
+        own: request.headers.get("x-own-token") === "1",
+      } satisfies WatcherAttachment);
+      // The socket closes when its token expires, even if no transition is ever broadcast.
+      await this.scheduleAlarm(false);
       server.send(JSON.stringify({ type: "snapshot", instance: this.view(inst, null) }));
       const headers: Record<string, string> = {};
       const protocol = request.headers.get("x-websocket-protocol");
@@ -200,6 +232,7 @@ export class WorkflowInstance extends DurableObject<Env> {
   /** Timeouts, and retries of keeping the index and the parent in step. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
+    this.closeExpired();
     const inst = this.inst ?? this.readLocal();
     if (!inst) return;
     if (inst.timeout_at !== null && inst.timeout_at <= Date.now()) {
@@ -231,6 +264,7 @@ export class WorkflowInstance extends DurableObject<Env> {
 
   private mayTake(caller: Caller | Viewer | null, t: TransitionDef): boolean {
     if (caller === null) return true;
+    if (t.system_only) return false;
     if (t.roles?.length) return caller.roles.some((r) => t.roles!.includes(r));
     return caller.can_update;
   }
@@ -247,6 +281,12 @@ export class WorkflowInstance extends DurableObject<Env> {
     const inst = await this.ensure(org, id);
     const t = inst.template.transitions.find((x) => x.key === key);
     if (!t) throw new ApiError(422, `The template has no transition ${key}.`, { errors: [{ path: "transition", message: "Unknown transition" }] });
+    if (caller && t.system_only) {
+      throw new ApiError(403, `${key} is taken only by the instance itself (a timeout or its children finishing); no caller may take it.`, {
+        type: "https://buildly.dev/problems/system-only-transition",
+        title: "System-only transition",
+      });
+    }
     if (!this.mayTake(caller, t)) {
       throw new ApiError(
         403,
@@ -263,23 +303,139 @@ export class WorkflowInstance extends DurableObject<Env> {
         extensions: { state: inst.state, version: inst.version },
       });
     }
+    if (!caller && this.systemStreak() >= MAX_SYSTEM_STREAK) return this.stopMovingAlone(inst, key);
     const data = { ...inst.data, ...input };
-    checkDataSize(data);
+    checkDataSize(this.env, data);
+    // The children cap counts the ones this transition would start, before any of them starts.
+    const starts = (t.actions ?? []).filter((a) => a.type === "start_workflow").length;
+    if (starts) {
+      const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM children").one().n;
+      if (count + starts > MAX_CHILDREN) {
+        throw new ApiError(409, `An instance may start at most ${MAX_CHILDREN} children: it has ${count}, and ${key} would start ${starts} more.`, {
+          extensions: { children: count, max_children: MAX_CHILDREN },
+        });
+      }
+    }
     const actor = caller?.actor ?? SYSTEM;
     const scope: ActionScope = { instance: { id: inst.id, version: inst.version, state: inst.state }, subject: inst.subject, data, actor };
     const outcomes: ActionOutcome[] = [];
     const children: Child[] = [];
-    for (const [i, action] of (t.actions ?? []).entries()) {
-      if (!caller) throw new ApiError(500, "A transition with actions has no caller to act for.");
-      if (action.type === "start_workflow") {
-        const child = await this.startChild(inst, caller, t.key, i, action.template_id, fill(action.data, scope) as Record<string, unknown>);
-        children.push(child);
-        outcomes.push({ type: "start_workflow", service: null, model: null, status: 201, id: child.id, replayed: false });
-      } else {
-        outcomes.push(await runServiceAction(this.env, caller.identity, action, i, actionKey(inst.id, inst.version, t.key, i), scope));
+    const attempt = this.attemptOf(inst.version, t.key);
+    const done: Undo[] = [];
+    try {
+      for (const [i, action] of (t.actions ?? []).entries()) {
+        if (!caller) throw new ApiError(500, "A transition with actions has no caller to act for.");
+        if (action.type === "start_workflow") {
+          const child = await this.startChild(inst, caller, t.key, i, action.template_id, fill(action.data, scope) as Record<string, unknown>);
+          children.push(child);
+          done.push({ label: `discard child instance ${child.id}`, run: () => this.discardChild(inst, child.id) });
+          outcomes.push({ type: "start_workflow", service: null, model: null, status: 201, id: child.id, replayed: false });
+        } else {
+          const ran = await runServiceAction(this.env, caller.identity, action, i, actionKey(inst.id, inst.version, t.key, i, attempt), scope);
+          done.push(ran.undo);
+          outcomes.push(ran.outcome);
+        }
       }
+    } catch (err) {
+      if (!done.length) throw err;
+      throw await this.undoAttempt(inst, t.key, attempt, done, err);
     }
     return this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
+  }
+
+  // --- half-run transitions -------------------------------------------------------------------
+
+  /** The attempt a transition is at, at a version: 0 until an attempt fails after some of its actions ran. */
+  private attemptOf(version: number, key: string): number {
+    const a = this.ctx.storage.kv.get<{ version: number; attempts: Record<string, number> }>("attempts");
+    return a?.version === version ? (a.attempts[key] ?? 0) : 0;
+  }
+
+  /**
+   * An action failed after others ran: takes those back, last first (a created record deleted, an
+   * updated one's fields put back, a started child discarded), and moves the transition to its
+   * next attempt, whose actions get new idempotency keys. A retry, with the same data or corrected
+   * data, then runs every action afresh and nothing of the failed attempt is left behind, except
+   * what could not be undone, which the problem names in `not_undone`.
+   */
+  private async undoAttempt(inst: Instance, key: string, attempt: number, done: Undo[], err: unknown): Promise<ApiError> {
+    const undone: string[] = [];
+    const notUndone: string[] = [];
+    for (const step of [...done].reverse()) {
+      try {
+        if (!step.run) throw new Error("nothing known to undo it with");
+        await step.run();
+        undone.push(step.label);
+      } catch (e) {
+        logError(`workflow:${inst.id}`, "gateway", e, { during: "workflow action undo", step: step.label });
+        notUndone.push(step.label);
+      }
+    }
+    const a = this.ctx.storage.kv.get<{ version: number; attempts: Record<string, number> }>("attempts");
+    const attempts = a?.version === inst.version ? a.attempts : {};
+    this.ctx.storage.kv.put("attempts", { version: inst.version, attempts: { ...attempts, [key]: attempt + 1 } });
+    const e = toApiError(err);
+    const note = notUndone.length
+      ? ` The earlier actions were undone except ${notUndone.join(", ")} (see not_undone).`
+      : " What the earlier actions did was undone: retry, with corrected data if need be.";
+    return new ApiError(e.status, `${e.message}${e.status < 500 || err instanceof ApiError ? note : ""}`, {
+      type: e.type,
+      title: e.title,
+      errors: e.errors,
+      headers: e.headers,
+      extensions: { ...e.extensions, undone, ...(notUndone.length ? { not_undone: notUndone } : {}) },
+    });
+  }
+
+  /** Undoes a child this instance started in a failed attempt: gone from the index and its object emptied, if it has not moved. */
+  private async discardChild(parent: Instance, childId: string): Promise<void> {
+    const discarded = await this.env.WORKFLOWS.getByName(`${parent.organization_id}:${childId}`).discard(parent.organization_id, childId, parent.id);
+    if (!discarded) throw new Error(`child ${childId} has moved on`);
+  }
+
+  /** Called by the parent whose transition started this instance and then failed: forget everything, if nothing happened yet. */
+  async discard(org: string, id: string, parentId: string): Promise<boolean> {
+    return this.serial(async () => {
+      const inst = this.inst ?? this.readLocal();
+      if (!inst) {
+        // Never started (its init failed): only the index row is left to remove.
+        await deleteIndexRow(this.env.DB, org, id);
+        return true;
+      }
+      if (inst.organization_id !== org || inst.id !== id || inst.parent_id !== parentId || inst.version !== 1) return false;
+      await deleteIndexRow(this.env.DB, org, id);
+      for (const ws of this.ctx.getWebSockets()) ws.close(1001, "This instance was discarded: the transition that started it failed.");
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.ctx.storage.sql.exec(SCHEMA);
+      this.inst = undefined;
+      this.alarmAt = null;
+      return true;
+    });
+  }
+
+  // --- moving by itself -----------------------------------------------------------------------
+
+  /** How many transitions the system took in a row, latest first, up to MAX_SYSTEM_STREAK. */
+  private systemStreak(): number {
+    const rows = this.ctx.storage.sql.exec<{ actor: string }>("SELECT actor FROM history ORDER BY version DESC LIMIT ?", MAX_SYSTEM_STREAK).toArray();
+    let n = 0;
+    for (const r of rows) {
+      if ((JSON.parse(r.actor) as Actor).type !== "system") break;
+      n++;
+    }
+    return n;
+  }
+
+  /** The streak is full: the instance stays where it is, its timeout cleared, until a person's transition. */
+  private stopMovingAlone(inst: Instance, key: string): Instance {
+    logError(`workflow:${inst.id}`, "gateway", new Error(`${MAX_SYSTEM_STREAK} system transitions in a row; ${key} not taken`), {
+      during: "workflow system streak",
+    });
+    if (inst.timeout_at === null) return inst;
+    this.ctx.storage.sql.exec("UPDATE instance SET timeout_at = NULL");
+    this.inst = { ...inst, timeout_at: null };
+    return this.inst;
   }
 
   private async startChild(
@@ -290,8 +446,8 @@ export class WorkflowInstance extends DurableObject<Env> {
     templateId: string,
     data: Record<string, unknown>,
   ): Promise<Child> {
-    const count = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM children").one().n;
-    if (count >= MAX_CHILDREN) throw new ApiError(409, `An instance may start at most ${MAX_CHILDREN} children.`);
+    // Placeholders may copy the parent's data many times over: the child's data is held to the same quota.
+    checkDataSize(this.env, data, `transitions.${transition}.actions.${index}.data`);
     const template = await getTemplate(this.env.DB, parent.organization_id, templateId);
     if (!template)
       throw new ApiError(424, `The child template ${templateId} no longer exists.`, {
@@ -441,7 +597,11 @@ export class WorkflowInstance extends DurableObject<Env> {
     const inst = this.inst;
     if (!inst) return;
     const behind = inst.index_version < inst.version || (inst.parent_id !== null && inst.parent_version < inst.version);
-    const wants = Math.min(inst.timeout_at ?? Infinity, behind ? Date.now() + (retrySoon ? SYNC_RETRY_MS : SYNC_SAFETY_MS) : Infinity);
+    const wants = Math.min(
+      inst.timeout_at ?? Infinity,
+      behind ? Date.now() + (retrySoon ? SYNC_RETRY_MS : SYNC_SAFETY_MS) : Infinity,
+      this.earliestWatcherExpiry(),
+    );
     if (wants === Infinity) {
       if (recompute && this.alarmAt !== null) {
         this.alarmAt = null;
@@ -613,18 +773,81 @@ export class WorkflowInstance extends DurableObject<Env> {
   }
 
   private broadcast(event: Record<string, unknown>): void {
-    const sockets = this.ctx.getWebSockets();
-    if (!sockets.length) return;
+    if (!this.ctx.getWebSockets().length) return;
     const message = JSON.stringify(event);
+    this.delivery = this.delivery
+      .then(() => this.deliver(message))
+      .catch((err) => logError(`workflow:${this.inst?.id}`, "gateway", err, { during: "workflow events" }));
+  }
+
+  /**
+   * Sends one event to every watcher that may still read it. A watcher's access is its token's
+   * (until `exp`) and its account's now: before each delivery the account's state and roles are
+   * asked through the same per-isolate cache every request's authentication uses, so a
+   * deactivation, a role taken away or a role losing `read` on workflows stops delivery at once in
+   * the isolate that made the change and within that cache's 10 s elsewhere; the socket closes.
+   */
+  private async deliver(message: string): Promise<void> {
     const now = Date.now() / 1000;
-    for (const ws of sockets) {
+    const verdicts = new Map<string, Promise<boolean>>();
+    for (const ws of this.ctx.getWebSockets()) {
       try {
-        const { exp } = (ws.deserializeAttachment() ?? { exp: 0 }) as { exp: number };
-        // A watcher's access is as long as its token's: after that it must reconnect with a fresh one.
-        if (exp && exp < now) ws.close(4401, "The access token expired; reconnect with a fresh one.");
-        else ws.send(message);
+        const a = (ws.deserializeAttachment() ?? { exp: 0 }) as WatcherAttachment;
+        if (a.exp && a.exp < now) {
+          ws.close(EXPIRED, "The access token expired; reconnect with a fresh one.");
+          continue;
+        }
+        let allowed = true;
+        if (a.principal) {
+          const p = a.principal;
+          const key = `${p.kind}:${p.subject}:${p.issuer}:${p.roles.join(",")}`;
+          let verdict = verdicts.get(key);
+          if (!verdict) verdicts.set(key, (verdict = this.mayStillRead(p, a.own === true)));
+          allowed = await verdict;
+        }
+        if (allowed) ws.send(message);
+        else ws.close(REVOKED, "Your access to this instance ended (account deactivated or roles changed).");
       } catch {
         // A socket that is closing: it leaves getWebSockets() on its own.
+      }
+    }
+  }
+
+  private async mayStillRead(p: Principal, own: boolean): Promise<boolean> {
+    const waitUntil = (x: Promise<unknown>) => this.ctx.waitUntil(x);
+    try {
+      const [state, defs] = await Promise.all([
+        principalState(this.env.DB, p, own ? p.issuer : "", { waitUntil }),
+        organizationRoles(this.env.DB, p.organization_id, waitUntil),
+      ]);
+      if (!state.active) return false;
+      return (effectivePermissions(defs, state.roles, [WORKFLOWS])[WORKFLOWS] ?? []).includes("read");
+    } catch (err) {
+      // Not known to be allowed: deliver nothing (the watcher reconnects and is checked afresh).
+      logError(`workflow:${this.inst?.id}`, "gateway", err, { during: "workflow watcher check" });
+      return false;
+    }
+  }
+
+  /** Epoch ms of the first watcher's token expiry, so the alarm closes it even when nothing is broadcast. */
+  private earliestWatcherExpiry(): number {
+    let first = Infinity;
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as WatcherAttachment | null;
+      // One closing already (closeExpired) would wake the alarm at once, again and again.
+      if (a?.exp && ws.readyState === WebSocket.OPEN) first = Math.min(first, a.exp * 1000);
+    }
+    return first;
+  }
+
+  private closeExpired(): void {
+    const now = Date.now() / 1000;
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as WatcherAttachment | null;
+      try {
+        if (a?.exp && a.exp < now) ws.close(EXPIRED, "The access token expired; reconnect with a fresh one.");
+      } catch {
+        // Already closing.
       }
     }
   }
@@ -671,6 +894,15 @@ interface HistoryRow {
   data: string;
   actions: string;
   [k: string]: SqlStorageValue;
+}
+
+function parsePrincipal(header: string | null): Principal | undefined {
+  if (!header) return undefined;
+  try {
+    return JSON.parse(header) as Principal;
+  } catch {
+    return undefined;
+  }
 }
 
 function toEntry(r: HistoryRow): HistoryEntry {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, PaginationQuerySchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
+import { JSON_BOUNDS, withinJsonBounds } from "./json-bounds";
 
 /** Keys of states and transitions: what clients send and what the history records. */
 export const KeySchema = z
@@ -9,6 +10,9 @@ export const KeySchema = z
 
 /** A JSON object of free-form values (instance data, action bodies). */
 const ObjectSchema = z.record(z.string(), z.unknown());
+/** The same, as accepted from a client: within JSON_BOUNDS (depth, keys, items, string length). */
+const BoundedObjectSchema = ObjectSchema.superRefine(withinJsonBounds);
+const BOUNDS_NOTE = ` At most ${JSON_BOUNDS.max_depth} levels of nested objects and arrays, ${JSON_BOUNDS.max_keys} keys per object, ${JSON_BOUNDS.max_items} items per array, ${JSON_BOUNDS.max_string} characters per string (422 otherwise).`;
 
 const ServiceNameSchema = z
   .string()
@@ -56,9 +60,10 @@ export const ServiceActionSchema = z
       .max(200)
       .optional()
       .openapi({ description: 'The record to update (update only), usually "{{subject.id}}".', example: "{{subject.id}}" }),
-    body: ObjectSchema.default({}).openapi({
+    body: BoundedObjectSchema.default({}).openapi({
       description:
-        "The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value's JSON type.",
+        "The JSON body sent to the service. Strings may hold placeholders: {{instance.id}}, {{instance.version}}, {{subject.id}}, {{subject.service}}, {{subject.model}}, {{data.<field>}}, {{actor.id}}. A string that is only a placeholder keeps the value's JSON type." +
+        BOUNDS_NOTE,
       example: { tags: ["approved"] },
     }),
   })
@@ -69,7 +74,7 @@ export const StartWorkflowActionSchema = z
   .object({
     type: z.literal("start_workflow"),
     template_id: IdSchema.openapi({ description: "The child's template (its latest version when the action runs)." }),
-    data: ObjectSchema.default({}).openapi({ description: "The child's data; placeholders as in a service action's body." }),
+    data: BoundedObjectSchema.default({}).openapi({ description: `The child's data; placeholders as in a service action's body.${BOUNDS_NOTE}` }),
   })
   .strict()
   .openapi("WorkflowStartAction");
@@ -87,6 +92,10 @@ export const TransitionSchema = z
       .max(20)
       .optional()
       .openapi({ description: "Only callers holding one of these roles may take it. Without roles: callers with `update` on workflows." }),
+    system_only: z.boolean().optional().openapi({
+      description:
+        "Taken only by the instance itself: a state's `on_timeout` or its `on_children_done` must name it. A caller who asks for it gets 403, and it is never in `available_transitions`.",
+    }),
     actions: z
       .array(ActionSchema)
       .max(5)
@@ -130,7 +139,7 @@ export const TemplateInputSchema = z
           roles: ["admin"],
           actions: [{ type: "update", service: "documents", model: "files", id: "{{subject.id}}", body: { tags: ["approved"] } }],
         },
-        { key: "expire", name: "Expire", from: ["in_review"], to: "expired" },
+        { key: "expire", name: "Expire", from: ["in_review"], to: "expired", system_only: true },
       ],
     },
   });
@@ -169,7 +178,7 @@ export const InstanceCreateSchema = z
   .object({
     template_id: IdSchema,
     subject: SubjectSchema.optional(),
-    data: ObjectSchema.optional(),
+    data: BoundedObjectSchema.optional().openapi({ description: `The instance's data.${BOUNDS_NOTE}` }),
   })
   .strict()
   .openapi("WorkflowInstanceCreate", {
@@ -255,7 +264,9 @@ export const TransitionRequestSchema = z
       .min(1)
       .optional()
       .openapi({ description: "Take the transition only if the instance is still at this version (409 otherwise)." }),
-    data: ObjectSchema.optional().openapi({ description: "Merged into the instance's data (top-level keys replaced) and kept in the history." }),
+    data: BoundedObjectSchema.optional().openapi({
+      description: `Merged into the instance's data (top-level keys replaced) and kept in the history.${BOUNDS_NOTE}`,
+    }),
   })
   .strict()
   .openapi("WorkflowTransitionRequest", { example: { transition: "approve", expected_version: 2, data: { comment: "Looks good" } } });

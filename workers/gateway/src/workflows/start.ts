@@ -2,17 +2,22 @@ import { ApiError, newId, nowIso, toHex, type IdentityContext } from "@buildly/s
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { instanceStub, unwrap } from "./access";
-import { deleteIndexRow, insertIndexRow } from "./instance-index";
+import { deleteIndexRow, forgetInitialData, insertIndexRow } from "./instance-index";
+import { DEFAULT_WORKFLOW_QUOTAS, jsonBytes, quotaExceeded, workflowQuotas } from "./quotas";
 import type { Viewer } from "./instance";
 import type { Actor, InstanceView, Subject, Template } from "./schemas";
 import { snapshotOf } from "./templates";
 
-/** The largest instance data kept (JSON), so one object's row stays small. */
-export const MAX_DATA_BYTES = 64 * 1024;
+/** The default largest instance data kept (JSON), which the request body limits are made for. */
+export const MAX_DATA_BYTES = DEFAULT_WORKFLOW_QUOTAS.instance_data_bytes;
 
-export function checkDataSize(data: Record<string, unknown>, path = "data"): void {
-  if (new TextEncoder().encode(JSON.stringify(data)).byteLength > MAX_DATA_BYTES) {
-    throw new ApiError(422, `An instance's data may hold at most ${MAX_DATA_BYTES} bytes of JSON.`, { errors: [{ path, message: "Too large" }] });
+export function checkDataSize(env: Env, data: Record<string, unknown>, path = "data"): void {
+  const max = workflowQuotas(env).instance_data_bytes;
+  if (jsonBytes(data) > max) {
+    throw new ApiError(422, `An instance's data may hold at most ${max} bytes of JSON.`, {
+      errors: [{ path, message: "Too large" }],
+      extensions: { quota: "instance_data_bytes", limit: max },
+    });
   }
 }
 
@@ -72,25 +77,37 @@ export async function startInstance(env: Env, req: StartRequest, viewer: Viewer 
   const id = req.id ?? newId();
   const now = nowIso();
   const initial = req.template.states.find((s) => s.key === req.template.initial_state)!;
-  const written = await insertIndexRow(env.DB, {
-    id,
-    organization_id: req.organization_id,
-    template_id: req.template.id,
-    template_version: req.template.version,
-    state: initial.key,
-    terminal: initial.terminal,
-    version: 1,
-    subject_service: req.subject?.service ?? null,
-    subject_model: req.subject?.model ?? null,
-    subject_id: req.subject?.id ?? null,
-    parent_id: req.parent_id,
-    init: { data: req.data, created_by: req.created_by },
-    created_at: now,
-    updated_at: now,
-  });
-  if (!written) throw new ApiError(409, "The template was deleted while the instance was being started.");
+  const quotas = workflowQuotas(env);
+  const written = await insertIndexRow(
+    env.DB,
+    {
+      id,
+      organization_id: req.organization_id,
+      template_id: req.template.id,
+      template_version: req.template.version,
+      state: initial.key,
+      terminal: initial.terminal,
+      version: 1,
+      subject_service: req.subject?.service ?? null,
+      subject_model: req.subject?.model ?? null,
+      subject_id: req.subject?.id ?? null,
+      parent_id: req.parent_id,
+      init: { data: req.data, created_by: req.created_by },
+      created_at: now,
+      updated_at: now,
+    },
+    quotas.running_instances,
+  );
+  if (written === "template") throw new ApiError(409, "The template was deleted while the instance was being started.");
+  if (written === "quota") {
+    throw quotaExceeded(
+      "running_instances",
+      quotas.running_instances,
+      `An organization may have at most ${quotas.running_instances} workflow instances that have not ended (children included). Finish some first.`,
+    );
+  }
   try {
-    return unwrap<InstanceView>(
+    const view = unwrap<InstanceView>(
       await instanceStub(env, req.organization_id, id).init(
         {
           id,
@@ -106,6 +123,9 @@ export async function startInstance(env: Env, req: StartRequest, viewer: Viewer 
         viewer,
       ),
     );
+    // Best effort: a row that keeps its data is only larger, never wrong.
+    await forgetInitialData(env.DB, req.organization_id, id).catch(() => undefined);
+    return view;
   } catch (err) {
     if (!req.parent_id) await deleteIndexRow(env.DB, req.organization_id, id).catch(() => undefined);
     throw err;

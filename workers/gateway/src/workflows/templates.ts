@@ -6,6 +6,7 @@ import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { definitionOf, graphProblems, type TemplateSnapshot } from "./definition";
 import { workflowTemplates, workflowTemplateVersions, type TemplateVersionRow } from "./db/schema";
 import { runningCount } from "./instance-index";
+import { jsonBytes, quotaExceeded, type WorkflowQuotas } from "./quotas";
 import type { Template, TemplateInput } from "./schemas";
 
 const db = (d1: D1Database) => drizzle(d1);
@@ -99,7 +100,71 @@ async function templateExists(d1: D1Database, organizationId: string, id: string
   return row !== undefined;
 }
 
-export async function createTemplate(d1: D1Database, organizationId: string, input: TemplateInput, createdBy: string | null): Promise<Template> {
+/** The bytes a version takes as stored: its name, description and graph (JSON), as SQL's TOTAL_BYTES counts them. */
+function versionBytes(input: TemplateInput): number {
+  const utf8 = (x: string | undefined) => (x ? new TextEncoder().encode(x).byteLength : 0);
+  return jsonBytes(definitionOf(input)) + utf8(input.name) + utf8(input.description);
+}
+
+/** Every version of every template of organization ?org, in bytes (the organization's templates by their index, then each one's versions by key). */
+const TOTAL_BYTES = (
+  org: string,
+) => `(SELECT coalesce(sum(length(CAST(v.definition AS BLOB)) + length(CAST(v.name AS BLOB)) + coalesce(length(CAST(v.description AS BLOB)), 0)), 0)
+  FROM workflow_templates AS t JOIN workflow_template_versions AS v ON v.template_id = t.id WHERE t.organization_id = ${org})`;
+
+/** 413 for a version larger than the quota allows on its own. */
+export function checkTemplateSize(quotas: WorkflowQuotas, input: TemplateInput): void {
+  const bytes = versionBytes(input);
+  if (bytes > quotas.template_bytes) {
+    throw new ApiError(
+      413,
+      `A template version may take at most ${quotas.template_bytes} bytes (name, description and graph as JSON); this one takes ${bytes}.`,
+      {
+        type: "https://buildly.dev/problems/quota-exceeded",
+        title: "Quota exceeded",
+        extensions: { quota: "template_bytes", limit: quotas.template_bytes },
+      },
+    );
+  }
+}
+
+/** Why a template write within the quotas was refused: which quota is full now. */
+async function fullQuota(d1: D1Database, quotas: WorkflowQuotas, organizationId: string, bytes: number, templateId?: string): Promise<ApiError> {
+  const row = await d1
+    .prepare(
+      `SELECT (SELECT count(*) FROM workflow_templates WHERE organization_id = ?1) AS templates, ${TOTAL_BYTES("?1")} AS total,
+         (SELECT latest_version FROM workflow_templates WHERE id = ?2 AND organization_id = ?1) AS versions`,
+    )
+    .bind(organizationId, templateId ?? "")
+    .first<{ templates: number; total: number; versions: number | null }>();
+  if (templateId && (row?.versions ?? 0) >= quotas.versions_per_template) {
+    return quotaExceeded(
+      "versions_per_template",
+      quotas.versions_per_template,
+      `A template may have at most ${quotas.versions_per_template} versions. Create a new template, or delete this one once no instance runs it.`,
+    );
+  }
+  if (!templateId && (row?.templates ?? 0) >= quotas.templates) {
+    return quotaExceeded("templates", quotas.templates, `An organization may have at most ${quotas.templates} workflow templates. Delete some first.`);
+  }
+  return quotaExceeded(
+    "template_bytes_total",
+    quotas.template_bytes_total,
+    `The organization's templates, every version counted, may take at most ${quotas.template_bytes_total} bytes; they take ${row?.total ?? 0} and this version ${bytes} more. Delete some templates first.`,
+  );
+}
+
+/**
+ * A new template, only while the organization's template count and bytes stay within the
+ * quotas: the condition is part of the INSERT, so concurrent creates cannot pass a quota together.
+ */
+export async function createTemplate(
+  d1: D1Database,
+  quotas: WorkflowQuotas,
+  organizationId: string,
+  input: TemplateInput,
+  createdBy: string | null,
+): Promise<Template> {
   const now = nowIso();
   const id = newId();
   const version: TemplateVersionRow = {
@@ -112,32 +177,62 @@ export async function createTemplate(d1: D1Database, organizationId: string, inp
     created_by: createdBy,
     created_at: now,
   };
-  const d = db(d1);
-  await d.batch([
-    d.insert(workflowTemplates).values({ id, organization_id: organizationId, latest_version: 1, created_at: now, updated_at: now }),
-    d.insert(workflowTemplateVersions).values(version),
-  ]);
-  return toTemplate(version);
-}
-
-/** A new version numbered in the same transaction that bumps latest_version, so concurrent changes get distinct numbers. */
-export async function addVersion(d1: D1Database, organizationId: string, id: string, input: TemplateInput, createdBy: string | null): Promise<Template> {
-  const now = nowIso();
-  const [bumped] = await d1.batch<{ version: number }>([
+  const bytes = versionBytes(input);
+  const [inserted] = await d1.batch([
     d1
       .prepare(
-        "UPDATE workflow_templates SET latest_version = latest_version + 1, updated_at = ?1 WHERE id = ?2 AND organization_id = ?3 RETURNING latest_version AS version",
+        `INSERT INTO workflow_templates (id, organization_id, latest_version, created_at, updated_at)
+         SELECT ?1, ?2, 1, ?3, ?3
+         WHERE (SELECT count(*) FROM workflow_templates WHERE organization_id = ?2) < ?4 AND ${TOTAL_BYTES("?2")} + ?5 <= ?6`,
       )
-      .bind(now, id, organizationId),
+      .bind(id, organizationId, now, quotas.templates, bytes, quotas.template_bytes_total),
     d1
       .prepare(
         `INSERT INTO workflow_template_versions (template_id, version, organization_id, name, description, definition, created_by, created_at)
-         SELECT id, latest_version, organization_id, ?1, ?2, ?3, ?4, ?5 FROM workflow_templates WHERE id = ?6 AND organization_id = ?7`,
+         SELECT ?1, 1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM workflow_templates WHERE id = ?1)`,
+      )
+      .bind(id, organizationId, version.name, version.description, JSON.stringify(version.definition), createdBy, now),
+  ]);
+  if (!inserted?.meta.changes) throw await fullQuota(d1, quotas, organizationId, bytes);
+  return toTemplate(version);
+}
+
+/**
+ * A new version numbered in the same transaction that bumps latest_version, so concurrent changes
+ * get distinct numbers; the bump happens only while the template's versions and the
+ * organization's bytes stay within the quotas, and the version row only with a bump.
+ */
+export async function addVersion(
+  d1: D1Database,
+  quotas: WorkflowQuotas,
+  organizationId: string,
+  id: string,
+  input: TemplateInput,
+  createdBy: string | null,
+): Promise<Template> {
+  const now = nowIso();
+  const bytes = versionBytes(input);
+  const [bumped] = await d1.batch<{ version: number }>([
+    d1
+      .prepare(
+        `UPDATE workflow_templates SET latest_version = latest_version + 1, updated_at = ?1
+         WHERE id = ?2 AND organization_id = ?3 AND latest_version < ?4 AND ${TOTAL_BYTES("?3")} + ?5 <= ?6
+         RETURNING latest_version AS version`,
+      )
+      .bind(now, id, organizationId, quotas.versions_per_template, bytes, quotas.template_bytes_total),
+    d1
+      .prepare(
+        `INSERT INTO workflow_template_versions (template_id, version, organization_id, name, description, definition, created_by, created_at)
+         SELECT id, latest_version, organization_id, ?1, ?2, ?3, ?4, ?5 FROM workflow_templates AS t WHERE id = ?6 AND organization_id = ?7
+           AND NOT EXISTS (SELECT 1 FROM workflow_template_versions AS v WHERE v.template_id = t.id AND v.version = t.latest_version)`,
       )
       .bind(input.name, input.description ?? null, JSON.stringify(definitionOf(input)), createdBy, now, id, organizationId),
   ]);
   const version = bumped?.results[0]?.version;
-  if (version === undefined) throw templateNotFound();
+  if (version === undefined) {
+    if (!(await templateExists(d1, organizationId, id))) throw templateNotFound();
+    throw await fullQuota(d1, quotas, organizationId, bytes, id);
+  }
   return (await getTemplate(d1, organizationId, id, version))!;
 }
 

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { ApiError, nowIso } from "@buildly/shared";
+import { ApiError, logError, nowIso } from "@buildly/shared";
 import { db } from "../../db/client";
 import { organizations } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -38,6 +38,7 @@ export const getCurrent: RouteHandler<typeof routes.getCurrentOrganization, Gate
 export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const input = c.req.valid("json");
+  let undo: (() => Promise<unknown>) | undefined;
   if (input.rate_limits) {
     const cfg = rateLimitConfig(c.env);
     const errors = withinMaximums(cfg, input.rate_limits);
@@ -49,6 +50,9 @@ export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization
       if (l) next[scope] = { limit: l.limit, windowSeconds: l.window_seconds };
     }
     await stub.setOverrides(next);
+    // Undone if the row's update (which carries the change's event) does not go through: a
+    // change is in force exactly when its event is in the outbox (issue 17).
+    undo = () => stub.setOverrides(current);
     // This isolate's leases were granted under the old limits (other isolates' end within a second).
     dropLeases(`org:${organization_id}`);
   }
@@ -58,7 +62,8 @@ export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.settings !== undefined ? { settings: input.settings } : {}),
   };
-  // The limits themselves live in the organization's limiter (set above); their event goes in with the row's update.
+  // The limits themselves live in the organization's limiter (set above, undone below if the row's
+  // update fails); their event goes in with the row's update.
   const events = [
     ...(Object.keys(changed).length
       ? [
@@ -79,16 +84,25 @@ export const updateCurrent: RouteHandler<typeof routes.updateCurrentOrganization
         ]
       : []),
   ];
-  const [rows] = await d.batch([
-    d
-      .update(organizations)
-      .set({ ...changed, updated_at: nowIso() })
-      .where(eq(organizations.id, organization_id))
-      .returning(),
-    ...events.map((e) => outboxInsert(d, e, { onlyIfChanged: true })),
-  ]);
-  const org = rows[0];
-  if (!org) throw notFound();
+  let org: typeof organizations.$inferSelect | undefined;
+  try {
+    const [rows] = await d.batch([
+      d
+        .update(organizations)
+        .set({ ...changed, updated_at: nowIso() })
+        .where(eq(organizations.id, organization_id))
+        .returning(),
+      ...events.map((e) => outboxInsert(d, e, { onlyIfChanged: true })),
+    ]);
+    org = rows[0];
+    if (!org) throw notFound();
+  } catch (err) {
+    if (undo) {
+      await undo().catch((e: unknown) => logError(c.get("requestId"), "gateway", e, { during: "undoing a rate limit change", organization_id }));
+      dropLeases(`org:${organization_id}`);
+    }
+    throw err;
+  }
   relaySoon(c);
   return c.json({ ...org, rate_limits: await effectiveLimits(c.env, organization_id) }, 200);
 };

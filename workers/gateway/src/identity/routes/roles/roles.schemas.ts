@@ -19,7 +19,8 @@ const RolePermissionsInput = z
   .record(z.string().min(1).max(40), z.array(z.enum(PERMISSION_ACTIONS)).min(1).max(PERMISSION_ACTIONS.length))
   .refine((p) => Object.keys(p).length <= 50, { message: "At most 50 services" })
   .openapi({
-    description: 'Keys are "*" (every service behind the gateway) or names of registered services (see GET /v1/services).',
+    description:
+      'Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway\'s workflows: read, create to start instances, update to take transitions).',
     example: { crm: ["create", "read", "update"], documents: ["read"] },
   });
 

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { decodeJwt } from "jose";
 import { ApiError } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
+import { authConfig } from "../../../identity/config";
 import type { GatewayEnv } from "../../../types";
 import { instanceStub } from "../../access";
 
@@ -42,13 +43,17 @@ export async function watch(c: Context<GatewayEnv>, id: string): Promise<Respons
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "This endpoint speaks WebSocket only: send Upgrade: websocket.", { headers: { upgrade: "websocket" } });
   }
-  const { organization_id } = currentPrincipal(c);
+  const principal = currentPrincipal(c);
+  const { organization_id } = principal;
   const headers = new Headers({
     upgrade: "websocket",
     "x-workflow-organization": organization_id,
     "x-workflow-instance": id,
     "x-request-id": c.get("requestId"),
     "x-token-exp": String(tokenExpiry(c)),
+    // Who watches, so the instance asks before each delivery whether they still may read.
+    "x-principal": JSON.stringify(principal),
+    "x-own-token": principal.issuer === authConfig(c.env, c.req.url).issuer ? "1" : "0",
   });
   if ((c.req.header("sec-websocket-protocol") ?? "").split(",").some((p) => p.trim() === "bearer")) headers.set("x-websocket-protocol", "bearer");
   const res = await instanceStub(c.env, organization_id, id).fetch("https://workflow.internal/events", { headers });

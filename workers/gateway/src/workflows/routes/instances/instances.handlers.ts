@@ -16,7 +16,7 @@ export const create: RouteHandler<typeof routes.createInstance, GatewayEnv> = as
   const caller = await callerOf(c);
   const input = c.req.valid("json");
   const data = input.data ?? {};
-  checkDataSize(data);
+  checkDataSize(c.env, data);
   const template = await getTemplate(c.env.DB, caller.identity.organization_id, input.template_id);
   if (!template) {
     throw new ApiError(422, "No workflow template of this organization has this id.", { errors: [{ path: "template_id", message: "Does not exist" }] });

@@ -17,7 +17,9 @@ export const createInstance = createRoute({
   summary: "Start a workflow instance from a template's latest version",
   description:
     "Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it " +
-    "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object.",
+    "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. " +
+    "Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children " +
+    "included (409, problem type quota-exceeded).",
   tags,
   middleware: [authenticate, requireWorkflowPermission("create"), jsonBody(MAX_BODY)] as const,
   request: { body: jsonContentRequired(InstanceCreateSchema) },
@@ -73,7 +75,10 @@ export const takeTransition = createRoute({
     "Transitions of one instance run one at a time. 409 when the transition does not leave the current state or `expected_version` is " +
     "stale; 403 when the transition names roles the caller holds none of (or, naming none, the caller lacks `update` on workflows). " +
     "The transition's actions run first, as the caller, each with an Idempotency-Key made of the instance, the version and the action; " +
-    "if one fails the state is unchanged and the answer is 424 (the service refused: its problem is in `cause`), 502 or 504.",
+    "if one fails the state is unchanged and the answer is 424 (the service refused: its problem is in `cause`), 502 or 504; what the " +
+    "earlier actions did is undone (`undone`; what could not be, in `not_undone`), so a retry, with corrected data if need be, runs " +
+    "them afresh. 403 also for a `system_only` transition, which only a timeout or the children finishing take. 409 when the " +
+    "transition would start more children than an instance may have (100).",
   tags,
   middleware: [authenticate, jsonBody(MAX_BODY)] as const,
   request: { params: IdParamSchema, body: jsonContentRequired(TransitionRequestSchema) },
@@ -96,8 +101,9 @@ export const watchInstance = createRoute({
     'Upgrade to a WebSocket. The first message is `{type: "snapshot", instance}`, then one `{type: "transition", ...}` per transition ' +
     "(version, transition, from, to, actor, time, request_id, data, actions). Authenticate with the Authorization header, or, from a " +
     "browser (which cannot set headers on a WebSocket), offer the subprotocols `bearer, <access token>`: the server selects `bearer`. " +
-    "Tokens in the query string are not accepted (URLs end up in logs and histories). The socket closes with 4401 at the first event " +
-    "after the token expires; reconnect with a fresh one. Send `ping` to get `pong`.",
+    "Tokens in the query string are not accepted (URLs end up in logs and histories). The socket closes with 4401 when the token " +
+    "expires (an alarm, even if nothing happens), and with 4403 before the next event once the account is deactivated or its roles no " +
+    "longer give `read` on workflows; reconnect with a fresh token. Send `ping` to get `pong`.",
   tags,
   middleware: [bearerFromSubprotocol, authenticate, requireWorkflowPermission("read")] as const,
   request: { params: IdParamSchema },

@@ -17,11 +17,13 @@ export const createTemplate = createRoute({
   description:
     "The graph is checked before it is stored: unknown or duplicate state keys, states that cannot be reached from the initial state " +
     "or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving " +
-    "its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem.",
+    "its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem. " +
+    "Quotas (problem type quota-exceeded, naming `quota` and `limit`): a version larger than 64 KiB is 413; 200 templates per " +
+    "organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 409.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
   request: { body: jsonContentRequired(TemplateInputSchema) },
-  responses: { 201: template("The template, version 1"), ...problemResponses(400, 401, 403, 413, 415, 422, 502) },
+  responses: { 201: template("The template, version 1"), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 502) },
 });
 
 export const listTemplates = createRoute({
@@ -54,11 +56,13 @@ export const updateTemplate = createRoute({
   path: "/v1/workflows/templates/{id}",
   operationId: "updateWorkflowTemplate",
   summary: "Replace a workflow template: a new version (admins only)",
-  description: "The whole template, checked as on create. Running instances keep the version they started with; new ones get this one.",
+  description:
+    "The whole template, checked as on create, within the same quotas (409 at 100 versions or 4 MiB of the organization's templates, " +
+    "413 for a version over 64 KiB). Running instances keep the version they started with; new ones get this one.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
   request: { params: IdParamSchema, body: jsonContentRequired(TemplateInputSchema) },
-  responses: { 200: template("The new version"), ...problemResponses(400, 401, 403, 404, 413, 415, 422, 502) },
+  responses: { 200: template("The new version"), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 502) },
 });
 
 export const deleteTemplate = createRoute({
