@@ -1,5 +1,6 @@
+import http from "node:http";
 import { describe, expect, it } from "vitest";
-import { DEMO_ADMIN, anon, api, expectProblem, passwordToken, patchJson, postJson, unique } from "./helpers";
+import { DEMO_ADMIN, anon, api, baseUrl, expectProblem, passwordToken, patchJson, postJson, unique } from "./helpers";
 
 const PASSWORD = "a long enough password";
 
@@ -68,5 +69,61 @@ describe("referential integrity across services, over HTTP", () => {
     });
     const problem = await expectProblem(res, 422);
     expect(problem.errors?.map((e) => e.path)).toEqual(["attendees.0.contact_id"]);
+  });
+});
+
+/** A request sent as written: node:http leaves the path and the method as they are (fetch would normalize both). */
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(baseUrl());
+    const req = http.request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("one path to every write, over HTTP", () => {
+  it("checks the percent-encoded spellings of the appointments collection and record like the plain one", async () => {
+    const other = await registerOrg("Mesh Integrity Encoded");
+    const auth = { authorization: `Bearer ${other.token}`, "content-type": "application/json" };
+    const cal = await api("/v1/appointments/calendars", { method: "POST", headers: auth, body: JSON.stringify({ name: "Theirs", time_zone: "UTC" }) });
+    expect(cal.status).toBe(201);
+    const calendar_id = ((await cal.json()) as { id: string }).id;
+    const poach = () => JSON.stringify({ calendar_id, title: "Poach", ...slot(), attendees: [attendee(GRACE)] });
+    for (const path of [
+      "/v1/appointments/%61ppointments",
+      "/v1/appointments/appointment%73",
+      "/v1/appointments/appointmen%74s",
+      "/v1/%61ppointments/%61ppointment%73",
+      "/v1/appointments/appoi%6Etments",
+      "/v1/appointments/x/%2e%2e/appointments",
+      "/v1//appointments/appointments",
+    ]) {
+      const res = await raw("POST", path, auth, poach());
+      expect(res.status, `${path}: ${res.text}`).toBe(422);
+      expect(JSON.parse(res.text).errors.map((e: { path: string }) => e.path)).toEqual(["attendees.0.contact_id"]);
+    }
+    expect((await raw("POST", "/v1/appointments/%2561ppointments", auth, poach())).status).toBe(404);
+    expect((await raw("POST", "/v1/appointments%2Fappointments", auth, poach())).status).toBe(400);
+
+    const made = await api("/v1/appointments/appointments", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ calendar_id, title: "Mine", ...slot(), attendees: [attendee(null)] }),
+    });
+    expect(made.status).toBe(201);
+    const id = ((await made.json()) as { id: string }).id;
+    const patched = await raw("PATCH", `/v1/appointments/%61ppointments/${id}`, auth, JSON.stringify({ attendees: [attendee(GRACE)] }));
+    expect(patched.status, patched.text).toBe(422);
   });
 });

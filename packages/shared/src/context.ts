@@ -19,6 +19,11 @@ export const IdentityContextSchema = z.object({
   permissions: z.record(z.string(), z.array(z.enum(PERMISSION_ACTIONS))),
   /** Set when the gateway itself calls (health, OpenAPI), not on behalf of a client. */
   system: z.boolean().default(false),
+  /**
+   * Set on the gateway's calls that undo a step of a joined write that failed: the events they
+   * produce carry `compensated: true` (with the same `requestid` as the events being undone).
+   */
+  compensation: z.boolean().optional(),
 });
 export type IdentityContext = z.infer<typeof IdentityContextSchema>;
 export type IdentityContextInput = z.input<typeof IdentityContextSchema>;

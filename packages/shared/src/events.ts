@@ -38,6 +38,11 @@ export const PlatformEventSchema = z.object({
   actortype: z.enum(["user", "client", "system"]),
   actorid: z.string().min(1).nullable(),
   requestid: z.string().min(1).max(128).nullable(),
+  /**
+   * Present (true) on the events of a write that undid a step of a failed joined write ("Nothing
+   * of this request was kept"): the events of the undone steps carry the same `requestid`.
+   */
+  compensated: z.literal(true).optional(),
   /** The record after the change; for a delete, `{ id }`. Never secrets or file bodies. */
   data: z.record(z.string(), z.unknown()),
 });

@@ -25,7 +25,16 @@ export interface EventActor {
   actortype: PlatformEvent["actortype"];
   actorid: string | null;
   requestid: string | null;
+  /** The write undoes a step of a failed request (IdentityContext.compensation): its events say `compensated: true`. */
+  compensation?: boolean;
 }
+
+/**
+ * How a compensating write's events are told apart without another column in every service's
+ * outbox and trigger: the request id the triggers copy from `event_context` carries this suffix,
+ * and `rowToEvent` turns it back into the plain request id plus `compensated: true`.
+ */
+const COMPENSATION_SUFFIX = " compensation";
 
 export function eventSource(service: string): string {
   return `/buildly/${service}`;
@@ -34,12 +43,13 @@ export function eventSource(service: string): string {
 /** The actor of a call as the gateway described it: an API client, a user, or the platform itself. */
 export function actorFromIdentity(
   service: string,
-  identity: Pick<IdentityContext, "user_id" | "request_id"> & { system?: boolean; client_id?: string | null },
+  identity: Pick<IdentityContext, "user_id" | "request_id"> & { system?: boolean; client_id?: string | null; compensation?: boolean },
 ): EventActor {
   const source = eventSource(service);
-  if (identity.client_id) return { source, actortype: "client", actorid: identity.client_id, requestid: identity.request_id };
-  if (identity.user_id && !identity.system) return { source, actortype: "user", actorid: identity.user_id, requestid: identity.request_id };
-  return { source, actortype: "system", actorid: null, requestid: identity.request_id };
+  const marks = identity.compensation ? { compensation: true } : {};
+  if (identity.client_id) return { source, actortype: "client", actorid: identity.client_id, requestid: identity.request_id, ...marks };
+  if (identity.user_id && !identity.system) return { source, actortype: "user", actorid: identity.user_id, requestid: identity.request_id, ...marks };
+  return { source, actortype: "system", actorid: null, requestid: identity.request_id, ...marks };
 }
 
 /** A new event (the gateway's identity events build theirs with this; the services' triggers build theirs in SQL). */
@@ -96,7 +106,7 @@ function contextStatements(d1: D1Database, actor: EventActor): [D1PreparedStatem
   return [
     d1
       .prepare("INSERT OR REPLACE INTO event_context (k, source, actor_type, actor_id, request_id) VALUES (1, ?1, ?2, ?3, ?4)")
-      .bind(actor.source, actor.actortype, actor.actorid, actor.requestid),
+      .bind(actor.source, actor.actortype, actor.actorid, actor.compensation && actor.requestid ? actor.requestid + COMPENSATION_SUFFIX : actor.requestid),
     d1.prepare("DELETE FROM event_context"),
   ];
 }
@@ -367,7 +377,8 @@ function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
     organizationid: row.organization_id,
     actortype: row.actor_type,
     actorid: row.actor_id,
-    requestid: row.request_id,
+    requestid: row.request_id?.endsWith(COMPENSATION_SUFFIX) ? row.request_id.slice(0, -COMPENSATION_SUFFIX.length) : row.request_id,
+    ...(row.request_id?.endsWith(COMPENSATION_SUFFIX) ? { compensated: true } : {}),
     data,
   });
   return parsed.success ? parsed.data : undefined;

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { registerApiDocs } from "./api-docs";
 import { registerEvents } from "./events";
-import { corsPolicy, privateResponses, requestContext } from "./http";
+import { corsPolicy, privateResponses, refuseOddPaths, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
@@ -24,6 +24,7 @@ export function buildApp() {
   };
   app.use("*", requestContext(onError));
   app.use("*", corsPolicy);
+  app.use("*", refuseOddPaths);
   app.use("*", serverTiming);
   app.use("/v1/*", privateResponses);
   // A watcher's token comes as a WebSocket subprotocol: read before the rate limits, so that a

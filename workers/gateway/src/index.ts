@@ -1,5 +1,6 @@
 import { app } from "./app";
 import { consumeEvents, EVENTS_QUEUE } from "./events";
+import { canonicalRequest } from "./http/canonical-path";
 import { withSimulatedLatency } from "./http/simulated-latency";
 import { discardUnread } from "./http/unread-body";
 import { scheduled } from "./identity";
@@ -10,9 +11,11 @@ export { WorkflowInstance } from "./workflows";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext) {
-    const response = await app.fetch(request, withSimulatedLatency(env), ctx);
+    // The path in canonical form before routing and every check (http/canonical-path.ts).
+    const canonical = canonicalRequest(request);
+    const response = await app.fetch(canonical, withSimulatedLatency(env), ctx);
     // An answer given before the body was read whole: read the rest, so the client gets it.
-    await discardUnread(request);
+    await discardUnread(canonical);
     return response;
   },
   scheduled,

@@ -1,6 +1,7 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { json, expectProblem, registerOrganization, type Account } from "./helpers";
-import { as, created, nextSlot, timings, userWith } from "./mesh-helpers";
+import { as, created, nextSlot, timings, uploadedFile, userWith } from "./mesh-helpers";
 
 let admin: Account;
 let other: Account;
@@ -152,5 +153,157 @@ describe("referential integrity across services", () => {
       json("POST", appointment([attendee(crypto.randomUUID())]), { "idempotency-key": crypto.randomUUID() }),
     );
     expect(bad.status).toBe(422);
+  });
+});
+
+describe("one path to every write: the same check whatever the spelling or the route", () => {
+  /** "appointments" with its i-th letter percent-encoded, in lower- or upper-case hex. */
+  const encodedAt = (word: string, i: number, upper: boolean) => {
+    const hex = word.charCodeAt(i).toString(16);
+    return `${word.slice(0, i)}%${upper ? hex.toUpperCase() : hex}${word.slice(i + 1)}`;
+  };
+  const spellings = (word: string) => {
+    const out = new Set<string>();
+    for (let i = 0; i < word.length; i++) for (const upper of [false, true]) out.add(encodedAt(word, i, upper));
+    out.add([...word].map((ch) => `%${ch.charCodeAt(0).toString(16)}`).join(""));
+    return [...out];
+  };
+
+  it("checks a POST to every percent-encoded spelling of the collection, the service and the version", async () => {
+    const paths = [
+      ...spellings("appointments").map((s) => `/v1/appointments/${s}`),
+      ...spellings("appointments").map((s) => `/v1/${s}/appointments`),
+      "/%76%31/appointments/appointments",
+      "/v1//appointments//appointments",
+      "/v1/appointments/x/%2e%2e/appointments",
+      "/v1/appointments/x/%2E%2E/%61ppointments",
+    ];
+    for (const path of paths) {
+      const res = await as(admin.access_token)(path, json("POST", appointment([attendee(theirs.id)])));
+      expect(res.status, path).toBe(422);
+      expect((await expectProblem(res)).errors, path).toEqual([
+        { path: "attendees.0.contact_id", message: `No crm.contacts record with id ${theirs.id} exists in this organization` },
+      ]);
+    }
+    // Encoded once more, it is the text "%61", which names no route.
+    const twice = await as(admin.access_token)("/v1/appointments/%2561ppointments", json("POST", appointment([attendee(theirs.id)])));
+    expect(twice.status).toBe(404);
+    // An encoded / names nothing either.
+    const slash = await as(admin.access_token)("/v1/appointments%2Fappointments", json("POST", appointment([attendee(theirs.id)])));
+    expect(slash.status).toBe(400);
+  });
+
+  it("checks a PATCH of a record through an encoded path", async () => {
+    const made = await created(admin.access_token, "/v1/appointments/appointments", appointment([attendee(ada.id)]));
+    for (const s of [
+      "%61ppointments",
+      "appointment%73",
+      "%41ppointments".replace("%41", "%61"),
+      "APPOINTMENTS".toLowerCase().replace("p", "%70"),
+      "a%50pointments",
+    ]) {
+      const res = await as(admin.access_token)(`/v1/appointments/${s}/${made.id}`, json("PATCH", { attendees: [attendee(theirs.id)] }));
+      // %50 is "P": another path, which the service does not have.
+      expect(res.status, s).toBe(s === "a%50pointments" ? 404 : 422);
+    }
+    const after = await (await as(admin.access_token)(`/v1/appointments/appointments/${made.id}`)).json<any>();
+    expect(after.attendees.map((a: any) => a.contact_id)).toEqual([ada.id]);
+  });
+
+  it("removes a deleted contact's join records whatever the spelling of the DELETE", async () => {
+    for (const s of ["contacts", "%63ontacts", "contact%73", "%63%6F%6e%74%61%63%74%73"]) {
+      const contact = await created(admin.access_token, "/v1/crm/contacts", { first_name: "Del", last_name: s, email: `${crypto.randomUUID()}@example.com` });
+      const file = await uploadedFile(admin.access_token, `${crypto.randomUUID()}.txt`);
+      const link = await as(admin.access_token)("/v1/mesh/joins", json("POST", { relationship: "documents", origin_id: contact.id, related_id: file.id }));
+      expect(link.status).toBe(201);
+      const res = await as(admin.access_token)(`/v1/crm/${s}/${contact.id}`, { method: "DELETE" });
+      expect(res.status, s).toBe(204);
+      const left = await env.DB.prepare("SELECT count(*) AS n FROM mesh_joins WHERE origin_id = ?1").bind(contact.id).first<{ n: number }>();
+      expect(left?.n, s).toBe(0);
+    }
+  });
+
+  it("checks the new records of a joined write through an organization's own relationship, before writing anything", async () => {
+    const key = `m${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const rel = await as(admin.access_token)(
+      "/v1/mesh/relationships",
+      json("POST", {
+        key,
+        reverse_key: `r${key}`,
+        origin: { service: "crm", model: "contacts" },
+        related: { service: "appointments", model: "appointments" },
+        kind: "join_records",
+      }),
+    );
+    expect(rel.status, await rel.clone().text()).toBe(201);
+    const email = `${crypto.randomUUID()}@example.com`;
+    const res = await as(admin.access_token)(
+      `/v1/crm/contacts?join=${key}`,
+      json("POST", {
+        first_name: "Joined",
+        last_name: "Write",
+        email,
+        _embedded: { [key]: [appointment([attendee(ada.id)]), appointment([attendee(theirs.id)])] },
+      }),
+    );
+    expect(res.status).toBe(422);
+    expect((await expectProblem(res)).errors).toEqual([
+      { path: `_embedded.${key}.1.attendees.0.contact_id`, message: `No crm.contacts record with id ${theirs.id} exists in this organization` },
+    ]);
+    // Nothing was written (not even for a moment): no contact with that email.
+    const contacts = await (await as(admin.access_token)("/v1/crm/contacts?limit=100")).json<any>();
+    expect(contacts.next_cursor).toBeNull();
+    expect(contacts.data.filter((c: any) => c.email === email)).toEqual([]);
+    expect(timings(res).filter(([, m]) => m === "handle")).toEqual([]);
+
+    const fine = await as(admin.access_token)(
+      `/v1/crm/contacts?join=${key}`,
+      json("POST", { first_name: "Joined", last_name: "Write", email, _embedded: { [key]: [appointment([attendee(ada.id)])] } }),
+    );
+    expect(fine.status, await fine.clone().text()).toBe(201);
+  });
+
+  it("checks a workflow's create and update actions like a direct write", async () => {
+    const body = { calendar_id: calendar.id, title: "From a workflow", ...nextSlot(), attendees: [attendee(theirs.id)] };
+    const made = await created(admin.access_token, "/v1/appointments/appointments", appointment([attendee(ada.id)]));
+    const template = await as(admin.access_token)(
+      "/v1/workflows/templates",
+      json("POST", {
+        name: "Books a meeting",
+        initial_state: "open",
+        states: [
+          { key: "open", name: "Open" },
+          { key: "done", name: "Done", terminal: true },
+        ],
+        transitions: [
+          { key: "book", name: "Book", from: ["open"], to: "done", actions: [{ type: "create", service: "appointments", model: "appointments", body }] },
+          {
+            key: "move",
+            name: "Move",
+            from: ["open"],
+            to: "done",
+            actions: [{ type: "update", service: "appointments", model: "appointments", id: made.id, body: { attendees: [attendee(theirs.id)] } }],
+          },
+        ],
+      }),
+    );
+    expect(template.status, await template.clone().text()).toBe(201);
+    const t = await template.json<any>();
+    const instance = await as(admin.access_token)("/v1/workflows/instances", json("POST", { template_id: t.id }));
+    expect(instance.status).toBe(201);
+    const i = await instance.json<any>();
+    for (const transition of ["book", "move"]) {
+      const res = await as(admin.access_token)(`/v1/workflows/instances/${i.id}/transitions`, json("POST", { transition }));
+      expect(res.status, transition).toBe(424);
+      expect(await expectProblem(res)).toMatchObject({
+        action: { index: 0, service: "appointments", model: "appointments", status: 422 },
+        cause: {
+          status: 422,
+          errors: [{ path: "attendees.0.contact_id", message: `No crm.contacts record with id ${theirs.id} exists in this organization` }],
+        },
+      });
+    }
+    const list = await (await as(admin.access_token)(`/v1/appointments/appointments?calendar_id=${calendar.id}&limit=100`)).json<any>();
+    expect(list.data.filter((a: any) => a.title === "From a workflow")).toEqual([]);
   });
 });

@@ -19,6 +19,9 @@ export const EventSchema = z
     actortype: z.enum(["user", "client", "system"]),
     actorid: z.string().nullable(),
     requestid: z.string().nullable(),
+    compensated: z.literal(true).optional().openapi({
+      description: "Present on the events of a write that undid a step of a failed joined write; the undone steps' events carry the same requestid.",
+    }),
     data: z.record(z.string(), z.unknown()).openapi({ description: "The record after the change; for a delete, { id }." }),
   })
   .openapi("Event");

@@ -4,8 +4,13 @@ import type { GatewayEnv } from "../types";
 
 let handler: { origins: string; run: MiddlewareHandler } | undefined;
 
-/** CORS for the configured origins. Preflights are answered here, before any auth. Built once per isolate. */
+/**
+ * CORS for the configured origins. Preflights are answered here, before any auth. Built once per
+ * isolate. An OPTIONS that is not a preflight (no Access-Control-Request-Method) is a request
+ * like any other: routed, and answered 405 with Allow, as no route has OPTIONS.
+ */
 export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
+  if (c.req.method === "OPTIONS" && !c.req.header("access-control-request-method")) return next();
   if (!handler || handler.origins !== c.env.CORS_ORIGINS) {
     const allowed = c.env.CORS_ORIGINS.split(",")
       .map((o) => o.trim())

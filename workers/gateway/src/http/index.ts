@@ -2,3 +2,4 @@ export { corsPolicy } from "./cors";
 export { requestContext } from "./request-context";
 export { clientIp, ipLimitKey } from "./client-ip";
 export { privateResponses } from "./cache-control";
+export { canonicalRequest, refuseOddPaths } from "./canonical-path";

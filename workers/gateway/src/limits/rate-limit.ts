@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
 import type { Decision } from "./gcra";
 import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, spendLeased, takeReports } from "./leases";
@@ -126,4 +126,25 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const h = headers(policies, decisions);
   await next();
   for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);
+  await chargeServiceCalls(c, object, checks);
 };
+
+/**
+ * A request that made several service calls (a joined read or write, a checked reference) costs
+ * one unit per call beyond its first, charged after it ran (the catalog's describe calls, shared
+ * by every request of the isolate, are not counted). Charged before the answer leaves, so the
+ * next request sees it; a limiter that cannot be reached only loses this charge.
+ */
+async function chargeServiceCalls(c: Context<GatewayEnv>, object: string, checks: LimitCheck[]): Promise<void> {
+  const calls = (c.get("serviceCalls") ?? []).filter((t) => t.method !== "describe").length;
+  if (calls <= 1 || !checks.length) return;
+  try {
+    await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () =>
+      limiter(c.env)
+        .getByName(object)
+        .charge(checks, calls - 1),
+    );
+  } catch (err) {
+    logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limit charge", object });
+  }
+}

@@ -321,6 +321,23 @@ export class RateLimiter extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Charges `cost` more to each limit of an admitted request, allowed or not (the service calls
+   * it made beyond its first: rate-limit.ts). The debt is at most one window: later requests are
+   * refused until it is paid back.
+   */
+  charge(checks: LimitCheck[], cost: number): void {
+    if (!(cost > 0)) return;
+    const now = Date.now();
+    const overrides = this.overrides();
+    for (const c of checks) {
+      const policy = (c.scope && overrides[c.scope]) || c;
+      const interval = (policy.windowSeconds * 1000) / policy.limit;
+      const tat = Math.max(this.tat(c.key, policy), now) + cost * interval;
+      this.save(c.key, Math.min(tat, now + policy.windowSeconds * 1000 + interval), policy);
+    }
+  }
+
   /** `admit`'s decisions without spending anything. */
   peekAll(checks: LimitCheck[]): Decision[] {
     const now = Date.now();

@@ -10,6 +10,19 @@ import type { GatewayEnv } from "../types";
  * call's duration recorded for the response's Server-Timing header.
  */
 
+/** What a mesh call needs of its request: the env, and the request id and call list it keeps. */
+export type MeshCaller = Pick<Context<GatewayEnv>, "env" | "get" | "set">;
+
+/** A caller outside an HTTP request (a workflow's Durable Object): same calls, timed for nobody. */
+export function detachedCaller(env: Env, requestId: string): MeshCaller {
+  const vars = new Map<string, unknown>([["requestId", requestId]]);
+  return {
+    env,
+    get: ((key: string) => vars.get(key)) as MeshCaller["get"],
+    set: ((key: string, value: unknown) => void vars.set(key, value)) as MeshCaller["set"],
+  };
+}
+
 /** One RPC call, for Server-Timing: `<service>;dur=<ms>;desc="<rpc method>"`. */
 export interface MeshTiming {
   service: string;
@@ -21,7 +34,7 @@ export interface MeshTiming {
  * The calls this request made so far: the same list upstream/server-timing.ts keeps for every
  * call (the proxied `handle` included), so the header names each call once.
  */
-export function meshTimings(c: Context<GatewayEnv>): MeshTiming[] {
+export function meshTimings(c: MeshCaller): MeshTiming[] {
   let list = c.get("serviceCalls");
   if (!list) c.set("serviceCalls", (list = []));
   return list;
@@ -44,7 +57,7 @@ export function setServerTiming(c: Context<GatewayEnv>): void {
  * or `{ ok: false, error }` for a service that is not bound, throws (502), or is late (504).
  */
 export async function meshCall<T>(
-  c: Context<GatewayEnv>,
+  c: MeshCaller,
   entry: ServiceEntry,
   method: string,
   timeoutMs: number,

@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, notFoundHandler } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import { referenceIntegrity } from "../mesh/integrity";
+import { methodAllowed } from "./methods";
 import { forward } from "./proxy";
 import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 import { registerHealth } from "./routes/health";
@@ -23,7 +24,8 @@ export function registerUpstreamInfo(app: OpenAPIHono<GatewayEnv>) {
 
 /**
  * Everything under /v<N>/<service>/ goes to that service through its binding: an unknown
- * service is 404 before anything else, then `authenticate` verifies the token and checks the
+ * service is 404 before anything else, a method the path does not have is 405 with Allow
+ * (methods.ts, for the requests the service cannot answer that for), then `authenticate` verifies the token and checks the
  * roles, and `referenceIntegrity` refuses JSON writes naming another service's missing records
  * (mesh/integrity). Registered last, after every route the gateway serves itself.
  */
@@ -46,6 +48,7 @@ export function registerServiceRoutes(app: OpenAPIHono<GatewayEnv>, authenticate
       c.set("entry", entry);
       await next();
     },
+    methodAllowed,
     authenticate,
     referenceIntegrity,
     (c) => handler(c, c.get("entry")!),

@@ -1,5 +1,6 @@
 import { ApiError, toHex, type IdentityContext, type Problem } from "@buildly/shared";
 import { actionFor } from "../identity/rbac";
+import { checkReferencesOf } from "../mesh";
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import type { ActionOutcome, Actor, ServiceActionDef, Subject } from "./schemas";
@@ -181,6 +182,24 @@ export async function runServiceAction(
     throw new ApiError(409, "This transition's action is still running from an earlier attempt. Retry in a moment.", { headers: { "retry-after": "1" } });
   if (begun.state === "mismatch") {
     throw new ApiError(409, `Action ${index + 1} already ran at this version with other values (another attempt's data). Reload the instance and retry.`);
+  }
+
+  // The reference check a direct write of this body gets (a 422 from it fails the action as the service's would).
+  try {
+    await checkReferencesOf(env, identity, entry, { method, rest: path, body: filled });
+  } catch (err) {
+    await store.release(fp);
+    if (err instanceof ApiError && err.status === 422) {
+      const cause = err.toProblem(identity.request_id);
+      throw failed(
+        `Action ${index + 1} (${method} ${action.service} ${path}) failed with 422: ${err.message} The state is unchanged.`,
+        index,
+        action,
+        422,
+        cause,
+      );
+    }
+    throw err;
   }
 
   const before = action.type === "update" ? await fieldsBefore(entry, stub, identity, action.service, path, filled) : undefined;

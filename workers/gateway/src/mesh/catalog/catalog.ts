@@ -1,8 +1,6 @@
-import type { Context } from "hono";
 import { ApiError, type MeshModel, type Problem, type ServiceCatalog } from "@buildly/shared";
 import { serviceRegistry, type ServiceEntry } from "../../upstream/registry";
-import type { GatewayEnv } from "../../types";
-import { meshCall } from "../calls";
+import { meshCall, type MeshCaller } from "../calls";
 import { ServiceCatalogSchema } from "./catalog.schemas";
 
 /*
@@ -50,7 +48,7 @@ export function forgetMeshCatalog(): void {
   cache.clear();
 }
 
-async function describeService(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<{ ok: true; data: ServiceCatalog } | { ok: false; error: Problem }> {
+async function describeService(c: MeshCaller, entry: ServiceEntry): Promise<{ ok: true; data: ServiceCatalog } | { ok: false; error: Problem }> {
   const hit = cache.get(entry.name);
   if (hit && Date.now() - hit.at < CATALOG_TTL_MS) return { ok: true, data: hit.catalog };
   const result = await meshCall(c, entry, "describe", Math.min(entry.timeout_ms, DESCRIBE_TIMEOUT_MS), async (stub) => {
@@ -70,7 +68,7 @@ async function describeService(c: Context<GatewayEnv>, entry: ServiceEntry): Pro
  * The mesh's catalog for this request (cached per isolate; a failing service is asked again next
  * time). `only` limits it to some services, so a request asks only the services it needs.
  */
-export async function meshCatalog(c: Context<GatewayEnv>, only?: readonly string[]): Promise<MeshCatalog> {
+export async function meshCatalog(c: MeshCaller, only?: readonly string[]): Promise<MeshCatalog> {
   const entries = serviceRegistry(c.env).filter((e) => !only || only.includes(e.name));
   const results = await Promise.all(entries.map((entry) => describeService(c, entry)));
   const out: MeshCatalog = { services: [], models: new Map(), references: [], errors: {} };

@@ -17,7 +17,9 @@ import { identityFor } from "../../upstream/identity-context";
 import { dispatch, forwardedHeaders } from "../../upstream/proxy";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
+import { assertReferencesExist } from "../integrity";
 import { catalogView } from "../models";
+import { MESH_QUOTAS, quotaExceeded } from "../quotas";
 import { withoutJoin } from "../join-param";
 import { isJson, joinedResponse } from "./response";
 import type { JoinPath, ModelRef } from "../relationships/relationship";
@@ -30,6 +32,12 @@ const ItemSchema = z.union([
   z.record(z.string(), z.unknown()).refine((o) => !("id" in o), { message: "A new record has no id; an existing one is { id } alone" }),
 ]);
 const EmbeddedSchema = z.record(z.string(), z.array(ItemSchema).max(EMBED_LIMIT));
+
+/**
+ * At most this many embedded records in one joined write, over all its keys: each costs a service
+ * call or two (and an undo when a later step fails), and the rate limiter charges each call.
+ */
+export const MAX_EMBEDDED_RECORDS = 25;
 
 /** One step that has been done, and how to take it back. */
 interface Undo {
@@ -99,6 +107,7 @@ class JoinedWrite {
       return m;
     };
     const existing = await this.loadExisting(embedded);
+    await this.checkReferences(embedded, modelOf);
     // What a PATCH will change: the body's fields and the fields step 1 sets.
     const changed = [...Object.keys(main), ...embedded.filter((e) => e.path.mode === "holds").map((e) => e.path.relationship.field!)];
     const previousMain = this.at.id ? await this.previousValues({ service: this.entry.name, model: this.at.model.name }, this.at.id, changed) : undefined;
@@ -166,6 +175,12 @@ class JoinedWrite {
         errors: parsed.error.issues.map((i) => ({ path: ["_embedded", ...i.path.map(String)].join("."), message: i.message })),
       });
     }
+    const total = Object.values(parsed.data).reduce((n, items) => n + items.length, 0);
+    if (total > MAX_EMBEDDED_RECORDS) {
+      throw new ApiError(422, `A joined write takes at most ${MAX_EMBEDDED_RECORDS} embedded records in all; this one has ${total}.`, {
+        errors: [{ path: "_embedded", message: `At most ${MAX_EMBEDDED_RECORDS} records` }],
+      });
+    }
     const errors: FieldError[] = [];
     const embedded: { path: JoinPath; items: Row[] }[] = [];
     for (const [key, items] of Object.entries(parsed.data)) {
@@ -225,6 +240,35 @@ class JoinedWrite {
     );
     if (errors.length) throw new ApiError(422, "Some embedded records do not exist.", { errors });
     return found;
+  }
+
+  /**
+   * The new embedded records get the reference check a direct POST of them gets (mesh/integrity),
+   * before anything is written. The relationship's own field is left out: the mesh sets it to the
+   * main record, which does not exist yet.
+   */
+  private async checkReferences(embedded: { path: JoinPath; items: Row[] }[], modelOf: (ref: ModelRef) => MeshModel) {
+    const writes = embedded.flatMap(({ path, items }) =>
+      items.flatMap((item, i) => {
+        if ("id" in item) return [];
+        const body = { ...item };
+        if (path.mode === "held") delete body[path.relationship.field!];
+        return [{ entry: entryOf(this.c, path.to.service), rest: modelOf(path.to).path, body, errorPrefix: `_embedded.${path.key}.${i}` }];
+      }),
+    );
+    const results = await Promise.all(
+      writes.map(async (w): Promise<FieldError[]> => {
+        try {
+          await assertReferencesExist(this.c, this.identity, w.entry, { method: "POST", ...w });
+          return [];
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.status !== 422 || !err.errors) throw err;
+          return err.errors;
+        }
+      }),
+    );
+    const refused = results.flat();
+    if (refused.length) throw new ApiError(422, "The embedded records reference records that do not exist in this organization.", { errors: refused });
   }
 
   /** What a PATCH will overwrite, to put back if a later step fails. */
@@ -310,32 +354,51 @@ class JoinedWrite {
     this.undo.push({ label: `restore ${path.to.model} ${id}`, run: () => this.patch(path.to, model, id, { [field]: previous ?? null }) });
   }
 
-  /** The join records, in one D1 batch (all or none); a link that already exists is kept as is. */
+  /**
+   * The join records, in one statement (all or none): only if they fit the organization's quota,
+   * counted in the same statement. A link that already exists is kept as is.
+   */
   private async link(mainId: string, links: { path: JoinPath; to: string }[]): Promise<void> {
     if (!links.length) return;
     const now = nowIso();
     const org = this.identity.organization_id;
-    const insert = this.c.env.DB.prepare(
-      `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING`,
-    );
+    const rows = links.map(({ path, to }) => {
+      const r = path.relationship;
+      const [originId, relatedId] = path.direction === "forward" ? [mainId, to] : [to, mainId];
+      return [newId(), r.id, r.origin.service, r.origin.model, originId, r.related.service, r.related.model, relatedId];
+    });
+    let changes: number;
     try {
-      await this.c.env.DB.batch(
-        links.map(({ path, to }) => {
-          const r = path.relationship;
-          const [originId, relatedId] = path.direction === "forward" ? [mainId, to] : [to, mainId];
-          return insert.bind(newId(), org, r.id, r.origin.service, r.origin.model, originId, r.related.service, r.related.model, relatedId, now);
-        }),
-      );
+      const result = await this.c.env.DB.prepare(
+        `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
+         SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?2
+         FROM json_each(?3)
+         WHERE (SELECT count(*) FROM mesh_joins WHERE organization_id = ?1) + ?4 <= ?5
+         ON CONFLICT DO NOTHING`,
+      )
+        .bind(org, now, JSON.stringify(rows), rows.length, MESH_QUOTAS.join_records)
+        .run();
+      changes = result.meta.changes;
     } catch (err) {
       logError(this.c.get("requestId"), "gateway", err, { during: "joined write links" });
       throw new StepFailed("link the join records", 500, "The join records could not be stored.");
     }
+    if (changes === 0) {
+      // Nothing went in: every link was there already, or they do not fit.
+      const held = await this.c.env.DB.prepare("SELECT count(*) AS n FROM mesh_joins WHERE organization_id = ?1").bind(org).first<{ n: number }>();
+      if ((held?.n ?? 0) + rows.length > MESH_QUOTAS.join_records) {
+        const e = quotaExceeded("join_records", "join records", rows.length);
+        throw new StepFailed("link the join records", e.status, e.message);
+      }
+    }
   }
 
-  /** The identity for undoing: the caller's, allowed to delete and update on that service, since it only takes back this request's own writes. */
+  /**
+   * The identity for undoing: the caller's, allowed to delete and update on that service, since it
+   * only takes back this request's own writes, and marked as compensation (its events say so).
+   */
   private undoIdentity(service: string): IdentityContext {
-    return { ...this.identity, permissions: { ...this.identity.permissions, [service]: ["create", "read", "update", "delete"] } };
+    return { ...this.identity, compensation: true, permissions: { ...this.identity.permissions, [service]: ["create", "read", "update", "delete"] } };
   }
 
   private async remove(ref: ModelRef, model: MeshModel, id: string): Promise<void> {

@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, GET_MANY_MAX_IDS, readBytesLimited, type FieldError, type MeshField } from "@buildly/shared";
+import { ApiError, GET_MANY_MAX_IDS, readBytesLimited, type FieldError, type IdentityContext, type MeshField } from "@buildly/shared";
 import { actionFor } from "../../identity/rbac";
 import { identityFor } from "../../upstream/identity-context";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
-import { meshCall, serverTimingValue } from "../calls";
+import { meshCall, serverTimingValue, type MeshCaller } from "../calls";
 import { meshCatalog, modelWrittenAt } from "../catalog";
 
 /*
@@ -85,11 +85,8 @@ export const referenceIntegrity: MiddlewareHandler<GatewayEnv> = async (c, next)
 /** Throws 422 for a reference to a missing record, 503 when it cannot tell; returns when the write may go on. */
 async function check(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<void> {
   const method = c.req.method;
-  const own = (await meshCatalog(c, [entry.name])).services[0];
-  if (!own) throw unavailable(`the ${entry.name} service's models`, entry.name);
   const rest = new URL(c.req.url).pathname.slice(entry.prefix.length) || "/";
-  const model = modelWrittenAt(own.catalog, method, rest);
-  const fields = model?.fields.filter((f) => f.references && f.references.service !== entry.name) ?? [];
+  const fields = await referencingFields(c, entry, method, rest);
   if (!fields.length) return;
 
   const bytes = await readBytesLimited(c.req.raw, Math.min(entry.max_body_bytes, MAX_CHECKED_BYTES));
@@ -101,17 +98,51 @@ async function check(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<void>
   } catch {
     return; // Malformed JSON: the service answers 400.
   }
+  const errors = await missingReferences(c, identityFor(c), fields, body);
+  if (errors.length) throw refused(errors);
+}
 
+function refused(errors: FieldError[]): ApiError {
+  return new ApiError(422, "The body references records that do not exist in this organization.", { errors });
+}
+
+/** The fields of the model a `method` to `rest` writes that reference another service's model (none: nothing to check). */
+async function referencingFields(c: MeshCaller, entry: ServiceEntry, method: string, rest: string): Promise<MeshField[]> {
+  const own = (await meshCatalog(c, [entry.name])).services[0];
+  if (!own) throw unavailable(`the ${entry.name} service's models`, entry.name);
+  const model = modelWrittenAt(own.catalog, method, rest);
+  return model?.fields.filter((f) => f.references && f.references.service !== entry.name) ?? [];
+}
+
+/**
+ * The check a direct write gets, for the gateway's other ways to write a record: a joined write's
+ * embedded records and a workflow's `create` and `update` actions. `rest` is the path below the
+ * service's prefix, `body` the parsed JSON. Throws 422 (error paths under `errorPrefix`) for a
+ * reference to a record missing from the caller's organization, 503 when it cannot tell.
+ */
+export async function assertReferencesExist(
+  c: MeshCaller,
+  identity: IdentityContext,
+  entry: ServiceEntry,
+  write: { method: string; rest: string; body: unknown; errorPrefix?: string },
+): Promise<void> {
+  const fields = await referencingFields(c, entry, write.method.toUpperCase(), write.rest);
+  if (!fields.length) return;
+  const errors = await missingReferences(c, identity, fields, write.body);
+  if (errors.length) throw refused(errors.map((e) => ({ ...e, path: [write.errorPrefix, e.path].filter(Boolean).join(".") })));
+}
+
+/** One batched getMany per referenced model; the errors name each reference to a missing record. */
+async function missingReferences(c: MeshCaller, identity: IdentityContext, fields: MeshField[], body: unknown): Promise<FieldError[]> {
   const wanted = new Map<string, { path: string; id: string }[]>();
   for (const field of fields) {
     const target = `${field.references!.service}.${field.references!.model}`;
     const uses = referencedIds(body, field);
     if (uses.length) wanted.set(target, [...(wanted.get(target) ?? []), ...uses]);
   }
-  if (!wanted.size) return;
+  if (!wanted.size) return [];
   const catalog = await meshCatalog(c, [...new Set([...wanted.keys()].map((target) => target.split(".")[0]!))]);
 
-  const identity = identityFor(c);
   const checks = await Promise.all(
     [...wanted].map(async ([target, uses]) => {
       const [service, name] = target.split(".") as [string, string];
@@ -133,6 +164,5 @@ async function check(c: Context<GatewayEnv>, entry: ServiceEntry): Promise<void>
       return uses.filter((u) => !existing.has(u.id)).map((u) => ({ path: u.path, message: `No ${target} record with id ${u.id} exists in this organization` }));
     }),
   );
-  const errors: FieldError[] = checks.flat();
-  if (errors.length) throw new ApiError(422, "The body references records that do not exist in this organization.", { errors });
+  return checks.flat();
 }

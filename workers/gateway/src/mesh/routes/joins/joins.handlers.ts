@@ -5,9 +5,10 @@ import { drizzle } from "drizzle-orm/d1";
 import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, logError, paginate, afterCursor, inJson } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
-import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../../events";
+import { actorOf, gatewayEvent, outboxInsert, outboxStatement, relaySoon } from "../../../events";
 import { meshJoins, type JoinRow } from "../../db/schema";
 import { dropVanishedLinks } from "../../joins/store";
+import { MESH_QUOTAS, quotaExceeded } from "../../quotas";
 import type { Relationship } from "../../relationships/relationship";
 import { relationshipsOf } from "../../relationships/store";
 import { canRead, getMany } from "../../rpc";
@@ -187,14 +188,34 @@ export const create: RouteHandler<typeof routes.createJoin, GatewayEnv> = async 
     related_id: input.related_id,
     created_at: nowIso(),
   };
+  let inserted: D1Result | undefined;
   try {
-    const d = drizzle(c.env.DB);
+    // Only while the organization is under its quota, counted in the same statement.
     const event = gatewayEvent(actorOf(c), "mesh.join.created", { subject: row.id, organizationid: organization_id, data: toJoin(row, relationship) });
-    await d.batch([d.insert(meshJoins).values(row), outboxInsert(d, event)]);
+    [inserted] = await c.env.DB.batch([
+      c.env.DB.prepare(
+        `INSERT INTO mesh_joins (id, organization_id, relationship_id, origin_service, origin_model, origin_id, related_service, related_model, related_id, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE (SELECT count(*) FROM mesh_joins WHERE organization_id = ?2) < ?11`,
+      ).bind(
+        row.id,
+        organization_id,
+        row.relationship_id,
+        row.origin_service,
+        row.origin_model,
+        row.origin_id,
+        row.related_service,
+        row.related_model,
+        row.related_id,
+        row.created_at,
+        MESH_QUOTAS.join_records,
+      ),
+      outboxStatement(c.env.DB, event, { onlyIfChanged: true }),
+    ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError(409, "These two records are already linked by this relationship.");
     throw err;
   }
+  if (!inserted?.meta.changes) throw quotaExceeded("join_records", "join records");
   relaySoon(c);
   c.header("location", `/v1/mesh/joins/${row.id}`);
   return c.json(toJoin(row, relationship), 201);

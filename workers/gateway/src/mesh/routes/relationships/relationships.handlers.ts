@@ -1,12 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ApiError, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
 import { currentPrincipal } from "../../../identity/authenticate";
 import type { GatewayEnv } from "../../../types";
-import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../../events";
-import { meshJoins, meshRelationshipKeys, meshRelationships, type RelationshipRow } from "../../db/schema";
+import { actorOf, gatewayEvent, outboxInsert, outboxStatement, relaySoon } from "../../../events";
+import { meshJoins, meshRelationships, type RelationshipRow } from "../../db/schema";
 import { catalogView } from "../../models";
+import { MESH_QUOTAS, quotaExceeded } from "../../quotas";
 import { DEFAULT_RELATIONSHIPS } from "../../relationships/defaults";
 import { fromRow, type Relationship } from "../../relationships/relationship";
 import { forgetRelationships, relationshipsOf } from "../../relationships/store";
@@ -14,7 +15,7 @@ import { validateRelationship } from "../../relationships/validate";
 import type * as routes from "./relationships.routes";
 
 /** An organization's own relationships: each is loaded on every joined read (cached), so their number is bounded. */
-export const MAX_RELATIONSHIPS = 200;
+export const MAX_RELATIONSHIPS = MESH_QUOTAS.relationships;
 
 const notFound = () => new ApiError(404, "No relationship of this organization has this id.");
 
@@ -55,13 +56,10 @@ export const get: RouteHandler<typeof routes.getRelationship, GatewayEnv> = asyn
 export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const input = c.req.valid("json");
-  const d = drizzle(c.env.DB);
   // Fresh from D1, not the cache: a key taken moments ago on another isolate must count.
   forgetRelationships(organization_id);
   const existing = await relationshipsOf(c.env.DB, organization_id);
   const fieldOn = validateRelationship(await catalogView(c, [input.origin.service, input.related.service]), input, existing);
-  const own = (await d.select({ n: count() }).from(meshRelationships).where(eq(meshRelationships.organization_id, organization_id)).get())?.n ?? 0;
-  if (own >= MAX_RELATIONSHIPS) throw new ApiError(409, `An organization has at most ${MAX_RELATIONSHIPS} relationships of its own. Delete one first.`);
 
   const row: RelationshipRow = {
     id: newId(),
@@ -77,19 +75,46 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
     field_on: fieldOn,
     created_at: nowIso(),
   };
-  const keys = [
-    { organization_id, service: input.origin.service, model: input.origin.model, key: input.key, relationship_id: row.id },
-    { organization_id, service: input.related.service, model: input.related.model, key: input.reverse_key, relationship_id: row.id },
-  ];
+  let inserted: D1Result | undefined;
   try {
-    // One batch: the keys' primary key makes a key taken concurrently fail the whole insert.
+    // One batch: the row only while the organization is under its quota (counted in the same
+    // statement, so concurrent creates cannot overshoot), then its keys only if the row went in;
+    // the keys' primary key makes a key taken concurrently fail the whole batch.
     const event = gatewayEvent(actorOf(c), "mesh.relationship.created", { subject: row.id, organizationid: organization_id, data: { ...fromRow(row) } });
-    await d.batch([d.insert(meshRelationships).values(row), d.insert(meshRelationshipKeys).values(keys), outboxInsert(d, event)]);
+    [inserted] = await c.env.DB.batch([
+      c.env.DB.prepare(
+        `INSERT INTO mesh_relationships (id, organization_id, key, reverse_key, origin_service, origin_model, related_service, related_model, kind, field, field_on, created_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+         WHERE (SELECT count(*) FROM mesh_relationships WHERE organization_id = ?2) < ?13`,
+      ).bind(
+        row.id,
+        organization_id,
+        row.key,
+        row.reverse_key,
+        row.origin_service,
+        row.origin_model,
+        row.related_service,
+        row.related_model,
+        row.kind,
+        row.field,
+        row.field_on,
+        row.created_at,
+        MAX_RELATIONSHIPS,
+      ),
+      c.env.DB.prepare(
+        `INSERT INTO mesh_relationship_keys (organization_id, service, model, key, relationship_id)
+         SELECT ?1, ?2, ?3, ?4, ?8 WHERE EXISTS (SELECT 1 FROM mesh_relationships WHERE id = ?8)
+         UNION ALL SELECT ?1, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM mesh_relationships WHERE id = ?8)`,
+      ).bind(organization_id, input.origin.service, input.origin.model, input.key, input.related.service, input.related.model, input.reverse_key, row.id),
+      // The event only if the keys went in (so only if the row did).
+      outboxStatement(c.env.DB, event, { onlyIfChanged: true }),
+    ]);
   } catch (err) {
     if (isUniqueViolation(err))
       throw new ApiError(409, "A key of this relationship was just taken on its model.", { errors: [{ path: "key", message: "Already taken" }] });
     throw err;
   }
+  if (!inserted?.meta.changes) throw quotaExceeded("relationships", "relationships of its own");
   relaySoon(c);
   forgetRelationships(organization_id);
   c.header("location", `/v1/mesh/relationships/${row.id}`);
