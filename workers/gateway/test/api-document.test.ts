@@ -42,6 +42,14 @@ const proxied = (p: string) => /^\/v1\/(crm|documents|appointments)(\/|$)/.test(
 const secured = (op: Doc) => (op.security ?? doc.security).length > 0;
 
 describe("the API document says what the gateway answers", () => {
+  it("every operation that needs a token accepts the same schemes: a bearer token or the OAuth2 flows (the docs page's Authorize)", () => {
+    expect(doc.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["bearerAuth", "oauth2"]);
+    const secured = operations((p) => p.startsWith("/v1/")).filter(({ op }) => (op.security ?? doc.security).length > 0);
+    expect(secured.some(({ path }) => proxied(path))).toBe(true);
+    for (const { path, method, op } of secured) expect(op.security ?? doc.security, `${method} ${path}`).toEqual(doc.security);
+  });
+
   it("GET /v1/services answers without a token and is documented so", async () => {
     expect((await call("/v1/services")).status).toBe(200);
     expect(doc.paths["/v1/services"].get.security).toEqual([]);
@@ -114,5 +122,44 @@ describe("the API document says what the gateway answers", () => {
   it("documents each service's own document under its prefix, and this document itself", () => {
     expect(doc.paths["/v1/crm/openapi.json"].get.operationId).toBe("crm_getOpenApi");
     expect(doc.paths["/openapi.json"].get.security).toEqual([]);
+  });
+
+  it("documents join only where the gateway accepts it, with the keys of that operation's model, and a pattern that is what it enforces", () => {
+    const joinOf = (op: Doc) => {
+      const ref = (op.parameters ?? []).map((p: Doc) => p.$ref).find((r: string | undefined) => r?.startsWith("#/components/parameters/MeshJoin"));
+      return ref ? (doc.components.parameters[ref.split("/").pop()] as Doc) : undefined;
+    };
+    const expected: Record<string, string[]> = {
+      "get /v1/crm/contacts": ["appointments", "documents", "company", "deals"],
+      "post /v1/crm/contacts": ["appointments", "documents", "company", "deals"],
+      "get /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals"],
+      "patch /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals"],
+      "get /v1/crm/deals": ["contact"],
+      "get /v1/crm/companies/{id}": ["contacts"],
+      "get /v1/documents/files": ["contacts"],
+      "get /v1/appointments/appointments/{id}": ["contacts"],
+    };
+    for (const [where, keys] of Object.entries(expected)) {
+      const [method, path] = where.split(" ") as [string, string];
+      const param = joinOf(doc.paths[path][method]);
+      expect(param?.example, where).toBe(keys.join(","));
+      for (const k of keys) expect(param?.description, where).toContain(`\`${k}\``);
+    }
+    // Never where it is always refused: file content and versions, availability, the calendar feed, openapi.json, DELETE.
+    const joined = operations(proxied).filter(({ op }) => joinOf(op));
+    expect(joined.length).toBeGreaterThan(10);
+    for (const { path, method } of operations(proxied)) {
+      const refused =
+        method === "delete" ||
+        method === "put" ||
+        /\/(content|versions|availability|feed[^/]*|openapi\.json)(\/|$)/.test(path) ||
+        /\{[^}]+\}\/./.test(path.replace(/^\/v1\/[a-z]+/, ""));
+      if (refused) expect(joinOf(doc.paths[path][method]), `${method} ${path}`).toBeUndefined();
+    }
+    // A calendar has no relationship of the platform's: join is documented (an organization may add one) without an example.
+    expect(joinOf(doc.paths["/v1/appointments/calendars"].post)?.example).toBeUndefined();
+    const pattern = new RegExp(joinOf(doc.paths["/v1/crm/contacts"].get)!.schema.pattern);
+    for (const ok of ["documents", "a,b,c,d,e", "deal_files"]) expect(pattern.test(ok), ok).toBe(true);
+    for (const bad of ["", "a,b,c,d,e,f", "a,,b", " a", "A"]) expect(pattern.test(bad), bad).toBe(false);
   });
 });

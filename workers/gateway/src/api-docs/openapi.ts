@@ -4,6 +4,7 @@ import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
 import { SCOPES } from "../identity/scopes";
+import { meshCatalog } from "../mesh";
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
 import { addGatewayAnswers } from "./gateway-answers";
 
@@ -13,6 +14,22 @@ const CLIENT_SCOPES = { read: SCOPES.read, write: SCOPES.write };
 /** Per-isolate cache: services' documents change only when they are deployed. */
 const CACHE_MS = 30_000;
 const cache = new Map<string, { at: number; doc: Record<string, unknown> }>();
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/**
+ * Every operation that needs a token accepts the document's schemes (a bearer token, or the OAuth2
+ * flows the docs page's Authorize button uses): services declare only their own `bearerAuth`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function sameSecurityEverywhere(doc: Record<string, any>): void {
+  for (const item of Object.values(doc.paths ?? {}) as Record<string, { security?: unknown[] }>[]) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (op?.security?.length) op.security = structuredClone(doc.security);
+    }
+  }
+}
 
 export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
   // Services' identical Problem schemas fold into this one when documents are merged.
@@ -69,14 +86,20 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (see the README's Data mesh section)" },
     ];
     const missing: string[] = [];
+    // The models' paths say where `join` applies: without them (the service could not describe its
+    // models just now) its operations are documented without `join`, and the document is not cached.
+    const catalog = await meshCatalog(c);
     for (const entry of serviceRegistry(c.env)) {
       try {
-        mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")));
+        const models = catalog.services.find((s) => s.entry.name === entry.name)?.catalog.models;
+        if (!models) missing.push(`${entry.name}'s models (the data mesh's join)`);
+        mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")), models ?? []);
       } catch (err) {
         missing.push(entry.name);
         logError(c.get("requestId"), "gateway", err, { during: "openapi aggregation", target: entry.name });
       }
     }
+    sameSecurityEverywhere(doc);
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
     addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {

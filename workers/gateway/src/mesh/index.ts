@@ -6,6 +6,8 @@ import { registerRelationships } from "./routes/relationships";
 import { registerMeshSearch } from "./search";
 
 export { meshForward } from "./proxy";
+export { meshCatalog } from "./catalog";
+export { describeMeshOnService, type DocumentedModel } from "./openapi";
 
 /**
  * The data mesh: the catalog of every service's models, search across services, relationships
