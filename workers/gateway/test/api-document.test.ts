@@ -162,4 +162,54 @@ describe("the API document says what the gateway answers", () => {
     for (const ok of ["documents", "a,b,c,d,e", "deal_files"]) expect(pattern.test(ok), ok).toBe(true);
     for (const bad of ["", "a,b,c,d,e,f", "a,,b", " a", "A"]) expect(pattern.test(bad), bad).toBe(false);
   });
+
+  it("states the constraints the server enforces (what the contract fuzz found refused but allowed by the schemas)", () => {
+    const schemas = doc.components.schemas;
+    for (const name of ["UserUpdate", "OrganizationUpdate", "WebhookPatch"]) expect(schemas[name].minProperties, name).toBe(1);
+    // Every email and date-time the document names carries the rule zod applies.
+    const nodes: Doc[] = [];
+    const walk = (n: any) => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n && typeof n === "object") {
+        nodes.push(n);
+        Object.values(n).forEach(walk);
+      }
+    };
+    walk([doc.paths, schemas]);
+    const emails = nodes.filter((n) => n.format === "email");
+    expect(emails.length).toBeGreaterThan(3);
+    for (const e of emails) {
+      expect(new RegExp(e.pattern).test("0@com")).toBe(false);
+      expect(new RegExp(e.pattern).test("ada@analytical.example")).toBe(true);
+    }
+    // Request timestamps: every date-time a client sends has its pattern (UTC-only ones refuse +21:22).
+    const sent = JSON.stringify([Object.values(doc.paths).flatMap((item: any) => Object.values(item).map((op: any) => [op?.parameters, op?.requestBody]))]);
+    const unstated = [...sent.matchAll(/"format":"date-time"(?![^{}]*"pattern")/g)].map((m) => sent.slice(m.index - 150, m.index + 150));
+    expect(unstated).toEqual([]);
+    const utc = nodes.find((n) => n.format === "date-time" && n.pattern && !new RegExp(n.pattern).test("2026-01-01T00:00:00+21:22"));
+    expect(utc).toBeDefined();
+    expect(new RegExp(utc!.pattern).test("2026-01-01T00:00:00.000Z")).toBe(true);
+    // Integer maxima: from_seq (zod takes safe integers only) and this deployment's rate-limit maximums.
+    const verify = doc.paths["/v1/audit/verify"].get.parameters.find((p: Doc) => p.name === "from_seq");
+    expect(verify.schema.maximum).toBe(Number.MAX_SAFE_INTEGER);
+    const limits = schemas.OrganizationUpdate.properties.rate_limits.properties;
+    for (const scope of ["user", "client", "organization"]) expect(limits[scope].properties.limit.maximum, scope).toBeGreaterThan(0);
+    // minLength of cursors and of the revoke token; the webhook URL; role permission keys; search models; Idempotency-Key.
+    expect(doc.paths["/v1/users"].get.parameters.find((p: Doc) => p.name === "cursor").schema.minLength).toBe(1);
+    expect(doc.paths["/v1/mesh/search"].get.parameters.find((p: Doc) => p.name === "cursor").schema.minLength).toBe(1);
+    expect(schemas.RevokeRequest.properties.token.minLength).toBe(1);
+    const url = schemas.WebhookInput.properties.url;
+    expect(url.format).toBe("uri");
+    expect(new RegExp(url.pattern).test("http://hooks.example.com/x")).toBe(false);
+    expect(new RegExp(url.pattern).test("https:x")).toBe(false);
+    expect(new RegExp(url.pattern).test("https://hooks.example.com/x")).toBe(true);
+    expect(schemas.RolePermissionsInput.propertyNames.enum).toEqual(expect.arrayContaining(["*", "crm", "documents", "appointments"]));
+    expect(schemas.RolePermissionsInput.propertyNames.enum).not.toContain("nope");
+    const models = new RegExp(doc.paths["/v1/mesh/search"].get.parameters.find((p: Doc) => p.name === "models").schema.pattern);
+    expect(models.test("crm.contacts,documents.files")).toBe(true);
+    expect(models.test("contacts")).toBe(false);
+    const key = new RegExp(doc.components.parameters.IdempotencyKey.schema.pattern);
+    for (const ok of ["abc", '"abc"', '"', 'a"b']) expect(key.test(ok), ok).toBe(true);
+    for (const bad of ["", '""', "a b", "x".repeat(256), `"${"x".repeat(256)}"`]) expect(key.test(bad), bad).toBe(false);
+  });
 });

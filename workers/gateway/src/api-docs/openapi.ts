@@ -1,10 +1,11 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
 import { SCOPES } from "../identity/scopes";
 import { meshCatalog } from "../mesh";
+import { rateLimitConfig } from "../limits/policies";
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
 import { addGatewayAnswers } from "./gateway-answers";
 
@@ -28,6 +29,38 @@ function sameSecurityEverywhere(doc: Record<string, any>): void {
       const op = item[method];
       if (op?.security?.length) op.security = structuredClone(doc.security);
     }
+  }
+}
+
+/** Every schema object of the document (components and inline), once each. */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function eachNode(node: any, visit: (n: Record<string, any>) => void): void {
+  if (Array.isArray(node)) for (const n of node) eachNode(n, visit);
+  else if (node && typeof node === "object") {
+    visit(node);
+    for (const v of Object.values(node)) eachNode(v, visit);
+  }
+}
+
+/**
+ * Constraints the server checks that the schemas cannot say on their own: the email rule of zod
+ * (every Worker validates with z.email(), stricter than the format: `0@com` is refused), the
+ * registered services as a role's permission keys, and this deployment's rate-limit maximums.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function statedConstraints(doc: Record<string, any>, env: Env): void {
+  eachNode([doc.paths, doc.components?.schemas], (n) => {
+    if (n.format === "email" && n.type === "string" && !n.pattern) n.pattern = z.regexes.email.source;
+  });
+  const permissions = doc.components?.schemas?.RolePermissionsInput;
+  if (permissions) permissions.propertyNames = { enum: ["*", ...serviceRegistry(env).map((e) => e.name)] };
+  const limits = doc.components?.schemas?.OrganizationUpdate?.properties?.rate_limits?.properties;
+  const max = rateLimitConfig(env).max;
+  for (const scope of ["user", "client", "organization"] as const) {
+    const limit = limits?.[scope]?.properties?.limit;
+    if (!limit) continue;
+    limit.maximum = max[scope].limit;
+    limit.description = `At most ${max[scope].limit}, and at most ${max[scope].limit} per ${max[scope].window_seconds} s as a rate.`;
   }
 }
 
@@ -100,6 +133,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       }
     }
     sameSecurityEverywhere(doc);
+    statedConstraints(doc, c.env);
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
     addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {
