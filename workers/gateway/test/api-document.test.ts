@@ -208,6 +208,15 @@ describe("the API document says what the gateway answers", () => {
     const models = new RegExp(doc.paths["/v1/mesh/search"].get.parameters.find((p: Doc) => p.name === "models").schema.pattern);
     expect(models.test("crm.contacts,documents.files")).toBe(true);
     expect(models.test("contacts")).toBe(false);
+    // Where the server trims before min(1), a string of blanks only is refused: the schema says so (gateway and services).
+    for (const named of [
+      schemas.OrganizationUpdate.properties.name,
+      schemas.Crm_CompanyCreate.properties.name,
+      schemas.Appointments_CalendarCreate.properties.name,
+    ]) {
+      expect(named.pattern).toBe("\\S");
+      expect(new RegExp(named.pattern).test(" \t ")).toBe(false);
+    }
     const key = new RegExp(doc.components.parameters.IdempotencyKey.schema.pattern);
     for (const ok of ["abc", '"abc"', '"', 'a"b']) expect(key.test(ok), ok).toBe(true);
     for (const bad of ["", '""', "a b", "x".repeat(256), `"${"x".repeat(256)}"`]) expect(key.test(bad), bad).toBe(false);

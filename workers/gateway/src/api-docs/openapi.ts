@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
+import { OPENAPI_VERSION, ProblemSchema, logError, stateTrimmedStrings } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
@@ -90,6 +90,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     c.header("cache-control", localIssuer ? "no-store" : "public, max-age=30");
     const hit = cache.get(origin);
     if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
+    stateTrimmedStrings(app.openAPIRegistry.definitions);
     const doc = app.getOpenAPI31Document({
       openapi: OPENAPI_VERSION,
       info: {
