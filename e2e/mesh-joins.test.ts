@@ -211,15 +211,15 @@ describe("the OpenAPI document", () => {
   it("describes join, _embedded and the mesh headers on proxied operations, and the mesh's own routes", async () => {
     const doc = (await (await api("/openapi.json")).json()) as Row;
     const list = doc.paths["/v1/crm/contacts"].get;
-    expect(list.parameters).toContainEqual({ $ref: "#/components/parameters/MeshJoin" });
+    expect(list.parameters).toContainEqual({ $ref: "#/components/parameters/MeshJoin_crm_contacts" });
     expect(list.responses["200"].headers).toMatchObject({
       "Server-Timing": { $ref: "#/components/headers/MeshServerTiming" },
       "Mesh-Complete": { $ref: "#/components/headers/MeshComplete" },
     });
     expect(JSON.stringify(list.responses["200"].content["application/json"].schema)).toContain("#/components/schemas/MeshEmbedded");
     expect(doc.components.schemas.MeshEmbedded.properties).toHaveProperty("_embedded_errors");
-    expect(doc.paths["/v1/crm/contacts"].post.parameters).toContainEqual({ $ref: "#/components/parameters/MeshJoin" });
-    expect(doc.paths["/v1/crm/contacts/{id}"].delete.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/MeshJoin" });
+    expect(doc.paths["/v1/crm/contacts"].post.parameters).toContainEqual({ $ref: "#/components/parameters/MeshJoin_crm_contacts" });
+    expect(doc.paths["/v1/crm/contacts/{id}"].delete.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/MeshJoin_crm_contacts" });
     for (const path of ["/v1/mesh/relationships", "/v1/mesh/relationships/{id}", "/v1/mesh/joins", "/v1/mesh/joins/{id}"])
       expect(doc.paths, path).toHaveProperty([path]);
   });

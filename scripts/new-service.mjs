@@ -21,6 +21,8 @@ import { ROOT, discoverWorkers } from "./lib/workers.mjs";
 const TEMPLATE = path.join(ROOT, "templates", "service");
 const GATEWAY_TOML = path.join(ROOT, "workers", "gateway", "wrangler.toml");
 const REGISTRY_TS = path.join(ROOT, "workers", "gateway", "src", "upstream", "registry.ts");
+/** What is left of a placeholder: __name__, or __TITLE__ after Markdown formatting (**TITLE**). */
+const PLACEHOLDER = /__[A-Za-z]+__|\*\*[A-Z]+\*\*/;
 const PNPM = ["-y", `pnpm@${process.env.PNPM_VERSION ?? "10.34.9"}`];
 
 function fail(message) {
@@ -158,7 +160,11 @@ function main() {
     cpSync(TEMPLATE, target, { recursive: true, errorOnExist: true, force: false });
     for (const f of files(target)) {
       const full = path.join(target, f);
-      writeFileSync(full, fill(readFileSync(full, "utf8"), names));
+      const text = fill(readFileSync(full, "utf8"), names);
+      // A placeholder the fill missed (e.g. one a formatter rewrote in the template) is a broken template.
+      const left = text.match(PLACEHOLDER);
+      if (left) throw new Error(`templates/service/${f} holds "${left[0]}", which is not a placeholder the script fills`);
+      writeFileSync(full, text);
     }
     console.log(`registering ${name} with the gateway (workers/gateway/wrangler.toml: [[vars.SERVICES]] and [[services]] ${names.__SERVICE__})`);
     writeFileSync(GATEWAY_TOML, registerWithGateway(gatewayText, names));

@@ -8,9 +8,10 @@
 #      the demo admin and viewer, sees the service in /v1/services and /openapi.json, creates,
 #      lists, reads, updates and deletes an item, checks the viewer may read but not write, and
 #      that the new item's <name>.item.created event reaches GET /v1/events (within 15 s).
-# The copy holds the tracked files as they are in the working tree (git ls-files) and its own
-# node_modules, installed offline from the pnpm store this machine already has (hard links, about
-# a minute). Not a symlink to ours: pnpm refuses to work in a modules folder made for another
+# The copy holds the tracked files as they are in the working tree (git ls-files) and no
+# node_modules, as a fresh clone: the first `npm run new-service` installs them (from the pnpm store
+# this machine already has, hard links, about a minute), which proves every npm script installs
+# what it needs. Not a symlink to ours: pnpm refuses to work in a modules folder made for another
 # path, and the command runs pnpm install. The copy is deleted afterwards, whatever happens.
 source "$(dirname "$0")/lib.sh"
 [ "${SKIP_INSTALL:-}" = "1" ] && export PATH="$ROOT/node_modules/.bin:$PATH" || ensure_deps
@@ -47,13 +48,25 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
 done
 [ -f "$ROOT/workers/gateway/.dev.vars" ] && cp "$ROOT/workers/gateway/.dev.vars" "$COPY/workers/gateway/.dev.vars"
 cd "$COPY"
-echo "== installing the copy's dependencies from the local pnpm store"
-pnpm_ install --frozen-lockfile --offline >/dev/null 2>&1 || pnpm_ install --frozen-lockfile --prefer-offline >/dev/null
+# The copy has no node_modules, as a fresh clone: each npm script must install what it needs.
+unset SKIP_INSTALL
+node -e '
+  const scripts = JSON.parse(require("fs").readFileSync("package.json", "utf8")).scripts;
+  const bad = Object.entries(scripts).filter(([, cmd]) => {
+    const file = /^bash (\S+)/.exec(cmd)?.[1];
+    const text = file && require("fs").existsSync(file) ? require("fs").readFileSync(file, "utf8") : "";
+    return !text.includes("ensure_deps");
+  });
+  if (bad.length) { console.error("npm scripts that do not install what they need first:", bad); process.exit(1); }'
+[ ! -e node_modules ] || fail "the copy has node_modules before any npm script ran"
+echo "== npm run new-service -- webhooks, on the copy as cloned (no node_modules: the script installs them)"
+out="$(npm run --silent new-service -- webhooks 2>&1)" && fail "new-service accepted \"webhooks\""
+grep -q 'is a path the gateway serves itself' <<<"$out" || { echo "$out" >&2; fail "new-service on a fresh clone did not refuse \"webhooks\" for its name"; }
+[ -x node_modules/.bin/wrangler ] || fail "npm run new-service did not install the dependencies"
 export PATH="$COPY/node_modules/.bin:$PATH"
-node workers/gateway/scripts/copy-docs-assets.mjs >/dev/null
 
 echo "== npm run new-service -- $NAME"
-for bad in auth crm Bad-Name; do
+for bad in auth crm audit Bad-Name; do
   if npm run --silent new-service -- "$bad" >/dev/null 2>&1; then fail "new-service accepted \"$bad\""; fi
 done
 cmp -s workers/gateway/wrangler.toml "$ROOT/workers/gateway/wrangler.toml" || fail "a refused name changed the gateway's wrangler.toml"
@@ -68,6 +81,13 @@ node -e '
     console.error("the gateway does not register and bind", name, JSON.stringify({ entry, service }));
     process.exit(1);
   }' --input-type=module "$NAME"
+# The files' content, not only that they build: every placeholder filled, the names right.
+if grep -rnE '__[A-Za-z]+__|\*\*[A-Z]+\*\*|TITLE' "workers/$NAME" --exclude-dir=node_modules; then fail "workers/$NAME still holds template placeholders (above)"; fi
+TITLE="$(node -e 'const [w, ...r] = process.argv[1].split("-"); console.log([w[0].toUpperCase() + w.slice(1), ...r].join(" "))' "$NAME")"
+[ "$(head -n1 "workers/$NAME/README.md")" = "# $TITLE service (\`workers/$NAME\`)" ] || fail "the README's title: $(head -n1 "workers/$NAME/README.md")"
+grep -q "^name = \"buildly-$NAME\"" "workers/$NAME/wrangler.toml" || fail "the Worker's name in workers/$NAME/wrangler.toml"
+grep -q "\"name\": \"@buildly/$NAME\"" "workers/$NAME/package.json" || fail "the package name in workers/$NAME/package.json"
+grep -q 'title: "Buildly '"$TITLE"'"' "workers/$NAME/src/app.ts" || fail "the OpenAPI title in workers/$NAME/src/app.ts"
 grep -q "entrypoint " "workers/gateway/worker-configuration.d.ts" || fail "the gateway's env types were not regenerated"
 node scripts/event-triggers.mjs --check || fail "the new service's events migration is not what scripts/event-triggers.mjs writes for it"
 grep -q "'$NAME.item.created'" "workers/$NAME/migrations/0002_events.sql" || fail "the events migration does not emit $NAME.item.created"

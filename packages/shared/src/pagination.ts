@@ -4,7 +4,7 @@ import { fromBase64Url, toBase64Url } from "./encoding";
 
 export const PaginationQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
-  cursor: z.string().max(512).optional().openapi({ description: "Opaque cursor from a previous page's next_cursor." }),
+  cursor: z.string().max(512).optional().openapi({ minLength: 1, description: "Opaque cursor from a previous page's next_cursor." }),
 });
 export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
 

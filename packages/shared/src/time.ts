@@ -5,4 +5,6 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
-export const TimestampSchema = z.iso.datetime().openapi({ example: "2026-11-25T12:00:00.000Z" });
+const utc = z.iso.datetime();
+/** RFC 3339 in UTC (`Z`, no other offset), seconds required, any fraction: the pattern is the one zod checks. */
+export const TimestampSchema = utc.openapi({ pattern: utc._zod.def.pattern?.source, example: "2026-11-25T12:00:00.000Z" });

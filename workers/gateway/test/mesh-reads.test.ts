@@ -178,6 +178,31 @@ describe("what join refuses", () => {
     expect((await expectProblem(res)).errors[0].path).toBe("join");
   });
 
+  it("422 for a join value that is not a list of keys (empty, blanks, empty keys), as the document's pattern says, on every method", async () => {
+    await warmCatalog();
+    for (const query of [
+      "join=",
+      "join=documents,",
+      "join=,documents",
+      "join=documents,,appointments",
+      "join=%20documents",
+      "join=documents%20",
+      "join=Documents",
+      "join=&join=documents",
+    ]) {
+      const res = await api.get(`/v1/crm/contacts?${query}`);
+      expect(res.status, query).toBe(422);
+      expect((await expectProblem(res)).errors, query).toEqual([{ path: "join", message: "Not a comma-separated list of relationship keys" }]);
+      expect(res.headers.get("server-timing"), query).toBeNull();
+    }
+    const id = contacts[4]!.id;
+    expect((await api.patch(`/v1/crm/contacts/${id}?join=`, { last_name: "Changed" })).status).toBe(422);
+    expect((await api.post("/v1/crm/contacts?join=", { first_name: "No", last_name: "Join", email: "no-join@example.com" })).status).toBe(422);
+    expect((await api.del(`/v1/crm/contacts/${id}?join=`)).status).toBe(422);
+    // Nothing was written.
+    expect(await (await api.get(`/v1/crm/contacts/${id}`)).json<Row>()).toMatchObject({ last_name: contacts[4]!.last_name });
+  });
+
   it("still checks the caller may read the service first (403, not 422)", async () => {
     await createRole(admin.access_token, "docs-only", { documents: ["read"] });
     const token = await clientWithRoles(admin.access_token, ["docs-only"]);

@@ -371,6 +371,8 @@ describe("instances", () => {
     );
     const subject = { service: "crm", model: "contacts", id: contact.id };
     expect(await start(t.id, { subject })).toMatchObject({ subject });
+    // The document's WorkflowSubject is nullable: null is no subject, as leaving it out.
+    expect(await start(t.id, { subject: null })).toMatchObject({ subject: null });
     const missing = await as(admin.access_token).post("/v1/workflows/instances", { template_id: t.id, subject: { ...subject, id: crypto.randomUUID() } });
     expect(missing.status).toBe(422);
     expect((await expectProblem(missing)).errors).toEqual([{ path: "subject.id", message: "Does not exist" }]);

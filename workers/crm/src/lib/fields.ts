@@ -64,10 +64,11 @@ export const DateSchema = z
   .openapi({ format: "date", description: "A calendar date that exists, YYYY-MM-DD.", example: "2026-12-15" });
 
 /** RFC 3339 in UTC, normalised to millisecond precision so stored values sort as text. */
-export const UtcInstantSchema = z.iso
-  .datetime()
+const utc = z.iso.datetime();
+export const UtcInstantSchema = utc
   .transform((v) => new Date(v).toISOString())
-  .openapi({ example: "2026-11-25T12:00:00.000Z" });
+  // The pattern zod checks: Z only, seconds required.
+  .openapi({ pattern: utc._zod.def.pattern?.source, example: "2026-11-25T12:00:00.000Z" });
 
 export const DomainSchema = z
   .string()

@@ -1,7 +1,7 @@
 import { systemIdentity } from "../upstream/identity-context";
 import { withDeadline } from "../upstream/deadline";
 import { serviceBinding, type ServiceEntry } from "../upstream/registry";
-import { describeMeshOnService } from "../mesh/openapi";
+import { describeMeshOnService, type DocumentedModel } from "../mesh";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
@@ -34,9 +34,10 @@ function sameJson(a: unknown, b: unknown): boolean {
 /**
  * Folds one service's document into the gateway's: paths under its prefix, component
  * names prefixed with the service's name (identical shared ones such as Problem are
- * folded into the gateway's own), operation ids and tags prefixed so none collide.
+ * folded into the gateway's own), operation ids and tags prefixed so none collide. `models` (the
+ * service's catalog) says where the data mesh's `join` applies.
  */
-export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc): void {
+export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc, models: readonly DocumentedModel[]): void {
   const ns = pascal(entry.name);
   const rename = new Map<string, string>();
   target.components ??= {};
@@ -97,7 +98,7 @@ export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc): voi
     }
     target.paths[entry.prefix + (path === "/" ? "" : path)] = newItem;
   }
-  describeMeshOnService(target, entry.prefix);
+  describeMeshOnService(target, entry.name, entry.prefix, models);
 }
 
 export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: string): Promise<Doc> {

@@ -103,7 +103,9 @@ export const PARAMETERS: Record<string, Doc> = {
     description:
       "Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the " +
       "stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours.",
-    schema: { type: "string", minLength: 1, maxLength: 257, pattern: '^"?[\\x21-\\x7e]{1,255}"?$' },
+    // What limits/idempotency.ts accepts: 1 to 255 visible ASCII characters, bare or in double quotes
+    // (an sf-string); a bare value that starts and ends with a quote is read as quoted.
+    schema: { type: "string", minLength: 1, maxLength: 257, pattern: '^(?:"[\\x21-\\x7e]{1,255}"|(?!"[\\x21-\\x7e]*"$)[\\x21-\\x7e]{1,255})$' },
   },
 };
 

@@ -1,9 +1,12 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import { OPENAPI_VERSION, ProblemSchema, logError } from "@buildly/shared";
+import { WORKFLOWS } from "../identity/rbac";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { OPENAPI_VERSION, ProblemSchema, logError, stateTrimmedStrings } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
 import { SCOPES } from "../identity/scopes";
+import { meshCatalog } from "../mesh";
+import { rateLimitConfig } from "../limits/policies";
 import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
 import { addGatewayAnswers } from "./gateway-answers";
 
@@ -13,6 +16,54 @@ const CLIENT_SCOPES = { read: SCOPES.read, write: SCOPES.write };
 /** Per-isolate cache: services' documents change only when they are deployed. */
 const CACHE_MS = 30_000;
 const cache = new Map<string, { at: number; doc: Record<string, unknown> }>();
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/**
+ * Every operation that needs a token accepts the document's schemes (a bearer token, or the OAuth2
+ * flows the docs page's Authorize button uses): services declare only their own `bearerAuth`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function sameSecurityEverywhere(doc: Record<string, any>): void {
+  for (const item of Object.values(doc.paths ?? {}) as Record<string, { security?: unknown[] }>[]) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (op?.security?.length) op.security = structuredClone(doc.security);
+    }
+  }
+}
+
+/** Every schema object of the document (components and inline), once each. */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function eachNode(node: any, visit: (n: Record<string, any>) => void): void {
+  if (Array.isArray(node)) for (const n of node) eachNode(n, visit);
+  else if (node && typeof node === "object") {
+    visit(node);
+    for (const v of Object.values(node)) eachNode(v, visit);
+  }
+}
+
+/**
+ * Constraints the server checks that the schemas cannot say on their own: the email rule of zod
+ * (every Worker validates with z.email(), stricter than the format: `0@com` is refused), the
+ * registered services as a role's permission keys, and this deployment's rate-limit maximums.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the document is edited as untyped JSON
+function statedConstraints(doc: Record<string, any>, env: Env): void {
+  eachNode([doc.paths, doc.components?.schemas], (n) => {
+    if (n.format === "email" && n.type === "string" && !n.pattern) n.pattern = z.regexes.email.source;
+  });
+  const permissions = doc.components?.schemas?.RolePermissionsInput;
+  if (permissions) permissions.propertyNames = { enum: ["*", ...serviceRegistry(env).map((e) => e.name), WORKFLOWS] };
+  const limits = doc.components?.schemas?.OrganizationUpdate?.properties?.rate_limits?.properties;
+  const max = rateLimitConfig(env).max;
+  for (const scope of ["user", "client", "organization"] as const) {
+    const limit = limits?.[scope]?.properties?.limit;
+    if (!limit) continue;
+    limit.maximum = max[scope].limit;
+    limit.description = `At most ${max[scope].limit}, and at most ${max[scope].limit} per ${max[scope].window_seconds} s as a rate.`;
+  }
+}
 
 export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
   // Services' identical Problem schemas fold into this one when documents are merged.
@@ -40,6 +91,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     c.header("cache-control", localIssuer ? "no-store" : "public, max-age=30");
     const hit = cache.get(origin);
     if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
+    stateTrimmedStrings(app.openAPIRegistry.definitions);
     const doc = app.getOpenAPI31Document({
       openapi: OPENAPI_VERSION,
       info: {
@@ -69,14 +121,21 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (guide: docs/data-mesh.md)" },
     ];
     const missing: string[] = [];
+    // The models' paths say where `join` applies: without them (the service could not describe its
+    // models just now) its operations are documented without `join`, and the document is not cached.
+    const catalog = await meshCatalog(c);
     for (const entry of serviceRegistry(c.env)) {
       try {
-        mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")));
+        const models = catalog.services.find((s) => s.entry.name === entry.name)?.catalog.models;
+        if (!models) missing.push(`${entry.name}'s models (the data mesh's join)`);
+        mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")), models ?? []);
       } catch (err) {
         missing.push(entry.name);
         logError(c.get("requestId"), "gateway", err, { during: "openapi aggregation", target: entry.name });
       }
     }
+    sameSecurityEverywhere(doc);
+    statedConstraints(doc, c.env);
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
     addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {

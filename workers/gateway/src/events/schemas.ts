@@ -3,7 +3,9 @@ import { EVENT_SERVICE_SEGMENT, EVENT_TYPE_PATTERN, PaginationQuerySchema, Times
 import { VERIFY_MAX_ENTRIES } from "./audit";
 
 const EventTypeSchema = z.string().max(128).regex(EVENT_TYPE_PATTERN, "An event type is <service>.<model>.<action>, e.g. crm.contact.created");
-const Time = z.iso.datetime({ offset: true });
+const withOffset = z.iso.datetime({ offset: true });
+/** RFC 3339 with Z or an offset (hours 00 to 23), seconds required: the pattern is the one zod checks. */
+const Time = withOffset.openapi({ pattern: withOffset._zod.def.pattern?.source });
 
 /** The CloudEvents 1.0 envelope (packages/shared/src/events.ts), as the API shows it. */
 export const EventSchema = z
@@ -71,6 +73,7 @@ export const VerifyQuerySchema = z.object({
     .number()
     .int()
     .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
     .default(1)
     .openapi({ description: "Where to start (a previous answer's next_from_seq); a seq removed by retention starts after pruned_through_seq." }),
   limit: z.coerce

@@ -10,6 +10,8 @@ import { registerRelationships } from "./routes/relationships";
 import { registerMeshSearch } from "./search";
 
 export { meshForward } from "./proxy";
+export { meshCatalog } from "./catalog";
+export { describeMeshOnService, type DocumentedModel } from "./openapi";
 
 /**
  * For writes the gateway makes on a caller's behalf outside the service routes (workflow

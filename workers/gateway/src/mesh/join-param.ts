@@ -9,17 +9,28 @@ import { identityFor } from "../upstream/identity-context";
 /** At most this many keys in one `?join=`: each costs a batch of calls. */
 export const MAX_JOIN_KEYS = 5;
 
-/** The keys of `?join=a,b` (also `?join=a&join=b`), de-duplicated, in order. */
+const KEY = "[a-z][a-z0-9_]{0,62}";
+const ONE_KEY = new RegExp(`^${KEY}$`);
+/** One `join` value, as the OpenAPI document states it: 1 to MAX_JOIN_KEYS relationship keys, comma-separated. */
+export const JOIN_PATTERN = `^${KEY}(,${KEY}){0,${MAX_JOIN_KEYS - 1}}$`;
+
+/**
+ * The keys of `?join=a,b` (also `?join=a&join=b`), de-duplicated, in order. A value that is not a
+ * comma-separated list of keys (empty, blanks, an empty key) is 422, as the document's pattern says.
+ */
 export function joinKeys(url: URL): string[] {
-  const keys = [
-    ...new Set(
-      url.searchParams
-        .getAll("join")
-        .flatMap((v) => v.split(","))
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
-  ];
+  const values = url.searchParams.getAll("join");
+  const bad = values.find((v) => !v.split(",").every((k) => ONE_KEY.test(k)));
+  if (bad !== undefined) {
+    throw new ApiError(
+      422,
+      `join is a comma-separated list of relationship keys (a lower-case letter, then lower-case letters, digits or _); ${JSON.stringify(bad)} is not.`,
+      {
+        errors: [{ path: "join", message: "Not a comma-separated list of relationship keys" }],
+      },
+    );
+  }
+  const keys = [...new Set(values.flatMap((v) => v.split(",")))];
   if (keys.length > MAX_JOIN_KEYS) {
     throw new ApiError(422, `join takes at most ${MAX_JOIN_KEYS} keys; ${keys.length} were given.`, {
       errors: [{ path: "join", message: `At most ${MAX_JOIN_KEYS} keys` }],

@@ -1,8 +1,24 @@
 import { z } from "zod";
 import type { LogicServiceRpc } from "@buildly/shared";
 
-/** Path segments the gateway serves itself under /v1/; no service may take them. */
-export const RESERVED_NAMES = ["auth", "users", "roles", "clients", "invitations", "organizations", "services", "mesh", "workflows"];
+/**
+ * Path segments the gateway serves itself under /v1/; no service may take them. Kept equal to the
+ * gateway's own routes by test/reserved-names.test.ts; `npm run new-service` reads this list.
+ */
+export const RESERVED_NAMES = [
+  "audit",
+  "auth",
+  "clients",
+  "events",
+  "invitations",
+  "mesh",
+  "organizations",
+  "roles",
+  "services",
+  "users",
+  "webhooks",
+  "workflows",
+];
 
 export const ServiceEntrySchema = z.object({
   name: z

@@ -28,8 +28,10 @@ const UrlSchema = z
   .min(1)
   .max(MAX_URL_LENGTH)
   .openapi({
+    format: "uri",
+    pattern: "^https://[^/?#]",
     description:
-      "Where events are POSTed: an https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast " +
+      "Where events are POSTed: an absolute https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast " +
       "addresses, `localhost`, single-label and private-suffix names (.local, .internal, ...), user information and other schemes are refused.",
     example: "https://hooks.example.com/buildly",
   });
@@ -53,7 +55,7 @@ export const WebhookPatchSchema = z
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, { message: "Send at least one of url, events, description, status" })
-  .openapi("WebhookPatch");
+  .openapi("WebhookPatch", { minProperties: 1 });
 export type WebhookPatch = z.infer<typeof WebhookPatchSchema>;
 
 export const WEBHOOK_STATUSES = ["active", "paused", "disabled"] as const;

@@ -177,7 +177,8 @@ export type Subject = z.infer<typeof SubjectSchema>;
 export const InstanceCreateSchema = z
   .object({
     template_id: IdSchema,
-    subject: SubjectSchema.optional(),
+    // null as the document's (nullable) WorkflowSubject allows: no subject, as when it is left out.
+    subject: SubjectSchema.nullable().optional(),
     data: BoundedObjectSchema.optional().openapi({ description: `The instance's data.${BOUNDS_NOTE}` }),
   })
   .strict()

@@ -14,10 +14,12 @@ export const MAX_WINDOW_APPOINTMENTS = 5000;
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);
 
+const withOffset = z.iso.datetime({ offset: true, message: "Use an RFC 3339 timestamp with an offset, e.g. 2026-03-30T09:00:00+01:00" });
+
 /** An RFC 3339 timestamp that says its offset (Z or ±hh:mm): a bare local time is ambiguous. */
 export const InstantSchema = z
   .string()
-  .pipe(z.iso.datetime({ offset: true, message: "Use an RFC 3339 timestamp with an offset, e.g. 2026-03-30T09:00:00+01:00" }))
+  .pipe(withOffset)
   .refine(
     (v) => {
       const ms = Date.parse(v);
@@ -28,6 +30,8 @@ export const InstantSchema = z
   .openapi({
     type: "string",
     format: "date-time",
+    // zod's own pattern (seconds required, hours of the offset 00 to 23), limited to the years 1970 to 2199.
+    pattern: `^(?=(?:19[7-9]\\d|2[01]\\d\\d)-)${withOffset._zod.def.pattern?.source.slice(1)}`,
     description: "An RFC 3339 date-time that states its offset (Z or ±hh:mm), in the years 1970 to 2199.",
     example: "2026-03-30T09:00:00+01:00",
   });

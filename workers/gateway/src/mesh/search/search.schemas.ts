@@ -5,7 +5,8 @@ import { MeshErrorsSchema } from "../catalog/catalog.schemas";
 /** Search pages through at most this many of the best hits (the merged window; see docs/data-mesh.md). */
 export const SEARCH_WINDOW = SEARCH_MAX_HITS;
 
-const ModelKey = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$/, 'Name models as "service.model", e.g. crm.contacts');
+const MODEL_KEY = "[a-z][a-z0-9-]*\\.[a-z][a-z0-9_-]*";
+const ModelKey = z.string().regex(new RegExp(`^${MODEL_KEY}$`), 'Name models as "service.model", e.g. crm.contacts');
 
 export const SearchQuerySchema = z.object({
   q: z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH).openapi({
@@ -27,10 +28,11 @@ export const SearchQuerySchema = z.object({
     .optional()
     .openapi({
       description: "Comma-separated models to search, as service.model (see GET /v1/mesh/models); default every searchable model you may read.",
+      pattern: `^${MODEL_KEY}(,${MODEL_KEY}){0,49}$`,
       example: "crm.contacts,documents.files,appointments.appointments",
     }),
   limit: z.coerce.number().int().min(1).max(SEARCH_WINDOW).default(20).openapi({ example: 20 }),
-  cursor: z.string().max(200).optional().openapi({ description: "Opaque cursor from a previous page's next_cursor (same q and models)." }),
+  cursor: z.string().max(200).optional().openapi({ minLength: 1, description: "Opaque cursor from a previous page's next_cursor (same q and models)." }),
 });
 
 export const MeshSearchHitSchema = z

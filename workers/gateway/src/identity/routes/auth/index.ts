@@ -82,7 +82,7 @@ export function registerAuth(app: OpenAPIHono<GatewayEnv>) {
         required: true,
         content: {
           "application/x-www-form-urlencoded": {
-            schema: z.object({ token: z.string(), token_type_hint: z.string().optional() }).openapi("RevokeRequest"),
+            schema: z.object({ token: z.string().min(1), token_type_hint: z.string().optional() }).openapi("RevokeRequest"),
           },
         },
       },

@@ -15,4 +15,4 @@ export const OrganizationUpdateSchema = z
   })
   .strict()
   .refine((v) => v.name !== undefined || v.settings !== undefined || v.rate_limits !== undefined, { message: "Send name, settings or rate_limits" })
-  .openapi("OrganizationUpdate", { example: { name: "Analytical Engines Ltd", settings: { locale: "en-GB", week_starts_on: "monday" } } });
+  .openapi("OrganizationUpdate", { minProperties: 1, example: { name: "Analytical Engines Ltd", settings: { locale: "en-GB", week_starts_on: "monday" } } });

@@ -18,7 +18,9 @@ export const RoleListSchema = listResponseSchema(RoleSchema, "RoleList");
 const RolePermissionsInput = z
   .record(z.string().min(1).max(40), z.array(z.enum(PERMISSION_ACTIONS)).min(1).max(PERMISSION_ACTIONS.length))
   .refine((p) => Object.keys(p).length <= 50, { message: "At most 50 services" })
-  .openapi({
+  // Named so the document can list the registered services as its keys (api-docs/openapi.ts).
+  .openapi("RolePermissionsInput", {
+    maxProperties: 50,
     description:
       'Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway\'s workflows: read, create to start instances, update to take transitions).',
     example: { crm: ["create", "read", "update"], documents: ["read"] },

@@ -19,7 +19,7 @@ export const UserUpdateSchema = z
   })
   .strict()
   .refine((v) => v.name !== undefined || v.status !== undefined, { message: "Send name, status or both" })
-  .openapi("UserUpdate", { example: { status: "deactivated" } });
+  .openapi("UserUpdate", { minProperties: 1, example: { status: "deactivated" } });
 
 export const UserRolesSchema = z
   .object({ roles: RoleNamesSchema })
