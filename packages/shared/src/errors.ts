@@ -119,6 +119,14 @@ export function invalidCursor(detail = "The cursor is not one this API issued.")
   return fieldError("cursor", "Invalid cursor", detail);
 }
 
+/**
+ * A per-organization quota is full (422) or one write alone is larger than it may be (413): the
+ * same problem type everywhere, naming the quota and its limit. Not 429: waiting frees nothing.
+ */
+export function quotaExceeded(quota: string, limit: number, detail: string, status: 413 | 422 = 422): ApiError {
+  return new ApiError(status, detail, { type: "https://buildly.dev/problems/quota-exceeded", title: "Quota exceeded", extensions: { quota, limit } });
+}
+
 /** The 404 of a read by id: the row is absent or belongs to another organization (the answer is the same). */
 export function notFound(detail: string): ApiError {
   return new ApiError(404, detail);

@@ -605,8 +605,8 @@ describe("quotas of an organization", () => {
     const post = (body: unknown) => as(org.access_token).post("/v1/workflows/templates", body);
     for (let n = 0; n < 50; n++) expect((await post(small(n))).status).toBe(201);
     const burst = await Promise.all(Array.from({ length: 20 }, (_, n) => post(small(100 + n))));
-    expect(statusesOf(burst)).toEqual([...Array(10).fill(201), ...Array(10).fill(409)]);
-    const refused = burst.find((r) => r.status === 409)!;
+    expect(statusesOf(burst)).toEqual([...Array(10).fill(201), ...Array(10).fill(422)]);
+    const refused = burst.find((r) => r.status === 422)!;
     expect(await expectProblem(refused)).toMatchObject({ type: "https://buildly.dev/problems/quota-exceeded", quota: "templates", limit: 60 });
     const page: any = await ok(as(org.access_token).get("/v1/workflows/templates?limit=100"));
     expect(page.data).toHaveLength(60);
@@ -619,8 +619,8 @@ describe("quotas of an organization", () => {
     const put = (n: number) => as(admin.access_token).put(`/v1/workflows/templates/${t.id}`, small(n));
     for (let n = 2; n <= 15; n++) expect((await put(n)).status).toBe(200);
     const burst = await Promise.all(Array.from({ length: 10 }, (_, n) => put(100 + n)));
-    expect(statusesOf(burst)).toEqual([...Array(5).fill(200), ...Array(5).fill(409)]);
-    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "versions_per_template", limit: 20 });
+    expect(statusesOf(burst)).toEqual([...Array(5).fill(200), ...Array(5).fill(422)]);
+    expect(await expectProblem(burst.find((r) => r.status === 422)!)).toMatchObject({ quota: "versions_per_template", limit: 20 });
     expect(await ok(as(admin.access_token).get(`/v1/workflows/templates/${t.id}`))).toMatchObject({ version: 20 });
     expect(await ok(as(admin.access_token).get(`/v1/workflows/templates/${t.id}?version=20`))).toMatchObject({ version: 20 });
   });
@@ -631,8 +631,8 @@ describe("quotas of an organization", () => {
     for (let n = 0; n < 15; n++) expect((await post(n)).status).toBe(201);
     // 17 fit in 1 MiB, 18 do not.
     const burst = await Promise.all(Array.from({ length: 6 }, (_, n) => post(100 + n)));
-    expect(statusesOf(burst)).toEqual([201, 201, 409, 409, 409, 409]);
-    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "template_bytes_total", limit: 1048576 });
+    expect(statusesOf(burst)).toEqual([201, 201, 422, 422, 422, 422]);
+    expect(await expectProblem(burst.find((r) => r.status === 422)!)).toMatchObject({ quota: "template_bytes_total", limit: 1048576 });
   });
 
   it("running instances per organization hold exactly under concurrent starts; one that ends frees a place", async () => {
@@ -642,11 +642,11 @@ describe("quotas of an organization", () => {
     const first: any[] = [];
     for (let batch = 0; batch < 29; batch++) first.push(...(await Promise.all(Array.from({ length: 5 }, () => ok(startOne(), 201)))));
     const burst = await Promise.all(Array.from({ length: 10 }, startOne));
-    expect(statusesOf(burst)).toEqual([...Array(5).fill(201), ...Array(5).fill(409)]);
-    expect(await expectProblem(burst.find((r) => r.status === 409)!)).toMatchObject({ quota: "running_instances", limit: 150 });
+    expect(statusesOf(burst)).toEqual([...Array(5).fill(201), ...Array(5).fill(422)]);
+    expect(await expectProblem(burst.find((r) => r.status === 422)!)).toMatchObject({ quota: "running_instances", limit: 150 });
     await ok(take(first[0].id, { transition: "close" }, org.access_token));
     expect((await startOne()).status).toBe(201);
-    expect((await startOne()).status).toBe(409);
+    expect((await startOne()).status).toBe(422);
     // The index keeps no instance data once the object holds it.
     const row = await env.DB.prepare("SELECT init FROM workflow_instances WHERE id = ?").bind(first[1].id).first<{ init: string }>();
     expect(JSON.parse(row!.init).data).toEqual({});

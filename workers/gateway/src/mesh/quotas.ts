@@ -1,4 +1,4 @@
-import { ApiError } from "@buildly/shared";
+import { type ApiError, quotaExceeded as sharedQuotaExceeded } from "@buildly/shared";
 
 /**
  * What one organization may store in the gateway's D1 for the data mesh (that database holds
@@ -18,9 +18,9 @@ export type MeshQuota = keyof typeof MESH_QUOTAS;
 /** 422 quota-exceeded: the organization holds as many as it may. */
 export function quotaExceeded(quota: MeshQuota, what: string, adding = 1): ApiError {
   const limit = MESH_QUOTAS[quota];
-  return new ApiError(
-    422,
+  return sharedQuotaExceeded(
+    quota,
+    limit,
     `An organization may hold at most ${limit} ${what}; ${adding > 1 ? `these ${adding} do` : "this one does"} not fit. Delete some first.`,
-    { type: "https://buildly.dev/problems/quota-exceeded", title: "Quota Exceeded", extensions: { quota, limit } },
   );
 }

@@ -1,4 +1,4 @@
-import { ApiError, decodeCursor, newId, nowIso, paginate, type EventActor } from "@buildly/shared";
+import { ApiError, decodeCursor, newId, nowIso, paginate, quotaExceeded, type EventActor } from "@buildly/shared";
 import { gatewayEvent, outboxStatement } from "../events/emit";
 import { newSigningSecret, sealSecret } from "./secrets";
 import { MAX_SUBSCRIPTIONS_PER_ORGANIZATION, type Webhook, type WebhookInput, type WebhookPatch } from "./schemas";
@@ -92,7 +92,11 @@ export async function createWebhook(env: Env, organizationId: string, given: Web
     ...patternRows(d1, organizationId, id, input.events),
   ]);
   if (!inserted?.meta.changes) {
-    throw new ApiError(422, `This organization has reached its quota of ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`);
+    throw quotaExceeded(
+      "webhooks",
+      MAX_SUBSCRIPTIONS_PER_ORGANIZATION,
+      `This organization has reached its quota of ${MAX_SUBSCRIPTIONS_PER_ORGANIZATION} webhooks. Delete one first.`,
+    );
   }
   const row = (await getRow(d1, organizationId, id))!;
   return { ...toWebhook(row), secret };

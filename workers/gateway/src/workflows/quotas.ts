@@ -1,4 +1,4 @@
-import { ApiError } from "@buildly/shared";
+import { type ApiError, quotaExceeded as sharedQuotaExceeded } from "@buildly/shared";
 
 /**
  * What one organization may keep of workflows. Templates and the instance index live in the
@@ -12,13 +12,13 @@ import { ApiError } from "@buildly/shared";
 export interface WorkflowQuotas {
   /** Bytes of one template version as stored (name, description and graph as JSON): 413 beyond. */
   template_bytes: number;
-  /** Bytes of every version of every template of the organization together: 409 beyond. */
+  /** Bytes of every version of every template of the organization together: 422 beyond. */
   template_bytes_total: number;
-  /** Templates of one organization: 409 beyond. */
+  /** Templates of one organization: 422 beyond. */
   templates: number;
-  /** Versions of one template, the first included (a change makes one): 409 beyond. */
+  /** Versions of one template, the first included (a change makes one): 422 beyond. */
   versions_per_template: number;
-  /** Instances of one organization not yet in a terminal state, children included: 409 beyond. */
+  /** Instances of one organization not yet in a terminal state, children included: 422 beyond. */
   running_instances: number;
   /** Bytes of an instance's data (JSON), after a transition's data is merged in: 422 beyond. */
   instance_data_bytes: number;
@@ -52,16 +52,9 @@ export function workflowQuotas(env: Env): WorkflowQuotas {
   return q;
 }
 
-/**
- * A count quota of the organization is full: 409 (as the children cap), with the quota's name and
- * limit, and what frees room. Not 429: waiting does not help, and 429 promises a Retry-After.
- */
+/** A count quota of the organization is full: 422 quota-exceeded, with the quota's name and limit, and what frees room. */
 export function quotaExceeded(quota: keyof WorkflowQuotas, limit: number, detail: string): ApiError {
-  return new ApiError(409, detail, {
-    type: "https://buildly.dev/problems/quota-exceeded",
-    title: "Quota exceeded",
-    extensions: { quota, limit },
-  });
+  return sharedQuotaExceeded(quota, limit, detail);
 }
 
 /** The size of a JSON value as stored, in bytes. */

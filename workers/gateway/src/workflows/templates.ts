@@ -1,6 +1,17 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ApiError, decodeCursor, newId, nowIso, paginate, type EventActor, type FieldError, type IdentityContext, afterCursor } from "@buildly/shared";
+import {
+  ApiError,
+  decodeCursor,
+  quotaExceeded as sharedQuotaExceeded,
+  newId,
+  nowIso,
+  paginate,
+  type EventActor,
+  type FieldError,
+  type IdentityContext,
+  afterCursor,
+} from "@buildly/shared";
 import { outboxInsert, outboxStatement } from "../events/emit";
 import { templateEvent } from "../events/workflow-events";
 import { withDeadline } from "../upstream/deadline";
@@ -118,14 +129,11 @@ const TOTAL_BYTES = (
 export function checkTemplateSize(quotas: WorkflowQuotas, input: TemplateInput): void {
   const bytes = versionBytes(input);
   if (bytes > quotas.template_bytes) {
-    throw new ApiError(
-      413,
+    throw sharedQuotaExceeded(
+      "template_bytes",
+      quotas.template_bytes,
       `A template version may take at most ${quotas.template_bytes} bytes (name, description and graph as JSON); this one takes ${bytes}.`,
-      {
-        type: "https://buildly.dev/problems/quota-exceeded",
-        title: "Quota exceeded",
-        extensions: { quota: "template_bytes", limit: quotas.template_bytes },
-      },
+      413,
     );
   }
 }

@@ -19,7 +19,7 @@ export const createInstance = createRoute({
     "Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it " +
     "(its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. " +
     "Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children " +
-    "included (409, problem type quota-exceeded).",
+    "included (422, problem type quota-exceeded).",
   tags,
   middleware: [authenticate, requireWorkflowPermission("create"), jsonBody(MAX_BODY)] as const,
   request: { body: jsonContentRequired(InstanceCreateSchema) },

@@ -19,7 +19,7 @@ export const createTemplate = createRoute({
     "or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving " +
     "its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem. " +
     "Quotas (problem type quota-exceeded, naming `quota` and `limit`): a version larger than 64 KiB is 413; 200 templates per " +
-    "organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 409.",
+    "organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 422.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
   request: { body: jsonContentRequired(TemplateInputSchema) },
@@ -57,7 +57,7 @@ export const updateTemplate = createRoute({
   operationId: "updateWorkflowTemplate",
   summary: "Replace a workflow template: a new version (admins only)",
   description:
-    "The whole template, checked as on create, within the same quotas (409 at 100 versions or 4 MiB of the organization's templates, " +
+    "The whole template, checked as on create, within the same quotas (422 at 100 versions or 4 MiB of the organization's templates, " +
     "413 for a version over 64 KiB). Running instances keep the version they started with; new ones get this one.",
   tags,
   middleware: [authenticate, requireAdmin, jsonBody(MAX_TEMPLATE_BYTES)] as const,
