@@ -3,6 +3,7 @@ import { ApiError, encodeCursor, eventsEnabled, logError, nowIso, problemRespons
 import { transitionEvent } from "../events/workflow-events";
 import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
 import { principalState } from "../identity/principal-status";
+import { grantRevoked } from "../identity/signin/codes";
 import type { Principal } from "../identity/tokens";
 import { actionKey, fill, runServiceAction, type ActionScope, type Undo } from "./actions";
 import type { Caller } from "./access";
@@ -835,11 +836,13 @@ export class WorkflowInstance extends DurableObject<Env> {
   private async mayStillRead(p: Principal, own: boolean): Promise<boolean> {
     const waitUntil = (x: Promise<unknown>) => this.ctx.waitUntil(x);
     try {
-      const [state, defs] = await Promise.all([
+      const [state, defs, revoked] = await Promise.all([
         principalState(this.env.DB, p, own ? p.issuer : "", { waitUntil }),
         organizationRoles(this.env.DB, p.organization_id, waitUntil),
+        // A token from a code whose grant was revoked (a replayed code) stops as every request does.
+        p.grant ? grantRevoked(this.env.DB, p.grant, waitUntil) : false,
       ]);
-      if (!state.active) return false;
+      if (!state.active || revoked) return false;
       return (effectivePermissions(defs, state.roles, [WORKFLOWS])[WORKFLOWS] ?? []).includes("read");
     } catch (err) {
       // Not known to be allowed: deliver nothing (the watcher reconnects and is checked afresh).
