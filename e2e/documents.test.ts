@@ -1,6 +1,9 @@
+// Uploads and downloads are raw requests: a file's body is its bytes, streamed both ways, and the
+// test checks Content-Length, ETag and If-None-Match itself; the missing name is a malformed
+// upload on purpose. The other calls go through the SDK (typed from /openapi.json).
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { UUID, api, expectProblem, unique } from "./helpers";
+import { UUID, api, expectApiError, expectProblem, sdk, unique } from "./helpers";
 
 const SIZE = 50 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
@@ -59,8 +62,9 @@ describe("documents: a large upload streamed through the gateway", () => {
     const notModified = await api(`/v1/documents/files/${file.id}/content`, { headers: { "if-none-match": `"${sent}"` } });
     expect(notModified.status).toBe(304);
 
-    expect((await api(`/v1/documents/files/${file.id}`, { method: "DELETE" })).status).toBe(204);
-    await expectProblem(await api(`/v1/documents/files/${file.id}/content`), 404);
+    const path = { id: file.id };
+    expect((await sdk().withResponse.DELETE("/v1/documents/files/{id}", { params: { path } })).response.status).toBe(204);
+    await expectApiError(sdk().GET("/v1/documents/files/{id}/content", { params: { path }, parseAs: "arrayBuffer" }), 404);
   }, 60_000);
 
   it("takes a chunked upload of unknown length (streamed to R2 in parts), and asks for a name (422)", async () => {

@@ -1,47 +1,47 @@
 // Events and the audit trail end to end, over HTTP only (plus one direct write to the local D1
-// state, the way an operator with the machine could tamper with the trail).
+// state, the way an operator with the machine could tamper with the trail). Calls go through the
+// SDK (typed from /openapi.json); the file upload stays raw (a file's body is its bytes).
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { checkedFetch, baseUrl, passwordToken, unique, registerOrg, type RegisteredOrg } from "./helpers";
+import type { Client, Schema } from "@buildly/sdk";
+import { describe, expect, inject, it } from "vitest";
+import { api, expectApiError, passwordToken, type RegisteredOrg, registerOrg, sdk, unique } from "./helpers";
 import { REPO_ROOT } from "./paths";
 
 const PASSWORD = "a long enough password";
 const day = [{ start: "09:00", end: "17:00" }];
 const WEEK = { mon: day, tue: day, wed: day, thu: day, fri: day, sat: [], sun: [] };
 
-type Org = RegisteredOrg;
+type Org = RegisteredOrg & { client: Client };
+type Event = Schema<"Event">;
 
-function as(org: Org, path: string, init: RequestInit = {}) {
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Bearer ${org.token}`);
-  if (typeof init.body === "string") headers.set("content-type", "application/json");
-  return checkedFetch(baseUrl() + path, { ...init, headers });
+async function org(name: string): Promise<Org> {
+  const o = await registerOrg(name);
+  return { ...o, client: sdk(o.token) };
 }
 
-async function created(org: Org, path: string, body: unknown): Promise<any> {
-  const res = await as(org, path, { method: "POST", body: JSON.stringify(body) });
-  expect(res.status, `${path}: ${await res.clone().text()}`).toBe(201);
-  return res.json();
+/** The body of an answer that must have exactly this status. */
+async function expectStatus<T>(call: Promise<{ data: T; response: Response }>, status: number, what: string): Promise<T> {
+  const { data, response } = await call;
+  expect(response.status, `${what}: ${JSON.stringify(data)}`).toBe(status);
+  return data;
 }
 
-async function read(org: Org, path: string): Promise<any> {
-  const res = await as(org, path);
-  expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
-  return res.json();
-}
+const events = (o: Org) => expectStatus(o.client.withResponse.GET("/v1/events", { params: { query: { limit: 100 } } }), 200, "/v1/events");
+const audit = (o: Org, query: { limit?: number; service?: string; actor?: string } = {}) =>
+  expectStatus(o.client.withResponse.GET("/v1/audit", { params: { query } }), 200, "/v1/audit");
+const verify = (o: Org) => expectStatus(o.client.withResponse.GET("/v1/audit/verify"), 200, "/v1/audit/verify");
 
 /** Polls GET /v1/events until every (type, subject) pair is there; the queue delivers within about a second. */
-async function eventsFor(org: Org, wanted: [string, string][]): Promise<any[]> {
-  let events: any[] = [];
+async function eventsFor(o: Org, wanted: [string, string][]): Promise<Event[]> {
+  let seen: Event[] = [];
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    events = (await read(org, "/v1/events?limit=100")).data;
-    if (wanted.every(([t, s]) => events.some((e) => e.type === t && e.subject === s))) return events;
+    seen = (await events(o)).data;
+    if (wanted.every(([t, s]) => seen.some((e) => e.type === t && e.subject === s))) return seen;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const missing = wanted.filter(([t, s]) => !events.some((e) => e.type === t && e.subject === s));
+  const missing = wanted.filter(([t, s]) => !seen.some((e) => e.type === t && e.subject === s));
   throw new Error(`events that never arrived: ${JSON.stringify(missing)}`);
 }
 
@@ -55,21 +55,38 @@ function d1(sql: string) {
 
 describe("events and the audit trail over HTTP", () => {
   it("records changes in all three services and the identity API with their actor; verify is intact, then reports a tampered row", async () => {
-    const org = await registerOrg("Events E2E");
-    const other = await registerOrg("Events E2E other");
+    const o = await org("Events E2E");
+    const other = await org("Events E2E other");
 
-    const contact = await created(org, "/v1/crm/contacts", { first_name: "Grace", last_name: "Hopper", email: `${unique("grace")}@example.com` });
-    const patched = await as(org, `/v1/crm/contacts/${contact.id}`, { method: "PATCH", body: JSON.stringify({ phone: "+12025550100" }) });
-    expect(patched.status).toBe(200);
-    const upload = await as(org, "/v1/documents/files?name=notes.txt", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello events" });
+    const contact = await expectStatus(
+      o.client.withResponse.POST("/v1/crm/contacts", { body: { first_name: "Grace", last_name: "Hopper", email: `${unique("grace")}@example.com` } }),
+      201,
+      "/v1/crm/contacts",
+    );
+    const contactPath = { params: { path: { id: contact.id } } };
+    const patched = await o.client.withResponse.PATCH("/v1/crm/contacts/{id}", { ...contactPath, body: { phone: "+12025550100" } });
+    expect(patched.response.status).toBe(200);
+    const upload = await api("/v1/documents/files?name=notes.txt", {
+      method: "POST",
+      headers: { "content-type": "text/plain", authorization: `Bearer ${o.token}` },
+      body: "hello events",
+    });
     expect(upload.status, await upload.clone().text()).toBe(201);
-    const file = (await upload.json()) as any;
-    const calendar = await created(org, "/v1/appointments/calendars", { name: "Front desk", time_zone: "Europe/London", working_hours: WEEK });
-    const user = await created(org, "/v1/users", { email: `${unique("member")}@e2e.example`, name: "Member", password: PASSWORD, roles: ["viewer"] });
-    const roles = await as(org, `/v1/users/${user.id}/roles`, { method: "PUT", body: JSON.stringify({ roles: ["editor"] }) });
-    expect(roles.status).toBe(200);
-    const gone = await as(org, `/v1/crm/contacts/${contact.id}`, { method: "DELETE" });
-    expect(gone.status).toBe(204);
+    const file = (await upload.json()) as Schema<"Documents_File">;
+    const calendar = await expectStatus(
+      o.client.withResponse.POST("/v1/appointments/calendars", { body: { name: "Front desk", time_zone: "Europe/London", working_hours: WEEK } }),
+      201,
+      "/v1/appointments/calendars",
+    );
+    const user = await expectStatus(
+      o.client.withResponse.POST("/v1/users", { body: { email: `${unique("member")}@e2e.example`, name: "Member", password: PASSWORD, roles: ["viewer"] } }),
+      201,
+      "/v1/users",
+    );
+    const roles = await o.client.withResponse.PUT("/v1/users/{id}/roles", { params: { path: { id: user.id } }, body: { roles: ["editor"] } });
+    expect(roles.response.status).toBe(200);
+    const gone = await o.client.withResponse.DELETE("/v1/crm/contacts/{id}", contactPath);
+    expect(gone.response.status).toBe(204);
 
     const wanted: [string, string][] = [
       ["crm.contact.created", contact.id],
@@ -79,57 +96,56 @@ describe("events and the audit trail over HTTP", () => {
       ["appointments.calendar.created", calendar.id],
       ["identity.user.created", user.id],
       ["identity.user.roles_changed", user.id],
-      ["identity.login.succeeded", org.user_id],
+      ["identity.login.succeeded", o.user_id],
       // Self-registration is a change too: the new admin registered themselves.
-      ["identity.user.registered", org.user_id],
+      ["identity.user.registered", o.user_id],
     ];
-    const events = await eventsFor(org, wanted);
+    const seen = await eventsFor(o, wanted);
     for (const [type, subject] of wanted) {
-      const e = events.find((x) => x.type === type && x.subject === subject);
-      expect(e, type).toMatchObject({ specversion: "1.0", organizationid: org.organization_id, actortype: "user", actorid: org.user_id });
-      expect(e.requestid).toBeTruthy();
+      const e = seen.find((x) => x.type === type && x.subject === subject);
+      expect(e, type).toMatchObject({ specversion: "1.0", organizationid: o.organization_id, actortype: "user", actorid: o.user_id });
+      expect(e!.requestid).toBeTruthy();
     }
-    expect(events.find((e) => e.type === "crm.contact.created").data).toEqual(contact);
-    expect(JSON.stringify(events)).not.toContain("hello events");
+    expect(seen.find((e) => e.type === "crm.contact.created")!.data).toEqual(contact);
+    expect(JSON.stringify(seen)).not.toContain("hello events");
     // Each event once, whatever the queue redelivered.
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
 
-    const audit = (await read(org, "/v1/audit?limit=100")).data as any[];
+    const trail = (await audit(o, { limit: 100 })).data;
     for (const [type, subject] of wanted) {
       expect(
-        audit.some((a) => a.type === type && a.subject === subject && a.actor.id === org.user_id && a.actor.type === "user"),
+        trail.some((a) => a.type === type && a.subject === subject && a.actor.id === o.user_id && a.actor.type === "user"),
         type,
       ).toBe(true);
     }
-    const crmOnly = (await read(org, `/v1/audit?service=crm&actor=${org.user_id}`)).data as any[];
+    const crmOnly = (await audit(o, { service: "crm", actor: o.user_id })).data;
     expect(crmOnly.map((a) => a.type)).toEqual(["crm.contact.deleted", "crm.contact.updated", "crm.contact.created"]);
-    expect(await read(org, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, broken: null });
+    expect(await verify(o)).toMatchObject({ intact: true, complete: true, broken: null });
 
     // The other organization sees none of it.
-    const theirs = (await read(other, "/v1/events?limit=100")).data as any[];
+    const theirs = (await events(other)).data;
     expect(theirs.some((e) => e.organizationid !== other.organization_id)).toBe(false);
     expect(theirs.some((e) => e.subject === contact.id)).toBe(false);
-    expect(((await read(other, "/v1/audit?limit=100")).data as any[]).some((a) => a.actor.id === org.user_id)).toBe(false);
+    expect((await audit(other, { limit: 100 })).data.some((a) => a.actor.id === o.user_id)).toBe(false);
 
     // Someone with the database rewrites history: verify names the entry.
-    const target = audit.find((a) => a.type === "crm.contact.updated");
+    const target = trail.find((a) => a.type === "crm.contact.updated")!;
     d1(
-      `UPDATE audit_entries SET data = '{"id":"${contact.id}","phone":"+10000000000"}' WHERE organization_id = '${org.organization_id}' AND seq = ${target.seq}`,
+      `UPDATE audit_entries SET data = '{"id":"${contact.id}","phone":"+10000000000"}' WHERE organization_id = '${o.organization_id}' AND seq = ${target.seq}`,
     );
-    const report = await read(org, "/v1/audit/verify");
+    const report = await verify(o);
     expect(report).toMatchObject({ intact: false, broken: { seq: target.seq, event_id: target.event_id, reason: "hash_mismatch" } });
-    expect((await read(other, "/v1/audit/verify")).intact).toBe(true);
+    expect((await verify(other)).intact).toBe(true);
   });
 
   it("is for admins only and answers bad filters with 422 naming the field", async () => {
-    const org = await registerOrg("Events E2E rights");
+    const o = await org("Events E2E rights");
     const email = `${unique("viewer")}@e2e.example`;
-    await created(org, "/v1/users", { email, name: "Viewer", password: PASSWORD, roles: ["viewer"] });
-    const viewer = { ...org, token: await passwordToken(email, PASSWORD) };
-    expect((await as(viewer, "/v1/audit")).status).toBe(403);
-    expect((await as(viewer, "/v1/events")).status).toBe(403);
-    const res = await as(org, "/v1/audit?from=2026-03-01T00:00:00Z&to=2026-01-01T00:00:00Z");
-    expect(res.status).toBe(422);
-    expect(((await res.json()) as any).errors.map((e: any) => String(e.path).replace(/^query\./, ""))).toContain("from");
+    await expectStatus(o.client.withResponse.POST("/v1/users", { body: { email, name: "Viewer", password: PASSWORD, roles: ["viewer"] } }), 201, "/v1/users");
+    const viewer = sdk(await passwordToken(email, PASSWORD));
+    await expectApiError(viewer.GET("/v1/audit"), 403);
+    await expectApiError(viewer.GET("/v1/events"), 403);
+    const err = await expectApiError(o.client.GET("/v1/audit", { params: { query: { from: "2026-03-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } } }), 422);
+    expect(err.errors.map((e) => String(e.path).replace(/^query\./, ""))).toContain("from");
   });
 });

@@ -1,12 +1,13 @@
 // Webhooks end to end: a receiver on a local port (allowed by WEBHOOKS_ALLOW_LOOPBACK, which
 // scripts/dev.sh sets), subscribed over the API; changes in every logic service and the identity
 // API reach it as CloudEvents signed per Standard Webhooks, verified with the standardwebhooks
-// library as a receiver would.
+// library as a receiver would. Calls to the platform go through the SDK (typed from /openapi.json).
+import type { Client } from "@buildly/sdk";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkedFetch, baseUrl, unique, registerOrg, type RegisteredOrg } from "./helpers";
+import { expectApiError, type RegisteredOrg, registerOrg, sdk, unique } from "./helpers";
 
 const PASSWORD = "e2e webhooks password 1";
 
@@ -49,21 +50,18 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-type Org = RegisteredOrg;
+type Org = RegisteredOrg & { client: Client };
 
-function call(org: Org, method: string, path: string, body?: unknown) {
-  return checkedFetch(baseUrl() + path, {
-    method,
-    headers: { authorization: `Bearer ${org.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+async function org(name: string): Promise<Org> {
+  const o = await registerOrg(name, PASSWORD, "hooks");
+  return { ...o, client: sdk(o.token) };
 }
 
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return (text ? JSON.parse(text) : undefined) as T;
+/** The body of an answer that must have exactly this status. */
+async function ok<T>(call: Promise<{ data: T; response: Response }>, status = 200): Promise<T> {
+  const { data, response } = await call;
+  expect(response.status, JSON.stringify(data)).toBe(status);
+  return data;
 }
 
 async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> {
@@ -93,29 +91,37 @@ const keyTwo = unique("two");
 
 describe("webhooks end to end", () => {
   beforeAll(async () => {
-    one = await registerOrg("Webhooks One", PASSWORD, "hooks");
-    two = await registerOrg("Webhooks Two", PASSWORD, "hooks");
-    hookOne = await ok(call(one, "POST", "/v1/webhooks", { url: `${receiverBase}/${keyOne}/ok`, events: ["*"], description: "everything" }), 201);
-    hookTwo = await ok(call(two, "POST", "/v1/webhooks", { url: `${receiverBase}/${keyTwo}/ok`, events: ["*"] }), 201);
+    one = await org("Webhooks One");
+    two = await org("Webhooks Two");
+    hookOne = await ok(
+      one.client.withResponse.POST("/v1/webhooks", { body: { url: `${receiverBase}/${keyOne}/ok`, events: ["*"], description: "everything" } }),
+      201,
+    );
+    hookTwo = await ok(two.client.withResponse.POST("/v1/webhooks", { body: { url: `${receiverBase}/${keyTwo}/ok`, events: ["*"] } }), 201);
   });
 
   it("every change in the three services and the identity API arrives, signed, once per event id", { timeout: 180_000 }, async () => {
     // Its own subscription is a change too, and it forwards everything: that event arrives as well.
     const expected: { type: string; subject: string }[] = [{ type: "webhooks.subscription.created", subject: hookOne.id }];
-    const contact = await ok(call(one, "POST", "/v1/crm/contacts", { first_name: "Hook", last_name: "Test", email: `${unique("c")}@example.com` }), 201);
+    const api = one.client.withResponse;
+    const contact = await ok(api.POST("/v1/crm/contacts", { body: { first_name: "Hook", last_name: "Test", email: `${unique("c")}@example.com` } }), 201);
     expected.push({ type: "crm.contact.created", subject: contact.id });
-    await ok(call(one, "PATCH", `/v1/crm/contacts/${contact.id}`, { last_name: "Changed" }));
+    const path = { params: { path: { id: contact.id } } };
+    await ok(api.PATCH("/v1/crm/contacts/{id}", { ...path, body: { last_name: "Changed" } }));
     expected.push({ type: "crm.contact.updated", subject: contact.id });
-    await ok(call(one, "DELETE", `/v1/crm/contacts/${contact.id}`), 204);
+    await ok(api.DELETE("/v1/crm/contacts/{id}", path), 204);
     expected.push({ type: "crm.contact.deleted", subject: contact.id });
-    const folder = await ok(call(one, "POST", "/v1/documents/folders", { name: unique("Folder") }), 201);
+    const folder = await ok(api.POST("/v1/documents/folders", { body: { name: unique("Folder") } }), 201);
     expected.push({ type: "documents.folder.created", subject: folder.id });
-    const calendar = await ok(call(one, "POST", "/v1/appointments/calendars", { name: unique("cal"), time_zone: "Europe/Berlin" }), 201);
+    const calendar = await ok(api.POST("/v1/appointments/calendars", { body: { name: unique("cal"), time_zone: "Europe/Berlin" } }), 201);
     expected.push({ type: "appointments.calendar.created", subject: calendar.id });
-    const client = await ok(call(one, "POST", "/v1/clients", { name: unique("hook-client"), roles: ["viewer"] }), 201);
-    expected.push({ type: "identity.client.created", subject: client.client_id ?? client.id });
-    const user = await ok(call(one, "POST", "/v1/users", { email: `${unique("u")}@e2e.example`, name: "Someone", password: PASSWORD, roles: ["viewer"] }), 201);
-    await ok(call(one, "PUT", `/v1/users/${user.id}/roles`, { roles: ["editor"] }));
+    const client = await ok(api.POST("/v1/clients", { body: { name: unique("hook-client"), roles: ["viewer"] } }), 201);
+    expected.push({ type: "identity.client.created", subject: client.client_id });
+    const user = await ok(
+      api.POST("/v1/users", { body: { email: `${unique("u")}@e2e.example`, name: "Someone", password: PASSWORD, roles: ["viewer"] } }),
+      201,
+    );
+    await ok(api.PUT("/v1/users/{id}/roles", { params: { path: { id: user.id } }, body: { roles: ["editor"] } }));
     expected.push({ type: "identity.user.roles_changed", subject: user.id });
 
     const got = await eventually(() => {
@@ -142,15 +148,16 @@ describe("webhooks end to end", () => {
     });
 
     // The deliveries are listed with their attempts.
-    const list = await ok(call(one, "GET", `/v1/webhooks/${hookOne.id}/deliveries?limit=100`));
+    const list = await ok(api.GET("/v1/webhooks/{id}/deliveries", { params: { path: { id: hookOne.id }, query: { limit: 100 } } }));
     expect(list.data.length).toBeGreaterThanOrEqual(expected.length);
-    expect(list.data.every((d: any) => d.status === "delivered" && d.attempts.at(-1).response_status === 204)).toBe(true);
+    expect(list.data.every((d) => d.status === "delivered" && d.attempts.at(-1)!.response_status === 204)).toBe(true);
   });
 
   it("a receiver that fails twice gets the event on the third try", { timeout: 120_000 }, async () => {
     const key = unique("flaky");
-    const flaky = await ok(call(one, "POST", "/v1/webhooks", { url: `${receiverBase}/${key}/fail-twice`, events: ["crm.company.created"] }), 201);
-    const company = await ok(call(one, "POST", "/v1/crm/companies", { name: unique("Flaky Co") }), 201);
+    const api = one.client.withResponse;
+    const flaky = await ok(api.POST("/v1/webhooks", { body: { url: `${receiverBase}/${key}/fail-twice`, events: ["crm.company.created"] } }), 201);
+    const company = await ok(api.POST("/v1/crm/companies", { body: { name: unique("Flaky Co") } }), 201);
     const got = await eventually(() => {
       const r = received.get(key) ?? [];
       return r.length >= 3 && r;
@@ -159,16 +166,19 @@ describe("webhooks end to end", () => {
     for (const r of got) new Webhook(flaky.secret).verify(r.body, r.headers);
     expect(JSON.parse(got[2]!.body)).toMatchObject({ type: "crm.company.created", subject: company.id });
     const [delivery] = await eventually(async () => {
-      const list = await ok(call(one, "GET", `/v1/webhooks/${flaky.id}/deliveries`));
+      const list = await ok(api.GET("/v1/webhooks/{id}/deliveries", { params: { path: { id: flaky.id } } }));
       return list.data[0]?.status === "delivered" && list.data;
     }, "the delivery to be delivered");
-    expect(delivery.attempts.map((a: any) => a.response_status)).toEqual([500, 500, 200]);
-    expect(delivery.attempts[0].next_retry_at).not.toBeNull();
-    await ok(call(one, "DELETE", `/v1/webhooks/${flaky.id}`), 204);
+    expect(delivery!.attempts.map((a) => a.response_status)).toEqual([500, 500, 200]);
+    expect(delivery!.attempts[0]!.next_retry_at).not.toBeNull();
+    await ok(api.DELETE("/v1/webhooks/{id}", { params: { path: { id: flaky.id } } }), 204);
   });
 
   it("a second organization's webhooks get none of the first's events, only its own", { timeout: 120_000 }, async () => {
-    const mine = await ok(call(two, "POST", "/v1/crm/contacts", { first_name: "Other", last_name: "Org", email: `${unique("o")}@example.com` }), 201);
+    const mine = await ok(
+      two.client.withResponse.POST("/v1/crm/contacts", { body: { first_name: "Other", last_name: "Org", email: `${unique("o")}@example.com` } }),
+      201,
+    );
     await eventually(() => events(keyTwo, hookTwo.secret).some((r) => r.event.subject === mine.id), "org two's own event");
     const all = events(keyTwo, hookTwo.secret);
     expect(all.every((r) => r.event.organizationid === two.organization_id)).toBe(true);
@@ -176,7 +186,7 @@ describe("webhooks end to end", () => {
     // And nothing of org two's reached org one's receiver.
     expect(events(keyOne, hookOne.secret).every((r) => r.event.organizationid === one.organization_id)).toBe(true);
     // Each organization sees only its own webhooks.
-    expect((await call(two, "GET", `/v1/webhooks/${hookOne.id}`)).status).toBe(404);
-    expect((await ok(call(two, "GET", "/v1/webhooks"))).data.map((w: any) => w.id)).toEqual([hookTwo.id]);
+    await expectApiError(two.client.GET("/v1/webhooks/{id}", { params: { path: { id: hookOne.id } } }), 404);
+    expect((await ok(two.client.withResponse.GET("/v1/webhooks"))).data.map((w) => w.id)).toEqual([hookTwo.id]);
   });
 });
