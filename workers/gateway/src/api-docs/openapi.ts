@@ -69,6 +69,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (guide: docs/data-mesh.md)" },
     ];
     const missing: string[] = [];
+    // Paths the gateway answers itself, even under a service's prefix (a calendar's secret feed URL).
+    const own = new Set(Object.keys(doc.paths ?? {}));
     for (const entry of serviceRegistry(c.env)) {
       try {
         mergeServiceDoc(doc, entry, await fetchServiceDoc(c.env, entry, c.get("requestId")));
@@ -78,7 +80,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       }
     }
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
-    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
+    addGatewayAnswers(doc, (path) => !own.has(path) && prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {
