@@ -58,6 +58,8 @@ async function checkUrlLimit(env: Env, hash: string, requestId: string): Promise
   }
 }
 
+const problem = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } };
+
 /** Registered before the service proxy, which would otherwise ask for a bearer token. */
 export function registerCalendarFeeds(app: OpenAPIHono<GatewayEnv>) {
   app.openAPIRegistry.registerPath({
@@ -84,8 +86,10 @@ export function registerCalendarFeeds(app: OpenAPIHono<GatewayEnv>) {
         description: "The calendar as an RFC 5545 iCalendar feed (as `GET /v1/appointments/calendars/{id}/calendar.ics`)",
         content: { "text/calendar": { schema: { type: "string" } } },
       },
-      404: { description: "No calendar feed has this URL", content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } } },
-      405: { description: "Method not allowed on this path", content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } } },
+      404: { description: "No calendar feed has this URL", content: problem },
+      405: { description: "Method not allowed on this path", content: problem },
+      502: { description: "The appointments service failed to answer", content: problem },
+      504: { description: "The appointments service did not answer in time", content: problem },
     },
   });
 
