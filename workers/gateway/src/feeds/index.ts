@@ -65,7 +65,8 @@ export function registerCalendarFeeds(app: OpenAPIHono<GatewayEnv>) {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: FEED_PATH,
-    operationId: "getCalendarFeedBySecretUrl",
+    // Under the appointments prefix, named as the merged services' operations are.
+    operationId: "appointments_getCalendarFeedBySecretUrl",
     summary: "A calendar's iCalendar feed at its secret URL (for calendar programs)",
     description:
       "No bearer token: the URL's secret (from `POST /v1/appointments/calendars/{id}/feed-url`) names the calendar. Read-only (GET and HEAD; " +
