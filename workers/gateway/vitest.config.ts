@@ -278,6 +278,8 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
                   // on a loaded machine the exactness test's 65 concurrent uploads saw one more.
                   window_seconds: 3600,
                 },
+                // As in wrangler.toml.
+                { name: "calendar-feeds", method: "GET", path: "/v1/appointments/feeds/{token}", scope: "ip", limit: 30, window_seconds: 60 },
                 {
                   name: "organization-settings",
                   method: ["GET", "PATCH"],

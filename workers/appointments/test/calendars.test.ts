@@ -256,6 +256,8 @@ describe("calendars", () => {
       "/calendars/{id}",
       "/calendars/{id}/availability",
       "/calendars/{id}/calendar.ics",
+      "/calendars/{id}/feed-url",
+      "/calendars/{id}/feed-url/revoke",
     ]);
     expect(Object.keys(doc.paths["/calendars/{id}"]).sort()).toEqual(["delete", "get", "patch"]);
     expect(doc.components.schemas).toHaveProperty("WorkingHours");

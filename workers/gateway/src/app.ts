@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
 import { registerApiDocs } from "./api-docs";
 import { registerEvents } from "./events";
+import { registerCalendarFeeds } from "./feeds";
 import { corsPolicy, privateResponses, refuseOddPaths, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
@@ -39,6 +40,7 @@ export function buildApp() {
   registerWorkflows(app);
   registerEvents(app);
   registerWebhooks(app);
+  registerCalendarFeeds(app);
   registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);

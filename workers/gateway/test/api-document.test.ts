@@ -38,7 +38,9 @@ function headerOf(r: Doc, name: string): Doc | undefined {
         .reduce((n: any, k: string) => n?.[k], doc)
     : h;
 }
-const proxied = (p: string) => /^\/v1\/(crm|documents|appointments)(\/|$)/.test(p);
+/** A calendar's secret feed URL is under the appointments prefix but answered by the gateway itself. */
+const FEED_URL = "/v1/appointments/feeds/{token}.ics";
+const proxied = (p: string) => /^\/v1\/(crm|documents|appointments)(\/|$)/.test(p) && p !== FEED_URL;
 const secured = (op: Doc) => (op.security ?? doc.security).length > 0;
 
 describe("the API document says what the gateway answers", () => {
@@ -84,6 +86,19 @@ describe("the API document says what the gateway answers", () => {
       expect(r?.content?.["application/problem+json"], `${method} ${path}`).toBeDefined();
       expect(headerOf(r!, "WWW-Authenticate")?.required, `${method} ${path}`).toBe(true);
     }
+  });
+
+  it("documents the secret calendar feed URL without security, with its own answers and none of the proxy's 401/403", () => {
+    const op = doc.paths[FEED_URL].get;
+    expect(op.security).toEqual([]);
+    expect(Object.keys(doc.paths[FEED_URL])).toEqual(["get"]);
+    expect(Object.keys(op.responses).sort()).toEqual(["200", "404", "405", "429", "502", "503", "504"]);
+    expect(op.responses["200"].content["text/calendar"]).toBeDefined();
+    expect(op.parameters).toContainEqual(expect.objectContaining({ name: "token", in: "path", required: true }));
+    const rotate = doc.paths["/v1/appointments/calendars/{id}/feed-url"].post;
+    expect(rotate.responses["201"].content["application/json"].schema).toBeDefined();
+    expect(rotate.security?.length ?? doc.security.length).toBeGreaterThan(0);
+    expect(doc.paths["/v1/appointments/calendars/{id}/feed-url/revoke"].post.responses["204"]).toBeDefined();
   });
 
   it("adds the gateway's own answers to every proxied operation, as shared components", () => {

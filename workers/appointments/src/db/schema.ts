@@ -87,3 +87,13 @@ export const appointmentContacts = sqliteTable(
     index("appointment_contacts_org_contact").on(t.organization_id, t.contact_id, t.created_at, t.appointment_id),
   ],
 );
+
+/** A calendar's secret feed URL, kept only as the SHA-256 (hex) of its token. */
+export const calendarFeedTokens = sqliteTable("calendar_feed_tokens", {
+  calendar_id: text("calendar_id")
+    .primaryKey()
+    .references(() => calendars.id, { onDelete: "cascade" }),
+  organization_id: text("organization_id").notNull(),
+  token_hash: text("token_hash").notNull().unique(),
+  created_at: text("created_at").notNull(),
+});

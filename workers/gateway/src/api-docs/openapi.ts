@@ -121,6 +121,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
       { name: "Data mesh", description: "Across services: the model catalog, search, and checked references (guide: docs/data-mesh.md)" },
     ];
     const missing: string[] = [];
+    // Paths the gateway answers itself, even under a service's prefix (a calendar's secret feed URL).
+    const own = new Set(Object.keys(doc.paths ?? {}));
     // The models' paths say where `join` applies: without them (the service could not describe its
     // models just now) its operations are documented without `join`, and the document is not cached.
     const catalog = await meshCatalog(c);
@@ -137,7 +139,7 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     sameSecurityEverywhere(doc);
     statedConstraints(doc, c.env);
     const prefixes = serviceRegistry(c.env).map((e) => e.prefix);
-    addGatewayAnswers(doc, (path) => prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
+    addGatewayAnswers(doc, (path) => !own.has(path) && prefixes.some((p) => path === p || path.startsWith(`${p}/`)));
     if (missing.length) {
       doc.info.description += ` Unavailable while this document was built: ${missing.join(", ")}.`;
     } else {

@@ -8,6 +8,7 @@ import { excludedStarts, expand } from "../../lib/rrule";
 import { appointmentsByIds } from "../../models";
 import { loadCalendar } from "../../scheduling/writes";
 import { seriesOf } from "../../scheduling/series";
+import { rotateFeedToken, revokeFeedToken } from "./feed-tokens";
 import type * as routes from "./feeds.routes";
 
 type E = ServiceEnv<Env>;
@@ -52,14 +53,16 @@ function feedEvent(row: AppointmentRow, timeZone: string): FeedEvent {
   };
 }
 
-export const get: RouteHandler<typeof routes.getCalendarFeed, E> = async (c) => {
-  const { id } = c.req.valid("param");
-  const org = c.get("identity").organization_id;
-  const calendar = await loadCalendar(c.env.DB, org, id);
-  if (!calendar) throw new ApiError(404, "No calendar has this id.");
+/**
+ * The calendar's iCalendar text, or undefined when the organization has no such calendar.
+ * Shared by the API route and the secret feed URL (feed-tokens.ts).
+ */
+export async function renderCalendarFeed(d1: D1Database, org: string, id: string): Promise<string | undefined> {
+  const calendar = await loadCalendar(d1, org, id);
+  if (!calendar) return undefined;
   // The ids first (small rows), then the appointments a page at a time, latest start first,
   // until the event or byte budget is spent: the rows themselves can be ~50 KB each.
-  const ids = await db(c.env.DB)
+  const ids = await db(d1)
     .select({ id: appointments.id })
     .from(appointments)
     .where(and(eq(appointments.organization_id, org), eq(appointments.calendar_id, id)))
@@ -71,7 +74,7 @@ export const get: RouteHandler<typeof routes.getCalendarFeed, E> = async (c) => 
   let bytes = 0;
   fill: for (let i = 0; i < ids.length; i += PAGE) {
     const pageIds = ids.slice(i, i + PAGE).map((r) => r.id);
-    const byId = new Map((await appointmentsByIds(c.env.DB, org, pageIds).all()).map((r) => [r.id, r]));
+    const byId = new Map((await appointmentsByIds(d1, org, pageIds).all()).map((r) => [r.id, r]));
     for (const rowId of pageIds) {
       const row = byId.get(rowId);
       if (!row) continue; // deleted meanwhile
@@ -85,9 +88,34 @@ export const get: RouteHandler<typeof routes.getCalendarFeed, E> = async (c) => 
   }
   events.reverse();
   rendered.reverse();
-  const body = renderFeed({ name: calendar.name, timeZone: calendar.time_zone, events }, rendered);
-  return c.body(body, 200, {
-    "content-type": "text/calendar; charset=utf-8",
-    "content-disposition": 'inline; filename="calendar.ics"',
+  return renderFeed({ name: calendar.name, timeZone: calendar.time_zone, events }, rendered);
+}
+
+export const FEED_HEADERS = {
+  "content-type": "text/calendar; charset=utf-8",
+  "content-disposition": 'inline; filename="calendar.ics"',
+};
+
+export const get: RouteHandler<typeof routes.getCalendarFeed, E> = async (c) => {
+  const { id } = c.req.valid("param");
+  const body = await renderCalendarFeed(c.env.DB, c.get("identity").organization_id, id);
+  if (body === undefined) throw new ApiError(404, "No calendar has this id.");
+  return c.body(body, 200, FEED_HEADERS);
+};
+
+export const rotate: RouteHandler<typeof routes.rotateCalendarFeedUrl, E> = async (c) => {
+  const { id } = c.req.valid("param");
+  const made = await rotateFeedToken(c.env.DB, c.get("identity").organization_id, id);
+  if (!made) throw new ApiError(404, "No calendar has this id.");
+  // Behind the gateway, the path the client uses (its /v1/appointments prefix).
+  const prefix = c.req.header("x-forwarded-prefix") ?? "/v1/appointments";
+  return c.json({ calendar_id: id, token: made.token, path: `${prefix}/feeds/${made.token}.ics`, created_at: made.created_at }, 201, {
+    "cache-control": "no-store",
   });
+};
+
+export const revoke: RouteHandler<typeof routes.revokeCalendarFeedUrl, E> = async (c) => {
+  const { id } = c.req.valid("param");
+  if (!(await revokeFeedToken(c.env.DB, c.get("identity").organization_id, id))) throw new ApiError(404, "No calendar has this id.");
+  return c.body(null, 204);
 };

@@ -3,6 +3,11 @@ import type { ServiceEnv } from "@buildly/shared";
 import * as handlers from "./feeds.handlers";
 import * as routes from "./feeds.routes";
 
+export { feedForTokenHash } from "./feed-tokens";
+
 export function registerFeeds(app: OpenAPIHono<ServiceEnv<Env>>) {
-  return app.openapi(routes.getCalendarFeed, handlers.get);
+  return app
+    .openapi(routes.getCalendarFeed, handlers.get)
+    .openapi(routes.rotateCalendarFeedUrl, handlers.rotate)
+    .openapi(routes.revokeCalendarFeedUrl, handlers.revoke);
 }
