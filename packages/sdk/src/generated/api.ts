@@ -63,8 +63,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * OAuth2 token endpoint (RFC 6749): password, refresh_token and client_credentials grants
-         * @description scope (space-separated): openid, profile, email, offline_access (a refresh token; password grant only), read, write (client_credentials: read and write only). Without scope: every scope the grant allows. The body is at most 16 KiB (413).
+         * OAuth2 token endpoint (RFC 6749): authorization_code (PKCE), refresh_token, client_credentials and the legacy password grant
+         * @description authorization_code: public clients send client_id and code_verifier; confidential clients also authenticate (client_secret_basic, client_secret_post or private_key_jwt). A code works once; a second use revokes every token issued from it. Refresh tokens rotate on every use, and a rotated one presented again revokes its family. scope (space-separated): openid, profile, email, offline_access (a refresh token), read, write (client_credentials: read and write only). Without scope: every scope the grant allows. password is legacy (OAuth 2.1 removes it): use the authorization code flow; a client_id, if sent, must be a known client. The body is at most 16 KiB (413).
          */
         post: operations["token"];
         delete?: never;
@@ -101,7 +101,7 @@ export interface paths {
         put?: never;
         /**
          * Create an organization with yourself as admin, or join one with an invitation token
-         * @description An invitation is accepted only while whoever created it is still an active administrator (400 otherwise). The password must follow the password rules (422).
+         * @description An invitation is accepted only while whoever created it is still an active administrator (400 otherwise). The password must follow the password rules (422). Creating an organization is refused (403) when the platform's SELF_REGISTRATION is off. With EMAIL_VERIFICATION on (the default outside local development) the new account gets a verification mail and cannot sign in before POST /v1/auth/verify-email.
          */
         post: operations["register"];
         delete?: never;
@@ -119,7 +119,7 @@ export interface paths {
         };
         /**
          * The caller: user, organization, roles and effective permissions
-         * @description Any valid access token may call this (the OpenID userinfo endpoint), whatever its scope.
+         * @description Any valid access token may call this, whatever its scope. OpenID Connect clients read GET /v1/auth/userinfo instead.
          */
         get: operations["me"];
         put?: never;
@@ -184,6 +184,136 @@ export interface paths {
          * @description Using one reset token ends every other outstanding one of the account. A password the rules refuse (422) leaves the token usable.
          */
         post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm an email address with the token from the verification mail */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification token if the account exists and is unverified (always 202) */
+        post: operations["resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint (authorization code + PKCE S256, OpenID Connect); shows the hosted login page
+         * @description A browser comes here from an application. Signed in (session cookie) and allowed: 302 to redirect_uri with code, state and iss (RFC 9207). Otherwise the login page, or the consent page for third-party clients. Errors about the client or redirect_uri are a page (400) and never redirect; other errors go to redirect_uri with error, error_description, state and iss. Codes are single-use, bound to client, redirect_uri, PKCE challenge and user, and expire after 60 s.
+         */
+        get: operations["authorize"];
+        put?: never;
+        /** The login page's forms: sign in, allow or deny, 'not you?' (CSRF-protected) */
+        post: operations["authorizeForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect userinfo: the signed-in user's claims (needs the openid scope) */
+        get: operations["userinfo"];
+        put?: never;
+        /** OpenID Connect userinfo: the signed-in user's claims (needs the openid scope) */
+        post: operations["userinfoPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * End session (OpenID Connect RP-Initiated Logout): signs the browser out
+         * @description post_logout_redirect_uri must equal one the client (id_token_hint's audience or client_id) registered. With an id_token_hint naming the signed-in user the session ends at once; otherwise the user confirms.
+         */
+        get: operations["endSession"];
+        put?: never;
+        /** The logout confirmation form (CSRF-protected) */
+        post: operations["endSessionConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Forgot password page: mails a reset token (same flow as POST /v1/auth/password-reset) */
+        get: operations["forgotPasswordPage"];
+        put?: never;
+        /** Forgot password page: mails a reset token (same flow as POST /v1/auth/password-reset) */
+        post: operations["forgotPasswordForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reset password page: a reset token and a new password */
+        get: operations["resetPasswordPage"];
+        put?: never;
+        /** Reset password page: a reset token and a new password */
+        post: operations["resetPasswordForm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -349,8 +479,8 @@ export interface paths {
         get: operations["listClients"];
         put?: never;
         /**
-         * Create a machine client for the client_credentials grant (admins only)
-         * @description The answer holds the client secret; it is not stored and cannot be shown again. The client acts for its creator: once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401.
+         * Register a client: a machine client (client_credentials) or an app that signs users in (authorization_code) (admins only)
+         * @description A confidential client with a secret gets it in the answer only; it is not stored and cannot be shown again. A machine client acts for its creator: once the creator is no longer an active administrator, its token requests answer invalid_client and its tokens 401. An app (public: PKCE only; confidential: secret or private_key_jwt) registers exact redirect URIs.
          */
         post: operations["createClient"];
         delete?: never;
@@ -370,7 +500,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke a machine client (admins only)
+         * Revoke a client (admins only; the first-party console client cannot be revoked: 409)
          * @description Its token requests fail with invalid_client from now on. Access tokens it already holds stay valid until they expire.
          */
         delete: operations["revokeClient"];
@@ -518,7 +648,7 @@ export interface paths {
         put?: never;
         /**
          * Create a workflow template (admins only)
-         * @description The graph is checked before it is stored: unknown or duplicate state keys, states that cannot be reached from the initial state or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem. Quotas (problem type quota-exceeded, naming `quota` and `limit`): a version larger than 64 KiB is 413; 200 templates per organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 409.
+         * @description The graph is checked before it is stored: unknown or duplicate state keys, states that cannot be reached from the initial state or cannot reach an end, no terminal state, a transition out of a terminal state, a timeout or wait that names no transition leaving its state, and actions naming an unknown service, model or template all answer 422, one `errors` entry per problem. Quotas (problem type quota-exceeded, naming `quota` and `limit`): a version larger than 64 KiB is 413; 200 templates per organization, 100 versions per template and 4 MiB of templates per organization (every version counted) are 422.
          */
         post: operations["createWorkflowTemplate"];
         delete?: never;
@@ -538,7 +668,7 @@ export interface paths {
         get: operations["getWorkflowTemplate"];
         /**
          * Replace a workflow template: a new version (admins only)
-         * @description The whole template, checked as on create, within the same quotas (409 at 100 versions or 4 MiB of the organization's templates, 413 for a version over 64 KiB). Running instances keep the version they started with; new ones get this one.
+         * @description The whole template, checked as on create, within the same quotas (422 at 100 versions or 4 MiB of the organization's templates, 413 for a version over 64 KiB). Running instances keep the version they started with; new ones get this one.
          */
         put: operations["updateWorkflowTemplate"];
         post?: never;
@@ -567,7 +697,7 @@ export interface paths {
         put?: never;
         /**
          * Start a workflow instance from a template's latest version
-         * @description Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it (its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children included (409, problem type quota-exceeded).
+         * @description Needs `create` on workflows. A `subject` must be a record the caller can read: the subject's service is asked for it (its own read, scoped to the organization); a missing one is 422. The instance gets a random id and its own Durable Object. Quotas: `data` of at most 64 KiB of JSON (422), at most 10,000 instances of the organization not yet ended, children included (422, problem type quota-exceeded).
          */
         post: operations["createWorkflowInstance"];
         delete?: never;
@@ -722,7 +852,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to the organization's events (admins only)
-         * @description Events whose type matches a pattern are POSTed to the URL as CloudEvents JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). The answer holds the signing secret, shown only once. 422 for a URL that is not an https URL of a public host, or a malformed pattern; 409 past the limit of webhooks per organization.
+         * @description Events whose type matches a pattern are POSTed to the URL as CloudEvents JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). The answer holds the signing secret, shown only once. 422 for a URL that is not an https URL of a public host, or a malformed pattern; 422 too past the quota of 25 webhooks per organization (counted in the INSERT itself, so concurrent creates cannot pass it together).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -801,9 +931,29 @@ export interface paths {
         put?: never;
         /**
          * Send one delivery again (admins only)
-         * @description Queues a fresh round of attempts (with retries) of the same event, with the same webhook-id, whatever became of the delivery. 409 while the webhook is paused or disabled.
+         * @description Queues a fresh round of attempts (with retries) of the same event, with the same webhook-id, once the delivery's attempts have ended (delivered, dead_lettered or cancelled). One round at a time: 409 while the delivery is still pending or retrying (also for all but one of concurrent redeliveries), and while the webhook is paused or disabled.
          */
         post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/appointments/feeds/{token}.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A calendar's iCalendar feed at its secret URL (for calendar programs)
+         * @description No bearer token: the URL's secret (from `POST /v1/appointments/calendars/{id}/feed-url`) names the calendar. Read-only (GET and HEAD; other methods 405). Rate-limited per IP address and per URL (60 per 600 s). A revoked, replaced, unknown or malformed URL answers 404, the same in every case. Answers are `private, no-store`.
+         */
+        get: operations["appointments_getCalendarFeedBySecretUrl"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1256,6 +1406,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/appointments/calendars/{id}/feed-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the calendar a new secret feed URL
+         * @description Creates the calendar's secret iCalendar feed URL, or replaces it: the previous URL answers 404 at once. The URL needs no token (calendar programs can subscribe to it), is read-only and rate-limited per IP address and per URL. Its secret is shown only in this answer; treat it as a password.
+         */
+        post: operations["appointments_rotateCalendarFeedUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/appointments/calendars/{id}/feed-url/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke the calendar's secret feed URL
+         * @description The URL answers 404 from the next request on. Revoking a calendar that has no feed URL also answers 204.
+         */
+        post: operations["appointments_revokeCalendarFeedUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/appointments/appointments": {
         parameters: {
             query?: never;
@@ -1385,6 +1575,8 @@ export interface components {
             token_type: "Bearer";
             expires_in: number;
             refresh_token?: string;
+            /** @description With the openid scope (authorization_code, or password with a client_id) */
+            id_token?: string;
             scope: string;
         };
         OAuthError: {
@@ -1393,13 +1585,23 @@ export interface components {
         };
         TokenRequest: {
             /** @enum {string} */
-            grant_type: "password" | "refresh_token" | "client_credentials";
-            /** @description password grant: the email */
+            grant_type: "authorization_code" | "refresh_token" | "client_credentials" | "password";
+            /** @description authorization_code: the code from the redirect */
+            code?: string;
+            /** @description authorization_code: the same redirect_uri as the authorization request */
+            redirect_uri?: string;
+            /** @description authorization_code: the PKCE verifier (43-128 characters) */
+            code_verifier?: string;
+            /** @description password grant (legacy): the email */
             username?: string;
             password?: string;
             refresh_token?: string;
+            /** @description Public clients: their id (PKCE authenticates them). Unknown ids are invalid_client. */
             client_id?: string;
             client_secret?: string;
+            /** @description private_key_jwt: urn:ietf:params:oauth:client-assertion-type:jwt-bearer */
+            client_assertion_type?: string;
+            client_assertion?: string;
             scope?: string;
         };
         RevokeRequest: {
@@ -1537,6 +1739,20 @@ export interface components {
              */
             new_password: string;
         };
+        EmailVerify: {
+            token: string;
+        };
+        UserInfo: {
+            sub: string;
+            /** @description The user's organization */
+            org: string;
+            /** @description With the profile scope */
+            name?: string;
+            updated_at?: number;
+            /** @description With the email scope */
+            email?: string;
+            email_verified?: boolean;
+        };
         /**
          * @example {
          *       "name": "Analytical Engines Ltd",
@@ -1563,14 +1779,17 @@ export interface components {
              */
             rate_limits?: {
                 user?: {
+                    /** @description At most 3000, and at most 3000 per 60 s as a rate. */
                     limit: number;
                     window_seconds: number;
                 };
                 client?: {
+                    /** @description At most 6000, and at most 6000 per 60 s as a rate. */
                     limit: number;
                     window_seconds: number;
                 };
                 organization?: {
+                    /** @description At most 30000, and at most 30000 per 60 s as a rate. */
                     limit: number;
                     window_seconds: number;
                 };
@@ -1683,22 +1902,23 @@ export interface components {
         RoleCreate: {
             /** @example sales */
             name: string;
-            /**
-             * @description Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway's workflows: read, create to start instances, update to take transitions).
-             * @example {
-             *       "crm": [
-             *         "create",
-             *         "read",
-             *         "update"
-             *       ],
-             *       "documents": [
-             *         "read"
-             *       ]
-             *     }
-             */
-            permissions: {
-                [key: string]: ("create" | "read" | "update" | "delete")[];
-            };
+            permissions: components["schemas"]["RolePermissionsInput"];
+        };
+        /**
+         * @description Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway's workflows: read, create to start instances, update to take transitions).
+         * @example {
+         *       "crm": [
+         *         "create",
+         *         "read",
+         *         "update"
+         *       ],
+         *       "documents": [
+         *         "read"
+         *       ]
+         *     }
+         */
+        RolePermissionsInput: {
+            [key: string]: ("create" | "read" | "update" | "delete")[];
         };
         /**
          * @example {
@@ -1710,22 +1930,7 @@ export interface components {
          *     }
          */
         RoleUpdate: {
-            /**
-             * @description Keys are "*" (every service behind the gateway), names of registered services (see GET /v1/services), or `workflows` (the gateway's workflows: read, create to start instances, update to take transitions).
-             * @example {
-             *       "crm": [
-             *         "create",
-             *         "read",
-             *         "update"
-             *       ],
-             *       "documents": [
-             *         "read"
-             *       ]
-             *     }
-             */
-            permissions: {
-                [key: string]: ("create" | "read" | "update" | "delete")[];
-            };
+            permissions: components["schemas"]["RolePermissionsInput"];
         };
         CreatedInvitation: components["schemas"]["Invitation"] & {
             /**
@@ -1779,10 +1984,10 @@ export interface components {
         };
         CreatedClient: components["schemas"]["Client"] & {
             /**
-             * @description Shown only here; the gateway keeps a hash. Use it with client_id for grant_type=client_credentials (HTTP Basic).
+             * @description Confidential clients with a secret only: shown only here; the gateway keeps a hash. HTTP Basic (or client_secret_post) at the token endpoint.
              * @example Zx8Qw3Er5Ty7Ui9Op1As2Df4Gh6Jk8Lz0Xc1Vb3Nm5Q
              */
-            client_secret: string;
+            client_secret?: string;
         };
         Client: {
             /**
@@ -1800,6 +2005,16 @@ export interface components {
             roles: string[];
             /** @enum {string} */
             status: "active" | "revoked";
+            /** @enum {string} */
+            client_type: "public" | "confidential";
+            /** @description The platform's own console client (one per organization; no consent screen). */
+            first_party: boolean;
+            /** @enum {string} */
+            token_endpoint_auth_method: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
+            grant_types: string[];
+            redirect_uris: string[];
+            post_logout_redirect_uris: string[];
+            scopes: string[];
             /**
              * Format: date-time
              * @example 2026-11-25T12:00:00.000Z
@@ -1813,9 +2028,14 @@ export interface components {
         };
         /**
          * @example {
-         *       "name": "Nightly CRM export",
-         *       "roles": [
-         *         "viewer"
+         *       "name": "Team planner (SPA)",
+         *       "client_type": "public",
+         *       "grant_types": [
+         *         "authorization_code",
+         *         "refresh_token"
+         *       ],
+         *       "redirect_uris": [
+         *         "https://planner.example.com/callback"
          *       ]
          *     }
          */
@@ -1823,12 +2043,45 @@ export interface components {
             /** @example Nightly CRM export */
             name: string;
             /**
-             * @description Role names of this organization; at least one.
+             * @description Role names the client acts with under client_credentials (required for it, at least one); other grants act as the signed-in user.
              * @example [
              *       "editor"
              *     ]
              */
-            roles: string[];
+            roles?: string[];
+            /**
+             * @description public: a browser or native app, no secret, PKCE only (token_endpoint_auth_method none). confidential: holds a secret or a key.
+             * @default confidential
+             * @enum {string}
+             */
+            client_type?: "public" | "confidential";
+            /**
+             * @description How the client authenticates at the token endpoint. Default: none for public clients, client_secret_basic (Basic or post) otherwise.
+             * @enum {string}
+             */
+            token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
+            /**
+             * @description Grants the client may use. password is legacy (OAuth 2.1 drops it).
+             * @default [
+             *       "client_credentials"
+             *     ]
+             */
+            grant_types?: ("authorization_code" | "refresh_token" | "client_credentials" | "password")[];
+            /**
+             * @description Matched exactly; a loopback IP URI matches on any port (RFC 8252).
+             * @default []
+             */
+            redirect_uris?: string[];
+            /** @default [] */
+            post_logout_redirect_uris?: string[];
+            /** @description Scopes the client may ask for; default every scope its grants allow. */
+            scopes?: ("openid" | "profile" | "email" | "offline_access" | "read" | "write")[];
+            /** @description The client's public keys (JWKS) for private_key_jwt. */
+            jwks?: {
+                keys: {
+                    [key: string]: unknown;
+                }[];
+            };
         };
         ClientList: {
             data: components["schemas"]["Client"][];
@@ -2521,6 +2774,11 @@ export interface components {
             actortype: "user" | "client" | "system";
             actorid: string | null;
             requestid: string | null;
+            /**
+             * @description Present on the events of a write that undid a step of a failed joined write; the undone steps' events carry the same requestid.
+             * @enum {boolean}
+             */
+            compensated?: true;
             /** @description The record after the change; for a delete, { id }. */
             data: {
                 [key: string]: unknown;
@@ -2542,6 +2800,8 @@ export interface components {
                 reason: "hash_mismatch" | "prev_hash_mismatch" | "missing_entry";
             } | null;
             next_from_seq: number | null;
+            /** @description Entries up to this seq were removed by retention (the organization keeps its newest events, see the docs); the walk starts after it and the first kept entry must link to the removed entry's hash. null when none were removed. */
+            pruned_through_seq: number | null;
         };
         AuditEntryList: {
             data: components["schemas"]["AuditEntry"][];
@@ -2616,7 +2876,8 @@ export interface components {
         };
         WebhookInput: {
             /**
-             * @description Where events are POSTed: an https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast addresses, `localhost`, single-label and private-suffix names (.local, .internal, ...), user information and other schemes are refused.
+             * Format: uri
+             * @description Where events are POSTed: an absolute https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast addresses, `localhost`, single-label and private-suffix names (.local, .internal, ...), user information and other schemes are refused.
              * @example https://hooks.example.com/buildly
              */
             url: string;
@@ -2630,7 +2891,8 @@ export interface components {
         };
         WebhookPatch: {
             /**
-             * @description Where events are POSTed: an https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast addresses, `localhost`, single-label and private-suffix names (.local, .internal, ...), user information and other schemes are refused.
+             * Format: uri
+             * @description Where events are POSTed: an absolute https URL of a public host. Private, loopback, link-local, shared (CGNAT), unique-local and multicast addresses, `localhost`, single-label and private-suffix names (.local, .internal, ...), user information and other schemes are refused.
              * @example https://hooks.example.com/buildly
              */
             url?: string;
@@ -2661,7 +2923,7 @@ export interface components {
             event_id: string;
             event_type: string;
             /**
-             * @description pending: queued; retrying: an attempt failed, another is due at next_retry_at; delivered: a 2xx came back; dead_lettered: every attempt failed; cancelled: the subscription was paused or disabled first.
+             * @description pending: queued; retrying: an attempt failed, another is due at next_retry_at; delivered: a 2xx came back; dead_lettered: every attempt failed, or the platform itself failed to attempt it that often (last_error says so); cancelled: the subscription was paused or disabled first.
              * @enum {string}
              */
             status: "pending" | "retrying" | "delivered" | "dead_lettered" | "cancelled";
@@ -3966,6 +4228,16 @@ export interface components {
             /** @example 2026-03-30T17:00:00+01:00 */
             local_end: string;
         };
+        Appointments_CalendarFeedUrl: {
+            /** Format: uuid */
+            calendar_id: string;
+            /** @description The secret; shown only in this answer (the service keeps only its SHA-256). */
+            token: string;
+            /** @example /v1/appointments/feeds/Jx0v7dH3Q2m9W5rR8kLpZt1bYc4nVa6sEe2uGf0hKiM.ics */
+            path: string;
+            /** Format: date-time */
+            created_at: string;
+        };
         Appointments_AppointmentList: {
             data: components["schemas"]["Appointments_Appointment"][];
             next_cursor: string | null;
@@ -4433,10 +4705,38 @@ export interface components {
     };
     parameters: {
         /**
-         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-         * @example appointments,documents
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example appointments,documents,company,deals
          */
-        MeshJoin: string;
+        MeshJoin_crm_contacts: string;
+        /**
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm companies: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example contacts
+         */
+        MeshJoin_crm_companies: string;
+        /**
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm deals: `contact`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example contact
+         */
+        MeshJoin_crm_deals: string;
+        /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm pipelines has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+        MeshJoin_crm_pipelines: string;
+        /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm activities has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+        MeshJoin_crm_activities: string;
+        /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. documents folders has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+        MeshJoin_documents_folders: string;
+        /**
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of documents files: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example contacts
+         */
+        MeshJoin_documents_files: string;
+        /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. appointments calendars has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+        MeshJoin_appointments_calendars: string;
+        /**
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of appointments appointments: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example contacts
+         */
+        MeshJoin_appointments_appointments: string;
         /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
         IdempotencyKey: string;
     };
@@ -4729,6 +5029,19 @@ export interface operations {
             };
             /** @description Malformed request (for example invalid JSON) */
             400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
@@ -5110,6 +5423,710 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailVerify"];
+            };
+        };
+        responses: {
+            /** @description Verified */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than this route accepts */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    resendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than this route accepts */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    authorize: {
+        parameters: {
+            query: {
+                response_type: "code";
+                client_id: string;
+                /** @description Exactly one the client registered (a loopback IP URI on any port) */
+                redirect_uri: string;
+                scope: string;
+                state?: string;
+                /** @description BASE64URL(SHA-256(code_verifier)), 43 characters */
+                code_challenge: string;
+                code_challenge_method: "S256";
+                nonce?: string;
+                /** @description none, login or consent */
+                prompt?: string;
+                max_age?: string;
+                login_hint?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The login or consent page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: code or error */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Where the browser goes next */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error page */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    authorizeForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    action: "login" | "allow" | "deny" | "switch";
+                    csrf: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The next page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: code or error */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Where the browser goes next */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong email or password, or a bad request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form was not posted from the login page (CSRF) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many failed sign-ins for the account Or, from the gateway: A rate limit was exceeded; the problem's `exceeded` lists the visible policies that were. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Seconds until the account may try again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @description The visible policies this call exceeded (a hidden one is never named). */
+                        exceeded?: string[];
+                    };
+                };
+            };
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    userinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Claims as the scope allows */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    userinfoPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Claims as the scope allows */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: {
+                id_token_hint?: string;
+                client_id?: string;
+                post_logout_redirect_uri?: string;
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out, or a confirmation page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description To post_logout_redirect_uri with state */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Where the browser goes next */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error page */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    endSessionConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description To post_logout_redirect_uri */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description Where the browser goes next */
+                    location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error page */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description CSRF */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    forgotPasswordPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    forgotPasswordForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Refused (the page says why) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description CSRF */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    resetPasswordPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    resetPasswordForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Refused (the page says why) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description CSRF */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             429: components["responses"]["GatewayRateLimited"];
@@ -6869,6 +7886,19 @@ export interface operations {
             };
             /** @description Not found (or not visible to this organization) */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
@@ -9042,7 +10072,7 @@ export interface operations {
     verifyAuditTrail: {
         parameters: {
             query?: {
-                /** @description Where to start (a previous answer's next_from_seq). */
+                /** @description Where to start (a previous answer's next_from_seq); a seq removed by retention starts after pruned_through_seq. */
                 from_seq?: number;
                 /** @description Entries to re-walk, at most 1000. */
                 limit?: number;
@@ -9313,19 +10343,6 @@ export interface operations {
             };
             /** @description Not allowed for this identity */
             403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    RateLimit: components["headers"]["RateLimit"];
-                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state */
-            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
@@ -9926,6 +10943,88 @@ export interface operations {
             503: components["responses"]["GatewayUnavailable"];
         };
     };
+    appointments_getCalendarFeedBySecretUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The URL's secret (43 base64url characters) */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calendar as an RFC 5545 iCalendar feed (as `GET /v1/appointments/calendars/{id}/calendar.ics`) */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Server-Timing": components["headers"]["MeshServerTiming"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description No calendar feed has this URL */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            /** @description The appointments service failed to answer */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["GatewayUnavailable"];
+            /** @description The appointments service did not answer in time */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     crm_listContacts: {
         parameters: {
             query?: {
@@ -9941,10 +11040,10 @@ export interface operations {
                 /** @description Sort by created_at, updated_at, first_name, last_name, email; a leading "-" sorts descending. Default created_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "first_name" | "-first_name" | "last_name" | "-last_name" | "email" | "-email";
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
             header?: never;
             path?: never;
@@ -9994,10 +11093,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -10008,7 +11107,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_ContactCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_ContactCreate"];
             };
         };
         responses: {
@@ -10107,10 +11206,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
             header?: never;
             path: {
@@ -10244,10 +11343,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -10260,7 +11359,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_ContactUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_ContactUpdate"];
             };
         };
         responses: {
@@ -10381,10 +11480,10 @@ export interface operations {
                 /** @description Sort by created_at, updated_at, name, domain; a leading "-" sorts descending. Default created_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "domain" | "-domain";
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm companies: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_companies"];
             };
             header?: never;
             path?: never;
@@ -10434,10 +11533,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm companies: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_companies"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -10448,7 +11547,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_CompanyCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_CompanyCreate"];
             };
         };
         responses: {
@@ -10533,10 +11632,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm companies: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_companies"];
             };
             header?: never;
             path: {
@@ -10673,10 +11772,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm companies: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_companies"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -10689,7 +11788,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_CompanyUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_CompanyUpdate"];
             };
         };
         responses: {
@@ -10798,10 +11897,10 @@ export interface operations {
                 /** @description Sort by created_at, updated_at, title, amount, expected_close_date; a leading "-" sorts descending. Default created_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "title" | "-title" | "amount" | "-amount" | "expected_close_date" | "-expected_close_date";
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm deals: `contact`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contact
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_deals"];
             };
             header?: never;
             path?: never;
@@ -10851,10 +11950,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm deals: `contact`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contact
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_deals"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -10865,7 +11964,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_DealCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_DealCreate"];
             };
         };
         responses: {
@@ -10964,10 +12063,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm deals: `contact`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contact
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_deals"];
             };
             header?: never;
             path: {
@@ -11088,10 +12187,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm deals: `contact`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contact
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_crm_deals"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -11104,7 +12203,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_DealUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_DealUpdate"];
             };
         };
         responses: {
@@ -11220,11 +12319,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Sort by created_at, updated_at, name; a leading "-" sorts descending. Default created_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name";
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm pipelines has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_pipelines"];
             };
             header?: never;
             path?: never;
@@ -11273,11 +12369,8 @@ export interface operations {
     crm_createPipeline: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm pipelines has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_pipelines"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -11288,7 +12381,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_PipelineCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_PipelineCreate"];
             };
         };
         responses: {
@@ -11372,11 +12465,8 @@ export interface operations {
     crm_getPipeline: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm pipelines has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_pipelines"];
             };
             header?: never;
             path: {
@@ -11509,11 +12599,8 @@ export interface operations {
     crm_updatePipeline: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm pipelines has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_pipelines"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -11526,7 +12613,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_PipelineUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_PipelineUpdate"];
             };
         };
         responses: {
@@ -11646,11 +12733,8 @@ export interface operations {
                 type?: "note" | "call" | "email" | "meeting";
                 /** @description Sort by occurred_at, created_at, updated_at; a leading "-" sorts descending. Default -occurred_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "occurred_at" | "-occurred_at" | "created_at" | "-created_at" | "updated_at" | "-updated_at";
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm activities has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_activities"];
             };
             header?: never;
             path?: never;
@@ -11699,11 +12783,8 @@ export interface operations {
     crm_createActivity: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm activities has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_activities"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -11714,7 +12795,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_ActivityCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_ActivityCreate"];
             };
         };
         responses: {
@@ -11812,11 +12893,8 @@ export interface operations {
     crm_getActivity: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm activities has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_activities"];
             };
             header?: never;
             path: {
@@ -11936,11 +13014,8 @@ export interface operations {
     crm_updateActivity: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. crm activities has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_crm_activities"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -11953,7 +13028,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Crm_ActivityUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Crm_ActivityUpdate"];
             };
         };
         responses: {
@@ -12063,13 +13138,7 @@ export interface operations {
     };
     crm_getOpenApi: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -12084,11 +13153,10 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Server-Timing": components["headers"]["MeshServerTiming"];
-                    "Mesh-Complete": components["headers"]["MeshComplete"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown> & components["schemas"]["MeshEmbedded"];
+                    "application/json": Record<string, unknown>;
                 };
             };
             401: components["responses"]["GatewayUnauthorized"];
@@ -12107,11 +13175,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only the folders directly inside this one; "root" for the top level. Without it, every folder. */
                 parent_id?: "root" | string;
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. documents folders has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_documents_folders"];
             };
             header?: never;
             path?: never;
@@ -12160,11 +13225,8 @@ export interface operations {
     documents_createFolder: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. documents folders has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_documents_folders"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -12175,7 +13237,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Documents_FolderCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Documents_FolderCreate"];
             };
         };
         responses: {
@@ -12273,11 +13335,8 @@ export interface operations {
     documents_getFolder: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. documents folders has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_documents_folders"];
             };
             header?: never;
             path: {
@@ -12413,11 +13472,8 @@ export interface operations {
     documents_updateFolder: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. documents folders has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_documents_folders"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -12430,7 +13486,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Documents_FolderUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Documents_FolderUpdate"];
             };
         };
         responses: {
@@ -12551,10 +13607,10 @@ export interface operations {
                 /** @description Only files whose name starts with this (a prefix, ASCII case-insensitive). */
                 name?: string;
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of documents files: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_documents_files"];
             };
             header?: never;
             path?: never;
@@ -12713,10 +13769,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of documents files: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_documents_files"];
             };
             header?: never;
             path: {
@@ -12837,10 +13893,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of documents files: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_documents_files"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -12853,7 +13909,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Documents_FileUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Documents_FileUpdate"];
             };
         };
         responses: {
@@ -12949,13 +14005,7 @@ export interface operations {
     };
     documents_getFileContent: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path: {
                 id: string;
@@ -13152,11 +14202,6 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor. */
                 cursor?: string;
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
             };
             header?: never;
             path: {
@@ -13174,13 +14219,10 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Server-Timing": components["headers"]["MeshServerTiming"];
-                    "Mesh-Complete": components["headers"]["MeshComplete"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Documents_FileVersionList"] & {
-                        data?: (components["schemas"]["Documents_FileVersion"] & components["schemas"]["MeshEmbedded"])[];
-                    };
+                    "application/json": components["schemas"]["Documents_FileVersionList"];
                 };
             };
             401: components["responses"]["GatewayUnauthorized"];
@@ -13219,13 +14261,7 @@ export interface operations {
     };
     documents_getFileVersionContent: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path: {
                 id: string;
@@ -13323,13 +14359,7 @@ export interface operations {
     };
     documents_getOpenApi: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -13344,11 +14374,10 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Server-Timing": components["headers"]["MeshServerTiming"];
-                    "Mesh-Complete": components["headers"]["MeshComplete"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown> & components["schemas"]["MeshEmbedded"];
+                    "application/json": Record<string, unknown>;
                 };
             };
             401: components["responses"]["GatewayUnauthorized"];
@@ -13365,11 +14394,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor. */
                 cursor?: string;
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. appointments calendars has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_appointments_calendars"];
             };
             header?: never;
             path?: never;
@@ -13418,11 +14444,8 @@ export interface operations {
     appointments_createCalendar: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. appointments calendars has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_appointments_calendars"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -13433,7 +14456,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Appointments_CalendarCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Appointments_CalendarCreate"];
             };
         };
         responses: {
@@ -13517,11 +14540,8 @@ export interface operations {
     appointments_getCalendar: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. appointments calendars has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_appointments_calendars"];
             };
             header?: never;
             path: {
@@ -13641,11 +14661,8 @@ export interface operations {
     appointments_updateCalendar: {
         parameters: {
             query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
+                /** @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. appointments calendars has no relationship of the platform's: only your organization's own relationships of this model give keys (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails. */
+                join?: components["parameters"]["MeshJoin_appointments_calendars"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -13658,7 +14675,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Appointments_CalendarUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Appointments_CalendarUpdate"];
             };
         };
         responses: {
@@ -13775,11 +14792,6 @@ export interface operations {
                 to: string;
                 /** @description Only free slots at least this long. */
                 duration_minutes?: number;
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
             };
             header?: never;
             path: {
@@ -13797,11 +14809,10 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Server-Timing": components["headers"]["MeshServerTiming"];
-                    "Mesh-Complete": components["headers"]["MeshComplete"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Appointments_Availability"] & components["schemas"]["MeshEmbedded"];
+                    "application/json": components["schemas"]["Appointments_Availability"];
                 };
             };
             401: components["responses"]["GatewayUnauthorized"];
@@ -13840,13 +14851,7 @@ export interface operations {
     };
     appointments_getCalendarFeed: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path: {
                 id: string;
@@ -13903,6 +14908,136 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
+    appointments_rotateCalendarFeedUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new feed URL (its secret is not shown again) */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Server-Timing": components["headers"]["MeshServerTiming"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Appointments_CalendarFeedUrl"];
+                };
+            };
+            400: components["responses"]["GatewayBadRequest"];
+            401: components["responses"]["GatewayUnauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: components["responses"]["GatewayConflict"];
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Validation failed Or, from the gateway: This Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            502: components["responses"]["GatewayBadGateway"];
+            503: components["responses"]["GatewayUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    appointments_revokeCalendarFeedUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Server-Timing": components["headers"]["MeshServerTiming"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["GatewayBadRequest"];
+            401: components["responses"]["GatewayUnauthorized"];
+            403: components["responses"]["GatewayForbidden"];
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: components["responses"]["GatewayConflict"];
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Validation failed Or, from the gateway: This Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            502: components["responses"]["GatewayBadGateway"];
+            503: components["responses"]["GatewayUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     appointments_listAppointments: {
         parameters: {
             query?: {
@@ -13917,10 +15052,10 @@ export interface operations {
                 /** @description RFC 3339 date-time with offset, after `from`. Required together with `from`. */
                 to?: string;
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of appointments appointments: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_appointments_appointments"];
             };
             header?: never;
             path?: never;
@@ -13968,10 +15103,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of appointments appointments: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_appointments_appointments"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -13982,7 +15117,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Appointments_AppointmentCreate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Appointments_AppointmentCreate"];
             };
         };
         responses: {
@@ -14081,10 +15216,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of appointments appointments: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_appointments_appointments"];
             };
             header?: never;
             path: {
@@ -14205,10 +15340,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of appointments appointments: `contacts`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example contacts
                  */
-                join?: components["parameters"]["MeshJoin"];
+                join?: components["parameters"]["MeshJoin_appointments_appointments"];
             };
             header?: {
                 /** @description Runs the request at most once per caller and key (IETF httpapi idempotency-key draft): a retry with the same request gets the stored answer (with Idempotent-Replayed: true), the same key with another request is 422, a duplicate in flight 409. Kept 24 hours. */
@@ -14221,7 +15356,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Appointments_AppointmentUpdate"] & components["schemas"]["MeshEmbeddedWrite"];
+                "application/json": components["schemas"]["Appointments_AppointmentUpdate"];
             };
         };
         responses: {
@@ -14331,13 +15466,7 @@ export interface operations {
     };
     appointments_getOpenApi: {
         parameters: {
-            query?: {
-                /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship (GET /v1/mesh/relationships lists them). At most 5 comma-separated keys; at most 20 related records per record and key (`_embedded_more` marks cut lists). Only on a model's collection or record path; an unknown key is 422. On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents
-                 */
-                join?: components["parameters"]["MeshJoin"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -14352,11 +15481,10 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Server-Timing": components["headers"]["MeshServerTiming"];
-                    "Mesh-Complete": components["headers"]["MeshComplete"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown> & components["schemas"]["MeshEmbedded"];
+                    "application/json": Record<string, unknown>;
                 };
             };
             401: components["responses"]["GatewayUnauthorized"];
