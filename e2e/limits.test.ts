@@ -79,6 +79,8 @@ describe("rate limits over HTTP", () => {
   it("limits an API client on its own", async () => {
     const admin3 = await registerOrg("Client over HTTP");
     const { client_id, client_secret } = await sdk(admin3).POST("/v1/clients", { body: { name: "m", roles: ["viewer"] } });
+    // A confidential client (the default) is given its secret once.
+    if (!client_secret) throw new Error("a confidential client comes with its secret");
     await setLimits(admin3, { client: { limit: 4, window_seconds: 60 } });
     const machine = createClient({
       baseUrl: baseUrl(),
