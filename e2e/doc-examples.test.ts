@@ -29,6 +29,7 @@ const GUIDES = [
   "docs/deploying.md",
   "docs/security.md",
   "docs/benchmarks.md",
+  "docs/sdk.md",
   "workers/crm/README.md",
   "workers/documents/README.md",
   "workers/appointments/README.md",

@@ -80,6 +80,8 @@ describe("GET /docs (swagger-ui from our own assets)", () => {
       await crmOp.waitFor({ state: "visible", timeout: 15_000 });
       expect(await page.locator(".opblock").count()).toBeGreaterThan(10);
       for (const path of ["/v1/documents/files", "/v1/appointments/calendars"]) {
+        // swagger-ui draws the tags one after another: wait for this one's block rather than count at once.
+        await page.locator(`.opblock [data-path="${path}"]`).first().waitFor({ state: "attached", timeout: 15_000 });
         expect(await page.locator(`.opblock [data-path="${path}"]`).count(), path).toBeGreaterThan(0);
       }
       await expect.poll(() => page.locator(".info .title").textContent()).toContain("Buildly Edge API");
