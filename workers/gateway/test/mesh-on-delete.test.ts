@@ -51,6 +51,15 @@ describe("on_delete of the built-in contacts -> appointments relationship (set_n
     expect((await (await api.get(`/v1/appointments/appointments/${alone.id}`)).json<Row>()).attendees).toEqual([]);
   });
 
+  it("clears the references whatever the spelling of the DELETE's path", async () => {
+    for (const spelling of ["%63ontacts", "contact%73", "%63%6F%6e%74%61%63%74%73"]) {
+      const [ada, bob] = await Promise.all([api.contact(), api.contact()]);
+      const meeting = await api.appointment(calendar.id, [ada, bob]);
+      expect((await api.del(`/v1/crm/${spelling}/${ada.id}`)).status, spelling).toBe(204);
+      expect(attendeeIds(await (await api.get(`/v1/appointments/appointments/${meeting.id}`)).json<Row>()), spelling).toEqual([bob.id]);
+    }
+  });
+
   it("another organization deleting the same id changes nothing here", async () => {
     const ada = await api.contact();
     const meeting = await api.appointment(calendar.id, [ada]);
