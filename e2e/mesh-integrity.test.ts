@@ -127,3 +127,26 @@ describe("one path to every write, over HTTP", () => {
     expect(patched.status, patched.text).toBe(422);
   });
 });
+
+describe("on_delete over HTTP", () => {
+  it("deleting a contact who attends an appointment with a demo contact removes them; the appointment remains", async () => {
+    const made = await postJson("/v1/crm/contacts", { first_name: "Leaving", last_name: unique("contact"), email: `${unique("leaving")}@e2e.example` });
+    expect(made.status, await made.clone().text()).toBe(201);
+    const leaving = ((await made.json()) as { id: string }).id;
+    const booked = await postJson("/v1/appointments/appointments", {
+      calendar_id: await calendar(),
+      title: unique("meeting"),
+      ...slot(),
+      attendees: [attendee(leaving), attendee(GRACE)],
+    });
+    expect(booked.status, await booked.clone().text()).toBe(201);
+    const appointment = ((await booked.json()) as { id: string }).id;
+
+    expect((await api(`/v1/crm/contacts/${leaving}`, { method: "DELETE" })).status).toBe(204);
+    expect((await api(`/v1/crm/contacts/${leaving}`)).status).toBe(404);
+    const after = await api(`/v1/appointments/appointments/${appointment}`);
+    expect(after.status).toBe(200);
+    const attendees = ((await after.json()) as { attendees: { contact_id: string | null }[] }).attendees;
+    expect(attendees.map((a) => a.contact_id)).toEqual([GRACE]);
+  });
+});

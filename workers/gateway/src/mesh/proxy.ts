@@ -12,6 +12,7 @@ import { joinedWrite } from "./embed/write";
 import { joinKeys, joinPaths, locateOrRefuse, withoutJoin } from "./join-param";
 import { unlinkRecord } from "./joins/store";
 import { catalogView } from "./models";
+import { beforeDelete } from "./on-delete";
 import type { Row } from "./rpc";
 
 /** A joined answer is built from several reads: the service's validators do not describe it. */
@@ -19,7 +20,8 @@ const CONDITIONAL_REQUEST_HEADERS = ["if-none-match", "if-modified-since", "if-m
 
 /**
  * The data mesh in front of every service route: `?join=` on a GET embeds related records, on a
- * POST or PATCH writes them too; a successful DELETE of a record removes its join records.
+ * POST or PATCH writes them too; a DELETE of a record first applies the relationships' on_delete,
+ * and once it succeeded removes the record's join records.
  * Everything else is the plain forward.
  */
 export const meshForward: ServiceHandler = async (c, entry) => {
@@ -27,8 +29,11 @@ export const meshForward: ServiceHandler = async (c, entry) => {
   const method = c.req.method;
   const keys = url.searchParams.has("join") ? joinKeys(url) : [];
   if (!keys.length || method === "HEAD") {
+    // A DELETE first applies the relationships' on_delete to the records naming the record (mesh/on-delete.ts).
+    const putBack = method === "DELETE" ? await beforeDelete(c, entry.name, url.pathname.slice(entry.prefix.length)) : undefined;
     const response = await forward(c, entry, url.searchParams.has("join") ? { search: withoutJoin(url) } : {});
     if (method === "DELETE" && response.ok) await unlinkDeleted(c, entry, url);
+    if (method === "DELETE" && !response.ok && putBack) await putBack();
     return response;
   }
   if (method !== "GET" && method !== "POST" && method !== "PATCH") {

@@ -3,6 +3,9 @@ import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 export const RELATIONSHIP_KINDS = ["join_records", "field"] as const;
 export type RelationshipKind = (typeof RELATIONSHIP_KINDS)[number];
 export type FieldSide = "origin" | "related";
+/** What deleting a referenced record does to the records referring to it (mesh/on-delete.ts). */
+export const ON_DELETE_ACTIONS = ["restrict", "set_null", "cascade", "unlink"] as const;
+export type OnDelete = (typeof ON_DELETE_ACTIONS)[number];
 
 /** An organization's own relationships (the platform's defaults live in code). */
 export const meshRelationships = sqliteTable("mesh_relationships", {
@@ -17,6 +20,7 @@ export const meshRelationships = sqliteTable("mesh_relationships", {
   kind: text("kind", { enum: RELATIONSHIP_KINDS }).notNull(),
   field: text("field"),
   field_on: text("field_on", { enum: ["origin", "related"] }),
+  on_delete: text("on_delete", { enum: ON_DELETE_ACTIONS }).notNull(),
   created_at: text("created_at").notNull(),
 });
 export type RelationshipRow = typeof meshRelationships.$inferSelect;

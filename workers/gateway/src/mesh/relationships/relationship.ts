@@ -1,4 +1,4 @@
-import type { FieldSide, RelationshipKind, RelationshipRow } from "../db/schema";
+import type { FieldSide, OnDelete, RelationshipKind, RelationshipRow } from "../db/schema";
 
 export interface ModelRef {
   service: string;
@@ -19,6 +19,8 @@ export interface Relationship {
   field: string | null;
   /** kind = field: which side's model holds `field`. */
   field_on: FieldSide | null;
+  /** What deleting a record of the side `field` names does to the records naming it (join_records: `unlink`). */
+  on_delete: OnDelete;
   builtin: boolean;
   created_at: string;
 }
@@ -33,6 +35,7 @@ export function fromRow(r: RelationshipRow): Relationship {
     kind: r.kind,
     field: r.field,
     field_on: r.field_on,
+    on_delete: r.on_delete,
     builtin: false,
     created_at: r.created_at,
   };

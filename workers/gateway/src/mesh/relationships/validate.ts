@@ -1,5 +1,5 @@
 import { ApiError, type FieldError, type MeshModel } from "@buildly/shared";
-import type { FieldSide, RelationshipKind } from "../db/schema";
+import type { FieldSide, OnDelete, RelationshipKind } from "../db/schema";
 import { fieldOf, type CatalogView } from "../models";
 import { keysOf, sameModel, type ModelRef, type Relationship } from "./relationship";
 
@@ -11,6 +11,7 @@ export interface RelationshipInput {
   kind: RelationshipKind;
   field?: string;
   field_on?: FieldSide;
+  on_delete?: OnDelete;
 }
 
 /** The top-level names of a model's fields (`attendees[].contact_id` is under `attendees`). */
@@ -56,6 +57,12 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
     errors.push({ path: "reverse_key", message: `${input.related.model} has a field named ${input.reverse_key}` });
 
   let fieldOn: FieldSide | null = null;
+  if (input.kind === "join_records") {
+    if (input.on_delete !== undefined && input.on_delete !== "unlink")
+      errors.push({ path: "on_delete", message: "A join_records relationship's records are unlinked on delete (on_delete: unlink)" });
+  } else if (input.on_delete === "unlink") {
+    errors.push({ path: "on_delete", message: "unlink is for join_records relationships; a field relationship takes restrict, set_null or cascade" });
+  }
   if (input.kind === "join_records") {
     if (input.field !== undefined || input.field_on !== undefined) errors.push({ path: "field", message: "Only a field relationship names a field" });
   } else if (input.field === undefined) {

@@ -73,6 +73,7 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
     kind: input.kind,
     field: input.kind === "field" ? input.field! : null,
     field_on: fieldOn,
+    on_delete: input.on_delete ?? (input.kind === "join_records" ? "unlink" : "set_null"),
     created_at: nowIso(),
   };
   let inserted: D1Result | undefined;
@@ -83,8 +84,8 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
     const event = gatewayEvent(actorOf(c), "mesh.relationship.created", { subject: row.id, organizationid: organization_id, data: { ...fromRow(row) } });
     [inserted] = await c.env.DB.batch([
       c.env.DB.prepare(
-        `INSERT INTO mesh_relationships (id, organization_id, key, reverse_key, origin_service, origin_model, related_service, related_model, kind, field, field_on, created_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+        `INSERT INTO mesh_relationships (id, organization_id, key, reverse_key, origin_service, origin_model, related_service, related_model, kind, field, field_on, created_at, on_delete)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14
          WHERE (SELECT count(*) FROM mesh_relationships WHERE organization_id = ?2) < ?13`,
       ).bind(
         row.id,
@@ -100,6 +101,7 @@ export const create: RouteHandler<typeof routes.createRelationship, GatewayEnv> 
         row.field_on,
         row.created_at,
         MAX_RELATIONSHIPS,
+        row.on_delete,
       ),
       c.env.DB.prepare(
         `INSERT INTO mesh_relationship_keys (organization_id, service, model, key, relationship_id)

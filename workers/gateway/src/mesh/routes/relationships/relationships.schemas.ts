@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, TimestampSchema, listResponseSchema } from "@buildly/shared";
-import { RELATIONSHIP_KINDS } from "../../db/schema";
+import { ON_DELETE_ACTIONS, RELATIONSHIP_KINDS } from "../../db/schema";
 
 export const KEY_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 
@@ -19,6 +19,13 @@ export const ModelRefSchema = z
 
 const FieldSideSchema = z.enum(["origin", "related"]);
 
+const ON_DELETE_DESCRIPTION =
+  "What deleting a record of the side that `field` names does to the records naming it: `restrict` refuses the delete (409) while any do; " +
+  "`set_null` clears the field (removes the entry from a list such as `attendees`); `cascade` deletes them; `unlink` (join_records, the only " +
+  "choice there) removes the join records. Enforced by the gateway for relationships between two services, on the caller's permissions, " +
+  "at most 40 referring records per delete (beyond that the delete is refused with 409). Within one service, the service's own rules apply.";
+const OnDeleteSchema = z.enum(ON_DELETE_ACTIONS);
+
 export const RelationshipSchema = z
   .object({
     id: IdSchema,
@@ -34,6 +41,7 @@ export const RelationshipSchema = z
     }),
     field: z.string().nullable().openapi({ description: "kind = field: the field holding the id (`attendees[].contact_id` walks a list).", example: null }),
     field_on: FieldSideSchema.nullable().openapi({ description: "kind = field: which side's model holds `field`.", example: null }),
+    on_delete: OnDeleteSchema.openapi({ description: ON_DELETE_DESCRIPTION, example: "unlink" }),
     builtin: z.boolean().openapi({ description: "A platform default, in force for every organization; it cannot be deleted." }),
     created_at: TimestampSchema,
   })
@@ -51,6 +59,9 @@ export const RelationshipCreateSchema = z
     field: z.string().min(1).max(200).optional().openapi({ description: "Required for kind = field; absent for join_records." }),
     field_on: FieldSideSchema.optional().openapi({
       description: "Which side holds `field`. Optional: by default the side whose model has the field (the origin when both do).",
+    }),
+    on_delete: OnDeleteSchema.optional().openapi({
+      description: `${ON_DELETE_DESCRIPTION} Default: \`set_null\` for kind = field, \`unlink\` for join_records.`,
     }),
   })
   .strict()
