@@ -2228,6 +2228,12 @@ export interface components {
              * @enum {string|null}
              */
             field_on: "origin" | "related" | null;
+            /**
+             * @description What deleting a record of the side that `field` names does to the records naming it: `restrict` refuses the delete (409) while any do; `set_null` clears the field (removes the entry from a list such as `attendees`); `cascade` deletes them; `unlink` (join_records, the only choice there) removes the join records. Enforced by the gateway for relationships between two services, on the caller's permissions, at most 40 referring records per delete (beyond that the delete is refused with 409). Within one service, the service's own rules apply.
+             * @example unlink
+             * @enum {string}
+             */
+            on_delete: "restrict" | "set_null" | "cascade" | "unlink";
             /** @description A platform default, in force for every organization; it cannot be deleted. */
             builtin: boolean;
             /**
@@ -2274,6 +2280,11 @@ export interface components {
              * @enum {string}
              */
             field_on?: "origin" | "related";
+            /**
+             * @description What deleting a record of the side that `field` names does to the records naming it: `restrict` refuses the delete (409) while any do; `set_null` clears the field (removes the entry from a list such as `attendees`); `cascade` deletes them; `unlink` (join_records, the only choice there) removes the join records. Enforced by the gateway for relationships between two services, on the caller's permissions, at most 40 referring records per delete (beyond that the delete is refused with 409). Within one service, the service's own rules apply. Default: `set_null` for kind = field, `unlink` for join_records.
+             * @enum {string}
+             */
+            on_delete?: "restrict" | "set_null" | "cascade" | "unlink";
         };
         MeshJoinList: {
             data: components["schemas"]["MeshJoin"][];
