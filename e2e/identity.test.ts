@@ -4,7 +4,7 @@ import * as oidc from "openid-client";
 import { SignJWT, decodeJwt, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { activeSigningKey } from "./forge";
-import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, checkedFetch, expectProblem, passwordToken, postJson, unique, registerOrg } from "./helpers";
+import { DEMO_ADMIN, DEMO_ORG, anon, api, baseUrl, checkedFetch, expectApiError, expectProblem, passwordToken, sdk, unique, registerOrg } from "./helpers";
 
 const PASSWORD = "a long enough password";
 
@@ -13,7 +13,7 @@ describe("a standard OAuth2/OpenID client library against the gateway", () => {
     // The library's own calls are checked against the API document like every other.
     const opts = { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: checkedFetch };
     // The password grant (legacy) takes a known client only: the organization's first-party console client.
-    const listed = (await (await api("/v1/clients?limit=100")).json()) as { data: { client_id: string; first_party: boolean }[] };
+    const listed = await sdk().GET("/v1/clients", { params: { query: { limit: 100 } } });
     const consoleId = listed.data.find((c) => c.first_party)!.client_id;
     const publicClient = await oidc.discovery(new URL(baseUrl()), consoleId, undefined, oidc.None(), opts);
     expect(publicClient.serverMetadata().token_endpoint).toBe(`${baseUrl()}/v1/auth/token`);
@@ -26,7 +26,7 @@ describe("a standard OAuth2/OpenID client library against the gateway", () => {
     expect(tokens.token_type.toLowerCase()).toBe("bearer");
     expect(tokens.expires_in).toBe(900);
     expect(decodeJwt(tokens.access_token)).toMatchObject({ org: DEMO_ORG, roles: ["admin"] });
-    expect((await api("/v1/crm/contacts?limit=1", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(200);
+    expect((await sdk(tokens.access_token).withResponse.GET("/v1/crm/contacts", { params: { query: { limit: 1 } } })).response.status).toBe(200);
 
     const refreshed = await oidc.refreshTokenGrant(publicClient, tokens.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
@@ -34,15 +34,16 @@ describe("a standard OAuth2/OpenID client library against the gateway", () => {
     await expect(oidc.refreshTokenGrant(publicClient, refreshed.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
 
     // A machine client, created by an admin, uses client_credentials with HTTP Basic.
-    const created = await postJson("/v1/clients", { name: unique("e2e-machine"), roles: ["viewer"] });
-    expect(created.status).toBe(201);
-    const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+    const created = await sdk().withResponse.POST("/v1/clients", { body: { name: unique("e2e-machine"), roles: ["viewer"] } });
+    expect(created.response.status).toBe(201);
+    const { client_id, client_secret } = created.data;
+    if (!client_secret) throw new Error("a confidential client comes with its secret");
     const machine = await oidc.discovery(new URL(baseUrl()), client_id, undefined, oidc.ClientSecretBasic(client_secret), opts);
     const cc = await oidc.clientCredentialsGrant(machine, { scope: "api" });
     expect(cc.refresh_token).toBeUndefined();
-    const auth = { authorization: `Bearer ${cc.access_token}` };
-    expect((await api("/v1/crm/contacts?limit=1", { headers: auth })).status).toBe(200);
-    await expectProblem(await api("/v1/crm/contacts", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" }), 403);
+    const viewer = sdk(cc.access_token);
+    expect((await viewer.withResponse.GET("/v1/crm/contacts", { params: { query: { limit: 1 } } })).response.status).toBe(200);
+    await expectApiError(viewer.POST("/v1/crm/contacts", { body: { first_name: "Not", last_name: "Allowed", email: `${unique("viewer")}@e2e.example` } }), 403);
   });
 });
 
@@ -61,7 +62,7 @@ describe("bad tokens over HTTP: 401 and nothing changed", () => {
     });
     await expectProblem(res, 401);
     expect(res.headers.get("www-authenticate"), label).toMatch(/^Bearer/);
-    const search = (await (await api("/v1/crm/contacts?limit=100")).json()) as { data: { email: string }[] };
+    const search = await sdk().GET("/v1/crm/contacts", { params: { query: { limit: 100 } } });
     expect(
       search.data.some((c) => c.email === email),
       label,
@@ -403,8 +404,8 @@ describe("security over HTTP", () => {
     expect(t.scope).toBe("openid");
     expect(t.refresh_token).toBeUndefined();
     const auth = { authorization: `Bearer ${t.access_token}` };
-    expect((await api("/v1/auth/me", { headers: auth })).status).toBe(200);
-    await expectProblem(await api("/v1/crm/contacts", { headers: auth }), 403);
+    expect((await sdk(t.access_token).withResponse.GET("/v1/auth/me")).response.status).toBe(200);
+    await expectApiError(sdk(t.access_token).GET("/v1/crm/contacts"), 403);
     const write = await api("/v1/crm/contacts", {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
