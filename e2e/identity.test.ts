@@ -353,12 +353,20 @@ describe("security over HTTP", () => {
 
   for (const path of ["/v1/auth/token", "/v1/auth/revoke", "/v1/auth/password-reset"]) {
     for (const mode of ["declared", "chunked"] as const) {
-      it(`request sizes: ${path} answers 413 to a 400 MB body (${mode}) without reading it`, async () => {
+      // Declared past the gateway's bound for unread bodies (http/unread-body.ts), the body is never
+      // read; sent chunked, the unread rest (32 MiB here, under the bound) is read and dropped so
+      // that the client finishes sending and gets the answer instead of a reset.
+      const how = mode === "declared" ? "without reading it" : "after dropping the unread rest";
+      it(`request sizes: ${path} answers 413 to an oversized body (${mode}) ${how}`, async () => {
         const type = path === "/v1/auth/password-reset" ? "application/json" : "application/x-www-form-urlencoded";
         const answer = await untilGatewayAnswers(() => postOversized(path, type, mode));
         expect(answer.status, `after ${answer.sent} bytes sent: ${answer.contentType} ${answer.body}`).toBe(413);
-        expect(answer.bodyFinished).toBe(false);
-        expect(answer.sent).toBeLessThan(32 * 1024 * 1024);
+        if (mode === "declared") {
+          expect(answer.bodyFinished).toBe(false);
+          expect(answer.sent).toBeLessThan(32 * 1024 * 1024);
+        } else {
+          expect(answer.bodyFinished).toBe(true);
+        }
         const body = JSON.parse(answer.body);
         if (path === "/v1/auth/password-reset") expect(body.status).toBe(413);
         else expect(body.error).toBe("invalid_request");
