@@ -3,19 +3,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { api, baseUrl } from "./helpers";
-import { ARTIFACTS_DIR } from "./paths";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { ARTIFACTS_DIR, CHROMIUM, CHROMIUM_ARGS } from "./paths";
 
 /** Every URL the page loads from its markup: <script src>, <link href>, <img src>. */
 function assetUrls(html: string): string[] {

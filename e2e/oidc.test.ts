@@ -9,18 +9,7 @@ import * as client from "openid-client";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anon, baseUrl, registerOrg, type RegisteredOrg } from "./helpers";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { CHROMIUM, CHROMIUM_ARGS } from "./paths";
 
 /** The relying party's registered redirect: loopback, so any port matches (RFC 8252); the test's own server answers it. */
 const REDIRECT = "http://127.0.0.1/callback";
