@@ -35,9 +35,12 @@ const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-
 /**
  * Counts a body of unknown length on its way through and cuts it off past `maxBytes`. The
  * client's body is not cancelled then (`preventCancel`): once the pipe has stopped (`stopped`),
- * the gateway reads and drops the rest after its 413 (http/unread-body.ts).
+ * the gateway reads and drops the rest after its 413 (http/unread-body.ts). `release` stops the
+ * pipe when the service answered without reading the body whole (a limit of its own smaller than
+ * the gateway's): the client's body is let go so that its rest can be dropped the same way.
  */
 function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
+  const abort = new AbortController();
   let seen = 0;
   let exceeded = false;
   const transform = new TransformStream<Uint8Array, Uint8Array>({
@@ -49,8 +52,12 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
       } else controller.enqueue(chunk);
     },
   });
-  const stopped = body.pipeTo(transform.writable, { preventCancel: true }).catch(() => undefined);
-  return { stream: transform.readable, exceeded: () => exceeded, stopped };
+  const stopped = body.pipeTo(transform.writable, { preventCancel: true, signal: abort.signal }).catch(() => undefined);
+  const release = () => {
+    abort.abort();
+    return stopped;
+  };
+  return { stream: transform.readable, exceeded: () => exceeded, stopped, release };
 }
 
 /** The client's headers as a service receives them: no credentials or hop-by-hop ones; our request id and trace context. */
@@ -129,6 +136,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
 
   const method = c.req.method;
   let stopped: Promise<void> = Promise.resolve();
+  let release: () => Promise<void> = () => Promise.resolve();
   // The pipe lets go of the client's body before the 413, so that its rest can be read and dropped.
   const overLimit = async (): Promise<never> => {
     await stopped;
@@ -151,6 +159,8 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
       await response.body?.cancel();
       await overLimit();
     }
+    // The service has answered: what it did not read of the body is the gateway's to drop.
+    await release();
     return rewriteResponse(response, entry);
   };
 
@@ -166,7 +176,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
     const declared = Number(c.req.header("content-length") ?? "NaN");
     if (Number.isFinite(declared) && declared > entry.max_body_bytes) throw tooLarge(entry.max_body_bytes);
     if (Number.isFinite(declared)) body = c.req.raw.body;
-    else ({ stream: body, exceeded, stopped } = limitBody(c.req.raw.body, entry.max_body_bytes));
+    else ({ stream: body, exceeded, stopped, release } = limitBody(c.req.raw.body, entry.max_body_bytes));
   }
   return call(body, exceeded);
 }
