@@ -33,7 +33,7 @@ function expectQuota(problem: Row, quota: string) {
   expect(problem).toMatchObject({
     status: 422,
     type: "https://buildly.dev/problems/quota-exceeded",
-    title: "Quota Exceeded",
+    title: "Quota exceeded",
     quota,
     limit: (MESH_QUOTAS as Row)[quota],
   });
