@@ -3,7 +3,9 @@
 import { describe, expect, it } from "vitest";
 
 const modules = ["../scripts/deploy.mjs", "../scripts/lib/workers.mjs"];
-const [{ stillNeeded }, { discoverWorkers }] = await Promise.all(modules.map((m) => import(m)));
+// Resolved against this file, not left to the bundler: a bare relative specifier in a dynamic
+// import resolved to /scripts/... on CI's checkout (a clean clone under another root).
+const [{ stillNeeded }, { discoverWorkers }] = await Promise.all(modules.map((m) => import(/* @vite-ignore */ new URL(m, import.meta.url).href)));
 
 describe("the deploy dry run's list of what a real deploy still needs", () => {
   it("names every D1 without a database_id, the R2 bucket, the gateway's secret, an empty ISSUER and the login", () => {
