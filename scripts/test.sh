@@ -28,7 +28,10 @@ trap stop_e2e EXIT
 bash e2e/ensure-chromium.sh
 if [ $# -eq 0 ]; then
   echo "== end-to-end tests: started in the background (output below, after the Workers' tests)"
-  setsid vitest run --project e2e "${REPORT[@]}" --outputFile.json=.test-results/e2e.json >.test-results/e2e.log 2>&1 &
+  # The install above is done (the platform's own `npm run dev` would repeat it); the platform starts
+  # while the checks below take the other core, so it gets longer than alone to answer.
+  SKIP_INSTALL=1 BUILDLY_E2E_READY_TIMEOUT_MS="${BUILDLY_E2E_READY_TIMEOUT_MS:-600000}" \
+    setsid vitest run --project e2e "${REPORT[@]}" --outputFile.json=.test-results/e2e.json >.test-results/e2e.log 2>&1 &
   E2E_PID=$!
 fi
 
