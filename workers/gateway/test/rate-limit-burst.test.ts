@@ -79,7 +79,8 @@ async function expectAgreeing429(res: Response, policy: string) {
   expect(body.detail).toContain(`Retry in ${retryAfter} s`);
 }
 
-describe("a burst with leases admits what is left", () => {
+// Wide: a burst of 1,300 through workerd takes tens of seconds on a loaded 2-core machine.
+describe("a burst with leases admits what is left", { timeout: 180_000 }, () => {
   it("from a cold isolate: 3N at once against a fresh key admit N, plus what came back meanwhile", async () => {
     const admin = await registerOrganization("Burst cold");
     const token = await memberWithLimit(admin, 300);
@@ -136,7 +137,7 @@ describe("a burst with leases admits what is left", () => {
 });
 
 describe("a refused request takes the permits its isolate holds", () => {
-  it("lapsed unspent while it was refused: it gives them back and is admitted, and as many other refused requests as were given back", async () => {
+  it("lapsed unspent while it was refused: it gives them back and is admitted, and as many other refused requests as the object then has room for", async () => {
     const ip = freshIp("198.19");
     const { object, key, checks, stub } = limited({ kind: "ip", ip });
     // Half the allowance spent (so the lease's hold costs nothing on top), then this isolate's
@@ -148,8 +149,8 @@ describe("a refused request takes the permits its isolate holds", () => {
     expect(lease.permits).toBe(8);
     recordAcquired(key, Date.now() - 2 * LEASE_HOLD_MS, lease);
     // What is left (peekAll's remaining counts the next request; a bigger charge is a debt).
+    // (A permit comes back every 60 ms: a loaded machine may see one or two more, counted below.)
     await stub.charge(checks, (await stub.peekAll(checks))[0]!.remaining + 1);
-    expect((await stub.peekAll(checks))[0]!.allowed).toBe(false);
     expect(unspent(key)).toEqual({ live: 0, lapsed: 8 });
     // Twenty refused requests at once: eight find the permits (and what came back meanwhile).
     const again = await Promise.all(Array.from({ length: 20 }, () => afterRefusal(env, object, checks, key)));
@@ -165,9 +166,10 @@ describe("a refused request takes the permits its isolate holds", () => {
     const ip = freshIp("198.19");
     const { object, key, checks, stub } = limited({ kind: "ip", ip });
     const lease = await stub.acquire(checks, false);
-    recordAcquired(key, Date.now(), lease);
     await stub.charge(checks, 1000);
     const before = await stub.peekAll(checks);
+    // Landed just now (recorded after the calls above, so that a slow machine cannot let it lapse).
+    recordAcquired(key, Date.now(), lease);
     const again = await afterRefusal(env, object, checks, key);
     expect(again?.every((d) => d.allowed)).toBe(true);
     expect(unspent(key).live).toBe(lease.permits - 1);
