@@ -28,6 +28,8 @@ interface Lease {
   decidedAt: number;
   /** The size of the last grant: a refill starts when half of it is left. */
   granted: number;
+  /** How many refused requests may ask again after this isolate gave back lapsed permits (rate-limit.ts). */
+  credit: number;
 }
 
 /**
@@ -86,6 +88,35 @@ export function spendLeased(key: string, now = Date.now()): { decisions: Decisio
 }
 
 /**
+ * The permits this isolate holds for `key` and has not spent: `live` ones it may still spend,
+ * and `lapsed` ones past their hold, charged at the object until a report gives them back.
+ */
+export function unspent(key: string, now = Date.now()): { live: number; lapsed: number } {
+  const batches = leases.get(key)?.batches ?? [];
+  let live = 0;
+  let lapsed = 0;
+  for (const b of batches) {
+    if (isLive(b, now)) live += b.left;
+    else lapsed += b.left;
+  }
+  return { live, lapsed };
+}
+
+/** Lets `n` refused requests ask again, after this isolate gave back lapsed permits (0 clears it). */
+export function setCredit(key: string, n: number): void {
+  const lease = leases.get(key);
+  if (lease) lease.credit = Math.max(0, n);
+}
+
+/** Takes one ask-again of `setCredit`, if any is left. */
+export function takeCredit(key: string): boolean {
+  const lease = leases.get(key);
+  if (!lease?.credit) return false;
+  lease.credit--;
+  return true;
+}
+
+/**
  * What to tell the object about this key's leases with the next call: the permits spent since
  * the last report, and which batches are finished (all spent, or past their hold: their
  * unspent permits will never be). Finished batches are forgotten here once reported.
@@ -109,7 +140,7 @@ export function recordAcquired(key: string, askedAt: number, acquired: Acquired,
   if (!lease) {
     if (!acquired.permits) return;
     if (leases.size >= MAX_LEASES) leases.delete(leases.keys().next().value!);
-    lease = { batches: [], decisions: acquired.decisions, decidedAt: now, granted: 0 };
+    lease = { batches: [], decisions: acquired.decisions, decidedAt: now, granted: 0, credit: 0 };
   } else leases.delete(key); // re-inserted below: the map's order is recency of use
   leases.set(key, lease);
   lease.decisions = acquired.decisions;

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
 import type { Decision } from "./gcra";
-import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, spendLeased, takeReports } from "./leases";
-import type { Acquired, LimitCheck } from "./rate-limiter";
+import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, setCredit, spendLeased, takeCredit, takeReports, unspent } from "./leases";
+import { LEASE_MAX_PERMITS, type Acquired, type LimitCheck } from "./rate-limiter";
 import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
@@ -57,6 +57,48 @@ async function awaitLease(key: string): Promise<void> {
   if (timer !== undefined) clearTimeout(timer);
 }
 
+/** An answer's decisions as shown: the permits leased on top are this caller's too (as spendLeased shows them). */
+function shown(acquired: Acquired): Decision[] {
+  return acquired.decisions.map((d) => ({ ...d, remaining: Math.min(d.limit ?? Number.POSITIVE_INFINITY, d.remaining + acquired.permits) }));
+}
+
+const refused = (decisions: Decision[]) => decisions.some((d) => !d.allowed);
+
+/**
+ * A request the object refused may have been refused for permits this isolate holds: a lease
+ * that landed (or was asked for) while its own call was out, which no request of a burst that
+ * had already asked would spend, so the burst admitted less than was left (issue 17). It takes
+ * one of those instead: a live permit, as any request does (after the lease call under way, if
+ * any); and permits that lapsed here unspent meanwhile, by asking again with the report that
+ * gives them back, after which as many other refused requests as the object then has left for
+ * ask again too. Refused requests only: an admitted request still makes at most one call.
+ * Exported for its tests.
+ */
+export async function afterRefusal(env: Env, object: string, checks: LimitCheck[], key: string): Promise<Decision[] | undefined> {
+  for (let round = 0; round < 3; round++) {
+    await awaitLease(key);
+    const leased = spendLeased(key);
+    if (leased) return leased.decisions;
+    // Another call began meanwhile (a give-back among them): what it brings comes first.
+    if (leaseInFlight(key)) continue;
+    const { lapsed } = unspent(key);
+    if (lapsed) {
+      const acquired = await asLeaseCall(key, () => ask(env, object, checks, key, true, false));
+      const decisions = shown(acquired);
+      // What the object has left now, for as many other refused requests (bounded, like a lease).
+      setCredit(key, refused(decisions) ? 0 : Math.min(LEASE_MAX_PERMITS, ...decisions.map((d) => d.remaining)));
+      return decisions;
+    }
+    if (takeCredit(key)) {
+      const decisions = shown(await ask(env, object, checks, key, true, false));
+      if (refused(decisions)) setCredit(key, 0);
+      return decisions;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
 /**
  * Rate limits for every /v1 call: per user or API client and per organization (with routes'
  * own policies) once a bearer token verifies, per IP address otherwise. One Durable Object
@@ -91,8 +133,15 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       const acquired = leaseInFlight(key)
         ? await ask(c.env, object, checks, key, true, false)
         : await asLeaseCall(key, () => ask(c.env, object, checks, key, true, true));
-      // The permits leased on top are this caller's too: shown as remaining, as spendLeased does.
-      decisions = acquired.decisions.map((d) => ({ ...d, remaining: Math.min(d.limit ?? Number.POSITIVE_INFINITY, d.remaining + acquired.permits) }));
+      decisions = shown(acquired);
+      if (refused(decisions)) {
+        // A failure here only leaves the refusal standing.
+        const again = await afterRefusal(c.env, object, checks, key).catch((err) => {
+          logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
+          return undefined;
+        });
+        if (again) decisions = again;
+      }
     } catch (err) {
       logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
       if (policies.some((p) => p.failClosed)) {
@@ -103,7 +152,7 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       return next();
     }
 
-  if (decisions.some((d) => !d.allowed)) {
+  if (refused(decisions)) {
     const retryAfter = Math.max(...decisions.filter((d) => !d.allowed).map((d) => d.retryAfter));
     // A refusing policy's `t` is when it admits again, so that it agrees with Retry-After and the
     // detail (GCRA's allowance comes back a permit at a time, not all at once at its reset).

@@ -324,7 +324,9 @@ export class RateLimiter extends DurableObject<Env> {
   /**
    * Charges `cost` more to each limit of an admitted request, allowed or not (the service calls
    * it made beyond its first: rate-limit.ts). The debt is at most one window: later requests are
-   * refused until it is paid back.
+   * refused until it is paid back. Counted as a step, so that the leases outstanding on the
+   * state can still be reported (saving the TAT alone dropped their steps: their unspent permits
+   * and holds then stayed charged).
    */
   charge(checks: LimitCheck[], cost: number): void {
     if (!(cost > 0)) return;
@@ -332,9 +334,10 @@ export class RateLimiter extends DurableObject<Env> {
     const overrides = this.overrides();
     for (const c of checks) {
       const policy = (c.scope && overrides[c.scope]) || c;
-      const interval = (policy.windowSeconds * 1000) / policy.limit;
-      const tat = Math.max(this.tat(c.key, policy), now) + cost * interval;
-      this.save(c.key, Math.min(tat, now + policy.windowSeconds * 1000 + interval), policy);
+      const interval = intervalOf(policy);
+      const tat = Math.max(this.tat(c.key, policy), now);
+      const counted = Math.min(Math.ceil(cost), Math.floor((now + policy.windowSeconds * 1000 + interval - tat) / interval));
+      if (counted > 0) this.count(c.key, policy, { at: now, count: counted });
     }
   }
 
