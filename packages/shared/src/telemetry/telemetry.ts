@@ -21,6 +21,8 @@ export interface Span {
   readonly recording: boolean;
   readonly spanId: string | undefined;
   setAttributes(attrs: Attributes): void;
+  /** Renames the span (e.g. the request's once its route template is known). */
+  setName(name: string): void;
   /** Marks the span failed (status ERROR, an `exception` event with the error's name and message, never a stack or a body). */
   fail(err: unknown): void;
   end(): void;
@@ -30,6 +32,7 @@ export const NOOP_SPAN: Span = {
   recording: false,
   spanId: undefined,
   setAttributes() {},
+  setName() {},
   fail() {},
   end() {},
 };
@@ -62,6 +65,10 @@ class RecordingSpan implements Span {
 
   setAttributes(attrs: Attributes): void {
     Object.assign(this.data.attributes, attrs);
+  }
+
+  setName(name: string): void {
+    this.data.name = name;
   }
 
   fail(err: unknown): void {
