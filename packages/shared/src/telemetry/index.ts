@@ -3,3 +3,4 @@ export * from "./metrics";
 export * from "./otlp";
 export * from "./telemetry";
 export * from "./trace-context";
+export * from "./bindings";
