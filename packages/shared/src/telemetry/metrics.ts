@@ -28,7 +28,12 @@ export const METRICS = {
     unit: "{decision}",
     description: "Rate-limit decisions, by policy and decision (allowed, limited, failed_open, failed_closed)",
   },
-  "buildly.mesh.fanout.size": { kind: "histogram", unit: "{call}", bounds: SIZES, description: "Service calls one mesh request fanned out to" },
+  "buildly.mesh.fanout.size": {
+    kind: "histogram",
+    unit: "{call}",
+    bounds: SIZES,
+    description: "Service calls one joined read or write fanned out to, by kind (join)",
+  },
   "buildly.mesh.partial_answers": {
     kind: "counter",
     unit: "{request}",
