@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { splitStoredRequestId } from "../src/outbox";
 import {
+  describeSql,
   encodeMetrics,
   encodeTraces,
   formatTraceparent,
@@ -10,6 +12,7 @@ import {
   sanitizeTracestate,
   Telemetry,
   takeMetrics,
+  tracedD1,
 } from "../src/telemetry";
 
 const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -174,5 +177,37 @@ describe("OTLP JSON encoding", () => {
 
   it("reads OTEL_EXPORTER_OTLP_HEADERS as the spec writes it", () => {
     expect(parseHeaders("x-honeycomb-team=abc%3D,Authorization=Basic%20xyz, bad, =v")).toEqual({ "x-honeycomb-team": "abc=", authorization: "Basic xyz" });
+  });
+});
+
+describe("traced bindings and the outbox's trace mark", () => {
+  it("names D1 spans by statement kind and table, never the values", async () => {
+    const { env } = await import("cloudflare:workers");
+    const db = (env as unknown as { DB: D1Database }).DB;
+    await db.exec("CREATE TABLE IF NOT EXISTS traced_things (id TEXT PRIMARY KEY, secret TEXT)");
+    const t = new Telemetry(ON, "crm");
+    const traced = tracedD1(db, t);
+    await traced.prepare("INSERT INTO traced_things (id, secret) VALUES (?1, ?2)").bind(crypto.randomUUID(), "s3cr3t-value").run();
+    await traced.prepare('SELECT * FROM "traced_things" WHERE secret = ?1').bind("s3cr3t-value").all();
+    await traced.batch([traced.prepare("SELECT count(*) FROM traced_things")]);
+    const spans = (t as unknown as { spans: { data: { name: string; parentSpanId?: string } }[] }).spans.map((s) => s.data);
+    expect(spans.map((s) => s.name)).toEqual(["crm", "D1 INSERT traced_things", "D1 SELECT traced_things", "D1 batch"]);
+    expect(JSON.stringify(encodeTraces("crm", spans as never))).not.toContain("s3cr3t-value");
+    expect(tracedD1(db, new Telemetry({}, "crm"))).toBe(db);
+  });
+
+  it("describes SQL by kind and first table", () => {
+    expect(describeSql("with x as (select 1) select * from contacts")).toEqual({ operation: "SELECT", table: "contacts" });
+    expect(describeSql("UPDATE `deals` SET a = 1")).toEqual({ operation: "UPDATE", table: "deals" });
+    expect(describeSql("delete from files where id = ?")).toEqual({ operation: "DELETE", table: "files" });
+  });
+
+  it("splits the stored request id into the event's requestid, the compensation mark and the write's traceparent", () => {
+    expect(splitStoredRequestId(`req-1 tp=${TP}`)).toEqual({ requestid: "req-1", compensated: false, traceparent: TP });
+    expect(splitStoredRequestId(`req-1 tp=${TP} compensation`)).toEqual({ requestid: "req-1", compensated: true, traceparent: TP });
+    expect(splitStoredRequestId("req-1 compensation")).toEqual({ requestid: "req-1", compensated: true });
+    expect(splitStoredRequestId("req-1 tp=not-a-traceparent")).toEqual({ requestid: "req-1", compensated: false });
+    expect(splitStoredRequestId("req-1")).toEqual({ requestid: "req-1", compensated: false });
+    expect(splitStoredRequestId(null)).toEqual({ requestid: null, compensated: false });
   });
 });
