@@ -119,10 +119,10 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     const model = typeof call.model === "string" ? call.model.slice(0, 100) : undefined;
     const tel = new Telemetry(self.env, service, {
       parent: traceparentOf(context),
-      name: `${service} ${call.method}${model ? ` ${model}` : ""}`,
       kind: "server",
-      attributes: { "rpc.system": "cloudflare_rpc", "rpc.service": service, "rpc.method": call.method, "buildly.model": model },
     });
+    if (tel.recording) tel.root.setName(`${service} ${call.method}${model ? ` ${model}` : ""}`);
+    if (tel.recording) tel.root.setAttributes({ "rpc.system": "cloudflare_rpc", "rpc.service": service, "rpc.method": call.method, "buildly.model": model });
     try {
       if (!identity.success) throw new ApiError(401, "The call carries no valid identity context.");
       tel.root.setAttributes({ "buildly.organization_id": identity.data.organization_id });
@@ -141,10 +141,13 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     async handle(request: Request, context: unknown): Promise<Response> {
       const tel = new Telemetry(this.env, service, {
         parent: traceparentOf(context),
-        name: `${service} ${request.method}`,
         kind: "server",
-        attributes: { "http.request.method": request.method },
       });
+      if (tel.recording) {
+        // Renamed by the service's app once the route is known (app.ts).
+        tel.root.setName(`${service} ${request.method}`);
+        tel.root.setAttributes({ "http.request.method": request.method });
+      }
       // Reads and writes run in a D1 session (bookmarks, d1-session.ts); writes made while handling
       // the call carry its actor (and, when traced, its trace context) to the outbox (outbox.ts).
       const envFor = (identity: IdentityContext, env: E): E =>

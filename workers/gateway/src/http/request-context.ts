@@ -19,8 +19,8 @@ export function requestContext(onError: OnError): MiddlewareHandler<GatewayEnv> 
       tracestate: c.req.header("tracestate"),
       name: method,
       kind: "server",
-      attributes: { "http.request.method": method, "buildly.request_id": requestId },
     });
+    if (tel.recording) tel.root.setAttributes({ "http.request.method": method, "buildly.request_id": requestId });
     c.set("requestId", requestId);
     c.set("telemetry", tel);
     c.set("traceparent", tel.traceparent());
