@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { ARTIFACTS_DIR, REPO_ROOT } from "./paths";
+import { startOtlpReceiver } from "./otlp-receiver";
 import { groupAlive, signalGroup } from "./process-group";
 
 declare module "vitest" {
@@ -13,6 +14,8 @@ declare module "vitest" {
     baseUrl: string;
     /** The BUILDLY_STATE_DIR the platform runs on (a fresh temp dir, never the developer's). */
     stateDir: string;
+    /** The OTLP receiver every Worker of the platform exports its traces and metrics to (e2e/otlp-receiver.ts). */
+    otlpUrl: string;
   }
 }
 
@@ -68,9 +71,21 @@ export default async function setup(project: TestProject) {
     output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
   };
 
+  // Telemetry on, as an operator would run it: every Worker exports to a receiver in this process
+  // (after each answer, in waitUntil), metrics after every invocation so a test sees its counts.
+  const otlp = await startOtlpReceiver();
   const child: ChildProcess = spawn("bash", ["scripts/dev.sh"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), BUILDLY_STATE_DIR: stateDir, FORCE_COLOR: "0", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      BUILDLY_STATE_DIR: stateDir,
+      FORCE_COLOR: "0",
+      NO_COLOR: "1",
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_TRACES_SAMPLER_ARG: "1",
+      OTEL_METRIC_EXPORT_INTERVAL: "0",
+    },
     // Its own process group, so one signal reaches bash, wrangler and every workerd it started.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -97,6 +112,7 @@ export default async function setup(project: TestProject) {
     if (stopped) return;
     stopped = true;
     await stopGroup(pgid);
+    otlp.server.close();
     process.off("exit", onExit);
     log.end();
     removeState();
@@ -124,5 +140,6 @@ export default async function setup(project: TestProject) {
 
   project.provide("baseUrl", baseUrl);
   project.provide("stateDir", stateDir);
+  project.provide("otlpUrl", otlp.url);
   return teardown;
 }

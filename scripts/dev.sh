@@ -9,6 +9,12 @@ SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"
 # Every workers/*/wrangler.toml, the gateway's first (the first config is the one that serves the port).
 read_workers CONFIGS configs
+# Telemetry (docs/observability.md): OTEL_* variables in this shell reach every Worker (--var would
+# reach the gateway only), through a copy of each config with them in [vars].
+if [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+  mapfile -t CONFIGS < <(node scripts/lib/otel-configs.mjs "${CONFIGS[@]}")
+  echo "exporting traces and metrics to $OTEL_EXPORTER_OTLP_ENDPOINT"
+fi
 echo "starting the platform on http://127.0.0.1:$PORT (docs: /docs, API: /openapi.json)"
 # The issuer is pinned to the address served, as ISSUER is in production: token `iss` and the
 # discovery URLs never come from a request's Host header. WEBHOOKS_ALLOW_LOOPBACK lets a webhook

@@ -6,6 +6,7 @@ import { IdentityContextSchema, type IdentityContext } from "./context";
 import { logError, logRequest } from "./logging";
 import { sanitizeRequestId } from "./request-id";
 import { D1_BOOKMARK_HEADER, d1SessionFor } from "./d1-session";
+import type { Telemetry } from "./telemetry";
 
 export interface ServiceVariables {
   requestId: string;
@@ -13,7 +14,7 @@ export interface ServiceVariables {
 }
 
 /** Bindings of a logic service as its handlers see them: its own env plus the verified context. */
-export type ServiceEnv<B> = { Bindings: B & { IDENTITY: IdentityContext }; Variables: ServiceVariables };
+export type ServiceEnv<B> = { Bindings: B & { IDENTITY: IdentityContext; TELEMETRY?: Telemetry }; Variables: ServiceVariables };
 
 export function zodIssuesToFieldErrors(error: ZodError, prefix?: string): FieldError[] {
   return error.issues.map((issue) => ({
@@ -94,6 +95,16 @@ export function createServiceApp<B extends object>(service: string) {
       c.res = onError(err, c);
     } finally {
       c.header("x-request-id", requestId);
+      const tel = c.env.TELEMETRY;
+      if (tel?.recording) {
+        // The call's span (started by the entrypoint) named by its route template; RED metrics per service and route.
+        const route = c.req.routePath ?? c.req.path;
+        const attrs = { service, route, method: c.req.method, status_class: `${Math.floor(c.res.status / 100)}xx` };
+        tel.root.setName(`${c.req.method} ${route}`);
+        tel.root.setAttributes({ "http.route": route, "http.response.status_code": c.res.status, "buildly.organization_id": identity?.organization_id });
+        tel.count("buildly.http.server.requests", attrs);
+        tel.observe("buildly.http.server.duration", attrs, Date.now() - started);
+      }
       // Behind the gateway its own line already records the request (with the service and
       // the upstream time); a service adds one only for its server errors, or when called
       // without a context (tests, direct use).

@@ -19,6 +19,13 @@ import {
 import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
 import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
+import { Telemetry, tracedEnv } from "./telemetry";
+
+/** The trace context the gateway sent (validated strictly by Telemetry; anything else starts a new trace). */
+function traceparentOf(context: unknown): string | undefined {
+  const tp = context && typeof context === "object" ? (context as { traceparent?: unknown }).traceparent : undefined;
+  return typeof tp === "string" ? tp : undefined;
+}
 
 type ServiceApp<E> = {
   fetch: (req: Request, env: E & { IDENTITY: IdentityContext }, ctx: ExecutionContext) => Response | Promise<Response>;
@@ -97,27 +104,72 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     return m;
   };
 
-  /** Runs `body` for a valid identity, turning any failure into a Problem value. */
-  async function guarded<T>(context: unknown, body: (identity: IdentityContext) => Promise<T>): Promise<RpcResult<T>> {
+  /**
+   * Runs `body` for a valid identity, turning any failure into a Problem value. The call is a span
+   * of the caller's trace (`<service> <method> <model>`), its D1 queries children of it.
+   */
+  async function guarded<T>(
+    self: { env: E; ctx: ExecutionContext },
+    call: { method: string; model?: unknown },
+    context: unknown,
+    body: (identity: IdentityContext, env: E) => Promise<T>,
+  ): Promise<RpcResult<T>> {
     const identity = IdentityContextSchema.safeParse(context);
     const requestId = identity.success ? identity.data.request_id : crypto.randomUUID();
+    const model = typeof call.model === "string" ? call.model.slice(0, 100) : undefined;
+    const tel = new Telemetry(self.env, service, {
+      parent: traceparentOf(context),
+      kind: "server",
+    });
+    if (tel.recording) tel.root.setName(`${service} ${call.method}${model ? ` ${model}` : ""}`);
+    if (tel.recording) tel.root.setAttributes({ "rpc.system": "cloudflare_rpc", "rpc.service": service, "rpc.method": call.method, "buildly.model": model });
     try {
       if (!identity.success) throw new ApiError(401, "The call carries no valid identity context.");
-      return { ok: true, data: await body(identity.data) };
+      tel.root.setAttributes({ "buildly.organization_id": identity.data.organization_id });
+      return { ok: true, data: await body(identity.data, tracedEnv(self.env, tel)) };
     } catch (err) {
-      return { ok: false, error: toApiError(err).toProblem(requestId) };
+      const problem = toApiError(err).toProblem(requestId);
+      if (problem.status >= 500) tel.root.fail(err);
+      return { ok: false, error: problem };
+    } finally {
+      tel.root.end();
+      if (tel.recording) self.ctx.waitUntil(tel.flush());
     }
   }
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
-      // Reads and writes run in a D1 session (bookmarks, d1-session.ts); writes made while handling
-      // the call carry its actor to the outbox (outbox.ts).
-      const envFor = (identity: IdentityContext, env: E): E => ({
-        ...env,
-        DB: eventDatabase(env, actorFromIdentity(service, identity), (p) => this.ctx.waitUntil(p)),
+      const tel = new Telemetry(this.env, service, {
+        parent: traceparentOf(context),
+        kind: "server",
       });
-      return handleWithContext(app, this.env, this.ctx, request, context, { service, envFor });
+      if (tel.recording) {
+        // Renamed by the service's app once the route is known (app.ts).
+        tel.root.setName(`${service} ${request.method}`);
+        tel.root.setAttributes({ "http.request.method": request.method });
+      }
+      // Reads and writes run in a D1 session (bookmarks, d1-session.ts); writes made while handling
+      // the call carry its actor (and, when traced, its trace context) to the outbox (outbox.ts).
+      const envFor = (identity: IdentityContext, env: E): E =>
+        tracedEnv(
+          {
+            ...env,
+            DB: eventDatabase(env, actorFromIdentity(service, identity), (p) => this.ctx.waitUntil(p), tel),
+            ...(tel.recording ? { TELEMETRY: tel } : {}),
+          },
+          tel,
+        );
+      try {
+        const response = await handleWithContext(app, this.env, this.ctx, request, context, { service, envFor });
+        if (response.status >= 500) tel.root.fail(`HTTP ${response.status}`);
+        return response;
+      } catch (err) {
+        tel.root.fail(err);
+        throw err;
+      } finally {
+        tel.root.end();
+        if (tel.recording) this.ctx.waitUntil(tel.flush());
+      }
     }
 
     async health(): Promise<ServiceHealth> {
@@ -129,17 +181,17 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     }
 
     async getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
-      return guarded(context, async (identity) => {
+      return guarded({ env: this.env, ctx: this.ctx }, { method: "getMany", model }, context, async (identity, env) => {
         const m = modelNamed(model);
         const parsed = IdsSchema.safeParse(ids);
         if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
         const unique = [...new Set(parsed.data)];
-        return unique.length ? m.getMany(this.env, identity.organization_id, unique) : [];
+        return unique.length ? m.getMany(env, identity.organization_id, unique) : [];
       });
     }
 
     async findBy(model: string, field: string, values: string[], perValue: number, context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
-      return guarded(context, async (identity) => {
+      return guarded({ env: this.env, ctx: this.ctx }, { method: "findBy", model }, context, async (identity, env) => {
         const m = modelNamed(model);
         const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
         if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
@@ -149,12 +201,12 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
         if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
         const unique = [...new Set(parsed.data)];
-        return unique.length ? loader(this.env, identity.organization_id, unique, perValue) : [];
+        return unique.length ? loader(env, identity.organization_id, unique, perValue) : [];
       });
     }
 
     async search(query: string, modelNames: string[], limit: number, context: unknown): Promise<RpcResult<SearchHit[]>> {
-      return guarded(context, async (identity) => {
+      return guarded({ env: this.env, ctx: this.ctx }, { method: "search" }, context, async (identity, env) => {
         const q = QuerySchema.safeParse(query);
         if (!q.success) throw invalid("q", `The query must hold 1 to ${SEARCH_MAX_QUERY_LENGTH} characters.`);
         const names = ModelNamesSchema.safeParse(modelNames);
@@ -166,7 +218,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
           if (!search) throw invalid("models", `${service}.${name} is not searchable.`);
           return search;
         });
-        const lists = await Promise.all(searchers.map((search) => search(this.env, identity.organization_id, q.data, limit)));
+        const lists = await Promise.all(searchers.map((search) => search(env, identity.organization_id, q.data, limit)));
         // Best first; a stable sort keeps each model's own order among equal scores.
         return lists
           .flat()

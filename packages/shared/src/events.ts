@@ -49,5 +49,9 @@ export const PlatformEventSchema = z.object({
 export type PlatformEvent = z.infer<typeof PlatformEventSchema>;
 
 /** What a queue message between Workers carries: one or more events from one producer. */
-export const EventBatchMessageSchema = z.object({ events: z.array(PlatformEventSchema).min(1).max(100) });
+export const EventBatchMessageSchema = z.object({
+  events: z.array(PlatformEventSchema).min(1).max(100),
+  /** event id -> the W3C traceparent of the write that produced it (when traced); checked again by the consumer. */
+  traces: z.record(z.string().max(100), z.string().max(600)).optional(),
+});
 export type EventBatchMessage = z.infer<typeof EventBatchMessageSchema>;

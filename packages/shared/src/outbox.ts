@@ -1,5 +1,7 @@
 import type { IdentityContext } from "./context";
 import { type PlatformEvent, PlatformEventSchema } from "./events";
+import type { Telemetry } from "./telemetry";
+import { parseTraceparent } from "./telemetry/trace-context";
 
 /**
  * The transactional outbox every Worker with a D1 shares (see docs/events-and-audit.md).
@@ -27,6 +29,8 @@ export interface EventActor {
   requestid: string | null;
   /** The write undoes a step of a failed request (IdentityContext.compensation): its events say `compensated: true`. */
   compensation?: boolean;
+  /** The writing span's W3C traceparent, when traced: the queue consumer continues the trace from it. */
+  traceparent?: string;
 }
 
 /**
@@ -35,6 +39,31 @@ export interface EventActor {
  * and `rowToEvent` turns it back into the plain request id plus `compensated: true`.
  */
 const COMPENSATION_SUFFIX = " compensation";
+/**
+ * The same trick carries the writing span's traceparent (only when telemetry records):
+ * `<request id> tp=<traceparent>[ compensation]`. It never reaches an event's `requestid`.
+ */
+const TRACE_MARK = " tp=";
+
+/** The stored request id split into the event's `requestid`, its compensation mark and the trace context of the write. */
+export function splitStoredRequestId(stored: string | null): { requestid: string | null; compensated: boolean; traceparent?: string } {
+  if (stored === null) return { requestid: null, compensated: false };
+  const compensated = stored.endsWith(COMPENSATION_SUFFIX);
+  let rest = compensated ? stored.slice(0, -COMPENSATION_SUFFIX.length) : stored;
+  const mark = rest.lastIndexOf(TRACE_MARK);
+  let traceparent: string | undefined;
+  if (mark >= 0) {
+    const tp = rest.slice(mark + TRACE_MARK.length);
+    if (parseTraceparent(tp)) traceparent = tp;
+    rest = rest.slice(0, mark);
+  }
+  return { requestid: rest, compensated, ...(traceparent ? { traceparent } : {}) };
+}
+
+function storedRequestId(actor: EventActor): string | null {
+  if (!actor.requestid) return actor.requestid;
+  return actor.requestid + (actor.traceparent ? TRACE_MARK + actor.traceparent : "") + (actor.compensation ? COMPENSATION_SUFFIX : "");
+}
 
 export function eventSource(service: string): string {
   return `/buildly/${service}`;
@@ -106,7 +135,7 @@ function contextStatements(d1: D1Database, actor: EventActor): [D1PreparedStatem
   return [
     d1
       .prepare("INSERT OR REPLACE INTO event_context (k, source, actor_type, actor_id, request_id) VALUES (1, ?1, ?2, ?3, ?4)")
-      .bind(actor.source, actor.actortype, actor.actorid, actor.compensation && actor.requestid ? actor.requestid + COMPENSATION_SUFFIX : actor.requestid),
+      .bind(actor.source, actor.actortype, actor.actorid, storedRequestId(actor)),
     d1.prepare("DELETE FROM event_context"),
   ];
 }
@@ -159,6 +188,7 @@ class EventDatabase {
     private readonly actor: EventActor,
     private readonly env: OutboxEnv,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    private readonly telemetry?: Telemetry,
   ) {}
 
   prepare(query: string): ContextStatement {
@@ -176,7 +206,26 @@ class EventDatabase {
   }
 
   private async writing<T>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-    const [set, clear] = contextStatements(this.inner, this.actor);
+    // Traced: the write is an `outbox write` producer span, whose context the events carry to the queue.
+    const tel = this.telemetry?.recording ? this.telemetry : undefined;
+    const span = tel?.span("outbox write", {
+      kind: "producer",
+      attributes: { "messaging.system": "cloudflare_queues", "messaging.destination.name": "buildly-events" },
+    });
+    const actor = tel && span ? { ...this.actor, traceparent: tel.traceparent(span) } : this.actor;
+    try {
+      return await this.writingAs<T>(statements, actor, span);
+    } finally {
+      span?.end();
+    }
+  }
+
+  private async writingAs<T>(
+    statements: D1PreparedStatement[],
+    actor: EventActor,
+    span?: { setAttributes(a: Record<string, number>): void },
+  ): Promise<D1Result<T>[]> {
+    const [set, clear] = contextStatements(this.inner, actor);
     const relay = Boolean(this.env.EVENTS);
     const now = new Date().toISOString();
     const marks = relay ? takeMarks(this.actor.source) : [];
@@ -192,6 +241,7 @@ class EventDatabase {
     }
     if (relay) {
       const claimed = results[statements.length + 2]!.results as unknown as OutboxRow[];
+      span?.setAttributes({ "buildly.outbox.claimed": claimed.length });
       if (claimed.length) this.waitUntil(relaySoon(this.env, this.actor.source, claimed));
     }
     return results.slice(1, statements.length + 1);
@@ -226,9 +276,9 @@ export function eventsEnabled(env: OutboxEnv): boolean {
  * and the events they produce are claimed in the same batch and sent to the queue after it
  * (`waitUntil`, so the client does not wait).
  */
-export function eventDatabase(env: OutboxEnv, actor: EventActor, waitUntil: (p: Promise<unknown>) => void): D1Database {
+export function eventDatabase(env: OutboxEnv, actor: EventActor, waitUntil: (p: Promise<unknown>) => void, telemetry?: Telemetry): D1Database {
   if (!eventsEnabled(env)) return env.DB;
-  return new EventDatabase(env.DB, actor, env, waitUntil) as unknown as D1Database;
+  return new EventDatabase(env.DB, actor, env, waitUntil, telemetry) as unknown as D1Database;
 }
 
 const OUTBOX_ROW_COLUMNS = "seq, id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data";
@@ -359,7 +409,8 @@ interface OutboxRow {
   data: string;
 }
 
-function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
+function rowToEvent(row: OutboxRow, traces?: Record<string, string>): PlatformEvent | undefined {
+  const stored = splitStoredRequestId(row.request_id);
   let data: Record<string, unknown>;
   try {
     data = row.data.length > MAX_EVENT_DATA_BYTES ? { id: row.subject, truncated: true } : JSON.parse(row.data);
@@ -377,10 +428,11 @@ function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
     organizationid: row.organization_id,
     actortype: row.actor_type,
     actorid: row.actor_id,
-    requestid: row.request_id?.endsWith(COMPENSATION_SUFFIX) ? row.request_id.slice(0, -COMPENSATION_SUFFIX.length) : row.request_id,
-    ...(row.request_id?.endsWith(COMPENSATION_SUFFIX) ? { compensated: true } : {}),
+    requestid: stored.requestid,
+    ...(stored.compensated ? { compensated: true } : {}),
     data,
   });
+  if (parsed.success && stored.traceparent && traces) traces[row.id] = stored.traceparent;
   return parsed.success ? parsed.data : undefined;
 }
 
@@ -391,13 +443,14 @@ function rowToEvent(row: OutboxRow): PlatformEvent | undefined {
  */
 async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number; invalid: number }> {
   const sorted = [...rows].sort((a, b) => a.seq - b.seq);
-  const messages: { body: { events: PlatformEvent[] }; size: number }[] = [];
+  const messages: { body: { events: PlatformEvent[]; traces?: Record<string, string> }; size: number }[] = [];
   const invalid: number[] = [];
   // Several events to a message (the consumer takes each message's events together anyway):
   // fewer messages for the queue to carry and the consumer to ack.
   let current: (typeof messages)[number] | undefined;
   for (const row of sorted) {
-    const event = rowToEvent(row);
+    const traces: Record<string, string> = {};
+    const event = rowToEvent(row, traces);
     if (!event) {
       invalid.push(row.seq);
       continue;
@@ -409,6 +462,12 @@ async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number
     }
     current.body.events.push(event);
     current.size += size;
+    // The write's trace context, by event id: the consumer's span continues that trace.
+    const tp = traces[event.id];
+    if (tp) {
+      current.body.traces = { ...current.body.traces, [event.id]: tp };
+      current.size += 90;
+    }
   }
   if (invalid.length) console.error(JSON.stringify({ level: "error", msg: "outbox rows that are not valid events", seqs: invalid }));
   let sent = 0;

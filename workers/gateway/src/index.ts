@@ -20,12 +20,12 @@ export default {
   },
   scheduled,
   /** One consumer for every queue the gateway reads, told apart by name. */
-  async queue(batch: MessageBatch<unknown>, env: Env) {
+  async queue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext) {
     switch (batch.queue) {
       case EVENTS_QUEUE:
-        return consumeEvents(batch, env);
+        return consumeEvents(batch, env, ctx);
       case WEBHOOK_DELIVERY_QUEUE:
-        return deliverBatch(batch, env);
+        return deliverBatch(batch, env, ctx);
       default:
         console.error(JSON.stringify({ level: "error", msg: "a batch from a queue the gateway does not consume", queue: batch.queue }));
         batch.retryAll();

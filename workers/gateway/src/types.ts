@@ -1,11 +1,14 @@
-import type { PermissionAction } from "@buildly/shared";
+import type { PermissionAction, Telemetry } from "@buildly/shared";
 import type { Principal } from "./identity/tokens";
 import type { ServiceEntry } from "./upstream/registry";
 import type { ServiceCallTiming } from "./upstream/server-timing";
 
 export interface GatewayVariables {
   requestId: string;
+  /** The gateway's own span as a `traceparent`, sent on to every hop. */
   traceparent: string | undefined;
+  /** The request's trace and metrics (http/request-context.ts); records nothing when export is off. */
+  telemetry: Telemetry;
   /** The logic service a request was routed to, for the log line. */
   service: string;
   /** Its registry entry, once the route resolved it. */

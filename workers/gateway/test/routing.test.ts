@@ -75,7 +75,9 @@ describe("routing to logic services", () => {
     expect(seen.headers.authorization).toBeUndefined();
     expect(seen.headers.cookie).toBeUndefined();
     expect(seen.headers["x-request-id"]).toBe("client-chosen-id-123");
-    expect(seen.headers.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    // The same trace, with the gateway's own span as the parent (W3C: each hop names itself).
+    expect(seen.headers.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(seen.headers.traceparent).not.toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     expect(seen.headers["x-forwarded-prefix"]).toBe("/v1/fixture");
     expect(seen.bytes).toBe(17);
     // The identity context travels as an RPC argument, not as a header a client could send.

@@ -8,6 +8,7 @@ import { grantRevoked } from "./signin/codes";
 import { limitToScope, scopeAllows, scopeForMethod } from "./scopes";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
+import { requestSpan } from "../http/telemetry";
 
 function unauthorized(detail: string, error?: "invalid_token"): ApiError {
   const challenge = error ? `Bearer realm="buildly", error="${error}", error_description="${detail}"` : `Bearer realm="buildly"`;
@@ -36,7 +37,12 @@ function setPrincipal(c: Context<GatewayEnv>, token: Principal, state: Principal
 }
 
 /** Verifies the bearer token and sets `principal` and the effective permissions; throws 401. */
-async function verify(c: Context<GatewayEnv>): Promise<Principal> {
+/** The bearer token's check, as the request trace's `authenticate` span. */
+function verify(c: Context<GatewayEnv>): Promise<Principal> {
+  return requestSpan(c, "authenticate", {}, () => verifyBearer(c));
+}
+
+async function verifyBearer(c: Context<GatewayEnv>): Promise<Principal> {
   const header = c.req.header("authorization");
   const match = header ? BEARER.exec(header.trim()) : null;
   if (!match) throw unauthorized(header ? "The Authorization header is not a Bearer token." : "This call needs an access token.");

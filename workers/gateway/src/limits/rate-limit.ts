@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, logError } from "@buildly/shared";
+import { ApiError, logError, NOOP_SPAN } from "@buildly/shared";
 import type { Decision } from "./gcra";
 import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, setCredit, spendLeased, takeCredit, takeReports, unspent } from "./leases";
 import { LEASE_MAX_PERMITS, type Acquired, type LimitCheck } from "./rate-limiter";
@@ -117,6 +117,8 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
 
   const checks = policies.map((p) => p.check);
   const key = leaseKey(object, checks);
+  const tel = c.get("telemetry");
+  const span = tel?.recording ? tel.span("rate limit", { attributes: { "buildly.ratelimit.policies": policies.map((p) => p.name).join(",") } }) : NOOP_SPAN;
   let leased = spendLeased(key);
   if (!leased && leaseInFlight(key)) {
     // Another request of this isolate is asking for this key: its lease may cover this one too.
@@ -144,7 +146,12 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       }
     } catch (err) {
       logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
-      if (policies.some((p) => p.failClosed)) {
+      const closed = policies.some((p) => p.failClosed);
+      span.fail(err);
+      span.end();
+      if (tel?.recording)
+        for (const p of policies) tel.count("buildly.ratelimit.decisions", { policy: p.name, decision: closed ? "failed_closed" : "failed_open" });
+      if (closed) {
         throw new ApiError(503, "The rate limiter is unavailable; this call is not allowed without it. Retry shortly.", {
           headers: { "retry-after": "1" },
         });
@@ -152,6 +159,12 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       return next();
     }
 
+  if (tel?.recording) {
+    span.setAttributes({ "buildly.ratelimit.leased": Boolean(leased), "buildly.ratelimit.limited": decisions.some((d) => !d.allowed) });
+    span.end();
+    for (const [i, p] of policies.entries())
+      tel.count("buildly.ratelimit.decisions", { policy: p.name, decision: decisions[i]?.allowed ? "allowed" : "limited" });
+  }
   if (refused(decisions)) {
     const retryAfter = Math.max(...decisions.filter((d) => !d.allowed).map((d) => d.retryAfter));
     // A refusing policy's `t` is when it admits again, so that it agrees with Retry-After and the

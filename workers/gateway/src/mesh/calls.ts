@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { logError, toApiError, type LogicServiceRpc, type Problem, type RpcResult } from "@buildly/shared";
 import { ServiceCallError, withDeadline } from "../upstream/deadline";
+import { serviceCall } from "../http/telemetry";
 import { serviceBinding, type ServiceEntry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 
@@ -61,7 +62,7 @@ export async function meshCall<T>(
   entry: ServiceEntry,
   method: string,
   timeoutMs: number,
-  call: (stub: LogicServiceRpc) => Promise<RpcResult<T>>,
+  call: (stub: LogicServiceRpc, traceparent: string | undefined) => Promise<RpcResult<T>>,
 ): Promise<RpcResult<T>> {
   const requestId = c.get("requestId");
   const started = performance.now();
@@ -71,7 +72,7 @@ export async function meshCall<T>(
   try {
     const stub = serviceBinding(c.env, entry);
     if (!stub) throw new ServiceCallError(entry.name, new Error(`binding ${entry.binding} is missing`));
-    return await withDeadline(entry.name, timeoutMs, () => call(stub));
+    return await serviceCall(c, entry.name, method, (traceparent) => withDeadline(entry.name, timeoutMs, () => call(stub, traceparent)));
   } catch (err) {
     if (err instanceof ServiceCallError) logError(requestId, "gateway", err.cause, { target: entry.name, rpc: method });
     return { ok: false, error: toApiError(err).toProblem(requestId) };

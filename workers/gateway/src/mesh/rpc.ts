@@ -35,14 +35,14 @@ async function meshCall(
   c: Context<GatewayEnv>,
   service: string,
   method: "getMany" | "findBy",
-  send: (stub: NonNullable<ReturnType<typeof serviceBinding>>) => Promise<RpcResult<Row[]>> | undefined,
+  send: (stub: NonNullable<ReturnType<typeof serviceBinding>>, traceparent: string | undefined) => Promise<RpcResult<Row[]>> | undefined,
 ): Promise<Row[]> {
   const entry = entryOf(c, service);
   const stub = serviceBinding(c.env, entry);
   if (!stub) throw new ApiError(502, `The ${service} service is not bound to the gateway.`, { extensions: { service } });
-  const result = await timed(c, service, method, () =>
+  const result = await timed(c, service, method, (traceparent) =>
     withDeadline(service, entry.timeout_ms, async () => {
-      const pending = send(stub);
+      const pending = send(stub, traceparent);
       if (!pending) throw new ApiError(502, `The ${service} service does not offer ${method}.`, { extensions: { service } });
       return pending;
     }),
@@ -60,7 +60,9 @@ export async function getMany(c: Context<GatewayEnv>, ref: ModelRef, ids: Iterab
   if (!unique.length) return [];
   const identity = identityFor(c);
   const pages = await Promise.all(
-    chunks(unique, GET_MANY_MAX_IDS).map((part) => meshCall(c, ref.service, "getMany", (stub) => stub.getMany(ref.model, part, identity))),
+    chunks(unique, GET_MANY_MAX_IDS).map((part) =>
+      meshCall(c, ref.service, "getMany", (stub, traceparent) => stub.getMany(ref.model, part, { ...identity, traceparent })),
+    ),
   );
   return pages.flat();
 }
@@ -71,7 +73,9 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   if (!unique.length) return [];
   const identity = identityFor(c);
   const pages = await Promise.all(
-    chunks(unique, FIND_BY_MAX_VALUES).map((part) => meshCall(c, ref.service, "findBy", (stub) => stub.findBy?.(ref.model, field, part, perValue, identity))),
+    chunks(unique, FIND_BY_MAX_VALUES).map((part) =>
+      meshCall(c, ref.service, "findBy", (stub, traceparent) => stub.findBy?.(ref.model, field, part, perValue, { ...identity, traceparent })),
+    ),
   );
   // A record matching values in two chunks comes back twice.
   const seen = new Set<unknown>();

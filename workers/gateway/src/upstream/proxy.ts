@@ -96,7 +96,9 @@ export async function dispatch(
   if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
   const identity = init.identity ?? identityFor(c);
   const request = new Request(new URL(init.path, `https://${entry.name}.internal`), { method: init.method, headers: init.headers, body: init.body });
-  const response = await timed(c, entry.name, "handle", () => withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity)));
+  const response = await timed(c, entry.name, "handle", (traceparent) =>
+    withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, { ...identity, traceparent })),
+  );
   return rewriteResponse(response, entry);
 }
 
@@ -147,7 +149,9 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
     let response: Response;
     const started = Date.now();
     try {
-      response = await timed(c, entry.name, "handle", () => withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity)));
+      response = await timed(c, entry.name, "handle", (traceparent) =>
+        withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, { ...identity, traceparent })),
+      );
       c.set("upstreamMs", Date.now() - started);
     } catch (err) {
       c.set("upstreamMs", Date.now() - started);

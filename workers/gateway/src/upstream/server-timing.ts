@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { serviceCall } from "../http/telemetry";
 import type { GatewayEnv } from "../types";
 
 /** One call the gateway made to a logic service while answering a request. */
@@ -12,12 +13,13 @@ export interface ServiceCallTiming {
 /**
  * Runs one call to a logic service and records it for the `Server-Timing` header, whether it
  * answers, fails or times out: the header shows every call the request cost, so tests, the
- * bench and browser devtools can see a request's fan-out.
+ * bench and browser devtools can see a request's fan-out. The call is a span of the request's
+ * trace too: `call` gets the `traceparent` to put in the identity context it sends.
  */
-export async function timed<T>(c: Context<GatewayEnv>, service: string, method: string, call: () => Promise<T>): Promise<T> {
+export async function timed<T>(c: Context<GatewayEnv>, service: string, method: string, call: (traceparent: string | undefined) => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
-    return await call();
+    return await serviceCall(c, service, method, call);
   } finally {
     let calls = c.get("serviceCalls");
     if (!calls) c.set("serviceCalls", (calls = []));

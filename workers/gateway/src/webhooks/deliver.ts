@@ -1,4 +1,4 @@
-import { logError, newId, nowIso } from "@buildly/shared";
+import { logError, newId, nowIso, parseTraceparent, Telemetry, telemetryConfig } from "@buildly/shared";
 import { deliveryConfig, retryDelaySeconds, type DeliveryConfig } from "./config";
 import { DeliveryMessageSchema } from "./schemas";
 import { openSecret } from "./secrets";
@@ -28,19 +28,46 @@ interface DeliveryRow {
  * (its row says so, with every attempt), and after WEBHOOK_DISABLE_AFTER_FAILURES dead-lettered
  * deliveries in a row the subscription is disabled with the reason.
  */
-export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function deliverBatch(batch: MessageBatch<unknown>, env: Env, ctx?: ExecutionContext): Promise<void> {
   const cfg = deliveryConfig(env);
+  const traced = telemetryConfig(env, "gateway") !== null;
   await Promise.all(
     batch.messages.map(async (message) => {
+      // Only when export is on: each message's attempt continues the trace of the write that caused it.
+      const tel = traced ? deliveryTelemetry(env, batch.queue, message) : undefined;
       try {
-        await deliverOne(env, cfg, message);
+        await deliverOne(env, cfg, message, tel);
       } catch (err) {
         // Our own failure (D1 unreachable, a secret that cannot be opened), not the receiver's.
         logError(message.id, "gateway", err, { during: "webhook delivery" });
+        tel?.root.fail(err);
         await giveUpOrRetry(env, cfg, message);
+      } finally {
+        if (tel) {
+          tel.root.end();
+          if (ctx) ctx.waitUntil(tel.flush());
+          else await tel.flush();
+        }
       }
     }),
   );
+}
+
+function deliveryTelemetry(env: Env, queue: string, message: Message<unknown>): Telemetry {
+  const body = message.body as { traceparent?: unknown } | null;
+  const parent = typeof body?.traceparent === "string" ? parseTraceparent(body.traceparent) : undefined;
+  return new Telemetry(env, "gateway", {
+    parent,
+    name: `${queue} process`,
+    kind: "consumer",
+    attributes: {
+      "messaging.system": "cloudflare_queues",
+      "messaging.destination.name": queue,
+      "messaging.operation.type": "process",
+      "buildly.webhook.queue_attempt": message.attempts,
+    },
+    links: parent ? [{ traceId: parent.traceId, spanId: parent.spanId }] : undefined,
+  });
 }
 
 /**
@@ -73,7 +100,7 @@ async function giveUpOrRetry(env: Env, cfg: DeliveryConfig, message: Message<unk
   message.retry({ delaySeconds: retryDelaySeconds(cfg, message.attempts) });
 }
 
-async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknown>): Promise<void> {
+async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknown>, tel?: Telemetry): Promise<void> {
   const parsed = DeliveryMessageSchema.safeParse(message.body);
   if (!parsed.success) return message.ack();
   const d1 = env.DB;
@@ -105,7 +132,19 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
   }
   const startedAt = new Date();
   const headers = signatureHeaders(secrets, row.event_id, startedAt, row.payload);
-  const result = await send(row.url, row.payload, headers, targetPolicy(env), cfg.timeoutMs);
+  // The attempt as a client span (the receiver's host, never the URL's path or query, nor the payload); the receiver gets it as `traceparent`.
+  const span = tel?.recording
+    ? tel.span("webhook attempt", {
+        kind: "client",
+        attributes: {
+          "http.request.method": "POST",
+          "server.address": hostOf(row.url),
+          "buildly.webhook.attempt": row.attempt_count + 1,
+          "buildly.organization_id": row.organization_id,
+        },
+      })
+    : undefined;
+  const result = await send(row.url, row.payload, tel ? { ...headers, traceparent: tel.traceparent(span) } : headers, targetPolicy(env), cfg.timeoutMs);
 
   const attempt = row.attempt_count + 1;
   const now = nowIso();
@@ -113,6 +152,14 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
   const delay = retryDelaySeconds(cfg, message.attempts);
   const nextRetryAt = retry ? new Date(Date.now() + delay * 1000).toISOString() : null;
   const status = result.ok ? "delivered" : retry ? "retrying" : "dead_lettered";
+  if (span && tel) {
+    if (result.status !== null) span.setAttributes({ "http.response.status_code": result.status });
+    span.setAttributes({ "buildly.webhook.outcome": status });
+    if (!result.ok) span.fail(result.error ?? "failed");
+    span.end();
+    tel.count("buildly.webhook.attempts", { outcome: status });
+    if (status === "dead_lettered") tel.count("buildly.webhook.dead_letters", {});
+  }
   const statements = [
     d1
       .prepare(
@@ -163,4 +210,12 @@ async function deliverOne(env: Env, cfg: DeliveryConfig, message: Message<unknow
   await d1.batch(statements);
   if (retry) message.retry({ delaySeconds: delay });
   else message.ack();
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }

@@ -20,7 +20,7 @@ const CHUNK = 100;
  * doubled, and the ones not yet attempted are queued again, so a failure between the insert and
  * the send loses nothing (a receiver may then see a delivery twice, which webhook-id lets it drop).
  */
-export async function fanOut(env: Env, events: PlatformEvent[]): Promise<{ deliveries: number }> {
+export async function fanOut(env: Env, events: PlatformEvent[], traceparentOf?: (eventId: string) => string | undefined): Promise<{ deliveries: number }> {
   const byOrganization = new Map<string, PlatformEvent[]>();
   for (const e of events) byOrganization.set(e.organizationid, [...(byOrganization.get(e.organizationid) ?? []), e]);
   const now = nowIso();
@@ -55,19 +55,27 @@ export async function fanOut(env: Env, events: PlatformEvent[]): Promise<{ deliv
 
   // The rows to queue: every one of these pairs not attempted yet (new, or left by a failed send).
   const ids: string[] = [];
+  const eventOf = new Map<string, string>();
   for (let i = 0; i < pairs.length; i += CHUNK) {
     const { results } = await env.DB.prepare(
-      `SELECT d.id FROM webhook_deliveries d JOIN json_each(?1) j
+      `SELECT d.id, d.event_id FROM webhook_deliveries d JOIN json_each(?1) j
          ON d.subscription_id = json_extract(j.value, '$.subscription') AND d.event_id = json_extract(j.value, '$.event')
        WHERE d.status = 'pending' AND d.attempt_count = 0`,
     )
       .bind(JSON.stringify(pairs.slice(i, i + CHUNK)))
-      .all<{ id: string }>();
-    ids.push(...results.map((r) => r.id));
+      .all<{ id: string; event_id: string }>();
+    for (const r of results) {
+      ids.push(r.id);
+      eventOf.set(r.id, r.event_id);
+    }
   }
   for (let i = 0; i < ids.length; i += CHUNK) {
     await env.WEBHOOK_DELIVERIES.sendBatch(
-      ids.slice(i, i + CHUNK).map((id) => ({ body: { delivery_id: id } satisfies DeliveryMessage, contentType: "json" as const })),
+      ids.slice(i, i + CHUNK).map((id) => {
+        // The trace of the write that caused it (when traced): each attempt's span continues it.
+        const traceparent = traceparentOf?.(eventOf.get(id)!);
+        return { body: { delivery_id: id, ...(traceparent ? { traceparent } : {}) } satisfies DeliveryMessage, contentType: "json" as const };
+      }),
     );
   }
   return { deliveries: ids.length };

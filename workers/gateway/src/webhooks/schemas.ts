@@ -140,5 +140,10 @@ export const DeliveryParamSchema = z.object({
  * round of attempts the message belongs to (0, the fan-out's, when absent; each redelivery starts
  * the next): a message of another round than the row's is stale and is acknowledged unsent.
  */
-export const DeliveryMessageSchema = z.object({ delivery_id: z.string().min(1).max(64), round: z.number().int().min(0).optional() });
+export const DeliveryMessageSchema = z.object({
+  delivery_id: z.string().min(1).max(64),
+  round: z.number().int().min(0).optional(),
+  /** The consumer span that queued it (W3C; validated again when used): the attempts continue its trace. */
+  traceparent: z.string().max(600).optional(),
+});
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;

@@ -1,5 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, encodeCursor, eventsEnabled, logError, nowIso, problemResponse, relayOutbox, toApiError, type RpcResult } from "@buildly/shared";
+import {
+  ApiError,
+  encodeCursor,
+  eventsEnabled,
+  logError,
+  nowIso,
+  problemResponse,
+  relayOutbox,
+  type RpcResult,
+  Telemetry,
+  telemetryConfig,
+  toApiError,
+} from "@buildly/shared";
 import { transitionEvent } from "../events/workflow-events";
 import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
 import { principalState } from "../identity/principal-status";
@@ -344,7 +356,35 @@ export class WorkflowInstance extends DurableObject<Env> {
       if (!done.length) throw err;
       throw await this.undoAttempt(inst, t.key, attempt, done, err);
     }
-    return this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
+    const next = this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
+    this.observeTransition(inst, next, caller, !caller && inst.template.states.find((st) => st.key === inst.state)?.on_timeout === t.key);
+    return next;
+  }
+
+  /**
+   * Only when telemetry exports: the transition as a span of the caller's trace (the identity
+   * context carries it into this object) or of a new one for the system's own, and counted
+   * (buildly.workflow.transitions / timeouts / completions).
+   */
+  private observeTransition(from: Instance, next: Instance, caller: Caller | null, timeout: boolean): void {
+    if (!telemetryConfig(this.env, "gateway")) return;
+    const terminal = Boolean(next.template.states.find((st) => st.key === next.state)?.terminal);
+    const tel = new Telemetry(this.env, "gateway", {
+      parent: caller?.identity.traceparent,
+      name: "workflow transition",
+      kind: "internal",
+      attributes: {
+        "buildly.workflow.from": from.state,
+        "buildly.workflow.to": next.state,
+        "buildly.workflow.timeout": timeout,
+        "buildly.organization_id": next.organization_id,
+      },
+    });
+    tel.count("buildly.workflow.transitions", { state: next.state, by: caller ? "caller" : "system" });
+    if (timeout) tel.count("buildly.workflow.timeouts", {});
+    if (terminal) tel.count("buildly.workflow.completions", { organization: next.organization_id });
+    tel.root.end();
+    this.ctx.waitUntil(tel.flush());
   }
 
   // --- half-run transitions -------------------------------------------------------------------

@@ -28,6 +28,7 @@ function idOf(record: Row): string | undefined {
  * or forbidden path: its records name the problem instead. Returns whether everything was embedded.
  */
 export async function embedRelated(c: Context<GatewayEnv>, paths: JoinPath[], records: Row[]): Promise<boolean> {
+  const callsBefore = c.get("serviceCalls")?.length ?? 0;
   const outcomes = await Promise.all(paths.map((p) => outcomesOf(c, p, records)));
   let complete = true;
   records.forEach((record, i) => {
@@ -48,6 +49,11 @@ export async function embedRelated(c: Context<GatewayEnv>, paths: JoinPath[], re
     if (Object.keys(errors).length) record._embedded_errors = errors;
     if (Object.keys(more).length) record._embedded_more = more;
   });
+  const tel = c.get("telemetry");
+  if (tel?.recording) {
+    tel.observe("buildly.mesh.fanout.size", { kind: "join" }, (c.get("serviceCalls")?.length ?? 0) - callsBefore);
+    if (!complete) tel.count("buildly.mesh.partial_answers", { kind: "join" });
+  }
   return complete;
 }
 

@@ -158,7 +158,9 @@ async function missingReferences(c: MeshCaller, identity: IdentityContext, field
           errors: [{ path: uses[0]!.path, message: "Too many references" }],
         });
       }
-      const found = await meshCall(c, referenced.entry, "getMany", referenced.entry.timeout_ms, (stub) => stub.getMany(name, ids, identity));
+      const found = await meshCall(c, referenced.entry, "getMany", referenced.entry.timeout_ms, (stub, traceparent) =>
+        stub.getMany(name, ids, { ...identity, traceparent }),
+      );
       if (!found.ok) throw unavailable(target, service);
       const existing = new Set(found.data.map((r) => String(r.id).toLowerCase()));
       return uses.filter((u) => !existing.has(u.id)).map((u) => ({ path: u.path, message: `No ${target} record with id ${u.id} exists in this organization` }));

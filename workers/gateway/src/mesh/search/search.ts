@@ -107,7 +107,9 @@ export async function searchAcrossServices(c: Context<GatewayEnv>, q: string, na
 
   const services = [...asks.values()];
   const answers = await Promise.all(
-    services.map(({ entry, models }) => meshCall(c, entry, "search", entry.timeout_ms, (stub) => stub.search(q, models, depth, identity))),
+    services.map(({ entry, models }) =>
+      meshCall(c, entry, "search", entry.timeout_ms, (stub, traceparent) => stub.search(q, models, depth, { ...identity, traceparent })),
+    ),
   );
 
   const merged: (MeshHit & { rank: number })[] = [];

@@ -1,0 +1,126 @@
+// Trace context at the gateway (W3C traceparent in and out, on to the services) and the OTLP
+// export: traces and metrics sent to a collector that the webhook receiver fixture stands for
+// (every outbound host but the IdP lands there and is logged at /_log/<first path segment>).
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { bearer, call, registerOrganization, type Account } from "./helpers";
+
+const INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
+
+let admin: Account;
+beforeAll(async () => {
+  admin = await registerOrganization("Telemetry tests");
+});
+
+/** The gateway with export on, to https://otel.example/<key> (the receiver fixture logs what arrives). */
+async function exporting(key: string, path: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const vars = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `https://otel.example/${key}`,
+    OTEL_EXPORTER_OTLP_HEADERS: "x-api-key=collector-secret",
+    OTEL_METRIC_EXPORT_INTERVAL: "0",
+  };
+  const res = await worker.fetch(new Request(`https://gateway.example${path}`, init), { ...env, ...vars } as Env, ctx);
+  const body = await res.text();
+  await waitOnExecutionContext(ctx);
+  const received = await (await fetch(`https://otel.example/_log/${key}`)).json<{ url: string; headers: Record<string, string>; body: string }[]>();
+  return { res, body, received };
+}
+
+describe("trace context", () => {
+  it("continues a valid traceparent and answers with the gateway's span in the same trace", async () => {
+    const res = await call("/health", { headers: { traceparent: INCOMING } });
+    const [, traceId, spanId] = TRACEPARENT.exec(res.headers.get("traceparent") ?? "")!;
+    expect(traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(spanId).not.toBe("00f067aa0ba902b7");
+  });
+
+  it("starts a new trace for a missing or malformed traceparent, on every answer (404 too)", async () => {
+    for (const bad of [undefined, "garbage", INCOMING.toUpperCase(), `${INCOMING}-x`, "00-00000000000000000000000000000000-00f067aa0ba902b7-01"]) {
+      const res = await call("/v1/no-such-thing", bad ? { headers: { traceparent: bad } } : {});
+      expect(res.status).toBe(404);
+      const m = TRACEPARENT.exec(res.headers.get("traceparent") ?? "");
+      expect(m, String(bad)).not.toBeNull();
+      expect(m![1]).not.toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+  });
+
+  it("sends the trace on to a logic service in the identity context and the traceparent header", async () => {
+    const res = await call("/v1/fixture/echo", bearer(admin.access_token, { headers: { traceparent: INCOMING } }));
+    expect(res.status).toBe(200);
+    const seen = await res.json<any>();
+    const [, traceId] = TRACEPARENT.exec(seen.context.traceparent)!;
+    expect(traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(seen.headers.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-/);
+    expect(seen.context.traceparent).not.toBe(INCOMING);
+  });
+});
+
+describe("OTLP export", () => {
+  it("exports the request's spans (server, authenticate, rate limit, the service call) with parent links and no secrets", async () => {
+    const { res, received } = await exporting(
+      "traces-1",
+      "/v1/fixture/echo?token=querysecret",
+      bearer(admin.access_token, { headers: { traceparent: INCOMING } }),
+    );
+    expect(res.status).toBe(200);
+    const traces = received.filter((r) => r.url.endsWith("/traces-1/v1/traces"));
+    expect(traces).toHaveLength(1);
+    expect(traces[0]!.headers["x-api-key"]).toBe("collector-secret");
+    expect(traces[0]!.headers["content-type"]).toBe("application/json");
+    const payload = JSON.parse(traces[0]!.body);
+    expect(payload.resourceSpans[0].resource.attributes).toContainEqual({ key: "service.name", value: { stringValue: "gateway" } });
+    const spans: any[] = payload.resourceSpans[0].scopeSpans[0].spans;
+    const server = spans.find((s) => s.kind === 2)!;
+    expect(server.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(server.parentSpanId).toBe("00f067aa0ba902b7");
+    expect(res.headers.get("traceparent")).toBe(`00-${server.traceId}-${server.spanId}-01`);
+    const attr = (s: any, k: string) => s.attributes.find((a: any) => a.key === k)?.value;
+    expect(attr(server, "http.response.status_code")).toEqual({ intValue: "200" });
+    expect(attr(server, "buildly.organization_id")).toEqual({ stringValue: admin.organization_id });
+    const names = spans.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(["authenticate", "rate limit", "fixture handle"]));
+    for (const s of spans.filter((s) => s !== server)) expect(s.parentSpanId, s.name).toBe(server.spanId);
+    // The service saw the client span as its parent.
+    const client = spans.find((s) => s.name === "fixture handle")!;
+    expect(client.kind).toBe(3);
+    const text = traces[0]!.body;
+    for (const secret of [admin.access_token, "querysecret", "collector-secret", "Bearer"]) expect(text).not.toContain(secret);
+  });
+
+  it("exports RED metrics as delta sums and histograms", async () => {
+    const { received } = await exporting("metrics-1", "/v1/fixture/echo", bearer(admin.access_token));
+    const metrics = received.filter((r) => r.url.endsWith("/metrics-1/v1/metrics"));
+    expect(metrics.length).toBeGreaterThanOrEqual(1);
+    const all = metrics.flatMap((m) => JSON.parse(m.body).resourceMetrics[0].scopeMetrics[0].metrics);
+    const requests = all.find((m: any) => m.name === "buildly.http.server.requests");
+    expect(requests.sum.aggregationTemporality).toBe(1);
+    const point = requests.sum.dataPoints.find((p: any) => p.attributes.some((a: any) => a.key === "service" && a.value.stringValue === "fixture"));
+    expect(point.asInt).toBe("1");
+    expect(all.map((m: any) => m.name)).toEqual(
+      expect.arrayContaining(["buildly.http.server.duration", "buildly.upstream.calls", "buildly.ratelimit.decisions"]),
+    );
+  });
+
+  it("exports a failed request's spans even when sampling keeps none", async () => {
+    const ctx = createExecutionContext();
+    const vars = { OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example/errors-1", OTEL_TRACES_SAMPLER_ARG: "0", OTEL_METRIC_EXPORT_INTERVAL: "999999999" };
+    const e = { ...env, ...vars } as Env;
+    const ok = await worker.fetch(new Request("https://gateway.example/v1/fixture/echo", bearer(admin.access_token)), e, ctx);
+    expect(ok.headers.get("traceparent")).toMatch(/-00$/);
+    const failed = await worker.fetch(new Request("https://gateway.example/v1/fixture/throw", bearer(admin.access_token)), e, ctx);
+    expect(failed.status).toBe(502);
+    await waitOnExecutionContext(ctx);
+    const received = await (await fetch("https://otel.example/_log/errors-1")).json<{ url: string; body: string }[]>();
+    const traces = received.filter((r) => r.url.endsWith("/v1/traces"));
+    expect(traces).toHaveLength(1);
+    const spans: any[] = JSON.parse(traces[0]!.body).resourceSpans[0].scopeSpans[0].spans;
+    const server = spans.find((s) => s.kind === 2);
+    expect(server.status.code).toBe(2);
+    expect(spans.find((s) => s.name === "fixture handle").status.code).toBe(2);
+    expect(traces[0]!.body).not.toContain("hunter2");
+  });
+});
