@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 ensure_dev_vars
 SKIP_INSTALL=1 bash scripts/migrate.sh
+build_console
 PORT="${PORT:-8787}"
 # Every workers/*/wrangler.toml, the gateway's first (the first config is the one that serves the port).
 read_workers CONFIGS configs

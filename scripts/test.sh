@@ -20,6 +20,7 @@ echo "== type check"
 for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared
 tsc -p packages/sdk
+tsc -p apps/console
 tsc -p e2e
 tsc -p examples
 
