@@ -51,6 +51,7 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
   let clientId: string;
   let receiver: Server;
   let webhookId: string;
+  let hookUrl: string;
   let instanceId: string;
   const outside: string[] = [];
 
@@ -64,9 +65,8 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
       req.on("end", () => res.writeHead(204).end());
     });
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-    const hook = await admin.POST("/v1/webhooks", {
-      body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/console-hook`, events: ["crm.contact.created"] },
-    });
+    hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/console-hook`;
+    const hook = await admin.POST("/v1/webhooks", { body: { url: hookUrl, events: ["crm.contact.created"] } });
     webhookId = hook.id;
     // A fresh instance of the demo approval (the demo's own may already be approved by another test), submitted for review.
     const demo = await admin.GET("/v1/workflows/instances/{id}", { params: { path: { id: DEMO_INSTANCE } } });
@@ -79,10 +79,18 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     });
     await admin.POST("/v1/workflows/instances/{id}/transitions", { params: { path: { id: started.id } }, body: { transition: "submit" } });
     instanceId = started.id;
+    // More contacts than one page of the console's list (10), so there is a next page to go to.
+    await Promise.all(
+      Array.from({ length: 11 }, (_, i) =>
+        admin.POST("/v1/crm/contacts", { body: { first_name: "Paged", last_name: `Contact ${i}`, email: `${unique("paged").toLowerCase()}@example.com` } }),
+      ),
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
-  });
+  }, 120_000);
 
   afterAll(async () => {
+    // The subscription would otherwise get a delivery for every contact the later test files create.
+    if (webhookId) await sdk().DELETE("/v1/webhooks/{id}", { params: { path: { id: webhookId } } });
     await browser?.close();
     await new Promise((r) => receiver?.close(r));
   });
@@ -141,7 +149,9 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     await detail.getByText("No appointments.").waitFor();
     const booking = detail.getByRole("form", { name: "New appointment" });
     await booking.getByLabel("Title").fill("Console intro call");
-    await booking.getByLabel("Starts").fill("2026-12-21T09:30");
+    await booking.getByLabel("Calendar").selectOption({ label: "Support desk" });
+    await booking.getByLabel("Starts").fill("2027-03-03T07:10");
+    await booking.getByLabel("Allow overlap", { exact: false }).check();
     await booking.getByRole("button", { name: "Book appointment" }).click();
     await detail.getByRole("list", { name: "Appointments of this contact" }).getByText("Console intro call").waitFor();
     await page.getByRole("button", { name: "Next page" }).click();
@@ -160,7 +170,7 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
       .waitFor();
     await page.goto(`${baseUrl()}/console/workflows?instance=${instanceId}`);
     await page.getByRole("heading", { level: 1, name: "Workflows" }).waitFor({ timeout: 20_000 });
-    const view = page.getByRole("region", { name: "Instance" });
+    const view = page.getByRole("region", { name: "Instance", exact: true });
     await view.getByText("(live)").waitFor({ timeout: 20_000 });
     await view.getByRole("button", { name: "Approve" }).click();
     await view.getByTestId("instance-state").getByText("approved").waitFor();
@@ -190,14 +200,14 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
       .poll(async () => (await sdk().GET("/v1/webhooks/{id}/deliveries", { params: { path: { id: webhookId } } })).data.length, { timeout: 20_000 })
       .toBeGreaterThan(0);
     await open(page, "Webhooks");
-    await page.getByRole("button", { name: /console-hook/ }).click();
+    await page.getByRole("button", { name: hookUrl, exact: true }).click();
     const deliveries = page.getByRole("region", { name: "Deliveries" });
     await deliveries.getByRole("button", { name: "Redeliver" }).first().click();
     await deliveries.getByText("Redelivery of crm.contact.created queued.").waitFor();
     await axe(page, "webhooks");
     expect(outside).toEqual([]);
     await page.context().close();
-  });
+  }, 300_000);
 
   it("as the viewer on a phone: reads every page, sees no write action, and the API's 403 still shows as a problem", async () => {
     const page = await signIn(DEMO_VIEWER, 390);
@@ -216,8 +226,8 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
 
     await open(page, "Workflows");
     await page.getByRole("region", { name: "Instances" }).getByRole("button").first().click();
-    await page.getByRole("region", { name: "Instance" }).getByTestId("instance-state").waitFor();
-    expect(await page.getByRole("region", { name: "Instance" }).getByRole("button").count()).toBe(0);
+    await page.getByRole("region", { name: "Instance", exact: true }).getByTestId("instance-state").waitFor();
+    expect(await page.getByRole("region", { name: "Instance", exact: true }).getByRole("button").count()).toBe(0);
 
     // Users are for admins: the API's 403 shows as its problem, with the request id; roles are readable.
     await open(page, "People");
@@ -239,5 +249,5 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     await axe(page, "webhooks (viewer)");
     expect(outside).toEqual([]);
     await page.context().close();
-  });
+  }, 300_000);
 });

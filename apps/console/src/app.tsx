@@ -8,7 +8,7 @@ import { OverviewPage } from "./pages/overview.tsx";
 import { PeoplePage } from "./pages/people.tsx";
 import { WebhooksPage } from "./pages/webhooks.tsx";
 import { WorkflowsPage } from "./pages/workflows.tsx";
-import { type Session, SessionContext, type Shown, shown } from "./session.ts";
+import { type Session, SessionContext, type Shown, shown, withWorkflowPermissions } from "./session.ts";
 import { ErrorBox } from "./ui.tsx";
 
 const PAGES: { path: string; title: string; page: ComponentType }[] = [
@@ -44,7 +44,8 @@ export function App() {
         }
         const api = createClient({ baseUrl: location.origin, auth: { type: "user", tokens: result.tokens, clientId: result.client } });
         try {
-          const me = await api.GET("/v1/auth/me");
+          const [caller, roles] = await Promise.all([api.GET("/v1/auth/me"), api.GET("/v1/roles")]);
+          const me = withWorkflowPermissions(caller, roles.data);
           history.replaceState(null, "", result.returnTo.startsWith(BASE) ? result.returnTo : BASE);
           setBoot({ kind: "in", session: { api, me, client: result.client, idToken: result.idToken } });
         } catch (err) {

@@ -7,6 +7,7 @@ export type Action = "create" | "read" | "update" | "delete";
 
 export interface Session {
   api: Client;
+  /** The caller, its permissions completed with "workflows" (which /v1/auth/me does not list; see workflowPermissions). */
   me: Me;
   client: string;
   idToken?: string;
@@ -18,6 +19,19 @@ export function useSession(): Session {
   const s = useContext(SessionContext);
   if (!s) throw new Error("no session");
   return s;
+}
+
+/**
+ * /v1/auth/me lists the services' permissions only; the workflows' come from the role
+ * definitions (GET /v1/roles) as the gateway computes them: a role's "workflows" or "*" entry.
+ */
+export function withWorkflowPermissions(me: Me, roles: Schema<"Role">[]): Me {
+  const actions = new Set<Action>();
+  for (const r of roles) {
+    if (!me.roles.includes(r.name)) continue;
+    for (const [key, list] of Object.entries(r.permissions)) if (key === "workflows" || key === "*") for (const a of list) actions.add(a);
+  }
+  return { ...me, permissions: { ...me.permissions, workflows: [...actions] } };
 }
 
 /** What the caller's roles allow on a service ("workflows" counts as one); "*" is every service. */

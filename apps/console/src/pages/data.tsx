@@ -203,6 +203,7 @@ function NewAppointment({ contact, onCreated }: { contact: Contact; onCreated: (
               start: start.toISOString(),
               end: end.toISOString(),
               attendees: [{ contact_id: contact.id, email: contact.email, name: `${contact.first_name} ${contact.last_name}` }],
+              allow_overlap: f.get("allow_overlap") === "on",
             },
           });
           onCreated();
@@ -230,6 +231,9 @@ function NewAppointment({ contact, onCreated }: { contact: Contact; onCreated: (
       </label>
       <label>
         Minutes <input name="minutes" type="number" min={5} max={600} value={30} required />
+      </label>
+      <label class="check">
+        <input name="allow_overlap" type="checkbox" /> Allow overlap with other appointments
       </label>
       <button type="submit" class="primary" disabled={action.busy || !calendars.data}>
         Book appointment
