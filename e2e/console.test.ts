@@ -68,7 +68,7 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/console-hook`;
     const hook = await admin.POST("/v1/webhooks", { body: { url: hookUrl, events: ["crm.contact.created"] } });
     webhookId = hook.id;
-    // A fresh instance of the demo approval (the demo's own may already be approved by another test), submitted for review.
+    // A fresh instance of the demo approval (the demo's own may already be approved by another test), in draft.
     const demo = await admin.GET("/v1/workflows/instances/{id}", { params: { path: { id: DEMO_INSTANCE } } });
     const started = await admin.POST("/v1/workflows/instances", {
       body: {
@@ -77,7 +77,6 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
         data: { ...demo.data, signoff_start: "2026-12-20T10:00:00Z", signoff_end: "2026-12-20T10:30:00Z" },
       },
     });
-    await admin.POST("/v1/workflows/instances/{id}/transitions", { params: { path: { id: started.id } }, body: { transition: "submit" } });
     instanceId = started.id;
     // More contacts than one page of the console's list (10), so there is a next page to go to.
     await Promise.all(
@@ -162,7 +161,7 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     // Opened by its link (a full page load: the silent sign-in brings the browser back to it).
     await open(page, "Workflows");
     const instances = page.getByRole("region", { name: "Instances" });
-    await instances.getByLabel("State").fill("in_review");
+    await instances.getByLabel("State").fill("draft");
     await instances.getByLabel("State").press("Tab");
     await instances
       .getByRole("button", { name: /Document approval/ })
@@ -172,6 +171,10 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     await page.getByRole("heading", { level: 1, name: "Workflows" }).waitFor({ timeout: 20_000 });
     const view = page.getByRole("region", { name: "Instance", exact: true });
     await view.getByText("(live)").waitFor({ timeout: 20_000 });
+    await view.getByTestId("instance-state").getByText("draft").waitFor();
+    // Someone else submits it: the change arrives over the WebSocket, with no reload.
+    await sdk().POST("/v1/workflows/instances/{id}/transitions", { params: { path: { id: instanceId } }, body: { transition: "submit" } });
+    await view.getByTestId("instance-state").getByText("in_review").waitFor({ timeout: 20_000 });
     await view.getByRole("button", { name: "Approve" }).click();
     await view.getByTestId("instance-state").getByText("approved").waitFor();
     await view.getByText("approve: in_review", { exact: false }).waitFor();
