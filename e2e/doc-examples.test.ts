@@ -26,6 +26,7 @@ const GUIDES = [
   "docs/events-and-audit.md",
   "docs/webhooks.md",
   "docs/observability.md",
+  "docs/console.md",
   "docs/adding-a-service.md",
   "docs/deploying.md",
   "docs/security.md",

@@ -26,6 +26,7 @@ export const DEMO_PASSWORD = "buildly-demo-password";
  */
 const NOT_IN_THE_DOCUMENT: { method?: string; path: RegExp; why: string }[] = [
   { path: /^\/docs(\/.*)?$/, why: "the docs page (HTML) and its static swagger-ui assets" },
+  { path: /^\/console(\/.*)?$/, why: "the web console's page and files (workers/console)" },
   { path: /^\/\.well-known\/(jwks\.json|openid-configuration)$/, why: "JWKS (RFC 7517) and OpenID discovery: specified by those standards" },
   { method: "OPTIONS", path: /^\//, why: "CORS preflights, answered for every path by the CORS policy" },
 ];

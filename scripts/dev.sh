@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 # SKIP_INSTALL=1: the caller already ran the install (the benchmark starts two platforms).
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 ensure_dev_vars
+build_console
 SKIP_INSTALL=1 bash scripts/migrate.sh
 PORT="${PORT:-8787}"
 # Every workers/*/wrangler.toml, the gateway's first (the first config is the one that serves the port).

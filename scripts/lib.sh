@@ -40,3 +40,9 @@ ensure_dev_vars() {
     echo "wrote a new local SIGNING_KEYS_SECRET to $f"
   fi
 }
+
+# The console's files (apps/console, Vite) into workers/console/public, which its Worker serves;
+# fails when the first page's JavaScript is over its size budget (apps/console/scripts/size.mjs).
+build_console() {
+  node "$ROOT/apps/console/scripts/build.mjs"
+}

@@ -24,6 +24,9 @@ stop_e2e() {
 }
 trap stop_e2e EXIT
 
+# The console's files, built once before anything serves them (dev.sh and deploy.sh then find them
+# up to date instead of building the same folder at the same time).
+build_console
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
 bash e2e/ensure-chromium.sh
 if [ $# -eq 0 ]; then
@@ -49,6 +52,7 @@ echo "== type check"
 for w in "${WORKERS[@]}"; do tsc -p "workers/$w"; done
 tsc -p packages/shared
 tsc -p packages/sdk
+tsc -p apps/console
 tsc -p e2e
 tsc -p examples
 

@@ -4,7 +4,7 @@
 //
 // As a command (for the bash scripts): node scripts/lib/workers.mjs <what>
 //   dirs          every Worker's folder name, in deploy order (logic services first, the gateway last)
-//   services      the logic services' folder names (every Worker but the gateway), in deploy order
+//   services      the logic services' folder names (every Worker but the gateway and the sites), in deploy order
 //   databases     folder names of the Workers with a D1 database bound as DB, in deploy order
 //   configs       the -c arguments for `wrangler dev`, the gateway's first (it serves the port)
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -19,7 +19,7 @@ export const GATEWAY_DIR = "gateway";
  * @typedef {{ binding: string, database_name: string, database_id?: string, preview_database_id?: string, migrations_dir?: string }} D1Binding
  * @typedef {{ binding: string, service: string, entrypoint?: string }} ServiceBinding
  * @typedef {{
- *   dir: string, path: string, configPath: string, name: string, gateway: boolean,
+ *   dir: string, path: string, configPath: string, name: string, gateway: boolean, site: boolean,
  *   config: Record<string, any>, d1: D1Binding[], r2: { binding: string, bucket_name: string }[],
  *   services: ServiceBinding[], durableObjects: { name: string, class_name: string, script_name?: string }[],
  *   sqliteClasses: string[], vars: Record<string, unknown>,
@@ -42,6 +42,9 @@ export function readWorker(root, dir) {
     configPath,
     name: config.name,
     gateway: dir === GATEWAY_DIR,
+    // A site (workers/console) serves built files ([assets]) and has no database: the gateway
+    // forwards pages to it, it is no logic service (no registry entry, no RPC, no migrations).
+    site: dir !== GATEWAY_DIR && Boolean(config.assets) && !(config.d1_databases ?? []).length,
     config,
     d1: config.d1_databases ?? [],
     r2: config.r2_buckets ?? [],
@@ -94,7 +97,7 @@ export function logicServices(root = ROOT) {
   const workers = discoverWorkers(root);
   const gateway = workers.find((w) => w.gateway);
   return workers
-    .filter((w) => !w.gateway)
+    .filter((w) => !w.gateway && !w.site)
     .map((w) => {
       const binding = gateway?.services.find((s) => s.service === w.name);
       return { ...w, binding: binding?.binding, entrypoint: binding?.entrypoint };
@@ -110,7 +113,7 @@ function main(what) {
   const workers = discoverWorkers();
   const lines = {
     dirs: () => workers.map((w) => w.dir),
-    services: () => workers.filter((w) => !w.gateway).map((w) => w.dir),
+    services: () => workers.filter((w) => !w.gateway && !w.site).map((w) => w.dir),
     databases: () => workers.filter((w) => w.d1.some((d) => d.binding === "DB")).map((w) => w.dir),
     configs: () => [...workers].sort((a, b) => Number(b.gateway) - Number(a.gateway)).flatMap((w) => ["-c", path.relative(ROOT, w.configPath)]),
   }[what];

@@ -343,6 +343,20 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               serviceBindings: { RECEIVER: "webhook-receiver" },
             },
             { name: "webhook-receiver", modules: true, script: WEBHOOK_RECEIVER, compatibilityDate: "2026-11-01" },
+            // The console (workers/console): its bundle and built files, as the deploy dry run and its build leave them.
+            {
+              name: "buildly-console",
+              modules: true,
+              scriptPath: path.join(import.meta.dirname, "..", "console", "dist", "index.js"),
+              modulesRoot: path.join(import.meta.dirname, "..", "console", "dist"),
+              compatibilityDate: "2026-11-01",
+              assets: {
+                directory: path.join(import.meta.dirname, "..", "console", "public"),
+                binding: "ASSETS",
+                routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+                assetConfig: { not_found_handling: "single-page-application" as const },
+              },
+            },
           ],
         },
       }),

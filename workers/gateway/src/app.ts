@@ -8,7 +8,7 @@ import { corsPolicy, privateResponses, refuseOddPaths, requestContext } from "./
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
 import { meshForward, registerMesh } from "./mesh";
-import { registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
+import { registerConsole, registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
 import { registerWebhooks } from "./webhooks";
 import { bearerFromSubprotocol, registerWorkflows } from "./workflows";
@@ -41,6 +41,7 @@ export function buildApp() {
   registerEvents(app);
   registerWebhooks(app);
   registerCalendarFeeds(app);
+  registerConsole(app);
   registerServiceRoutes(app, authenticate, meshForward);
 
   app.onError(onError);

@@ -9,6 +9,7 @@ import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 import { registerHealth } from "./routes/health";
 import { registerServices } from "./routes/services";
 
+export { registerConsole } from "./console";
 export { ServiceCallError } from "./deadline";
 export { forward } from "./proxy";
 export { serverTiming } from "./server-timing";
