@@ -20,3 +20,4 @@ export * from "./keyset";
 export * from "./rows";
 export * from "./outbox";
 export * from "./d1-session";
+export * from "./privacy";

@@ -2120,6 +2120,7 @@ export interface components {
             fields: components["schemas"]["MeshField"][];
             /** @description GET /v1/mesh/search covers this model. */
             searchable: boolean;
+            personal_data: components["schemas"]["PersonalData"];
         };
         MeshField: {
             /** @example attendees[].contact_id */
@@ -2143,6 +2144,51 @@ export interface components {
             };
             /** @description Records can be found by this field's values (the reverse side of a reference). */
             lookup?: boolean;
+        };
+        PersonalData: {
+            /**
+             * @description The catalog fields that hold personal data.
+             * @example [
+             *       "attendees[].email",
+             *       "attendees[].name"
+             *     ]
+             */
+            fields: string[];
+            /**
+             * @description How a person is found here: subject key -> the field matched.
+             * @example {
+             *       "email": "attendees[].email"
+             *     }
+             */
+            found_by: {
+                email?: string;
+                contact_id?: string;
+                user_id?: string;
+                linked?: string;
+            };
+            /**
+             * @description What erasure does to a record found for a person.
+             * @example {
+             *       "action": "anonymize",
+             *       "replace": {
+             *         "attendees[]": null
+             *       }
+             *     }
+             */
+            erasure: {
+                /** @enum {string} */
+                action: "delete";
+            } | {
+                /** @enum {string} */
+                action: "anonymize";
+                replace: {
+                    [key: string]: string | null;
+                };
+            } | {
+                /** @enum {string} */
+                action: "keep";
+                legal_basis: string;
+            };
         };
         MeshSearchResult: {
             data: components["schemas"]["MeshSearchHit"][];
@@ -2808,7 +2854,7 @@ export interface components {
                 seq: number;
                 event_id: string | null;
                 /** @enum {string} */
-                reason: "hash_mismatch" | "prev_hash_mismatch" | "missing_entry";
+                reason: "hash_mismatch" | "data_mismatch" | "prev_hash_mismatch" | "missing_entry";
             } | null;
             next_from_seq: number | null;
             /** @description Entries up to this seq were removed by retention (the organization keeps its newest events, see the docs); the walk starts after it and the first kept entry must link to the removed entry's hash. null when none were removed. */
