@@ -27,6 +27,10 @@ CREATE TABLE privacy_requests (
   status TEXT NOT NULL,
   -- JSON: what the request asked (the subject is erased from it once an erasure completes).
   subject TEXT NOT NULL,
+  -- Where the run is (src/privacy/runner.ts): resolve, service:<name>, joins, audit:<seq>, done.
+  phase TEXT NOT NULL DEFAULT 'resolve',
+  -- JSON: the person as resolved (emails, contact ids, user ids, linked records); dropped on completion.
+  resolved TEXT,
   -- JSON: [{ service, model, action, ids, held, ... }] per step done.
   steps TEXT NOT NULL DEFAULT '[]',
   -- JSON: what remains when failed, { service: problem }.
