@@ -25,6 +25,7 @@ const GUIDES = [
   "docs/workflows.md",
   "docs/events-and-audit.md",
   "docs/webhooks.md",
+  "docs/privacy.md",
   "docs/adding-a-service.md",
   "docs/deploying.md",
   "docs/security.md",

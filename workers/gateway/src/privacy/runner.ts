@@ -162,7 +162,10 @@ export async function advance(env: Env, id: string): Promise<boolean> {
   let row = await load(env.DB, id);
   if (!row || row.status === "completed" || row.status === "failed") return true;
   if (row.type !== "erasure") {
-    await save(env.DB, id, { status: "failed", error: JSON.stringify({ detail: "Access archives are not built yet." }), completed_at: nowIso() });
+    const remaining: Failure[] = [
+      { service: "gateway", phase: "resolve", problem: { status: 501, title: "Not Implemented", detail: "Access archives are not built yet." } },
+    ];
+    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
     return true;
   }
   const dry = row.dry_run === 1;
@@ -276,6 +279,15 @@ export async function advance(env: Env, id: string): Promise<boolean> {
       const failed = failures.length > 0;
       const done = dry || failed ? {} : { subject: JSON.stringify({ erased: true }), resolved: null };
       await save(env.DB, id, { ...done, status: failed ? "failed" : "completed", completed_at: nowIso() });
+      if (!dry && !failed && resolved.emails.length) {
+        // Earlier requests about the person (a preview) named them too.
+        await env.DB.prepare(
+          `UPDATE privacy_requests SET subject = '{"erased":true}', resolved = NULL WHERE organization_id = ?1 AND status IN ('completed', 'failed')
+             AND EXISTS (SELECT 1 FROM json_each(?2) AS e WHERE instr(lower(subject), e.value) > 0 OR instr(lower(coalesce(resolved, '')), e.value) > 0)`,
+        )
+          .bind(row.organization_id, JSON.stringify(resolved.emails))
+          .run();
+      }
       return true;
     }
   } catch (err) {
