@@ -64,6 +64,15 @@ describe("privacy requests", () => {
     expect(line(previewed, "documents", "files")).toMatchObject({ action: "delete", ids: [mine.file.id], objects_deleted: 0 });
     expect((await call(`/v1/crm/contacts/${mine.contact.id}`, bearer(admin.access_token))).status).toBe(200);
 
+    // The changes' events reach the audit trail through a queue: erase once they are all there, so none
+    // arrives after the redaction (an event arriving later would carry the person again; see docs/privacy.md).
+    const subjects = [mine.contact.id, mine.deal.id, mine.note.id, mine.appt.id, mine.file.id];
+    for (let i = 0; ; i++) {
+      const events = (await (await call("/v1/events?limit=100", bearer(admin.access_token))).json<any>()).data as { subject: string }[];
+      if (subjects.every((s) => events.some((e) => e.subject === s))) break;
+      if (i > 300) throw new Error("events never arrived");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const run = await (await post({ type: "erasure", subject: { email } })).json<any>();
     const done = await untilDone(admin, run.id);
     expect(done).toMatchObject({ status: "failed", error: { remaining: [{ service: "broken" }] } });
