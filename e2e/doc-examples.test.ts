@@ -27,6 +27,7 @@ const GUIDES = [
   "docs/webhooks.md",
   "docs/observability.md",
   "docs/console.md",
+  "docs/privacy.md",
   "docs/adding-a-service.md",
   "docs/deploying.md",
   "docs/security.md",

@@ -83,7 +83,7 @@ export class FixtureService extends WorkerEntrypoint {
   async health() { throw new Error("down"); }
   // The data mesh's view: one searchable model whose contact_id references crm.contacts.
   async describe() {
-    return { service: "fixture", models: [{ name: "things", path: "/things", title: "Thing", searchable: true, fields: [
+    return { service: "fixture", models: [{ name: "things", path: "/things", title: "Thing", searchable: true, personal_data: { fields: [], found_by: {}, erasure: { action: "keep", legal_basis: "test fixture" } }, fields: [
       { name: "id", type: "uuid" },
       { name: "name", type: "string" },
       { name: "contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" } },
@@ -104,7 +104,7 @@ export class FixtureService extends WorkerEntrypoint {
 /** A second service on the same code, whose gadgets reference the fixture's things (to see a check fail closed). */
 export class FixtureMirror extends FixtureService {
   async describe() {
-    return { service: "mirror", models: [{ name: "gadgets", path: "/gadgets", title: "Gadget", searchable: false, fields: [
+    return { service: "mirror", models: [{ name: "gadgets", path: "/gadgets", title: "Gadget", searchable: false, personal_data: { fields: [], found_by: {}, erasure: { action: "keep", legal_basis: "test fixture" } }, fields: [
       { name: "id", type: "uuid" },
       { name: "thing_id", type: "uuid", nullable: true, references: { service: "fixture", model: "things" } },
     ] }] };
@@ -133,7 +133,7 @@ export class DownLimiter extends DurableObject {
  */
 export class FaultyMeshService extends WorkerEntrypoint {
   async describe() {
-    return { service: "faulty", models: [{ name: "things", path: "/things", title: "Thing", searchable: false, fields: [
+    return { service: "faulty", models: [{ name: "things", path: "/things", title: "Thing", searchable: false, personal_data: { fields: [], found_by: {}, erasure: { action: "keep", legal_basis: "test fixture" } }, fields: [
       { name: "id", type: "uuid" },
       { name: "contact_id", type: "uuid", nullable: true, references: { service: "crm", model: "contacts" }, lookup: true },
     ] }] };

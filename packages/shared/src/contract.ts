@@ -59,6 +59,71 @@ export interface MeshModel {
   fields: MeshField[];
   /** `search` covers this model. */
   searchable: boolean;
+  /** What the model holds about people and what erasure does to it (issue 23, docs/privacy.md). */
+  personal_data: PersonalData;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Privacy (issue 23): every model declares its personal data, how a person is found in it and
+// what erasure does; the gateway's privacy room finds, exports and erases a person through them.
+
+/**
+ * How a person is found in a model: by their email, by the id of their CRM contact, by their
+ * user id, or `linked`: records tied to the person's contact by the mesh's join records.
+ */
+export const SUBJECT_KEYS = ["email", "contact_id", "user_id", "linked"] as const;
+export type SubjectKey = (typeof SUBJECT_KEYS)[number];
+
+/**
+ * What erasure does to a record found for a person: delete it; anonymize named fields (each
+ * replaced by the value given; `list[]: null` removes the person's entries from a list); or keep
+ * it under a legal basis the catalog states.
+ */
+export type ErasureRule = { action: "delete" } | { action: "anonymize"; replace: Record<string, string | null> } | { action: "keep"; legal_basis: string };
+
+export interface PersonalData {
+  /** Catalog fields that hold personal data (empty: the model holds none). */
+  fields: string[];
+  /** Subject key -> the catalog field it is matched on (`linked` -> "id"). Empty: no person is found here. */
+  found_by: Partial<Record<SubjectKey, string>>;
+  erasure: ErasureRule;
+}
+
+/** The person a request is about, as the gateway resolved it for the services. */
+export interface PrivacySubject {
+  emails: string[];
+  contact_ids: string[];
+  user_ids: string[];
+  /** model -> ids of this service's records linked to the person's contacts (mesh join records). */
+  linked: Record<string, string[]>;
+}
+
+/** At most this many records of one model per findBySubject/eraseBySubject call (the caller repeats an erasure until none remain). */
+export const PRIVACY_MAX_RECORDS = 200;
+
+/** One model's records about a person. */
+export interface SubjectRecords {
+  model: string;
+  erasure: ErasureRule;
+  records: Record<string, unknown>[];
+  /** More records than PRIVACY_MAX_RECORDS matched. */
+  truncated: boolean;
+}
+
+/** What one eraseBySubject call did (or, dry run, would do) to one model. */
+export interface ErasureStep {
+  model: string;
+  action: ErasureRule["action"];
+  /** Records erased (deleted or anonymized); kept records are listed with their legal basis in `kept`. */
+  ids: string[];
+  /** Records a legal hold kept from erasure. */
+  held: string[];
+  kept: string[];
+  legal_basis: string | null;
+  /** Stored objects (R2) deleted with the records. */
+  objects_deleted: number;
+  /** More records remain (the call was bounded): call again. */
+  remaining: boolean;
 }
 
 export interface ServiceCatalog {
@@ -105,4 +170,16 @@ export interface MeshRpc {
    * model that is not searchable: 422.
    */
   search(query: string, models: string[], limit: number, context: IdentityContextInput): Promise<RpcResult<SearchHit[]>>;
+  /** Each personal-data model's records about the subject, within the context's organization (bounded per model). */
+  findBySubject(subject: PrivacySubject, context: IdentityContextInput): Promise<RpcResult<SubjectRecords[]>>;
+  /**
+   * Applies each model's erasure rule to the subject's records (at most PRIVACY_MAX_RECORDS per
+   * model per call), skipping `held` ids (model -> ids under legal hold); `dry_run`: says what
+   * it would do and changes nothing. Writes make no events (the gateway records one audit entry).
+   */
+  eraseBySubject(
+    subject: PrivacySubject,
+    options: { dry_run: boolean; held: Record<string, string[]> },
+    context: IdentityContextInput,
+  ): Promise<RpcResult<ErasureStep[]>>;
 }

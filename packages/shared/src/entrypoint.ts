@@ -8,7 +8,13 @@ import {
   GET_MANY_MAX_IDS,
   SEARCH_MAX_HITS,
   SEARCH_MAX_QUERY_LENGTH,
+  PRIVACY_MAX_RECORDS,
+  SUBJECT_KEYS,
+  type ErasureStep,
   type LogicServiceRpc,
+  type PersonalData,
+  type PrivacySubject,
+  type SubjectRecords,
   type MeshField,
   type MeshModel,
   type RpcResult,
@@ -46,6 +52,35 @@ export type FindByLoader<E> = (env: E, organizationId: string, values: string[],
  */
 export type SearchLoader<E> = (env: E, organizationId: string, query: string, limit: number) => Promise<SearchHit[]>;
 
+/**
+ * The records of one model about a person, for one organization: at most `limit`, in a stable
+ * order (the same call answers the same records while nothing changes).
+ */
+export type SubjectFinder<E> = (env: E, organizationId: string, subject: PrivacySubject, limit: number) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Applies the model's erasure rule to these records (found by the finder, none under legal
+ * hold), without events (raw D1, no event context). Answers how many stored objects went with them.
+ * Models are erased in reverse catalog order, so records that refer to others go first.
+ */
+export type SubjectEraser<E> = (
+  env: E,
+  organizationId: string,
+  ids: string[],
+  subject: PrivacySubject,
+) => Promise<{ objects_deleted: number /** Records left as they are because a record under legal hold depends on them. */; held?: string[] }>;
+
+/** A model's privacy declaration (the catalog's `personal_data`) and, when a person can be found in it, how. */
+export interface PersonalDataDefinition<E> extends PersonalData {
+  /** Required when `found_by` names a key. */
+  find?: SubjectFinder<E>;
+  /** Required when `found_by` names a key and the rule is not `keep`. */
+  erase?: SubjectEraser<E>;
+}
+
+/** The declaration of a model that holds no personal data. */
+export const NO_PERSONAL_DATA: PersonalData = { fields: [], found_by: {}, erasure: { action: "keep", legal_basis: "holds no personal data" } };
+
 /** One model as a service declares it to the data mesh. */
 export interface MeshModelDefinition<E> {
   /** The collection's path under the service, e.g. `/contacts`. */
@@ -58,6 +93,8 @@ export interface MeshModelDefinition<E> {
   findBy?: Record<string, FindByLoader<E>>;
   /** Present: the model is `searchable`. */
   search?: SearchLoader<E>;
+  /** Required: what the model holds about people and what erasure does (NO_PERSONAL_DATA if nothing). */
+  personalData: PersonalDataDefinition<E>;
 }
 
 export interface LogicServiceOptions<E> {
@@ -71,8 +108,53 @@ const QuerySchema = z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH);
 const ModelNamesSchema = z.array(z.string().max(100)).max(50);
 const LimitSchema = z.number().int().min(1).max(SEARCH_MAX_HITS);
 
+/** A person as the gateway resolved them: bounded lists, so one call is bounded work. */
+export const PrivacySubjectSchema = z.strictObject({
+  emails: z.array(z.string().trim().toLowerCase().min(3).max(254)).max(10),
+  contact_ids: z.array(z.uuid()).max(100),
+  user_ids: z.array(z.uuid()).max(10),
+  linked: z.record(z.string().max(100), z.array(z.uuid()).max(GET_MANY_MAX_IDS)),
+});
+const EraseOptionsSchema = z.strictObject({
+  dry_run: z.boolean(),
+  held: z.record(z.string().max(100), z.array(z.string().max(100)).max(1000)),
+});
+
 function invalid(path: string, detail: string): ApiError {
   return new ApiError(422, detail, { errors: [{ path, message: detail }] });
+}
+
+/**
+ * Where a model's privacy declaration is wrong or missing (empty when it is sound): every field it
+ * names must be a catalog field (or an entry of a catalog list, `attendees[].email`), a person
+ * found by a key needs a finder and an eraser, and `keep` states its legal basis.
+ */
+export function personalDataProblems(where: string, fields: MeshField[], p: PersonalDataDefinition<unknown> | undefined): string[] {
+  if (!p || typeof p !== "object") return [`${where}: no personal_data declaration (NO_PERSONAL_DATA when it holds none)`];
+  const problems: string[] = [];
+  const names = new Set(fields.map((f) => f.name));
+  const known = (name: string) => names.has(name) || names.has(name.split("[].")[0]!) || (name.endsWith("[]") && names.has(name.slice(0, -2)));
+  if (!Array.isArray(p.fields)) problems.push(`${where}: personal_data.fields must be a list`);
+  for (const f of p.fields ?? []) if (!known(f)) problems.push(`${where}: personal field ${f} is not a catalog field`);
+  const keys = Object.entries(p.found_by ?? {});
+  for (const [key, field] of keys) {
+    if (!(SUBJECT_KEYS as readonly string[]).includes(key)) problems.push(`${where}: found_by ${key} is not one of ${SUBJECT_KEYS.join(", ")}`);
+    if (typeof field !== "string" || !known(field)) problems.push(`${where}: found_by ${key} names ${String(field)}, not a catalog field`);
+  }
+  const rule = p.erasure;
+  if (!rule || !["delete", "anonymize", "keep"].includes(rule.action)) problems.push(`${where}: personal_data.erasure must be delete, anonymize or keep`);
+  else if (rule.action === "keep" && !(typeof rule.legal_basis === "string" && rule.legal_basis.trim())) problems.push(`${where}: keep needs a legal_basis`);
+  else if (rule.action === "anonymize") {
+    const replaced = Object.keys(rule.replace ?? {});
+    if (replaced.length === 0) problems.push(`${where}: anonymize names no field`);
+    for (const f of replaced) if (!known(f)) problems.push(`${where}: anonymize names ${f}, not a catalog field`);
+  }
+  if (keys.length > 0) {
+    if ((p.fields ?? []).length === 0) problems.push(`${where}: a person is found here but no field is personal`);
+    if (!p.find) problems.push(`${where}: found_by needs a find`);
+    if (rule?.action !== "keep" && !p.erase) problems.push(`${where}: found_by needs an erase`);
+  }
+  return problems;
 }
 
 /** The catalog a service describes, checked once when the class is built: a bad definition fails at load, not at the first call. */
@@ -82,8 +164,18 @@ function buildCatalog<E>(service: string, models: Record<string, MeshModelDefini
     for (const f of lookups) {
       if (!m.fields.some((field) => field.name === f)) throw new Error(`${service}.${name}: findBy on ${f}, which is not a catalog field`);
     }
+    const problems = personalDataProblems(`${service}.${name}`, m.fields, m.personalData as PersonalDataDefinition<unknown> | undefined);
+    if (problems.length) throw new Error(problems.join("; "));
     const fields = m.fields.map((f) => (lookups.includes(f.name) ? { ...f, lookup: true } : { ...f }));
-    return { name, path: m.path, title: m.title, fields, searchable: Boolean(m.search) };
+    const { fields: personal, found_by, erasure } = m.personalData;
+    return {
+      name,
+      path: m.path,
+      title: m.title,
+      fields,
+      searchable: Boolean(m.search),
+      personal_data: structuredClone({ fields: personal, found_by, erasure }),
+    };
   });
   return { service, models: out };
 }
@@ -102,6 +194,13 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     const m = typeof name === "string" && Object.hasOwn(models, name) ? models[name] : undefined;
     if (!m) throw new ApiError(404, `The ${service} service has no model ${String(name)}.`);
     return m;
+  };
+
+  const personalModels = Object.entries(models).filter(([, m]) => Object.keys(m.personalData.found_by).length > 0);
+  const parseSubject = (subject: unknown): PrivacySubject => {
+    const parsed = PrivacySubjectSchema.safeParse(subject);
+    if (!parsed.success) throw invalid("subject", "subject must be { emails, contact_ids, user_ids, linked } within their bounds.");
+    return parsed.data;
   };
 
   /**
@@ -202,6 +301,63 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
         const unique = [...new Set(parsed.data)];
         return unique.length ? loader(env, identity.organization_id, unique, perValue) : [];
+      });
+    }
+
+    async findBySubject(subject: PrivacySubject, context: unknown): Promise<RpcResult<SubjectRecords[]>> {
+      return guarded({ env: this.env, ctx: this.ctx }, { method: "findBySubject" }, context, async (identity, env) => {
+        const who = parseSubject(subject);
+        const out: SubjectRecords[] = [];
+        for (const [name, m] of personalModels) {
+          const found = await m.personalData.find!(env, identity.organization_id, who, PRIVACY_MAX_RECORDS + 1);
+          out.push({
+            model: name,
+            erasure: structuredClone(m.personalData.erasure),
+            records: found.slice(0, PRIVACY_MAX_RECORDS),
+            truncated: found.length > PRIVACY_MAX_RECORDS,
+          });
+        }
+        return out;
+      });
+    }
+
+    async eraseBySubject(
+      subject: PrivacySubject,
+      options: { dry_run: boolean; held: Record<string, string[]> },
+      context: unknown,
+    ): Promise<RpcResult<ErasureStep[]>> {
+      return guarded({ env: this.env, ctx: this.ctx }, { method: "eraseBySubject" }, context, async (identity, env) => {
+        const who = parseSubject(subject);
+        const opts = EraseOptionsSchema.safeParse(options);
+        if (!opts.success) throw invalid("options", "options must be { dry_run, held }.");
+        const steps: ErasureStep[] = [];
+        for (const [name, m] of [...personalModels].reverse()) {
+          const found = await m.personalData.find!(env, identity.organization_id, who, PRIVACY_MAX_RECORDS + 1);
+          const ids = found.slice(0, PRIVACY_MAX_RECORDS).map((r) => String(r.id));
+          const heldIds = new Set(Object.hasOwn(opts.data.held, name) ? opts.data.held[name] : []);
+          const rule = m.personalData.erasure;
+          const held = ids.filter((id) => heldIds.has(id));
+          let todo = rule.action === "keep" ? [] : ids.filter((id) => !heldIds.has(id));
+          let objects = 0;
+          if (!opts.data.dry_run && todo.length) {
+            const done = await m.personalData.erase!(env, identity.organization_id, todo, who);
+            objects = done.objects_deleted;
+            const dependent = new Set(done.held ?? []);
+            held.push(...todo.filter((id) => dependent.has(id)));
+            todo = todo.filter((id) => !dependent.has(id));
+          }
+          steps.unshift({
+            model: name,
+            action: rule.action,
+            ids: todo,
+            held,
+            kept: rule.action === "keep" ? ids : [],
+            legal_basis: rule.action === "keep" ? rule.legal_basis : null,
+            objects_deleted: objects,
+            remaining: found.length > PRIVACY_MAX_RECORDS,
+          });
+        }
+        return steps;
       });
     }
 

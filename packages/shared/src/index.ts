@@ -21,3 +21,4 @@ export * from "./rows";
 export * from "./outbox";
 export * from "./d1-session";
 export * from "./telemetry";
+export * from "./privacy";

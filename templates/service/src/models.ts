@@ -3,6 +3,7 @@ import { meshFields, newestPerValue, ref, type FindByLoader, type MeshModelDefin
 import { db } from "./db/client";
 import { items } from "./db/schema";
 import { searchItems } from "./lib/search";
+import { itemsPersonalData } from "./privacy";
 import { loadItems, toItem } from "./routes/items/items.handlers";
 import { ItemSchema } from "./routes/items/items.schemas";
 
@@ -31,5 +32,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     getMany: (env, org, ids) => loadItems(db(env.DB), org, ids),
     findBy: { contact_id: itemsByContact },
     search: searchItems,
+    personalData: itemsPersonalData,
   },
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalogMismatches } from "@buildly/shared/test";
-import { a, createItem, fresh, identity, ORG_B, rpc } from "./helpers";
+import { a, createItem, fresh, identity, ORG_A, ORG_B, rpc } from "./helpers";
 
 describe("describe (the service's catalog)", () => {
   it("names the items model with its fields, its reference to the CRM's contacts and its lookup", async () => {
@@ -66,6 +66,31 @@ describe("getMany, findBy and search (the data mesh's reads)", () => {
     expect(res.data[0]).toMatchObject({ model: "items", type: "item", name: "Copper kettle", score: 1 });
     const none = await rpc.search("copper", ["items"], 10, identity(ORG_B));
     expect(none.ok && none.data.every((h) => h.id !== exact.id)).toBe(true);
+  });
+});
+
+describe("privacy (the catalog's personal_data, findBySubject, eraseBySubject)", () => {
+  it("declares the item's contact as personal data and erases it from the organization's items only", async () => {
+    const catalog = await rpc.describe();
+    expect(catalog.models[0]!.personal_data).toEqual({
+      fields: ["contact_id"],
+      found_by: { contact_id: "contact_id" },
+      erasure: { action: "anonymize", replace: { contact_id: null } },
+    });
+    const { client, org } = fresh();
+    const contact = crypto.randomUUID();
+    const mine = await createItem(client, { contact_id: contact });
+    const theirs = await createItem(a, { contact_id: contact });
+    const subject = { emails: [], contact_ids: [contact], user_ids: [], linked: {} };
+    const found = await rpc.findBySubject(subject, identity(org));
+    expect(found.ok && found.data[0]!.records.map((r) => r.id)).toEqual([mine.id]);
+    const run = await rpc.eraseBySubject(subject, { dry_run: false, held: {} }, identity(org));
+    expect(run.ok && run.data[0]!.ids).toEqual([mine.id]);
+    expect((await rpc.getMany("items", [mine.id], identity(org))).ok && (await rpc.getMany("items", [mine.id], identity(org)))).toMatchObject({
+      data: [{ id: mine.id, contact_id: null }],
+    });
+    expect(await rpc.findBySubject(subject, identity(org))).toMatchObject({ ok: true, data: [{ records: [] }] });
+    expect(await rpc.getMany("items", [theirs.id], identity(ORG_A))).toMatchObject({ ok: true, data: [{ contact_id: contact }] });
   });
 });
 

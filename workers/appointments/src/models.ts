@@ -1,8 +1,9 @@
 import { and, desc, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
+import { NO_PERSONAL_DATA, ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
 import { appointmentContacts, appointments, calendars, type CalendarRow } from "./db/schema";
+import { appointmentsPersonalData } from "./privacy";
 import { AppointmentSchema } from "./routes/appointments/appointments.schemas";
 import { CalendarSchema } from "./routes/calendars/calendars.schemas";
 import { toAppointment } from "./scheduling/series";
@@ -69,6 +70,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     title: "Calendar",
     fields: meshFields(CalendarSchema),
     getMany: async (env, organizationId, ids) => (await calendarsByIds(env.DB, organizationId, ids).all()).map(toCalendar),
+    personalData: NO_PERSONAL_DATA,
   },
   appointments: {
     path: "/appointments",
@@ -100,5 +102,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
         }),
       );
     },
+    personalData: appointmentsPersonalData,
   },
 };

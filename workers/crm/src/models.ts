@@ -1,6 +1,7 @@
 import { desc, sql } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import {
+  NO_PERSONAL_DATA,
   ftsMatches,
   meshFields,
   newestPerValue,
@@ -14,6 +15,7 @@ import {
 } from "@buildly/shared";
 import { db } from "./db/client";
 import { activities, contacts, deals } from "./db/schema";
+import { activitiesPersonalData, contactsPersonalData, dealsPersonalData } from "./privacy";
 import { loadActivities, toActivity } from "./routes/activities/activities.handlers";
 import { ActivitySchema } from "./routes/activities/activities.schemas";
 import { loadCompanies } from "./routes/companies/companies.handlers";
@@ -107,6 +109,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     getMany: (env, org, ids) => loadContacts(db(env.DB), org, ids),
     findBy: { company_id: lookup(contacts, contacts.company_id, toContact) },
     search: searchContacts,
+    personalData: contactsPersonalData,
   },
   companies: {
     path: "/companies",
@@ -114,6 +117,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     fields: meshFields(CompanySchema),
     getMany: (env, org, ids) => loadCompanies(db(env.DB), org, ids),
     search: searchCompanies,
+    personalData: NO_PERSONAL_DATA,
   },
   deals: {
     path: "/deals",
@@ -131,12 +135,14 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       company_id: lookup(deals, deals.company_id, toDeal),
     },
     search: searchDeals,
+    personalData: dealsPersonalData,
   },
   pipelines: {
     path: "/pipelines",
     title: "Pipeline",
     fields: meshFields(PipelineSchema),
     getMany: (env, org, ids) => loadPipelines(db(env.DB), org, ids),
+    personalData: NO_PERSONAL_DATA,
   },
   activities: {
     path: "/activities",
@@ -148,5 +154,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       company_id: lookup(activities, activities.company_id, toActivity),
       deal_id: lookup(activities, activities.deal_id, toActivity),
     },
+    personalData: activitiesPersonalData,
   },
 };

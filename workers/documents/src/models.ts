@@ -1,7 +1,8 @@
 import { and, desc, eq, sql } from "drizzle-orm";
-import { ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
+import { NO_PERSONAL_DATA, ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
 import { activeFile, files, folders } from "./db/schema";
+import { filesPersonalData } from "./privacy";
 import { toFile } from "./routes/files/files.handlers";
 import { FileSchema } from "./routes/files/files.schemas";
 import { toFolder } from "./routes/folders/folders.handlers";
@@ -60,6 +61,7 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       );
       return rows.map((r) => searchHit(q, { id: r.id, model: "folders", type: "folder", name: r.name, description: null }));
     },
+    personalData: NO_PERSONAL_DATA,
   },
   files: {
     path: "/files",
@@ -91,5 +93,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       );
       return rows.map((r) => searchHit(q, { id: r.id, model: "files", type: "file", name: r.name, description: `${r.content_type}, ${bytes(r.size)}` }));
     },
+    personalData: filesPersonalData,
   },
 };

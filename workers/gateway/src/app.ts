@@ -7,6 +7,7 @@ import { registerCalendarFeeds } from "./feeds";
 import { corsPolicy, privateResponses, refuseOddPaths, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";
 import { rateLimit } from "./limits";
+import { registerPrivacy } from "./privacy";
 import { meshForward, registerMesh } from "./mesh";
 import { registerConsole, registerServiceRoutes, registerUpstreamInfo, serverTiming, ServiceCallError } from "./upstream";
 import type { GatewayEnv } from "./types";
@@ -40,6 +41,7 @@ export function buildApp() {
   registerWorkflows(app);
   registerEvents(app);
   registerWebhooks(app);
+  registerPrivacy(app);
   registerCalendarFeeds(app);
   registerConsole(app);
   registerServiceRoutes(app, authenticate, meshForward);

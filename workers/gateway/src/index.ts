@@ -8,6 +8,7 @@ import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
 
 export { IdempotencyStore, RateLimiter } from "./limits";
 export { WorkflowInstance } from "./workflows";
+export { PrivacyRequest } from "./privacy";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext) {

@@ -176,7 +176,7 @@ describe("events: from the services' outboxes through the queue to the audit tra
     await env.DB.prepare("UPDATE audit_entries SET data = ?2 WHERE organization_id = ?1 AND seq = 3")
       .bind(org, row!.data.replace(/"id":"x"/, '"id":"y"'))
       .run();
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, complete: false, checked: 3, broken: { seq: 3, reason: "hash_mismatch" } });
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, complete: false, checked: 3, broken: { seq: 3, reason: "data_mismatch" } });
     // Paging: a walk that starts after the break sees the rest intact.
     expect(await get(admin, "/v1/audit/verify?from_seq=4&limit=2")).toMatchObject({ intact: true, checked: 2, next_from_seq: 6, complete: false });
     await env.DB.prepare("UPDATE audit_entries SET data = ?2 WHERE organization_id = ?1 AND seq = 3").bind(org, row!.data).run();

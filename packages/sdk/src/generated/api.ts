@@ -940,6 +940,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/privacy/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a subject request: access or erasure (admins, or a role with the privacy permission)
+         * @description Answers 202 with the request; it runs in the background (a Durable Object's alarm, resumed after a restart) and its progress is read at GET /v1/privacy/requests/{id}. Erasure applies each service's catalog rule (docs/privacy.md); `dry_run: true` lists what it would do and changes nothing.
+         */
+        post: operations["createPrivacyRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subject request's progress and per-step record (admins, or a role with the privacy permission) */
+        get: operations["getPrivacyRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/appointments/feeds/{token}.ics": {
         parameters: {
             query?: never;
@@ -2120,6 +2157,7 @@ export interface components {
             fields: components["schemas"]["MeshField"][];
             /** @description GET /v1/mesh/search covers this model. */
             searchable: boolean;
+            personal_data: components["schemas"]["PersonalData"];
         };
         MeshField: {
             /** @example attendees[].contact_id */
@@ -2143,6 +2181,51 @@ export interface components {
             };
             /** @description Records can be found by this field's values (the reverse side of a reference). */
             lookup?: boolean;
+        };
+        PersonalData: {
+            /**
+             * @description The catalog fields that hold personal data.
+             * @example [
+             *       "attendees[].email",
+             *       "attendees[].name"
+             *     ]
+             */
+            fields: string[];
+            /**
+             * @description How a person is found here: subject key -> the field matched.
+             * @example {
+             *       "email": "attendees[].email"
+             *     }
+             */
+            found_by: {
+                email?: string;
+                contact_id?: string;
+                user_id?: string;
+                linked?: string;
+            };
+            /**
+             * @description What erasure does to a record found for a person.
+             * @example {
+             *       "action": "anonymize",
+             *       "replace": {
+             *         "attendees[]": null
+             *       }
+             *     }
+             */
+            erasure: {
+                /** @enum {string} */
+                action: "delete";
+            } | {
+                /** @enum {string} */
+                action: "anonymize";
+                replace: {
+                    [key: string]: string | null;
+                };
+            } | {
+                /** @enum {string} */
+                action: "keep";
+                legal_basis: string;
+            };
         };
         MeshSearchResult: {
             data: components["schemas"]["MeshSearchHit"][];
@@ -2808,7 +2891,7 @@ export interface components {
                 seq: number;
                 event_id: string | null;
                 /** @enum {string} */
-                reason: "hash_mismatch" | "prev_hash_mismatch" | "missing_entry";
+                reason: "hash_mismatch" | "data_mismatch" | "prev_hash_mismatch" | "missing_entry";
             } | null;
             next_from_seq: number | null;
             /** @description Entries up to this seq were removed by retention (the organization keeps its newest events, see the docs); the walk starts after it and the first kept entry must link to the removed entry's hash. null when none were removed. */
@@ -2982,6 +3065,111 @@ export interface components {
              * @example 2026-11-25T12:00:00.000Z
              */
             next_retry_at: string | null;
+        };
+        PrivacyRequest: {
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            id: string;
+            /** @enum {string} */
+            type: "access" | "erasure";
+            dry_run: boolean;
+            /** @enum {string} */
+            status: "pending" | "running" | "completed" | "failed";
+            /**
+             * @description Where the run is: resolve, service:<name>, joins, audit:<seq>, done.
+             * @example service:crm
+             */
+            phase: string;
+            /** @description Whom the request is about; `{ erased: true }` once an erasure completed. */
+            subject: components["schemas"]["PrivacySubject"] | {
+                /** @enum {boolean} */
+                erased: true;
+            };
+            steps: components["schemas"]["PrivacyStep"][];
+            /** @description What remains: each service whose part could not be done (the request is then failed, never a silent partial success). */
+            error: {
+                remaining: {
+                    service: string;
+                    phase: string;
+                    problem: {
+                        status: number;
+                        title: string;
+                        detail: string | null;
+                    };
+                }[];
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            completed_at: string | null;
+        };
+        PrivacySubject: {
+            /**
+             * Format: email
+             * @example grace@navy.example
+             */
+            email?: string;
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            contact_id?: string;
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            user_id?: string;
+        };
+        PrivacyStep: {
+            /** @example crm */
+            service: string;
+            /** @example contacts */
+            model?: string;
+            /** @enum {string} */
+            action?: "delete" | "anonymize" | "keep";
+            /** @description Records erased (or, dry run, that would be). */
+            ids?: string[];
+            /** @description Records a legal hold kept from erasure. */
+            held?: string[];
+            /** @description Records kept under the model's legal basis. */
+            kept?: string[];
+            legal_basis?: string | null;
+            /** @description Stored files (R2 objects) deleted. */
+            objects_deleted?: number;
+            remaining?: boolean;
+            /** @description Join records removed, or audit entries redacted. */
+            count?: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            at: string;
+        };
+        PrivacyRequestCreate: {
+            /**
+             * @description access (GDPR art. 15, 20) or erasure (art. 17).
+             * @enum {string}
+             */
+            type: "access" | "erasure";
+            subject: components["schemas"]["PrivacySubject"];
+            /**
+             * @description Erasure only: list what would be deleted or anonymized per service, change nothing.
+             * @default false
+             */
+            dry_run?: boolean;
         };
         /**
          * @example {
@@ -10926,6 +11114,184 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    createPrivacyRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description The request, accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyRequest"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    getPrivacyRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

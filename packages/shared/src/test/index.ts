@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { IdentityContextInput } from "../context";
-import type { RpcResult, ServiceCatalog, ServiceHealth } from "../contract";
+import type { ErasureStep, RpcResult, ServiceCatalog, ServiceHealth, SubjectRecords } from "../contract";
 import { type FieldError, PROBLEM_CONTENT_TYPE, type Problem } from "../errors";
 
 export const ORG_A = "11111111-1111-4111-8111-111111111111";
@@ -55,6 +55,8 @@ export type LogicServiceRpc = RpcService & {
   findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
   search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
   describe(): Promise<ServiceCatalog>;
+  findBySubject(subject: unknown, context: unknown): Promise<RpcResult<SubjectRecords[]>>;
+  eraseBySubject(subject: unknown, options: unknown, context: unknown): Promise<RpcResult<ErasureStep[]>>;
 };
 
 /** The test Worker's own RPC entrypoint `name` (the class its src/index.ts exports), e.g. "CrmService". */

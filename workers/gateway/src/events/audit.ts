@@ -6,6 +6,13 @@ import { isUniqueViolation, type PlatformEvent } from "@buildly/shared";
  * of an organization links to GENESIS_HASH. Changing, removing or reordering a stored entry
  * breaks the chain at that entry, which verifyChain reports.
  *
+ * The chain commits to a hash of each entry's payload (data_hash), not to the payload itself
+ * (issue 23): erasure may replace a payload with REDACTED_DATA (redactAuditEntries) and the chain
+ * still verifies, while a payload changed in any other way no longer matches its data_hash.
+ * Entries written before migration 0011 committed to the payload itself (data_hash NULL, checked
+ * the old way); before the first redaction in an organization its chain is re-sealed once in the
+ * new form (sealLegacyChain), after checking it whole the old way.
+ *
  * Appends never fork the chain: the primary key (organization_id, seq) admits one entry per
  * position, so of two consumers that read the same head only one batch commits; the other
  * fails on the key as a whole (its events rows roll back with it) and retries on the new head.
@@ -23,8 +30,12 @@ export interface AuditEntry {
   actor_type: string;
   actor_id: string | null;
   request_id: string | null;
-  /** Canonical JSON (object keys sorted at every level). */
+  /** Canonical JSON (object keys sorted at every level), or REDACTED_DATA after erasure. */
   data: string;
+  /** SHA-256 of `data` as written; what the hash covers. NULL: an entry from before migration 0011. */
+  data_hash: string | null;
+  /** Set when erasure replaced the payload. */
+  redacted_at: string | null;
   prev_hash: string;
   hash: string;
   recorded_at: string;
@@ -42,8 +53,33 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** What an entry's hash covers: every column but the hash itself and recorded_at (bookkeeping). */
-export function canonicalContent(e: Omit<AuditEntry, "hash" | "recorded_at">): string {
+/** What a redacted entry's payload becomes. */
+export const REDACTED_DATA = '{"redacted":true}';
+
+type Content = Omit<AuditEntry, "hash" | "recorded_at" | "data_hash" | "redacted_at"> & { data_hash?: string | null };
+
+/** What an entry's hash covers: every column but the payload (its hash stands in), the hash itself, recorded_at and redacted_at (bookkeeping). */
+export function canonicalContent(e: Content): string {
+  if (!e.data_hash) return legacyContent(e);
+  return JSON.stringify([
+    "v2",
+    e.organization_id,
+    e.seq,
+    e.event_id,
+    e.time,
+    e.service,
+    e.type,
+    e.subject,
+    e.actor_type,
+    e.actor_id,
+    e.request_id,
+    e.data_hash,
+    e.prev_hash,
+  ]);
+}
+
+/** Before migration 0011 the hash covered the payload itself. */
+function legacyContent(e: Content): string {
   return JSON.stringify([
     e.organization_id,
     e.seq,
@@ -83,8 +119,11 @@ export async function auditEntryFor(event: PlatformEvent, seq: number, prevHash:
     actor_id: event.actorid,
     request_id: event.requestid,
     data: canonicalJson(event.data),
+    data_hash: "",
+    redacted_at: null,
     prev_hash: prevHash,
   };
+  base.data_hash = await sha256Hex(base.data);
   return { ...base, hash: await sha256Hex(canonicalContent(base)), recorded_at: recordedAt };
 }
 
@@ -120,8 +159,15 @@ async function appendChunk(d1: D1Database, organizationId: string, events: Platf
     let prev = head!.results[0]?.hash ?? GENESIS_HASH;
     const recordedAt = new Date().toISOString();
     const statements: D1PreparedStatement[] = [];
+    let first = true;
     for (const e of todo) {
       const entry = await auditEntryFor(e, ++seq, prev, recordedAt);
+      // The first entry links to the head as read: if the head changed since (another consumer, or
+      // sealLegacyChain re-hashing it), prev_hash binds NULL and the batch fails, then retries.
+      const prevGuard = first
+        ? "(SELECT ?12 WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM audit_entries WHERE organization_id = ?1 AND seq = ?2 - 1 AND hash = ?12))"
+        : "?12";
+      first = false;
       prev = entry.hash;
       statements.push(
         d1
@@ -129,8 +175,8 @@ async function appendChunk(d1: D1Database, organizationId: string, events: Platf
           .bind(e.id, e.organizationid, e.type, e.subject, e.time, JSON.stringify(e), recordedAt),
         d1
           .prepare(
-            `INSERT INTO audit_entries (organization_id, seq, event_id, time, service, type, subject, actor_type, actor_id, request_id, data, prev_hash, hash, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`,
+            `INSERT INTO audit_entries (organization_id, seq, event_id, time, service, type, subject, actor_type, actor_id, request_id, data, prev_hash, hash, recorded_at, data_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ${prevGuard}, ?13, ?14, ?15)`,
           )
           .bind(
             entry.organization_id,
@@ -147,6 +193,7 @@ async function appendChunk(d1: D1Database, organizationId: string, events: Platf
             entry.prev_hash,
             entry.hash,
             entry.recorded_at,
+            entry.data_hash,
           ),
       );
     }
@@ -154,17 +201,31 @@ async function appendChunk(d1: D1Database, organizationId: string, events: Platf
       await d1.batch(statements);
       return todo;
     } catch (err) {
-      if (!isUniqueViolation(err) || attempt >= APPEND_ATTEMPTS) throw err;
+      if (!(isUniqueViolation(err) || headMoved(err)) || attempt >= APPEND_ATTEMPTS) throw err;
       // Another consumer took the head (or recorded one of these events): re-read and chain again.
       await sleep(Math.random() * 10 * attempt);
     }
   }
 }
 
+const headMoved = (err: unknown) => /NOT NULL constraint failed: audit_entries\.prev_hash/.test(String((err as Error)?.message ?? err));
+
 /** The most entries one GET /v1/audit/verify re-walks; a longer chain is walked page by page. */
 export const VERIFY_MAX_ENTRIES = 1000;
 
-export type ChainBreak = { seq: number; event_id: string | null; reason: "hash_mismatch" | "prev_hash_mismatch" | "missing_entry" };
+export type ChainBreak = { seq: number; event_id: string | null; reason: "hash_mismatch" | "data_mismatch" | "prev_hash_mismatch" | "missing_entry" };
+
+/**
+ * Whether a stored entry is what was chained: its hash matches its content; its payload matches
+ * the payload hash the chain holds, or is exactly REDACTED_DATA with redacted_at set.
+ */
+export async function entryBreak(e: AuditEntry): Promise<ChainBreak["reason"] | null> {
+  const { hash, recorded_at: _r, redacted_at, ...content } = e;
+  if ((await sha256Hex(canonicalContent(content))) !== hash) return "hash_mismatch";
+  if (e.data_hash === null) return redacted_at === null ? null : "data_mismatch";
+  if (redacted_at !== null) return e.data === REDACTED_DATA ? null : "data_mismatch";
+  return (await sha256Hex(e.data)) === e.data_hash ? null : "data_mismatch";
+}
 
 export interface VerifyReport {
   intact: boolean;
@@ -209,16 +270,16 @@ export async function verifyChain(d1: D1Database, organizationId: string, reques
       break;
     }
     checked++;
-    const { hash, recorded_at: _r, ...content } = e;
-    if ((await sha256Hex(canonicalContent(content))) !== hash) {
-      broken = { seq: e.seq, event_id: e.event_id, reason: "hash_mismatch" };
+    const reason = await entryBreak(e);
+    if (reason) {
+      broken = { seq: e.seq, event_id: e.event_id, reason };
       break;
     }
     if (e.prev_hash !== prevHash) {
       broken = { seq: e.seq, event_id: e.event_id, reason: "prev_hash_mismatch" };
       break;
     }
-    prevHash = hash;
+    prevHash = e.hash;
     expectedSeq++;
   }
   const last = broken ? null : (entries[entries.length - 1]?.seq ?? null);

@@ -97,7 +97,7 @@ export const VerifyReportSchema = z
       .object({
         seq: z.number().int(),
         event_id: z.string().nullable(),
-        reason: z.enum(["hash_mismatch", "prev_hash_mismatch", "missing_entry"]),
+        reason: z.enum(["hash_mismatch", "data_mismatch", "prev_hash_mismatch", "missing_entry"]),
       })
       .nullable(),
     next_from_seq: z.number().int().nullable(),

@@ -19,6 +19,9 @@ export const ADMIN_ROLE = "admin";
 /** The gateway's workflows count as one more service for permissions: a role may name them as it names a service. */
 export const WORKFLOWS = "workflows";
 
+/** Subject requests (src/privacy/): only an explicit `privacy` key grants them, never "*". */
+export const PRIVACY = "privacy";
+
 export function isAdmin(roleNames: string[]): boolean {
   return roleNames.includes(ADMIN_ROLE);
 }

@@ -17,6 +17,28 @@ export const MeshFieldSchema = z
 
 const ModelName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/);
 
+const FieldName = z.string().min(1).max(200);
+
+/** A model's privacy declaration (issue 23, docs/privacy.md): a service without one is refused. */
+export const PersonalDataSchema = z
+  .object({
+    fields: z
+      .array(FieldName)
+      .max(500)
+      .openapi({ description: "The catalog fields that hold personal data.", example: ["attendees[].email", "attendees[].name"] }),
+    found_by: z
+      .partialRecord(z.enum(["email", "contact_id", "user_id", "linked"]), FieldName)
+      .openapi({ description: "How a person is found here: subject key -> the field matched.", example: { email: "attendees[].email" } }),
+    erasure: z
+      .discriminatedUnion("action", [
+        z.object({ action: z.literal("delete") }),
+        z.object({ action: z.literal("anonymize"), replace: z.record(FieldName, z.string().max(200).nullable()) }),
+        z.object({ action: z.literal("keep"), legal_basis: z.string().min(1).max(500) }),
+      ])
+      .openapi({ description: "What erasure does to a record found for a person.", example: { action: "anonymize", replace: { "attendees[]": null } } }),
+  })
+  .openapi("PersonalData");
+
 export const ServiceCatalogSchema = z.object({
   service: z.string(),
   models: z
@@ -27,6 +49,7 @@ export const ServiceCatalogSchema = z.object({
         title: z.string().min(1).max(200),
         fields: z.array(MeshFieldSchema).max(500),
         searchable: z.boolean(),
+        personal_data: PersonalDataSchema,
       }),
     )
     .max(100),
@@ -40,6 +63,7 @@ export const MeshModelSchema = z
     title: z.string().openapi({ example: "Appointment" }),
     fields: z.array(MeshFieldSchema),
     searchable: z.boolean().openapi({ description: "GET /v1/mesh/search covers this model." }),
+    personal_data: PersonalDataSchema,
   })
   .openapi("MeshModel");
 

@@ -10,7 +10,15 @@ export { CATALOG_TTL_MS, forgetMeshCatalog, meshCatalog, modelWrittenAt, type Ca
 export function registerMeshCatalog(app: OpenAPIHono<GatewayEnv>) {
   return app.openapi(listMeshModels, async (c) => {
     const catalog = await meshCatalog(c);
-    const data = [...catalog.models.values()].map(({ service, name, path, title, fields, searchable }) => ({ service, name, path, title, fields, searchable }));
+    const data = [...catalog.models.values()].map(({ service, name, path, title, fields, searchable, personal_data }) => ({
+      service,
+      name,
+      path,
+      title,
+      fields,
+      searchable,
+      personal_data,
+    }));
     const complete = Object.keys(catalog.errors).length === 0;
     c.header("mesh-complete", String(complete));
     setServerTiming(c);

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import { ApiError, PERMISSION_ACTIONS, decodeCursor, isUniqueViolation, newId, nowIso, paginate, afterCursor } from "@buildly/shared";
-import { ALL_SERVICES, WORKFLOWS, forgetOrganizationRoles } from "../../rbac";
+import { ALL_SERVICES, PRIVACY, WORKFLOWS, forgetOrganizationRoles } from "../../rbac";
 import { db } from "../../db/client";
 import { clients, roles, userRoles, type Permissions, type RoleRow } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -18,11 +18,11 @@ function toRole(r: RoleRow) {
 }
 
 /**
- * Service keys must be "*", registered services or `workflows` (the gateway's own workflows count
- * as one more service for permissions); actions are de-duplicated and put in canonical order.
+ * Service keys must be "*", registered services, `workflows` (the gateway's own workflows count
+ * as one more service for permissions) or `privacy` (subject requests); actions are de-duplicated and put in canonical order.
  */
 function checkedPermissions(env: Env, input: Record<string, string[]>): Permissions {
-  const known = [...serviceRegistry(env).map((s) => s.name), WORKFLOWS];
+  const known = [...serviceRegistry(env).map((s) => s.name), WORKFLOWS, PRIVACY];
   const unknown = Object.keys(input).filter((k) => k !== ALL_SERVICES && !known.includes(k));
   if (unknown.length) {
     throw new ApiError(422, `No service named ${unknown.join(", ")}. Use "${ALL_SERVICES}" or one of: ${known.join(", ")}.`, {

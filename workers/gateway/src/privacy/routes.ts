@@ -1,0 +1,41 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { IdParamSchema, problemResponses } from "@buildly/shared";
+import { authenticate } from "../identity/authenticate";
+import { requirePrivacy } from "./access";
+import { PrivacyRequestCreateSchema, PrivacyRequestSchema } from "./schemas";
+
+const tags = ["Privacy"];
+
+export const createPrivacyRequest = createRoute({
+  method: "post",
+  path: "/v1/privacy/requests",
+  operationId: "createPrivacyRequest",
+  summary: "Start a subject request: access or erasure (admins, or a role with the privacy permission)",
+  description:
+    "Answers 202 with the request; it runs in the background (a Durable Object's alarm, resumed after a restart) and its " +
+    "progress is read at GET /v1/privacy/requests/{id}. Erasure applies each service's catalog rule (docs/privacy.md); " +
+    "`dry_run: true` lists what it would do and changes nothing.",
+  tags,
+  middleware: [authenticate, requirePrivacy("create")] as const,
+  request: { body: { required: true, content: { "application/json": { schema: PrivacyRequestCreateSchema } } } },
+  responses: {
+    202: { description: "The request, accepted", content: { "application/json": { schema: PrivacyRequestSchema } } },
+    ...problemResponses(400, 401, 403, 415, 422),
+  },
+});
+
+export const getPrivacyRequest = createRoute({
+  method: "get",
+  path: "/v1/privacy/requests/{id}",
+  operationId: "getPrivacyRequest",
+  summary: "A subject request's progress and per-step record (admins, or a role with the privacy permission)",
+  tags,
+  middleware: [authenticate, requirePrivacy("read")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "The request", content: { "application/json": { schema: PrivacyRequestSchema } } },
+    ...problemResponses(401, 403, 404, 422),
+  },
+});
+
+export type PrivacyRequestBody = z.infer<typeof PrivacyRequestSchema>;

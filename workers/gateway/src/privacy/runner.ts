@@ -1,0 +1,304 @@
+import { type ErasureStep, type PrivacySubject, type Problem, type RpcResult, buildEvent, nowIso, toApiError } from "@buildly/shared";
+import { GATEWAY_SOURCE } from "../events/emit";
+import { redactPage } from "../events/redact";
+import { recordEvents } from "../events/store";
+import { meshCatalog } from "../mesh/catalog";
+import { detachedCaller, meshCall } from "../mesh/calls";
+import { serviceRegistry } from "../upstream/registry";
+
+/*
+ * One subject request, run step by step from its Durable Object's alarm (request-object.ts). The
+ * request's row in D1 is its state: `phase` says where it is, so a run that stops (an eviction, a
+ * restart, a failing service) resumes where it stopped. Erasure phases:
+ *   resolve  -> the person's contact ids (CRM, by email), user ids (by email), linked records (mesh joins)
+ *   service:<name> -> eraseBySubject on each service until none remain (per-step records)
+ *   joins    -> the mesh's join records naming the person's records
+ *   audit:<seq> -> audit entries, events and webhook deliveries about the person, page by page
+ *   done     -> one audit entry recording the erasure (counts, no personal data); the subject is dropped from the row
+ */
+
+export interface RequestRow {
+  id: string;
+  organization_id: string;
+  type: "access" | "erasure";
+  dry_run: number;
+  status: "pending" | "running" | "completed" | "failed";
+  subject: string;
+  phase: string;
+  resolved: string | null;
+  steps: string;
+  error: string | null;
+  requested_by: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface Subject {
+  email?: string | undefined;
+  contact_id?: string | undefined;
+  user_id?: string | undefined;
+}
+
+export interface StepRecord extends Partial<ErasureStep> {
+  service: string;
+  model?: string;
+  /** joins, audit: how many rows were changed. */
+  count?: number;
+  at: string;
+}
+
+/** How many calls to one service one erasure makes at most (each bounded): a service that always has "more" fails the request. */
+const MAX_CALLS_PER_SERVICE = 50;
+
+/** A service whose part of the request could not be done: what remains. */
+interface Failure {
+  service: string;
+  phase: string;
+  problem: { status: number; title: string; detail: string | null };
+}
+const RPC_TIMEOUT_MS = 30_000;
+
+type Resolved = PrivacySubject & { services: string[] };
+
+async function load(d1: D1Database, id: string): Promise<RequestRow | null> {
+  return d1.prepare("SELECT * FROM privacy_requests WHERE id = ?1").bind(id).first<RequestRow>();
+}
+
+async function save(d1: D1Database, id: string, patch: Partial<RequestRow>): Promise<void> {
+  const keys = Object.keys(patch);
+  const sets = keys.map((k, i) => `${k} = ?${i + 2}`).join(", ");
+  await d1
+    .prepare(`UPDATE privacy_requests SET ${sets}, updated_at = ?${keys.length + 2} WHERE id = ?1`)
+    .bind(id, ...keys.map((k) => (patch as Record<string, unknown>)[k] ?? null), nowIso())
+    .run();
+}
+
+function identity(row: RequestRow) {
+  return { request_id: `privacy-${row.id}`, user_id: null, organization_id: row.organization_id, roles: [], permissions: {}, system: true };
+}
+
+async function resolve(env: Env, row: RequestRow): Promise<Resolved> {
+  const s = JSON.parse(row.subject) as Subject;
+  const emails = s.email ? [s.email.trim().toLowerCase()] : [];
+  const contactIds = new Set(s.contact_id ? [s.contact_id] : []);
+  const userIds = new Set(s.user_id ? [s.user_id] : []);
+  const users = await env.DB.prepare("SELECT id FROM users WHERE organization_id = ?1 AND lower(email) IN (SELECT value FROM json_each(?2))")
+    .bind(row.organization_id, JSON.stringify(emails))
+    .all<{ id: string }>();
+  for (const u of users.results) userIds.add(u.id);
+  const entries = serviceRegistry(env);
+  const crm = entries.find((e) => e.name === "crm");
+  if (crm && emails.length) {
+    const c = detachedCaller(env, `privacy-${row.id}`);
+    const found = await meshCall(c, crm, "findBySubject", RPC_TIMEOUT_MS, (stub) =>
+      stub.findBySubject({ emails, contact_ids: [], user_ids: [], linked: {} }, identity(row)),
+    );
+    if (!found.ok) throw Object.assign(new Error("resolve"), { problem: found.error, service: "crm" });
+    for (const m of found.data) if (m.model === "contacts") for (const r of m.records) contactIds.add(String(r.id));
+  }
+  const contacts = JSON.stringify([...contactIds]);
+  const joins = await env.DB.prepare(
+    `SELECT related_service AS service, related_model AS model, related_id AS id FROM mesh_joins
+       WHERE organization_id = ?1 AND origin_service = 'crm' AND origin_model = 'contacts' AND origin_id IN (SELECT value FROM json_each(?2))
+     UNION SELECT origin_service, origin_model, origin_id FROM mesh_joins
+       WHERE organization_id = ?1 AND related_service = 'crm' AND related_model = 'contacts' AND related_id IN (SELECT value FROM json_each(?2))
+     LIMIT 1000`,
+  )
+    .bind(row.organization_id, contacts)
+    .all<{ service: string; model: string; id: string }>();
+  const linked: Record<string, string[]> = {};
+  for (const j of joins.results) (linked[`${j.service}.${j.model}`] ??= []).push(j.id);
+  // The services whose catalog finds people, and those that could not describe themselves (they
+  // must be asked all the same: an erasure never skips a service it cannot see into).
+  const catalog = await meshCatalog(detachedCaller(env, `privacy-${row.id}`));
+  const personal = new Set([...catalog.models.values()].filter((m) => Object.keys(m.personal_data.found_by).length > 0).map((m) => m.service));
+  const services = entries.map((e) => e.name).filter((n) => personal.has(n) || Object.hasOwn(catalog.errors, n));
+  return { emails, contact_ids: [...contactIds], user_ids: [...userIds], linked, services };
+}
+
+/** The subject as one service sees it: only its own linked records. */
+function forService(r: Resolved, service: string): PrivacySubject {
+  const linked: Record<string, string[]> = {};
+  for (const [key, ids] of Object.entries(r.linked)) if (key.startsWith(`${service}.`)) linked[key.slice(service.length + 1)] = ids.slice(0, 100);
+  return { emails: r.emails, contact_ids: r.contact_ids.slice(0, 100), user_ids: r.user_ids.slice(0, 10), linked };
+}
+
+async function heldFor(d1: D1Database, org: string, service: string): Promise<Record<string, string[]>> {
+  const { results } = await d1
+    .prepare("SELECT model, record_id FROM privacy_legal_holds WHERE organization_id = ?1 AND service = ?2 LIMIT 1000")
+    .bind(org, service)
+    .all<{ model: string; record_id: string }>();
+  const held: Record<string, string[]> = {};
+  for (const h of results) (held[h.model] ??= []).push(h.record_id);
+  return held;
+}
+
+/** Merges one call's steps into the request's record (one line per service and model). */
+function merge(steps: StepRecord[], service: string, more: ErasureStep[]): StepRecord[] {
+  for (const s of more) {
+    const at = nowIso();
+    const line = steps.find((x) => x.service === service && x.model === s.model);
+    if (!line) {
+      steps.push({ service, ...s, at });
+      continue;
+    }
+    line.ids = [...new Set([...(line.ids ?? []), ...s.ids])];
+    line.held = [...new Set([...(line.held ?? []), ...s.held])];
+    line.kept = [...new Set([...(line.kept ?? []), ...s.kept])];
+    line.objects_deleted = (line.objects_deleted ?? 0) + s.objects_deleted;
+    line.remaining = s.remaining;
+    line.at = at;
+  }
+  return steps;
+}
+
+/**
+ * Runs the request on from its phase until it completes or fails. Every phase's result is saved
+ * before the next begins, so calling it again after an interruption resumes (a service's erasure
+ * is idempotent: what was erased is not found again). Answers whether the request is finished.
+ */
+export async function advance(env: Env, id: string): Promise<boolean> {
+  let row = await load(env.DB, id);
+  if (!row || row.status === "completed" || row.status === "failed") return true;
+  if (row.type !== "erasure") {
+    const remaining: Failure[] = [
+      { service: "gateway", phase: "resolve", problem: { status: 501, title: "Not Implemented", detail: "Access archives are not built yet." } },
+    ];
+    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
+    return true;
+  }
+  const dry = row.dry_run === 1;
+  if (row.status === "pending") await save(env.DB, id, { status: "running" });
+  try {
+    for (;;) {
+      row = (await load(env.DB, id))!;
+      const steps = JSON.parse(row.steps) as StepRecord[];
+      const failures = row.error ? (JSON.parse(row.error) as { remaining: Failure[] }).remaining : [];
+      const resolved = row.resolved ? (JSON.parse(row.resolved) as Resolved) : null;
+      if (row.phase === "resolve" || !resolved) {
+        const r = await resolve(env, row);
+        const first = r.services[0];
+        await save(env.DB, id, { resolved: JSON.stringify(r), phase: first ? `service:${first}` : "joins" });
+        continue;
+      }
+      if (row.phase.startsWith("service:")) {
+        const name = row.phase.slice("service:".length);
+        const entries = serviceRegistry(env);
+        const entry = entries.find((e) => e.name === name);
+        const next = resolved.services[resolved.services.indexOf(name) + 1];
+        if (entry) {
+          const held = await heldFor(env.DB, row.organization_id, name);
+          const c = detachedCaller(env, `privacy-${row.id}`);
+          let calls = 0;
+          for (;;) {
+            const result: RpcResult<ErasureStep[]> = await meshCall(c, entry, "eraseBySubject", RPC_TIMEOUT_MS, (stub) =>
+              stub.eraseBySubject(forService(resolved, name), { dry_run: dry, held }, identity(row!)),
+            );
+            if (!result.ok) {
+              failures.push({
+                service: name,
+                phase: row.phase,
+                problem: { status: result.error.status, title: result.error.title, detail: result.error.detail ?? null },
+              });
+              await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
+              break;
+            }
+            merge(steps, name, result.data);
+            await save(env.DB, id, { steps: JSON.stringify(steps) });
+            const progress = result.data.some((s) => s.ids.length > 0);
+            if (dry || !result.data.some((s) => s.remaining) || !progress) break;
+            if (++calls >= MAX_CALLS_PER_SERVICE) {
+              failures.push({
+                service: name,
+                phase: row.phase,
+                problem: { status: 500, title: "Internal Server Error", detail: "More records than one run erases." },
+              });
+              await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
+              break;
+            }
+          }
+        }
+        await save(env.DB, id, { phase: next ? `service:${next}` : "joins" });
+        continue;
+      }
+      if (row.phase === "joins") {
+        const ids = [...resolved.contact_ids, ...Object.values(resolved.linked).flat()];
+        let count = 0;
+        if (!dry) {
+          const res = await env.DB.prepare(
+            "DELETE FROM mesh_joins WHERE organization_id = ?1 AND (origin_id IN (SELECT value FROM json_each(?2)) OR related_id IN (SELECT value FROM json_each(?2)))",
+          )
+            .bind(row.organization_id, JSON.stringify(ids))
+            .run();
+          count = res.meta.changes ?? 0;
+        } else {
+          count = Object.values(resolved.linked).flat().length;
+        }
+        steps.push({ service: "gateway", model: "mesh_joins", action: "delete", count, at: nowIso() });
+        await save(env.DB, id, { steps: JSON.stringify(steps), phase: dry ? "done" : "audit:1" });
+        continue;
+      }
+      if (row.phase.startsWith("audit:")) {
+        const from = Number(row.phase.slice("audit:".length));
+        const subjects = [...resolved.contact_ids, ...steps.flatMap((s) => (s.service !== "gateway" ? (s.ids ?? []) : []))];
+        const page = await redactPage(
+          env.DB,
+          row.organization_id,
+          { subjects: subjects.slice(0, 1000), needles: resolved.emails, actors: resolved.user_ids },
+          from,
+        );
+        const line = steps.find((s) => s.service === "gateway" && s.model === "audit_entries");
+        if (line) line.count = (line.count ?? 0) + page.redacted;
+        else steps.push({ service: "gateway", model: "audit_entries", action: "anonymize", count: page.redacted, at: nowIso() });
+        await save(env.DB, id, { steps: JSON.stringify(steps), phase: page.next === null ? "done" : `audit:${page.next}` });
+        continue;
+      }
+      // done
+      const counts = steps.map((s) => ({
+        service: s.service,
+        model: s.model ?? null,
+        action: s.action ?? null,
+        records: s.count ?? s.ids?.length ?? 0,
+        held: s.held?.length ?? 0,
+      }));
+      if (!dry) {
+        await recordEvents(env, [
+          buildEvent(
+            { source: GATEWAY_SOURCE, actortype: "system", actorid: null, requestid: `privacy-${row.id}` },
+            {
+              type: failures.length ? "privacy.erasure.failed" : "privacy.erasure.completed",
+              subject: row.id,
+              organizationid: row.organization_id,
+              data: { request_id: row.id, steps: counts, remaining: failures.map((f) => f.service) },
+            },
+          ),
+        ]);
+      }
+      // The request keeps what was done, not whom it was about (unless something remains to erase).
+      const failed = failures.length > 0;
+      const done = dry || failed ? {} : { subject: JSON.stringify({ erased: true }), resolved: null };
+      await save(env.DB, id, { ...done, status: failed ? "failed" : "completed", completed_at: nowIso() });
+      if (!dry && !failed && resolved.emails.length) {
+        // Earlier requests about the person (a preview) named them too.
+        await env.DB.prepare(
+          `UPDATE privacy_requests SET subject = '{"erased":true}', resolved = NULL WHERE organization_id = ?1 AND status IN ('completed', 'failed')
+             AND EXISTS (SELECT 1 FROM json_each(?2) AS e WHERE instr(lower(subject), e.value) > 0 OR instr(lower(coalesce(resolved, '')), e.value) > 0)`,
+        )
+          .bind(row.organization_id, JSON.stringify(resolved.emails))
+          .run();
+      }
+      return true;
+    }
+  } catch (err) {
+    // Only the person's resolution fails the request at once (nothing can be erased without it).
+    const e = err as { problem?: Problem; service?: string };
+    if (!e.service) throw err;
+    const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);
+    const remaining: Failure[] = [
+      { service: e.service, phase: "resolve", problem: { status: problem.status, title: problem.title, detail: problem.detail ?? null } },
+    ];
+    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
+    return true;
+  }
+}
