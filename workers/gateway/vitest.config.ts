@@ -187,6 +187,8 @@ export default {
     // Every other host is a webhook receiver (the gateway's webhook deliveries go out here too).
     if (url.hostname !== "idp.example") return env.RECEIVER.fetch(request);
     if (url.pathname === "/jwks") { fetches++; return Response.json({ keys: [${JSON.stringify(publicJwk)}] }); }
+    // Its discovery, so an organization can also connect it for single sign-on (test/sso.test.ts).
+    if (url.pathname === "/.well-known/openid-configuration") return Response.json({ ...SSO_DISCOVERY("https://idp.example"), jwks_uri: "https://idp.example/jwks" });
     if (url.pathname === "/fetches") return Response.json({ fetches });
     return new Response("not found", { status: 404 });
   },

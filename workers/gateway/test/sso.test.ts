@@ -544,3 +544,77 @@ describe("require SSO", () => {
     expect(types.results.map((r) => JSON.parse(r.data).require_sso)).toEqual([true, false]);
   });
 });
+
+describe("TRUSTED_ISSUERS bearer tokens under an organization's single sign-on rules", () => {
+  // https://idp.example is a trusted issuer (vitest.config.ts: audience buildly, organization claim tenant, roles claim groups).
+  let corp: Account;
+  let idp: any;
+  const bearerToken = async (claims: Record<string, unknown>, sub: string) => {
+    const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
+    return new SignJWT({ tenant: corp.organization_id, scope: "read write", ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
+      .setIssuer("https://idp.example")
+      .setAudience("buildly")
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key);
+  };
+  const rolesOf = async (token: string) => {
+    const res = await call("/v1/auth/me", bearer(token));
+    return res.status === 200 ? (await res.json<any>()).roles : res.status;
+  };
+
+  beforeAll(async () => {
+    corp = await registerOrganization("Trusted issuer corp");
+    const res = await call(
+      PROVIDERS,
+      bearer(
+        corp.access_token,
+        json("POST", {
+          name: "Corp API IdP",
+          issuer: "https://idp.example",
+          client_id: "buildly",
+          client_secret: "x",
+          allowed_domains: ["corp.example"],
+          role_mapping: { readers: "viewer" },
+          jit_provisioning: false,
+        }),
+      ),
+    );
+    expect(res.status, await res.clone().text()).toBe(201);
+    idp = await res.json();
+  });
+
+  it("roles come from the provider's mapping, never from the token's raw roles claim", async () => {
+    expect(await rolesOf(await bearerToken({ groups: ["admin", "readers"] }, "api-user-1"))).toEqual(["viewer"]);
+    expect(await rolesOf(await bearerToken({ groups: ["admin"] }, "api-user-2"))).toEqual([]);
+    // An admin-only route stays closed to a raw "admin" group.
+    await expectProblem(await call(PROVIDERS, bearer(await bearerToken({ groups: ["admin"] }, "api-user-2"))), 403);
+  });
+
+  it("an email of a domain the organization did not allow, or unverified, is refused", async () => {
+    expect(await rolesOf(await bearerToken({ groups: ["readers"], email: "x@gmail.example" }, "api-user-3"))).toBe(401);
+    expect(await rolesOf(await bearerToken({ groups: ["readers"], email: "x@corp.example", email_verified: false }, "api-user-3"))).toBe(401);
+    expect(await rolesOf(await bearerToken({ groups: ["readers"], email: "x@corp.example" }, "api-user-3"))).toEqual(["viewer"]);
+  });
+
+  it("a linked upstream identity acts as its account: its roles and status now, its scope checked", async () => {
+    const email = `linked-${crypto.randomUUID()}@corp.example`;
+    const created = await call("/v1/users", bearer(corp.access_token, json("POST", { email, name: "Linked", password: PASSWORD, roles: ["editor"] })));
+    const user = await created.json<any>();
+    await DB.prepare(
+      "INSERT INTO federated_identities (provider_id, subject, issuer, organization_id, user_id, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+      .bind(idp.id, "linked-sub", "https://idp.example", corp.organization_id, user.id, email, new Date().toISOString())
+      .run();
+    const token = await bearerToken({ groups: ["admin"] }, "linked-sub");
+    const me = await (await call("/v1/auth/me", bearer(token))).json<any>();
+    expect(me).toMatchObject({ user: { id: user.id, email }, roles: ["editor"] });
+    const readOnly = await bearerToken({ scope: "read" }, "linked-sub");
+    const write = await call("/v1/crm/contacts", bearer(readOnly, json("POST", { name: "Nope" })));
+    expect(write.status).toBe(403);
+    expect((await call(`/v1/users/${user.id}`, bearer(corp.access_token, json("PATCH", { status: "deactivated" })))).status).toBe(200);
+    expect((await call("/v1/auth/me", bearer(await bearerToken({}, "linked-sub")))).status).toBe(401);
+  });
+});
