@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { SignJWT, generateKeyPair, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decryptText } from "../src/identity/sealing";
+import { sweepSigninState } from "../src/identity/signin/codes";
 import { PASSWORD, bearer, call, expectProblem, form, json, login, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
@@ -499,6 +500,24 @@ describe("federated sign-in refuses, with a page, and creates nothing", () => {
       roleless,
     );
     await call(`${PROVIDERS}/${provider.id}`, bearer(org.access_token, json("PATCH", { default_role: "viewer" })));
+  });
+});
+
+describe("upstream states", () => {
+  it("are swept a day after they expire by the daily cron", async () => {
+    const insert = (id: string, expires: string) =>
+      DB.prepare(
+        "INSERT INTO federation_states (id, state_hash, provider_id, organization_id, nonce, code_verifier, request, expires_at, created_at) VALUES (?, ?, ?, ?, 'n', 'v', '{}', ?, ?)",
+      )
+        .bind(id, `hash-${id}`, provider.id, org.organization_id, expires, expires)
+        .run();
+    const old = crypto.randomUUID();
+    const recent = crypto.randomUUID();
+    await insert(old, new Date(Date.now() - 2 * 86_400_000).toISOString());
+    await insert(recent, new Date(Date.now() - 60_000).toISOString());
+    await sweepSigninState(DB);
+    const left = await DB.prepare("SELECT id FROM federation_states WHERE id IN (?, ?)").bind(old, recent).all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([recent]);
   });
 });
 
