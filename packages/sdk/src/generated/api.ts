@@ -8942,7 +8942,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The link page (an account with this email exists) */
+            /** @description The link page (an account with this email exists), or the consent page of a third-party app */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -51,7 +51,7 @@ export function registerFederation(app: OpenAPIHono<GatewayEnv>) {
     security: [],
     request: { query: z.object({ state: z.string().optional(), code: z.string().optional(), iss: z.string().optional(), error: z.string().optional() }) },
     responses: {
-      200: html("The link page (an account with this email exists)"),
+      200: html("The link page (an account with this email exists), or the consent page of a third-party app"),
       302: redirect("Back to the app: code or error"),
       400: html("Refused (the page says why)"),
     },
