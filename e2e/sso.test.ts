@@ -182,7 +182,8 @@ describe("single sign-on: oidc-provider on 127.0.0.1 as the company's IdP, headl
     // And no account was made for it there.
     const users = (await (await anon("/v1/users", auth(other.token))).json()) as { data: { email: string }[] };
     expect(users.data.map((u) => u.email)).not.toContain(email);
-  });
+    // Wide: Chromium starts and walks two login pages; on a loaded 2-core machine this passed 30 s.
+  }, 180_000);
 
   it("an organization that requires SSO refuses a member's password", async (ctx) => {
     if (noBrowser) ctx.skip(`${CHROMIUM} is missing; run e2e/ensure-chromium.sh`);
@@ -198,5 +199,5 @@ describe("single sign-on: oidc-provider on 127.0.0.1 as the company's IdP, headl
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText("signs in with its identity provider only").waitFor({ timeout: 15_000 });
     expect(await page.getByRole("button", { name: "Continue with Company IdP" }).count()).toBe(1);
-  });
+  }, 120_000);
 });
