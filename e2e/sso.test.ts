@@ -123,7 +123,7 @@ describe("single sign-on: oidc-provider on 127.0.0.1 as the company's IdP, headl
     );
     expect(res.status, await res.clone().text()).toBe(201);
     providerId = ((await res.json()) as { id: string }).id;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
