@@ -19,6 +19,7 @@ const GUIDES = [
   "docs/getting-started.md",
   "docs/architecture.md",
   "docs/identity-and-sign-in.md",
+  "docs/single-sign-on.md",
   "docs/roles-and-permissions.md",
   "docs/rate-limits-and-idempotency.md",
   "docs/data-mesh.md",

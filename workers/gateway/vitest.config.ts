@@ -154,12 +154,41 @@ export default { fetch() { return new Response("no", { status: 404 }); } };
 function idpFixture(publicJwk: object) {
   return `
 let fetches = 0;
+// Single sign-on (test/sso.test.ts): an organization's OpenID provider at https://sso.example. Its
+// token endpoint answers what the test queued (POST /_next) and records the request (GET /_last).
+let nextToken = null;
+let lastToken = null;
+const SSO_DISCOVERY = (issuer) => ({
+  issuer,
+  authorization_endpoint: "https://sso.example/authorize",
+  token_endpoint: "https://sso.example/token",
+  jwks_uri: "https://sso.example/jwks",
+  code_challenge_methods_supported: ["S256"],
+});
+async function sso(request, url) {
+  if (url.hostname === "mixup.example") return Response.json(SSO_DISCOVERY("https://sso.example"));
+  if (url.hostname === "huge.example") return Response.json({ ...SSO_DISCOVERY("https://huge.example"), padding: "x".repeat(200000) });
+  if (url.pathname === "/.well-known/openid-configuration") return Response.json(SSO_DISCOVERY("https://sso.example"));
+  if (url.pathname === "/jwks") return Response.json({ keys: [${JSON.stringify(publicJwk)}] });
+  if (url.pathname === "/_next") { nextToken = await request.json(); return new Response(null, { status: 204 }); }
+  if (url.pathname === "/_last") return Response.json(lastToken);
+  if (url.pathname === "/token" && request.method === "POST") {
+    lastToken = { authorization: request.headers.get("authorization"), form: Object.fromEntries(new URLSearchParams(await request.text())) };
+    const answer = nextToken ?? { status: 400, body: { error: "invalid_grant" } };
+    nextToken = null;
+    return Response.json(answer.body, { status: answer.status });
+  }
+  return new Response("not found", { status: 404 });
+}
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
+    if (["sso.example", "mixup.example", "huge.example"].includes(url.hostname)) return sso(request, url);
     // Every other host is a webhook receiver (the gateway's webhook deliveries go out here too).
     if (url.hostname !== "idp.example") return env.RECEIVER.fetch(request);
     if (url.pathname === "/jwks") { fetches++; return Response.json({ keys: [${JSON.stringify(publicJwk)}] }); }
+    // Its discovery, so an organization can also connect it for single sign-on (test/sso.test.ts).
+    if (url.pathname === "/.well-known/openid-configuration") return Response.json({ ...SSO_DISCOVERY("https://idp.example"), jwks_uri: "https://idp.example/jwks" });
     if (url.pathname === "/fetches") return Response.json({ fetches });
     return new Response("not found", { status: 404 });
   },

@@ -17,6 +17,12 @@ const ELSEWHERE = [
   "identity.user.roles_changed",
   "identity.user.deactivated",
   "identity.organization.updated",
+  // Single sign-on: test/sso.test.ts.
+  "identity.identity_provider.created",
+  "identity.identity_provider.updated",
+  "identity.identity_provider.deleted",
+  "identity.organization.sso_policy_changed",
+  "identity.user.identity_linked",
 ];
 const COVERED: string[] = GATEWAY_EVENT_TYPES.filter((t) => !ELSEWHERE.includes(t));
 import { env } from "cloudflare:workers";

@@ -7,7 +7,7 @@ const IDP = "https://idp.example";
 
 async function idpToken(claims: Record<string, unknown>, kid = "idp-key-1") {
   const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
-  return new SignJWT(claims)
+  return new SignJWT({ scope: "read write", ...claims })
     .setProtectedHeader({ alg: "ES256", kid })
     .setIssuer(IDP)
     .setAudience("buildly")
@@ -38,6 +38,21 @@ describe("trusted external issuers", () => {
     expect((await call("/v1/crm/contacts", bearer(token))).status).toBe(200);
     const post = await call("/v1/crm/contacts", bearer(token, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }));
     expect(post.status).toBe(403);
+  });
+
+  it("checks their scope like ours (scope, or an scp list): none is 403, read alone cannot write", async () => {
+    const none = await idpToken({ tenant: org.organization_id, groups: ["admin"], scope: "" });
+    const noneRes = await call("/v1/crm/contacts", bearer(none));
+    expect(noneRes.status).toBe(403);
+    expect(noneRes.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+    const readOnly = await idpToken({ tenant: org.organization_id, groups: ["admin"], scope: undefined, scp: ["read"] });
+    expect((await call("/v1/crm/contacts", bearer(readOnly))).status).toBe(200);
+    const write = await call(
+      "/v1/crm/contacts",
+      bearer(readOnly, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "X" }) }),
+    );
+    expect(write.status).toBe(403);
+    expect(write.headers.get("www-authenticate")).toContain('scope="write"');
   });
 
   it("refuses its tokens for the wrong audience or without an organization claim", async () => {

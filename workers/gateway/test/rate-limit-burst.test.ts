@@ -275,7 +275,7 @@ describe("a rate-limit change is in force exactly when its event is recorded", (
     // its row's update (which carries the event) finds nothing after the limiter was changed.
     const organization = crypto.randomUUID();
     const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
-    const token = await new SignJWT({ tenant: organization, groups: ["admin"] })
+    const token = await new SignJWT({ tenant: organization, groups: ["admin"], scope: "read write" })
       .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
       .setIssuer("https://idp.example")
       .setAudience("buildly")

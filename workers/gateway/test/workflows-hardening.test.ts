@@ -560,7 +560,7 @@ describe("watchers whose access ends", () => {
   it("a token that expires closes its socket by the alarm, with nothing broadcast", async () => {
     const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
     const exp = Math.floor(Date.now() / 1000) + 2;
-    const token = await new SignJWT({ tenant: admin.organization_id, groups: ["viewer"] })
+    const token = await new SignJWT({ tenant: admin.organization_id, groups: ["viewer"], scope: "read" })
       .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
       .setIssuer("https://idp.example")
       .setAudience("buildly")

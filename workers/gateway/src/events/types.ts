@@ -27,6 +27,12 @@ export const GATEWAY_EVENT_TYPES = [
   "identity.client.revoked",
   "identity.organization.updated",
   "identity.organization.rate_limits_changed",
+  // Single sign-on (identity/federation): connected providers (never their secrets), the policy, linked accounts.
+  "identity.identity_provider.created",
+  "identity.identity_provider.updated",
+  "identity.identity_provider.deleted",
+  "identity.organization.sso_policy_changed",
+  "identity.user.identity_linked",
   // Webhook subscriptions (never their secrets).
   "webhooks.subscription.created",
   "webhooks.subscription.updated",

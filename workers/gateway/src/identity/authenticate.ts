@@ -7,6 +7,7 @@ import { principalState, type PrincipalState } from "./principal-status";
 import { grantRevoked } from "./signin/codes";
 import { limitToScope, scopeAllows, scopeForMethod } from "./scopes";
 import { serviceRegistry } from "../upstream/registry";
+import { federatedBearer } from "./federation/bearer";
 import type { GatewayEnv } from "../types";
 import { requestSpan } from "../http/telemetry";
 
@@ -33,7 +34,7 @@ function setPrincipal(c: Context<GatewayEnv>, token: Principal, state: Principal
   const services = serviceRegistry(c.env).map((s) => s.name);
   const permissions = effectivePermissions(defs, principal.roles, services);
   c.set("principal", principal);
-  c.set("permissions", ownToken(c, principal) ? limitToScope(permissions, principal.scope) : permissions);
+  c.set("permissions", limitToScope(permissions, principal.scope));
 }
 
 /** Verifies the bearer token and sets `principal` and the effective permissions; throws 401. */
@@ -50,6 +51,8 @@ async function verifyBearer(c: Context<GatewayEnv>): Promise<Principal> {
   let token: Principal;
   try {
     token = await verifyAccessToken(c.env.DB, cfg, match[1]!);
+    // An external issuer's token: the organization's single sign-on rules (linked account or claim mapping).
+    if (token.issuer !== cfg.issuer) token = await federatedBearer(c.env.DB, cfg, token);
   } catch (err) {
     if (err instanceof InvalidTokenError) throw unauthorized(err.message, "invalid_token");
     throw err;
@@ -69,11 +72,10 @@ async function verifyBearer(c: Context<GatewayEnv>): Promise<Principal> {
 
 /**
  * 403 unless the token's scope allows the request's method: `read` for GET and HEAD, `write`
- * for the rest (RFC 6750 3.1 insufficient_scope). Tokens of external issuers are governed by
- * their roles only: their scopes are another vocabulary.
+ * for the rest (RFC 6750 3.1 insufficient_scope). Tokens of external issuers too (their `scope`
+ * or `scp` must name read or write), as federated sign-in's.
  */
 function requireScopeForMethod(c: Context<GatewayEnv>, principal: Principal) {
-  if (!ownToken(c, principal)) return;
   const needed = scopeForMethod(c.req.method);
   if (scopeAllows(principal.scope, needed === "read" ? "read" : "create")) return;
   throw new ApiError(403, `This token's scope does not include ${needed}, which ${c.req.method.toUpperCase()} needs.`, {

@@ -7,6 +7,7 @@ import { registerOrganizations } from "./routes/organizations";
 import { registerRoles } from "./routes/roles";
 import { registerUsers } from "./routes/users";
 import { registerSignin } from "./signin";
+import { registerFederation } from "./federation";
 
 export { authenticate } from "./authenticate";
 export { scheduled } from "./scheduled";
@@ -20,4 +21,5 @@ export function registerIdentity(app: OpenAPIHono<GatewayEnv>) {
   registerRoles(app);
   registerInvitations(app);
   registerClients(app);
+  registerFederation(app);
 }

@@ -22,6 +22,8 @@ export interface Principal {
   client_id?: string;
   /** The authorization grant (code) the token descends from: revoked when the code is replayed. */
   grant?: string;
+  /** An external issuer's token: its verified claims (for the organization's claim-to-role mapping). */
+  claims?: Record<string, unknown>;
 }
 
 export class InvalidTokenError extends Error {}
@@ -144,8 +146,10 @@ async function verifyUncached(d1: D1Database, cfg: AuthConfig, token: string): P
       subject: `${external.issuer}#${payload.sub}`,
       organization_id: org,
       roles: claimList(payload[external.claims.roles]),
-      scope: typeof payload.scope === "string" ? payload.scope : "",
+      // RFC 9068 `scope`, or `scp` (a list: Okta, Microsoft Entra ID).
+      scope: typeof payload.scope === "string" ? payload.scope : claimList(payload.scp).join(" "),
       issuer: external.issuer,
+      claims: payload,
     };
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;

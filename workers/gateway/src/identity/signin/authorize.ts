@@ -15,6 +15,7 @@ import { issueCode } from "./codes";
 import { emailVerifiedEnough } from "../platform-settings";
 import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
+import { federationOptions, passwordSignInPolicy } from "../federation/flow";
 
 /**
  * GET/POST /v1/auth/authorize: the authorization endpoint (RFC 6749 4.1, RFC 7636, OIDC Core
@@ -25,7 +26,7 @@ import { currentSession, endSession, readCookie, setCookie, startSession, type S
 
 const MAX_PARAM = 2000;
 const CSRF_COOKIE = "buildly_csrf";
-const PARAMS = [
+export const PARAMS = [
   "response_type",
   "client_id",
   "redirect_uri",
@@ -38,6 +39,8 @@ const PARAMS = [
   "max_age",
   "login_hint",
   "response_mode",
+  // Single sign-on: offer this connected provider (its id or issuer) on the login page.
+  "idp_hint",
 ] as const;
 
 export interface AuthorizationRequest {
@@ -66,7 +69,7 @@ class RequestParams {
   ) {}
 }
 
-function collect(entries: Iterable<[string, string]>): RequestParams {
+export function collect(entries: Iterable<[string, string]>): RequestParams {
   const values: Record<string, string> = {};
   const repeated = new Set<string>();
   for (const [k, v] of entries) {
@@ -149,7 +152,7 @@ function errorRedirect(
 }
 
 /** The double-submit CSRF token: a random value in a `__Host-` cookie, echoed by every form. */
-function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
+export function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
   const existing = readCookie(c, cfg.issuer, CSRF_COOKIE);
   if (existing) return existing;
   const token = randomToken(32);
@@ -158,7 +161,7 @@ function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
 }
 
 /** A form post is ours when its CSRF field matches the cookie and no browser says it came from elsewhere. */
-function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, string>): boolean {
+export function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, string>): boolean {
   const site = c.req.header("sec-fetch-site");
   if (site && site !== "same-origin" && site !== "none") return false;
   const origin = c.req.header("origin");
@@ -175,7 +178,7 @@ function formTargets(req: AuthorizationRequest): string[] {
   return [new URL(req.redirect_uri).origin];
 }
 
-function loginPage(
+async function loginPage(
   c: Context<GatewayEnv>,
   cfg: AuthConfig,
   req: AuthorizationRequest,
@@ -183,6 +186,8 @@ function loginPage(
 ) {
   const csrf = csrfToken(c, cfg);
   const email = opts.email ?? req.login_hint ?? "";
+  // Single sign-on (identity/federation): "Continue with <provider>" for the email's domain, idp_hint, or required SSO.
+  const sso = await federationOptions(c, cfg, req, email, csrf);
   const err = opts.error ? `<p id="form-error" role="alert" class="error">${escapeHtml(opts.error)}</p>` : "";
   const described = opts.error ? ' aria-describedby="form-error" aria-invalid="true"' : "";
   const who = opts.signedInAs
@@ -192,6 +197,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "switch" })}<button type="submit" cla
   const body = `<p>to continue to <strong>${escapeHtml(req.client.name)}</strong></p>
 ${who}
 ${err}
+${sso.html}${sso.requireSso ? '\n<p class="note">Password sign-in is for administrators only (break-glass).</p>' : ""}
 <form method="post" action="/v1/auth/authorize" novalidate>
 ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <label for="email">Email</label>
@@ -201,7 +207,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <button type="submit">Sign in</button>
 </form>
 <p class="note"><a href="/v1/auth/forgot-password">Forgot your password?</a></p>`;
-  return page(c, opts.status ?? 200, "Sign in", body, formTargets(req));
+  return page(c, opts.status ?? 200, "Sign in", body, [...formTargets(req), ...sso.formTargets]);
 }
 
 function consentPage(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, session: Session, orgName: string) {
@@ -236,7 +242,7 @@ async function hasConsent(d1: D1Database, userId: string, clientId: string, scop
  * What comes after the request is valid: sign in if needed, consent if needed (third-party
  * clients), then a code back to the client.
  */
-async function proceed(
+export async function proceed(
   c: Context<GatewayEnv>,
   cfg: AuthConfig,
   req: AuthorizationRequest,
@@ -347,6 +353,11 @@ export async function authorizePost(c: Context<GatewayEnv>) {
 async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, form: Record<string, string>) {
   const email = (form.email ?? "").trim();
   const password = form.password ?? "";
+  if (email && !password && email.length <= 254) {
+    // Home realm discovery: an email alone shows the single sign-on its domain belongs to, if any.
+    const sso = await federationOptions(c, cfg, req, email);
+    if (sso.html) return loginPage(c, cfg, req, { email });
+  }
   if (!email || !password || email.length > 254 || password.length > 256) {
     return loginPage(c, cfg, req, { email, error: "Enter your email and password.", status: 400 });
   }
@@ -370,9 +381,14 @@ async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: Authorization
     await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "other_organization" });
     return loginPage(c, cfg, req, { email, error: "This account does not belong to the organization of this application.", status: 400 });
   }
+  const policy = await passwordSignInPolicy(c.env.DB, user);
+  if (!policy.allowed) {
+    await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "sso_required" });
+    return loginPage(c, cfg, req, { email, error: policy.reason, status: 400 });
+  }
   // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
   const row = await startSession(c, cfg.issuer, user, ["pwd"]);
-  await recordSignIn(c, "identity.login.succeeded", user, req.client, {});
+  await recordSignIn(c, "identity.login.succeeded", user, req.client, policy.breakGlass ? { break_glass: true } : {});
   return proceed(c, cfg, req, { row, user }, { signedIn: true }, 303);
 }
 

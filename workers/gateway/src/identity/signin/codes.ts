@@ -133,5 +133,7 @@ export async function sweepSigninState(d1: D1Database, now = Date.now()): Promis
     d1.prepare("DELETE FROM login_sessions WHERE expires_at < ? OR revoked_at < ?").bind(new Date(now - day).toISOString(), new Date(now - day).toISOString()),
     d1.prepare("DELETE FROM client_assertions WHERE expires_at < ?").bind(new Date(now).toISOString()),
     d1.prepare("DELETE FROM email_verifications WHERE expires_at < ?").bind(new Date(now - day).toISOString()),
+    // Single sign-on's upstream states and pending links (identity/federation), minutes long.
+    d1.prepare("DELETE FROM federation_states WHERE expires_at < ?").bind(new Date(now - day).toISOString()),
   ]);
 }

@@ -18,6 +18,7 @@ import { db } from "../../db/client";
 import { clientAssertions, users, type ClientRow } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
 import type { EventActor } from "@buildly/shared";
+import { passwordSignInPolicy } from "../../federation/flow";
 import { actorOf, identityEvent, outboxInsert, relaySoon, systemActor } from "../../../events/emit";
 
 /** A login attempt on a known account or client: its own event (the attempt is the change), relayed after the answer. */
@@ -173,11 +174,22 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
   if (!emailVerifiedEnough(c.env, cfg.issuer, user)) {
     throw new OAuthError("invalid_grant", "The email address is not verified yet: use the token from the verification mail (POST /v1/auth/verify-email).");
   }
+  // An organization that requires single sign-on refuses passwords, except its administrators' (break-glass).
+  const policy = await passwordSignInPolicy(c.env.DB, user);
+  if (!policy.allowed) {
+    await recordLogin(c, "identity.login.failed", systemActor(c.get("requestId")), user, {
+      grant_type: "password",
+      method: "password",
+      reason: "sso_required",
+    });
+    throw new OAuthError("invalid_grant", policy.reason);
+  }
   const client = named ?? (await consoleClient(c.env.DB, user.organization_id));
   await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "user", actorid: user.id }, user, {
     grant_type: "password",
     method: "password",
     client_id: client.id,
+    ...(policy.breakGlass ? { break_glass: true } : {}),
   });
   const roleNames = await roleNamesOf(c.env.DB, user.id);
   const access = await issueAccessToken(c.env.DB, cfg, {
