@@ -17,6 +17,11 @@ const ELSEWHERE = [
   "identity.user.roles_changed",
   "identity.user.deactivated",
   "identity.organization.updated",
+  // Second factors: test/second-factors.test.ts.
+  "identity.user.second_factor_added",
+  "identity.user.second_factor_removed",
+  "identity.user.recovery_codes_regenerated",
+  "identity.organization.second_factor_policy_changed",
 ];
 const COVERED: string[] = GATEWAY_EVENT_TYPES.filter((t) => !ELSEWHERE.includes(t));
 import { env } from "cloudflare:workers";

@@ -7,6 +7,7 @@ import { registerOrganizations } from "./routes/organizations";
 import { registerRoles } from "./routes/roles";
 import { registerUsers } from "./routes/users";
 import { registerSignin } from "./signin";
+import { registerMfa } from "./mfa";
 
 export { authenticate } from "./authenticate";
 export { scheduled } from "./scheduled";
@@ -15,6 +16,7 @@ export { scheduled } from "./scheduled";
 export function registerIdentity(app: OpenAPIHono<GatewayEnv>) {
   registerAuth(app);
   registerSignin(app);
+  registerMfa(app);
   registerOrganizations(app);
   registerUsers(app);
   registerRoles(app);

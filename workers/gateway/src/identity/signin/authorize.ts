@@ -15,6 +15,7 @@ import { issueCode } from "./codes";
 import { emailVerifiedEnough } from "../platform-settings";
 import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
+import { afterPassword, enrollAtSignIn, passkeyForm, passkeySignIn, secondFactorCode, PASSKEY_SCRIPT_PATH, type SignInSteps } from "../mfa";
 
 /**
  * GET/POST /v1/auth/authorize: the authorization endpoint (RFC 6749 4.1, RFC 7636, OIDC Core
@@ -150,12 +151,16 @@ function errorRedirect(
 
 /** The double-submit CSRF token: a random value in a `__Host-` cookie, echoed by every form. */
 function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
-  const existing = readCookie(c, cfg.issuer, CSRF_COOKIE);
+  const existing = readCookie(c, cfg.issuer, CSRF_COOKIE) ?? csrfSet.get(c);
   if (existing) return existing;
   const token = randomToken(32);
   setCookie(c, cfg.issuer, CSRF_COOKIE, token, null);
+  csrfSet.set(c, token);
   return token;
 }
+
+/** The token a response already set (a page with several forms asks more than once). */
+const csrfSet = new WeakMap<Context<GatewayEnv>, string>();
 
 /** A form post is ours when its CSRF field matches the cookie and no browser says it came from elsewhere. */
 function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, string>): boolean {
@@ -192,6 +197,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "switch" })}<button type="submit" cla
   const body = `<p>to continue to <strong>${escapeHtml(req.client.name)}</strong></p>
 ${who}
 ${err}
+${passkeyForm(signInSteps(c, cfg, req))}
 <form method="post" action="/v1/auth/authorize" novalidate>
 ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <label for="email">Email</label>
@@ -201,7 +207,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <button type="submit">Sign in</button>
 </form>
 <p class="note"><a href="/v1/auth/forgot-password">Forgot your password?</a></p>`;
-  return page(c, opts.status ?? 200, "Sign in", body, formTargets(req));
+  return page(c, opts.status ?? 200, "Sign in", body, formTargets(req), { script: PASSKEY_SCRIPT_PATH });
 }
 
 function consentPage(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, session: Session, orgName: string) {
@@ -318,6 +324,13 @@ export async function authorizePost(c: Context<GatewayEnv>) {
   switch (form.action) {
     case "login":
       return login(c, cfg, req, form);
+    // Second factors (identity/mfa): the code after the password, an app set up at sign-in, a passkey.
+    case "second_factor":
+      return secondFactorCode(c, signInSteps(c, cfg, req), form);
+    case "enroll":
+      return enrollAtSignIn(c, signInSteps(c, cfg, req), form);
+    case "passkey":
+      return passkeySignIn(c, signInSteps(c, cfg, req), form);
     case "switch":
       await endSession(c, cfg.issuer);
       return loginPage(c, cfg, req, { email: "" });
@@ -370,10 +383,30 @@ async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: Authorization
     await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "other_organization" });
     return loginPage(c, cfg, req, { email, error: "This account does not belong to the organization of this application.", status: 400 });
   }
-  // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
-  const row = await startSession(c, cfg.issuer, user, ["pwd"]);
-  await recordSignIn(c, "identity.login.succeeded", user, req.client, {});
-  return proceed(c, cfg, req, { row, user }, { signedIn: true }, 303);
+  // An account with a second factor (or an admin the organization's policy covers) has one more step.
+  const steps = signInSteps(c, cfg, req);
+  const second = await afterPassword(c, steps, user);
+  if (second) return second;
+  const row = await steps.signIn(user, ["pwd"], "password");
+  return steps.proceed(row, user);
+}
+
+/** How a sign-in completes, lent to the second-factor step (identity/mfa). */
+function signInSteps(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest): SignInSteps {
+  return {
+    cfg,
+    req,
+    csrf: csrfToken(c, cfg),
+    formTargets: formTargets(req),
+    // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
+    signIn: async (user, amr, method) => {
+      const row = await startSession(c, cfg.issuer, user, amr);
+      await recordSignIn(c, "identity.login.succeeded", user, req.client, { method, amr });
+      return row;
+    },
+    proceed: (row, user) => proceed(c, cfg, req, { row, user }, { signedIn: true }, 303),
+    failed: (user, reason, method) => recordSignIn(c, "identity.login.failed", user, req.client, { reason, method }),
+  };
 }
 
 /** The sign-in's audit event: who, through which client, by which method. */
