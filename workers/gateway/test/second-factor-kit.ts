@@ -165,7 +165,7 @@ export class SoftAuthenticator {
 
   /** Answers PublicKeyCredentialCreationOptionsJSON. */
   async register(options: any) {
-    this.userHandle = options.user.id;
+    this.userHandle ??= options.user.id;
     const jwk = (await crypto.subtle.exportKey("jwk", this.keys.publicKey)) as JsonWebKey;
     const pad = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
     const cose = cbor(

@@ -232,3 +232,187 @@ describe("TOTP", () => {
     expect(JSON.stringify(types.results)).not.toContain(secret);
   });
 });
+
+describe("the organization's policy: a second factor for admins", () => {
+  it("only admins set it (422 for a bad body); an admin without a factor is led to set up an app at sign-in, then signs in with amr pwd+otp+mfa", async () => {
+    const admin = await registerOrganization("Policy org");
+    const editorEmail = `ed-${crypto.randomUUID()}@example.com`;
+    const made = await call("/v1/users", bearer(admin.access_token, json("POST", { email: editorEmail, name: "Ed", password: PASSWORD, roles: ["editor"] })));
+    expect(made.status).toBe(201);
+    const editor = await login(editorEmail);
+    const client = await (
+      await call(
+        "/v1/clients",
+        bearer(admin.access_token, json("POST", { name: "Ops", client_type: "public", grant_types: ["authorization_code"], redirect_uris: [REDIRECT] })),
+      )
+    ).json<any>();
+    const put = (token: string, body: unknown) => call("/v1/organizations/current/second-factor-policy", bearer(token, json("PUT", body)));
+    await expectProblem(await put(editor.access_token, { require_for_admins: true }), 403);
+    await expectProblem(await put(admin.access_token, { require_for_admins: "yes" }), 422);
+    const on = await put(admin.access_token, { require_for_admins: true });
+    expect(on.status).toBe(200);
+    expect(await on.json<any>()).toMatchObject({ require_for_admins: true });
+    expect((await put(admin.access_token, { require_for_admins: true })).status).toBe(200);
+    const policyEvents = await DB.prepare("SELECT data, actor_id FROM outbox WHERE type = 'identity.organization.second_factor_policy_changed' AND subject = ?")
+      .bind(admin.organization_id)
+      .all<any>();
+    // Setting what is already set records nothing.
+    expect(policyEvents.results.map((e: any) => [JSON.parse(e.data), e.actor_id])).toEqual([
+      [{ id: admin.organization_id, require_for_admins: true }, admin.user_id],
+    ]);
+    expect(await (await call("/v1/organizations/current/second-factor-policy", bearer(editor.access_token))).json<any>()).toMatchObject({
+      require_for_admins: true,
+    });
+    // The policy covers admins only: the editor still signs in with a password alone; the admin does not.
+    await login(editorEmail);
+    const refused = await call("/v1/auth/token", form({ grant_type: "password", username: admin.email, password: PASSWORD }));
+    expect(refused.status).toBe(400);
+    expect((await refused.json<any>()).error_description).toMatch(/requires administrators/);
+
+    const browser = new Browser();
+    const { a, res } = await password(browser, admin.email, client.client_id);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("Set up two-step verification");
+    const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(html)![1]!.replace(/ /g, "");
+    expect(html).toContain(`secret=${secret}`);
+    const wrong = await browser.post("/v1/auth/authorize", { ...formFields(html, "enroll"), code: "12345" });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain(secret); // the same secret, shown again
+    const done = await browser.post("/v1/auth/authorize", { ...formFields(html, "enroll"), code: totpCode(secret) });
+    expect(done.status).toBe(200);
+    const saved = await done.text();
+    expect(saved).toContain("Save your recovery codes");
+    expect([...saved.matchAll(/<li><code>([0-9A-Z-]{19})<\/code><\/li>/g)]).toHaveLength(10);
+    const next = new URLSearchParams(formFields(saved));
+    const back = await consent(browser, await browser.get(`/v1/auth/authorize?${next}`));
+    expect([302, 303]).toContain(back.status);
+    const tokens = await exchange(back.headers.get("location")!, client.client_id, a.verifier);
+    expect(decodeJwt(tokens.id_token).amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(decodeJwt(tokens.access_token).amr).toEqual(["pwd", "otp", "mfa"]);
+    const added = await DB.prepare("SELECT data FROM outbox WHERE type = 'identity.user.second_factor_added' AND subject = ?").bind(admin.user_id).first<any>();
+    expect(JSON.parse(added.data)).toEqual({ id: admin.user_id, method: "totp", at_sign_in: true });
+    expect((await put(admin.access_token, { require_for_admins: false })).status).toBe(200);
+  });
+});
+
+describe("passkeys", () => {
+  let owner: Account;
+  let key: SoftAuthenticator;
+  let stranger: Account;
+  let strangerKey: SoftAuthenticator;
+
+  async function register(who: Account, authenticator: SoftAuthenticator, options?: any) {
+    const opts = options ?? (await (await call("/v1/auth/mfa/passkeys/options", bearer(who.access_token, { method: "POST" }))).json<any>());
+    const response = await authenticator.register(opts);
+    return { res: await call("/v1/auth/mfa/passkeys", bearer(who.access_token, json("POST", { name: "Test key", response }))), response, opts };
+  }
+
+  /** Posts an assertion from the login page's (or the second-factor page's) passkey form. */
+  async function postAssertion(browser: Browser, html: string, assertion: unknown) {
+    return consent(browser, await browser.post("/v1/auth/authorize", { ...formFields(html, "passkey"), passkey: JSON.stringify(assertion) }));
+  }
+
+  async function signinOptions(body: Record<string, string> = {}) {
+    const res = await call("/v1/auth/passkey/options", json("POST", body));
+    expect(res.status, await res.clone().text()).toBe(200);
+    return res.json<any>();
+  }
+
+  beforeAll(async () => {
+    owner = await member();
+    stranger = await member();
+    key = await SoftAuthenticator.create();
+    strangerKey = await SoftAuthenticator.create();
+    expect((await register(owner, key)).res.status).toBe(201);
+    expect((await register(stranger, strangerKey)).res.status).toBe(201);
+  });
+
+  it("registration: options for the signed-in user, verified and stored; a reused, foreign or duplicate registration is refused", async () => {
+    const list = await (await call("/v1/auth/mfa", bearer(owner.access_token))).json<any>();
+    expect(list.passkeys).toEqual([{ id: key.id, name: "Test key", backed_up: false, created_at: expect.any(String), last_used_at: null }]);
+    const opts = await (await call("/v1/auth/mfa/passkeys/options", bearer(owner.access_token, { method: "POST" }))).json<any>();
+    expect(opts.rp).toEqual({ name: "Buildly", id: "gateway.example" });
+    expect(opts.excludeCredentials.map((c: any) => c.id)).toEqual([key.id]);
+    // The same answer twice: the challenge was spent by the first.
+    const fresh = await SoftAuthenticator.create();
+    const first = await register(owner, fresh);
+    expect(first.res.status).toBe(201);
+    const again = await call("/v1/auth/mfa/passkeys", bearer(owner.access_token, json("POST", { response: first.response })));
+    expect((await expectProblem(again, 400)).detail).toMatch(/already used/);
+    // Options issued to the owner, answered and sent by the stranger.
+    const foreign = await SoftAuthenticator.create();
+    const answer = await foreign.register(opts);
+    const stolen = await call("/v1/auth/mfa/passkeys", bearer(stranger.access_token, json("POST", { response: answer })));
+    expect((await expectProblem(stolen, 400)).detail).toMatch(/another account/);
+    // A credential already registered (the owner's key, registered again by the stranger).
+    const dup = await register(stranger, key);
+    await expectProblem(dup.res, 409);
+    await expectProblem(await call("/v1/auth/mfa/passkeys", bearer(owner.access_token, json("POST", { response: { id: "x" } }))), 400);
+  });
+
+  it("passwordless sign-in on the login page: amr hwk+user+mfa in the ID and access tokens; the same assertion again is refused", async () => {
+    const browser = new Browser();
+    const a = await authorizeParams(app.client_id);
+    const html = await (await browser.get(a.url)).text();
+    expect(html).toContain('id="passkey-button"');
+    const opts = await signinOptions();
+    expect(opts.allowCredentials).toEqual([]);
+    expect(opts.userVerification).toBe("required");
+    const assertion = await key.assert(opts);
+    const done = await postAssertion(browser, html, assertion);
+    expect(done.status, await done.clone().text()).toBe(303);
+    const tokens = await exchange(done.headers.get("location")!, app.client_id, a.verifier);
+    expect(decodeJwt(tokens.id_token).amr).toEqual(["hwk", "user", "mfa"]);
+    expect(decodeJwt(tokens.id_token).sub).toBe(owner.user_id);
+    expect(decodeJwt(tokens.access_token).amr).toEqual(["hwk", "user", "mfa"]);
+    const replay = await postAssertion(browser, html, assertion);
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain("already used");
+  });
+
+  it("a passkey registered to another user is refused: as the second factor, and by a user handle that is not its owner's", async () => {
+    // The owner also has a password: the passkey is their second factor.
+    const browser = new Browser();
+    const { a, res } = await password(browser, owner.email);
+    const html = await res.text();
+    expect(html).toContain("Two-step verification");
+    expect(html).not.toContain('name="code"'); // no authenticator app: the passkey is the way
+    const mfa_token = formFields(html, "passkey").mfa_token!;
+    const opts = await signinOptions({ mfa_token });
+    // Only the owner's passkeys (the key of beforeAll and the one the registration test added).
+    expect(opts.allowCredentials.map((c: any) => c.id)).toContain(key.id);
+    expect(opts.allowCredentials.map((c: any) => c.id)).not.toContain(strangerKey.id);
+    const foreign = await postAssertion(browser, html, await strangerKey.assert(opts));
+    expect(foreign.status).toBe(400);
+    expect(await foreign.text()).toContain("belongs to another account");
+    const failed = await DB.prepare("SELECT data FROM outbox WHERE type = 'identity.login.failed' AND subject = ?").bind(owner.user_id).all<any>();
+    expect(failed.results.map((e: any) => JSON.parse(e.data).reason)).toContain("passkey_of_another_user");
+    // Passwordless, with the stranger's user handle on the owner's key.
+    const loginPage = await (await browser.get((await authorizeParams(app.client_id)).url)).text();
+    const lying = await postAssertion(browser, loginPage, await key.assert(await signinOptions(), { userHandle: strangerKey.userHandle! }));
+    expect(lying.status).toBe(400);
+    expect(await lying.text()).toContain("belongs to another account");
+    // The owner's own passkey completes the second step.
+    const ok = await postAssertion(browser, html, await key.assert(await signinOptions({ mfa_token })));
+    expect(ok.status, await ok.clone().text()).toBe(303);
+    expect(decodeJwt((await exchange(ok.headers.get("location")!, app.client_id, a.verifier)).id_token).amr).toEqual(["pwd", "hwk", "user", "mfa"]);
+  });
+
+  it("an expired or forged challenge is refused, and so is an assertion for another origin", async () => {
+    const browser = new Browser();
+    const html = await (await browser.get((await authorizeParams(app.client_id)).url)).text();
+    const expired = await sealToken(SECRET, { purpose: "webauthn-signin" }, -1);
+    const b64 = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    for (const challenge of [b64(expired), b64("not-a-sealed-token"), b64(await sealToken(SECRET, { purpose: "webauthn-register", uid: owner.user_id }, 60))]) {
+      const r = await postAssertion(browser, html, await key.assert({ challenge, rpId: "gateway.example" }));
+      expect(r.status).toBe(400);
+      expect(await r.text()).toContain("unknown or expired");
+    }
+    const phishing = await SoftAuthenticator.create("https://gateway.example.evil.test");
+    const opts = await signinOptions();
+    const evil = await postAssertion(browser, html, { ...(await phishing.assert(opts)), id: key.id });
+    expect(evil.status).toBe(400);
+    expect(await evil.text()).toContain("could not be verified");
+  });
+});

@@ -14,7 +14,7 @@ import { passkeyAmr, verifyPasskeySignIn } from "./passkeys";
 import { secondFactorState } from "./policy";
 import { newRecoveryCodes, useRecoveryCode } from "./recovery";
 import { openToken, sealToken, spendToken, type SealedClaims, type TokenPurpose } from "./sealed";
-import { startTotpEnrollment, useTotpCode } from "./totp";
+import { pendingTotpSetup, startTotpEnrollment, useTotpCode } from "./totp";
 
 /**
  * The hosted login page's second step. After the password, an account with a second factor is
@@ -204,8 +204,8 @@ export async function enrollAtSignIn(c: Context<GatewayEnv>, s: SignInSteps, for
   const r = await useTotpCode(c.env.DB, s.cfg.signingSecret, user.id, code, { pending: true });
   if (r !== "ok") {
     await s.failed(user, "wrong_code", "totp");
-    // The secret shown is the one still pending: show it again (a new one only if the enrollment is gone).
-    const setup = await startTotpEnrollment(c.env.DB, s.cfg.signingSecret, user);
+    // The secret shown is the one still pending: show it again.
+    const setup = await pendingTotpSetup(c.env.DB, s.cfg.signingSecret, user);
     if (!setup) return startAgain(c, s, EXPIRED);
     return enrollPage(c, s, step.token, setup, { error: "That code is not right. Check the app and try again.", status: 400 });
   }

@@ -78,13 +78,21 @@ export async function startTotpEnrollment(d1: D1Database, secret: string, user: 
     });
   const row = await db(d1).select({ sealed: totpFactors.secret_sealed }).from(totpFactors).where(eq(totpFactors.user_id, user.id)).get();
   if (row?.sealed !== sealed) return undefined;
-  return {
-    secret: base32,
-    otpauth_uri: totpOf(base32, user.email).toString(),
-    algorithm: "SHA1" as const,
-    digits: 6 as const,
-    period: 30 as const,
-  };
+  return setupOf(base32, user.email);
+}
+
+function setupOf(base32: string, email: string) {
+  return { secret: base32, otpauth_uri: totpOf(base32, email).toString(), algorithm: "SHA1" as const, digits: 6 as const, period: 30 as const };
+}
+
+/** The enrollment in progress (unconfirmed), to show its secret again after a wrong first code. */
+export async function pendingTotpSetup(d1: D1Database, secret: string, user: { id: string; email: string }) {
+  const row = await db(d1)
+    .select({ sealed: totpFactors.secret_sealed })
+    .from(totpFactors)
+    .where(and(eq(totpFactors.user_id, user.id), isNull(totpFactors.confirmed_at)))
+    .get();
+  return row ? setupOf(await decryptText(secret, row.sealed), user.email) : undefined;
 }
 
 export async function totpEnrolled(d1: D1Database, userId: string): Promise<boolean> {
