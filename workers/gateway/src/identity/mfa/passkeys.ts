@@ -24,6 +24,11 @@ const RP_NAME = "Buildly";
 
 export function relyingParty(issuer: string) {
   const u = new URL(issuer);
+  // Browsers refuse WebAuthn on an IP address: a local issuer on 127.0.0.1 or [::1] (npm run dev)
+  // offers passkeys at http://localhost on the same port.
+  if (u.protocol === "http:" && (u.hostname === "127.0.0.1" || u.hostname === "[::1]")) {
+    return { rpID: "localhost", origin: `http://localhost:${u.port || "80"}` };
+  }
   return { rpID: u.hostname, origin: u.origin };
 }
 

@@ -15,6 +15,7 @@ import { issueCode } from "./codes";
 import { emailVerifiedEnough } from "../platform-settings";
 import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
+import { relyingParty } from "../mfa/passkeys";
 import { afterPassword, enrollAtSignIn, passkeyForm, passkeySignIn, secondFactorCode, PASSKEY_SCRIPT_PATH, type SignInSteps } from "../mfa";
 
 /**
@@ -167,7 +168,7 @@ function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, st
   const site = c.req.header("sec-fetch-site");
   if (site && site !== "same-origin" && site !== "none") return false;
   const origin = c.req.header("origin");
-  if (origin && origin !== "null" && origin !== new URL(cfg.issuer).origin) return false;
+  if (origin && origin !== "null" && origin !== new URL(cfg.issuer).origin && origin !== relyingParty(cfg.issuer).origin) return false;
   if (origin === "null") return false;
   const cookie = readCookie(c, cfg.issuer, CSRF_COOKIE);
   const field = form.csrf ?? "";
