@@ -23,6 +23,11 @@ const ELSEWHERE = [
   "identity.identity_provider.deleted",
   "identity.organization.sso_policy_changed",
   "identity.user.identity_linked",
+  // Second factors: test/second-factors.test.ts.
+  "identity.user.second_factor_added",
+  "identity.user.second_factor_removed",
+  "identity.user.recovery_codes_regenerated",
+  "identity.organization.second_factor_policy_changed",
 ];
 const COVERED: string[] = GATEWAY_EVENT_TYPES.filter((t) => !ELSEWHERE.includes(t));
 import { env } from "cloudflare:workers";

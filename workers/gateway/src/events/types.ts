@@ -19,6 +19,9 @@ export const GATEWAY_EVENT_TYPES = [
   "identity.user.deactivated",
   "identity.user.password_changed",
   "identity.user.password_reset",
+  "identity.user.second_factor_added",
+  "identity.user.second_factor_removed",
+  "identity.user.recovery_codes_regenerated",
   "identity.invitation.accepted",
   "identity.role.created",
   "identity.role.updated",
@@ -33,6 +36,7 @@ export const GATEWAY_EVENT_TYPES = [
   "identity.identity_provider.deleted",
   "identity.organization.sso_policy_changed",
   "identity.user.identity_linked",
+  "identity.organization.second_factor_policy_changed",
   // Webhook subscriptions (never their secrets).
   "webhooks.subscription.created",
   "webhooks.subscription.updated",

@@ -8,6 +8,7 @@ import { registerRoles } from "./routes/roles";
 import { registerUsers } from "./routes/users";
 import { registerSignin } from "./signin";
 import { registerFederation } from "./federation";
+import { registerMfa } from "./mfa";
 
 export { authenticate } from "./authenticate";
 export { scheduled } from "./scheduled";
@@ -16,6 +17,7 @@ export { scheduled } from "./scheduled";
 export function registerIdentity(app: OpenAPIHono<GatewayEnv>) {
   registerAuth(app);
   registerSignin(app);
+  registerMfa(app);
   registerOrganizations(app);
   registerUsers(app);
   registerRoles(app);

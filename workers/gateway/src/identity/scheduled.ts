@@ -7,6 +7,7 @@ import { signingKeys } from "./db/schema";
 import { deliverPending } from "./mail-outbox";
 import { eventsKept, pruneEvents } from "../events/retention";
 import { sweepSigninState } from "./signin/codes";
+import { sweepSpentTokens } from "./mfa";
 
 /** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
@@ -32,6 +33,7 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
       deliverPending(env).catch((err) => logError("scheduled", "gateway", err, { during: "mail delivery" })),
       pruneEvents(env.DB, eventsKept(env)).catch((err) => logError("scheduled", "gateway", err, { during: "events retention" })),
       sweepSigninState(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "sign-in sweep" })),
+      sweepSpentTokens(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "second-factor sweep" })),
     ]),
   );
 };

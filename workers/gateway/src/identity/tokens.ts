@@ -31,7 +31,7 @@ export class InvalidTokenError extends Error {}
 export async function issueAccessToken(
   d1: D1Database,
   cfg: AuthConfig,
-  p: { subject: string; organization_id: string; roles: string[]; scope: string; client_id: string; grant?: string },
+  p: { subject: string; organization_id: string; roles: string[]; scope: string; client_id: string; grant?: string; amr?: string[] },
 ): Promise<string> {
   const key = await signingKey(d1, cfg.signingSecret, cfg.accessTtl + CLOCK_SKEW_SECONDS);
   const jwt = new SignJWT({
@@ -40,6 +40,8 @@ export async function issueAccessToken(
     scope: p.scope,
     client_id: p.client_id,
     ...(p.grant ? { gid: p.grant } : {}),
+    // How the user signed in (RFC 8176; a user's token only, never a client's).
+    ...(p.amr?.length ? { amr: p.amr } : {}),
   })
     .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: "at+jwt" })
     .setIssuer(cfg.issuer)
@@ -164,7 +166,7 @@ async function verifyUncached(d1: D1Database, cfg: AuthConfig, token: string): P
 export async function issueRefreshToken(
   d1: D1Database,
   cfg: AuthConfig,
-  p: { user_id: string; organization_id: string; scope: string; family_id?: string; client_id?: string | null },
+  p: { user_id: string; organization_id: string; scope: string; family_id?: string; client_id?: string | null; amr?: string[] | null },
 ): Promise<string> {
   const token = randomToken(32);
   const now = Date.now();
@@ -178,6 +180,7 @@ export async function issueRefreshToken(
       organization_id: p.organization_id,
       scope: p.scope,
       client_id: p.client_id ?? null,
+      amr: p.amr ?? null,
       expires_at: new Date(now + cfg.refreshTtl * 1000).toISOString(),
       created_at: new Date(now).toISOString(),
     });
@@ -185,7 +188,7 @@ export async function issueRefreshToken(
 }
 
 export type RotateResult =
-  | { ok: true; user_id: string; organization_id: string; scope: string; family_id: string; client_id: string | null }
+  | { ok: true; user_id: string; organization_id: string; scope: string; family_id: string; client_id: string | null; amr: string[] | null }
   | { ok: false; reason: "unknown" | "expired" | "revoked" | "reused" };
 
 /**
@@ -221,7 +224,15 @@ export async function consumeRefreshToken(d1: D1Database, token: string, request
     await revokeFamily(d1, row.family_id, reuse());
     return { ok: false, reason: "reused" };
   }
-  return { ok: true, user_id: row.user_id, organization_id: row.organization_id, scope: row.scope, family_id: row.family_id, client_id: row.client_id };
+  return {
+    ok: true,
+    user_id: row.user_id,
+    organization_id: row.organization_id,
+    scope: row.scope,
+    family_id: row.family_id,
+    client_id: row.client_id,
+    amr: row.amr,
+  };
 }
 
 /** Revokes every token of the family; `event`, if given, goes in with the revocation when it revoked any. */

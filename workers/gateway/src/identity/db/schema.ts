@@ -94,6 +94,8 @@ export const refreshTokens = sqliteTable("refresh_tokens", {
   rotated_at: text("rotated_at"),
   revoked_at: text("revoked_at"),
   client_id: text("client_id"),
+  /** The authentication methods of the sign-in the family descends from (NULL before migration 0010). */
+  amr: text("amr", { mode: "json" }).$type<string[]>(),
 });
 
 export const authorizationCodes = sqliteTable("authorization_codes", {

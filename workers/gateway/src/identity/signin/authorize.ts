@@ -16,6 +16,8 @@ import { emailVerifiedEnough } from "../platform-settings";
 import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
 import { federationOptions, passwordSignInPolicy } from "../federation/flow";
+import { relyingParty } from "../mfa/passkeys";
+import { afterPassword, enrollAtSignIn, passkeyForm, passkeySignIn, secondFactorCode, PASSKEY_SCRIPT_PATH, type SignInSteps } from "../mfa";
 
 /**
  * GET/POST /v1/auth/authorize: the authorization endpoint (RFC 6749 4.1, RFC 7636, OIDC Core
@@ -153,19 +155,23 @@ function errorRedirect(
 
 /** The double-submit CSRF token: a random value in a `__Host-` cookie, echoed by every form. */
 export function csrfToken(c: Context<GatewayEnv>, cfg: AuthConfig): string {
-  const existing = readCookie(c, cfg.issuer, CSRF_COOKIE);
+  const existing = readCookie(c, cfg.issuer, CSRF_COOKIE) ?? csrfSet.get(c);
   if (existing) return existing;
   const token = randomToken(32);
   setCookie(c, cfg.issuer, CSRF_COOKIE, token, null);
+  csrfSet.set(c, token);
   return token;
 }
+
+/** The token a response already set (a page with several forms asks more than once). */
+const csrfSet = new WeakMap<Context<GatewayEnv>, string>();
 
 /** A form post is ours when its CSRF field matches the cookie and no browser says it came from elsewhere. */
 export function csrfOk(c: Context<GatewayEnv>, cfg: AuthConfig, form: Record<string, string>): boolean {
   const site = c.req.header("sec-fetch-site");
   if (site && site !== "same-origin" && site !== "none") return false;
   const origin = c.req.header("origin");
-  if (origin && origin !== "null" && origin !== new URL(cfg.issuer).origin) return false;
+  if (origin && origin !== "null" && origin !== new URL(cfg.issuer).origin && origin !== relyingParty(cfg.issuer).origin) return false;
   if (origin === "null") return false;
   const cookie = readCookie(c, cfg.issuer, CSRF_COOKIE);
   const field = form.csrf ?? "";
@@ -198,6 +204,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "switch" })}<button type="submit" cla
 ${who}
 ${err}
 ${sso.html}${sso.requireSso ? '\n<p class="note">Password sign-in is for administrators only (break-glass).</p>' : ""}
+${passkeyForm(signInSteps(c, cfg, req))}
 <form method="post" action="/v1/auth/authorize" novalidate>
 ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <label for="email">Email</label>
@@ -207,7 +214,7 @@ ${hiddenFields({ ...req.raw, csrf, action: "login" })}
 <button type="submit">Sign in</button>
 </form>
 <p class="note"><a href="/v1/auth/forgot-password">Forgot your password?</a></p>`;
-  return page(c, opts.status ?? 200, "Sign in", body, [...formTargets(req), ...sso.formTargets]);
+  return page(c, opts.status ?? 200, "Sign in", body, [...formTargets(req), ...sso.formTargets], { script: PASSKEY_SCRIPT_PATH });
 }
 
 function consentPage(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, session: Session, orgName: string) {
@@ -324,6 +331,13 @@ export async function authorizePost(c: Context<GatewayEnv>) {
   switch (form.action) {
     case "login":
       return login(c, cfg, req, form);
+    // Second factors (identity/mfa): the code after the password, an app set up at sign-in, a passkey.
+    case "second_factor":
+      return secondFactorCode(c, signInSteps(c, cfg, req), form);
+    case "enroll":
+      return enrollAtSignIn(c, signInSteps(c, cfg, req), form);
+    case "passkey":
+      return passkeySignIn(c, signInSteps(c, cfg, req), form);
     case "switch":
       await endSession(c, cfg.issuer);
       return loginPage(c, cfg, req, { email: "" });
@@ -386,10 +400,30 @@ async function login(c: Context<GatewayEnv>, cfg: AuthConfig, req: Authorization
     await recordSignIn(c, "identity.login.failed", user, req.client, { reason: "sso_required" });
     return loginPage(c, cfg, req, { email, error: policy.reason, status: 400 });
   }
-  // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
-  const row = await startSession(c, cfg.issuer, user, ["pwd"]);
-  await recordSignIn(c, "identity.login.succeeded", user, req.client, policy.breakGlass ? { break_glass: true } : {});
-  return proceed(c, cfg, req, { row, user }, { signedIn: true }, 303);
+  // An account with a second factor (or an admin the organization's policy covers) has one more step.
+  const steps = signInSteps(c, cfg, req, policy.breakGlass ? { break_glass: true } : {});
+  const second = await afterPassword(c, steps, user);
+  if (second) return second;
+  const row = await steps.signIn(user, ["pwd"], "password");
+  return steps.proceed(row, user);
+}
+
+/** How a sign-in completes, lent to the second-factor step (identity/mfa). */
+function signInSteps(c: Context<GatewayEnv>, cfg: AuthConfig, req: AuthorizationRequest, recorded: Record<string, unknown> = {}): SignInSteps {
+  return {
+    cfg,
+    req,
+    csrf: csrfToken(c, cfg),
+    formTargets: formTargets(req),
+    // A new session id at every sign-in: a session cookie planted before (fixation) is revoked and replaced.
+    signIn: async (user, amr, method) => {
+      const row = await startSession(c, cfg.issuer, user, amr);
+      await recordSignIn(c, "identity.login.succeeded", user, req.client, { method, amr, ...recorded });
+      return row;
+    },
+    proceed: (row, user) => proceed(c, cfg, req, { row, user }, { signedIn: true }, 303),
+    failed: (user, reason, method) => recordSignIn(c, "identity.login.failed", user, req.client, { reason, method }),
+  };
 }
 
 /** The sign-in's audit event: who, through which client, by which method. */

@@ -12,6 +12,8 @@ import { CLOCK_SKEW_SECONDS } from "../tokens";
 /** Codes live this long (RFC 6749 4.1.2 recommends at most 10 minutes; one is plenty for a redirect). */
 export const CODE_TTL_SECONDS = 60;
 export const ACR_PASSWORD = "urn:buildly:acr:password";
+/** A sign-in with two factors (amr has "mfa"). */
+export const ACR_MFA = "urn:buildly:acr:mfa";
 
 export async function issueCode(
   d1: D1Database,
@@ -108,7 +110,7 @@ export async function issueIdToken(
     auth_time: p.auth_time,
     ...(p.nonce ? { nonce: p.nonce } : {}),
     amr: p.amr,
-    acr: ACR_PASSWORD,
+    acr: p.amr.includes("mfa") ? ACR_MFA : ACR_PASSWORD,
     azp: p.client_id,
     org: p.organization_id,
     ...p.claims,

@@ -83,14 +83,24 @@ export function registerSignin(app: OpenAPIHono<GatewayEnv>) {
       body: {
         required: true,
         content: {
-          "application/x-www-form-urlencoded": { schema: z.object({ action: z.enum(["login", "allow", "deny", "switch"]), csrf: z.string() }).passthrough() },
+          "application/x-www-form-urlencoded": {
+            schema: z
+              .object({
+                action: z.enum(["login", "allow", "deny", "switch", "second_factor", "enroll", "passkey"]).openapi({
+                  description:
+                    "second_factor: a code after the password (mfa_token, code); enroll: the first code of an app set up at sign-in; passkey: a WebAuthn assertion (passkey, optional mfa_token)",
+                }),
+                csrf: z.string(),
+              })
+              .passthrough(),
+          },
         },
       },
     },
     responses: {
       200: html("The next page"),
       303: redirect("Back to the client: code or error"),
-      400: html("Wrong email or password, or a bad request"),
+      400: html("Wrong email, password or code, a refused passkey, or a bad request"),
       403: html("The form was not posted from the login page (CSRF)"),
       429: {
         ...html("Too many failed sign-ins for the account"),

@@ -23,11 +23,13 @@ ul{padding-left:1.2rem}
 `;
 
 /** Headers every page carries: no framing, no script, forms only to ourselves and `formTargets`. */
-export function pageHeaders(c: Context<GatewayEnv>, nonce: string, formTargets: string[] = []) {
+export function pageHeaders(c: Context<GatewayEnv>, nonce: string, formTargets: string[] = [], opts: { script?: boolean } = {}) {
   const formAction = ["'self'", ...formTargets].join(" ");
+  // A page with the passkey script: that one script (by nonce) and its calls to our own origin.
+  const script = opts.script ? ` script-src 'nonce-${nonce}'; connect-src 'self';` : "";
   c.header(
     "content-security-policy",
-    `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+    `default-src 'none'; style-src 'nonce-${nonce}';${script} img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
   );
   c.header("x-frame-options", "DENY");
   c.header("x-content-type-options", "nosniff");
@@ -36,13 +38,21 @@ export function pageHeaders(c: Context<GatewayEnv>, nonce: string, formTargets: 
   c.header("cache-control", "no-store");
 }
 
-export function page(c: Context<GatewayEnv>, status: 200 | 400 | 403 | 429, title: string, body: string, formTargets: string[] = []) {
+export function page(
+  c: Context<GatewayEnv>,
+  status: 200 | 400 | 403 | 429,
+  title: string,
+  body: string,
+  formTargets: string[] = [],
+  opts: { script?: string } = {},
+) {
   const nonce = crypto.randomUUID().replaceAll("-", "");
-  pageHeaders(c, nonce, formTargets);
+  pageHeaders(c, nonce, formTargets, { script: Boolean(opts.script) });
+  const script = opts.script ? `\n<script nonce="${nonce}" src="${escapeHtml(opts.script)}" defer></script>` : "";
   const html = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)} · Buildly</title>
-<style nonce="${nonce}">${STYLE}</style></head>
+<style nonce="${nonce}">${STYLE}</style>${script}</head>
 <body><main>
 <h1>${escapeHtml(title)}</h1>
 ${body}

@@ -14,6 +14,7 @@ import { CLOCK_SKEW_SECONDS, consumeRefreshToken, issueAccessToken, issueRefresh
 import { consoleClient, findClient } from "../../signin/app-clients";
 import { emailVerifiedEnough } from "../../platform-settings";
 import { issueIdToken, pkceMatches, redeemCode } from "../../signin/codes";
+import { secondFactorState } from "../../mfa";
 import { db } from "../../db/client";
 import { clientAssertions, users, type ClientRow } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
@@ -184,6 +185,21 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
     });
     throw new OAuthError("invalid_grant", policy.reason);
   }
+  // A password alone is not enough for an account with a second factor, or an admin whose organization requires one.
+  const second = await secondFactorState(c.env.DB, user);
+  if (second.enrolled || second.required) {
+    await recordLogin(c, "identity.login.failed", systemActor(c.get("requestId")), user, {
+      grant_type: "password",
+      method: "password",
+      reason: "second_factor_required",
+    });
+    throw new OAuthError(
+      "invalid_grant",
+      second.enrolled
+        ? "This account signs in with a second factor: use the authorization code flow (the hosted login page)."
+        : "This organization requires administrators to use a second factor: sign in on the hosted login page to set one up.",
+    );
+  }
   const client = named ?? (await consoleClient(c.env.DB, user.organization_id));
   await recordLogin(c, "identity.login.succeeded", { ...systemActor(c.get("requestId")), actortype: "user", actorid: user.id }, user, {
     grant_type: "password",
@@ -198,6 +214,7 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
     roles: roleNames,
     scope,
     client_id: client.id,
+    amr: ["pwd"],
   });
   const body: Record<string, unknown> = { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope };
   if (scope.split(" ").includes("offline_access")) {
@@ -206,6 +223,7 @@ async function passwordGrant(c: Context<GatewayEnv>, params: Record<string, stri
       organization_id: user.organization_id,
       scope,
       client_id: named?.id ?? null,
+      amr: ["pwd"],
     });
   }
   // A named client asking for openid gets an ID token (its audience); the legacy anonymous form has no one to address it to.
@@ -258,6 +276,7 @@ async function authorizationCodeGrant(c: Context<GatewayEnv>, params: Record<str
     scope: grant.scope,
     client_id: client.id,
     grant: grant.id,
+    amr: grant.amr,
   });
   const body: Record<string, unknown> = { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, scope: grant.scope };
   const scopes = grant.scope.split(" ");
@@ -268,6 +287,7 @@ async function authorizationCodeGrant(c: Context<GatewayEnv>, params: Record<str
       scope: grant.scope,
       family_id: grant.id,
       client_id: client.id,
+      amr: grant.amr,
     });
   }
   if (scopes.includes("openid")) {
@@ -320,6 +340,7 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
     scope,
     client_id: clientId,
     ...(result.client_id ? { grant: result.family_id } : {}),
+    amr: result.amr ?? undefined,
   });
   const refresh = await issueRefreshToken(c.env.DB, cfg, {
     user_id: user.id,
@@ -327,6 +348,7 @@ async function refreshGrant(c: Context<GatewayEnv>, params: Record<string, strin
     scope: had,
     family_id: result.family_id,
     client_id: result.client_id,
+    amr: result.amr,
   });
   return { access_token: access, token_type: "Bearer", expires_in: cfg.accessTtl, refresh_token: refresh, scope };
 }
