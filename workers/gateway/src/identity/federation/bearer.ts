@@ -4,7 +4,7 @@ import { db } from "../db/client";
 import { users } from "../db/schema";
 import { InvalidTokenError, type Principal } from "../tokens";
 import { federatedIdentities, identityProviders } from "./db";
-import { emailDomain, mappedRoles } from "./flow";
+import { emailDomain, mappedRoles } from "./claims";
 
 /**
  * Tokens of a trusted external issuer (TRUSTED_ISSUERS) used directly as bearer tokens, under

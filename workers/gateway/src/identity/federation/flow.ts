@@ -15,6 +15,7 @@ import { readCookie, setCookie, startSession } from "../signin/sessions";
 import { identityEvent, outboxInsert, relaySoon, systemActor, userActor } from "../../events/emit";
 import type { GatewayEnv } from "../../types";
 import { federatedIdentities, federationStates, identityProviders, organizationSso, type FederationStateRow, type IdentityProviderRow } from "./db";
+import { emailDomain, mappedRoles } from "./claims";
 import { boundedFetch, discover, IdTokenError, UpstreamError, verifyIdToken } from "./upstream";
 
 /**
@@ -38,11 +39,6 @@ export const AMR_FEDERATED = "fed";
 
 export function callbackUrl(issuer: string) {
   return `${issuer}${CALLBACK_PATH}`;
-}
-
-export function emailDomain(email: string): string {
-  const at = email.lastIndexOf("@");
-  return at < 0 ? "" : normalizeEmail(email.slice(at + 1));
 }
 
 async function providersOf(d1: D1Database, organizationId: string): Promise<IdentityProviderRow[]> {
@@ -212,20 +208,6 @@ async function takeState(d1: D1Database, token: string, stage: "upstream" | "lin
     )
     .returning()
     .get();
-}
-
-function claimList(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
-  if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
-  return [];
-}
-
-/** The roles a provider's claims map to (the mapping, else its default role). */
-export function mappedRoles(provider: Pick<IdentityProviderRow, "role_claim" | "role_mapping" | "default_role">, claims: Record<string, unknown>): string[] {
-  const values = claimList(claims[provider.role_claim]);
-  const mapped = [...new Set(values.flatMap((v) => (Object.hasOwn(provider.role_mapping, v) ? [provider.role_mapping[v]!] : [])))].sort();
-  if (mapped.length) return mapped;
-  return provider.default_role ? [provider.default_role] : [];
 }
 
 async function recordSso(

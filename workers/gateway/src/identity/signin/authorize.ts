@@ -17,7 +17,7 @@ import { escapeHtml, errorPage, hiddenFields, page } from "./pages";
 import { currentSession, endSession, readCookie, setCookie, startSession, type Session } from "./sessions";
 import { federationOptions, passwordSignInPolicy } from "../federation/flow";
 import { relyingParty } from "../mfa/passkeys";
-import { afterPassword, enrollAtSignIn, passkeyForm, passkeySignIn, secondFactorCode, PASSKEY_SCRIPT_PATH, type SignInSteps } from "../mfa";
+import { afterPassword, enrollAtSignIn, passkeyForm, passkeySignIn, secondFactorCode, PASSKEY_SCRIPT_PATH, type SignInSteps } from "../mfa/signin";
 
 /**
  * GET/POST /v1/auth/authorize: the authorization endpoint (RFC 6749 4.1, RFC 7636, OIDC Core
