@@ -10,6 +10,8 @@ interface ServiceRpc {
   getMany(model: string, ids: string[], context: unknown): Promise<Result>;
   findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<Result>;
   search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<Result>;
+  findBySubject(subject: unknown, context: unknown): Promise<Result>;
+  eraseBySubject(subject: unknown, options: unknown, context: unknown): Promise<Result>;
   describe(): Promise<ServiceCatalog>;
   health(): Promise<unknown>;
 }

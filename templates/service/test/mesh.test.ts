@@ -83,7 +83,7 @@ describe("privacy (the catalog's personal_data, findBySubject, eraseBySubject)",
     const theirs = await createItem(a, { contact_id: contact });
     const subject = { emails: [], contact_ids: [contact], user_ids: [], linked: {} };
     const found = await rpc.findBySubject(subject, identity(org));
-    expect(found.ok && found.data[0]!.records.map((r) => r.id)).toEqual([mine.id]);
+    expect(found.ok && found.data[0]!.records.map((r: { id: string }) => r.id)).toEqual([mine.id]);
     const run = await rpc.eraseBySubject(subject, { dry_run: false, held: {} }, identity(org));
     expect(run.ok && run.data[0]!.ids).toEqual([mine.id]);
     expect((await rpc.getMany("items", [mine.id], identity(org))).ok && (await rpc.getMany("items", [mine.id], identity(org)))).toMatchObject({
