@@ -103,10 +103,10 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     });
     await page.goto(`${baseUrl()}/console/?client_id=${clientId}`);
     // No session yet: the silent check comes back signed out, and the button opens the hosted login.
-    await page.getByRole("button", { name: "Sign in" }).click({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Sign in", exact: true }).click({ timeout: 20_000 });
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(DEMO_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor({ timeout: 20_000 });
     return page;
   }

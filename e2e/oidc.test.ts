@@ -105,7 +105,7 @@ describe("OpenID Connect: openid-client + headless Chromium on the hosted login 
     expect(first?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     await page.getByLabel("Email").fill(org.email);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     // A third-party client: the consent page names it and what it asks for.
     await page.getByRole("button", { name: "Allow" }).waitFor({ timeout: 15_000 });
     expect(await page.content()).toContain("Planner SPA");

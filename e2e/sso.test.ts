@@ -144,7 +144,7 @@ describe("single sign-on: oidc-provider on 127.0.0.1 as the company's IdP, headl
     await page.goto(url);
     // Home realm discovery: an email alone, and our login page offers the company's IdP.
     await page.getByLabel("Email").fill(email);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("button", { name: "Continue with Company IdP" }).click();
     // The company IdP's own login page (oidc-provider's development interaction).
     await page.locator('input[name="login"]').fill(email);
@@ -196,7 +196,7 @@ describe("single sign-on: oidc-provider on 127.0.0.1 as the company's IdP, headl
     await page.goto(authorizeUrl(corpApp).url);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByText("signs in with its identity provider only").waitFor({ timeout: 15_000 });
     expect(await page.getByRole("button", { name: "Continue with Company IdP" }).count()).toBe(1);
   }, 120_000);
