@@ -134,7 +134,7 @@ describe("events and the audit trail over HTTP", () => {
       `UPDATE audit_entries SET data = '{"id":"${contact.id}","phone":"+10000000000"}' WHERE organization_id = '${o.organization_id}' AND seq = ${target.seq}`,
     );
     const report = await verify(o);
-    expect(report).toMatchObject({ intact: false, broken: { seq: target.seq, event_id: target.event_id, reason: "hash_mismatch" } });
+    expect(report).toMatchObject({ intact: false, broken: { seq: target.seq, event_id: target.event_id, reason: "data_mismatch" } });
     expect((await verify(other)).intact).toBe(true);
   });
 

@@ -19,6 +19,12 @@ const ADMINISTRATION = /^\/v1\/(auth|organizations|users|roles|clients|invitatio
 /** Not sent: the answer is not a request/response exchange (a WebSocket upgrade). */
 const NOT_SENT = /\/events$/;
 const METHODS = ["get", "post", "put", "patch", "delete"];
+/**
+ * Understood, but answered by a server outside the platform: connecting an identity provider
+ * fetches its discovery document, and the example's issuer (a made-up Okta tenant) is not on a
+ * network this suite can reach. Such an answer must be the 422 naming `issuer`, nothing else.
+ */
+const OUTSIDE = { method: "POST", template: "/v1/organizations/current/identity-providers", field: "issuer" };
 
 const deref = (doc: Doc, node: Doc): Doc =>
   node?.$ref
@@ -111,6 +117,10 @@ describe("the API document's own examples", () => {
       } catch (err) {
         refused.push(`${e.method} ${url}: ${(err as Error).message}`);
         continue;
+      }
+      if (res.status === 422 && e.method === OUTSIDE.method && e.template === OUTSIDE.template) {
+        const problem = (await res.clone().json()) as { errors?: { path: string }[] };
+        if (problem.errors?.length === 1 && problem.errors[0]!.path === OUTSIDE.field) continue;
       }
       if (res.status === 400 || res.status === 422 || res.status >= 500) {
         refused.push(`${e.method} ${url} ${JSON.stringify(e.body ?? null).slice(0, 200)} -> ${res.status} ${(await res.text()).slice(0, 400)}`);
