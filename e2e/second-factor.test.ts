@@ -91,7 +91,14 @@ describe("second factors in headless Chromium", () => {
     timeout: 180_000,
   }, async (ctx) => {
     if (noBrowser) ctx.skip(`${CHROMIUM} is missing; run e2e/ensure-chromium.sh`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
+    // WebAuthn refuses IP addresses, so the passkey part runs on http://localhost:<port>; the
+    // platform listens on 127.0.0.1 only, and Chromium may try ::1 for localhost first (one CI run
+    // got its error page): localhost is pinned to 127.0.0.1, still a secure context by its name.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS, "--host-resolver-rules=MAP localhost 127.0.0.1"],
+      timeout: 20_000,
+    });
     const context = await browser.newContext();
     await context.route(/^http:\/\/127\.0\.0\.1\/callback/, (route) => route.fulfill({ status: 200, body: "ok" }));
     page = await context.newPage();
