@@ -13,6 +13,7 @@ export const RESERVED_NAMES = [
   "invitations",
   "mesh",
   "organizations",
+  "privacy",
   "roles",
   "services",
   "users",
