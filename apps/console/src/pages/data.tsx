@@ -301,7 +301,7 @@ function NewAppointment({ contact, onCreated }: { contact: Contact; onCreated: (
         Starts <input name="start" type="datetime-local" required />
       </label>
       <label>
-        Minutes <input name="minutes" type="number" min={5} max={600} value={30} required />
+        Minutes <input name="minutes" type="number" min={5} max={600} defaultValue={30} required />
       </label>
       <label class="check">
         <input name="allow_overlap" type="checkbox" /> Allow overlap with other appointments

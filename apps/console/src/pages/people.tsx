@@ -338,8 +338,8 @@ function SecondFactorPolicy() {
           }}
         >
           <label class="check">
-            <input name="require" type="checkbox" checked={policy.data.require_for_admins} key={String(policy.data.updated_at)} /> Require a second factor for
-            admins
+            <input name="require" type="checkbox" defaultChecked={policy.data.require_for_admins} key={String(policy.data.updated_at)} /> Require a second
+            factor for admins
           </label>
           <p class="muted">
             Currently {policy.data.require_for_admins ? "required" : "optional"}

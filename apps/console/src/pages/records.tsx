@@ -98,6 +98,8 @@ export function RecordList<T extends Row>(props: {
 function RecordForm({ title, fields, record, submit }: { title: string; fields: Field[]; record?: Row; submit: (v: Values) => Promise<string> }) {
   const action = useAction();
   const prefix = `${record?.id ?? "new"}-`;
+  // Uncontrolled fields (defaultValue, selected): a re-render, such as the list arriving while
+  // someone types, must not put the typed values back to the record's.
   const value = (f: Field) => (record ? (record[f.name] == null ? "" : String(record[f.name])) : (f.initial ?? ""));
   return (
     <form
@@ -120,10 +122,10 @@ function RecordForm({ title, fields, record, submit }: { title: string; fields: 
         <div key={f.name} class="field">
           <label for={prefix + f.name}>{f.label}</label>
           {f.options ? (
-            <select id={prefix + f.name} name={f.name} value={value(f)} required={f.required}>
+            <select id={prefix + f.name} name={f.name} required={f.required}>
               {!f.required && <option value="">—</option>}
               {f.options.map((o) => (
-                <option key={o.value} value={o.value}>
+                <option key={o.value} value={o.value} selected={o.value === value(f)}>
                   {o.label}
                 </option>
               ))}
@@ -134,7 +136,7 @@ function RecordForm({ title, fields, record, submit }: { title: string; fields: 
               name={f.name}
               type={(f.type ?? "text") as "text"}
               step={f.type === "number" ? "any" : undefined}
-              value={value(f)}
+              defaultValue={value(f)}
               required={f.required}
               autocomplete="off"
             />
