@@ -2,6 +2,7 @@ import { createClient } from "@buildly/sdk";
 import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { BASE, clientId, finishSignIn, forgetClientId, startSignIn, signOut } from "./auth.ts";
+import { JoinPage } from "./join.tsx";
 import { AuditPage } from "./pages/audit.tsx";
 import { DataPage } from "./pages/data.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
@@ -9,6 +10,7 @@ import { PeoplePage } from "./pages/people.tsx";
 import { WebhooksPage } from "./pages/webhooks.tsx";
 import { WorkflowsPage } from "./pages/workflows.tsx";
 import { type Session, SessionContext, type Shown, shown, withWorkflowPermissions } from "./session.ts";
+import { follow } from "./router.ts";
 import { ErrorBox } from "./ui.tsx";
 
 const PAGES: { path: string; title: string; page: ComponentType }[] = [
@@ -27,6 +29,7 @@ const pageOf = (pathname: string) => {
 
 type Boot =
   | { kind: "starting" }
+  | { kind: "join" }
   | { kind: "no-client"; message?: string }
   | { kind: "signed-out"; client: string; message?: string; error?: Shown }
   | { kind: "in"; session: Session };
@@ -35,6 +38,8 @@ export function App() {
   const [boot, setBoot] = useState<Boot>({ kind: "starting" });
   useEffect(() => {
     (async () => {
+      // An invitation's link: no session to look for yet.
+      if (location.pathname === `${BASE}join`) return setBoot({ kind: "join" });
       if (location.pathname === `${BASE}callback`) {
         const result = await finishSignIn();
         if (!result.ok) {
@@ -63,6 +68,7 @@ export function App() {
   }, []);
 
   if (boot.kind === "starting") return <Splash text="Signing in…" />;
+  if (boot.kind === "join") return <JoinPage />;
   if (boot.kind === "no-client") return <NoClient message={boot.message} />;
   if (boot.kind === "signed-out") return <SignedOut client={boot.client} message={boot.message} error={boot.error} />;
   return (
@@ -141,11 +147,6 @@ function NoClient({ message }: { message?: string }) {
   );
 }
 
-function navigate(href: string) {
-  history.pushState(null, "", href);
-  dispatchEvent(new PopStateEvent("popstate"));
-}
-
 function Shell({ session }: { session: Session }) {
   const [path, setPath] = useState(location.pathname);
   useEffect(() => {
@@ -178,15 +179,7 @@ function Shell({ session }: { session: Session }) {
         <ul>
           {PAGES.map((p) => (
             <li key={p.path}>
-              <a
-                href={BASE + p.path}
-                aria-current={p === current ? "page" : undefined}
-                onClick={(e) => {
-                  if (e.ctrlKey || e.metaKey || e.shiftKey) return;
-                  e.preventDefault();
-                  navigate(BASE + p.path);
-                }}
-              >
+              <a href={BASE + p.path} aria-current={p === current ? "page" : undefined} onClick={(e) => follow(e, BASE + p.path)}>
                 {p.title}
               </a>
             </li>

@@ -84,3 +84,41 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const set = useCallback((data: T) => setState({ data, loading: false }), []);
   return { ...state, reload, set };
 }
+
+export interface Paged<T> extends Loaded<{ data: T[]; next_cursor: string | null }> {
+  /** 1 for the first page. */
+  page: number;
+  previous?: () => void;
+  next?: () => void;
+  first: () => void;
+  /** Back to the first page without loading again (when the list's filters change). */
+  reset: () => void;
+}
+
+/** A list a page at a time with the API's cursors (the cursors seen are kept, to go back). */
+export function usePages<T>(load: (cursor: string | undefined) => Promise<{ data: T[]; next_cursor: string | null }>, deps: unknown[]): Paged<T> {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const loaded = useLoad(() => load(cursor), [cursor, ...deps]);
+  const nextCursor = loaded.data?.next_cursor;
+  return {
+    ...loaded,
+    page: cursors.length,
+    previous: cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined,
+    next: nextCursor ? () => setCursors([...cursors, nextCursor]) : undefined,
+    first: () => {
+      if (cursors.length > 1) setCursors([undefined]);
+      else loaded.reload();
+    },
+    reset: () => {
+      if (cursors.length > 1) setCursors([undefined]);
+    },
+  };
+}
+
+/** What the console shows as a record's name, whatever its model. */
+export function recordName(r: Record<string, unknown>): string {
+  const s = (k: string) => (typeof r[k] === "string" && r[k] ? (r[k] as string) : undefined);
+  const person = [s("first_name"), s("last_name")].filter(Boolean).join(" ");
+  return s("name") ?? s("title") ?? (person || undefined) ?? s("email") ?? String(r.id ?? "record");
+}

@@ -78,3 +78,73 @@ export function ActionResult({ busy, error, done }: { busy: boolean; error?: Sho
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
+
+/** Previous / next page of a list read with the API's cursors. */
+export function Pager({ label, pages }: { label: string; pages: { page: number; previous?: () => void; next?: () => void } }) {
+  return (
+    <nav aria-label={label} class="pager">
+      <button type="button" disabled={!pages.previous} onClick={pages.previous}>
+        Previous page
+      </button>
+      <span class="muted">Page {pages.page}</span>
+      <button type="button" disabled={!pages.next} onClick={pages.next}>
+        Next page
+      </button>
+    </nav>
+  );
+}
+
+/** A value shown once (a new secret): selectable, with the warning that it will not come back. */
+export function Secret({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div class="secret" role="status">
+      <p>
+        <strong>{label}</strong> (shown only now: copy it before you leave this page)
+      </p>
+      <code class="wrap" data-testid={testId}>
+        {value}
+      </code>
+    </div>
+  );
+}
+
+/** A destructive action in two clicks (no browser dialog): the button, then its confirmation. */
+export function Confirm({
+  label,
+  text,
+  confirm,
+  disabled,
+  onConfirm,
+}: {
+  label: string;
+  text?: string;
+  confirm: string;
+  disabled?: boolean;
+  onConfirm: () => void;
+}) {
+  const [asked, setAsked] = useState(false);
+  if (!asked)
+    return (
+      <button type="button" disabled={disabled} onClick={() => setAsked(true)} aria-label={text ? label : undefined}>
+        {text ?? label}
+      </button>
+    );
+  return (
+    <span class="actions inline">
+      <button
+        type="button"
+        class="danger"
+        disabled={disabled}
+        onClick={() => {
+          setAsked(false);
+          onConfirm();
+        }}
+      >
+        {confirm}
+      </button>
+      <button type="button" onClick={() => setAsked(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}

@@ -18,6 +18,12 @@ INSERT OR IGNORE INTO user_roles (user_id, role_id) VALUES
   ('0a000000-0000-4000-8000-0000000000b2', '0e000000-0000-4000-8000-0000000000a2'),
   ('0a000000-0000-4000-8000-0000000000b3', '0e000000-0000-4000-8000-0000000000a3');
 
+-- The demo organization's console client (docs/console.md), with a fixed id so its console link is
+-- known before the platform starts: http://127.0.0.1:8787/console/?client_id=0c000000-0000-4000-8000-000000000001
+-- (a state made before this row keeps the console client it made itself: the unique index ignores this one).
+INSERT OR IGNORE INTO clients (id, organization_id, name, secret_hash, roles, status, created_by, created_at, updated_at, client_type, first_party, token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, scopes, jwks) VALUES
+  ('0c000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001', 'Buildly console', 'a1c0e7d9f2b4c6a8e0f1d3b5c7a9e1f3d5b7c9a1e3f5d7b9c1a3e5f7d9b1c3a5', '[]', 'active', NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'public', 1, 'none', '[]', '[]', '["authorization_code","refresh_token","password"]', '["openid","profile","email","offline_access","read","write"]', NULL);
+
 -- The data mesh: the demo contacts linked to the documents about them (the default relationship
 -- contacts -> documents, id 0e5e0000-...0002 in src/mesh/relationships/defaults.ts). The documents
 -- seed tags each file contact:<contact id>; these are the same pairs.

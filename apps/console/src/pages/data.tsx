@@ -1,21 +1,87 @@
 import type { Schema } from "@buildly/sdk";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { BASE } from "../auth.ts";
+import { follow } from "../router.ts";
 import { can, useLoad, useSession } from "../session.ts";
 import { ActionResult, ErrorBox, Loading, Section, useAction, when } from "../ui.tsx";
+import { parseRef, RecordView, Relationships, Search } from "./explore.tsx";
+import { Files } from "./files.tsx";
+import { Calendars, Companies, Deals, recordHref } from "./records.tsx";
 
 type Contact = Schema<"Crm_Contact">;
 type Appointment = Schema<"Appointments_Appointment">;
 const PAGE = 10;
 
+const VIEWS = [
+  { view: "", title: "Contacts" },
+  { view: "companies", title: "Companies" },
+  { view: "deals", title: "Deals" },
+  { view: "calendars", title: "Calendars" },
+  { view: "files", title: "Files" },
+  { view: "search", title: "Search" },
+  { view: "relationships", title: "Relationships" },
+  { view: "models", title: "Model catalog" },
+];
+
+/** The data of every service; ?view= picks a model (or search, the relationships, the catalog), ?record=service/model/id one record. */
 export function DataPage() {
-  const [selected, setSelected] = useState<string | undefined>();
+  const [search, setSearch] = useState(location.search);
+  useEffect(() => {
+    const on = () => setSearch(location.search);
+    addEventListener("popstate", on);
+    return () => removeEventListener("popstate", on);
+  }, []);
+  const q = new URLSearchParams(search);
+  const record = parseRef(q.get("record"));
+  const view = record ? "record" : (q.get("view") ?? "");
   return (
-    <div class="grid">
-      <Contacts selected={selected} onSelect={setSelected} />
-      {selected && <ContactDetail id={selected} />}
-      <Catalog />
-    </div>
+    <>
+      <nav aria-label="Data" class="subnav">
+        <ul>
+          {VIEWS.map((v) => {
+            const href = v.view ? `${BASE}data?view=${v.view}` : `${BASE}data`;
+            return (
+              <li key={v.view}>
+                <a href={href} aria-current={v.view === view ? "page" : undefined} onClick={(e) => follow(e, href)}>
+                  {v.title}
+                </a>
+              </li>
+            );
+          })}
+        </ul>
+      </nav>
+      <div class="grid" key={search}>
+        {record ? <RecordView r={record} /> : <View view={view} />}
+      </div>
+    </>
   );
+}
+
+function View({ view }: { view: string }) {
+  const [selected, setSelected] = useState<string | undefined>();
+  switch (view) {
+    case "companies":
+      return <Companies />;
+    case "deals":
+      return <Deals />;
+    case "calendars":
+      return <Calendars />;
+    case "files":
+      return <Files />;
+    case "search":
+      return <Search />;
+    case "relationships":
+      return <Relationships />;
+    case "models":
+      return <Catalog />;
+    default:
+      return (
+        <>
+          <Contacts selected={selected} onSelect={setSelected} />
+          {selected && <ContactDetail id={selected} />}
+        </>
+      );
+  }
 }
 
 /** The model catalog: every service's models, their fields and what they reference. */
@@ -160,6 +226,11 @@ function ContactDetail({ id }: { id: string }) {
             <dt>Created</dt>
             <dd>{when(c.created_at)}</dd>
           </dl>
+          <p>
+            <a href={recordHref("crm", "contacts", c.id)} onClick={(e) => follow(e, recordHref("crm", "contacts", c.id))}>
+              Every related record and join record of this contact
+            </a>
+          </p>
           <h3>Appointments</h3>
           {c._embedded_errors?.appointments && (
             <ErrorBox error={{ title: c._embedded_errors.appointments.title, detail: c._embedded_errors.appointments.detail }} />
@@ -230,7 +301,7 @@ function NewAppointment({ contact, onCreated }: { contact: Contact; onCreated: (
         Starts <input name="start" type="datetime-local" required />
       </label>
       <label>
-        Minutes <input name="minutes" type="number" min={5} max={600} value={30} required />
+        Minutes <input name="minutes" type="number" min={5} max={600} defaultValue={30} required />
       </label>
       <label class="check">
         <input name="allow_overlap" type="checkbox" /> Allow overlap with other appointments

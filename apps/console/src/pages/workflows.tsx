@@ -1,7 +1,8 @@
 import { ApiError, type Schema } from "@buildly/sdk";
 import { useEffect, useState } from "preact/hooks";
-import { can, type Me, useLoad, useSession } from "../session.ts";
-import { ActionResult, ErrorBox, Loading, Section, useAction, when } from "../ui.tsx";
+import { can, type Me, useLoad, usePages, useSession } from "../session.ts";
+import { ActionResult, ErrorBox, Loading, Pager, Section, useAction, when } from "../ui.tsx";
+import { TemplateGraph } from "./graph.tsx";
 
 type Template = Schema<"WorkflowTemplate">;
 type Instance = Schema<"WorkflowInstance">;
@@ -9,10 +10,12 @@ type Instance = Schema<"WorkflowInstance">;
 export function WorkflowsPage() {
   const { api } = useSession();
   const templates = useLoad(() => api.GET("/v1/workflows/templates", { params: { query: { limit: 50 } } }), []);
+  // Filtering by template needs every template's name: the first 50 are listed (the API's limit); more are named by id.
   const [templateId, setTemplateId] = useState("");
   const [state, setState] = useState("");
-  const instances = useLoad(
-    () => api.GET("/v1/workflows/instances", { params: { query: { limit: 20, template_id: templateId || undefined, state: state || undefined } } }),
+  const instances = usePages(
+    (cursor) =>
+      api.GET("/v1/workflows/instances", { params: { query: { limit: 20, cursor, template_id: templateId || undefined, state: state || undefined } } }),
     [templateId, state],
   );
   // ?instance=<id> opens one (a link to share, and what a reload comes back to).
@@ -33,6 +36,7 @@ export function WorkflowsPage() {
               <strong>{t.name}</strong> <span class="muted">v{t.version}</span>
               {t.description && <p class="muted">{t.description}</p>}
               <TemplateGraph template={t} />
+              <TemplateEdges template={t} />
             </li>
           ))}
         </ul>
@@ -41,7 +45,13 @@ export function WorkflowsPage() {
         <div class="filters">
           <label>
             Template
-            <select value={templateId} onChange={(e) => setTemplateId(e.currentTarget.value)}>
+            <select
+              value={templateId}
+              onChange={(e) => {
+                instances.reset();
+                setTemplateId(e.currentTarget.value);
+              }}
+            >
               <option value="">Any</option>
               {templates.data?.data.map((t) => (
                 <option key={t.id} value={t.id}>
@@ -51,7 +61,15 @@ export function WorkflowsPage() {
             </select>
           </label>
           <label>
-            State <input value={state} onChange={(e) => setState(e.currentTarget.value.trim())} autocomplete="off" />
+            State{" "}
+            <input
+              value={state}
+              onChange={(e) => {
+                instances.reset();
+                setState(e.currentTarget.value.trim());
+              }}
+              autocomplete="off"
+            />
           </label>
         </div>
         <ErrorBox error={instances.error} />
@@ -68,14 +86,15 @@ export function WorkflowsPage() {
           ))}
         </ul>
         {instances.data && !instances.data.data.length && <p class="muted">No instances.</p>}
+        <Pager label="Instance pages" pages={instances} />
       </Section>
       {selected && <InstanceView key={selected} id={selected} templates={byId} onChanged={instances.reload} />}
     </div>
   );
 }
 
-/** The template's states and transitions, as a list of edges (state → state by transition). */
-function TemplateGraph({ template }: { template: Template }) {
+/** The template's transitions, also as a list of edges (state → state by transition), for reading. */
+function TemplateEdges({ template }: { template: Template }) {
   const name = new Map(template.states.map((s) => [s.key, s.name]));
   return (
     <ul class="edges" aria-label={`Transitions of ${template.name}`}>
