@@ -3,11 +3,11 @@
 # workerd, the end-to-end suite against the platform as `npm run dev` serves it, and the check of
 # `npm run new-service` in a throwaway copy.
 #
-# Two lines run side by side, as two cores allow: in the background the end-to-end suite (which
-# mostly waits on HTTP: its platform, Chromium), then the new-service check; in the foreground the
-# checks, the deploy dry run and the Workers' tests (vitest runs one file at a time on two cores).
-# The background's output is printed when both end. With arguments (`npm test -- <file or vitest
-# flags>`) the checks run, then the tests in one vitest process, as given.
+# Three lines run side by side, as two cores allow: in the foreground the checks, the deploy dry
+# run and the Workers' tests (vitest runs one file at a time on two cores); in the background, from
+# the start, the end-to-end suite (which mostly waits on HTTP: its platform, Chromium) and the
+# new-service check. The background's output is printed when all have ended. With arguments
+# (`npm test -- <file or vitest flags>`) the checks run, then the tests in one vitest process, as given.
 source "$(dirname "$0")/lib.sh"
 ensure_deps
 # Every Worker under workers/ (scripts/lib/workers.mjs), so a new service is tested without edits.
@@ -16,19 +16,19 @@ read_workers WORKERS dirs
 mkdir -p .test-results
 rm -f .test-results/*.json .test-results/*.log .test-results/*.status .test-results/e2e-platform.pgid
 REPORT=(--reporter=default --reporter=json)
-BG_PID=""
+BG_PIDS=()
 PGID_FILE="$ROOT/.test-results/e2e-platform.pgid"
-# Whatever ends this script early (a failed check, Ctrl-C) also ends the background line and the
-# platforms it started: the e2e platform's own process group (global-setup.ts writes its id, as a
-# signal may end vitest before its teardown runs); the new-service check stops its own on SIGINT.
+# Whatever ends this script early (a failed check, Ctrl-C) also ends the background lines and the
+# platforms they started: the e2e platform's own process group (global-setup.ts writes its id, as a
+# signal may end vitest before its teardown runs); the new-service check stops its own on SIGTERM.
 stop_background() {
-  if [ -n "$BG_PID" ] && kill -0 "$BG_PID" 2>/dev/null; then
+  local pid pgid
+  for pid in "${BG_PIDS[@]}"; do
     # TERM, not INT: a shell started in the background ignores SIGINT.
-    kill -TERM -- "-$BG_PID" 2>/dev/null || true
-    wait "$BG_PID" 2>/dev/null || true
-  fi
+    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -f "$PGID_FILE" ]; then
-    local pgid
     pgid="$(cat "$PGID_FILE")"
     if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
       kill -TERM -- "-$pgid" 2>/dev/null || true
@@ -40,19 +40,27 @@ stop_background() {
 }
 trap stop_background EXIT
 
-# The background line: the end-to-end suite, then the new-service check; each writes its log and
-# its exit status under .test-results/.
-background_line() {
+# The background lines; each writes its log and its exit status under .test-results/.
+e2e_line() {
   local rc
   # The install is done (the platform's own `npm run dev` would repeat it); the platform starts
-  # while the foreground's checks take the other core, so it gets longer than alone to answer.
+  # while the foreground's checks take the cores, so it gets longer than alone to answer.
   SKIP_INSTALL=1 BUILDLY_E2E_PGID_FILE="$PGID_FILE" BUILDLY_E2E_READY_TIMEOUT_MS="${BUILDLY_E2E_READY_TIMEOUT_MS:-600000}" \
     vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.test-results/e2e.json \
     >.test-results/e2e.log 2>&1 && rc=0 || rc=$?
   echo "$rc" >.test-results/e2e.status
   rm -f "$PGID_FILE"
+}
+new_service_line() {
+  local rc
   SKIP_INSTALL=1 bash scripts/test-new-service.sh >.test-results/new-service.log 2>&1 && rc=0 || rc=$?
   echo "$rc" >.test-results/new-service.status
+}
+# Runs a line in its own process group (setsid), so one signal reaches it and all it started.
+start_line() {
+  export -f "$1"
+  setsid bash -c "trap 'exit 143' TERM; $1" &
+  BG_PIDS+=("$!")
 }
 
 # The console's files, built once before anything serves them (dev.sh and deploy.sh then find them
@@ -61,12 +69,10 @@ build_console
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
 bash e2e/ensure-chromium.sh
 if [ $# -eq 0 ]; then
-  echo "== end-to-end tests, then the new-service check: started in the background (output below, after the Workers' tests)"
-  # Its own process group (setsid), so one signal reaches vitest, bash and what they started.
-  export -f background_line
+  echo "== end-to-end tests and the new-service check: started in the background (output below, after the Workers' tests)"
   export PGID_FILE
-  setsid bash -c 'trap "exit 143" TERM; background_line' &
-  BG_PID=$!
+  start_line e2e_line
+  start_line new_service_line
 fi
 
 echo "== format and lint (Biome; \`npm run format\` fixes what it can)"
@@ -99,9 +105,9 @@ status=0
 if [ $# -eq 0 ]; then
   echo "== the Workers' tests inside workerd"
   vitest run --project '!e2e' "${REPORT[@]}" --outputFile.json=.test-results/workers.json || status=$?
-  echo "== the background line: end-to-end tests, then the new-service check (ran beside the above)"
-  wait "$BG_PID" || true
-  BG_PID=""
+  echo "== the background lines: end-to-end tests and the new-service check (ran beside the above)"
+  for pid in "${BG_PIDS[@]}"; do wait "$pid" || true; done
+  BG_PIDS=()
   echo "== end-to-end tests"
   cat .test-results/e2e.log
   e2e_status="$(cat .test-results/e2e.status 2>/dev/null || echo 1)"
