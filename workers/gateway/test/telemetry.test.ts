@@ -2,10 +2,10 @@
 // export: traces and metrics sent to a collector that the webhook receiver fixture stands for
 // (every outbound host but the IdP lands there and is logged at /_log/<first path segment>).
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { bearer, call, registerOrganization, type Account } from "./helpers";
+import { bearer, call, json, registerOrganization, type Account } from "./helpers";
 
 const INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
@@ -122,5 +122,84 @@ describe("OTLP export", () => {
     expect(server.status.code).toBe(2);
     expect(spans.find((s) => s.name === "fixture handle").status.code).toBe(2);
     expect(traces[0]!.body).not.toContain("hunter2");
+  });
+});
+
+type OtlpSpan = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: { key: string; value: unknown }[] };
+const spansIn = (received: { url: string; body: string }[]): OtlpSpan[] =>
+  received.filter((r) => r.url.endsWith("/v1/traces")).flatMap((r) => JSON.parse(r.body).resourceSpans[0].scopeSpans[0].spans);
+
+/** What the receiver fixture got at `key` once `ready` holds (a Durable Object exports after its call, on its own). */
+async function receivedWhen(key: string, ready: (spans: OtlpSpan[]) => boolean): Promise<OtlpSpan[]> {
+  for (let i = 0; ; i++) {
+    const spans = spansIn(await (await fetch(`https://otel.example/_log/${key}`)).json());
+    if (ready(spans) || i >= 100) return spans;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A Durable Object of the gateway exporting to https://otel.example/<key> (its env is the Worker's, which has no endpoint in the tests). */
+async function exportingObject<T extends Rpc.DurableObjectBranded | undefined>(stub: DurableObjectStub<T>, key: string) {
+  const run = runInDurableObject as unknown as (s: unknown, fn: (obj: { env: Env }) => void) => Promise<void>;
+  await run(stub, (obj) => {
+    obj.env = { ...obj.env, OTEL_EXPORTER_OTLP_ENDPOINT: `https://otel.example/${key}`, OTEL_METRIC_EXPORT_INTERVAL: "999999999" } as Env;
+  });
+}
+
+describe("Durable Object calls in the trace", () => {
+  it("a rate limiter call is a client span under `rate limit`, and the limiter's own span continues it", async () => {
+    // /v1/services has a 5-a-minute IP policy: never leased, so every request asks the limiter.
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    const { res, received } = await exporting("limiter-1", "/v1/services", { headers: { traceparent: INCOMING, "cf-connecting-ip": ip } });
+    expect(res.status).toBe(200);
+    const spans = spansIn(received);
+    const limit = spans.find((s) => s.name === "rate limit")!;
+    const asked = spans.find((s) => s.name === "RateLimiter acquire")!;
+    expect(asked.kind).toBe(3);
+    expect(asked.parentSpanId).toBe(limit.spanId);
+    expect(asked.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+
+    // The object's side: given the caller's span, it records its own as that span's child.
+    const stub = env.RATE_LIMITER.getByName(`otel-test:${crypto.randomUUID()}`);
+    await exportingObject(stub, "limiter-2");
+    const decided = await stub.acquire([{ key: "user:1", limit: 10, windowSeconds: 60 }], true, { lease: false, trace: INCOMING });
+    expect(decided.decisions[0]!.allowed).toBe(true);
+    await stub.charge([{ key: "user:1", limit: 10, windowSeconds: 60 }], 2, INCOMING);
+    const own = await receivedWhen("limiter-2", (s) => s.length >= 2);
+    expect(own.map((s) => s.name).sort()).toEqual(["RateLimiter acquire", "RateLimiter charge"]);
+    for (const s of own) {
+      expect(s.kind).toBe(2);
+      expect(s.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+      expect(s.parentSpanId).toBe("00f067aa0ba902b7");
+    }
+    // The traced calls still decide and count: the charge of 2 is spent (peek shows what one more request would leave).
+    expect((await stub.peekAll([{ key: "user:1", limit: 10, windowSeconds: 60 }]))[0]!.remaining).toBe(decided.decisions[0]!.remaining - 3);
+  });
+
+  it("a keyed write's idempotency store calls are client spans of the request; the store's own spans continue them", async () => {
+    const { res, received } = await exporting(
+      "idempotency-1",
+      "/v1/fixture/echo",
+      bearer(admin.access_token, json("POST", { secret: "idempotent body value" }, { "idempotency-key": crypto.randomUUID(), traceparent: INCOMING })),
+    );
+    expect(res.status).toBe(200);
+    const spans = spansIn(received);
+    const server = spans.find((s) => s.kind === 2)!;
+    const begin = spans.find((s) => s.name === "IdempotencyStore begin")!;
+    const complete = spans.find((s) => s.name === "IdempotencyStore complete")!;
+    for (const s of [begin, complete]) {
+      expect(s.kind).toBe(3);
+      expect(s.parentSpanId).toBe(server.spanId);
+    }
+    expect(begin.attributes).toContainEqual({ key: "buildly.idempotency.state", value: { stringValue: "new" } });
+    expect(JSON.stringify(spans)).not.toContain("idempotent body value");
+
+    const stub = env.IDEMPOTENCY.getByName(`otel-test:${crypto.randomUUID()}`);
+    await exportingObject(stub, "idempotency-2");
+    expect((await stub.begin("fingerprint", INCOMING)).state).toBe("new");
+    await stub.release("fingerprint", INCOMING);
+    const own = await receivedWhen("idempotency-2", (s) => s.length >= 2);
+    expect(own.map((s) => s.name).sort()).toEqual(["IdempotencyStore begin", "IdempotencyStore release"]);
+    for (const s of own) expect([s.kind, s.traceId, s.parentSpanId]).toEqual([2, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"]);
   });
 });

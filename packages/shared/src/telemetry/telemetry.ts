@@ -246,3 +246,31 @@ async function post(config: TelemetryConfig, path: string, body: unknown): Promi
   await res.body?.cancel();
   if (!res.ok) throw new Error(`${path} answered ${res.status}`);
 }
+
+/**
+ * A Durable Object's synchronous RPC method as a server span of its caller's trace (`name`, e.g.
+ * `RateLimiter acquire`) of the Worker `service`, exported after the call (waitUntil). Callers send `traceparent` only
+ * while they record, so call it only when one came; with no endpoint configured in this Worker it
+ * just runs `fn`. A thrown error is recorded on the span and thrown on.
+ */
+export function inCallerSpan<T>(
+  env: unknown,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  service: string,
+  traceparent: string,
+  name: string,
+  attributes: Attributes,
+  fn: () => T,
+): T {
+  if (!telemetryConfig(env, service)) return fn();
+  const tel = new Telemetry(env, service, { parent: traceparent, name, kind: "server", attributes });
+  try {
+    return fn();
+  } catch (err) {
+    tel.root.fail(err);
+    throw err;
+  } finally {
+    tel.root.end();
+    ctx.waitUntil(tel.flush());
+  }
+}
