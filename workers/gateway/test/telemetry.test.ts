@@ -2,7 +2,7 @@
 // export: traces and metrics sent to a collector that the webhook receiver fixture stands for
 // (every outbound host but the IdP lands there and is logged at /_log/<first path segment>).
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { bearer, call, json, registerOrganization, type Account } from "./helpers";
@@ -201,5 +201,75 @@ describe("Durable Object calls in the trace", () => {
     const own = await receivedWhen("idempotency-2", (s) => s.length >= 2);
     expect(own.map((s) => s.name).sort()).toEqual(["IdempotencyStore begin", "IdempotencyStore release"]);
     for (const s of own) expect([s.kind, s.traceId, s.parentSpanId]).toEqual([2, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"]);
+  });
+});
+
+describe("workflow spans", () => {
+  it("a transition's actions are children of its span; the alarm that takes the timeout starts a trace linked to it", async () => {
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call(path, bearer(admin.access_token, json("POST", body, headers)));
+    const template = await post("/v1/workflows/templates", {
+      name: "Traced",
+      initial_state: "open",
+      states: [
+        { key: "open", name: "Open" },
+        { key: "waiting", name: "Waiting", timeout_seconds: 600, on_timeout: "expire" },
+        { key: "end", name: "End", terminal: true },
+      ],
+      transitions: [
+        {
+          key: "act",
+          name: "Act",
+          from: ["open"],
+          to: "waiting",
+          actions: [
+            {
+              type: "create",
+              service: "crm",
+              model: "contacts",
+              body: { first_name: "Traced", last_name: "Workflow", email: "wf-{{instance.id}}@example.com" },
+            },
+          ],
+        },
+        { key: "expire", name: "Expire", from: ["waiting"], to: "end" },
+      ],
+    });
+    expect(template.status, await template.clone().text()).toBe(201);
+    const started = await post("/v1/workflows/instances", { template_id: (await template.json<{ id: string }>()).id });
+    expect(started.status).toBe(201);
+    const { id } = await started.json<{ id: string }>();
+    const stub = env.WORKFLOWS.getByName(`${admin.organization_id}:${id}`);
+    await exportingObject(stub, "workflow-1");
+
+    const res = await post(`/v1/workflows/instances/${id}/transitions`, { transition: "act" }, { traceparent: INCOMING });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const [, , requestSpan] = TRACEPARENT.exec(res.headers.get("traceparent") ?? "")!;
+    let spans = await receivedWhen("workflow-1", (s) => s.some((x) => x.name === "workflow transition"));
+    const transition = spans.find((s) => s.name === "workflow transition")!;
+    expect([transition.traceId, transition.parentSpanId]).toEqual(["4bf92f3577b34da6a3ce929d0e0e4736", requestSpan]);
+    const action = spans.find((s) => s.name === "workflow action create")!;
+    expect(action.parentSpanId).toBe(transition.spanId);
+    expect(action.attributes).toContainEqual({ key: "buildly.workflow.action.service", value: { stringValue: "crm" } });
+    expect(action.attributes).toContainEqual({ key: "buildly.workflow.action.status", value: { intValue: "201" } });
+
+    // The timeout comes due: the alarm's span starts a new trace, linked to the transition that set it.
+    const run = runInDurableObject as unknown as (s: unknown, fn: (obj: { inst?: { timeout_at: number | null } }) => void) => Promise<void>;
+    await run(stub, (obj) => {
+      if (obj.inst?.timeout_at) obj.inst = { ...obj.inst, timeout_at: Date.now() - 1 };
+    });
+    await runDurableObjectAlarm(stub);
+    spans = await receivedWhen(
+      "workflow-1",
+      (s) => s.some((x) => x.name === "workflow alarm") && s.filter((x) => x.name === "workflow transition").length >= 2,
+    );
+    const alarm = spans.find((s) => s.name === "workflow alarm")!;
+    expect(alarm.traceId).not.toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(alarm.parentSpanId).toBeUndefined();
+    expect((alarm as OtlpSpan & { links: { traceId: string; spanId: string }[] }).links).toContainEqual(
+      expect.objectContaining({ traceId: transition.traceId, spanId: transition.spanId }),
+    );
+    const timedOut = spans.find((s) => s.name === "workflow transition" && s.parentSpanId === alarm.spanId)!;
+    expect(timedOut.traceId).toBe(alarm.traceId);
+    expect(timedOut.attributes).toContainEqual({ key: "buildly.workflow.timeout", value: { boolValue: true } });
+    expect((await (await call(`/v1/workflows/instances/${id}`, bearer(admin.access_token))).json<{ state: string }>()).state).toBe("end");
   });
 });

@@ -126,6 +126,8 @@ export class Telemetry {
       kind?: SpanKind;
       attributes?: Attributes;
       links?: FinishedSpan["links"];
+      /** For a new trace: whether it is kept (default: by the sampling ratio), e.g. as a linked trace was. */
+      sampled?: boolean;
     } = {},
   ) {
     this.config = telemetryConfig(env, service);
@@ -133,7 +135,7 @@ export class Telemetry {
     this.traceId = parent?.traceId ?? newTraceId();
     this.parentSpanId = parent?.spanId;
     this.tracestate = parent?.tracestate;
-    this.sampled = parent ? parent.sampled : this.config ? Math.random() < this.config.ratio : false;
+    this.sampled = parent ? parent.sampled : this.config ? (options.sampled ?? Math.random() < this.config.ratio) : false;
     this.recording = this.config !== null;
     if (this.recording) {
       const root = new RecordingSpan(this, options.name ?? service, this.traceId, this.parentSpanId, {
