@@ -273,3 +273,24 @@ describe("workflow spans", () => {
     expect((await (await call(`/v1/workflows/instances/${id}`, bearer(admin.access_token))).json<{ state: string }>()).state).toBe("end");
   });
 });
+
+describe("the gateway's own events", () => {
+  it("carry the request's span in their outbox row when traced (the consumer continues it), and nothing more when not", async () => {
+    const create = (init: RequestInit) =>
+      bearer(
+        admin.access_token,
+        json("POST", { url: "https://hooks.example/otel-events/ok", events: ["crm.contact.created"] }, init.headers as Record<string, string>),
+      );
+    const { res, body } = await exporting("events-1", "/v1/webhooks", create({ headers: { traceparent: INCOMING } }));
+    expect(res.status, body).toBe(201);
+    const stored = async (subject: string) =>
+      (await env.DB.prepare("SELECT request_id FROM outbox WHERE type = 'webhooks.subscription.created' AND subject = ?1")
+        .bind(subject)
+        .first<{ request_id: string }>())!.request_id;
+    expect(await stored(JSON.parse(body).id)).toBe(`${res.headers.get("x-request-id")} tp=${res.headers.get("traceparent")}`);
+
+    const plain = await call("/v1/webhooks", create({ headers: { traceparent: INCOMING } }));
+    expect(plain.status).toBe(201);
+    expect(await stored((await plain.json<{ id: string }>()).id)).toBe(plain.headers.get("x-request-id"));
+  });
+});
