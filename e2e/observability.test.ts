@@ -18,6 +18,8 @@ let receiverBase: string;
 const deliveries: { headers: Record<string, string>; body: string }[] = [];
 let org: RegisteredOrg;
 let hook: { id: string; secret: string };
+/** The trace the webhook subscription was created in (a gateway event of its own). */
+const hookTrace = hex(16);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -34,7 +36,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   receiverBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   org = await registerOrg("Observability", PASSWORD, "otel");
-  const res = await call("POST", "/v1/webhooks", { url: `${receiverBase}/hook`, events: ["crm.contact.created"] });
+  const res = await call("POST", "/v1/webhooks", { url: `${receiverBase}/hook`, events: ["crm.contact.created"] }, `00-${hookTrace}-${hex(8)}-01`);
   expect(res.status).toBe(201);
   hook = (await res.json()) as { id: string; secret: string };
 });
@@ -43,8 +45,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function call(method: string, path: string, body?: unknown, traceparent?: string): Promise<Response> {
-  const headers: Record<string, string> = { authorization: `Bearer ${org.token}` };
+function call(method: string, path: string, body?: unknown, traceparent?: string, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${org.token}`, ...extra };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (traceparent) headers.traceparent = traceparent;
   return anon(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -97,7 +99,9 @@ describe("observability", () => {
     const traceId = hex(16);
     const parent = hex(8);
     email = `${unique("traced")}@example.com`;
-    const res = await call("POST", "/v1/crm/contacts", { first_name: "Tracey", last_name: unique("Spanner"), email }, `00-${traceId}-${parent}-01`);
+    const res = await call("POST", "/v1/crm/contacts", { first_name: "Tracey", last_name: unique("Spanner"), email }, `00-${traceId}-${parent}-01`, {
+      "idempotency-key": unique("traced-write"),
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("traceparent")).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     contactId = ((await res.json()) as { id: string }).id;
@@ -113,6 +117,7 @@ describe("observability", () => {
       "gateway:buildly-events process",
       "gateway:buildly-webhook-deliveries process",
       "gateway:webhook attempt",
+      "gateway:IdempotencyStore complete",
     ];
     const spans = await eventually(
       async () => {
@@ -150,7 +155,23 @@ describe("observability", () => {
     expect(attempt.attributes["buildly.webhook.outcome"]).toBe("delivered");
     expect(attempt.attributes["http.response.status_code"]).toBe("204");
 
+    // The keyed write's idempotency store: the gateway's client span, the object's own span its child.
+    const begin = one(spans, "the store call", (s) => s.name === "IdempotencyStore begin" && s.kind === CLIENT && s.parentSpanId === request.spanId);
+    one(spans, "the store's own span", (s) => s.name === "IdempotencyStore begin" && s.kind === SERVER && s.parentSpanId === begin.spanId);
+
     expectClean(spans, [org.token, PASSWORD, hook.secret, email, "Tracey", "/hook"]);
+  });
+
+  it("the gateway's own events carry their request's trace: the subscription's event is consumed in the same trace", { timeout: 120_000 }, async () => {
+    const spans = await eventually(async () => {
+      const s = await spansOf(hookTrace);
+      return s.some((x) => x.name === "buildly-events process") && s;
+    }, "the events consumer's span in the webhook creation's trace");
+    const request = one(spans, "the request span", (s) => s.service === "gateway" && s.kind === SERVER && s.name.startsWith("POST /"));
+    const consumed = one(spans, "the events consumer", (s) => s.name === "buildly-events process" && s.kind === CONSUMER);
+    expect(consumed.parentSpanId).toBe(request.spanId);
+    expect(consumed.links).toContainEqual(expect.objectContaining({ traceId: hookTrace, spanId: request.spanId }));
+    expectClean(spans, [org.token, hook.secret, "/hook"]);
   });
 
   it("one joined read: the gateway and the three services in one trace, each service span the child of the gateway's call", { timeout: 120_000 }, async () => {
@@ -162,7 +183,8 @@ describe("observability", () => {
       const s = await spansOf(traceId);
       return ["crm", "documents", "appointments"].every((svc) => s.some((x) => x.service === svc)) && s.some((x) => x.service === "gateway") && s;
     }, "spans of the gateway and the three services");
-    const request = one(spans, "the request span", (s) => s.service === "gateway" && s.kind === SERVER);
+    // The request's span, not the rate limiter's own (a server span of the gateway's too).
+    const request = one(spans, "the request span", (s) => s.service === "gateway" && s.kind === SERVER && s.name.startsWith("GET /"));
     for (const service of ["crm", "documents", "appointments"]) {
       const own = one(spans, `${service}'s span`, (s) => s.service === service && s.kind === SERVER);
       const caller = one(spans, `the call to ${service}`, (s) => s.spanId === own.parentSpanId);

@@ -15,7 +15,9 @@
 # process it started, also on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50),
 # BENCH_DURATION (10 s a scenario), BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_GOAL (15, %
 # of (b) the gateway may cost), BENCH_ROUNDS (1; more runs every scenario again, in turn, and
-# reports medians), BENCH_SINGLE_DURATION (5 s per single-connection row), BENCH_DELAY_MS (50).
+# reports medians), BENCH_SINGLE_DURATION (5 s per single-connection row), BENCH_DELAY_MS (50),
+# BENCH_OTEL (1: rows (c+otel) and (g+otel), as (c) and (g) on a platform whose gateway exports
+# OTLP with sampling at 100% to a local throwaway sink, bench/lib/otlp-sink.mjs; 0 leaves them out).
 source "$(dirname "$0")/lib.sh"
 
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
@@ -123,7 +125,8 @@ load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
 }
 
 # --- start the servers --------------------------------------------------------------------------
-read -r PORT PORT_OFF PORT_DELAY PORT_DEV P_TRIVIAL P_DIRECT P_FORWARD I_DEV <<<"$(free_ports 8)"
+read -r PORT PORT_OFF PORT_DELAY PORT_DEV P_TRIVIAL P_DIRECT P_FORWARD I_DEV PORT_OTEL P_SINK <<<"$(free_ports 10)"
+OTEL="${BENCH_OTEL:-1}"
 DELAY_MS="${BENCH_DELAY_MS:-50}"
 SINGLE_DURATION="${BENCH_SINGLE_DURATION:-5}"
 PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
@@ -140,6 +143,7 @@ echo "preparing state (migrations and demo data) in $WORK"
 BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
 cp -r "$WORK/platform" "$WORK/platform-off"
 cp -r "$WORK/platform" "$WORK/platform-delay"
+[ "$OTEL" = 1 ] && cp -r "$WORK/platform" "$WORK/platform-otel"
 wrangler d1 migrations apply DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/crm-direct" >/dev/null
 wrangler d1 execute DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/crm-direct" --file workers/crm/seed/demo.sql >/dev/null
 
@@ -153,6 +157,13 @@ start_server platform "${SERVE[@]}" --persist "$WORK/platform" --port "$PORT" --
 start_server platform-off "${SERVE[@]}" --persist "$WORK/platform-off" --port "$PORT_OFF" --var RATE_LIMITING=off "${PLATFORM_CONFIGS[@]}"
 start_server platform-delay "${SERVE[@]}" --persist "$WORK/platform-delay" --port "$PORT_DELAY" \
   --var "RATE_LIMITS=$BENCH_LIMITS" --var "SIMULATED_DATA_LATENCY_MS=$DELAY_MS" "${PLATFORM_CONFIGS[@]}"
+if [ "$OTEL" = 1 ]; then
+  # Export on: the gateway (--var reaches the entry Worker only, so the services stay off and the
+  # difference to (c) is the gateway's own) sends every trace and its metrics to the sink.
+  start_server otlp-sink node "$BENCH/lib/otlp-sink.mjs" "$P_SINK"
+  start_server platform-otel "${SERVE[@]}" --persist "$WORK/platform-otel" --port "$PORT_OTEL" --var "RATE_LIMITS=$BENCH_LIMITS" \
+    --var "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$P_SINK" --var OTEL_TRACES_SAMPLER_ARG=1 "${PLATFORM_CONFIGS[@]}"
+fi
 start_server trivial "${SERVE[@]}" --persist "$WORK/trivial" --port "$P_TRIVIAL" "$TRIVIAL_CONFIG"
 start_server crm-direct "${SERVE[@]}" --persist "$WORK/crm-direct" --port "$P_DIRECT" "$DIRECT_CONFIG"
 # The comparison row: the platform exactly as `npm run dev` starts it, wrangler's proxy included.
@@ -165,6 +176,10 @@ wait_ready platform "http://127.0.0.1:$PORT/health" 120
 wait_ready platform-off "http://127.0.0.1:$PORT_OFF/health" 120
 wait_ready platform-delay "http://127.0.0.1:$PORT_DELAY/health" 120
 wait_ready platform-dev "http://127.0.0.1:$PORT_DEV/health" 240
+if [ "$OTEL" = 1 ]; then
+  wait_ready otlp-sink "http://127.0.0.1:$P_SINK/stats" 30
+  wait_ready platform-otel "http://127.0.0.1:$PORT_OTEL/health" 120
+fi
 
 # A real access token for the gateway rows: the demo admin's, from the password grant.
 # Retried: a login is a write, which fails closed (503) while a just-started limiter object
@@ -185,6 +200,7 @@ TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
 # not met) instead of stopping the bench.
 TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY" || true)"
 TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"
+[ "$OTEL" = 1 ] && TOKEN_OTEL="$(token_of "http://127.0.0.1:$PORT_OTEL")"
 
 # One contact created through each path; scenarios read it back by id.
 CONTACT='{"first_name":"Bench","last_name":"Mark","email":"bench@example.com","phone":"+442079460099","tags":["bench","vip"]}'
@@ -195,6 +211,7 @@ GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$
 GATEWAY_DELAY_ID=""
 [ -n "$TOKEN_DELAY" ] && GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY" || true)"
 GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"
+[ "$OTEL" = 1 ] && GATEWAY_OTEL_ID="$(create_contact "http://127.0.0.1:$PORT_OTEL/v1/crm/contacts" "$TOKEN_OTEL")"
 
 # The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
 echo "creating 100 contacts with appointments and documents for the data mesh rows"
@@ -203,6 +220,10 @@ MESH_PAGE="http://127.0.0.1:$PORT/v1/crm/contacts?limit=100&tag=$MESH_TAG"
 MESH_JOINED="$MESH_PAGE&join=appointments,documents"
 # The calls the joined page costs, from its Server-Timing header (one entry per service call).
 export MESH_CALLS="$(curl -fsS -o /dev/null -D - -H "authorization: Bearer $TOKEN" "$MESH_JOINED" | sed -n 's/^server-timing: //Ip' | tr -d '\r')"
+if [ "$OTEL" = 1 ]; then
+  echo "creating the same 100 contacts on the export-on platform"
+  MESH_TAG_OTEL="$(node "$BENCH/lib/mesh-setup.mjs" "http://127.0.0.1:$PORT_OTEL" "$TOKEN_OTEL" 100)"
+fi
 
 # --- scenarios ----------------------------------------------------------------------------------
 # One row each, run in this order: id|letter|label|server (as named by start_server)|url|text the
@@ -218,11 +239,17 @@ SCENARIOS=(
   "mesh-plain|g|a page of 100 contacts through the gateway (as (c))|platform|$MESH_PAGE|$MESH_TAG|$TOKEN"
   "mesh-joined|h|as (g), ?join=appointments,documents|platform|$MESH_JOINED|_embedded|$TOKEN"
 )
+[ "$OTEL" = 1 ] && SCENARIOS+=(
+  "gateway-otel|c+otel|as (c), the gateway exporting OTLP (sampling 100%) to a local sink|platform-otel|http://127.0.0.1:$PORT_OTEL/v1/crm/contacts/$GATEWAY_OTEL_ID|$GATEWAY_OTEL_ID|$TOKEN_OTEL"
+  "mesh-otel|g+otel|as (g), the gateway exporting OTLP (sampling 100%) to a local sink|platform-otel|http://127.0.0.1:$PORT_OTEL/v1/crm/contacts?limit=100&tag=$MESH_TAG_OTEL|$MESH_TAG_OTEL|$TOKEN_OTEL"
+)
 BASELINE=crm-direct
 # base:hop[:kind] pairs: the first is the one the 15% goal applies to; ":limit" marks the
 # rate-limiting pair, ":own" the gateway's own cost against the minimal forwarder, ":mesh" the
 # plain and joined pages (goal: the joined page costs at most 2x, in 1 + 2 calls).
 HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev,mesh-plain:mesh-joined:mesh
+# ":otel": what exporting costs the gateway, against the same row with no endpoint configured.
+[ "$OTEL" = 1 ] && HOPS+=,gateway:gateway-otel:otel,mesh-plain:mesh-otel:otel
 # Single connection, one request at a time: what one request costs when nothing queues.
 SINGLE=(crm-direct gateway forwarder)
 
@@ -279,6 +306,12 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "(c+delay) not run: no token or contact from the delayed platform" >&2
   fi
 done
+
+# What the sink received: the export-on rows must have exported, or their numbers mean nothing.
+if [ "$OTEL" = 1 ]; then
+  export OTEL_SINK_STATS="$(curl -fsS --max-time 10 "http://127.0.0.1:$P_SINK/stats")"
+  [ "$(json_field spans <<<"$OTEL_SINK_STATS")" -gt 0 ] || { echo "export on, but the OTLP sink received no span: $OTEL_SINK_STATS" >&2; exit 1; }
+fi
 
 # --- report -------------------------------------------------------------------------------------
 CORES="$(nproc)"

@@ -1,6 +1,6 @@
 // Turns the scenario results (one JSON object a line, one line per scenario and round) into the
 // markdown report. With several rounds every number is the median over the rounds.
-// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit|:own],...> <goal %> <settings line>
+// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit|:own|:mesh|:otel],...> <goal %> <settings line>
 //        [<single.jsonl> <delay ms>]
 // The first base:hop pair is the gateway hop cost the goal applies to; more pairs get a line each.
 // single.jsonl holds the single-connection rows (ids crm-direct, gateway, forwarder, gateway-delay).
@@ -56,6 +56,7 @@ for (const r of rows) {
   out.push(`| (${r.letter}) ${r.label} | ${fmt(r.rps, 0)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(pct, 1)}% | ${fmt(r.cpu_ms, 3)} |`);
 }
 out.push("");
+let sinkShown = false;
 hopPairs
   .split(",")
   .filter(Boolean)
@@ -91,6 +92,22 @@ hopPairs
       out.push(
         `gateway's own cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 95%: ${share >= 95 ? "met" : "NOT met"}); ` +
           `+${fmt(extra, 3)} ms of server CPU per request (goal <= 0.3 ms: ${extra <= 0.3 ? "met" : "NOT met"})`,
+      );
+      return;
+    }
+    if (kind === "otel") {
+      // Issue 22: with an endpoint configured and sampling at 100%, what the gateway's spans,
+      // metrics and exports cost; with none, (c) and (g) themselves are the "off" figures.
+      const share = (100 * hop.rps) / base.rps;
+      const sink = process.env.OTEL_SINK_STATS ? JSON.parse(process.env.OTEL_SINK_STATS) : undefined;
+      const shownBefore = sinkShown;
+      sinkShown = true;
+      out.push(
+        `OTLP export on, sampling 100% (the gateway only): (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput, ` +
+          `p50 ${fmt(hop.p50_ms - base.p50_ms, 2)} ms above (${base.letter})'s; ${cpu}` +
+          (sink && !shownBefore
+            ? `\nOTLP sink: ${sink.trace_posts} trace exports (${sink.spans} spans), ${sink.metric_posts} metric exports, ${sink.malformed} malformed, over the export-on platform's whole run`
+            : ""),
       );
       return;
     }

@@ -60,6 +60,11 @@ export function splitStoredRequestId(stored: string | null): { requestid: string
   return { requestid: rest, compensated, ...(traceparent ? { traceparent } : {}) };
 }
 
+/** A request id as an outbox row stores it with the writing span's traceparent (for outboxes written without the triggers, e.g. the gateway's). */
+export function requestIdWithTrace(requestid: string | null, traceparent: string | undefined): string | null {
+  return requestid && traceparent ? requestid + TRACE_MARK + traceparent : requestid;
+}
+
 function storedRequestId(actor: EventActor): string | null {
   if (!actor.requestid) return actor.requestid;
   return actor.requestid + (actor.traceparent ? TRACE_MARK + actor.traceparent : "") + (actor.compensation ? COMPENSATION_SUFFIX : "");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { splitStoredRequestId } from "../src/outbox";
+import { requestIdWithTrace, splitStoredRequestId } from "../src/outbox";
 import {
   describeSql,
   encodeMetrics,
@@ -13,6 +13,7 @@ import {
   Telemetry,
   takeMetrics,
   tracedD1,
+  tracedR2,
 } from "../src/telemetry";
 
 const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -196,6 +197,25 @@ describe("traced bindings and the outbox's trace mark", () => {
     expect(tracedD1(db, new Telemetry({}, "crm"))).toBe(db);
   });
 
+  it("names R2 spans by operation, never the key or the body, and the bucket still works through them", async () => {
+    const { env } = await import("cloudflare:workers");
+    const bucket = (env as unknown as { FILES: R2Bucket }).FILES;
+    const t = new Telemetry(ON, "documents");
+    const traced = tracedR2(bucket, t);
+    const key = `org-secret-key/${crypto.randomUUID()}`;
+    await traced.put(key, "r2-body-secret");
+    expect(await (await traced.get(key))!.text()).toBe("r2-body-secret");
+    expect((await traced.head(key))!.size).toBe(14);
+    await traced.delete(key);
+    expect(await traced.head(key)).toBeNull();
+    const spans = (t as unknown as { spans: { data: { name: string; kind: string; parentSpanId?: string } }[] }).spans.map((s) => s.data);
+    expect(spans.map((s) => s.name)).toEqual(["documents", "R2 put", "R2 get", "R2 head", "R2 delete", "R2 head"]);
+    expect(spans.slice(1).every((s) => s.kind === "client" && s.parentSpanId === t.spanId)).toBe(true);
+    const encoded = JSON.stringify(encodeTraces("documents", spans as never));
+    for (const secret of ["org-secret-key", "r2-body-secret"]) expect(encoded).not.toContain(secret);
+    expect(tracedR2(bucket, new Telemetry({}, "documents"))).toBe(bucket);
+  });
+
   it("describes SQL by kind and first table", () => {
     expect(describeSql("with x as (select 1) select * from contacts")).toEqual({ operation: "SELECT", table: "contacts" });
     expect(describeSql("UPDATE `deals` SET a = 1")).toEqual({ operation: "UPDATE", table: "deals" });
@@ -209,5 +229,9 @@ describe("traced bindings and the outbox's trace mark", () => {
     expect(splitStoredRequestId("req-1 tp=not-a-traceparent")).toEqual({ requestid: "req-1", compensated: false });
     expect(splitStoredRequestId("req-1")).toEqual({ requestid: "req-1", compensated: false });
     expect(splitStoredRequestId(null)).toEqual({ requestid: null, compensated: false });
+    // The gateway's own outbox rows (written without the triggers) carry the mark the same way.
+    expect(splitStoredRequestId(requestIdWithTrace("req-2", TP))).toEqual({ requestid: "req-2", compensated: false, traceparent: TP });
+    expect(requestIdWithTrace("req-2", undefined)).toBe("req-2");
+    expect(requestIdWithTrace(null, TP)).toBeNull();
   });
 });

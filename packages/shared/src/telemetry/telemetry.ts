@@ -126,6 +126,8 @@ export class Telemetry {
       kind?: SpanKind;
       attributes?: Attributes;
       links?: FinishedSpan["links"];
+      /** For a new trace: whether it is kept (default: by the sampling ratio), e.g. as a linked trace was. */
+      sampled?: boolean;
     } = {},
   ) {
     this.config = telemetryConfig(env, service);
@@ -133,7 +135,7 @@ export class Telemetry {
     this.traceId = parent?.traceId ?? newTraceId();
     this.parentSpanId = parent?.spanId;
     this.tracestate = parent?.tracestate;
-    this.sampled = parent ? parent.sampled : this.config ? Math.random() < this.config.ratio : false;
+    this.sampled = parent ? parent.sampled : this.config ? (options.sampled ?? Math.random() < this.config.ratio) : false;
     this.recording = this.config !== null;
     if (this.recording) {
       const root = new RecordingSpan(this, options.name ?? service, this.traceId, this.parentSpanId, {
@@ -245,4 +247,32 @@ async function post(config: TelemetryConfig, path: string, body: unknown): Promi
   });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`${path} answered ${res.status}`);
+}
+
+/**
+ * A Durable Object's synchronous RPC method as a server span of its caller's trace (`name`, e.g.
+ * `RateLimiter acquire`) of the Worker `service`, exported after the call (waitUntil). Callers send `traceparent` only
+ * while they record, so call it only when one came; with no endpoint configured in this Worker it
+ * just runs `fn`. A thrown error is recorded on the span and thrown on.
+ */
+export function inCallerSpan<T>(
+  env: unknown,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  service: string,
+  traceparent: string,
+  name: string,
+  attributes: Attributes,
+  fn: () => T,
+): T {
+  if (!telemetryConfig(env, service)) return fn();
+  const tel = new Telemetry(env, service, { parent: traceparent, name, kind: "server", attributes });
+  try {
+    return fn();
+  } catch (err) {
+    tel.root.fail(err);
+    throw err;
+  } finally {
+    tel.root.end();
+    ctx.waitUntil(tel.flush());
+  }
 }

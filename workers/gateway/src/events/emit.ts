@@ -5,7 +5,7 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 
 // biome-ignore lint/suspicious/noExplicitAny: any drizzle D1 database, with or without a schema
 type Db = DrizzleD1Database<any>;
-import { buildEvent, eventSource, eventsEnabled, relayOutbox, type EventActor, type PlatformEvent } from "@buildly/shared";
+import { buildEvent, eventSource, eventsEnabled, relayOutbox, requestIdWithTrace, type EventActor, type PlatformEvent } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import type { GatewayEventType } from "./types";
 
@@ -20,8 +20,13 @@ export const GATEWAY_SOURCE = eventSource("gateway");
 export function actorOf(c: Context<GatewayEnv>): EventActor {
   const p = c.get("principal");
   const requestid = c.get("requestId") ?? null;
-  if (!p) return { source: GATEWAY_SOURCE, actortype: "system", actorid: null, requestid };
-  return { source: GATEWAY_SOURCE, actortype: p.kind === "client" ? "client" : "user", actorid: p.subject, requestid };
+  // Traced: the events carry the request's span to the queue, so the consumer's span continues it.
+  const traceparent = c.get("telemetry")?.recording ? c.get("traceparent") : undefined;
+  const actor: EventActor = p
+    ? { source: GATEWAY_SOURCE, actortype: p.kind === "client" ? "client" : "user", actorid: p.subject, requestid }
+    : { source: GATEWAY_SOURCE, actortype: "system", actorid: null, requestid };
+  if (traceparent) actor.traceparent = traceparent;
+  return actor;
 }
 
 export function systemActor(requestid: string | null): EventActor {
@@ -34,8 +39,14 @@ export function gatewayEvent(
   type: GatewayEventType,
   e: { subject: string; organizationid: string; data: Record<string, unknown>; id?: string; time?: string },
 ): PlatformEvent {
-  return buildEvent(actor, { type, ...e });
+  const event = buildEvent(actor, { type, ...e });
+  if (actor.traceparent) traceOf.set(event, actor.traceparent);
+  return event;
 }
+
+/** The writing span of each traced event (never part of the event itself): its outbox row carries it to the queue. */
+const traceOf = new WeakMap<PlatformEvent, string>();
+const storedRequestId = (event: PlatformEvent) => requestIdWithTrace(event.requestid, traceOf.get(event));
 
 /** The identity provider's events (the same as gatewayEvent; kept for the identity handlers). */
 export const identityEvent = gatewayEvent;
@@ -69,7 +80,7 @@ export function outboxInsert(d: Db, event: PlatformEvent, options: { onlyIfChang
   return d
     .insert(outbox)
     .select(
-      sql`SELECT ${event.id}, ${event.type}, ${event.source}, ${event.subject}, ${event.organizationid}, ${event.actortype}, ${event.actorid}, ${event.requestid}, ${event.time}, ${JSON.stringify(event.data)}${where}`,
+      sql`SELECT ${event.id}, ${event.type}, ${event.source}, ${event.subject}, ${event.organizationid}, ${event.actortype}, ${event.actorid}, ${storedRequestId(event)}, ${event.time}, ${JSON.stringify(event.data)}${where}`,
     );
 }
 
@@ -99,7 +110,7 @@ export function outboxStatement(
       event.organizationid,
       event.actortype,
       event.actorid,
-      event.requestid,
+      storedRequestId(event),
       event.time,
       JSON.stringify(event.data),
       ...(options.dataSet?.params ?? []),

@@ -3,4 +3,4 @@ export { requestContext } from "./request-context";
 export { clientIp, ipLimitKey } from "./client-ip";
 export { privateResponses } from "./cache-control";
 export { canonicalRequest, refuseOddPaths } from "./canonical-path";
-export { requestSpan, serviceCall } from "./telemetry";
+export { objectCall, requestSpan, serviceCall } from "./telemetry";

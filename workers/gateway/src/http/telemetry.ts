@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { RpcResult, Telemetry } from "@buildly/shared";
+import { NOOP_SPAN, type RpcResult, type Span, type Telemetry } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 
 /** What a service call needs of its caller: the request's telemetry (absent outside a request, e.g. a workflow's object). */
@@ -51,4 +51,15 @@ export function requestSpan<T>(c: Caller, name: string, attributes: Record<strin
   const tel = c.get("telemetry") as Telemetry | undefined;
   if (!tel?.recording) return fn();
   return tel.inSpan(name, { attributes }, fn);
+}
+
+/**
+ * A call to one of the gateway's Durable Objects (`IdempotencyStore begin`) as a client span of
+ * the request: `call` gets the traceparent to hand the object, which continues the trace in a
+ * server span of its own. Without telemetry `call` gets undefined and nothing is recorded.
+ */
+export function objectCall<T>(c: Caller, name: string, call: (trace: string | undefined, span: Span) => Promise<T>): Promise<T> {
+  const tel = c.get("telemetry") as Telemetry | undefined;
+  if (!tel?.recording) return call(undefined, NOOP_SPAN);
+  return tel.inSpan(name, { kind: "client" }, (span) => call(tel.traceparent(span), span));
 }

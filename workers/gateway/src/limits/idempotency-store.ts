@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { inCallerSpan } from "@buildly/shared";
 
 /** How long a stored response is replayed (the IETF idempotency-key draft suggests 24 h). */
 export const RETENTION_MS = 24 * 3600 * 1000;
@@ -33,7 +34,13 @@ export class IdempotencyStore extends DurableObject<Env> {
     return this.ctx.storage.kv.get<Entry>("entry");
   }
 
-  begin(fingerprint: string): Begin {
+  /*
+   * Each method takes the caller's span (`trace`, a W3C traceparent) as its last argument, sent
+   * only while the caller's telemetry records: the call is then a server span of that trace.
+   */
+
+  begin(fingerprint: string, trace?: string): Begin {
+    if (trace) return inCallerSpan(this.env, this.ctx, "gateway", trace, "IdempotencyStore begin", {}, () => this.begin(fingerprint));
     const now = Date.now();
     const e = this.entry();
     if (e) {
@@ -46,7 +53,11 @@ export class IdempotencyStore extends DurableObject<Env> {
     return { state: "new" };
   }
 
-  complete(fingerprint: string, response: StoredResponse): void {
+  complete(fingerprint: string, response: StoredResponse, trace?: string): void {
+    if (trace) {
+      inCallerSpan(this.env, this.ctx, "gateway", trace, "IdempotencyStore complete", {}, () => this.complete(fingerprint, response));
+      return;
+    }
     const e = this.entry();
     if (!e || e.fingerprint !== fingerprint) return;
     const bytes = new Uint8Array(response.body);
@@ -73,7 +84,11 @@ export class IdempotencyStore extends DurableObject<Env> {
   }
 
   /** The first call failed without an answer worth keeping: a retry may run it again. */
-  release(fingerprint: string): void {
+  release(fingerprint: string, trace?: string): void {
+    if (trace) {
+      inCallerSpan(this.env, this.ctx, "gateway", trace, "IdempotencyStore release", {}, () => this.release(fingerprint));
+      return;
+    }
     const e = this.entry();
     if (e && e.fingerprint === fingerprint && e.state === "in_flight") this.ctx.storage.kv.delete("entry");
   }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ApiError, readBytesLimited, toHex } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import type { StoredResponse } from "./idempotency-store";
+import { objectCall } from "../http/telemetry";
 
 /** Bodies of keyed requests are read whole to fingerprint them, and responses to store them. */
 export const IDEMPOTENT_MAX_BYTES = 1024 * 1024;
@@ -78,7 +79,12 @@ export async function idempotent(
   const url = new URL(c.req.url);
   const fingerprint = await digestHex(`${c.req.method} ${url.pathname}${url.search}\n${c.req.header("content-type") ?? ""}\n`, body);
   const stub = await store(c.env, owner, key);
-  const begun = await stub.begin(fingerprint);
+  const begun = await objectCall(c, "IdempotencyStore begin", async (trace, span) => {
+    const b = await stub.begin(fingerprint, trace);
+    span.setAttributes({ "buildly.idempotency.state": b.state });
+    return b;
+  });
+  const release = () => objectCall(c, "IdempotencyStore release", (trace) => stub.release(fingerprint, trace));
   if (begun.state === "mismatch") {
     throw new ApiError(422, "This Idempotency-Key was already used with a different request.", {
       errors: [{ path: "Idempotency-Key", message: "Reused with another request" }],
@@ -92,13 +98,13 @@ export async function idempotent(
   try {
     response = await send(body);
   } catch (err) {
-    await stub.release(fingerprint);
+    await release();
     throw err;
   }
   // A server error is not an outcome to replay: let a retry run the request again.
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (response.status >= 500 || declared > IDEMPOTENT_MAX_BYTES) {
-    await stub.release(fingerprint);
+    await release();
     return response;
   }
   const bytes = await response.arrayBuffer();
@@ -107,6 +113,6 @@ export async function idempotent(
     headers: [...response.headers].filter(([k]) => k !== "x-request-id") as [string, string][],
     body: bytes,
   };
-  await stub.complete(fingerprint, stored);
+  await objectCall(c, "IdempotencyStore complete", (trace) => stub.complete(fingerprint, stored, trace));
   return new Response(response.status === 204 || response.status === 304 ? null : bytes, { status: response.status, headers: response.headers });
 }

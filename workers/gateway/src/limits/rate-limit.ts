@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, logError, NOOP_SPAN } from "@buildly/shared";
+import { ApiError, logError, NOOP_SPAN, type Span, type Telemetry } from "@buildly/shared";
 import type { Decision } from "./gcra";
 import { asLeaseCall, leaseInFlight, leaseKey, recordAcquired, setCredit, spendLeased, takeCredit, takeReports, unspent } from "./leases";
-import { LEASE_MAX_PERMITS, type Acquired, type LimitCheck } from "./rate-limiter";
+import { LEASE_MAX_PERMITS, type AcquireOptions, type Acquired, type LimitCheck } from "./rate-limiter";
 import { policiesFor, rateLimitConfig, rateLimitingOn, type AppliedPolicy } from "./policies";
 import type { GatewayEnv } from "../types";
 import { tryAuthenticate } from "../identity/authenticate";
@@ -28,12 +28,34 @@ function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<strin
 
 /**
  * One call to the object for `key`: reports what became of this isolate's earlier leases, and
- * asks for a decision (`admit`) and, when `lease`, permits on top.
+ * asks for a decision (`admit`) and, when `lease`, permits on top. With `tel` (only given while
+ * it records) the call is a client span under `parent`, whose context the object continues;
+ * without it, nothing more than the call is made or allocated.
  */
-async function ask(env: Env, object: string, checks: LimitCheck[], key: string, admit: boolean, lease: boolean): Promise<Acquired> {
+async function ask(
+  env: Env,
+  object: string,
+  checks: LimitCheck[],
+  key: string,
+  admit: boolean,
+  lease: boolean,
+  tel?: Telemetry,
+  parent?: Span,
+): Promise<Acquired> {
   const reports = takeReports(key);
   const askedAt = Date.now();
-  const acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => limiter(env).getByName(object).acquire(checks, admit, { lease, reports }));
+  const options: AcquireOptions = { lease, reports };
+  const span = tel?.span("RateLimiter acquire", { kind: "client", parent, attributes: { "buildly.ratelimit.admit": admit, "buildly.ratelimit.lease": lease } });
+  if (tel && span) options.trace = tel.traceparent(span);
+  let acquired: Acquired;
+  try {
+    acquired = await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () => limiter(env).getByName(object).acquire(checks, admit, options));
+  } catch (err) {
+    span?.fail(err);
+    throw err;
+  } finally {
+    span?.end();
+  }
   recordAcquired(key, askedAt, acquired);
   return acquired;
 }
@@ -74,7 +96,14 @@ const refused = (decisions: Decision[]) => decisions.some((d) => !d.allowed);
  * ask again too. Refused requests only: an admitted request still makes at most one call.
  * Exported for its tests.
  */
-export async function afterRefusal(env: Env, object: string, checks: LimitCheck[], key: string): Promise<Decision[] | undefined> {
+export async function afterRefusal(
+  env: Env,
+  object: string,
+  checks: LimitCheck[],
+  key: string,
+  tel?: Telemetry,
+  parent?: Span,
+): Promise<Decision[] | undefined> {
   for (let round = 0; round < 3; round++) {
     await awaitLease(key);
     const leased = spendLeased(key);
@@ -83,14 +112,14 @@ export async function afterRefusal(env: Env, object: string, checks: LimitCheck[
     if (leaseInFlight(key)) continue;
     const { lapsed } = unspent(key);
     if (lapsed) {
-      const acquired = await asLeaseCall(key, () => ask(env, object, checks, key, true, false));
+      const acquired = await asLeaseCall(key, () => ask(env, object, checks, key, true, false, tel, parent));
       const decisions = shown(acquired);
       // What the object has left now, for as many other refused requests (bounded, like a lease).
       setCredit(key, refused(decisions) ? 0 : Math.min(LEASE_MAX_PERMITS, ...decisions.map((d) => d.remaining)));
       return decisions;
     }
     if (takeCredit(key)) {
-      const decisions = shown(await ask(env, object, checks, key, true, false));
+      const decisions = shown(await ask(env, object, checks, key, true, false, tel, parent));
       if (refused(decisions)) setCredit(key, 0);
       return decisions;
     }
@@ -118,7 +147,8 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const checks = policies.map((p) => p.check);
   const key = leaseKey(object, checks);
   const tel = c.get("telemetry");
-  const span = tel?.recording ? tel.span("rate limit", { attributes: { "buildly.ratelimit.policies": policies.map((p) => p.name).join(",") } }) : NOOP_SPAN;
+  const traced = tel?.recording ? tel : undefined;
+  const span = traced ? traced.span("rate limit", { attributes: { "buildly.ratelimit.policies": policies.map((p) => p.name).join(",") } }) : NOOP_SPAN;
   let leased = spendLeased(key);
   if (!leased && leaseInFlight(key)) {
     // Another request of this isolate is asking for this key: its lease may cover this one too.
@@ -133,12 +163,12 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     try {
       // One call at a time may bring a lease; others in the meantime are decided one by one.
       const acquired = leaseInFlight(key)
-        ? await ask(c.env, object, checks, key, true, false)
-        : await asLeaseCall(key, () => ask(c.env, object, checks, key, true, true));
+        ? await ask(c.env, object, checks, key, true, false, traced, span)
+        : await asLeaseCall(key, () => ask(c.env, object, checks, key, true, true, traced, span));
       decisions = shown(acquired);
       if (refused(decisions)) {
         // A failure here only leaves the refusal standing.
-        const again = await afterRefusal(c.env, object, checks, key).catch((err) => {
+        const again = await afterRefusal(c.env, object, checks, key, traced, span).catch((err) => {
           logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limiting", object });
           return undefined;
         });
@@ -188,7 +218,7 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const h = headers(policies, decisions);
   await next();
   for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);
-  await chargeServiceCalls(c, object, checks);
+  await chargeServiceCalls(c, object, checks, traced);
 };
 
 /**
@@ -197,16 +227,26 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
  * by every request of the isolate, are not counted). Charged before the answer leaves, so the
  * next request sees it; a limiter that cannot be reached only loses this charge.
  */
-async function chargeServiceCalls(c: Context<GatewayEnv>, object: string, checks: LimitCheck[]): Promise<void> {
+async function chargeServiceCalls(c: Context<GatewayEnv>, object: string, checks: LimitCheck[], tel: Telemetry | undefined): Promise<void> {
   const calls = (c.get("serviceCalls") ?? []).filter((t) => t.method !== "describe").length;
   if (calls <= 1 || !checks.length) return;
+  // A child of the request's span (the `rate limit` span ended before the request ran).
+  const span = tel?.span("RateLimiter charge", { kind: "client", attributes: { "buildly.ratelimit.cost": calls - 1 } });
+  const trace = tel && span ? tel.traceparent(span) : undefined;
   try {
     await withDeadline("rate limiter", LIMITER_DEADLINE_MS, () =>
-      limiter(c.env)
-        .getByName(object)
-        .charge(checks, calls - 1),
+      trace
+        ? limiter(c.env)
+            .getByName(object)
+            .charge(checks, calls - 1, trace)
+        : limiter(c.env)
+            .getByName(object)
+            .charge(checks, calls - 1),
     );
   } catch (err) {
+    span?.fail(err);
     logError(c.get("requestId"), "gateway", err instanceof ServiceCallError ? err.cause : err, { during: "rate limit charge", object });
+  } finally {
+    span?.end();
   }
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { inCallerSpan } from "@buildly/shared";
 import { gcra, type Decision, type Policy } from "./gcra";
 
 const FLUSH_MS = 1000;
@@ -60,6 +61,8 @@ export interface AcquireOptions {
   /** Lease permits on top (default true). A holder asks for one lease at a time per key. */
   lease?: boolean;
   reports?: LeaseReport[];
+  /** The caller's span (W3C traceparent), sent only while the caller's telemetry records. */
+  trace?: string;
 }
 
 /**
@@ -279,6 +282,14 @@ export class RateLimiter extends DurableObject<Env> {
    * `LEASE_MIN_LIMIT` or a caller near its limit: those requests keep asking.
    */
   acquire(checks: LimitCheck[], admitNow: boolean, options: AcquireOptions = {}): Acquired {
+    if (options.trace)
+      return inCallerSpan(this.env, this.ctx, "gateway", options.trace, "RateLimiter acquire", { "buildly.ratelimit.checks": checks.length }, () =>
+        this.decide(checks, admitNow, options),
+      );
+    return this.decide(checks, admitNow, options);
+  }
+
+  private decide(checks: LimitCheck[], admitNow: boolean, options: AcquireOptions): Acquired {
     const now = Date.now();
     this.applyReports(checks, options.reports ?? [], now);
     const decisions = admitNow ? this.admit(checks) : this.peekAll(checks);
@@ -328,7 +339,11 @@ export class RateLimiter extends DurableObject<Env> {
    * state can still be reported (saving the TAT alone dropped their steps: their unspent permits
    * and holds then stayed charged).
    */
-  charge(checks: LimitCheck[], cost: number): void {
+  charge(checks: LimitCheck[], cost: number, trace?: string): void {
+    if (trace) {
+      inCallerSpan(this.env, this.ctx, "gateway", trace, "RateLimiter charge", { "buildly.ratelimit.cost": cost }, () => this.charge(checks, cost));
+      return;
+    }
     if (!(cost > 0)) return;
     const now = Date.now();
     const overrides = this.overrides();

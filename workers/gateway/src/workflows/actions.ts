@@ -127,6 +127,8 @@ export async function runServiceAction(
   index: number,
   key: string,
   scope: ActionScope,
+  /** The action's span (W3C traceparent), only while telemetry records: the idempotency store's calls continue it. */
+  trace?: string,
 ): Promise<{ outcome: ActionOutcome; undo: Undo }> {
   const entry = serviceRegistry(env).find((e) => e.name === action.service);
   if (!entry) throw failed(`Action ${index + 1}: the ${action.service} service is no longer behind the gateway.`, index, action, 404);
@@ -148,7 +150,7 @@ export async function runServiceAction(
   const body = JSON.stringify(filled);
   const fp = await fingerprint(method, path, body);
   const store = env.IDEMPOTENCY.getByName(`${identity.organization_id}:${key}`);
-  const begun = await store.begin(fp);
+  const begun = await store.begin(fp, trace);
   const outcome = (status: number, text: string, replayed: boolean): ActionOutcome => {
     let id: string | null = null;
     try {
@@ -188,7 +190,7 @@ export async function runServiceAction(
   try {
     await checkReferencesOf(env, identity, entry, { method, rest: path, body: filled });
   } catch (err) {
-    await store.release(fp);
+    await store.release(fp, trace);
     if (err instanceof ApiError && err.status === 422) {
       const cause = err.toProblem(identity.request_id);
       throw failed(
@@ -212,17 +214,17 @@ export async function runServiceAction(
   try {
     response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
   } catch (err) {
-    await store.release(fp);
+    await store.release(fp, trace);
     throw err;
   }
   const text = await response.text();
   if (response.status >= 200 && response.status < 300) {
     const headers = [...response.headers].filter(([k]) => k !== "x-request-id") as [string, string][];
-    await store.complete(fp, { status: response.status, headers, body: new TextEncoder().encode(text).buffer as ArrayBuffer });
+    await store.complete(fp, { status: response.status, headers, body: new TextEncoder().encode(text).buffer as ArrayBuffer }, trace);
     const done = outcome(response.status, text, false);
     return { outcome: done, undo: undoFor(done, before) };
   }
-  await store.release(fp);
+  await store.release(fp, trace);
   if (response.status >= 500)
     throw new ApiError(502, `The ${action.service} service failed while running this transition's action ${index + 1}.`, {
       extensions: { service: action.service },

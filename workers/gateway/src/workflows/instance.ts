@@ -11,6 +11,7 @@ import {
   Telemetry,
   telemetryConfig,
   toApiError,
+  type TraceContext,
 } from "@buildly/shared";
 import { transitionEvent } from "../events/workflow-events";
 import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
@@ -103,6 +104,24 @@ CREATE TABLE IF NOT EXISTS children (
 );`;
 
 const notFound = () => new ApiError(404, "No workflow instance of this organization has this id.");
+
+/** Storage key: the trace context of the transition that set the current state's timeout (only kept while telemetry exports). */
+const TIMEOUT_TRACE = "timeout_trace";
+type TimeoutTrace = TraceContext & { version: number };
+
+/** A transition's telemetry: its span, a child of `parent` (the caller's span, or the alarm's), or a new trace's first. */
+function transitionTelemetry(env: Env, inst: Instance, t: TransitionDef, parent: string | undefined): Telemetry {
+  return new Telemetry(env, "gateway", {
+    parent,
+    name: "workflow transition",
+    kind: "internal",
+    attributes: {
+      "buildly.workflow.transition": t.key,
+      "buildly.workflow.from": inst.state,
+      "buildly.organization_id": inst.organization_id,
+    },
+  });
+}
 
 /** Who holds a watcher's socket, kept with it, so every delivery asks whether they still may read. */
 interface WatcherAttachment {
@@ -255,11 +274,19 @@ export class WorkflowInstance extends DurableObject<Env> {
       const state = inst.template.states.find((s) => s.key === inst.state);
       const version = inst.version;
       if (state?.on_timeout) {
+        const tel = telemetryConfig(this.env, "gateway") ? this.alarmTelemetry(inst, state.on_timeout) : undefined;
         await this.serial(async () => {
           // Taken only if nothing moved the instance since the alarm was due.
           if (this.inst!.version !== version) return this.inst!;
-          return this.take(inst.organization_id, inst.id, state.on_timeout!, null, version, {});
-        }).catch((err) => logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow timeout" }));
+          return this.take(inst.organization_id, inst.id, state.on_timeout!, null, version, {}, tel?.traceparent());
+        }).catch((err) => {
+          tel?.root.fail(err);
+          logError(`workflow:${inst.id}`, "gateway", err, { during: "workflow timeout" });
+        });
+        if (tel) {
+          tel.root.end();
+          this.ctx.waitUntil(tel.flush());
+        }
       }
     }
     await this.sync();
@@ -293,6 +320,8 @@ export class WorkflowInstance extends DurableObject<Env> {
     caller: Caller | null,
     expectedVersion: number | undefined,
     input: Record<string, unknown>,
+    /** The trace of a system transition (the alarm's span); a caller's comes in its identity context. */
+    trace?: string,
   ): Promise<Instance> {
     const inst = await this.ensure(org, id);
     const t = inst.template.transitions.find((x) => x.key === key);
@@ -338,53 +367,94 @@ export class WorkflowInstance extends DurableObject<Env> {
     const children: Child[] = [];
     const attempt = this.attemptOf(inst.version, t.key);
     const done: Undo[] = [];
+    // Only when telemetry exports: the transition as a span of the caller's (or the alarm's) trace, its actions its children.
+    const tel = telemetryConfig(this.env, "gateway") ? transitionTelemetry(this.env, inst, t, caller?.identity.traceparent ?? trace) : undefined;
     try {
       for (const [i, action] of (t.actions ?? []).entries()) {
         if (!caller) throw new ApiError(500, "A transition with actions has no caller to act for.");
-        if (action.type === "start_workflow") {
-          const child = await this.startChild(inst, caller, t.key, i, action.template_id, fill(action.data, scope) as Record<string, unknown>);
-          children.push(child);
-          done.push({ label: `discard child instance ${child.id}`, run: () => this.discardChild(inst, child.id) });
-          outcomes.push({ type: "start_workflow", service: null, model: null, status: 201, id: child.id, replayed: false });
-        } else {
-          const ran = await runServiceAction(this.env, caller.identity, action, i, actionKey(inst.id, inst.version, t.key, i, attempt), scope);
-          done.push(ran.undo);
-          outcomes.push(ran.outcome);
+        const span = tel?.span(`workflow action ${action.type}`, {
+          attributes: {
+            "buildly.workflow.action.index": i,
+            "buildly.workflow.action.type": action.type,
+            "buildly.workflow.action.service": action.type === "start_workflow" ? undefined : action.service,
+            "buildly.workflow.action.model": action.type === "start_workflow" ? undefined : action.model,
+          },
+        });
+        try {
+          if (action.type === "start_workflow") {
+            const child = await this.startChild(inst, caller, t.key, i, action.template_id, fill(action.data, scope) as Record<string, unknown>);
+            children.push(child);
+            done.push({ label: `discard child instance ${child.id}`, run: () => this.discardChild(inst, child.id) });
+            outcomes.push({ type: "start_workflow", service: null, model: null, status: 201, id: child.id, replayed: false });
+          } else {
+            // Traced: the service's span (and the idempotency store's) become the action span's children.
+            const actionTrace = tel && span ? tel.traceparent(span) : undefined;
+            const identity = actionTrace ? { ...caller.identity, traceparent: actionTrace } : caller.identity;
+            const ran = await runServiceAction(this.env, identity, action, i, actionKey(inst.id, inst.version, t.key, i, attempt), scope, actionTrace);
+            done.push(ran.undo);
+            outcomes.push(ran.outcome);
+            span?.setAttributes({
+              "buildly.workflow.action.status": ran.outcome.status ?? undefined,
+              "buildly.workflow.action.replayed": ran.outcome.replayed,
+            });
+          }
+        } catch (err) {
+          span?.fail(err);
+          throw err;
+        } finally {
+          span?.end();
         }
       }
     } catch (err) {
+      if (tel) {
+        tel.root.fail(err);
+        tel.root.end();
+        this.ctx.waitUntil(tel.flush());
+      }
       if (!done.length) throw err;
       throw await this.undoAttempt(inst, t.key, attempt, done, err);
     }
     const next = this.commit(inst, t, actor, caller?.identity.request_id ?? null, input, data, outcomes, children);
-    this.observeTransition(inst, next, caller, !caller && inst.template.states.find((st) => st.key === inst.state)?.on_timeout === t.key);
+    if (tel) this.observeTransition(tel, next, caller, !caller && inst.template.states.find((st) => st.key === inst.state)?.on_timeout === t.key);
     return next;
   }
 
   /**
-   * Only when telemetry exports: the transition as a span of the caller's trace (the identity
-   * context carries it into this object) or of a new one for the system's own, and counted
-   * (buildly.workflow.transitions / timeouts / completions).
+   * The transition's span ended, counted (buildly.workflow.transitions / timeouts / completions)
+   * and exported. When the new state has a timeout, its context is kept (with the version it
+   * belongs to) for the alarm that takes the timeout to link to.
    */
-  private observeTransition(from: Instance, next: Instance, caller: Caller | null, timeout: boolean): void {
-    if (!telemetryConfig(this.env, "gateway")) return;
+  private observeTransition(tel: Telemetry, next: Instance, caller: Caller | null, timeout: boolean): void {
     const terminal = Boolean(next.template.states.find((st) => st.key === next.state)?.terminal);
-    const tel = new Telemetry(this.env, "gateway", {
-      parent: caller?.identity.traceparent,
-      name: "workflow transition",
-      kind: "internal",
-      attributes: {
-        "buildly.workflow.from": from.state,
-        "buildly.workflow.to": next.state,
-        "buildly.workflow.timeout": timeout,
-        "buildly.organization_id": next.organization_id,
-      },
-    });
+    tel.root.setAttributes({ "buildly.workflow.to": next.state, "buildly.workflow.timeout": timeout, "buildly.workflow.version": next.version });
     tel.count("buildly.workflow.transitions", { state: next.state, by: caller ? "caller" : "system" });
     if (timeout) tel.count("buildly.workflow.timeouts", {});
     if (terminal) tel.count("buildly.workflow.completions", { organization: next.organization_id });
+    if (next.timeout_at !== null) this.ctx.storage.kv.put<TimeoutTrace>(TIMEOUT_TRACE, { version: next.version, ...tel.context() });
     tel.root.end();
     this.ctx.waitUntil(tel.flush());
+  }
+
+  /**
+   * The span of an alarm that takes a state's timeout: a new trace (a timeout may come hours or
+   * days after the transition that set it, longer than a trace should last), linked to that
+   * transition's span when its context was kept, and sampled as that transition was.
+   */
+  private alarmTelemetry(inst: Instance, timeoutTransition: string): Telemetry {
+    const set = this.ctx.storage.kv.get<TimeoutTrace>(TIMEOUT_TRACE);
+    const linked = set?.version === inst.version ? set : undefined;
+    return new Telemetry(this.env, "gateway", {
+      name: "workflow alarm",
+      kind: "internal",
+      sampled: linked?.sampled,
+      links: linked ? [{ traceId: linked.traceId, spanId: linked.spanId, attributes: { "buildly.link": "timeout set by" } }] : undefined,
+      attributes: {
+        "buildly.workflow.state": inst.state,
+        "buildly.workflow.transition": timeoutTransition,
+        "buildly.workflow.version": inst.version,
+        "buildly.organization_id": inst.organization_id,
+      },
+    });
   }
 
   // --- half-run transitions -------------------------------------------------------------------
