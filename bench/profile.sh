@@ -6,6 +6,10 @@
 # gateway's isolate, profiles PROFILE_SECONDS (10) of load at PROFILE_CONNECTIONS (4) at a
 # time, prints the top functions and writes bench/results/gateway.cpuprofile. Stops what it
 # started, also on error or Ctrl-C.
+# PROFILE_ROW=h profiles row (h) instead: a page of 100 contacts joined with appointments and
+# documents (bench/lib/mesh-setup.mjs makes them), one Worker after another (PROFILE_WORKERS,
+# default: the gateway, the CRM, appointments, documents), each to bench/results/<row>-<worker>.cpuprofile.
+# The bundles are built unminified here, so the profile names every bundle line's source module.
 source "$(dirname "$0")/../scripts/lib.sh"
 ensure_deps
 ensure_dev_vars
@@ -30,7 +34,7 @@ trap 'exit 143' TERM
 
 CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
 echo "building the Workers' bundles"
-for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run --outdir dist >/dev/null); done
+for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run --no-minify --outdir dist >/dev/null); done
 echo "preparing state in $WORK"
 BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
 
@@ -57,10 +61,25 @@ for _ in 1 2 3 4 5 6; do
   sleep 3
 done
 [ -n "$TOKEN" ] || { echo "no access token" >&2; exit 1; }
+mkdir -p bench/results
+if [ "${PROFILE_ROW:-c}" = h ]; then
+  echo "creating 100 contacts with appointments and documents (row h)"
+  TAG="$(node bench/lib/mesh-setup.mjs "http://127.0.0.1:$PORT" "$TOKEN" 100)"
+  URL="http://127.0.0.1:$PORT/v1/crm/contacts?limit=100&tag=$TAG&join=appointments,documents"
+  read -r -a WORKERS <<<"${PROFILE_WORKERS:-buildly-gateway buildly-crm buildly-appointments buildly-documents}"
+  : >bench/results/profile-h.md
+  for w in "${WORKERS[@]}"; do
+    dir="workers/${w#buildly-}"
+    echo "== $w while loading row (h)" | tee -a bench/results/profile-h.md
+    node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker "$w" --url "$URL" --header "authorization: Bearer $TOKEN" \
+      --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out "bench/results/h-$w.cpuprofile" \
+      --bundle "$dir/dist/index.js" | tee -a bench/results/profile-h.md
+  done
+  exit 0
+fi
 ID="$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d '{"first_name":"Profile","last_name":"Read","email":"profile@example.com"}' "http://127.0.0.1:$PORT/v1/crm/contacts" | json_field id)"
 
-mkdir -p bench/results
 node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker buildly-gateway \
   --url "http://127.0.0.1:$PORT/v1/crm/contacts/$ID" --header "authorization: Bearer $TOKEN" \
   --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out bench/results/gateway.cpuprofile \

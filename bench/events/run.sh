@@ -3,8 +3,10 @@
 #   (e0) POST /contacts served by the CRM's code with EVENTS_OUTBOX = "off" (no outbox rows),
 #   (e1) the same with events on: the outbox triggers, the context statements around each write
 #        and the relay to a queue after it (bench/workers/crm-events; its own queue consumer acks).
-# Each instance is `wrangler dev` on a free port with temporary state; rows alternate when
-# BENCH_ROUNDS > 1 and the table shows medians. Afterwards it checks that every write the events-on
+# Each instance is served as `npm run bench` serves the platform, on Miniflare directly
+# (bench/lib/serve.mjs: the config's bundle, no dev proxy, log lines dropped), on a free port with
+# temporary state; rows alternate when BENCH_ROUNDS > 1 and the table shows medians, with the
+# server's CPU per request (bench/lib/cpu.mjs: its workerd and Miniflare's Node process). Afterwards it checks that every write the events-on
 # instance accepted has its event in the outbox, relayed, and that the off instance has none.
 # Goal: events cost at most 10% of write throughput. Settings: BENCH_CONNECTIONS (20),
 # BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_ROUNDS (1).
@@ -47,22 +49,25 @@ trap 'exit 143' TERM
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r P_ON I_ON P_OFF I_OFF <<<"$(node -e '
+read -r P_ON P_OFF <<<"$(node -e '
   const net = require("node:net"); const s = [];
   (function next() {
-    if (s.length === 4) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
+    if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
     const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
   })();')"
-start() { # name, port, inspector port, extra wrangler arguments...
-  local name=$1 port=$2 inspector=$3
-  shift 3
+echo "building the bench Worker's bundle (wrangler deploy --dry-run --outdir dist)"
+(cd "$(dirname "$CONFIG")" && wrangler deploy --dry-run --outdir dist -c "$(basename "$CONFIG")" >/dev/null)
+declare -A PGID_OF
+start() { # name, port, extra serve.mjs arguments...
+  local name=$1 port=$2
+  shift 2
   wrangler d1 migrations apply DB --local -c "$CONFIG" --persist-to "$WORK/$name" >/dev/null
-  setsid wrangler dev -c "$CONFIG" --port "$port" --inspector-port "$inspector" --persist-to "$WORK/$name" --ip 127.0.0.1 \
-    --show-interactive-dev-session=false "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+  setsid node "$BENCH/lib/serve.mjs" --persist "$WORK/$name" --port "$port" "$@" "$CONFIG" >"$WORK/$name.log" 2>&1 </dev/null &
   PGIDS+=("$!")
+  PGID_OF[$name]=$!
 }
-start on "$P_ON" "$I_ON"
-start off "$P_OFF" "$I_OFF" --var EVENTS_OUTBOX:off
+start on "$P_ON"
+start off "$P_OFF" --var EVENTS_OUTBOX=off
 for p in "$P_ON" "$P_OFF"; do
   deadline=$((SECONDS + 300))
   until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$p/__outbox" 2>/dev/null; do
@@ -83,9 +88,12 @@ for round in $(seq 1 "$ROUNDS"); do
     IFS='|' read -r id letter port <<<"$row"
     echo "($letter) POST /contacts, events $id: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
     warm="$(run_wrk "$WARMUP" "http://127.0.0.1:$port")"
+    node "$BENCH/lib/cpu.mjs" snapshot "${PGID_OF[$id]}" >"$WORK/cpu-before.json"
     result="$(run_wrk "$DURATION" "http://127.0.0.1:$port")"
+    node "$BENCH/lib/cpu.mjs" snapshot "${PGID_OF[$id]}" >"$WORK/cpu-after.json"
     [ -n "$result" ] || { echo "($letter) wrk reported nothing" >&2; exit 1; }
-    printf '{"id":"%s","letter":"%s","round":%s,"warm":%s,"result":%s}\n' "$id" "$letter" "$round" "$warm" "$result" >>"$RESULTS"
+    cpu="$(node "$BENCH/lib/cpu.mjs" diff "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$(node -e 'console.log(JSON.parse(process.argv[1]).requests)' "$result")")"
+    printf '{"id":"%s","letter":"%s","round":%s,"warm":%s,"result":%s,"cpu":%s}\n' "$id" "$letter" "$round" "$warm" "$result" "$cpu" >>"$RESULTS"
   done
 done
 sleep 3 # the last relays and the queue's batch timeout
@@ -93,7 +101,7 @@ ON_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_ON/__outbox")"
 OFF_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_OFF/__outbox")"
 
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, $ROUNDS round(s); \
-wrk, wrangler dev and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the two rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+wrk, workerd (Miniflare directly, no dev proxy) and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the two rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 mkdir -p "$BENCH/results"
 node -e '
   const fs = require("fs");
@@ -103,10 +111,11 @@ node -e '
   const of = (id) => rows.filter((r) => r.id === id);
   const line = (id, letter, label) => {
     const rs = of(id).map((r) => r.result);
-    return `| (${letter}) | ${label} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.p50_ms)).toFixed(1)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${rs.reduce((n, r) => n + r.errors.status + r.errors.timeout, 0)} |`;
+    const cpu = median(of(id).map((r) => r.cpu?.cpu_ms_per_req).filter(Number.isFinite));
+    return `| (${letter}) | ${label} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.p50_ms)).toFixed(1)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${cpu === undefined ? "-" : cpu.toFixed(3)} | ${rs.reduce((n, r) => n + r.errors.status + r.errors.timeout, 0)} |`;
   };
-  console.log("| row | scenario | writes/s | p50 ms | p99 ms | errors |");
-  console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+  console.log("| row | scenario | writes/s | p50 ms | p99 ms | server CPU ms/req | errors |");
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
   console.log(line("off", "e0", "POST /contacts, events off (EVENTS_OUTBOX=off)"));
   console.log(line("on", "e1", "POST /contacts, events on (outbox in the same batch, relay to a queue)"));
   console.log("");

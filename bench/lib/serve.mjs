@@ -81,6 +81,19 @@ const workers = configs.map((config, index) => {
   return options;
 });
 
+// A service binding to a Worker this set does not serve (the gateway's CONSOLE: no bench loads
+// the console) would stop workerd from starting; such bindings are left out, and said so.
+const served = new Set(workers.map((w) => w.name));
+for (const w of workers) {
+  for (const [binding, target] of Object.entries(w.serviceBindings ?? {})) {
+    const name = typeof target === "string" ? target : target?.name;
+    if (typeof name === "string" && !served.has(name)) {
+      delete w.serviceBindings[binding];
+      console.error(`serve.mjs: ${w.name}'s binding ${binding} left out (${name} is not served here)`);
+    }
+  }
+}
+
 // wrangler hands out Miniflare 4-shaped options; Miniflare 5 converts them.
 const mf = new Miniflare(
   convertV4MiniflareOptions({
@@ -90,9 +103,10 @@ const mf = new Miniflare(
     resourcePersistencePath: join(persist, "v3"),
     // workerd's DevTools inspector (bench/profile.mjs takes CPU profiles through it).
     ...(inspectorPort ? { inspectorPort } : {}),
-    // No request log lines and no forwarding of the Workers' own log lines.
+    // No request log lines and no forwarding of the Workers' own log lines (SERVE_LOGS=1 prints
+    // them, to see why a bench's setup failed).
     logRequests: false,
-    handleStructuredLogs: () => {},
+    handleStructuredLogs: process.env.SERVE_LOGS === "1" ? ({ level, message }) => console.error(`[${level}] ${message}`) : () => {},
   }),
 );
 const url = await mf.ready;

@@ -4,10 +4,12 @@
 #   (w2) 100 instances take together through the gateway (each its own object),
 #   (w3), (w4) the same two with no gateway in front (bench/workers/workflow-direct drives the
 #       same object class over RPC): the objects' own ceiling,
-# with a read of one instance (w0) for reference. Starts the platform as `npm run dev` does on a
-# free port with temporary state and limits far above what one machine can send, loads each row
-# with wrk, checks that every accepted transition is in the instances' versions, prints a table
-# (also written to bench/results/workflows.md) and stops everything it started.
+# with a read of one instance (w0) for reference. Serves the platform and the bench Worker as
+# `npm run bench` does, on Miniflare directly (bench/lib/serve.mjs: the same configs and bundles,
+# no dev proxy, log lines dropped), on free ports with temporary state and limits far above what
+# one machine can send; loads each row with wrk, reports the server's CPU per request, checks
+# that every accepted transition is in the instances' versions, prints a table (also written to
+# bench/results/workflows.md) and stops everything it started.
 # Settings: BENCH_CONNECTIONS (50), BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_THREADS (1),
 # BENCH_ROUNDS (1), WF_INSTANCES (100).
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -51,27 +53,31 @@ if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PAT
 ensure_dev_vars
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r PORT INSPECTOR P_DIRECT I_DIRECT <<<"$(node -e '
+read -r PORT P_DIRECT <<<"$(node -e '
   const net = require("node:net"); const s = [];
   (function next() {
-    if (s.length === 4) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
+    if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
     const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
   })();')"
 BASE="http://127.0.0.1:$PORT"
 LIMITS='{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60},"ip":{"limit":100000000,"window_seconds":60},"routes":[],"max":{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60}}}'
-echo "starting the platform on $BASE (state in $WORK)"
-setsid env BUILDLY_STATE_DIR="$WORK/state" PORT="$PORT" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$INSPECTOR" \
-  --var "RATE_LIMITS:$LIMITS" >"$WORK/platform.log" 2>&1 </dev/null &
-PLATFORM_PGID=$!
+PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
 # The object alone: the gateway's migrations and demo organization in a D1 of its own.
 DIRECT_CONFIG="$BENCH/workers/workflow-direct/wrangler.bench.toml"
 DIRECT="http://127.0.0.1:$P_DIRECT"
-setsid bash -c '
-  set -e
-  wrangler d1 migrations apply DB --local -c "$0" --persist-to "$1" >/dev/null
-  wrangler d1 execute DB --local -c "$0" --persist-to "$1" --file workers/gateway/seed/demo.sql >/dev/null
-  exec wrangler dev -c "$0" --port "$2" --inspector-port "$3" --persist-to "$1" --ip 127.0.0.1 --show-interactive-dev-session=false' \
-  "$DIRECT_CONFIG" "$WORK/direct" "$P_DIRECT" "$I_DIRECT" >"$WORK/direct.log" 2>&1 </dev/null &
+echo "building the Workers' bundles (wrangler deploy --dry-run --outdir dist)"
+for c in "${PLATFORM_CONFIGS[@]}" "$DIRECT_CONFIG"; do
+  (cd "$(dirname "$c")" && wrangler deploy --dry-run --outdir dist -c "$(basename "$c")" >/dev/null)
+done
+echo "preparing state (migrations and demo data) in $WORK"
+BUILDLY_STATE_DIR="$WORK/state" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
+wrangler d1 migrations apply DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/direct" >/dev/null
+wrangler d1 execute DB --local -c "$DIRECT_CONFIG" --persist-to "$WORK/direct" --file workers/gateway/seed/demo.sql >/dev/null
+echo "starting the platform on $BASE and the bench Worker on $DIRECT (Miniflare directly)"
+setsid node "$BENCH/lib/serve.mjs" --persist "$WORK/state" --port "$PORT" --var "RATE_LIMITS=$LIMITS" \
+  "${PLATFORM_CONFIGS[@]}" >"$WORK/platform.log" 2>&1 </dev/null &
+PLATFORM_PGID=$!
+setsid node "$BENCH/lib/serve.mjs" --persist "$WORK/direct" --port "$P_DIRECT" "$DIRECT_CONFIG" >"$WORK/direct.log" 2>&1 </dev/null &
 DIRECT_PGID=$!
 wait_ready() { # pgid, url
   local deadline=$((SECONDS + 600))
@@ -150,7 +156,7 @@ CHECKS+=",direct-one:$(answered direct-one):$(version_sum "$WORK/direct-one.ids"
 SLACK=$((CONNECTIONS * 2 * ROUNDS))
 
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, $ROUNDS round(s). \
-Everything (wrk, wrangler's proxy, the gateway, every instance's Durable Object, D1) shares this machine's $(nproc) cores; \
+Everything (wrk, the gateway, every instance's Durable Object, D1; one workerd per server on Miniflare directly, no dev proxy) shares this machine's $(nproc) cores; \
 local-dev numbers, to compare rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 mkdir -p "$BENCH/results"
 {

@@ -2,7 +2,8 @@
 // on every way a password is set, and password-reset tokens that die together.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { passwordProblem } from "../src/identity/password-policy";
+import { COMMON_PASSWORDS_FRONT_CODED } from "../src/identity/common-passwords";
+import { decodeCommonPasswords, passwordProblem } from "../src/identity/password-policy";
 import { PASSWORD, bearer, call, form, json, login, mailTo, expectProblem, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
@@ -194,5 +195,25 @@ describe("logins are not affected by the rules", () => {
       .run();
     const res = await call("/v1/auth/token", form({ grant_type: "password", username: acct.email, password: "password12" }));
     expect(res.status).toBe(200);
+  });
+});
+
+describe("the common-password list (front-coded in the bundle)", () => {
+  it("decodes to the 11408 entries it was generated from, sorted and distinct", () => {
+    const list = decodeCommonPasswords(COMMON_PASSWORDS_FRONT_CODED);
+    expect(list).toHaveLength(11408);
+    for (let i = 1; i < list.length; i++) expect(list[i - 1]! < list[i]!).toBe(true);
+    // The first, the last and a few long and short ones of the list as it was stored plain.
+    for (const p of ["123456", "password", "qwertyuiop", "voxstrange", "87654321vv", "passwordpassword", "1qaz2wsx", "000777fffa"]) {
+      expect(list).toContain(p);
+    }
+    expect(list).not.toContain("");
+    expect(list.every((p) => /^[!-~]{4,}$/.test(p))).toBe(true);
+  });
+
+  it("every entry of 10+ characters is refused as a password", () => {
+    const long = decodeCommonPasswords(COMMON_PASSWORDS_FRONT_CODED).filter((p) => p.length >= 10);
+    expect(long.length).toBeGreaterThan(1000);
+    for (const p of long) expect(passwordProblem(p)).toBeDefined();
   });
 });

@@ -6,6 +6,7 @@ import { IdempotencyStore } from "../../../../workers/gateway/src/limits/idempot
 import type { Caller } from "../../../../workers/gateway/src/workflows/access";
 import { WorkflowInstance } from "../../../../workers/gateway/src/workflows/instance";
 import { startInstance } from "../../../../workers/gateway/src/workflows/start";
+import { workflowQuotas } from "../../../../workers/gateway/src/workflows/quotas";
 import { createTemplate } from "../../../../workers/gateway/src/workflows/templates";
 
 export { IdempotencyStore, WorkflowInstance };
@@ -13,7 +14,7 @@ export { IdempotencyStore, WorkflowInstance };
 const ORG = "00000000-0000-4000-8000-000000000001";
 const ADMIN = "0a000000-0000-4000-8000-0000000000b1";
 const caller = (): Caller => ({
-  identity: { request_id: crypto.randomUUID(), user_id: ADMIN, organization_id: ORG, roles: ["admin"], permissions: {}, system: false },
+  identity: { request_id: crypto.randomUUID(), user_id: ADMIN, client_id: null, organization_id: ORG, roles: ["admin"], permissions: {}, system: false },
   actor: { type: "user", id: ADMIN },
   roles: ["admin"],
   can_update: true,
@@ -39,7 +40,12 @@ export default {
     const url = new URL(request.url);
     // POST /setup?n=100 -> one id a line: one template, n instances.
     if (url.pathname === "/setup" && request.method === "POST") {
-      const template = await createTemplate(env.DB, ORG, COUNTER, ADMIN);
+      const template = await createTemplate(env.DB, workflowQuotas(env as unknown as Env), ORG, COUNTER, ADMIN, {
+        source: "buildly-bench-workflow-direct",
+        actortype: "user",
+        actorid: ADMIN,
+        requestid: null,
+      });
       const ids: string[] = [];
       for (let i = 0; i < Number(url.searchParams.get("n") ?? "1"); i++) {
         const c = caller();

@@ -1,6 +1,9 @@
 /**
- * Wall-clock time in an IANA time zone, on Temporal (temporal-polyfill: workerd has no native
- * Temporal yet; the polyfill reads the tz data workerd ships through Intl).
+ * Wall-clock time in an IANA time zone, on Temporal: the one rrule-temporal uses (the runtime's own
+ * where it has one, else the polyfill rrule-temporal bundles, which reads the tz data workerd ships
+ * through Intl). One implementation in the bundle, not two: rrule-temporal carries its polyfill
+ * inline, so a second one (temporal-polyfill) would add ~100 KiB and convert every date passed
+ * between them; patches/rrule-temporal@2.2.8.patch exports it.
  *
  * A "civil day" is a calendar date counted in days since 1970-01-01, independent of any zone;
  * a wall-clock time is a civil day plus milliseconds since local midnight. Converting a wall-clock
@@ -8,7 +11,7 @@
  * "compatible"`: a time that does not exist (the spring gap) moves forward by the gap's length; a
  * time that happens twice (the autumn overlap) is the first of the two.
  */
-import { Temporal } from "temporal-polyfill";
+import { Temporal } from "rrule-temporal";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;

@@ -1,6 +1,6 @@
 import { ApiError } from "@buildly/shared";
 import { normalizeEmail } from "./accounts";
-import { COMMON_PASSWORDS } from "./common-passwords";
+import { COMMON_PASSWORDS_FRONT_CODED } from "./common-passwords";
 
 /**
  * What a new password must not be, after NIST SP 800-63B 5.1.1.2: no composition rules, but no
@@ -13,8 +13,20 @@ export const PASSWORD_RULES =
   "or a short piece repeated (abababab); not containing the part of your email before the @; " +
   "not on a list of commonly used passwords (also with digits or symbols around it, as in Dragon2024!).";
 
+/** The list's entries: each line is a base-36 digit (characters shared with the entry before) and the rest. */
+export function decodeCommonPasswords(frontCoded: string): string[] {
+  const out: string[] = [];
+  let prev = "";
+  for (const line of frontCoded.split("\n")) {
+    prev = prev.slice(0, Number.parseInt(line[0]!, 36)) + line.slice(1);
+    out.push(prev);
+  }
+  return out;
+}
+
 let common: Set<string> | undefined;
-const commonPasswords = () => (common ??= new Set(COMMON_PASSWORDS.split("\n")));
+// Decoded on the first password checked in an isolate, never at start-up.
+const commonPasswords = () => (common ??= new Set(decodeCommonPasswords(COMMON_PASSWORDS_FRONT_CODED)));
 
 /** -1, 0 or 1 when b follows a descending, repeating or ascending run from a; digits wrap (…8, 9, 0, 1…). */
 function step(a: string, b: string): number {

@@ -3,26 +3,36 @@ import { ApiError } from "@buildly/shared";
 /**
  * Races a service call against its deadline. A late answer becomes 504,
  * a thrown one 502; the caller never hangs.
+ *
+ * On every proxied request's path, so it allocates as little as it can: one promise settled by
+ * whichever comes first, one timer cleared as soon as the call settles (no Promise.race, no
+ * second promise for the timeout, no wrapper around the call's rejection).
  */
-export async function withDeadline<T>(service: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
-  let timer: number | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+export function withDeadline<T>(service: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
       () => reject(new ApiError(504, `The ${service} service did not answer within ${timeoutMs} ms.`, { extensions: { service } })),
       timeoutMs,
     );
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (err) {
+      clearTimeout(timer);
+      reject(err);
+      return;
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof ApiError ? err : new ServiceCallError(service, err));
+      },
+    );
   });
-  try {
-    return await Promise.race([
-      call().catch((err: unknown) => {
-        if (err instanceof ApiError) throw err;
-        throw new ServiceCallError(service, err);
-      }),
-      timeout,
-    ]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
 }
 
 /** A failed call to a service: logged with its cause, answered as an opaque 502. */
