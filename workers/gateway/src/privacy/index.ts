@@ -4,6 +4,7 @@ import { currentPrincipal } from "../identity/authenticate";
 import type { GatewayEnv } from "../types";
 import { registerConsents } from "./consents";
 import { registerLegalHolds } from "./holds";
+import { registerRetention } from "./retention";
 import { createPrivacyRequest, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
 import type { RequestRow } from "./runner";
 
@@ -35,6 +36,7 @@ function toBody(row: RequestRow): PrivacyRequestBody {
 export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
   registerLegalHolds(app);
   registerConsents(app);
+  registerRetention(app);
   return app
     .openapi(createPrivacyRequest, async (c) => {
       const input = c.req.valid("json");
