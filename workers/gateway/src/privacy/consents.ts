@@ -1,5 +1,6 @@
 import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError, type IdentityContext, type MeshModel, decodeCursor, fieldError, meshFields, newId, nowIso, paginate, ref } from "@buildly/shared";
+import { actorOf, gatewayEvent, outboxStatement, relaySoon } from "../events";
 import { currentPrincipal } from "../identity/authenticate";
 import { meshRecordExists, registerLocalModels } from "../mesh";
 import type { GatewayEnv } from "../types";
@@ -118,15 +119,16 @@ export function registerConsents(app: OpenAPIHono<GatewayEnv>) {
       if (!(await meshRecordExists(c, { service: "crm", model: "contacts" }, input.contact_id))) {
         throw fieldError("contact_id", "No contact with this id in your organization");
       }
-      const row = await c.env.DB.prepare(
-        `INSERT INTO privacy_consents (id, organization_id, contact_id, purpose, status, source, at, recorded_by, recorded_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-         WHERE EXISTS (SELECT 1 FROM privacy_consents WHERE organization_id = ?2 AND contact_id = ?3 AND purpose = ?4)
-            OR (SELECT count(DISTINCT purpose) FROM privacy_consents WHERE organization_id = ?2 AND contact_id = ?3) < ?10
-         RETURNING ${COLUMNS}`,
-      )
-        .bind(
-          newId(),
+      const id = newId();
+      const [inserted] = await c.env.DB.batch([
+        c.env.DB.prepare(
+          `INSERT INTO privacy_consents (id, organization_id, contact_id, purpose, status, source, at, recorded_by, recorded_at)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+           WHERE EXISTS (SELECT 1 FROM privacy_consents WHERE organization_id = ?2 AND contact_id = ?3 AND purpose = ?4)
+              OR (SELECT count(DISTINCT purpose) FROM privacy_consents WHERE organization_id = ?2 AND contact_id = ?3) < ?10
+           RETURNING ${COLUMNS}`,
+        ).bind(
+          id,
           principal.organization_id,
           input.contact_id,
           input.purpose,
@@ -136,9 +138,21 @@ export function registerConsents(app: OpenAPIHono<GatewayEnv>) {
           principal.subject,
           now,
           MAX_PURPOSES_PER_CONTACT,
-        )
-        .first<Consent>();
+        ),
+        // About the contact (its subject), so erasing the person redacts it.
+        outboxStatement(
+          c.env.DB,
+          gatewayEvent(actorOf(c), "privacy.consent.recorded", {
+            subject: input.contact_id,
+            organizationid: principal.organization_id,
+            data: { id, contact_id: input.contact_id, purpose: input.purpose, status: input.status, source: input.source, at },
+          }),
+          { onlyIfChanged: true },
+        ),
+      ]);
+      const row = inserted?.results[0] as Consent | undefined;
       if (!row) throw fieldError("purpose", `A contact has at most ${MAX_PURPOSES_PER_CONTACT} purposes`);
+      relaySoon(c);
       return c.json(row, 201);
     })
     .openapi(currentConsents, async (c) => {

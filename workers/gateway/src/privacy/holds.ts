@@ -1,5 +1,6 @@
 import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError, decodeCursor, newId, nowIso, paginate } from "@buildly/shared";
+import { actorOf, gatewayEvent, outboxStatement, relaySoon } from "../events";
 import { currentPrincipal } from "../identity/authenticate";
 import { meshRecordExists } from "../mesh";
 import type { GatewayEnv } from "../types";
@@ -24,15 +25,23 @@ export function registerLegalHolds(app: OpenAPIHono<GatewayEnv>) {
       if (!(await meshRecordExists(c, ref, input.record_id))) {
         throw new ApiError(404, `No ${input.service} ${input.model} record with this id in your organization.`);
       }
-      // The partial unique index allows one hold in force per record: a second insert does nothing.
-      const row = await c.env.DB.prepare(
-        `INSERT INTO privacy_legal_holds (id, organization_id, service, model, record_id, reason, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (organization_id, service, model, record_id) WHERE released_at IS NULL DO NOTHING RETURNING *`,
-      )
-        .bind(newId(), principal.organization_id, input.service, input.model, input.record_id, input.reason, principal.subject, nowIso())
-        .first<Hold & { organization_id: string }>();
+      // The partial unique index allows one hold in force per record: a second insert does nothing (and writes no event).
+      const id = newId();
+      const [inserted] = await c.env.DB.batch([
+        c.env.DB.prepare(
+          `INSERT INTO privacy_legal_holds (id, organization_id, service, model, record_id, reason, created_by, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+           ON CONFLICT (organization_id, service, model, record_id) WHERE released_at IS NULL DO NOTHING RETURNING *`,
+        ).bind(id, principal.organization_id, input.service, input.model, input.record_id, input.reason, principal.subject, nowIso()),
+        outboxStatement(
+          c.env.DB,
+          gatewayEvent(actorOf(c), "privacy.legal_hold.placed", { subject: id, organizationid: principal.organization_id, data: { id, ...input } }),
+          { onlyIfChanged: true },
+        ),
+      ]);
+      const row = inserted?.results[0] as Hold | undefined;
       if (!row) throw new ApiError(409, "This record is already under a legal hold in force.");
+      relaySoon(c);
       return c.json(toBody(row), 201);
     })
     .openapi(listLegalHolds, async (c) => {
@@ -62,13 +71,26 @@ export function registerLegalHolds(app: OpenAPIHono<GatewayEnv>) {
       const { id } = c.req.valid("param");
       const principal = currentPrincipal(c);
       const body = (c.req.valid("json") as { reason?: string } | undefined) ?? {};
-      const row = await c.env.DB.prepare(
-        `UPDATE privacy_legal_holds SET released_at = ?3, released_by = ?4, release_reason = ?5
-         WHERE id = ?1 AND organization_id = ?2 AND released_at IS NULL RETURNING *`,
-      )
-        .bind(id, principal.organization_id, nowIso(), principal.subject, body.reason ?? null)
-        .first<Hold>();
-      if (row) return c.json(toBody(row), 200);
+      const [updated] = await c.env.DB.batch([
+        c.env.DB.prepare(
+          `UPDATE privacy_legal_holds SET released_at = ?3, released_by = ?4, release_reason = ?5
+           WHERE id = ?1 AND organization_id = ?2 AND released_at IS NULL RETURNING *`,
+        ).bind(id, principal.organization_id, nowIso(), principal.subject, body.reason ?? null),
+        outboxStatement(
+          c.env.DB,
+          gatewayEvent(actorOf(c), "privacy.legal_hold.released", {
+            subject: id,
+            organizationid: principal.organization_id,
+            data: { id, release_reason: body.reason ?? null },
+          }),
+          { onlyIfChanged: true },
+        ),
+      ]);
+      const row = updated?.results[0] as Hold | undefined;
+      if (row) {
+        relaySoon(c);
+        return c.json(toBody(row), 200);
+      }
       const exists = await c.env.DB.prepare("SELECT 1 AS x FROM privacy_legal_holds WHERE id = ?1 AND organization_id = ?2")
         .bind(id, principal.organization_id)
         .first();

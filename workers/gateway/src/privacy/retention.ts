@@ -2,6 +2,7 @@ import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import { logError, nowIso } from "@buildly/shared";
 import { sealLegacyChain, redactEntries } from "../events/redact";
 import { pruneChainThrough } from "../events/retention";
+import { actorOf, gatewayEvent, outboxStatement, relaySoon } from "../events";
 import { currentPrincipal } from "../identity/authenticate";
 import type { GatewayEnv } from "../types";
 import { getRetentionPolicy, putRetentionPolicy } from "./retention.routes";
@@ -56,14 +57,23 @@ export function registerRetention(app: OpenAPIHono<GatewayEnv>) {
     .openapi(putRetentionPolicy, async (c) => {
       const input = c.req.valid("json");
       const principal = currentPrincipal(c);
-      await c.env.DB.prepare(
-        `INSERT INTO privacy_retention_policies (organization_id, events_days, webhook_deliveries_days, audit_payloads_days, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (organization_id) DO UPDATE SET events_days = excluded.events_days, webhook_deliveries_days = excluded.webhook_deliveries_days,
-           audit_payloads_days = excluded.audit_payloads_days, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-      )
-        .bind(principal.organization_id, input.events_days, input.webhook_deliveries_days, input.audit_payloads_days, principal.subject, nowIso())
-        .run();
+      await c.env.DB.batch([
+        c.env.DB.prepare(
+          `INSERT INTO privacy_retention_policies (organization_id, events_days, webhook_deliveries_days, audit_payloads_days, updated_by, updated_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+           ON CONFLICT (organization_id) DO UPDATE SET events_days = excluded.events_days, webhook_deliveries_days = excluded.webhook_deliveries_days,
+             audit_payloads_days = excluded.audit_payloads_days, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+        ).bind(principal.organization_id, input.events_days, input.webhook_deliveries_days, input.audit_payloads_days, principal.subject, nowIso()),
+        outboxStatement(
+          c.env.DB,
+          gatewayEvent(actorOf(c), "privacy.retention_policy.changed", {
+            subject: principal.organization_id,
+            organizationid: principal.organization_id,
+            data: { ...input },
+          }),
+        ),
+      ]);
+      relaySoon(c);
       return c.json(await policyOf(c.env.DB, principal.organization_id), 200);
     });
 }
