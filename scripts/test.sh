@@ -1,28 +1,59 @@
 #!/usr/bin/env bash
-# The whole test suite: type checks, a deploy dry run of every Worker, the Workers'
-# tests inside workerd, and the end-to-end suite against the platform as `npm run dev` serves it.
+# The whole test suite: type checks, a deploy dry run of every Worker, the Workers' tests inside
+# workerd, the end-to-end suite against the platform as `npm run dev` serves it, and the check of
+# `npm run new-service` in a throwaway copy.
 #
-# The end-to-end suite mostly waits on HTTP (its platform, Chromium), and on two cores vitest runs
-# one file at a time, so it runs in a vitest process of its own, started first, while everything
-# else runs beside it; its output is printed when it ends. With arguments (`npm test -- <file or
-# vitest flags>`) the tests run in one vitest process, as given.
+# Two lines run side by side, as two cores allow: in the background the end-to-end suite (which
+# mostly waits on HTTP: its platform, Chromium), then the new-service check; in the foreground the
+# checks, the deploy dry run and the Workers' tests (vitest runs one file at a time on two cores).
+# The background's output is printed when both end. With arguments (`npm test -- <file or vitest
+# flags>`) the checks run, then the tests in one vitest process, as given.
 source "$(dirname "$0")/lib.sh"
 ensure_deps
 # Every Worker under workers/ (scripts/lib/workers.mjs), so a new service is tested without edits.
 read_workers WORKERS dirs
 
 mkdir -p .test-results
-rm -f .test-results/*.json .test-results/e2e.log
+rm -f .test-results/*.json .test-results/*.log .test-results/*.status .test-results/e2e-platform.pgid
 REPORT=(--reporter=default --reporter=json)
-E2E_PID=""
-# Whatever ends this script (a failed check, Ctrl-C) also ends the end-to-end run and its platform.
-stop_e2e() {
-  if [ -n "$E2E_PID" ] && kill -0 "$E2E_PID" 2>/dev/null; then
-    kill -INT -- "-$E2E_PID" 2>/dev/null || true
-    wait "$E2E_PID" 2>/dev/null || true
+BG_PID=""
+PGID_FILE="$ROOT/.test-results/e2e-platform.pgid"
+# Whatever ends this script early (a failed check, Ctrl-C) also ends the background line and the
+# platforms it started: the e2e platform's own process group (global-setup.ts writes its id, as a
+# signal may end vitest before its teardown runs); the new-service check stops its own on SIGINT.
+stop_background() {
+  if [ -n "$BG_PID" ] && kill -0 "$BG_PID" 2>/dev/null; then
+    # TERM, not INT: a shell started in the background ignores SIGINT.
+    kill -TERM -- "-$BG_PID" 2>/dev/null || true
+    wait "$BG_PID" 2>/dev/null || true
+  fi
+  if [ -f "$PGID_FILE" ]; then
+    local pgid
+    pgid="$(cat "$PGID_FILE")"
+    if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
+      kill -TERM -- "-$pgid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    rm -f "$PGID_FILE"
   fi
 }
-trap stop_e2e EXIT
+trap stop_background EXIT
+
+# The background line: the end-to-end suite, then the new-service check; each writes its log and
+# its exit status under .test-results/.
+background_line() {
+  local rc
+  # The install is done (the platform's own `npm run dev` would repeat it); the platform starts
+  # while the foreground's checks take the other core, so it gets longer than alone to answer.
+  SKIP_INSTALL=1 BUILDLY_E2E_PGID_FILE="$PGID_FILE" BUILDLY_E2E_READY_TIMEOUT_MS="${BUILDLY_E2E_READY_TIMEOUT_MS:-600000}" \
+    vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.test-results/e2e.json \
+    >.test-results/e2e.log 2>&1 && rc=0 || rc=$?
+  echo "$rc" >.test-results/e2e.status
+  rm -f "$PGID_FILE"
+  SKIP_INSTALL=1 bash scripts/test-new-service.sh >.test-results/new-service.log 2>&1 && rc=0 || rc=$?
+  echo "$rc" >.test-results/new-service.status
+}
 
 # The console's files, built once before anything serves them (dev.sh and deploy.sh then find them
 # up to date instead of building the same folder at the same time).
@@ -30,12 +61,12 @@ build_console
 # The e2e suite drives Debian's Chromium to check /docs offline; installs it only when missing.
 bash e2e/ensure-chromium.sh
 if [ $# -eq 0 ]; then
-  echo "== end-to-end tests: started in the background (output below, after the Workers' tests)"
-  # The install above is done (the platform's own `npm run dev` would repeat it); the platform starts
-  # while the checks below take the other core, so it gets longer than alone to answer.
-  SKIP_INSTALL=1 BUILDLY_E2E_READY_TIMEOUT_MS="${BUILDLY_E2E_READY_TIMEOUT_MS:-600000}" \
-    setsid vitest run --project e2e "${REPORT[@]}" --outputFile.json=.test-results/e2e.json >.test-results/e2e.log 2>&1 &
-  E2E_PID=$!
+  echo "== end-to-end tests, then the new-service check: started in the background (output below, after the Workers' tests)"
+  # Its own process group (setsid), so one signal reaches vitest, bash and what they started.
+  export -f background_line
+  export PGID_FILE
+  setsid bash -c 'trap "exit 143" TERM; background_line' &
+  BG_PID=$!
 fi
 
 echo "== format and lint (Biome; \`npm run format\` fixes what it can)"
@@ -59,19 +90,26 @@ tsc -p examples
 echo "== npm run deploy -- --dry-run (bundles land in workers/*/dist, which the gateway tests run)"
 SKIP_INSTALL=1 bash scripts/deploy.sh --dry-run
 
-echo "== npm run new-service, in a throwaway copy (its tests, deploy dry run, served through the gateway)"
-SKIP_INSTALL=1 bash scripts/test-new-service.sh
+if [ $# -ne 0 ]; then
+  echo "== npm run new-service, in a throwaway copy (its tests, deploy dry run, served through the gateway)"
+  SKIP_INSTALL=1 bash scripts/test-new-service.sh
+fi
 
 status=0
 if [ $# -eq 0 ]; then
   echo "== the Workers' tests inside workerd"
   vitest run --project '!e2e' "${REPORT[@]}" --outputFile.json=.test-results/workers.json || status=$?
-  echo "== end-to-end tests (ran beside the above)"
-  e2e_status=0
-  wait "$E2E_PID" || e2e_status=$?
-  E2E_PID=""
+  echo "== the background line: end-to-end tests, then the new-service check (ran beside the above)"
+  wait "$BG_PID" || true
+  BG_PID=""
+  echo "== end-to-end tests"
   cat .test-results/e2e.log
+  e2e_status="$(cat .test-results/e2e.status 2>/dev/null || echo 1)"
   [ "$e2e_status" = 0 ] || status=$e2e_status
+  echo "== npm run new-service, in a throwaway copy (its tests, deploy dry run, served through the gateway)"
+  cat .test-results/new-service.log 2>/dev/null || true
+  ns_status="$(cat .test-results/new-service.status 2>/dev/null || echo 1)"
+  [ "$ns_status" = 0 ] || { echo "the new-service check failed (exit $ns_status)"; status=$ns_status; }
 else
   echo "== tests"
   vitest run "${REPORT[@]}" --outputFile.json=.test-results/vitest.json "$@" || status=$?

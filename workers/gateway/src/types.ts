@@ -1,7 +1,14 @@
 import type { PermissionAction, Telemetry } from "@buildly/shared";
-import type { Principal } from "./identity/tokens";
+import type { Principal } from "./identity/principal";
 import type { ServiceEntry } from "./upstream/registry";
-import type { ServiceCallTiming } from "./upstream/server-timing";
+
+/** One call the gateway made to a logic service while answering a request. */
+export interface ServiceCallTiming {
+  service: string;
+  /** The RPC method: handle, getMany, findBy, search... */
+  method: string;
+  ms: number;
+}
 
 export interface GatewayVariables {
   requestId: string;

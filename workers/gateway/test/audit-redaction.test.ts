@@ -4,7 +4,7 @@ import { buildEvent, type PlatformEvent } from "@buildly/shared";
 import { recordEvents } from "../src/events";
 import { canonicalContent, REDACTED_DATA, sha256Hex, type AuditEntry } from "../src/events/audit";
 import { redactPage, sealLegacyChain } from "../src/events/redact";
-import { bearer, call, registerOrganization, type Account } from "./helpers";
+import { bearer, call, settledOrganization, type Account } from "./helpers";
 
 const verify = async (a: Account) => (await call("/v1/audit/verify", bearer(a.access_token))).json<any>();
 
@@ -32,8 +32,9 @@ async function makeLegacy(org: string) {
 
 describe("the audit chain survives erasure (payload hashes in the chain)", () => {
   it("redacts the entries, events and deliveries about a person; verify passes; any other change is still detected", async () => {
-    const admin = await registerOrganization("Redact");
-    const org = admin.organization_id;
+    // Its own first entries (registration, sign-in) come first: the test's are at base + 1 to base + 4.
+    const admin = await settledOrganization("Redact");
+    const { organization_id: org, base } = admin;
     const person = crypto.randomUUID();
     const email = `grace.${crypto.randomUUID().slice(0, 8)}@navy.example`;
     await recordEvents(env, [
@@ -44,15 +45,15 @@ describe("the audit chain survives erasure (payload hashes in the chain)", () =>
     ]);
     const before = await rows(org);
     expect(before.every((e) => e.data_hash !== null)).toBe(true);
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 4 });
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 4 });
 
     expect(await redactPage(env.DB, org, { subjects: [person], needles: [email], actors: [] }, 1)).toEqual({ redacted: 2, next: null });
     const after = await rows(org);
-    expect(after.map((e) => e.data === REDACTED_DATA)).toEqual([false, true, true, false]);
+    expect(after.slice(base).map((e) => e.data === REDACTED_DATA)).toEqual([false, true, true, false]);
     expect(after.map((e) => e.hash)).toEqual(before.map((e) => e.hash));
     const events = await env.DB.prepare("SELECT event FROM events WHERE organization_id = ?1").bind(org).all<{ event: string }>();
     expect(events.results.filter((r) => r.event.toLowerCase().includes(email))).toEqual([]);
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 4, broken: null });
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 4, broken: null });
 
     // Anything else changed is still detected: an unredacted payload, a redacted one, the chained columns.
     const tamper = async (sql: string, seq: number, value: unknown, reason: string) => {
@@ -64,15 +65,16 @@ describe("the audit chain survives erasure (payload hashes in the chain)", () =>
         .run();
       expect((await verify(admin)).intact).toBe(true);
     };
-    await tamper("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2", 4, '{"n":5}', "data_mismatch");
-    await tamper("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2", 2, '{"redacted":false}', "data_mismatch");
-    await tamper("UPDATE audit_entries SET subject = ?3 WHERE organization_id = ?1 AND seq = ?2", 2, crypto.randomUUID(), "hash_mismatch");
-    await tamper("UPDATE audit_entries SET redacted_at = ?3 WHERE organization_id = ?1 AND seq = ?2", 1, "2026-01-01T00:00:00Z", "data_mismatch");
+    await tamper("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2", base + 4, '{"n":5}', "data_mismatch");
+    await tamper("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2", base + 2, '{"redacted":false}', "data_mismatch");
+    await tamper("UPDATE audit_entries SET subject = ?3 WHERE organization_id = ?1 AND seq = ?2", base + 2, crypto.randomUUID(), "hash_mismatch");
+    await tamper("UPDATE audit_entries SET redacted_at = ?3 WHERE organization_id = ?1 AND seq = ?2", base + 1, "2026-01-01T00:00:00Z", "data_mismatch");
   });
 
   it("migrates entries from before payload hashing: they verify the old way, are re-sealed before the first redaction, and a broken legacy chain is refused", async () => {
-    const admin = await registerOrganization("Legacy");
-    const org = admin.organization_id;
+    const admin = await settledOrganization("Legacy");
+    const { organization_id: org, base } = admin;
+    const own = (v: boolean) => Array<boolean>(base).fill(v);
     const person = crypto.randomUUID();
     await recordEvents(env, [
       event(org, person, { first_name: "Grace" }),
@@ -82,30 +84,36 @@ describe("the audit chain survives erasure (payload hashes in the chain)", () =>
     await makeLegacy(org);
     const legacy = await rows(org);
     expect(legacy.every((e) => e.data_hash === null)).toBe(true);
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 3 });
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 3 });
     // A legacy entry's payload is still covered by its hash.
-    await env.DB.prepare("UPDATE audit_entries SET data = '{}' WHERE organization_id = ?1 AND seq = 2").bind(org).run();
-    expect((await verify(admin)).broken).toMatchObject({ seq: 2, reason: "hash_mismatch" });
-    await expect(sealLegacyChain(env.DB, org)).rejects.toThrow(/broken at seq 2/);
-    await env.DB.prepare("UPDATE audit_entries SET data = ?2 WHERE organization_id = ?1 AND seq = 2").bind(org, legacy[1]!.data).run();
+    await env.DB.prepare("UPDATE audit_entries SET data = '{}' WHERE organization_id = ?1 AND seq = ?2")
+      .bind(org, base + 2)
+      .run();
+    expect((await verify(admin)).broken).toMatchObject({ seq: base + 2, reason: "hash_mismatch" });
+    await expect(sealLegacyChain(env.DB, org)).rejects.toThrow(`broken at seq ${base + 2};`);
+    await env.DB.prepare("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2")
+      .bind(org, base + 2, legacy[base + 1]!.data)
+      .run();
 
     // New entries chain onto the legacy head in the new form; the mixed chain verifies.
     await recordEvents(env, [event(org, person, { last_name: "Hopper" })]);
-    expect((await rows(org)).map((e) => e.data_hash === null)).toEqual([true, true, true, false]);
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 4 });
+    expect((await rows(org)).map((e) => e.data_hash === null)).toEqual([...own(true), true, true, true, false]);
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 4 });
 
     expect(await redactPage(env.DB, org, { subjects: [person], needles: [], actors: [] }, 1)).toEqual({ redacted: 2, next: null });
     const sealed = await rows(org);
     expect(sealed.every((e) => e.data_hash !== null)).toBe(true);
-    expect(sealed.map((e) => e.redacted_at !== null)).toEqual([true, false, false, true]);
+    expect(sealed.map((e) => e.redacted_at !== null)).toEqual([...own(false), true, false, false, true]);
     expect(await env.DB.prepare("SELECT through_seq, legacy_head_hash FROM audit_chain_seals WHERE organization_id = ?1").bind(org).all()).toMatchObject({
-      results: [{ through_seq: 4, legacy_head_hash: legacy.length ? (await rows(org)).length && expect.any(String) : "" }],
+      results: [{ through_seq: base + 4, legacy_head_hash: legacy.length ? (await rows(org)).length && expect.any(String) : "" }],
     });
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 4 });
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 4 });
     // Appends after the seal chain onto the re-sealed head.
     await recordEvents(env, [event(org, crypto.randomUUID(), { n: 6 })]);
-    expect(await verify(admin)).toMatchObject({ intact: true, checked: 5 });
-    await env.DB.prepare("UPDATE audit_entries SET event_id = ?2 WHERE organization_id = ?1 AND seq = 3").bind(org, crypto.randomUUID()).run();
-    expect((await verify(admin)).broken).toMatchObject({ seq: 3, reason: "hash_mismatch" });
+    expect(await verify(admin)).toMatchObject({ intact: true, checked: base + 5 });
+    await env.DB.prepare("UPDATE audit_entries SET event_id = ?3 WHERE organization_id = ?1 AND seq = ?2")
+      .bind(org, base + 3, crypto.randomUUID())
+      .run();
+    expect((await verify(admin)).broken).toMatchObject({ seq: base + 3, reason: "hash_mismatch" });
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { buildEvent, type PlatformEvent } from "@buildly/shared";
 import { recordEvents } from "../src/events";
 import { pruneEvents } from "../src/events/retention";
-import { bearer, call, registerOrganization, type Account } from "./helpers";
+import { bearer, call, settledOrganization, type Account } from "./helpers";
 
 const get = async (a: Account, path: string) => {
   const res = await call(path, bearer(a.access_token));
@@ -23,17 +23,6 @@ function events(org: string, n: number): PlatformEvent[] {
   );
 }
 
-/** A new organization's own first events (its registration, its admin's sign-in) come through the queue: wait for them, so nothing lands later. */
-async function registered(): Promise<Account> {
-  const admin = await registerOrganization("Retention");
-  for (let i = 0; i < 200; i++) {
-    const types = (await get(admin, "/v1/events?limit=100")).data.map((e: PlatformEvent) => e.type);
-    if (types.includes("identity.user.registered") && types.includes("identity.login.succeeded")) return admin;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the registration events never arrived");
-}
-
 /** The organization's audit entries as D1 holds them (seqs, oldest first). */
 async function seqs(org: string): Promise<number[]> {
   const { results } = await env.DB.prepare("SELECT seq FROM audit_entries WHERE organization_id = ?1 ORDER BY seq").bind(org).all<{ seq: number }>();
@@ -42,7 +31,7 @@ async function seqs(org: string): Promise<number[]> {
 
 describe("events kept per organization", () => {
   it("keeps the newest, removes the rest with their events, and the kept chain verifies from the anchor", async () => {
-    const admin = await registered();
+    const admin = await settledOrganization("Retention");
     const org = admin.organization_id;
     await recordEvents(env, events(org, 12));
     const before = await seqs(org);
@@ -85,7 +74,7 @@ describe("events kept per organization", () => {
   });
 
   it("pruning while events are appended keeps one intact chain", async () => {
-    const admin = await registered();
+    const admin = await settledOrganization("Retention");
     const org = admin.organization_id;
     await recordEvents(env, events(org, 20));
     await Promise.all([pruneEvents(env.DB, 10), recordEvents(env, events(org, 10)), recordEvents(env, events(org, 10)), pruneEvents(env.DB, 10)]);

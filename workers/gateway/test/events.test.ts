@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildEvent, type PlatformEvent } from "@buildly/shared";
 import { recordEvents } from "../src/events";
-import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, settledOrganization, type Account } from "./helpers";
 
 const day = [{ start: "09:00", end: "17:00" }];
 const WEEK = { mon: day, tue: day, wed: day, thu: day, fri: day, sat: [], sun: [] };
@@ -150,7 +150,8 @@ describe("events: from the services' outboxes through the queue to the audit tra
   });
 
   it("never forks the chain under concurrent appends", async () => {
-    const admin = await registerOrganization("Concurrency");
+    const admin = await settledOrganization("Concurrency");
+    const base = admin.base;
     const org = admin.organization_id;
     const batches = Array.from({ length: 16 }, (_, i) => Array.from({ length: 1 + (i % 3) }, () => testEvent(org)));
     const all = batches.flat();
@@ -159,41 +160,58 @@ describe("events: from the services' outboxes through the queue to the audit tra
     expect(new Set(results.flat().map((e) => e.id)).size).toBe(all.length);
     expect(results.flat()).toHaveLength(all.length);
     const rows = await env.DB.prepare("SELECT seq, event_id FROM audit_entries WHERE organization_id = ?1 ORDER BY seq").bind(org).all<{ seq: number }>();
-    expect(rows.results.map((r) => r.seq)).toEqual(all.map((_, i) => i + 1));
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, checked: all.length, head_seq: all.length });
+    expect(rows.results.map((r) => r.seq)).toEqual([...Array(base), ...all].map((_, i) => i + 1));
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, checked: base + all.length, head_seq: base + all.length });
   });
 
   it("verify reports where a tampered, removed or relinked entry breaks the chain", async () => {
-    const admin = await registerOrganization("Tamper");
+    // The test's entries follow the organization's own first ones: at base + 1 to base + 6.
+    const admin = await settledOrganization("Tamper");
+    const base = admin.base;
     const org = admin.organization_id;
     await recordEvents(
       env,
       Array.from({ length: 6 }, () => testEvent(org)),
     );
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, checked: 6, broken: null });
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, checked: base + 6, broken: null });
 
-    const row = await env.DB.prepare("SELECT data FROM audit_entries WHERE organization_id = ?1 AND seq = 3").bind(org).first<{ data: string }>();
-    await env.DB.prepare("UPDATE audit_entries SET data = ?2 WHERE organization_id = ?1 AND seq = 3")
-      .bind(org, row!.data.replace(/"id":"x"/, '"id":"y"'))
+    const third = base + 3;
+    const row = await env.DB.prepare("SELECT data FROM audit_entries WHERE organization_id = ?1 AND seq = ?2").bind(org, third).first<{ data: string }>();
+    await env.DB.prepare("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2")
+      .bind(org, third, row!.data.replace(/"id":"x"/, '"id":"y"'))
       .run();
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, complete: false, checked: 3, broken: { seq: 3, reason: "data_mismatch" } });
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({
+      intact: false,
+      complete: false,
+      checked: third,
+      broken: { seq: third, reason: "data_mismatch" },
+    });
     // Paging: a walk that starts after the break sees the rest intact.
-    expect(await get(admin, "/v1/audit/verify?from_seq=4&limit=2")).toMatchObject({ intact: true, checked: 2, next_from_seq: 6, complete: false });
-    await env.DB.prepare("UPDATE audit_entries SET data = ?2 WHERE organization_id = ?1 AND seq = 3").bind(org, row!.data).run();
+    expect(await get(admin, `/v1/audit/verify?from_seq=${third + 1}&limit=2`)).toMatchObject({
+      intact: true,
+      checked: 2,
+      next_from_seq: third + 3,
+      complete: false,
+    });
+    await env.DB.prepare("UPDATE audit_entries SET data = ?3 WHERE organization_id = ?1 AND seq = ?2").bind(org, third, row!.data).run();
     expect((await get(admin, "/v1/audit/verify")).intact).toBe(true);
 
     // An entry removed: the gap is reported.
-    await env.DB.prepare("DELETE FROM audit_entries WHERE organization_id = ?1 AND seq = 5").bind(org).run();
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, broken: { seq: 5, reason: "missing_entry" } });
+    await env.DB.prepare("DELETE FROM audit_entries WHERE organization_id = ?1 AND seq = ?2")
+      .bind(org, base + 5)
+      .run();
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, broken: { seq: base + 5, reason: "missing_entry" } });
 
     // A forged entry with a correct hash of its own but a wrong link.
-    const other = await registerOrganization("Relink");
+    const other = await settledOrganization("Relink");
     await recordEvents(
       env,
       Array.from({ length: 3 }, () => testEvent(other.organization_id)),
     );
-    await env.DB.prepare("UPDATE audit_entries SET prev_hash = ?2 WHERE organization_id = ?1 AND seq = 2").bind(other.organization_id, "f".repeat(64)).run();
-    expect((await get(other, "/v1/audit/verify")).broken).toMatchObject({ seq: 2, reason: "hash_mismatch" });
+    await env.DB.prepare("UPDATE audit_entries SET prev_hash = ?3 WHERE organization_id = ?1 AND seq = ?2")
+      .bind(other.organization_id, other.base + 2, "f".repeat(64))
+      .run();
+    expect((await get(other, "/v1/audit/verify")).broken).toMatchObject({ seq: other.base + 2, reason: "hash_mismatch" });
   });
 
   it("keeps organizations apart, is for admins only, and answers bad filters with 422 naming the field", async () => {

@@ -70,6 +70,24 @@ export async function registerOrganization(name = "Org", email = `admin-${crypto
   return { email: body.user.email, password: PASSWORD, organization_id: body.organization.id, user_id: body.user.id, ...tokens };
 }
 
+/**
+ * A new organization whose own first events (its admin registered, then signed in) are in its
+ * audit trail already. They come through the queue, so with a plain registerOrganization they may
+ * land in the middle of a test's own entries (and did, on a loaded machine). `base`: how many
+ * entries its chain holds then; a test's entries follow at base + 1, base + 2, ...
+ */
+export async function settledOrganization(name = "Org"): Promise<Account & { base: number }> {
+  const admin = await registerOrganization(name);
+  const first = ["identity.user.registered", "identity.login.succeeded"];
+  const db = Reflect.get(env, "DB") as D1Database;
+  for (let i = 0; i < 200; i++) {
+    const { results } = await db.prepare("SELECT type FROM audit_entries WHERE organization_id = ?1").bind(admin.organization_id).all<{ type: string }>();
+    if (first.every((t) => results.some((r) => r.type === t))) return { ...admin, base: results.length };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the first events of ${name} never reached its audit trail`);
+}
+
 export function bearer(token: string, init: RequestInit = {}): RequestInit {
   return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } };
 }

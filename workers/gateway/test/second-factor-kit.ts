@@ -1,66 +1,12 @@
-// Test kit for second factors: a browser's cookie jar for the hosted pages, PKCE, and a software
+// Test kit for second factors: the code flow's first and last steps, TOTP codes, and a software
 // WebAuthn authenticator (ES256, "none" attestation) that answers the gateway's real challenges
 // the way a security key would, so the server's verification runs unchanged.
 import { expect } from "vitest";
 import { Secret, TOTP } from "otpauth";
+import { ISSUER, b64url, pkce } from "./browser";
 import { call, form } from "./helpers";
 
-export const ISSUER = "https://gateway.example";
 export const REDIRECT = "https://app.example.com/callback";
-
-export function b64url(bytes: Uint8Array | ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-export async function pkce() {
-  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-  return { verifier, challenge };
-}
-
-/** A browser's cookie jar for the gateway's origin. */
-export class Browser {
-  cookies = new Map<string, string>();
-  header(): Record<string, string> {
-    return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ") } : {};
-  }
-  take(res: Response) {
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair] = sc.split(";");
-      const i = pair!.indexOf("=");
-      if (/Max-Age=0/i.test(sc)) this.cookies.delete(pair!.slice(0, i));
-      else this.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    return res;
-  }
-  async get(path: string) {
-    return this.take(await call(path, { headers: this.header(), redirect: "manual" }));
-  }
-  async post(path: string, fields: Record<string, string>) {
-    return this.take(
-      await call(path, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: ISSUER, "sec-fetch-site": "same-origin", ...this.header() },
-        body: new URLSearchParams(fields).toString(),
-      }),
-    );
-  }
-}
-
-/** The hidden fields of the page's form holding a field whose value is `action` (the last form without one). */
-export function formFields(html: string, action?: string): Record<string, string> {
-  const forms = [...html.matchAll(/<form[^>]*>([\s\S]*?)<\/form>/g)].map((m) => m[1]!);
-  const chosen = action ? forms.find((f) => f.includes(`value="${action}"`)) : forms.at(-1);
-  if (!chosen) throw new Error(`no form with ${action} in ${html}`);
-  const out: Record<string, string> = {};
-  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-  for (const m of chosen.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) out[decode(m[1]!)] = decode(m[2]!);
-  return out;
-}
 
 export async function authorizeParams(client_id: string) {
   const { verifier, challenge } = await pkce();

@@ -6,7 +6,8 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sealToken } from "../src/identity/mfa/sealed";
 import { PASSWORD, bearer, call, expectProblem, form, json, login, registerOrganization, type Account } from "./helpers";
-import { Browser, REDIRECT, SoftAuthenticator, authorizeParams, exchange, formFields, totpCode } from "./second-factor-kit";
+import { Browser, formFields } from "./browser";
+import { REDIRECT, SoftAuthenticator, authorizeParams, exchange, totpCode } from "./second-factor-kit";
 
 const DB = (env as any).DB as D1Database;
 const SECRET = (env as any).SIGNING_KEYS_SECRET as string;

@@ -4,70 +4,12 @@ import { env } from "cloudflare:workers";
 import { SignJWT, createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sweepSigninState } from "../src/identity/signin/codes";
+import { Browser, ISSUER, formFields, pkce } from "./browser";
 import { PASSWORD, bearer, call, form, json, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
-const ISSUER = "https://gateway.example";
 const REDIRECT = "https://app.example.com/callback";
 const LOGOUT_TO = "https://app.example.com/bye";
-
-function b64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-async function pkce() {
-  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-  return { verifier, challenge };
-}
-
-/** A browser's cookie jar for the gateway's origin. */
-class Browser {
-  cookies = new Map<string, string>();
-  setCookies: string[] = [];
-  header(): Record<string, string> {
-    return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ") } : {};
-  }
-  take(res: Response) {
-    for (const sc of res.headers.getSetCookie()) {
-      this.setCookies.push(sc);
-      const [pair] = sc.split(";");
-      const i = pair!.indexOf("=");
-      const name = pair!.slice(0, i);
-      const value = pair!.slice(i + 1);
-      if (/Max-Age=0/i.test(sc)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-  async get(path: string, headers: Record<string, string> = {}) {
-    return this.take(await call(path, { headers: { ...this.header(), ...headers }, redirect: "manual" }));
-  }
-  async post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.take(
-      await call(path, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: ISSUER, "sec-fetch-site": "same-origin", ...this.header(), ...headers },
-        body: new URLSearchParams(fields).toString(),
-      }),
-    );
-  }
-}
-
-/** The hidden fields of the page's form that has a submit button named/valued `action`. */
-function formFields(html: string, action?: string): Record<string, string> {
-  const forms = [...html.matchAll(/<form[^>]*>([\s\S]*?)<\/form>/g)].map((m) => m[1]!);
-  const chosen = action ? forms.find((f) => f.includes(`value="${action}"`)) : forms.at(-1);
-  if (!chosen) throw new Error(`no form with action ${action} in ${html}`);
-  const out: Record<string, string> = {};
-  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-  for (const m of chosen.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) out[decode(m[1]!)] = decode(m[2]!);
-  return out;
-}
 
 let org: Account;
 let spa: { client_id: string };

@@ -8,63 +8,13 @@ import { SignJWT, generateKeyPair, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decryptText } from "../src/identity/sealing";
 import { sweepSigninState } from "../src/identity/signin/codes";
+import { Browser, ISSUER, b64url, formPostingTo, s256 } from "./browser";
 import { PASSWORD, bearer, call, expectProblem, form, json, login, registerOrganization, type Account } from "./helpers";
 
 const DB = (env as any).DB as D1Database;
-const ISSUER = "https://gateway.example";
 const IDP = "https://sso.example";
 const CONSOLE_CALLBACK = `${ISSUER}/console/callback`;
 const PROVIDERS = "/v1/organizations/current/identity-providers";
-
-function b64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-async function s256(verifier: string) {
-  return b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-}
-
-/** A browser's cookie jar for the gateway's origin. */
-class Browser {
-  cookies = new Map<string, string>();
-  header(): Record<string, string> {
-    return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ") } : {};
-  }
-  take(res: Response) {
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair] = sc.split(";");
-      const i = pair!.indexOf("=");
-      if (/Max-Age=0/i.test(sc)) this.cookies.delete(pair!.slice(0, i));
-      else this.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    return res;
-  }
-  async get(path: string) {
-    return this.take(await call(path, { headers: this.header(), redirect: "manual" }));
-  }
-  async post(path: string, fields: Record<string, string>) {
-    return this.take(
-      await call(path, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: ISSUER, "sec-fetch-site": "same-origin", ...this.header() },
-        body: new URLSearchParams(fields).toString(),
-      }),
-    );
-  }
-}
-
-/** The hidden fields of the page's form posting to `action`. */
-function formFields(html: string, action: string): Record<string, string> {
-  const chosen = [...html.matchAll(/<form method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].find((m) => m[1] === action);
-  if (!chosen) throw new Error(`no form to ${action} in ${html}`);
-  const decode = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-  const out: Record<string, string> = {};
-  for (const m of chosen[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) out[decode(m[1]!)] = decode(m[2]!);
-  return out;
-}
 
 let org: Account;
 let other: Account;
@@ -103,7 +53,7 @@ async function startSso(browser: Browser, clientId: string, email: string, extra
   const html = await page.text();
   expect(page.status, html).toBe(200);
   expect(html).toContain("Continue with Corp IdP");
-  const res = await browser.post("/v1/auth/federation/start", formFields(html, "/v1/auth/federation/start"));
+  const res = await browser.post("/v1/auth/federation/start", formPostingTo(html, "/v1/auth/federation/start"));
   expect(res.status, await res.clone().text()).toBe(303);
   return { upstream: new URL(res.headers.get("location")!), verifier, params };
 }
@@ -285,7 +235,7 @@ describe("federated sign-in", () => {
     expect(hinted.headers.get("content-security-policy")).toContain("form-action 'self' https://gateway.example https://sso.example");
     // An email alone, posted to the login form, shows the provider its domain belongs to.
     const typed = await b.post("/v1/auth/authorize", {
-      ...formFields(plain, "/v1/auth/authorize"),
+      ...formPostingTo(plain, "/v1/auth/authorize"),
       action: "login",
       email: "Someone@SUB.corp.example",
       password: "",
@@ -437,7 +387,7 @@ describe("federated sign-in refuses, with a page, and creates nothing", () => {
     expect(res.status, html).toBe(200);
     expect(html).toContain("Enter its password once");
     expect(b.cookies.has("__Host-buildly_session")).toBe(false);
-    const fields = formFields(html, "/v1/auth/federation/link");
+    const fields = formPostingTo(html, "/v1/auth/federation/link");
     // A wrong password: refused, not linked, no session.
     const wrong = await b.post("/v1/auth/federation/link", { ...fields, password: "not the password at all" });
     expect(wrong.status).toBe(400);
@@ -473,7 +423,7 @@ describe("federated sign-in refuses, with a page, and creates nothing", () => {
     const b = new Browser();
     const { params } = await authorizeParams(otherConsoleClientId);
     const html = await (await b.get(`/v1/auth/authorize?${new URLSearchParams(params)}`)).text();
-    const fields = formFields(html, "/v1/auth/authorize");
+    const fields = formPostingTo(html, "/v1/auth/authorize");
     // A hand-made start naming the first organization's provider for the second organization's app.
     const res = await b.post("/v1/auth/federation/start", { ...fields, provider: provider.id });
     expect(res.status).toBe(400);
@@ -541,7 +491,7 @@ describe("require SSO", () => {
     const html = await page.text();
     // Every provider is offered when SSO is required.
     expect(html).toContain("Continue with Corp IdP");
-    const post = await b.post("/v1/auth/authorize", { ...formFields(html, "/v1/auth/authorize"), action: "login", email, password: PASSWORD });
+    const post = await b.post("/v1/auth/authorize", { ...formPostingTo(html, "/v1/auth/authorize"), action: "login", email, password: PASSWORD });
     expect(post.status).toBe(400);
     expect(await post.text()).toContain("identity provider only");
     expect(b.cookies.has("__Host-buildly_session")).toBe(false);

@@ -1,6 +1,4 @@
-import { systemIdentity } from "../upstream/identity-context";
-import { withDeadline } from "../upstream/deadline";
-import { serviceBinding, type ServiceEntry } from "../upstream/registry";
+import type { ServiceEntry } from "../upstream/registry";
 import { describeMeshOnService, type DocumentedModel } from "../mesh";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -99,14 +97,4 @@ export function mergeServiceDoc(target: Doc, entry: ServiceEntry, doc: Doc, mode
     target.paths[entry.prefix + (path === "/" ? "" : path)] = newItem;
   }
   describeMeshOnService(target, entry.name, entry.prefix, models);
-}
-
-export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: string): Promise<Doc> {
-  const stub = serviceBinding(env, entry);
-  if (!stub) throw new Error(`${entry.name} is not bound`);
-  const res = await withDeadline(entry.name, Math.min(entry.timeout_ms, 5000), () =>
-    stub.handle(new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }), systemIdentity(requestId)),
-  );
-  if (!res.ok) throw new Error(`${entry.name} answered ${res.status} for its OpenAPI`);
-  return (await res.json()) as Doc;
 }

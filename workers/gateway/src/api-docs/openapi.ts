@@ -7,7 +7,8 @@ import { issuerOf } from "../identity/config";
 import { SCOPES } from "../identity/scopes";
 import { meshCatalog } from "../mesh";
 import { rateLimitConfig } from "../limits/policies";
-import { fetchServiceDoc, mergeServiceDoc } from "./aggregate";
+import { fetchServiceDoc } from "../upstream/service-doc";
+import { mergeServiceDoc } from "./aggregate";
 import { addGatewayAnswers } from "./gateway-answers";
 
 /** client_credentials has no refresh token and no OpenID identity: read and write only. */

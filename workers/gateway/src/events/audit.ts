@@ -58,42 +58,15 @@ export const REDACTED_DATA = '{"redacted":true}';
 
 type Content = Omit<AuditEntry, "hash" | "recorded_at" | "data_hash" | "redacted_at"> & { data_hash?: string | null };
 
-/** What an entry's hash covers: every column but the payload (its hash stands in), the hash itself, recorded_at and redacted_at (bookkeeping). */
-export function canonicalContent(e: Content): string {
-  if (!e.data_hash) return legacyContent(e);
-  return JSON.stringify([
-    "v2",
-    e.organization_id,
-    e.seq,
-    e.event_id,
-    e.time,
-    e.service,
-    e.type,
-    e.subject,
-    e.actor_type,
-    e.actor_id,
-    e.request_id,
-    e.data_hash,
-    e.prev_hash,
-  ]);
+/** The columns every version of the chain commits to, in order; the payload's place is the caller's. */
+function chained(e: Content, payload: string | null | undefined): unknown[] {
+  return [e.organization_id, e.seq, e.event_id, e.time, e.service, e.type, e.subject, e.actor_type, e.actor_id, e.request_id, payload, e.prev_hash];
 }
 
-/** Before migration 0011 the hash covered the payload itself. */
-function legacyContent(e: Content): string {
-  return JSON.stringify([
-    e.organization_id,
-    e.seq,
-    e.event_id,
-    e.time,
-    e.service,
-    e.type,
-    e.subject,
-    e.actor_type,
-    e.actor_id,
-    e.request_id,
-    e.data,
-    e.prev_hash,
-  ]);
+/** What an entry's hash covers: every column but the payload (its hash stands in), the hash itself, recorded_at and redacted_at (bookkeeping). */
+export function canonicalContent(e: Content): string {
+  // Before migration 0011 the hash covered the payload itself (no "v2" marker, no data_hash).
+  return e.data_hash ? JSON.stringify(["v2", ...chained(e, e.data_hash)]) : JSON.stringify(chained(e, e.data));
 }
 
 export async function sha256Hex(text: string): Promise<string> {

@@ -7,24 +7,11 @@ import { refreshTokens } from "./db/schema";
 import type { AuthConfig, TrustedIssuer } from "./config";
 import { randomToken, sha256Hex } from "./crypto";
 import { SIGNING_ALG, signingKey, verificationKey } from "./keys";
+import type { Principal } from "./principal";
+
+export type { Principal } from "./principal";
 
 export const CLOCK_SKEW_SECONDS = 60;
-
-/** Who a verified token speaks for. */
-export interface Principal {
-  kind: "user" | "client";
-  subject: string;
-  organization_id: string;
-  roles: string[];
-  scope: string;
-  issuer: string;
-  /** The client the token was issued to (RFC 9068 client_id), for our own tokens. */
-  client_id?: string;
-  /** The authorization grant (code) the token descends from: revoked when the code is replayed. */
-  grant?: string;
-  /** An external issuer's token: its verified claims (for the organization's claim-to-role mapping). */
-  claims?: Record<string, unknown>;
-}
 
 export class InvalidTokenError extends Error {}
 

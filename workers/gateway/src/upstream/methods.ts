@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, logError } from "@buildly/shared";
-import { fetchServiceDoc } from "../api-docs/aggregate";
+import { fetchServiceDoc } from "./service-doc";
 import { actionFor } from "../identity/rbac";
 import type { GatewayEnv } from "../types";
 import type { ServiceEntry } from "./registry";

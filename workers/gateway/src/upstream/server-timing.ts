@@ -1,14 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { serviceCall } from "../http/telemetry";
-import type { GatewayEnv } from "../types";
-
-/** One call the gateway made to a logic service while answering a request. */
-export interface ServiceCallTiming {
-  service: string;
-  /** The RPC method: handle, getMany, findBy, search... */
-  method: string;
-  ms: number;
-}
+import type { GatewayEnv, ServiceCallTiming } from "../types";
 
 /**
  * Runs one call to a logic service and records it for the `Server-Timing` header, whether it

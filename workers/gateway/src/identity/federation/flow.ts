@@ -1,20 +1,21 @@
 import type { Context } from "hono";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { ApiError, isUniqueViolation, newId, nowIso, readTextLimited } from "@buildly/shared";
-import { findUserByEmail, normalizeEmail, roleNamesOf } from "../accounts";
+import { findUserByEmail, normalizeEmail } from "../accounts";
 import { authConfig, type AuthConfig } from "../config";
 import { randomToken, sha256Hex, verifyPassword } from "../crypto";
 import { db } from "../db/client";
 import { roles, userRoles, users, type UserRow } from "../db/schema";
 import { reservePasswordAttempt } from "../login-guard";
-import { isAdmin } from "../rbac";
 import { decryptText } from "../sealing";
-import { type AuthorizationRequest, collect, csrfOk, csrfToken, parseAuthorizationRequest, PARAMS, proceed } from "../signin/authorize";
+import { proceed } from "../signin/authorize";
+import { type AuthorizationRequest, collect, csrfOk, csrfToken, parseAuthorizationRequest, PARAMS } from "../signin/request";
+import { CALLBACK_PATH, LINK_PATH, providersOf } from "./options";
 import { errorPage, escapeHtml, hiddenFields, page } from "../signin/pages";
 import { readCookie, setCookie, startSession } from "../signin/sessions";
 import { identityEvent, outboxInsert, relaySoon, systemActor, userActor } from "../../events/emit";
 import type { GatewayEnv } from "../../types";
-import { federatedIdentities, federationStates, identityProviders, organizationSso, type FederationStateRow, type IdentityProviderRow } from "./db";
+import { federatedIdentities, federationStates, identityProviders, type FederationStateRow, type IdentityProviderRow } from "./db";
 import { emailDomain, mappedRoles } from "./claims";
 import { boundedFetch, discover, IdTokenError, UpstreamError, verifyIdToken } from "./upstream";
 
@@ -28,9 +29,6 @@ import { boundedFetch, discover, IdTokenError, UpstreamError, verifyIdToken } fr
  * authorization request. Every refusal is a page, and nothing is written before it is decided.
  */
 
-export const START_PATH = "/v1/auth/federation/start";
-export const CALLBACK_PATH = "/v1/auth/federation/callback";
-export const LINK_PATH = "/v1/auth/federation/link";
 const FED_COOKIE = "buildly_federation";
 const STATE_TTL_SECONDS = 600;
 /** The password hash of an account made by SSO: no password matches it (the scheme is unknown to verifyPassword). */
@@ -39,60 +37,6 @@ export const AMR_FEDERATED = "fed";
 
 export function callbackUrl(issuer: string) {
   return `${issuer}${CALLBACK_PATH}`;
-}
-
-async function providersOf(d1: D1Database, organizationId: string): Promise<IdentityProviderRow[]> {
-  return db(d1).select().from(identityProviders).where(eq(identityProviders.organization_id, organizationId));
-}
-
-export async function requiresSso(d1: D1Database, organizationId: string): Promise<boolean> {
-  const row = await db(d1).select({ r: organizationSso.require_sso }).from(organizationSso).where(eq(organizationSso.id, organizationId)).get();
-  return Boolean(row?.r);
-}
-
-/**
- * Whether `user` may sign in with a password: refused (with the reason) when the organization
- * requires SSO, unless the user is an administrator (break-glass, marked in the login event).
- */
-export async function passwordSignInPolicy(
-  d1: D1Database,
-  user: UserRow,
-): Promise<{ allowed: true; breakGlass: boolean } | { allowed: false; reason: string }> {
-  if (!(await requiresSso(d1, user.organization_id))) return { allowed: true, breakGlass: false };
-  if (isAdmin(await roleNamesOf(d1, user.id))) return { allowed: true, breakGlass: true };
-  return { allowed: false, reason: "Your organization signs in with its identity provider only: use the single sign-on button, not a password." };
-}
-
-/**
- * The login page's single sign-on part: a "Continue with <provider>" form for each provider the
- * email's domain belongs to, or the one `idp_hint` names, or every one when the organization
- * requires SSO; and the origins those forms may redirect to (the page's CSP form-action).
- */
-export async function federationOptions(
-  c: Context<GatewayEnv>,
-  cfg: AuthConfig,
-  req: AuthorizationRequest,
-  email: string,
-  csrf: string = csrfToken(c, cfg),
-): Promise<{ html: string; formTargets: string[]; requireSso: boolean }> {
-  const all = await providersOf(c.env.DB, req.client.organization_id);
-  if (all.length === 0) return { html: "", formTargets: [], requireSso: false };
-  const requireSso = await requiresSso(c.env.DB, req.client.organization_id);
-  const domain = emailDomain(email);
-  const hint = req.raw.idp_hint;
-  const offered = all.filter((p) => requireSso || (domain && p.allowed_domains.includes(domain)) || (hint && (hint === p.id || hint === p.issuer)));
-  const forms: string[] = [];
-  const targets: string[] = [];
-  for (const p of offered) {
-    try {
-      targets.push(new URL((await discover(p.issuer, cfg.issuer)).authorization_endpoint).origin);
-    } catch {
-      continue; // a provider that cannot be reached now is not offered
-    }
-    forms.push(`<form method="post" action="${START_PATH}">
-${hiddenFields({ ...req.raw, csrf, provider: p.id, email })}<button type="submit" class="sso">Continue with ${escapeHtml(p.name)}</button></form>`);
-  }
-  return { html: forms.join("\n"), formTargets: targets, requireSso };
 }
 
 /** The authorization request a federation form or state carries (its OAuth parameters only). */

@@ -1,10 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import type { GatewayEnv } from "../../types";
-import { CALLBACK_PATH, LINK_PATH, START_PATH, federationCallback, federationLink, federationStart } from "./flow";
+import { federationCallback, federationLink, federationStart } from "./flow";
+import { CALLBACK_PATH, LINK_PATH, START_PATH } from "./options";
 import { registerIdentityProviders } from "./routes";
 
-export { passwordSignInPolicy } from "./flow";
+export { passwordSignInPolicy } from "./options";
 
 const html = (description: string) => ({ description, content: { "text/html": { schema: z.string() } } });
 const redirect = (description: string) => ({

@@ -6,7 +6,7 @@ import { db } from "../db/client";
 import { users, type LoginSessionRow, type UserRow } from "../db/schema";
 import { reservePasswordAttempt } from "../login-guard";
 import { emailVerifiedEnough } from "../platform-settings";
-import type { AuthorizationRequest } from "../signin/authorize";
+import type { AuthorizationRequest } from "../signin/request";
 import { escapeHtml, hiddenFields, page } from "../signin/pages";
 import type { GatewayEnv } from "../../types";
 import { recordFactorChange } from "./events";

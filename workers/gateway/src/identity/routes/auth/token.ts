@@ -19,7 +19,7 @@ import { db } from "../../db/client";
 import { clientAssertions, users, type ClientRow } from "../../db/schema";
 import type { GatewayEnv } from "../../../types";
 import type { EventActor } from "@buildly/shared";
-import { passwordSignInPolicy } from "../../federation/flow";
+import { passwordSignInPolicy } from "../../federation/options";
 import { actorOf, identityEvent, outboxInsert, relaySoon, systemActor } from "../../../events/emit";
 
 /** A login attempt on a known account or client: its own event (the attempt is the change), relayed after the answer. */
