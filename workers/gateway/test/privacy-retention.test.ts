@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { buildEvent, newId, type PlatformEvent } from "@buildly/shared";
 import { recordEvents } from "../src/events";
 import worker from "../src/index";
-import { bearer, call, expectProblem, json, registerOrganization, type Account } from "./helpers";
+import { bearer, call, expectProblem, json, registerOrganization, settledOrganization, type Account } from "./helpers";
 import { userWith } from "./mesh-helpers";
 
 const get = async (a: Account | string, path: string) => {
@@ -16,17 +16,6 @@ const get = async (a: Account | string, path: string) => {
 };
 const put = (token: string, body: unknown) => call("/v1/privacy/retention", bearer(token, json("PUT", body)));
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
-
-/** A new organization whose own first events (registration, sign-in) have arrived through the queue. */
-async function registered(name: string): Promise<Account> {
-  const admin = await registerOrganization(name);
-  for (let i = 0; i < 200; i++) {
-    const types = (await get(admin, "/v1/events?limit=100")).data.map((e: PlatformEvent) => e.type);
-    if (types.includes("identity.user.registered") && types.includes("identity.login.succeeded")) return admin;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the registration events never arrived");
-}
 
 function events(org: string, n: number): PlatformEvent[] {
   return Array.from({ length: n }, (_, i) =>
@@ -43,7 +32,7 @@ function events(org: string, n: number): PlatformEvent[] {
   );
 }
 
-/** Ten more events, then recorded_at moved back (recorded_at is bookkeeping: the chain does not cover it): seqs 1-4 120 days, 5-8 60 days. */
+/** Ten more events, then recorded_at moved back (bookkeeping: the chain does not cover it): seqs 1-4 120 days ago, 5-8 60 days ago. */
 async function agedChain(org: string) {
   await recordEvents(env, events(org, 10));
   await env.DB.prepare("UPDATE audit_entries SET recorded_at = ?2 WHERE organization_id = ?1 AND seq <= 4").bind(org, daysAgo(120)).run();
@@ -128,20 +117,25 @@ describe("retention policies", () => {
   });
 
   it("the daily job removes old events, redacts old audit payloads and deletes old finished deliveries, a few rows per run, and the chain verifies", async () => {
-    const admin = await registered("Retention job");
-    const bystander = await registered("Retention bystander");
+    const admin = await settledOrganization("Retention job");
+    const bystander = await settledOrganization("Retention bystander");
     const org = admin.organization_id;
+    // The policy first, and its own event recorded (seq 3), so nothing lands in the chain while the job runs.
+    const res = await put(admin.access_token, { events_days: 90, webhook_deliveries_days: 7, audit_payloads_days: 30 });
+    expect(res.status).toBe(200);
+    for (let i = 0; (await count("SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1", org)) < 3; i++) {
+      if (i > 200) throw new Error("the policy's event never reached the audit trail");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await agedChain(org);
     await agedChain(bystander.organization_id);
     await deliveries(org, 10, ["delivered", "dead_lettered", "cancelled", "retrying"]);
     await deliveries(bystander.organization_id, 10, ["delivered"]);
-    const res = await put(admin.access_token, { events_days: 90, webhook_deliveries_days: 7, audit_payloads_days: 30 });
-    expect(res.status).toBe(200);
 
     // Run 1 (3 rows per kind): seqs 1-3 removed, 4-6 redacted, 3 finished deliveries deleted with their attempts.
     await dailyRun(3);
     let kept = await entries(org);
-    expect(kept.map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(kept.map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(kept.filter((e) => e.redacted_at).map((e) => e.seq)).toEqual([4, 5, 6]);
     expect(await count("SELECT count(*) AS n FROM webhook_deliveries WHERE organization_id = ?1", org)).toBe(1);
     expect(
@@ -153,21 +147,21 @@ describe("retention policies", () => {
     // Run 2 resumes: seq 4 (the last past 90 days) removed, 7-8 redacted; 9-12 are recent.
     await dailyRun(3);
     kept = await entries(org);
-    expect(kept.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(kept.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(kept.filter((e) => e.redacted_at).map((e) => e.seq)).toEqual([5, 6, 7, 8]);
     expect(kept.filter((e) => e.redacted_at).every((e) => e.data === '{"redacted":true}')).toBe(true);
     expect(kept.filter((e) => !e.redacted_at).every((e) => e.data.includes("@example.com"))).toBe(true);
     // The events table holds the same: old events gone, the redacted ones' payloads too.
     const listed = (await get(admin, "/v1/events?limit=100")).data as PlatformEvent[];
-    expect(listed).toHaveLength(8);
-    expect(listed.filter((e) => JSON.stringify(e.data).includes("@example.com"))).toHaveLength(4);
+    expect(listed).toHaveLength(9);
+    expect(listed.filter((e) => JSON.stringify(e.data).includes("@example.com"))).toHaveLength(5);
     // Nothing is left to do; the pending delivery stays (it is still being sent).
     await dailyRun(3);
-    expect((await entries(org)).map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await entries(org)).map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(await count("SELECT count(*) AS n FROM webhook_deliveries WHERE organization_id = ?1 AND status = 'retrying'", org)).toBe(1);
 
     // The chain verifies from its anchor, and still catches a changed payload.
-    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, from_seq: 5, checked: 8, pruned_through_seq: 4 });
+    expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, from_seq: 5, checked: 9, pruned_through_seq: 4 });
     await env.DB.prepare("UPDATE audit_entries SET data = '{\"n\":1}' WHERE organization_id = ?1 AND seq = 10").bind(org).run();
     expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: false, broken: { seq: 10, reason: "data_mismatch" } });
 
