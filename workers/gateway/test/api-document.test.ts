@@ -145,10 +145,10 @@ describe("the API document says what the gateway answers", () => {
       return ref ? (doc.components.parameters[ref.split("/").pop()] as Doc) : undefined;
     };
     const expected: Record<string, string[]> = {
-      "get /v1/crm/contacts": ["appointments", "documents", "company", "deals"],
-      "post /v1/crm/contacts": ["appointments", "documents", "company", "deals"],
-      "get /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals"],
-      "patch /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals"],
+      "get /v1/crm/contacts": ["appointments", "documents", "company", "deals", "consents"],
+      "post /v1/crm/contacts": ["appointments", "documents", "company", "deals", "consents"],
+      "get /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals", "consents"],
+      "patch /v1/crm/contacts/{id}": ["appointments", "documents", "company", "deals", "consents"],
       "get /v1/crm/deals": ["contact"],
       "get /v1/crm/companies/{id}": ["contacts"],
       "get /v1/documents/files": ["contacts"],

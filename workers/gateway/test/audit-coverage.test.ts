@@ -160,6 +160,17 @@ beforeAll(async () => {
   expected["mesh.join.created"] = by(link, join.id);
   expected["mesh.join.deleted"] = by(link, join.id);
 
+  // Privacy: a legal hold placed and released, a consent recorded, the retention policy set.
+  const hold = await api.post("/v1/privacy/holds", { service: "crm", model: "contacts", record_id: contact.id, reason: "Audit" });
+  await api.post(`/v1/privacy/holds/${hold.id}/release`, { reason: "Done" }, 200);
+  const consent = await api.post("/v1/privacy/consents", { contact_id: contact.id, purpose: "newsletter", status: "given", source: "web_form" });
+  const retention = { events_days: 365, webhook_deliveries_days: 14, audit_payloads_days: 90 };
+  await api.put("/v1/privacy/retention", retention);
+  expected["privacy.legal_hold.placed"] = by({ id: hold.id, service: "crm", model: "contacts", record_id: contact.id, reason: "Audit" }, hold.id);
+  expected["privacy.legal_hold.released"] = by({ id: hold.id, release_reason: "Done" }, hold.id);
+  expected["privacy.consent.recorded"] = by({ id: consent.id, contact_id: contact.id, purpose: "newsletter", status: "given", source: "web_form" }, contact.id);
+  expected["privacy.retention_policy.changed"] = by(retention, admin.organization_id);
+
   // Workflows: a template with a second version, one transition, another template deleted.
   const definition = {
     name: "Audit approval",

@@ -33,6 +33,8 @@ describe("GET /v1/mesh/models", () => {
       "appointments.appointments",
       "fixture.things",
       "mirror.gadgets",
+      // The gateway's own model (privacy's consent records, src/mesh/local.ts): described without a call.
+      "privacy.consents",
     ]);
     const appointments = body.data.find((m: any) => m.service === "appointments" && m.name === "appointments");
     expect(appointments).toMatchObject({ path: "/appointments", title: "Appointment", searchable: true });

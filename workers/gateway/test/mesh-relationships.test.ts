@@ -42,9 +42,10 @@ describe("the platform's defaults", () => {
       "contacts.documents <-> files.contacts (join_records)",
       "companies.contacts <-> contacts.company (field)",
       "deals.contact <-> contacts.deals (field)",
+      "contacts.consents <-> consents.contact (field)",
     ]);
     expect(defaults[0]).toMatchObject({ field: "attendees[].contact_id", field_on: "related" });
-    expect(all.slice(0, 4)).toEqual(defaults);
+    expect(all.slice(0, 5)).toEqual(defaults);
     const del = await api.del(`/v1/mesh/relationships/${defaults[0]!.id}`);
     expect(del.status).toBe(409);
     await expectProblem(del);
@@ -64,7 +65,7 @@ describe("an organization's own relationships", () => {
     const rel = await res.json<Row>();
     expect(rel).toMatchObject({ ...companyDocuments, field: null, field_on: null, builtin: false });
     expect(res.headers.get("location")).toBe(`/v1/mesh/relationships/${rel.id}`);
-    expect((await listAll()).map((r) => r.id).slice(4)).toEqual([rel.id]);
+    expect((await listAll()).map((r) => r.id).slice(5)).toEqual([rel.id]);
 
     const [company, file] = await Promise.all([api.company(), api.file()]);
     await api.link(rel.id, company.id, file.id);
@@ -148,6 +149,11 @@ describe("validation against the catalog", () => {
       "the same key twice on a model related to itself",
       { origin: { service: "crm", model: "contacts" }, related: { service: "crm", model: "contacts" }, key: "peers", reverse_key: "peers" },
       { path: "reverse_key", message: /must differ/ },
+    ],
+    [
+      "a model the gateway holds (privacy's consents: their on_delete could not reach them)",
+      { related: { service: "privacy", model: "consents" }, reverse_key: "x_companies" },
+      { path: "related.service", message: /joined through the platform's relationships only/ },
     ],
   ];
   for (const [name, change, error] of cases) {

@@ -1270,6 +1270,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/privacy/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's legal holds, newest first (admins, or a role with the privacy permission) */
+        get: operations["listLegalHolds"];
+        put?: never;
+        /**
+         * Place a legal hold on a record: erasure keeps it and reports it as held (admins, or a role with the privacy permission)
+         * @description The record must exist in your organization (the service is asked through its contract). At most one hold in force per record: a second is 409.
+         */
+        post: operations["createLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One legal hold (admins, or a role with the privacy permission) */
+        get: operations["getLegalHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/holds/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release a legal hold: erasure no longer keeps the record; the hold stays on record, released (admins, or a role with the privacy permission) */
+        post: operations["releaseLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A contact's current consent per purpose (admins, or a role with the privacy permission)
+         * @description Each purpose's latest record (by `at`, then when it was recorded). Also embedded in contacts with `?join=consents`.
+         */
+        get: operations["currentConsents"];
+        put?: never;
+        /**
+         * Record that a contact gave or withdrew consent for a purpose (admins, or a role with the privacy permission)
+         * @description Appends to the contact's consent history (records are never changed or deleted). The contact must exist in your organization (asked of the CRM through its contract). At most 100 purposes per contact.
+         */
+        post: operations["recordConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/consents/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A contact's whole consent history, newest first (admins, or a role with the privacy permission) */
+        get: operations["consentHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's retention policy: how many days events, webhook deliveries and audit payloads are kept (admins, or a role with the privacy permission)
+         * @description An organization that has not set one has the platform's defaults (`default: true`). A daily job enforces it in bounded batches.
+         */
+        get: operations["getRetentionPolicy"];
+        /** Set the organization's retention policy, every field (admins, or a role with the privacy permission) */
+        put: operations["putRetentionPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/privacy/requests": {
         parameters: {
             query?: never;
@@ -3602,6 +3719,158 @@ export interface components {
              */
             next_retry_at: string | null;
         };
+        LegalHold: {
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            id: string;
+            service: string;
+            model: string;
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            record_id: string;
+            reason: string;
+            /** @description Who placed the hold (user or client id). */
+            created_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            created_at: string;
+            released_by: string | null;
+            /**
+             * Format: date-time
+             * @description Null while the hold is in force.
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            released_at: string | null;
+            release_reason: string | null;
+        };
+        LegalHoldCreate: {
+            /**
+             * @description A service of the catalog (GET /v1/mesh/models).
+             * @example crm
+             */
+            service: string;
+            /** @example activities */
+            model: string;
+            /**
+             * Format: uuid
+             * @description The record, which must exist in your organization.
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            record_id: string;
+            /** @example Litigation 2026-114: keep the meeting notes. */
+            reason: string;
+        };
+        LegalHoldList: {
+            data: components["schemas"]["LegalHold"][];
+            next_cursor: string | null;
+        };
+        LegalHoldRelease: {
+            /** @example Case closed. */
+            reason?: string;
+        };
+        Consent: {
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            contact_id: string;
+            purpose: string;
+            /** @enum {string} */
+            status: "given" | "withdrawn";
+            source: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            at: string;
+            /** @description Who recorded it (user or client id); null when erasure recorded a withdrawal. */
+            recorded_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            recorded_at: string;
+        };
+        ConsentCreate: {
+            /**
+             * Format: uuid
+             * @description A CRM contact of your organization.
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            contact_id: string;
+            /**
+             * @description What the consent is for: lower-case letters, digits, _ . : - (at most 64).
+             * @example newsletter
+             */
+            purpose: string;
+            /** @enum {string} */
+            status: "given" | "withdrawn";
+            /**
+             * @description Where it was given or withdrawn, as a token like purpose (never free text).
+             * @example web_form
+             */
+            source: string;
+            /**
+             * Format: date-time
+             * @description When the person gave or withdrew it (default: now; never in the future).
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            at?: string;
+        };
+        ConsentState: {
+            /**
+             * Format: uuid
+             * @example 4b1f2c1e-8e0a-4c5d-9a47-1f3f2b0c9d11
+             */
+            contact_id: string;
+            /** @description The current consent per purpose: each purpose's latest record. */
+            data: components["schemas"]["Consent"][];
+        };
+        ConsentHistory: {
+            data: components["schemas"]["Consent"][];
+            next_cursor: string | null;
+        };
+        RetentionPolicy: {
+            events_days: number;
+            webhook_deliveries_days: number;
+            audit_payloads_days: number;
+            /** @description True: the organization has not set a policy; these are the platform's defaults. */
+            default: boolean;
+            updated_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            updated_at: string | null;
+        };
+        RetentionPolicyInput: {
+            /**
+             * @description Events, with their audit entries, are removed from the start of the chain once older than this (30 to 3650; default 400).
+             * @example 400
+             */
+            events_days: number;
+            /**
+             * @description Finished webhook deliveries (delivered, dead-lettered, cancelled) are deleted once older than this (1 to 365; default 30).
+             * @example 30
+             */
+            webhook_deliveries_days: number;
+            /**
+             * @description Audit entries' payloads (and their events') are redacted once older than this; the chain still verifies (30 to 3650; default 400).
+             * @example 400
+             */
+            audit_payloads_days: number;
+        };
         PrivacyRequest: {
             /**
              * Format: uuid
@@ -3686,7 +3955,7 @@ export interface components {
             /** @description Stored files (R2 objects) deleted. */
             objects_deleted?: number;
             remaining?: boolean;
-            /** @description Join records removed, or audit entries redacted. */
+            /** @description Join records removed, audit entries redacted, or (consents) withdrawals appended for purposes still given. */
             count?: number;
             /**
              * Format: date-time
@@ -5440,8 +5709,8 @@ export interface components {
     };
     parameters: {
         /**
-         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-         * @example appointments,documents,company,deals
+         * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, `consents`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+         * @example appointments,documents,company,deals,consents
          */
         MeshJoin_crm_contacts: string;
         /**
@@ -13657,6 +13926,875 @@ export interface operations {
             503: components["responses"]["GatewayUnavailable"];
         };
     };
+    listLegalHolds: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor. */
+                cursor?: string;
+                /** @description Holds in force (default), released ones, or both. */
+                status?: "active" | "released" | "all";
+                service?: string;
+                model?: string;
+                record_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of holds */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHoldList"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    createLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldCreate"];
+            };
+        };
+        responses: {
+            /** @description The hold, in force */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            /** @description An upstream service failed */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An upstream service did not answer in time */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    releaseLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldRelease"];
+            };
+        };
+        responses: {
+            /** @description The hold, released */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    currentConsents: {
+        parameters: {
+            query: {
+                contact_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current state */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentState"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    recordConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentCreate"];
+            };
+        };
+        responses: {
+            /** @description The consent record */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            /** @description An upstream service failed */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An upstream service did not answer in time */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consentHistory: {
+        parameters: {
+            query: {
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor. */
+                cursor?: string;
+                contact_id: string;
+                purpose?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of consent records */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentHistory"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    getRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy in force */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionPolicy"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    putRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionPolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The policy now in force */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionPolicy"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["GatewayContentTooLarge"];
+            /** @description Unsupported Content-Type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
     createPrivacyRequest: {
         parameters: {
             query?: never;
@@ -13932,8 +15070,8 @@ export interface operations {
                 /** @description Sort by created_at, updated_at, first_name, last_name, email; a leading "-" sorts descending. Default created_at. A cursor continues only the sort it was issued for (422 otherwise). */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "first_name" | "-first_name" | "last_name" | "-last_name" | "email" | "-email";
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents,company,deals
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, `consents`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals,consents
                  */
                 join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
@@ -13985,8 +15123,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents,company,deals
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, `consents`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals,consents
                  */
                 join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
@@ -14098,8 +15236,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents,company,deals
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, `consents`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals,consents
                  */
                 join?: components["parameters"]["MeshJoin_crm_contacts"];
             };
@@ -14235,8 +15373,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
-                 * @example appointments,documents,company,deals
+                 * @description Data mesh: embed related records from other services under `_embedded.<key>` of each record, one key per relationship. Keys of crm contacts: `appointments`, `documents`, `company`, `deals`, `consents`, plus your organization's own relationships of this model (GET /v1/mesh/relationships lists them); an unknown key is 422. At most 5 comma-separated keys (an empty value is 422); at most 20 related records per record and key (`_embedded_more` marks cut lists). On POST and PATCH, the JSON body may carry `_embedded: { "<key>": [ { ...a new record } | { "id": "<existing id>" } ] }` (at most 20 per key): the gateway writes the main record, creates or links the related ones, and undoes everything if a step fails.
+                 * @example appointments,documents,company,deals,consents
                  */
                 join?: components["parameters"]["MeshJoin_crm_contacts"];
             };

@@ -92,9 +92,19 @@ export async function redactPage(d1: D1Database, org: string, scope: RedactScope
     .bind(org, subjects, needles, actors, fromSeq, upto)
     .all<{ seq: number; event_id: string }>();
   const head = await d1.prepare("SELECT max(seq) AS head FROM audit_entries WHERE organization_id = ?1").bind(org).first<{ head: number | null }>();
-  if (results.length) {
-    const seqs = JSON.stringify(results.map((r) => r.seq));
-    const events = JSON.stringify(results.map((r) => r.event_id));
+  await redactEntries(d1, org, results);
+  return { redacted: results.length, next: head?.head != null && upto <= head.head ? upto : null };
+}
+
+/**
+ * Replaces the payloads of these audit entries with REDACTED_DATA (the chain commits to their
+ * hashes, so it still verifies), and the same events' payloads in the events table and webhook
+ * delivery logs. The chain must be in the payload-hash form (sealLegacyChain first).
+ */
+export async function redactEntries(d1: D1Database, org: string, entries: { seq: number; event_id: string }[]): Promise<void> {
+  if (entries.length) {
+    const seqs = JSON.stringify(entries.map((r) => r.seq));
+    const events = JSON.stringify(entries.map((r) => r.event_id));
     const now = nowIso();
     await d1.batch([
       d1
@@ -112,5 +122,4 @@ export async function redactPage(d1: D1Database, org: string, scope: RedactScope
         .bind(org, events, REDACTED_DATA),
     ]);
   }
-  return { redacted: results.length, next: head?.head != null && upto <= head.head ? upto : null };
 }

@@ -41,29 +41,38 @@ export async function pruneEvents(d1: D1Database, keep: number): Promise<PruneRe
   let removed = 0;
   for (const org of results) {
     const target = Math.min(org.head - keep, org.anchored + REMOVED_PER_ORGANIZATION);
-    for (let from = org.anchored; from < target; ) {
-      const upto = Math.min(target, from + CHUNK);
-      const last = await d1
-        .prepare("SELECT hash FROM audit_entries WHERE organization_id = ?1 AND seq = ?2")
-        .bind(org.organization_id, upto)
-        .first<{ hash: string }>();
-      if (!last) break;
-      await d1.batch([
-        d1
-          .prepare(
-            `INSERT INTO audit_anchors (organization_id, seq, hash, pruned_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (organization_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at
-             WHERE excluded.seq > audit_anchors.seq`,
-          )
-          .bind(org.organization_id, upto, last.hash, nowIso()),
-        d1
-          .prepare("DELETE FROM events WHERE id IN (SELECT event_id FROM audit_entries WHERE organization_id = ?1 AND seq <= ?2)")
-          .bind(org.organization_id, upto),
-        d1.prepare("DELETE FROM audit_entries WHERE organization_id = ?1 AND seq <= ?2").bind(org.organization_id, upto),
-      ]);
-      removed += upto - from;
-      from = upto;
-    }
+    removed += await pruneChainThrough(d1, org.organization_id, org.anchored, target);
   }
   return { organizations: results.length, removed };
+}
+
+/**
+ * Removes an organization's audit entries (and their events) from `anchored` + 1 through
+ * `target`, oldest first, moving its anchor chunk by chunk (see pruneEvents). Answers how many
+ * entries went. The caller keeps `target` below the head: the chain goes on from the kept entries.
+ */
+export async function pruneChainThrough(d1: D1Database, organizationId: string, anchored: number, target: number): Promise<number> {
+  let removed = 0;
+  for (let from = anchored; from < target; ) {
+    const upto = Math.min(target, from + CHUNK);
+    const last = await d1
+      .prepare("SELECT hash FROM audit_entries WHERE organization_id = ?1 AND seq = ?2")
+      .bind(organizationId, upto)
+      .first<{ hash: string }>();
+    if (!last) break;
+    await d1.batch([
+      d1
+        .prepare(
+          `INSERT INTO audit_anchors (organization_id, seq, hash, pruned_at) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (organization_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at
+           WHERE excluded.seq > audit_anchors.seq`,
+        )
+        .bind(organizationId, upto, last.hash, nowIso()),
+      d1.prepare("DELETE FROM events WHERE id IN (SELECT event_id FROM audit_entries WHERE organization_id = ?1 AND seq <= ?2)").bind(organizationId, upto),
+      d1.prepare("DELETE FROM audit_entries WHERE organization_id = ?1 AND seq <= ?2").bind(organizationId, upto),
+    ]);
+    removed += upto - from;
+    from = upto;
+  }
+  return removed;
 }

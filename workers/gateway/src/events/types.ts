@@ -52,6 +52,11 @@ export const GATEWAY_EVENT_TYPES = [
   "workflows.template.updated",
   "workflows.template.deleted",
   "workflows.instance.transitioned",
+  // Privacy: legal holds, consent records, retention policies (erasure records its own outcome).
+  "privacy.legal_hold.placed",
+  "privacy.legal_hold.released",
+  "privacy.consent.recorded",
+  "privacy.retention_policy.changed",
 ] as const;
 
 export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];

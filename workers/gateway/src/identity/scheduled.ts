@@ -6,10 +6,11 @@ import { db } from "./db/client";
 import { signingKeys } from "./db/schema";
 import { deliverPending } from "./mail-outbox";
 import { eventsKept, pruneEvents } from "../events/retention";
+import { enforceRetention } from "../privacy/retention";
 import { sweepSigninState } from "./signin/codes";
 import { sweepSpentTokens } from "./mfa";
 
-/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state. */
+/** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state, enforce retention policies. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {
   const e = env;
   const secret = e.SIGNING_KEYS_SECRET;
@@ -34,6 +35,7 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
       pruneEvents(env.DB, eventsKept(env)).catch((err) => logError("scheduled", "gateway", err, { during: "events retention" })),
       sweepSigninState(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "sign-in sweep" })),
       sweepSpentTokens(env.DB).catch((err) => logError("scheduled", "gateway", err, { during: "second-factor sweep" })),
+      enforceRetention(env).catch((err) => logError("scheduled", "gateway", err, { during: "retention policies" })),
     ]),
   );
 };

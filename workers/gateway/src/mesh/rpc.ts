@@ -5,6 +5,7 @@ import { identityFor } from "../upstream/identity-context";
 import { serviceBinding, serviceRegistry, type ServiceEntry } from "../upstream/registry";
 import { timed } from "../upstream/server-timing";
 import type { GatewayEnv } from "../types";
+import { localModels } from "./local";
 import type { ModelRef } from "./relationships/relationship";
 
 export type Row = Record<string, unknown>;
@@ -59,6 +60,8 @@ export async function getMany(c: Context<GatewayEnv>, ref: ModelRef, ids: Iterab
   const unique = [...new Set(ids)];
   if (!unique.length) return [];
   const identity = identityFor(c);
+  const local = localModels(ref.service);
+  if (local) return (await Promise.all(chunks(unique, GET_MANY_MAX_IDS).map((part) => local.getMany(c.env.DB, ref.model, part, identity)))).flat();
   const pages = await Promise.all(
     chunks(unique, GET_MANY_MAX_IDS).map((part) =>
       meshCall(c, ref.service, "getMany", (stub, traceparent) => stub.getMany(ref.model, part, { ...identity, traceparent })),
@@ -72,9 +75,12 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   const unique = [...new Set(values)];
   if (!unique.length) return [];
   const identity = identityFor(c);
+  const local = localModels(ref.service);
   const pages = await Promise.all(
     chunks(unique, FIND_BY_MAX_VALUES).map((part) =>
-      meshCall(c, ref.service, "findBy", (stub, traceparent) => stub.findBy?.(ref.model, field, part, perValue, { ...identity, traceparent })),
+      local
+        ? local.findBy(c.env.DB, ref.model, field, part, perValue, identity)
+        : meshCall(c, ref.service, "findBy", (stub, traceparent) => stub.findBy?.(ref.model, field, part, perValue, { ...identity, traceparent })),
     ),
   );
   // A record matching values in two chunks comes back twice.
@@ -86,7 +92,13 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   });
 }
 
-/** Can the caller read the service's records? */
+/** Can the caller read the service's records? (A gateway-owned model is never readable this way: see mayRead.) */
 export function canRead(c: Context<GatewayEnv>, service: string): boolean {
   return c.get("permissions")?.[service]?.includes("read") ?? false;
+}
+
+/** canRead, and for the gateway's own models (mesh/local.ts) the rule their room sets. */
+export async function mayRead(c: Context<GatewayEnv>, service: string): Promise<boolean> {
+  const local = localModels(service);
+  return local ? local.mayRead(c) : canRead(c, service);
 }

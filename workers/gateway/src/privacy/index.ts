@@ -2,6 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, newId, nowIso } from "@buildly/shared";
 import { currentPrincipal } from "../identity/authenticate";
 import type { GatewayEnv } from "../types";
+import { registerConsents } from "./consents";
+import { registerLegalHolds } from "./holds";
+import { registerRetention } from "./retention";
 import { createPrivacyRequest, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
 import type { RequestRow } from "./runner";
 
@@ -31,6 +34,9 @@ function toBody(row: RequestRow): PrivacyRequestBody {
 }
 
 export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
+  registerLegalHolds(app);
+  registerConsents(app);
+  registerRetention(app);
   return app
     .openapi(createPrivacyRequest, async (c) => {
       const input = c.req.valid("json");

@@ -5,6 +5,7 @@ import { recordEvents } from "../events/store";
 import { meshCatalog } from "../mesh/catalog";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { serviceRegistry } from "../upstream/registry";
+import { CONSENT_LEGAL_BASIS, consentsOnErasure } from "./consents";
 
 /*
  * One subject request, run step by step from its Durable Object's alarm (request-object.ts). The
@@ -126,7 +127,7 @@ function forService(r: Resolved, service: string): PrivacySubject {
 
 async function heldFor(d1: D1Database, org: string, service: string): Promise<Record<string, string[]>> {
   const { results } = await d1
-    .prepare("SELECT model, record_id FROM privacy_legal_holds WHERE organization_id = ?1 AND service = ?2 LIMIT 1000")
+    .prepare("SELECT model, record_id FROM privacy_legal_holds WHERE organization_id = ?1 AND service = ?2 AND released_at IS NULL LIMIT 1000")
     .bind(org, service)
     .all<{ model: string; record_id: string }>();
   const held: Record<string, string[]> = {};
@@ -236,6 +237,19 @@ export async function advance(env: Env, id: string): Promise<boolean> {
           count = Object.values(resolved.linked).flat().length;
         }
         steps.push({ service: "gateway", model: "mesh_joins", action: "delete", count, at: nowIso() });
+        // Consent records are kept as proof of consent; a withdrawal is appended for each purpose still given (consents.ts).
+        const consents = await consentsOnErasure(env.DB, row.organization_id, resolved.contact_ids, dry);
+        steps.push({
+          service: "privacy",
+          model: "consents",
+          action: "keep",
+          ids: [],
+          held: [],
+          kept: consents.kept,
+          legal_basis: CONSENT_LEGAL_BASIS,
+          count: consents.withdrawn,
+          at: nowIso(),
+        });
         await save(env.DB, id, { steps: JSON.stringify(steps), phase: dry ? "done" : "audit:1" });
         continue;
       }

@@ -1,6 +1,7 @@
 import { ApiError, type MeshModel, type Problem, type ServiceCatalog } from "@buildly/shared";
 import { serviceRegistry, type ServiceEntry } from "../../upstream/registry";
 import { meshCall, type MeshCaller } from "../calls";
+import { allLocalModels, localEntry } from "../local";
 import { ServiceCatalogSchema } from "./catalog.schemas";
 
 /*
@@ -72,11 +73,13 @@ export async function meshCatalog(c: MeshCaller, only?: readonly string[]): Prom
   const entries = serviceRegistry(c.env).filter((e) => !only || only.includes(e.name));
   const results = await Promise.all(entries.map((entry) => describeService(c, entry)));
   const out: MeshCatalog = { services: [], models: new Map(), references: [], errors: {} };
-  entries.forEach((entry, i) => {
-    const result = results[i]!;
+  const local = allLocalModels()
+    .filter((m) => !only || only.includes(m.catalog.service))
+    .map((m) => ({ entry: localEntry(m), result: { ok: true as const, data: m.catalog } }));
+  for (const { entry, result } of [...entries.map((entry, i) => ({ entry, result: results[i]! })), ...local]) {
     if (!result.ok) {
       out.errors[entry.name] = result.error;
-      return;
+      continue;
     }
     out.services.push({ entry, catalog: result.data });
     for (const model of result.data.models) {
@@ -86,7 +89,7 @@ export async function meshCatalog(c: MeshCaller, only?: readonly string[]): Prom
         if (field.references) out.references.push({ from: key, field: field.name, to: `${field.references.service}.${field.references.model}` });
       }
     }
-  });
+  }
   return out;
 }
 

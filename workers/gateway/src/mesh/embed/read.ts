@@ -4,7 +4,7 @@ import { identityFor } from "../../upstream/identity-context";
 import type { GatewayEnv } from "../../types";
 import { dropVanishedLinks, linksFrom } from "../joins/store";
 import type { JoinPath } from "../relationships/relationship";
-import { canRead, findBy, getMany, type Row } from "../rpc";
+import { findBy, getMany, mayRead, type Row } from "../rpc";
 import { valuesAt } from "./field-path";
 
 /**
@@ -59,7 +59,7 @@ export async function embedRelated(c: Context<GatewayEnv>, paths: JoinPath[], re
 
 async function outcomesOf(c: Context<GatewayEnv>, path: JoinPath, records: Row[]): Promise<Outcome[]> {
   const requestId = c.get("requestId");
-  if (!canRead(c, path.to.service)) {
+  if (!(await mayRead(c, path.to.service))) {
     const problem = new ApiError(403, `Your roles do not allow read on the ${path.to.service} service, so ${path.key} is left out.`, {
       extensions: { service: path.to.service },
     }).toProblem(requestId);

@@ -18,6 +18,7 @@ import { dispatch, forwardedHeaders } from "../../upstream/proxy";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
 import { assertReferencesExist } from "../integrity";
+import { localModels } from "../local";
 import { catalogView } from "../models";
 import { MESH_QUOTAS, quotaExceeded } from "../quotas";
 import { withoutJoin } from "../join-param";
@@ -191,7 +192,12 @@ class JoinedWrite {
       }
       if (!items.length) continue;
       const field = path.relationship.field;
-      if (path.mode !== "join" && !isPlainField(field!)) {
+      if (localModels(path.to.service)) {
+        errors.push({
+          path: `_embedded.${key}`,
+          message: `${path.to.service} ${path.to.model} records are written through their own routes (/v1/${path.to.service})`,
+        });
+      } else if (path.mode !== "join" && !isPlainField(field!)) {
         errors.push({ path: `_embedded.${key}`, message: `Written through ${field}, which a joined write cannot set; write the related record directly` });
       } else if (path.mode === "holds" && items.length > 1) {
         errors.push({ path: `_embedded.${key}`, message: `${field} holds one id: give one record` });

@@ -61,4 +61,20 @@ export const DEFAULT_RELATIONSHIPS: readonly Relationship[] = [
     builtin: true,
     created_at: DEFINED_AT,
   },
+  {
+    // The privacy room's consent records (a model the gateway holds, mesh/local.ts). A contact
+    // whose consent history is on record is erased through a privacy request, which keeps the
+    // history as proof of consent; a plain delete is refused (docs/privacy.md).
+    id: "0e5e0000-0000-4000-8000-000000000005",
+    key: "consents",
+    reverse_key: "contact",
+    origin: { service: "crm", model: "contacts" },
+    related: { service: "privacy", model: "consents" },
+    kind: "field",
+    field: "contact_id",
+    field_on: "related",
+    on_delete: "restrict",
+    builtin: true,
+    created_at: DEFINED_AT,
+  },
 ];
