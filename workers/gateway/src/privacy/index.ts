@@ -2,7 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, newId, nowIso } from "@buildly/shared";
 import { currentPrincipal } from "../identity/authenticate";
 import type { GatewayEnv } from "../types";
-import { createPrivacyRequest, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
+import { fromBase64Url } from "@buildly/shared/encoding";
+import { type ArchiveSummary, archiveLink, linkValid } from "./archive";
+import { createPrivacyRequest, downloadPrivacyArchive, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
 import type { RequestRow } from "./runner";
 
 export { PrivacyRequest } from "./request-object";
@@ -14,7 +16,18 @@ export { PrivacyRequest } from "./request-object";
  * and redacts what the gateway holds about them (join records, events, audit payloads).
  */
 
-function toBody(row: RequestRow): PrivacyRequestBody {
+async function toBody(env: Env, row: RequestRow): Promise<PrivacyRequestBody> {
+  let archive: PrivacyRequestBody["archive"] = null;
+  if (row.archive) {
+    const a = JSON.parse(row.archive) as ArchiveSummary;
+    archive = {
+      ...(await archiveLink(env.SIGNING_KEYS_SECRET, row.organization_id, row.id)),
+      bytes: a.bytes,
+      sha256: a.sha256,
+      entries: a.entries,
+      created_at: a.created_at,
+    };
+  }
   return {
     id: row.id,
     type: row.type,
@@ -24,6 +37,7 @@ function toBody(row: RequestRow): PrivacyRequestBody {
     subject: JSON.parse(row.subject),
     steps: JSON.parse(row.steps),
     error: row.error ? JSON.parse(row.error) : null,
+    archive,
     created_at: row.created_at,
     updated_at: row.updated_at,
     completed_at: row.completed_at,
@@ -45,13 +59,35 @@ export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
         .bind(id, principal.organization_id, input.type, dry ? 1 : 0, JSON.stringify(input.subject), principal.subject, now)
         .first<RequestRow>();
       await c.env.PRIVACY_REQUESTS.getByName(`${principal.organization_id}:${id}`).start(id);
-      return c.json(toBody(row!), 202);
+      return c.json(await toBody(c.env, row!), 202);
     })
     .openapi(getPrivacyRequest, async (c) => {
       const { id } = c.req.valid("param");
       const org = currentPrincipal(c).organization_id;
       const row = await c.env.DB.prepare("SELECT * FROM privacy_requests WHERE id = ?1 AND organization_id = ?2").bind(id, org).first<RequestRow>();
       if (!row) throw new ApiError(404, "No privacy request has this id.");
-      return c.json(toBody(row), 200);
+      return c.json(await toBody(c.env, row), 200);
+    })
+    .openapi(downloadPrivacyArchive, async (c) => {
+      const { id } = c.req.valid("param");
+      const { expires, signature } = c.req.valid("query");
+      const row = await c.env.DB.prepare("SELECT organization_id, archive FROM privacy_requests WHERE id = ?1")
+        .bind(id)
+        .first<Pick<RequestRow, "organization_id" | "archive">>();
+      // The signature binds the request's organization: a link never opens another tenant's archive.
+      if (!row || !(await linkValid(c.env.SIGNING_KEYS_SECRET, row.organization_id, id, expires, fromBase64Url(signature)))) {
+        throw new ApiError(403, "This archive link is not valid, or has expired: ask GET /v1/privacy/requests/{id} for a new one.");
+      }
+      const archive = row.archive ? (JSON.parse(row.archive) as ArchiveSummary) : null;
+      const object = archive ? await c.env.PRIVACY_ARCHIVES.get(archive.key) : null;
+      if (!archive || !object) throw new ApiError(404, "This request has no archive (not built yet, or erased).");
+      return new Response(object.body, {
+        headers: {
+          "content-type": "application/zip",
+          "content-length": String(object.size),
+          "content-disposition": `attachment; filename="privacy-archive-${id}.zip"`,
+          "cache-control": "no-store",
+        },
+      }) as never;
     });
 }

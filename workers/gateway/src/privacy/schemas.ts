@@ -20,6 +20,20 @@ export const PrivacyRequestCreateSchema = z
   })
   .openapi("PrivacyRequestCreate");
 
+const ArchiveSchema = z
+  .object({
+    url: z.string().openapi({
+      description: "A signed download link (relative to the gateway), valid until expires_at; it needs no token.",
+      example: "/v1/privacy/requests/0f0c.../archive?expires=1796563200&signature=...",
+    }),
+    expires_at: TimestampSchema,
+    bytes: z.number().int(),
+    sha256: z.string().openapi({ description: "SHA-256 of the whole zip, hex." }),
+    entries: z.number().int().openapi({ description: "Entries in the zip, manifest.json included." }),
+    created_at: TimestampSchema,
+  })
+  .openapi("PrivacyArchive");
+
 const StepSchema = z
   .object({
     service: z.string().openapi({ example: "crm" }),
@@ -31,7 +45,12 @@ const StepSchema = z
     legal_basis: z.string().nullable().optional(),
     objects_deleted: z.number().int().optional().openapi({ description: "Stored files (R2 objects) deleted." }),
     remaining: z.boolean().optional(),
-    count: z.number().int().optional().openapi({ description: "Join records removed, or audit entries redacted." }),
+    count: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Erasure: join records removed, identity rows deleted, or audit entries redacted. Access: records in the archive." }),
+    objects: z.number().int().optional().openapi({ description: "Access: stored files (bodies) of the model in the archive." }),
     at: TimestampSchema,
   })
   .openapi("PrivacyStep");
@@ -59,8 +78,23 @@ export const PrivacyRequestSchema = z
       })
       .nullable()
       .openapi({ description: "What remains: each service whose part could not be done (the request is then failed, never a silent partial success)." }),
+    archive: ArchiveSchema.nullable().openapi({
+      description: "Access requests: the stored archive and a fresh download link (null until it is built, and once the person is erased).",
+    }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
     completed_at: TimestampSchema.nullable(),
   })
   .openapi("PrivacyRequest");
+
+export const ArchiveQuerySchema = z.object({
+  expires: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "expires", in: "query" }, example: 1796563200 }),
+  signature: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .openapi({ param: { name: "signature", in: "query" }, description: "The link's HMAC-SHA256, base64url." }),
+});
