@@ -80,7 +80,8 @@ describe("access requests and the user account", () => {
     // The link is the credential: a changed signature, another request's id, an expired time are refused alike.
     const url = new URL(done.archive.url, "https://gateway.example");
     const sig = url.searchParams.get("signature")!;
-    const other = await (await post(admin, { type: "access", subject: { email: "nobody@example.com" } })).json<any>();
+    // The same person named by their user id: found in the services by the account's email.
+    const other = await (await post(admin, { type: "access", subject: { user_id: p.user.id } })).json<any>();
     for (const bad of [
       `${url.pathname}?expires=${url.searchParams.get("expires")}&signature=${sig.slice(0, -1)}${sig.endsWith("A") ? "B" : "A"}`,
       `/v1/privacy/requests/${other.id}/archive${url.search}`,
@@ -90,7 +91,8 @@ describe("access requests and the user account", () => {
       await expectProblem(await call(bad), 403);
     }
     await expectProblem(await call(`${url.pathname}?expires=soon&signature=${sig}`), 422);
-    await untilDone(admin, other.id);
+    const byId = await untilDone(admin, other.id);
+    expect(byId.steps.find((s: any) => s.service === "crm" && s.model === "contacts")).toMatchObject({ count: 1 });
 
     // Erasure: the account and everything hanging off it, in this organization; the archive goes too.
     const preview = await untilDone(admin, (await (await post(admin, { type: "erasure", subject: { email: p.email }, dry_run: true })).json<any>()).id);

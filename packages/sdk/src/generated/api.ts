@@ -3634,7 +3634,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "running" | "completed" | "failed";
             /**
-             * @description Where the run is: resolve, service:<name>, joins, audit:<seq>, done.
+             * @description Where the run is: resolve, service:<name>, identity, joins, audit:<seq>, done (access: resolve, archive, done).
              * @example service:crm
              */
             phase: string;

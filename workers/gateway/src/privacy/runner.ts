@@ -98,6 +98,8 @@ async function resolve(env: Env, row: RequestRow): Promise<Resolved> {
     .bind(row.organization_id, JSON.stringify(emails))
     .all<{ id: string }>();
   for (const u of users.results) userIds.add(u.id);
+  // A user named by id is found in the services by their account's email too (this organization's accounts only).
+  for (const a of await accountsOf(env.DB, row.organization_id, [...userIds])) if (!emails.includes(a.email.toLowerCase())) emails.push(a.email.toLowerCase());
   const entries = serviceRegistry(env);
   const crm = entries.find((e) => e.name === "crm");
   if (crm && emails.length) {
