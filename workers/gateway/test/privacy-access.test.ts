@@ -103,8 +103,8 @@ describe("access requests and the user account", () => {
     const erased = await untilDone(admin, (await (await post(admin, { type: "erasure", subject: { email: p.email } })).json<any>()).id);
     expect(line(erased, "users")).toMatchObject({ ids: [p.user.id], count: 1 });
     expect(line(erased, "login_sessions")?.count ?? line(erased, "refresh_tokens")?.count).toBeGreaterThanOrEqual(1);
-    for (const table of ["users", "user_roles", "refresh_tokens", "login_sessions"]) {
-      const column = table === "users" ? "id" : "user_id";
+    for (const table of ["users", "user_roles", "refresh_tokens", "login_sessions", "outbox"]) {
+      const column = table === "users" ? "id" : table === "outbox" ? "subject" : "user_id";
       expect(await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?1`).bind(p.user.id).first("n"), table).toBe(0);
     }
     await expect(login(p.email)).rejects.toThrow();

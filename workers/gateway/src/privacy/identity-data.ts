@@ -93,6 +93,8 @@ export function identityErasure(d1: D1Database, org: string, accounts: { id: str
     // The organization's invitations to the address, and the mail sent to the account.
     ["invitations", "invitations", `organization_id = ?3 AND lower(email) IN (SELECT value FROM json_each(?2))`],
     ["email_outbox", "email_outbox", `lower(to_email) IN (SELECT value FROM json_each(?2))`],
+    // The gateway's own outbox keeps relayed identity events (their payloads hold the account).
+    ["outbox", "outbox", `organization_id = ?3 AND (subject IN ${IDS} OR EXISTS (SELECT 1 FROM json_each(?2) AS e WHERE instr(lower(data), e.value) > 0))`],
     ["users", "users", `organization_id = ?3 AND id IN ${IDS}`],
   ];
   return tables.map(([name, table, where]) => {

@@ -48,6 +48,8 @@ export const downloadPrivacyArchive = createRoute({
     "needed. The zip holds manifest.json (every entry with its count, size and SHA-256), services/<service>/<model>.json, " +
     "files/<service>/<model>/<id>/<name>, identity/*.json and events/*.json (docs/privacy.md).",
   tags,
+  // The signed link is the credential.
+  security: [],
   request: { params: IdParamSchema, query: ArchiveQuerySchema },
   responses: {
     200: {

@@ -61,12 +61,10 @@ export const PrivacyRequestSchema = z
     type: z.enum(["access", "erasure"]),
     dry_run: z.boolean(),
     status: z.enum(["pending", "running", "completed", "failed"]),
-    phase: z
-      .string()
-      .openapi({
-        description: "Where the run is: resolve, service:<name>, identity, joins, audit:<seq>, done (access: resolve, archive, done).",
-        example: "service:crm",
-      }),
+    phase: z.string().openapi({
+      description: "Where the run is: resolve, service:<name>, identity, joins, audit:<seq>, done (access: resolve, archive, done).",
+      example: "service:crm",
+    }),
     subject: z
       .union([SubjectSchema, z.object({ erased: z.literal(true) })])
       .openapi({ description: "Whom the request is about; `{ erased: true }` once an erasure completed." }),
