@@ -13909,7 +13909,6 @@ export interface operations {
                     "application/zip": string;
                 };
             };
-            401: components["responses"]["GatewayUnauthorized"];
             /** @description Not allowed for this identity */
             403: {
                 headers: {
