@@ -93,6 +93,14 @@ describe("access requests and the user account", () => {
     await expectProblem(await call(`${url.pathname}?expires=soon&signature=${sig}`), 422);
     const byId = await untilDone(admin, other.id);
     expect(byId.steps.find((s: any) => s.service === "crm" && s.model === "contacts")).toMatchObject({ count: 1 });
+    // Deleted once the person has their copy: its link then finds nothing; another organization cannot delete it.
+    const stranger = await registerOrganization("Access stranger");
+    await expectProblem(await call(`/v1/privacy/requests/${other.id}/archive`, bearer(stranger.access_token, { method: "DELETE" })), 404);
+    const byIdLink = byId.archive.url;
+    expect((await call(`/v1/privacy/requests/${other.id}/archive`, bearer(admin.access_token, { method: "DELETE" }))).status).toBe(204);
+    await expectProblem(await call(byIdLink), 404);
+    expect(await env.PRIVACY_ARCHIVES.get(`access/${admin.organization_id}/${other.id}.zip`)).toBeNull();
+    await expectProblem(await call(`/v1/privacy/requests/${other.id}/archive`, bearer(admin.access_token, { method: "DELETE" })), 404);
 
     // Erasure: the account and everything hanging off it, in this organization; the archive goes too.
     const preview = await untilDone(admin, (await (await post(admin, { type: "erasure", subject: { email: p.email }, dry_run: true })).json<any>()).id);

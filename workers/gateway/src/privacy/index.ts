@@ -4,7 +4,7 @@ import { currentPrincipal } from "../identity/authenticate";
 import type { GatewayEnv } from "../types";
 import { fromBase64Url } from "@buildly/shared/encoding";
 import { type ArchiveSummary, archiveLink, linkValid } from "./archive";
-import { createPrivacyRequest, downloadPrivacyArchive, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
+import { createPrivacyRequest, deletePrivacyArchive, downloadPrivacyArchive, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
 import type { RequestRow } from "./runner";
 
 export { PrivacyRequest } from "./request-object";
@@ -67,6 +67,17 @@ export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
       const row = await c.env.DB.prepare("SELECT * FROM privacy_requests WHERE id = ?1 AND organization_id = ?2").bind(id, org).first<RequestRow>();
       if (!row) throw new ApiError(404, "No privacy request has this id.");
       return c.json(await toBody(c.env, row), 200);
+    })
+    .openapi(deletePrivacyArchive, async (c) => {
+      const { id } = c.req.valid("param");
+      const org = currentPrincipal(c).organization_id;
+      const row = await c.env.DB.prepare("SELECT archive FROM privacy_requests WHERE id = ?1 AND organization_id = ?2")
+        .bind(id, org)
+        .first<Pick<RequestRow, "archive">>();
+      if (!row?.archive) throw new ApiError(404, "This request has no stored archive.");
+      await c.env.PRIVACY_ARCHIVES.delete((JSON.parse(row.archive) as ArchiveSummary).key);
+      await c.env.DB.prepare("UPDATE privacy_requests SET archive = NULL WHERE id = ?1 AND organization_id = ?2").bind(id, org).run();
+      return c.body(null, 204);
     })
     .openapi(downloadPrivacyArchive, async (c) => {
       const { id } = c.req.valid("param");

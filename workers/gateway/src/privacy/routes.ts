@@ -60,4 +60,18 @@ export const downloadPrivacyArchive = createRoute({
   },
 });
 
+export const deletePrivacyArchive = createRoute({
+  method: "delete",
+  path: "/v1/privacy/requests/{id}/archive",
+  operationId: "deletePrivacyArchive",
+  summary: "Delete an access request's stored archive, once the person has their copy (admins, or a role with privacy delete)",
+  tags,
+  middleware: [authenticate, requirePrivacy("delete")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    204: { description: "Deleted; its links answer 404 from now on" },
+    ...problemResponses(401, 403, 404, 422),
+  },
+});
+
 export type PrivacyRequestBody = z.infer<typeof PrivacyRequestSchema>;
