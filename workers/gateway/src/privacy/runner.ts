@@ -232,26 +232,30 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
         continue;
       }
       if (row.phase === "identity") {
-        // The user account, when the person is a user of this organization (identity-data.ts).
+        // The user account, when the person is a user of this organization (identity-data.ts). The
+        // rows are counted first; the deletes and the phase's record then commit together in one
+        // batch, so an interrupted run either did all of it, recorded, or none of it.
         const accounts = await accountsOf(env.DB, row.organization_id, resolved.user_ids);
-        if (accounts.length) {
-          const statements = identityErasure(env.DB, row.organization_id, accounts, dry);
-          const results = await env.DB.batch<{ n: number }>(statements.map(([, s]) => s));
-          statements.forEach(([table], i) => {
-            const r = results[i]!;
-            const count = dry ? (r.results[0]?.n ?? 0) : (r.meta.changes ?? 0);
-            if (count > 0)
-              steps.push({
-                service: "gateway",
-                model: table,
-                action: "delete",
-                ...(table === "users" ? { ids: accounts.map((a) => a.id) } : {}),
-                count,
-                at: nowIso(),
-              });
-          });
-        }
-        await save(env.DB, id, { steps: JSON.stringify(steps), phase: "joins" });
+        const counts = accounts.length ? await env.DB.batch<{ n: number }>(identityErasure(env.DB, row.organization_id, accounts, true).map(([, s]) => s)) : [];
+        const tables = accounts.length ? identityErasure(env.DB, row.organization_id, accounts, dry) : [];
+        tables.forEach(([table], i) => {
+          const count = counts[i]?.results[0]?.n ?? 0;
+          if (count > 0)
+            steps.push({
+              service: "gateway",
+              model: table,
+              action: "delete",
+              ...(table === "users" ? { ids: accounts.map((a) => a.id) } : {}),
+              count,
+              at: nowIso(),
+            });
+        });
+        const record = env.DB.prepare("UPDATE privacy_requests SET steps = ?2, phase = 'joins', updated_at = ?3 WHERE id = ?1 AND phase = 'identity'").bind(
+          id,
+          JSON.stringify(steps),
+          nowIso(),
+        );
+        await env.DB.batch([...(dry ? [] : tables.map(([, s]) => s)), record]);
         continue;
       }
       if (row.phase === "joins") {
