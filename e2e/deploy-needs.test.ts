@@ -14,6 +14,7 @@ describe("the deploy dry run's list of what a real deploy still needs", () => {
       expect(lines).toContain(`workers/${w}/wrangler.toml: a database_id for buildly-${w} (wrangler d1 create buildly-${w})`);
     }
     expect(lines).toContain("the R2 bucket buildly-documents of workers/documents (wrangler r2 bucket create buildly-documents, once)");
+    expect(lines).toContain("the R2 bucket buildly-privacy-archives of workers/gateway (wrangler r2 bucket create buildly-privacy-archives, once)");
     expect(lines).toContain("the secret SIGNING_KEYS_SECRET of workers/gateway (cd workers/gateway && wrangler secret put SIGNING_KEYS_SECRET)");
     expect(lines).toContain("workers/gateway/wrangler.toml: ISSUER, the gateway's public origin (empty now)");
     expect(lines.at(-1)).toMatch(/^a Cloudflare login/);

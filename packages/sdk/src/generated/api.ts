@@ -1424,6 +1424,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/privacy/requests/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an access request's archive (a zip) through the signed, short-lived link its request answers
+         * @description The link comes from GET /v1/privacy/requests/{id} (`archive.url`) and lasts 15 minutes; it is the credential, so no token is needed. The zip holds manifest.json (every entry with its count, size and SHA-256), services/<service>/<model>.json, files/<service>/<model>/<id>/<name>, identity/*.json and events/*.json (docs/privacy.md).
+         */
+        get: operations["downloadPrivacyArchive"];
+        put?: never;
+        post?: never;
+        /** Delete an access request's stored archive, once the person has their copy (admins, or a role with privacy delete) */
+        delete: operations["deletePrivacyArchive"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/appointments/feeds/{token}.ics": {
         parameters: {
             query?: never;
@@ -3883,7 +3904,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "running" | "completed" | "failed";
             /**
-             * @description Where the run is: resolve, service:<name>, joins, audit:<seq>, done.
+             * @description Where the run is: resolve, service:<name>, identity, joins, audit:<seq>, done (access: resolve, archive, done).
              * @example service:crm
              */
             phase: string;
@@ -3905,6 +3926,7 @@ export interface components {
                     };
                 }[];
             } | null;
+            archive: components["schemas"]["PrivacyArchive"];
             /**
              * Format: date-time
              * @example 2026-11-25T12:00:00.000Z
@@ -3955,14 +3977,39 @@ export interface components {
             /** @description Stored files (R2 objects) deleted. */
             objects_deleted?: number;
             remaining?: boolean;
-            /** @description Join records removed, audit entries redacted, or (consents) withdrawals appended for purposes still given. */
+            /** @description Erasure: join records removed, identity rows deleted, audit entries redacted, or (consents) withdrawals appended for purposes still given. Access: records in the archive. */
             count?: number;
+            /** @description Access: stored files (bodies) of the model in the archive. */
+            objects?: number;
             /**
              * Format: date-time
              * @example 2026-11-25T12:00:00.000Z
              */
             at: string;
         };
+        /** @description Access requests: the stored archive and a fresh download link (null until it is built, and once the person is erased). */
+        PrivacyArchive: {
+            /**
+             * @description A signed download link (relative to the gateway), valid until expires_at; it needs no token.
+             * @example /v1/privacy/requests/0f0c.../archive?expires=1796563200&signature=...
+             */
+            url: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            expires_at: string;
+            bytes: number;
+            /** @description SHA-256 of the whole zip, hex. */
+            sha256: string;
+            /** @description Entries in the zip, manifest.json included. */
+            entries: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-25T12:00:00.000Z
+             */
+            created_at: string;
+        } | null;
         PrivacyRequestCreate: {
             /**
              * @description access (GDPR art. 15, 20) or erasure (art. 17).
@@ -14915,6 +14962,156 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["PrivacyRequest"];
                 };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    downloadPrivacyArchive: {
+        parameters: {
+            query: {
+                expires: number;
+                /** @description The link's HMAC-SHA256, base64url. */
+                signature: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archive */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Not allowed for this identity */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not visible to this organization) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["GatewayRateLimited"];
+            503: components["responses"]["GatewayUnavailable"];
+        };
+    };
+    deletePrivacyArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; its links answer 404 from now on */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Missing or invalid credentials */
             401: {

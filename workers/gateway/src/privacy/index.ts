@@ -5,7 +5,9 @@ import type { GatewayEnv } from "../types";
 import { registerConsents } from "./consents";
 import { registerLegalHolds } from "./holds";
 import { registerRetention } from "./retention";
-import { createPrivacyRequest, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
+import { fromBase64Url } from "@buildly/shared/encoding";
+import { type ArchiveSummary, archiveLink, linkValid } from "./archive";
+import { createPrivacyRequest, deletePrivacyArchive, downloadPrivacyArchive, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
 import type { RequestRow } from "./runner";
 
 export { PrivacyRequest } from "./request-object";
@@ -17,7 +19,18 @@ export { PrivacyRequest } from "./request-object";
  * and redacts what the gateway holds about them (join records, events, audit payloads).
  */
 
-function toBody(row: RequestRow): PrivacyRequestBody {
+async function toBody(env: Env, row: RequestRow): Promise<PrivacyRequestBody> {
+  let archive: PrivacyRequestBody["archive"] = null;
+  if (row.archive) {
+    const a = JSON.parse(row.archive) as ArchiveSummary;
+    archive = {
+      ...(await archiveLink(env.SIGNING_KEYS_SECRET, row.organization_id, row.id)),
+      bytes: a.bytes,
+      sha256: a.sha256,
+      entries: a.entries,
+      created_at: a.created_at,
+    };
+  }
   return {
     id: row.id,
     type: row.type,
@@ -27,6 +40,7 @@ function toBody(row: RequestRow): PrivacyRequestBody {
     subject: JSON.parse(row.subject),
     steps: JSON.parse(row.steps),
     error: row.error ? JSON.parse(row.error) : null,
+    archive,
     created_at: row.created_at,
     updated_at: row.updated_at,
     completed_at: row.completed_at,
@@ -51,13 +65,46 @@ export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
         .bind(id, principal.organization_id, input.type, dry ? 1 : 0, JSON.stringify(input.subject), principal.subject, now)
         .first<RequestRow>();
       await c.env.PRIVACY_REQUESTS.getByName(`${principal.organization_id}:${id}`).start(id);
-      return c.json(toBody(row!), 202);
+      return c.json(await toBody(c.env, row!), 202);
     })
     .openapi(getPrivacyRequest, async (c) => {
       const { id } = c.req.valid("param");
       const org = currentPrincipal(c).organization_id;
       const row = await c.env.DB.prepare("SELECT * FROM privacy_requests WHERE id = ?1 AND organization_id = ?2").bind(id, org).first<RequestRow>();
       if (!row) throw new ApiError(404, "No privacy request has this id.");
-      return c.json(toBody(row), 200);
+      return c.json(await toBody(c.env, row), 200);
+    })
+    .openapi(deletePrivacyArchive, async (c) => {
+      const { id } = c.req.valid("param");
+      const org = currentPrincipal(c).organization_id;
+      const row = await c.env.DB.prepare("SELECT archive FROM privacy_requests WHERE id = ?1 AND organization_id = ?2")
+        .bind(id, org)
+        .first<Pick<RequestRow, "archive">>();
+      if (!row?.archive) throw new ApiError(404, "This request has no stored archive.");
+      await c.env.PRIVACY_ARCHIVES.delete((JSON.parse(row.archive) as ArchiveSummary).key);
+      await c.env.DB.prepare("UPDATE privacy_requests SET archive = NULL WHERE id = ?1 AND organization_id = ?2").bind(id, org).run();
+      return c.body(null, 204);
+    })
+    .openapi(downloadPrivacyArchive, async (c) => {
+      const { id } = c.req.valid("param");
+      const { expires, signature } = c.req.valid("query");
+      const row = await c.env.DB.prepare("SELECT organization_id, archive FROM privacy_requests WHERE id = ?1")
+        .bind(id)
+        .first<Pick<RequestRow, "organization_id" | "archive">>();
+      // The signature binds the request's organization: a link never opens another tenant's archive.
+      if (!row || !(await linkValid(c.env.SIGNING_KEYS_SECRET, row.organization_id, id, expires, fromBase64Url(signature)))) {
+        throw new ApiError(403, "This archive link is not valid, or has expired: ask GET /v1/privacy/requests/{id} for a new one.");
+      }
+      const archive = row.archive ? (JSON.parse(row.archive) as ArchiveSummary) : null;
+      const object = archive ? await c.env.PRIVACY_ARCHIVES.get(archive.key) : null;
+      if (!archive || !object) throw new ApiError(404, "This request has no archive (not built yet, or erased).");
+      return new Response(object.body, {
+        headers: {
+          "content-type": "application/zip",
+          "content-length": String(object.size),
+          "content-disposition": `attachment; filename="privacy-archive-${id}.zip"`,
+          "cache-control": "no-store",
+        },
+      }) as never;
     });
 }

@@ -5,6 +5,8 @@ import { recordEvents } from "../events/store";
 import { meshCatalog } from "../mesh/catalog";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { serviceRegistry } from "../upstream/registry";
+import { buildArchive } from "./archive";
+import { accountsOf, identityErasure } from "./identity-data";
 import { CONSENT_LEGAL_BASIS, consentsOnErasure } from "./consents";
 
 /*
@@ -13,12 +15,16 @@ import { CONSENT_LEGAL_BASIS, consentsOnErasure } from "./consents";
  * restart, a failing service) resumes where it stopped. Erasure phases:
  *   resolve  -> the person's contact ids (CRM, by email), user ids (by email), linked records (mesh joins)
  *   service:<name> -> eraseBySubject on each service until none remain (per-step records)
- *   joins    -> the mesh's join records naming the person's records
+ *   identity -> the person's user account in this organization, with its memberships, sessions, second factors
+ *   joins    -> the mesh's join records naming the person's records; the access archives about them
  *   audit:<seq> -> audit entries, events and webhook deliveries about the person, page by page
  *   done     -> one audit entry recording the erasure (counts, no personal data); the subject is dropped from the row
+ * Access phases: resolve -> archive (the zip, archive.ts, built whole: a rerun replaces it) -> done.
  */
 
 export interface RequestRow {
+  /** JSON ArchiveSummary once an access request's archive is stored. */
+  archive: string | null;
   id: string;
   organization_id: string;
   type: "access" | "erasure";
@@ -44,10 +50,15 @@ export interface Subject {
 export interface StepRecord extends Partial<ErasureStep> {
   service: string;
   model?: string;
-  /** joins, audit: how many rows were changed. */
+  /** joins, audit, identity: how many rows were changed; access: how many records the archive holds. */
   count?: number;
+  /** access: how many stored files (bodies) the archive holds for the model. */
+  objects?: number;
   at: string;
 }
+
+/** Phases one run (one alarm) goes through at most; the next alarm goes on from the phase saved. */
+const PHASES_PER_RUN = 20;
 
 /** How many calls to one service one erasure makes at most (each bounded): a service that always has "more" fails the request. */
 const MAX_CALLS_PER_SERVICE = 50;
@@ -88,6 +99,8 @@ async function resolve(env: Env, row: RequestRow): Promise<Resolved> {
     .bind(row.organization_id, JSON.stringify(emails))
     .all<{ id: string }>();
   for (const u of users.results) userIds.add(u.id);
+  // A user named by id is found in the services by their account's email too (this organization's accounts only).
+  for (const a of await accountsOf(env.DB, row.organization_id, [...userIds])) if (!emails.includes(a.email.toLowerCase())) emails.push(a.email.toLowerCase());
   const entries = serviceRegistry(env);
   const crm = entries.find((e) => e.name === "crm");
   if (crm && emails.length) {
@@ -159,20 +172,16 @@ function merge(steps: StepRecord[], service: string, more: ErasureStep[]): StepR
  * before the next begins, so calling it again after an interruption resumes (a service's erasure
  * is idempotent: what was erased is not found again). Answers whether the request is finished.
  */
-export async function advance(env: Env, id: string): Promise<boolean> {
+export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN): Promise<boolean> {
   let row = await load(env.DB, id);
   if (!row || row.status === "completed" || row.status === "failed") return true;
-  if (row.type !== "erasure") {
-    const remaining: Failure[] = [
-      { service: "gateway", phase: "resolve", problem: { status: 501, title: "Not Implemented", detail: "Access archives are not built yet." } },
-    ];
-    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
-    return true;
-  }
+  if (row.type === "access") return advanceAccess(env, row, maxPhases);
   const dry = row.dry_run === 1;
   if (row.status === "pending") await save(env.DB, id, { status: "running" });
   try {
-    for (;;) {
+    for (let phases = 0; ; phases++) {
+      // Bounded work per run: the caller (the Durable Object's alarm) runs the rest next time.
+      if (phases >= maxPhases) return false;
       row = (await load(env.DB, id))!;
       const steps = JSON.parse(row.steps) as StepRecord[];
       const failures = row.error ? (JSON.parse(row.error) as { remaining: Failure[] }).remaining : [];
@@ -180,7 +189,7 @@ export async function advance(env: Env, id: string): Promise<boolean> {
       if (row.phase === "resolve" || !resolved) {
         const r = await resolve(env, row);
         const first = r.services[0];
-        await save(env.DB, id, { resolved: JSON.stringify(r), phase: first ? `service:${first}` : "joins" });
+        await save(env.DB, id, { resolved: JSON.stringify(r), phase: first ? `service:${first}` : "identity" });
         continue;
       }
       if (row.phase.startsWith("service:")) {
@@ -220,7 +229,34 @@ export async function advance(env: Env, id: string): Promise<boolean> {
             }
           }
         }
-        await save(env.DB, id, { phase: next ? `service:${next}` : "joins" });
+        await save(env.DB, id, { phase: next ? `service:${next}` : "identity" });
+        continue;
+      }
+      if (row.phase === "identity") {
+        // The user account, when the person is a user of this organization (identity-data.ts). The
+        // rows are counted first; the deletes and the phase's record then commit together in one
+        // batch, so an interrupted run either did all of it, recorded, or none of it.
+        const accounts = await accountsOf(env.DB, row.organization_id, resolved.user_ids);
+        const counts = accounts.length ? await env.DB.batch<{ n: number }>(identityErasure(env.DB, row.organization_id, accounts, true).map(([, s]) => s)) : [];
+        const tables = accounts.length ? identityErasure(env.DB, row.organization_id, accounts, dry) : [];
+        tables.forEach(([table], i) => {
+          const count = counts[i]?.results[0]?.n ?? 0;
+          if (count > 0)
+            steps.push({
+              service: "gateway",
+              model: table,
+              action: "delete",
+              ...(table === "users" ? { ids: accounts.map((a) => a.id) } : {}),
+              count,
+              at: nowIso(),
+            });
+        });
+        const record = env.DB.prepare("UPDATE privacy_requests SET steps = ?2, phase = 'joins', updated_at = ?3 WHERE id = ?1 AND phase = 'identity'").bind(
+          id,
+          JSON.stringify(steps),
+          nowIso(),
+        );
+        await env.DB.batch([...(dry ? [] : tables.map(([, s]) => s)), record]);
         continue;
       }
       if (row.phase === "joins") {
@@ -233,6 +269,7 @@ export async function advance(env: Env, id: string): Promise<boolean> {
             .bind(row.organization_id, JSON.stringify(ids))
             .run();
           count = res.meta.changes ?? 0;
+          await dropArchives(env, row.organization_id, id, resolved);
         } else {
           count = Object.values(resolved.linked).flat().length;
         }
@@ -293,19 +330,115 @@ export async function advance(env: Env, id: string): Promise<boolean> {
       const failed = failures.length > 0;
       const done = dry || failed ? {} : { subject: JSON.stringify({ erased: true }), resolved: null };
       await save(env.DB, id, { ...done, status: failed ? "failed" : "completed", completed_at: nowIso() });
-      if (!dry && !failed && resolved.emails.length) {
+      if (!dry && !failed) {
         // Earlier requests about the person (a preview) named them too.
         await env.DB.prepare(
-          `UPDATE privacy_requests SET subject = '{"erased":true}', resolved = NULL WHERE organization_id = ?1 AND status IN ('completed', 'failed')
+          `UPDATE privacy_requests SET subject = '{"erased":true}', resolved = NULL, archive = NULL WHERE organization_id = ?1 AND status IN ('completed', 'failed')
              AND EXISTS (SELECT 1 FROM json_each(?2) AS e WHERE instr(lower(subject), e.value) > 0 OR instr(lower(coalesce(resolved, '')), e.value) > 0)`,
         )
-          .bind(row.organization_id, JSON.stringify(resolved.emails))
+          .bind(row.organization_id, JSON.stringify(needlesOf(resolved)))
           .run();
       }
       return true;
     }
   } catch (err) {
     // Only the person's resolution fails the request at once (nothing can be erased without it).
+    const e = err as { problem?: Problem; service?: string };
+    if (!e.service) throw err;
+    const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);
+    const remaining: Failure[] = [
+      { service: e.service, phase: "resolve", problem: { status: problem.status, title: problem.title, detail: problem.detail ?? null } },
+    ];
+    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
+    return true;
+  }
+}
+
+/** What identifies the person in a request's subject or resolution: emails, contact and user ids. */
+function needlesOf(r: Resolved): string[] {
+  return [...r.emails, ...r.contact_ids, ...r.user_ids].map((n) => n.toLowerCase()).filter((n) => n.length >= 3);
+}
+
+/** Deletes the stored access archives of this organization's requests about the person (not the running request's own row). */
+async function dropArchives(env: Env, org: string, self: string, r: Resolved): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, archive FROM privacy_requests WHERE organization_id = ?1 AND id != ?3 AND archive IS NOT NULL
+       AND EXISTS (SELECT 1 FROM json_each(?2) AS e WHERE instr(lower(subject), e.value) > 0 OR instr(lower(coalesce(resolved, '')), e.value) > 0)
+     LIMIT 1000`,
+  )
+    .bind(org, JSON.stringify(needlesOf(r)), self)
+    .all<{ id: string; archive: string }>();
+  if (!results.length) return;
+  await env.PRIVACY_ARCHIVES.delete(results.map((a) => (JSON.parse(a.archive) as { key: string }).key));
+  await env.DB.prepare("UPDATE privacy_requests SET archive = NULL WHERE organization_id = ?1 AND id IN (SELECT value FROM json_each(?2))")
+    .bind(org, JSON.stringify(results.map((a) => a.id)))
+    .run();
+}
+
+/**
+ * An access request (GDPR articles 15 and 20): resolve the person, build the archive in R2
+ * (archive.ts), record one audit entry with the counts. A service that cannot be read leaves the
+ * request failed, with the archive of everything else (its manifest says what is missing).
+ */
+async function advanceAccess(env: Env, first: RequestRow, maxPhases: number): Promise<boolean> {
+  const id = first.id;
+  if (first.status === "pending") await save(env.DB, id, { status: "running" });
+  try {
+    for (let phases = 0; ; phases++) {
+      if (phases >= maxPhases) return false;
+      const row = (await load(env.DB, id))!;
+      const resolved = row.resolved ? (JSON.parse(row.resolved) as Resolved) : null;
+      if (row.phase === "resolve" || !resolved) {
+        await save(env.DB, id, { resolved: JSON.stringify(await resolve(env, row)), phase: "archive" });
+        continue;
+      }
+      if (row.phase === "archive") {
+        const { summary, failures, manifest } = await buildArchive(env, {
+          requestId: id,
+          org: row.organization_id,
+          subject: JSON.parse(row.subject),
+          services: resolved.services,
+          emails: resolved.emails,
+          contactIds: resolved.contact_ids,
+          userIds: resolved.user_ids,
+          linked: resolved.linked,
+        });
+        // One line per service and model (a model's file bodies counted on its line as objects).
+        const steps: StepRecord[] = [];
+        for (const e of manifest) {
+          const service = e.service ?? "gateway";
+          const model = e.model ?? e.path;
+          let line = steps.find((x) => x.service === service && x.model === model);
+          if (!line) steps.push((line = { service, model, count: 0, at: summary.created_at }));
+          if (e.kind === "file") line.objects = (line.objects ?? 0) + 1;
+          else line.count = e.count ?? 0;
+        }
+        const remaining: Failure[] = failures.map((f) => ({ service: f.service, phase: "archive", problem: f.problem }));
+        await save(env.DB, id, {
+          archive: JSON.stringify(summary),
+          steps: JSON.stringify(steps),
+          error: remaining.length ? JSON.stringify({ remaining }) : null,
+          phase: "done",
+        });
+        continue;
+      }
+      const steps = JSON.parse(row.steps) as StepRecord[];
+      const failed = row.error !== null;
+      await recordEvents(env, [
+        buildEvent(
+          { source: GATEWAY_SOURCE, actortype: "system", actorid: null, requestid: `privacy-${row.id}` },
+          {
+            type: failed ? "privacy.access.failed" : "privacy.access.completed",
+            subject: row.id,
+            organizationid: row.organization_id,
+            data: { request_id: row.id, entries: steps.length, records: steps.reduce((n, s) => n + (s.count ?? 0), 0) },
+          },
+        ),
+      ]);
+      await save(env.DB, id, { status: failed ? "failed" : "completed", resolved: null, completed_at: nowIso() });
+      return true;
+    }
+  } catch (err) {
     const e = err as { problem?: Problem; service?: string };
     if (!e.service) throw err;
     const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);

@@ -20,6 +20,20 @@ export const PrivacyRequestCreateSchema = z
   })
   .openapi("PrivacyRequestCreate");
 
+const ArchiveSchema = z
+  .object({
+    url: z.string().openapi({
+      description: "A signed download link (relative to the gateway), valid until expires_at; it needs no token.",
+      example: "/v1/privacy/requests/0f0c.../archive?expires=1796563200&signature=...",
+    }),
+    expires_at: TimestampSchema,
+    bytes: z.number().int(),
+    sha256: z.string().openapi({ description: "SHA-256 of the whole zip, hex." }),
+    entries: z.number().int().openapi({ description: "Entries in the zip, manifest.json included." }),
+    created_at: TimestampSchema,
+  })
+  .openapi("PrivacyArchive");
+
 const StepSchema = z
   .object({
     service: z.string().openapi({ example: "crm" }),
@@ -31,11 +45,11 @@ const StepSchema = z
     legal_basis: z.string().nullable().optional(),
     objects_deleted: z.number().int().optional().openapi({ description: "Stored files (R2 objects) deleted." }),
     remaining: z.boolean().optional(),
-    count: z
-      .number()
-      .int()
-      .optional()
-      .openapi({ description: "Join records removed, audit entries redacted, or (consents) withdrawals appended for purposes still given." }),
+    count: z.number().int().optional().openapi({
+      description:
+        "Erasure: join records removed, identity rows deleted, audit entries redacted, or (consents) withdrawals appended for purposes still given. Access: records in the archive.",
+    }),
+    objects: z.number().int().optional().openapi({ description: "Access: stored files (bodies) of the model in the archive." }),
     at: TimestampSchema,
   })
   .openapi("PrivacyStep");
@@ -46,7 +60,10 @@ export const PrivacyRequestSchema = z
     type: z.enum(["access", "erasure"]),
     dry_run: z.boolean(),
     status: z.enum(["pending", "running", "completed", "failed"]),
-    phase: z.string().openapi({ description: "Where the run is: resolve, service:<name>, joins, audit:<seq>, done.", example: "service:crm" }),
+    phase: z.string().openapi({
+      description: "Where the run is: resolve, service:<name>, identity, joins, audit:<seq>, done (access: resolve, archive, done).",
+      example: "service:crm",
+    }),
     subject: z
       .union([SubjectSchema, z.object({ erased: z.literal(true) })])
       .openapi({ description: "Whom the request is about; `{ erased: true }` once an erasure completed." }),
@@ -63,6 +80,9 @@ export const PrivacyRequestSchema = z
       })
       .nullable()
       .openapi({ description: "What remains: each service whose part could not be done (the request is then failed, never a silent partial success)." }),
+    archive: ArchiveSchema.nullable().openapi({
+      description: "Access requests: the stored archive and a fresh download link (null until it is built, and once the person is erased).",
+    }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
     completed_at: TimestampSchema.nullable(),
@@ -199,3 +219,15 @@ export const RetentionPolicySchema = z
     updated_at: TimestampSchema.nullable(),
   })
   .openapi("RetentionPolicy");
+
+export const ArchiveQuerySchema = z.object({
+  expires: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "expires", in: "query" }, example: 1796563200 }),
+  signature: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .openapi({ param: { name: "signature", in: "query" }, description: "The link's HMAC-SHA256, base64url." }),
+});
