@@ -39,6 +39,22 @@ describe("access requests and the user account", () => {
     // Over one multipart part (8 MiB), so the archive is uploaded in two parts of R2's rules.
     const bytes = `notes of ${crypto.randomUUID()}\n`.repeat(200_000);
     const p = await userAndContact(admin, bytes);
+    const consent = await created(admin.access_token, "/v1/privacy/consents", {
+      contact_id: p.contact.id,
+      purpose: "newsletter",
+      status: "given",
+      source: "web_form",
+      at: "2026-01-02T10:00:00Z",
+    });
+    // The contact's and the consent's events reach the audit trail through the queue: the archive is asked once they are there.
+    for (let i = 0; ; i++) {
+      const n = await env.DB.prepare("SELECT count(*) AS n FROM audit_entries WHERE organization_id = ?1 AND subject = ?2")
+        .bind(admin.organization_id, p.contact.id)
+        .first<number>("n");
+      if (n! >= 2) break;
+      if (i === 200) throw new Error("the contact's events never reached the audit trail");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const access = await (await post(admin, { type: "access", subject: { email: p.email } })).json<any>();
     expect(access).toMatchObject({ type: "access", status: "pending", archive: null });
     const done = await untilDone(admin, access.id);
@@ -68,6 +84,7 @@ describe("access requests and the user account", () => {
     }
     expect(read("services/crm/contacts.json").records.map((r: any) => r.id)).toEqual([p.contact.id]);
     expect(read("services/crm/deals.json").records.map((r: any) => r.id)).toEqual([p.deal.id]);
+    expect(read("services/privacy/consents.json").records).toMatchObject([{ id: consent.id, purpose: "newsletter", status: "given" }]);
     const body = files[`files/documents/files/${p.file.id}/notes.txt`]!;
     expect(hex(await crypto.subtle.digest("SHA-256", body))).toBe(hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(bytes))));
     expect(read("identity/account.json")).toMatchObject([{ id: p.user.id, email: p.email, name: "Ada Lovelace" }]);

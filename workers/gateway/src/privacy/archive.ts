@@ -247,6 +247,24 @@ export async function buildArchive(env: Env, input: ArchiveInput): Promise<{ sum
       await addJson(`identity/${section}.json`, rows, { kind: "identity", service: "gateway", model: section, count: rows.length });
     }
 
+    // Their consent records (the gateway's own privacy.consents model): the whole history, oldest first.
+    const consents = await env.DB.prepare(
+      `SELECT id, contact_id, purpose, status, source, at, recorded_by, recorded_at FROM privacy_consents
+         WHERE organization_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2)) ORDER BY at, recorded_at, id LIMIT ?3`,
+    )
+      .bind(input.org, JSON.stringify(input.contactIds.slice(0, 100)), ARCHIVE_MAX_AUDIT_ENTRIES)
+      .all();
+    await addJson(
+      "services/privacy/consents.json",
+      { service: "privacy", model: "consents", records: consents.results },
+      {
+        kind: "records",
+        service: "privacy",
+        model: "consents",
+        count: consents.results.length,
+      },
+    );
+
     // The audit entries and events about the person (their records, their email, their actions).
     const subjects = JSON.stringify([...new Set([...input.contactIds, ...recordIds, ...input.userIds])].slice(0, 2000));
     const needles = JSON.stringify(input.emails.filter((e) => e.length >= 3));
