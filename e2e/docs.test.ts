@@ -121,9 +121,22 @@ describe("GET /docs (swagger-ui from our own assets)", () => {
         for (const tag of drawn.tags) drawnTags.add(tag);
         const last = Math.max(-1, ...drawn.indices);
         if (!windowed || last >= lastIndex) break;
-        // The window draws a contiguous run of items; half a window down, the run reaches past the last one seen.
-        await page.evaluate("scrollBy(0, innerHeight / 2)");
-        await page.locator(`.operations-virtual__item[data-index="${last + 1}"]`).waitFor({ state: "attached", timeout: 15_000 });
+        // The window draws a contiguous run of items: scroll half a window down, again while nothing
+        // new is drawn (an open operation can be taller than that), until the run reaches past the
+        // last item seen.
+        await expect
+          .poll(
+            async () => {
+              await page.evaluate("scrollBy(0, innerHeight / 2)");
+              return page
+                .locator("#swagger-ui")
+                .evaluate((root) =>
+                  Math.max(-1, ...Array.from(root.querySelectorAll(".operations-virtual__item"), (el: PageElement) => Number(el.getAttribute("data-index")))),
+                );
+            },
+            { timeout: 30_000, interval: 250 },
+          )
+          .toBeGreaterThan(last);
       }
       expect(
         [...wantTags].filter((tag) => !drawnTags.has(tag)),

@@ -343,14 +343,7 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
     }
   } catch (err) {
     // Only the person's resolution fails the request at once (nothing can be erased without it).
-    const e = err as { problem?: Problem; service?: string };
-    if (!e.service) throw err;
-    const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);
-    const remaining: Failure[] = [
-      { service: e.service, phase: "resolve", problem: { status: problem.status, title: problem.title, detail: problem.detail ?? null } },
-    ];
-    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
-    return true;
+    return failResolve(env, id, err);
   }
 }
 
@@ -439,13 +432,18 @@ async function advanceAccess(env: Env, first: RequestRow, maxPhases: number): Pr
       return true;
     }
   } catch (err) {
-    const e = err as { problem?: Problem; service?: string };
-    if (!e.service) throw err;
-    const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);
-    const remaining: Failure[] = [
-      { service: e.service, phase: "resolve", problem: { status: problem.status, title: problem.title, detail: problem.detail ?? null } },
-    ];
-    await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
-    return true;
+    return failResolve(env, id, err);
   }
+}
+
+/** A service could not be asked while resolving the person: the request ends failed, naming it. Anything else is rethrown. */
+async function failResolve(env: Env, id: string, err: unknown): Promise<true> {
+  const e = err as { problem?: Problem; service?: string };
+  if (!e.service) throw err;
+  const problem = e.problem ?? toApiError(err).toProblem(`privacy-${id}`);
+  const remaining: Failure[] = [
+    { service: e.service, phase: "resolve", problem: { status: problem.status, title: problem.title, detail: problem.detail ?? null } },
+  ];
+  await save(env.DB, id, { status: "failed", error: JSON.stringify({ remaining }), completed_at: nowIso() });
+  return true;
 }
