@@ -12,6 +12,11 @@ export function toHex(bytes: Uint8Array | ArrayBuffer): string {
   return Array.from(bytesOf(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The SHA-256 of a text's UTF-8 bytes, as lower-case hex. */
+export async function sha256Hex(text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
 export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
   return base64url.encode(bytesOf(bytes));
 }

@@ -1,4 +1,4 @@
-import { isUniqueViolation, type PlatformEvent } from "@buildly/shared";
+import { isUniqueViolation, type PlatformEvent, sha256Hex } from "@buildly/shared";
 
 /**
  * The audit trail: append-only, one hash chain per organization. Each entry's hash is SHA-256
@@ -69,10 +69,7 @@ export function canonicalContent(e: Content): string {
   return e.data_hash ? JSON.stringify(["v2", ...chained(e, e.data_hash)]) : JSON.stringify(chained(e, e.data));
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { sha256Hex };
 
 /** The service an event belongs to: its type's first part (crm, documents, appointments, identity). */
 export function serviceOf(type: string): string {

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult } from "@buildly/shared";
+import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult, sha256Hex } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { ServiceCallError, withDeadline } from "../upstream/deadline";
@@ -28,11 +28,6 @@ interface FeedRpc {
 }
 
 const notFound = () => new ApiError(404, "No calendar feed has this URL.");
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The per-URL check, on the rate limiter's Durable Object for this hash. Fails open: a feed is a read. */
 async function checkUrlLimit(env: Env, hash: string, requestId: string): Promise<void> {

@@ -1,14 +1,12 @@
 /** Small crypto helpers on WebCrypto; nothing here keeps a secret in a log or an error. */
 
-import { fromBase64Url, toBase64Url, toHex } from "@buildly/shared";
+import { fromBase64Url, toBase64Url } from "@buildly/shared";
+
+export { sha256Hex } from "@buildly/shared";
 
 /** An opaque, unguessable token: 256 random bits, base64url. */
 export function randomToken(bytes = 32): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
