@@ -20,6 +20,24 @@ const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const ON = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/", OTEL_METRIC_EXPORT_INTERVAL: "0" };
 
 describe("W3C traceparent", () => {
+  it("starts new traces with random lower-case hex ids of the right length, each its own", () => {
+    const traces = new Set<string>();
+    const spans = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const t = new Telemetry({}, "test");
+      expect(t.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(parseTraceparent(t.traceparent())).toEqual({ traceId: t.traceId, spanId: t.spanId, sampled: false });
+      traces.add(t.traceId);
+      spans.add(t.spanId);
+    }
+    expect(traces.size).toBe(2000);
+    expect(spans.size).toBe(2000);
+    // Every hex digit turns up over enough ids.
+    const digits = new Set([...traces].flatMap((id) => [...id]));
+    expect([...digits].sort().join("")).toBe("0123456789abcdef");
+  });
+
   it("parses a valid version-00 header, sampled or not", () => {
     expect(parseTraceparent(TP)).toEqual({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", sampled: true });
     expect(parseTraceparent(TP.replace(/01$/, "00"))?.sampled).toBe(false);

@@ -1,7 +1,26 @@
 // One spelling per path before routing and every check (src/http/canonical-path.ts).
 import { describe, expect, it } from "vitest";
-import { canonicalPath } from "../src/http/canonical-path";
+import { canonicalPath, pathnameOf } from "../src/http/canonical-path";
 import { call, expectProblem } from "./helpers";
+
+describe("pathnameOf", () => {
+  it("reads a request URL's path as the URL parser does", () => {
+    for (const url of [
+      "https://gateway.example/v1/crm/contacts",
+      "https://gateway.example/v1/crm/contacts?limit=5&join=documents",
+      "https://gateway.example/v1/crm/contacts?next=/a/b?c#frag",
+      "https://gateway.example/v1/crm/c%6Fntacts/%2e%2E/x#a?b",
+      "http://127.0.0.1:8787/",
+      "http://127.0.0.1:8787/?a=1",
+      "https://user:p%40ss@gateway.example:8443/v1//crm///contacts/",
+      "https://[::1]:8787/v1/crm/contacts/caf%C3%A9%20x",
+      "https://gateway.example",
+    ]) {
+      const request = new Request(url);
+      expect(pathnameOf(request.url), url).toBe(new URL(request.url).pathname);
+    }
+  });
+});
 
 describe("canonicalPath", () => {
   it("decodes percent-encoded unreserved characters, upper- and lower-case hex alike, once", () => {
@@ -19,6 +38,10 @@ describe("canonicalPath", () => {
     expect(canonicalPath("/v1//crm///contacts")).toEqual({ ok: true, path: "/v1/crm/contacts" });
     expect(canonicalPath("/v1/crm/contacts/")).toEqual({ ok: true, path: "/v1/crm/contacts/" });
     expect(canonicalPath("//")).toEqual({ ok: true, path: "/" });
+    // Dots inside a segment are no dot segment (the fast path for plain paths must agree).
+    for (const plain of ["/.well-known/openid-configuration", "/v1/crm/contacts/.x", "/v1/crm/..x/y.", "/v1/a.b/c..", "/"]) {
+      expect(canonicalPath(plain), plain).toEqual({ ok: true, path: plain });
+    }
     for (const refused of [
       "/v1/crm%2Fcontacts",
       "/v1/crm%2fcontacts",

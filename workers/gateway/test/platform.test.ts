@@ -59,6 +59,25 @@ describe("CORS", () => {
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(ok.headers.get("access-control-expose-headers")).toContain("x-request-id");
   });
+
+  it("answers a request without Origin with the headers hono's cors gave it, on every kind of answer", async () => {
+    const expose =
+      "x-request-id,location,etag,retry-after,ratelimit,ratelimit-policy,idempotent-replayed,content-range,content-disposition,accept-ranges,server-timing,mesh-complete,buildly-d1-bookmark";
+    const withOrigin = await authed("/v1/crm/contacts", { headers: { origin: "https://app.example" } });
+    for (const res of [
+      await authed("/v1/crm/contacts"), // a proxied answer
+      await call("/v1/crm/contacts"), // the gateway's own error (401)
+      await call("/health"), // a gateway route outside /v1
+      await call("/v1/nothing-here/x"), // not found
+    ]) {
+      expect(res.headers.get("access-control-allow-origin"), res.url).toBeNull();
+      expect(res.headers.get("access-control-expose-headers"), res.url).toBe(expose);
+      expect(res.headers.get("vary"), res.url).toContain("Origin");
+      await res.body?.cancel();
+    }
+    expect(withOrigin.headers.get("access-control-expose-headers")).toBe(expose);
+    expect(withOrigin.headers.get("vary")).toBe((await authed("/v1/crm/contacts")).headers.get("vary"));
+  });
 });
 
 describe("OpenAPI aggregation", () => {

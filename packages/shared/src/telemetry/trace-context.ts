@@ -44,12 +44,19 @@ export function formatTraceparent(ctx: { traceId: string; spanId: string; sample
   return `00-${ctx.traceId}-${ctx.spanId}-${ctx.sampled ? "01" : "00"}`;
 }
 
+/** Two hex digits per byte value: ids are made for every request, telemetry on or off (the log line and `traceparent` name them). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function randomHex(bytes: number): string {
   const buf = crypto.getRandomValues(new Uint8Array(bytes));
   let out = "";
-  for (const b of buf) out += (b < 16 ? "0" : "") + b.toString(16);
+  let any = 0;
+  for (const b of buf) {
+    out += HEX[b];
+    any |= b;
+  }
   // All zero is invalid; the odds are 2^-64 at worst, but the rule is cheap to keep.
-  return /^0+$/.test(out) ? randomHex(bytes) : out;
+  return any === 0 ? randomHex(bytes) : out;
 }
 
 export const newTraceId = (): string => randomHex(16);

@@ -26,7 +26,11 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 export type CanonicalPath = { ok: true; path: string } | { ok: false; detail: string };
 
+/** What any rule above acts on; a path with none of it (most paths) is its own canonical form. */
+const ACTED_ON = /[%\\]|\/\/|\/\.\.?(?:\/|$)/;
+
 export function canonicalPath(raw: string): CanonicalPath {
+  if (raw.startsWith("/") && !ACTED_ON.test(raw)) return { ok: true, path: raw };
   let out = "";
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
@@ -49,18 +53,35 @@ export function canonicalPath(raw: string): CanonicalPath {
   return { ok: true, path: out || "/" };
 }
 
+/**
+ * The path of a URL the runtime serialized (a Request's `url`), as `new URL(url).pathname` reads
+ * it, without parsing the URL again: it starts at the first `/` after the `//` of the authority
+ * (which a serialized URL percent-encodes in user info) and ends at the first `?` or `#` (which a
+ * serialized path percent-encodes).
+ */
+export function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.indexOf("?", start);
+  if (end < 0) end = url.length;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
 /** The request with its path in canonical form (the same request when it already is); a refused path is left for `refuseOddPaths`. */
 export function canonicalRequest(request: Request): Request {
+  const raw = pathnameOf(request.url);
+  const canonical = canonicalPath(raw);
+  if (!canonical.ok || canonical.path === raw) return request;
   const url = new URL(request.url);
-  const canonical = canonicalPath(url.pathname);
-  if (!canonical.ok || canonical.path === url.pathname) return request;
   url.pathname = canonical.path;
   return new Request(url, request);
 }
 
 /** 400 for a path that has no canonical form (see above); runs first, so nothing else sees it. */
 export const refuseOddPaths: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-  const canonical = canonicalPath(new URL(c.req.url).pathname);
+  const canonical = canonicalPath(pathnameOf(c.req.url));
   if (!canonical.ok) throw new ApiError(400, canonical.detail);
   await next();
 };

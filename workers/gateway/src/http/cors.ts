@@ -1,8 +1,47 @@
 import { cors } from "hono/cors";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import type { GatewayEnv } from "../types";
 
-let handler: { origins: string; run: MiddlewareHandler } | undefined;
+const EXPOSED = [
+  "x-request-id",
+  "location",
+  "etag",
+  "retry-after",
+  "ratelimit",
+  "ratelimit-policy",
+  "idempotent-replayed",
+  "content-range",
+  "content-disposition",
+  "accept-ranges",
+  "server-timing",
+  "mesh-complete",
+  "buildly-d1-bookmark",
+];
+const EXPOSED_VALUE = EXPOSED.join(",");
+
+let handler: { origins: string; any: boolean; run: MiddlewareHandler } | undefined;
+
+/**
+ * What hono's `cors` does for a request without an `Origin` (every call that is not a browser's
+ * cross-origin one, the API's usual caller), without its cost: it sets its headers on a
+ * placeholder response before the route runs, and hono then copies the route's whole response
+ * to merge them in. Here the same headers are set on the route's response once it is there:
+ * `Access-Control-Allow-Origin: *` only when any origin is allowed (the origin callback's answer
+ * for an empty origin), the exposed headers, and `Vary: Origin` appended.
+ */
+async function withoutOrigin(c: Context<GatewayEnv>, next: Next, any: boolean): Promise<void> {
+  await next();
+  let res = c.res;
+  try {
+    res.headers.set("access-control-expose-headers", EXPOSED_VALUE);
+  } catch {
+    // Immutable headers (a response passed through as is): copy it once, as hono's merge did.
+    res = c.res = new Response(res.body, res);
+    res.headers.set("access-control-expose-headers", EXPOSED_VALUE);
+  }
+  if (any) res.headers.set("access-control-allow-origin", "*");
+  res.headers.append("vary", "Origin");
+}
 
 /**
  * CORS for the configured origins. Preflights are answered here, before any auth. Built once per
@@ -17,6 +56,7 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
       .filter(Boolean);
     handler = {
       origins: c.env.CORS_ORIGINS,
+      any: allowed.includes("*"),
       run: cors({
         origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -31,24 +71,11 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
           "range",
           "buildly-d1-bookmark",
         ],
-        exposeHeaders: [
-          "x-request-id",
-          "location",
-          "etag",
-          "retry-after",
-          "ratelimit",
-          "ratelimit-policy",
-          "idempotent-replayed",
-          "content-range",
-          "content-disposition",
-          "accept-ranges",
-          "server-timing",
-          "mesh-complete",
-          "buildly-d1-bookmark",
-        ],
+        exposeHeaders: EXPOSED,
         maxAge: 600,
       }),
     };
   }
+  if (c.req.method !== "OPTIONS" && !c.req.header("origin")) return withoutOrigin(c, next, handler.any);
   return handler.run(c, next);
 };

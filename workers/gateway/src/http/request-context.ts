@@ -23,7 +23,8 @@ export function requestContext(onError: OnError): MiddlewareHandler<GatewayEnv> 
     if (tel.recording) tel.root.setAttributes({ "http.request.method": method, "buildly.request_id": requestId });
     c.set("requestId", requestId);
     c.set("telemetry", tel);
-    c.set("traceparent", tel.traceparent());
+    const traceparent = tel.traceparent();
+    c.set("traceparent", traceparent);
     c.set("service", "gateway");
     try {
       await next();
@@ -32,7 +33,8 @@ export function requestContext(onError: OnError): MiddlewareHandler<GatewayEnv> 
       c.res = onError(err, c);
     } finally {
       c.res.headers.set("x-request-id", requestId);
-      c.res.headers.set("traceparent", tel.traceparent());
+      // The root span's context, as sent on to the services (the same string: the root span's id does not change).
+      c.res.headers.set("traceparent", traceparent);
       const route = c.req.routePath ?? c.req.path;
       const status = c.res.status;
       const duration = Date.now() - started;

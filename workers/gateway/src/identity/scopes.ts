@@ -59,11 +59,21 @@ export function currentScope(stored: string): string {
   return canonical(asked.includes(LEGACY_ALL) ? GRANTABLE.password : asked);
 }
 
+/** What a scope allows, by scope text: asked on every request, and a deployment's tokens carry a handful of distinct scopes. */
+const allows = new Map<string, { read: boolean; write: boolean }>();
+
 /** Whether a token with `scope` may do `action` (roles permitting). */
 export function scopeAllows(scope: string, action: PermissionAction): boolean {
-  const have = tokens(scope);
-  if (have.includes(LEGACY_ALL)) return true;
-  return have.includes(action === "read" ? "read" : "write");
+  let known = allows.get(scope);
+  if (!known) {
+    const have = tokens(scope);
+    const all = have.includes(LEGACY_ALL);
+    known = { read: all || have.includes("read"), write: all || have.includes("write") };
+    // Bounded: scopes are a client's choice, so their texts are not a fixed set.
+    if (allows.size >= 256) allows.clear();
+    allows.set(scope, known);
+  }
+  return action === "read" ? known.read : known.write;
 }
 
 /** The scope a method needs: `read` for GET and HEAD, `write` for anything else. */

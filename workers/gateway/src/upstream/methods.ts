@@ -52,7 +52,9 @@ export async function allowedMethods(c: Context<GatewayEnv>, entry: ServiceEntry
 export const methodAllowed: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   const entry = c.get("entry")!;
   const method = c.req.method;
-  const joined = new URL(c.req.url).searchParams.has("join");
+  // Parsed only when there is a query at all (a read by id has none).
+  const url = c.req.url;
+  const joined = url.includes("?") && new URL(url).searchParams.has("join");
   if (actionFor(method) && !joined) return next();
   const rest = c.req.path.slice(entry.prefix.length) || "/";
   let allowed: string[];

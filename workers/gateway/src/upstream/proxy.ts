@@ -61,8 +61,7 @@ function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number) {
 }
 
 /** The client's headers as a service receives them: no credentials or hop-by-hop ones; our request id and trace context. */
-export function forwardedHeaders(c: Context<GatewayEnv>, entry: ServiceEntry, dropHeaders: string[] = []): Headers {
-  const inbound = new URL(c.req.url);
+export function forwardedHeaders(c: Context<GatewayEnv>, entry: ServiceEntry, dropHeaders: string[] = [], inbound = new URL(c.req.url)): Headers {
   const headers = new Headers();
   for (const [name, value] of c.req.raw.headers) {
     if (!DROPPED_REQUEST_HEADERS.has(name) && !dropHeaders.includes(name)) headers.set(name, value);
@@ -134,7 +133,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
   target.pathname = rest;
   target.search = options.search ?? inbound.search;
 
-  const headers = forwardedHeaders(c, entry, options.dropHeaders);
+  const headers = forwardedHeaders(c, entry, options.dropHeaders, inbound);
 
   const method = c.req.method;
   let stopped: Promise<void> = Promise.resolve();
