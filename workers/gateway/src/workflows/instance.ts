@@ -97,6 +97,13 @@ const SYNC_RETRY_MS = 5_000;
  * instance thus sets it about once every this long.
  */
 const SYNC_SAFETY_MS = 10_000;
+/**
+ * How long after a transition's answer its index write waits for more transitions to carry, like
+ * the outbox relay's window (RELAY_COALESCE_MS): a busy instance writes D1 at most about ten times
+ * a second, whatever its rate (each write on its own cost about as much CPU as the transition), and
+ * the index lags an answer by at most this plus one D1 write while nothing fails.
+ */
+export const INDEX_COALESCE_MS = 100;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instance (
@@ -158,6 +165,7 @@ export class WorkflowInstance extends DurableObject<Env> {
   private queued = 0;
   private alarmAt: number | null = null;
   private indexRun: Promise<void> | undefined;
+  private indexSoon: Promise<void> | undefined;
   private parentRun: Promise<void> | undefined;
   /** Deliveries to watchers, one after another, so each watcher sees the versions in order. */
   private delivery: Promise<void> = Promise.resolve();
@@ -208,9 +216,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       // durable here, with the alarm that retries the index write should this object stop first.
       // Except the end, once per instance: it frees a place in the organization's quota of running
       // instances, which starts count in the index, so the caller may start another at once.
-      const index = this.sync({ parent: false });
-      if (inst.template.states.find((s) => s.key === inst.state)?.terminal) await index;
-      else this.ctx.waitUntil(index);
+      if (inst.template.states.find((s) => s.key === inst.state)?.terminal) await this.sync({ parent: false });
+      else this.ctx.waitUntil(this.syncIndexSoon());
       // A parent learns of its child before the child's caller gets the answer (an object to object call, no D1).
       if (inst.parent_id) await this.sync({ index: false });
       return this.view(inst, caller);
@@ -692,6 +699,15 @@ export class WorkflowInstance extends DurableObject<Env> {
       which.parent !== false ? this.syncParent().catch(fail("workflow parent")) : undefined,
     ]);
     if (failed) await this.scheduleAlarm(false, true);
+  }
+
+  /** The index write after INDEX_COALESCE_MS, shared by every transition answered meanwhile. */
+  private syncIndexSoon(): Promise<void> {
+    this.indexSoon ??= new Promise((r) => setTimeout(r, INDEX_COALESCE_MS)).then(() => {
+      this.indexSoon = undefined;
+      return this.sync({ parent: false });
+    });
+    return this.indexSoon;
   }
 
   /** One write at a time, each carrying the latest state: many transitions share one write. */
