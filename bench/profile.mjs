@@ -3,6 +3,7 @@
 //
 //   node bench/profile.mjs --inspector 127.0.0.1:PORT --worker NAME --url URL [--header "k: v"]
 //        [--seconds 10] [--connections 4] [--out FILE.cpuprofile] [--top 25] [--bundle dist/index.js]
+//        [--body JSON] (POSTs it as application/json instead of GETs)
 //
 // Connects to ws://<inspector>/core:user:<NAME> (the Worker's isolate, with its Durable
 // Objects), calls Profiler.start, sends requests with `connections` at a time for `seconds`,
@@ -28,6 +29,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--out") opt.out = v();
   else if (a === "--top") opt.top = Number(v());
   else if (a === "--bundle") opt.bundle = v();
+  else if (a === "--body") opt.body = v();
 }
 if (!opt.inspector || !opt.worker || !opt.url) {
   console.error("usage: profile.mjs --inspector HOST:PORT --worker NAME --url URL [--header 'k: v'] [--seconds N] [--out FILE]");
@@ -65,7 +67,12 @@ async function load(seconds) {
   await Promise.all(
     Array.from({ length: opt.connections }, async () => {
       while (Date.now() < until) {
-        const res = await fetch(opt.url, { headers: opt.headers });
+        const res = await fetch(
+          opt.url,
+          opt.body === undefined
+            ? { headers: opt.headers }
+            : { method: "POST", headers: { ...opt.headers, "content-type": "application/json" }, body: opt.body },
+        );
         await res.arrayBuffer();
         if (res.ok) ok++;
         else failed++;

@@ -9,6 +9,9 @@
 # PROFILE_ROW=h profiles row (h) instead: a page of 100 contacts joined with appointments and
 # documents (bench/lib/mesh-setup.mjs makes them), one Worker after another (PROFILE_WORKERS,
 # default: the gateway, the CRM, appointments, documents), each to bench/results/<row>-<worker>.cpuprofile.
+# PROFILE_ROW=w1 profiles a workflow transition (bench:workflows row (w1)): POST .../transitions
+# {"transition":"tick"} on one instance, to bench/results/w1-gateway.cpuprofile (the instance's
+# Durable Object runs in the gateway's isolate, so the profile holds both).
 # The bundles are built unminified here, so the profile names every bundle line's source module.
 source "$(dirname "$0")/../scripts/lib.sh"
 ensure_deps
@@ -75,6 +78,17 @@ if [ "${PROFILE_ROW:-c}" = h ]; then
       --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out "bench/results/h-$w.cpuprofile" \
       --bundle "$dir/dist/index.js" | tee -a bench/results/profile-h.md
   done
+  exit 0
+fi
+if [ "${PROFILE_ROW:-c}" = w1 ]; then
+  post() { curl -fsS --max-time 30 -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$2" "http://127.0.0.1:$PORT$1"; }
+  TEMPLATE="$(post /v1/workflows/templates '{"name":"Profile counter","initial_state":"open","states":[{"key":"open","name":"Open"},{"key":"closed","name":"Closed","terminal":true}],"transitions":[{"key":"tick","name":"Tick","from":["open"],"to":"open"},{"key":"close","name":"Close","from":["open"],"to":"closed"}]}' | json_field id)"
+  INSTANCE="$(post /v1/workflows/instances "{\"template_id\":\"$TEMPLATE\"}" | json_field id)"
+  node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker buildly-gateway \
+    --url "http://127.0.0.1:$PORT/v1/workflows/instances/$INSTANCE/transitions" --body '{"transition":"tick"}' --header "authorization: Bearer $TOKEN" \
+    --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out bench/results/w1-gateway.cpuprofile \
+    --bundle workers/gateway/dist/index.js |
+    tee bench/results/profile-w1.md
   exit 0
 fi
 ID="$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \

@@ -154,6 +154,29 @@ answered() { node -e '
 CHECKS="one:$(answered one):$(version_sum "$WORK/one.ids" "$BASE"),many:$(answered many):$(version_sum "$WORK/many.ids" "$BASE")"
 CHECKS+=",direct-one:$(answered direct-one):$(version_sum "$WORK/direct-one.ids" "$DIRECT"),direct-many:$(answered direct-many):$(version_sum "$WORK/direct-many.ids" "$DIRECT")"
 SLACK=$((CONNECTIONS * 2 * ROUNDS))
+# The D1 index is written after each answer: it must come in step with the objects' versions
+# (the list, read through the gateway, sums the same versions) within INDEX_WAIT seconds.
+OBJECT_SUM=$(($(version_sum "$WORK/one.ids" "$BASE") + $(version_sum "$WORK/many.ids" "$BASE")))
+INDEX_CHECK="$(node -e '
+  const [base, auth, template, want, wait] = process.argv.slice(1);
+  const until = Date.now() + Number(wait) * 1000;
+  (async () => {
+    const started = Date.now();
+    let sum = 0;
+    for (;;) {
+      sum = 0;
+      let cursor = null;
+      do {
+        const url = `${base}/v1/workflows/instances?template_id=${template}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+        const page = await (await fetch(url, { headers: { authorization: auth.replace(/^authorization: /, "") } })).json();
+        for (const r of page.data) sum += r.version - 1;
+        cursor = page.next_cursor;
+      } while (cursor);
+      if (sum === Number(want) || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    console.log(`${sum}:${((Date.now() - started) / 1000).toFixed(1)}`);
+  })();' "$BASE" "$AUTH" "$TEMPLATE" "$OBJECT_SUM" "${INDEX_WAIT:-30}")"
 
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, $ROUNDS round(s). \
 Everything (wrk, the gateway, every instance's Durable Object, D1; one workerd per server on Miniflare directly, no dev proxy) shares this machine's $(nproc) cores; \
@@ -163,7 +186,7 @@ mkdir -p "$BENCH/results"
   node "$BENCH/lib/table.mjs" "$RESULTS" read "" 0 "$SETTINGS" || true
   node -e '
     const fs = require("fs");
-    const [file, goal, n, checks, slack] = process.argv.slice(1);
+    const [file, goal, n, checks, slack, index, objects] = process.argv.slice(1);
     const rows = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(JSON.parse);
     const med = (id) => { const xs = rows.filter((r) => r.id === id).map((r) => r.rps).sort((a, b) => a - b); return xs[Math.floor(xs.length / 2)]; };
     const [one, many, dOne, dMany] = ["one", "many", "direct-one", "direct-many"].map(med);
@@ -177,7 +200,11 @@ mkdir -p "$BENCH/results"
       console.log(`consistency (${name}): ${a} transitions answered 200 (warm-ups included), versions grew by ${v}: ${fine ? "ok" : "MISMATCH"} (at most ${slack} cut off in flight)`);
       if (!fine) process.exitCode = 4;
     }
-  ' "$RESULTS" "$GOAL_ONE" "$INSTANCES" "$CHECKS" "$SLACK"
+    const [indexSum, took] = index.split(":");
+    const inStep = Number(indexSum) === Number(objects);
+    console.log(`index in step (through the gateway): the D1 index holds ${indexSum} of the ${objects} transitions the objects took after ${took} s: ${inStep ? "ok" : "BEHIND"}`);
+    if (!inStep) process.exitCode = 4;
+  ' "$RESULTS" "$GOAL_ONE" "$INSTANCES" "$CHECKS" "$SLACK" "$INDEX_CHECK" "$OBJECT_SUM"
 } | tee "$WORK/table.md"
 cp "$WORK/table.md" "$BENCH/results/workflows.md"
 echo "(written to bench/results/workflows.md)"

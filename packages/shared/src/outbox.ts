@@ -265,6 +265,34 @@ class EventDatabase {
   }
 }
 
+/**
+ * For a writer that puts event rows in a D1 batch of its own (the gateway's workflow objects
+ * write theirs with the index update): the statements to end that batch with, which claim the
+ * new rows (and mark rows sent earlier) as eventDatabase's batches do, and `relay(results)`, to
+ * call with the batch's results for those statements, which sends the claimed rows through the
+ * same shared window (RELAY_COALESCE_MS) instead of a relay of their own. `failed()` if the
+ * batch threw. With no queue bound, or the outbox off, there is nothing to claim.
+ */
+export function claimInBatch(
+  env: OutboxEnv,
+  source: string,
+  waitUntil: (p: Promise<unknown>) => void,
+): { statements: D1PreparedStatement[]; relay(results: D1Result[]): void; failed(): void } {
+  if (!env.EVENTS || !eventsEnabled(env)) return { statements: [], relay: () => undefined, failed: () => undefined };
+  const now = new Date().toISOString();
+  const marks = takeMarks(source);
+  const statements = [env.DB.prepare(CLAIM_NEW_SQL).bind(now)];
+  if (marks.length) statements.push(env.DB.prepare(MARK_SQL).bind(now, JSON.stringify(marks)));
+  return {
+    statements,
+    relay(results) {
+      const claimed = (results[0]?.results ?? []) as unknown as OutboxRow[];
+      if (claimed.length) waitUntil(relaySoon(env, source, claimed));
+    },
+    failed: () => giveBackMarks(source, marks),
+  };
+}
+
 export interface OutboxEnv {
   DB: D1Database;
   EVENTS?: Queue;

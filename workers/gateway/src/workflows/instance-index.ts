@@ -79,7 +79,8 @@ export async function deleteIndexRow(d1: D1Database, organizationId: string, id:
 /**
  * The object's current state, written only over an older version (writes may arrive out of order),
  * with the events of the transitions since the last write in the same batch (ids derived from
- * instance and version, so a write that runs again adds none).
+ * instance and version, so a write that runs again adds none), and `tail` after them (the outbox
+ * claim): its statements' results are returned.
  */
 export async function updateIndexRow(
   d1: D1Database,
@@ -87,13 +88,16 @@ export async function updateIndexRow(
   id: string,
   s: { state: string; terminal: boolean; version: number; updated_at: string },
   events: PlatformEvent[] = [],
-): Promise<void> {
-  await d1.batch([
+  tail: D1PreparedStatement[] = [],
+): Promise<D1Result[]> {
+  const results = await d1.batch([
     d1
       .prepare("UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3")
       .bind(s.state, s.terminal ? 1 : 0, s.version, s.updated_at, id, organizationId),
     ...events.map((e) => outboxStatement(d1, e, { orIgnore: true })),
+    ...tail,
   ]);
+  return results.slice(1 + events.length);
 }
 
 export function toSummary(r: InstanceIndexRow): InstanceSummary {

@@ -2,17 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import {
   ApiError,
   encodeCursor,
-  eventsEnabled,
+  claimInBatch,
   logError,
   nowIso,
   problemResponse,
-  relayOutbox,
   type RpcResult,
   Telemetry,
   telemetryConfig,
   toApiError,
   type TraceContext,
 } from "@buildly/shared";
+import { GATEWAY_SOURCE } from "../events/emit";
 import { transitionEvent } from "../events/workflow-events";
 import { effectivePermissions, organizationRoles, WORKFLOWS } from "../identity/rbac";
 import { principalState } from "../identity/principal-status";
@@ -59,16 +59,23 @@ interface Instance {
   /** Epoch ms when the current state times out, or null. */
   timeout_at: number | null;
   /**
-   * The highest version written to the D1 index, and told to the parent, as far as this run of
-   * the object knows: kept in memory only (0 after a restart means "write again", which the
-   * version-guarded writes make harmless). The alarm set with each transition is what survives.
+   * The highest version written to the D1 index (with its transitions' events), and told to the
+   * parent. The index's is read back from storage (EVENTED_VERSION) when the object starts, so an
+   * object that stopped before its index write knows it is behind; the parent's is kept in memory
+   * only (0 after a restart means "tell again", which the version-guarded writes make harmless).
+   * The alarm set with each transition is what makes sure either catches up.
    */
   index_version: number;
   parent_version: number;
 }
 
 const SYSTEM: Actor = { type: "system", id: null };
-/** Storage key: the highest history version whose transition event is in the gateway's outbox. */
+/**
+ * Storage key: the highest history version whose transition event is in the gateway's outbox,
+ * written after the D1 batch that put it there (with an index row at that version or newer).
+ * Below the instance's version: the index and the outbox are behind, and the history rows above
+ * it are what they must still be told.
+ */
 const EVENTED_VERSION = "evented_version";
 /** Transitions waiting their turn on one instance, beyond which callers get 503. */
 const MAX_QUEUE = 1000;
@@ -85,9 +92,18 @@ export const MAX_SYSTEM_STREAK = 50;
 const SYNC_RETRY_MS = 5_000;
 /**
  * A transition sets the alarm at most this far ahead (unless it is set earlier already), in case
- * the object stops before its index write; a busy instance thus sets it about once a minute.
+ * the object stops between its answer and its index write: the longest the index stays behind a
+ * transition that was answered (an object that restarts sooner catches up as it starts). A busy
+ * instance thus sets it about once every this long.
  */
-const SYNC_SAFETY_MS = 60_000;
+const SYNC_SAFETY_MS = 10_000;
+/**
+ * How long after a transition's answer its index write waits for more transitions to carry, like
+ * the outbox relay's window (RELAY_COALESCE_MS): a busy instance writes D1 at most about ten times
+ * a second, whatever its rate (each write on its own cost about as much CPU as the transition), and
+ * the index lags an answer by at most this plus one D1 write while nothing fails.
+ */
+export const INDEX_COALESCE_MS = 100;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instance (
@@ -149,6 +165,7 @@ export class WorkflowInstance extends DurableObject<Env> {
   private queued = 0;
   private alarmAt: number | null = null;
   private indexRun: Promise<void> | undefined;
+  private indexSoon: Promise<void> | undefined;
   private parentRun: Promise<void> | undefined;
   /** Deliveries to watchers, one after another, so each watcher sees the versions in order. */
   private delivery: Promise<void> = Promise.resolve();
@@ -159,6 +176,8 @@ export class WorkflowInstance extends DurableObject<Env> {
       ctx.storage.sql.exec(SCHEMA);
       this.inst = this.readLocal();
       this.alarmAt = await ctx.storage.getAlarm();
+      // Stopped between answering a transition and writing the index: catch up now, not at the alarm.
+      if (this.inst && this.inst.index_version < this.inst.version) ctx.waitUntil(this.sync({ parent: false }));
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -193,7 +212,14 @@ export class WorkflowInstance extends DurableObject<Env> {
   async transition(org: string, id: string, req: TransitionRequest, caller: Caller): Promise<RpcResult<InstanceView>> {
     return this.result(caller.identity.request_id, async () => {
       const inst = await this.serial(() => this.take(org, id, req.transition, caller, req.expected_version, req.data ?? {}));
-      await this.sync();
+      // The answer does not wait for the D1 index (nor its events' outbox rows): the transition is
+      // durable here, with the alarm that retries the index write should this object stop first.
+      // Except the end, once per instance: it frees a place in the organization's quota of running
+      // instances, which starts count in the index, so the caller may start another at once.
+      if (inst.template.states.find((s) => s.key === inst.state)?.terminal) await this.sync({ parent: false });
+      else this.ctx.waitUntil(this.syncIndexSoon());
+      // A parent learns of its child before the child's caller gets the answer (an object to object call, no D1).
+      if (inst.parent_id) await this.sync({ index: false });
       return this.view(inst, caller);
     });
   }
@@ -662,14 +688,26 @@ export class WorkflowInstance extends DurableObject<Env> {
   // --- keeping the index and the parent in step ------------------------------------------------
 
   /** Best effort now; whatever fails is retried by the alarm soon after. */
-  private async sync(): Promise<void> {
+  private async sync(which: { index?: boolean; parent?: boolean } = {}): Promise<void> {
     let failed = false;
     const fail = (during: string) => (err: unknown) => {
       failed = true;
       logError(`workflow:${this.inst?.id}`, "gateway", err, { during });
     };
-    await Promise.all([this.syncIndex().catch(fail("workflow index")), this.syncParent().catch(fail("workflow parent"))]);
+    await Promise.all([
+      which.index !== false ? this.syncIndex().catch(fail("workflow index")) : undefined,
+      which.parent !== false ? this.syncParent().catch(fail("workflow parent")) : undefined,
+    ]);
     if (failed) await this.scheduleAlarm(false, true);
+  }
+
+  /** The index write after INDEX_COALESCE_MS, shared by every transition answered meanwhile. */
+  private syncIndexSoon(): Promise<void> {
+    this.indexSoon ??= new Promise((r) => setTimeout(r, INDEX_COALESCE_MS)).then(() => {
+      this.indexSoon = undefined;
+      return this.sync({ parent: false });
+    });
+    return this.indexSoon;
   }
 
   /** One write at a time, each carrying the latest state: many transitions share one write. */
@@ -683,9 +721,10 @@ export class WorkflowInstance extends DurableObject<Env> {
   private async writeIndex(): Promise<void> {
     const s = this.inst!;
     const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
-    // The transitions not yet in the outbox go with the index write (at most 50 a batch).
+    // The transitions not yet in the outbox go with the index write (at most 50 a batch), and the
+    // batch claims them for the shared relay window (no relay of its own per write).
     for (;;) {
-      const after = (await this.ctx.storage.get<number>(EVENTED_VERSION)) ?? 1;
+      const after = this.ctx.storage.kv.get<number>(EVENTED_VERSION) ?? 1;
       const rows = this.ctx.storage.sql
         .exec<HistoryRow>("SELECT * FROM history WHERE version > ? AND version <= ? ORDER BY version LIMIT 50", after, s.version)
         .toArray();
@@ -693,11 +732,23 @@ export class WorkflowInstance extends DurableObject<Env> {
         .map(toEntry)
         .filter((e) => e.transition !== null)
         .map((e) => transitionEvent({ ...e, instance_id: s.id, organization_id: s.organization_id, template_id: s.template.id, subject: s.subject }));
-      await updateIndexRow(this.env.DB, s.organization_id, s.id, { state: s.state, terminal, version: s.version, updated_at: s.updated_at }, events);
+      const claim = events.length ? claimInBatch(this.env, GATEWAY_SOURCE, (p) => this.ctx.waitUntil(p)) : undefined;
+      try {
+        const tail = await updateIndexRow(
+          this.env.DB,
+          s.organization_id,
+          s.id,
+          { state: s.state, terminal, version: s.version, updated_at: s.updated_at },
+          events,
+          claim?.statements,
+        );
+        claim?.relay(tail);
+      } catch (err) {
+        claim?.failed();
+        throw err;
+      }
       if (!rows.length) break;
-      await this.ctx.storage.put(EVENTED_VERSION, rows[rows.length - 1]!.version);
-      if (events.length && eventsEnabled(this.env))
-        this.ctx.waitUntil(relayOutbox(this.env).catch((err) => logError(`workflow:${s.id}`, "gateway", err, { during: "outbox relay" })));
+      this.ctx.storage.kv.put(EVENTED_VERSION, rows[rows.length - 1]!.version);
       if (rows.length < 50) break;
     }
     if (this.inst!.index_version < s.version) this.inst!.index_version = s.version;
@@ -834,7 +885,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       created_at: row.created_at,
       updated_at: row.updated_at,
       timeout_at: row.timeout_at,
-      index_version: 0,
+      index_version: this.ctx.storage.kv.get<number>(EVENTED_VERSION) ?? 1,
       parent_version: 0,
     };
   }
