@@ -103,6 +103,9 @@ export interface LogicServiceOptions<E> {
 }
 
 const IdsSchema = z.array(z.uuid()).max(GET_MANY_MAX_IDS);
+/** findBy's values: built once, not per call (a zod schema costs more to build than to run). */
+const UuidValuesSchema = z.array(z.uuid()).max(FIND_BY_MAX_VALUES);
+const StringValuesSchema = z.array(z.string().min(1).max(500)).max(FIND_BY_MAX_VALUES);
 const PerValueSchema = z.number().int().min(1).max(FIND_BY_MAX_PER_VALUE);
 const QuerySchema = z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH);
 const ModelNamesSchema = z.array(z.string().max(100)).max(50);
@@ -295,8 +298,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
         if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
         const type = m.fields.find((f) => f.name === field)?.type;
-        const valueSchema = type === "uuid" ? z.uuid() : z.string().min(1).max(500);
-        const parsed = z.array(valueSchema).max(FIND_BY_MAX_VALUES).safeParse(values);
+        const parsed = (type === "uuid" ? UuidValuesSchema : StringValuesSchema).safeParse(values);
         if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
         if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
         const unique = [...new Set(parsed.data)];

@@ -116,6 +116,33 @@ describe("findBy attendees[].contact_id", () => {
     expect(await DB.prepare("SELECT count(*) AS n FROM appointment_contacts WHERE appointment_id = ?").bind(again.id).first()).toEqual({ n: 0 });
   });
 
+  it("answers each appointment exactly as the API does (fields, their order, nulls, a series, attendees), newest first", async () => {
+    // findBy builds its records in SQL (models.ts): they must serialize to the same bytes as GET.
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client);
+    const ada = crypto.randomUUID();
+    await makeAppointment(client, { calendar_id: cal.id, ...slot(), attendees: [attendee(ada), attendee(null)] });
+    await makeAppointment(client, {
+      calendar_id: cal.id,
+      ...slot(),
+      title: 'Quotes " and \\ and émoji 📅',
+      location: "Room 1",
+      recurrence: "freq=weekly;count=3",
+      attendees: [attendee(ada)],
+    });
+    const res = await rpc.findBy("appointments", FIELD, [ada], 5, identity(org));
+    const byCalendar = await rpc.findBy("appointments", "calendar_id", [cal.id], 5, identity(org));
+    if (!res.ok || !byCalendar.ok) throw new Error(JSON.stringify(res));
+    expect(res.data).toHaveLength(2);
+    expect(JSON.stringify(byCalendar.data)).toBe(JSON.stringify(res.data));
+    const newestFirst = [...res.data].sort((x: any, y: any) => (y.created_at === x.created_at ? (y.id > x.id ? 1 : -1) : y.created_at > x.created_at ? 1 : -1));
+    expect(res.data.map((a) => a.id)).toEqual(newestFirst.map((a) => a.id));
+    for (const record of res.data) {
+      const got = await client.get(`/appointments/${record.id}`);
+      expect(JSON.stringify(record)).toBe(JSON.stringify(await got.json()));
+    }
+  });
+
   it("finds appointments by calendar", async () => {
     const { org, client } = freshOrg();
     const cal = await makeCalendar(client);
