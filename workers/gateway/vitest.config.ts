@@ -1,7 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { gatewayRegistry, logicServices } from "../../scripts/lib/workers.mjs";
+import { gatewayRegistry, internalWorkers, logicServices } from "../../scripts/lib/workers.mjs";
 
 /**
  * The gateway under test talks to the real logic services: their Workers, built by
@@ -31,6 +31,15 @@ const SERVICES = logicServices().map((w) => {
     // Their outbox relays to the gateway's consumer, as in production ([[queues.producers]]).
     queueProducers: Object.fromEntries(((w.config.queues?.producers ?? []) as { binding: string; queue: string }[]).map((q) => [q.binding, q.queue])),
   };
+});
+
+/**
+ * The internal Workers (workers/credentials: the passkey verification stack), run the same way from
+ * their bundles: the gateway's own [[services]] bindings reach them, as in production.
+ */
+const INTERNAL = internalWorkers().map((w) => {
+  if (!w.binding) throw new Error(`workers/${w.dir} is not bound in workers/gateway/wrangler.toml ([[services]] with service = "${w.name}")`);
+  return { name: w.dir, script: w.name };
 });
 
 /** The registry as the gateway's wrangler.toml declares it, with shorter deadlines where a test needs them. */
@@ -355,6 +364,13 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               bindings: s.vars,
               durableObjects: s.durableObjects,
               queueProducers: s.queueProducers,
+            })),
+            ...INTERNAL.map((w) => ({
+              name: w.script,
+              modules: true,
+              scriptPath: path.join(import.meta.dirname, "..", w.name, "dist", "index.js"),
+              modulesRoot: path.join(import.meta.dirname, "..", w.name, "dist"),
+              compatibilityDate: "2026-11-01",
             })),
             {
               name: "fixture",
