@@ -135,6 +135,13 @@ export class DownLimiter extends DurableObject {
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
 }
+/** The credentials Worker down: every call fails (bound as CREDENTIALS in the gateway-mesh-faults project). */
+export class DownCredentials extends WorkerEntrypoint {
+  registrationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
+  authenticationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
+  verifyRegistration() { throw new Error("secret internal detail: credentials store on fire"); }
+  verifyAuthentication() { throw new Error("secret internal detail: credentials store on fire"); }
+}
 /**
  * A logic service whose data mesh calls fail: getMany throws, findBy never answers. Registered
  * only in the gateway-mesh-faults project (as "faulty"), to check that a joined read still
@@ -350,7 +357,10 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
             FIXTURE: { name: "fixture", entrypoint: "FixtureService" },
             MIRROR: { name: "fixture", entrypoint: "FixtureMirror" },
             BROKEN: { name: "fixture", entrypoint: "FixtureBroken" },
-            ...(opts.meshFaults ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" } } : {}),
+            // Faults: a service whose mesh calls fail, and the credentials Worker unreachable.
+            ...(opts.meshFaults
+              ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" }, CREDENTIALS: { name: "fixture", entrypoint: "DownCredentials" } }
+              : {}),
           },
           workers: [
             ...SERVICES.map((s) => ({
