@@ -135,12 +135,20 @@ export class DownLimiter extends DurableObject {
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
 }
-/** The credentials Worker down: every call fails (bound as CREDENTIALS in the gateway-mesh-faults project). */
+/**
+ * The credentials Worker down for passkeys (bound as CREDENTIALS in the gateway-mesh-faults
+ * project): every passkey call fails. Password checks go on to the real Worker, so the project's
+ * accounts can be created, except for a password holding "credentials-down" (that call fails too).
+ */
 export class DownCredentials extends WorkerEntrypoint {
   registrationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
   authenticationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
   verifyRegistration() { throw new Error("secret internal detail: credentials store on fire"); }
   verifyAuthentication() { throw new Error("secret internal detail: credentials store on fire"); }
+  isCommonPassword(input) {
+    if (String(input?.password).includes("credentials-down")) throw new Error("secret internal detail: credentials store on fire");
+    return this.env.CREDENTIALS.isCommonPassword(input);
+  }
 }
 /**
  * A logic service whose data mesh calls fail: getMany throws, findBy never answers. Registered
@@ -389,6 +397,10 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               compatibilityDate: "2026-11-01",
               // Declares the failing limiter's namespace, which limiterDown binds the gateway to.
               durableObjects: { DOWN_LIMITER: "DownLimiter" },
+              // The real credentials Worker, behind DownCredentials.
+              serviceBindings: Object.fromEntries(
+                INTERNAL.filter((w) => w.name === "credentials").map((w) => ["CREDENTIALS", { name: w.script, entrypoint: "CredentialsService" }]),
+              ),
             },
             {
               name: "idp-fixture",

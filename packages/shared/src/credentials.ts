@@ -66,10 +66,14 @@ export const VerifyAuthenticationInputSchema = z.object({
   credential: CredentialDescriptorSchema.extend({ publicKey: base64url(2048).min(1), counter: z.number().int().min(0) }),
 });
 
+/** A password being set (the API bounds it at 256 characters, the hosted forms by their body limit). */
+export const PasswordCheckInputSchema = z.object({ password: z.string().max(1_048_576) });
+
 export type RegistrationOptionsInput = z.input<typeof RegistrationOptionsInputSchema>;
 export type AuthenticationOptionsInput = z.input<typeof AuthenticationOptionsInputSchema>;
 export type VerifyRegistrationInput = z.input<typeof VerifyRegistrationInputSchema>;
 export type VerifyAuthenticationInput = z.input<typeof VerifyAuthenticationInputSchema>;
+export type PasswordCheckInput = z.input<typeof PasswordCheckInputSchema>;
 
 /** A verified registration: the new passkey as the gateway stores it. */
 export interface VerifiedRegistration {
@@ -98,4 +102,6 @@ export interface CredentialsRpc {
   authenticationOptions(input: AuthenticationOptionsInput): Promise<CredentialsResult<Record<string, unknown>>>;
   verifyRegistration(input: VerifyRegistrationInput): Promise<CredentialsResult<VerifiedRegistration>>;
   verifyAuthentication(input: VerifyAuthenticationInput): Promise<CredentialsResult<VerifiedAuthentication>>;
+  /** Whether the password is on the common-password list (also with digits or symbols around it). */
+  isCommonPassword(input: PasswordCheckInput): Promise<CredentialsResult<{ common: boolean }>>;
 }

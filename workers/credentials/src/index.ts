@@ -3,11 +3,13 @@ import {
   AuthenticationOptionsInputSchema,
   type CredentialsResult,
   type CredentialsRpc,
+  PasswordCheckInputSchema,
   RegistrationOptionsInputSchema,
   VerifyAuthenticationInputSchema,
   VerifyRegistrationInputSchema,
 } from "@buildly/shared/credentials";
 import type { z } from "zod";
+import { isCommonPassword } from "./passwords";
 import { type Verified, authenticationOptions, registrationOptions, verifyAuthentication, verifyRegistration } from "./passkeys";
 
 /** The input, parsed, or the 422 that names what broke the contract. */
@@ -62,6 +64,12 @@ export class CredentialsService extends WorkerEntrypoint<Env> implements Credent
     const p = parse(VerifyAuthenticationInputSchema, input);
     if (!p.ok) return p.error;
     return verdict(await verifyAuthentication(p.data));
+  }
+
+  async isCommonPassword(input: unknown) {
+    const p = parse(PasswordCheckInputSchema, input);
+    if (!p.ok) return p.error;
+    return { ok: true as const, data: { common: isCommonPassword(p.data.password) } };
   }
 }
 

@@ -1,5 +1,6 @@
-// The credentials Worker (passkey verification) cannot be reached: every passkey call answers 503
-// problem+json with nothing of the failure in its body, and nothing is stored.
+// The credentials Worker (passkey verification, the common-password list) cannot be reached: every
+// passkey call, and setting a password, answers 503 problem+json with nothing of the failure in its
+// body, and nothing is stored. (Its fixture fails password checks only for "credentials-down".)
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sealToken } from "../../src/identity/mfa/sealed";
@@ -12,12 +13,12 @@ beforeAll(async () => {
   admin = await registerOrganization("Credentials down");
 });
 
-async function expectUnavailable(res: Response) {
+async function expectUnavailable(res: Response, detail = "Passkeys are unavailable right now. Try again shortly.") {
   const text = await res.clone().text();
   expect(text).not.toContain("secret");
   expect(text).not.toContain("fire");
   const body = await expectProblem(res, 503);
-  expect(body.detail).toBe("Passkeys are unavailable right now. Try again shortly.");
+  expect(body.detail).toBe(detail);
 }
 
 describe("the credentials Worker down", () => {
@@ -40,5 +41,15 @@ describe("the credentials Worker down", () => {
     await expectUnavailable(await call("/v1/auth/mfa/passkeys", bearer(admin.access_token, json("POST", { name: "Key", response }))));
     const stored = await env.DB.prepare("SELECT count(*) AS n FROM passkeys WHERE user_id = ?").bind(admin.user_id).first<{ n: number }>();
     expect(stored?.n).toBe(0);
+  });
+
+  it("setting a password (registration, a change): 503, and nothing changes", async () => {
+    const email = `down-${crypto.randomUUID()}@example.com`;
+    const password = "credentials-down horse battery";
+    const checked = "New passwords cannot be checked right now. Try again shortly.";
+    await expectUnavailable(await call("/v1/auth/register", json("POST", { email, password, name: "Down", organization_name: "Down" })), checked);
+    expect(await env.DB.prepare("SELECT id FROM users WHERE email = ?").bind(email).first()).toBeNull();
+    const change = { current_password: admin.password, new_password: password };
+    await expectUnavailable(await call("/v1/auth/password", bearer(admin.access_token, json("POST", change))), checked);
   });
 });

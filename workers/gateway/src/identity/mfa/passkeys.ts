@@ -4,11 +4,11 @@ import { db } from "../db/client";
 import { passkeys, type PasskeyRow } from "./schema";
 import { challengeFromClientData, openToken, sealToken, spendToken } from "./sealed";
 import type { VerifyRegistrationInput } from "@buildly/shared/credentials";
-import { authenticationOptionsOf, registrationOptionsOf, verifyAuthenticationWith, verifyRegistrationWith } from "./webauthn";
+import { authenticationOptionsOf, registrationOptionsOf, verifyAuthenticationWith, verifyRegistrationWith } from "../credentials-client";
 
 /**
  * Passkeys (WebAuthn). The options and the verification run in the credentials Worker
- * (webauthn.ts: @simplewebauthn/server and its ASN.1 stack stay out of the gateway's bundle); the
+ * (../credentials-client.ts: @simplewebauthn/server and its ASN.1 stack stay out of the gateway's bundle); the
  * passkeys, the challenges and every decision stay here. The relying party is the gateway's
  * issuer: its host is the RP ID, its origin the only origin accepted. Challenges are sealed tokens
  * (sealed.ts) naming who they were issued to and for what, valid 5 minutes and spent on first use.

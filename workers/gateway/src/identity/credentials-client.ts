@@ -2,21 +2,22 @@ import { ApiError } from "@buildly/shared";
 import type { CredentialsResult, CredentialsRpc } from "@buildly/shared/credentials";
 
 /**
- * The passkey verification stack runs in the credentials Worker (workers/credentials, the
- * CREDENTIALS binding): off every API request's path, so the gateway's bundle stays small. This is
- * its one door here. A refusal comes back as a value (the caller turns it into the same 400 as
- * before); a Worker that cannot be reached, or an answer that breaks the contract, is a 503 whose
- * body says nothing of why (the log does).
+ * The passkey verification stack and the common-password list live in the credentials Worker
+ * (workers/credentials, the CREDENTIALS binding): off every API request's path, so the gateway's
+ * bundle stays small. This is its one door here. A refusal comes back as a value (the caller turns
+ * it into the same 400 as before); a Worker that cannot be reached, or an answer that breaks the
+ * contract, is a 503 whose body says nothing of why (the log does).
  */
 type Call<K extends keyof CredentialsRpc> = Parameters<CredentialsRpc[K]>[0];
 type Data<K extends keyof CredentialsRpc> = Awaited<ReturnType<CredentialsRpc[K]>> extends CredentialsResult<infer T> ? T : never;
 
 export type WebAuthnVerdict<T> = { ok: true; data: T } | { ok: false; detail: string };
 
-function unavailable(method: string, err: unknown): ApiError {
+function unavailable(method: keyof CredentialsRpc, err: unknown): ApiError {
   const e = err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) };
   console.error(JSON.stringify({ level: "error", msg: "credentials worker call failed", method, error: e }));
-  return new ApiError(503, "Passkeys are unavailable right now. Try again shortly.", { headers: { "retry-after": "1" } });
+  const what = method === "isCommonPassword" ? "New passwords cannot be checked" : "Passkeys are unavailable";
+  return new ApiError(503, `${what} right now. Try again shortly.`, { headers: { "retry-after": "1" } });
 }
 
 async function call<K extends keyof CredentialsRpc>(env: Env, method: K, input: Call<K>): Promise<CredentialsResult<Data<K>>> {
@@ -51,3 +52,10 @@ async function verify<K extends "verifyRegistration" | "verifyAuthentication">(e
 
 export const verifyRegistrationWith = (env: Env, input: Call<"verifyRegistration">) => verify(env, "verifyRegistration", input);
 export const verifyAuthenticationWith = (env: Env, input: Call<"verifyAuthentication">) => verify(env, "verifyAuthentication", input);
+
+/** Whether a password being set is on the common-password list. */
+export async function isCommonPassword(env: Env, password: string): Promise<boolean> {
+  const r = await call(env, "isCommonPassword", { password });
+  if (!r.ok) throw unavailable("isCommonPassword", new Error(`${r.error.detail} ${JSON.stringify(r.error.errors ?? [])}`));
+  return r.data.common;
+}
