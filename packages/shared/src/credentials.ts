@@ -16,10 +16,11 @@ export const CredentialDescriptorSchema = z.object({
   transports: z.array(z.string().max(32)).max(10).optional(),
 });
 
-/** Any one account's passkeys fit many times over; bounds the options' size. */
-const MAX_CREDENTIALS = 200;
+/** Bounds the options' size; far above any one account's passkeys. */
+const MAX_CREDENTIALS = 1000;
 const RelyingPartyId = z.string().min(1).max(253);
-const Challenge = z.string().min(1).max(2000);
+// The gateway's sealed tokens are about 250 characters; a challenge read back from clientDataJSON (at most 4096) fits.
+const Challenge = z.string().min(1).max(4096);
 const TimeoutMs = z.number().int().positive().max(600_000);
 
 export const RegistrationOptionsInputSchema = z.object({

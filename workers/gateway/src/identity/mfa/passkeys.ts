@@ -19,6 +19,9 @@ export const CHALLENGE_TTL_SECONDS = 300;
 type VerifyResponse = VerifyRegistrationInput["response"];
 export type WebAuthnResponse = { id?: unknown; response?: { clientDataJSON?: unknown; userHandle?: unknown } } & Record<string, unknown>;
 
+/** A stored passkey as options list it; the transports bounded as the contract bounds them (a browser chose them). */
+const descriptor = (p: PasskeyRow) => ({ id: p.id, transports: p.transports.filter((t) => typeof t === "string" && t.length <= 32).slice(0, 10) });
+
 export function relyingParty(issuer: string) {
   const u = new URL(issuer);
   // Browsers refuse WebAuthn on an IP address: a local issuer on 127.0.0.1 or [::1] (npm run dev)
@@ -49,7 +52,7 @@ export async function registrationOptions(env: Env, secret: string, issuer: stri
     userID: user.id,
     challenge,
     timeoutMs: CHALLENGE_TTL_SECONDS * 1000,
-    excludeCredentials: existing.map((p) => ({ id: p.id, transports: p.transports })),
+    excludeCredentials: existing.map(descriptor),
   });
 }
 
@@ -110,7 +113,7 @@ export async function authenticationOptions(env: Env, secret: string, issuer: st
     rpID: relyingParty(issuer).rpID,
     challenge,
     timeoutMs: CHALLENGE_TTL_SECONDS * 1000,
-    allowCredentials: allow.map((p) => ({ id: p.id, transports: p.transports })),
+    allowCredentials: allow.map(descriptor),
     userVerification: userId ? "preferred" : "required",
   });
 }
@@ -146,7 +149,7 @@ export async function verifyPasskeySignIn(
     expectedChallenge: challenge.raw,
     expectedOrigin: rp.origin,
     expectedRPID: rp.rpID,
-    credential: { id: row.id, publicKey: row.public_key, counter: row.counter, transports: row.transports },
+    credential: { ...descriptor(row), publicKey: row.public_key, counter: row.counter },
     requireUserVerification: !expectedUser,
   });
   if (!verified.ok)
