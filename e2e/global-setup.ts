@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { ARTIFACTS_DIR, REPO_ROOT } from "./paths";
 import { startOtlpReceiver } from "./otlp-receiver";
-import { groupAlive, signalGroup } from "./process-group";
+import { groupAlive, registerGroup, signalGroup } from "./process-group";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -91,9 +91,8 @@ export default async function setup(project: TestProject) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const pgid = child.pid!;
-  // For whoever started this run (scripts/test.sh): if it must stop the run early, a signal to
-  // vitest may end it before the teardown below, so it stops this group itself.
-  if (process.env.BUILDLY_E2E_PGID_FILE) writeFileSync(process.env.BUILDLY_E2E_PGID_FILE, String(pgid));
+  // A signal to vitest may end it before the teardown below: the test command stops it then.
+  registerGroup(pgid);
   child.stdout!.on("data", capture);
   child.stderr!.on("data", capture);
 

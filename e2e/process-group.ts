@@ -1,3 +1,5 @@
+import { appendFileSync } from "node:fs";
+
 // The platform runs in a process group of its own (detached), so stopping it reaches wrangler,
 // workerd and esbuild together. Shared by the suite's platform and the restart test's second one.
 
@@ -16,4 +18,14 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: the group is already gone.
   }
+}
+
+/**
+ * For whoever started this run (scripts/test.sh passes BUILDLY_E2E_PGID_FILE): if it must stop the
+ * run early, a signal may end vitest before any teardown runs, so it stops every group listed
+ * there itself. One line per platform: the suite's shared one and any a test file starts.
+ */
+export function registerGroup(pgid: number): void {
+  const file = process.env.BUILDLY_E2E_PGID_FILE;
+  if (file) appendFileSync(file, `${pgid}\n`);
 }

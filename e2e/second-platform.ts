@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { REPO_ROOT } from "./paths";
-import { groupAlive, signalGroup } from "./process-group";
+import { groupAlive, registerGroup, signalGroup } from "./process-group";
 
 /**
  * A platform of its own, started like `npm run dev` on free ports and a given state directory,
@@ -36,6 +36,7 @@ export async function startPlatform(stateDir: string, readyMs = 300_000): Promis
     stdio: ["ignore", "pipe", "pipe"],
   });
   const pgid = child.pid!;
+  registerGroup(pgid);
   let output = "";
   const keep = (b: Buffer) => (output = (output + b.toString("utf8")).slice(-8000));
   child.stdout!.on("data", keep);

@@ -19,8 +19,9 @@ REPORT=(--reporter=default --reporter=json)
 BG_PIDS=()
 PGID_FILE="$ROOT/.test-results/e2e-platform.pgid"
 # Whatever ends this script early (a failed check, Ctrl-C) also ends the background lines and the
-# platforms they started: the e2e platform's own process group (global-setup.ts writes its id, as a
-# signal may end vitest before its teardown runs); the new-service check stops its own on SIGTERM.
+# platforms they started: the e2e platforms' own process groups (global-setup.ts and
+# e2e/second-platform.ts append their ids to PGID_FILE, as a signal may end vitest before its
+# teardown runs); the new-service check stops its own on SIGTERM.
 stop_background() {
   local pid pgid
   for pid in "${BG_PIDS[@]}"; do
@@ -29,12 +30,14 @@ stop_background() {
   done
   for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -f "$PGID_FILE" ]; then
-    pgid="$(cat "$PGID_FILE")"
-    if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
-      kill -TERM -- "-$pgid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
+    # One line per platform the e2e line started (the shared one, and any a test file starts for itself).
+    while read -r pgid; do
+      if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+      fi
+    done <"$PGID_FILE"
     rm -f "$PGID_FILE"
   fi
 }

@@ -1,21 +1,12 @@
 // Subject requests (issue 23): POST/GET /v1/privacy/requests, erasure through the services' contracts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, call, expectProblem, json, registerOrganization, type Account } from "./helpers";
+import { advance } from "../src/privacy/runner";
+import { unstartedErasure, untilDone } from "./privacy-helpers";
+import { bearer, call, expectProblem, json, PASSWORD, registerOrganization, type Account } from "./helpers";
 import { created, uploadedFile, userWith } from "./mesh-helpers";
 
 const WEEK = Object.fromEntries(["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => [d, [{ start: "00:00", end: "23:59" }]]));
-
-async function untilDone(a: Account, id: string): Promise<any> {
-  for (let i = 0; i < 300; i++) {
-    const res = await call(`/v1/privacy/requests/${id}`, bearer(a.access_token));
-    expect(res.status).toBe(200);
-    const body = await res.json<any>();
-    if (body.status === "completed" || body.status === "failed") return body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the request never finished");
-}
 
 /** A person in `a`'s organization: a contact with a deal, an activity, an appointment with another attendee, a linked file. */
 async function person(a: Account, email: string) {
@@ -129,5 +120,50 @@ describe("privacy requests", () => {
     }
     await expectProblem(await call("/v1/privacy/requests/nope", bearer(admin.access_token)), 422);
     await untilDone(admin, id);
+  });
+
+  it("never erases the organization's last active admin: refused up front, and kept if the last other admin goes before the run", async () => {
+    const admin = await registerOrganization("Privacy last admin");
+    const t = admin.access_token;
+    const erase = (subject: { email?: string; user_id?: string }, dry_run = false) =>
+      call("/v1/privacy/requests", bearer(t, json("POST", { type: "erasure", subject, dry_run })));
+    // By email (any case), by user id: 409, nothing started.
+    for (const subject of [
+      { email: admin.email },
+      { email: admin.email.toUpperCase() },
+      { user_id: admin.user_id },
+      { user_id: admin.user_id, email: "x@example.com" },
+    ]) {
+      await expectProblem(await erase(subject), 409);
+    }
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM privacy_requests WHERE organization_id = ?1").bind(admin.organization_id).first("n")).toBe(0);
+    // A dry run only reports: allowed.
+    const dry = await erase({ email: admin.email }, true);
+    expect(dry.status).toBe(202);
+    // (It ends "failed" on this test platform only for its broken fixture service.)
+    const preview = await untilDone(admin, (await dry.json<any>()).id);
+    expect(preview.error.remaining.map((f: any) => f.service)).not.toContain("gateway");
+    expect(preview.steps.find((s: any) => s.model === "users")).toMatchObject({ ids: [admin.user_id], count: 1 });
+
+    // A second admin: the request is accepted. Written as the POST writes it, without starting
+    // its Durable Object (this test is the runner), and the other admin deactivated before it runs.
+    const email = `second-admin-${crypto.randomUUID()}@example.com`;
+    const second = await call("/v1/users", bearer(t, json("POST", { email, name: "Second", password: PASSWORD, roles: ["admin"] })));
+    expect(second.status).toBe(201);
+    const secondId = (await second.json<any>()).id;
+    expect((await erase({ email: admin.email }, true)).status).toBe(202);
+    const id = await unstartedErasure(admin, { email: admin.email });
+    expect((await call(`/v1/users/${secondId}`, bearer(t, { method: "DELETE" }))).status).toBe(204);
+    for (let i = 0; i < 50 && !(await advance(env, id)); i++);
+    const final = await env.DB.prepare("SELECT status, steps, error FROM privacy_requests WHERE id = ?1").bind(id).first<any>();
+    expect(final.status).toBe("failed");
+    expect(JSON.parse(final.error).remaining.filter((f: any) => f.service === "gateway")).toEqual([
+      expect.objectContaining({ phase: "identity", problem: expect.objectContaining({ status: 409 }) }),
+    ]);
+    expect(JSON.parse(final.steps).some((s: any) => s.model === "users")).toBe(false);
+    // The account and its admin role are still there, and it still signs in.
+    const kept = await call(`/v1/users/${admin.user_id}`, bearer(t));
+    expect(kept.status).toBe(200);
+    expect((await kept.json<any>()).roles).toContain("admin");
   });
 });

@@ -324,8 +324,12 @@ describe("federated sign-in refuses, with a page, and creates nothing", () => {
     await upstreamAnswers(await idToken({ sub: "s1", email, nonce: started.upstream.searchParams.get("nonce") }));
     // Another browser (a login CSRF: the attacker's state in the victim's browser) has no matching cookie.
     await refused(await new Browser().get(`/v1/auth/federation/callback?code=c&state=${state}`), /did not start in this browser/, email);
-    // A state altered by one character.
-    await refused(await a.get(`/v1/auth/federation/callback?code=c&state=${state.slice(0, -1)}A`), /state does not match/, email);
+    // A state altered by one character (its first: a state that already began with "A" would be unchanged).
+    await refused(
+      await a.get(`/v1/auth/federation/callback?code=c&state=${state.startsWith("A") ? "B" : "A"}${state.slice(1)}`),
+      /state does not match/,
+      email,
+    );
     // The state cookie is cleared by the first callback: retried with the right state, it is gone.
     const b = new Browser();
     const s2 = await startSso(b, consoleClientId, email);

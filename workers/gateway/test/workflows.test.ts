@@ -496,6 +496,8 @@ describe("actions", () => {
       action: { index: 1, service: "documents", model: "files", status: 404 },
       cause: { status: 404 },
     });
+    // One sentence from the service, one stop: "...: No file has this id. The state is unchanged."
+    expect(p.detail).toMatch(/^Action 2 \(.+\) failed with 404: .*[^.]\. The state is unchanged\. /);
     expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`))).toMatchObject({ state: "draft", version: 1, data: { email } });
     expect(await historyOf(i.id)).toHaveLength(1);
 

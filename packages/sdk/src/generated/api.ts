@@ -1398,7 +1398,7 @@ export interface paths {
         put?: never;
         /**
          * Start a subject request: access or erasure (admins, or a role with the privacy permission)
-         * @description Answers 202 with the request; it runs in the background (a Durable Object's alarm, resumed after a restart) and its progress is read at GET /v1/privacy/requests/{id}. Erasure applies each service's catalog rule (docs/privacy.md); `dry_run: true` lists what it would do and changes nothing.
+         * @description Answers 202 with the request; it runs in the background (a Durable Object's alarm, resumed after a restart) and its progress is read at GET /v1/privacy/requests/{id}. Erasure applies each service's catalog rule (docs/privacy.md); `dry_run: true` lists what it would do and changes nothing. An erasure of the organization's last active admin answers 409 (make another user admin first), as deactivating that user would.
          */
         post: operations["createPrivacyRequest"];
         delete?: never;
@@ -14897,6 +14897,19 @@ export interface operations {
             };
             /** @description Not allowed for this identity */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

@@ -8,6 +8,8 @@
  * requesting organization: an account of another organization is never found, whatever its email.
  */
 
+import { ADMIN_ROLE } from "../identity/rbac";
+
 /** The organization's accounts among these ids (the person as resolved). */
 export async function accountsOf(d1: D1Database, org: string, userIds: string[]): Promise<{ id: string; email: string }[]> {
   const { results } = await d1
@@ -105,4 +107,29 @@ export function identityErasure(d1: D1Database, org: string, accounts: { id: str
     const stmt = d1.prepare(sql);
     return [name, usesOrg ? stmt.bind(ids, emails, org) : usesEmails ? stmt.bind(ids, emails) : stmt.bind(ids)];
   });
+}
+
+/**
+ * Whether erasing these accounts (by id, or by an email of this organization) would leave the
+ * organization without an active admin, as deactivating or demoting the last one would (the users
+ * API refuses both): one of them is an active admin and no other active user of the organization
+ * is one. The request is refused up front, and the identity phase checks again before deleting.
+ */
+export async function erasesLastAdmin(d1: D1Database, org: string, subject: { emails: string[]; user_ids: string[] }): Promise<boolean> {
+  const row = await d1
+    .prepare(
+      `WITH erased AS (
+         SELECT id FROM users WHERE organization_id = ?1
+           AND (id IN (SELECT value FROM json_each(?2)) OR lower(email) IN (SELECT value FROM json_each(?3)))
+       ),
+       admins AS (
+         SELECT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+          WHERE u.organization_id = ?1 AND r.organization_id = ?1 AND r.name = ?4 AND u.status = 'active'
+       )
+       SELECT EXISTS (SELECT 1 FROM admins WHERE id IN (SELECT id FROM erased))
+          AND NOT EXISTS (SELECT 1 FROM admins WHERE id NOT IN (SELECT id FROM erased)) AS last`,
+    )
+    .bind(org, JSON.stringify(subject.user_ids.slice(0, 10)), JSON.stringify(subject.emails.map((e) => e.trim().toLowerCase()).slice(0, 10)), ADMIN_ROLE)
+    .first<{ last: number }>();
+  return row?.last === 1;
 }

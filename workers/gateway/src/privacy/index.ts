@@ -8,6 +8,7 @@ import { registerRetention } from "./retention";
 import { fromBase64Url } from "@buildly/shared/encoding";
 import { type ArchiveSummary, archiveLink, linkValid } from "./archive";
 import { createPrivacyRequest, deletePrivacyArchive, downloadPrivacyArchive, getPrivacyRequest, type PrivacyRequestBody } from "./routes";
+import { erasesLastAdmin } from "./identity-data";
 import type { RequestRow } from "./runner";
 
 export { PrivacyRequest } from "./request-object";
@@ -58,6 +59,16 @@ export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {
       const id = newId();
       const now = nowIso();
       const dry = input.type === "erasure" && input.dry_run;
+      if (
+        input.type === "erasure" &&
+        !dry &&
+        (await erasesLastAdmin(c.env.DB, principal.organization_id, {
+          emails: input.subject.email ? [input.subject.email] : [],
+          user_ids: input.subject.user_id ? [input.subject.user_id] : [],
+        }))
+      ) {
+        throw new ApiError(409, "This would erase the organization's last active admin. Make another user admin first.");
+      }
       const row = await c.env.DB.prepare(
         `INSERT INTO privacy_requests (id, organization_id, type, dry_run, status, subject, phase, steps, requested_by, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 'resolve', '[]', ?6, ?7, ?7) RETURNING *`,

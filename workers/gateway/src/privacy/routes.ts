@@ -14,13 +14,14 @@ export const createPrivacyRequest = createRoute({
   description:
     "Answers 202 with the request; it runs in the background (a Durable Object's alarm, resumed after a restart) and its " +
     "progress is read at GET /v1/privacy/requests/{id}. Erasure applies each service's catalog rule (docs/privacy.md); " +
-    "`dry_run: true` lists what it would do and changes nothing.",
+    "`dry_run: true` lists what it would do and changes nothing. An erasure of the organization's last active admin " +
+    "answers 409 (make another user admin first), as deactivating that user would.",
   tags,
   middleware: [authenticate, requirePrivacy("create")] as const,
   request: { body: { required: true, content: { "application/json": { schema: PrivacyRequestCreateSchema } } } },
   responses: {
     202: { description: "The request, accepted", content: { "application/json": { schema: PrivacyRequestSchema } } },
-    ...problemResponses(400, 401, 403, 415, 422),
+    ...problemResponses(400, 401, 403, 409, 415, 422),
   },
 });
 

@@ -6,7 +6,7 @@ import { meshCatalog } from "../mesh/catalog";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { serviceRegistry } from "../upstream/registry";
 import { buildArchive } from "./archive";
-import { accountsOf, identityErasure } from "./identity-data";
+import { accountsOf, erasesLastAdmin, identityErasure } from "./identity-data";
 import { CONSENT_LEGAL_BASIS, consentsOnErasure } from "./consents";
 
 /*
@@ -236,7 +236,21 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
         // The user account, when the person is a user of this organization (identity-data.ts). The
         // rows are counted first; the deletes and the phase's record then commit together in one
         // batch, so an interrupted run either did all of it, recorded, or none of it.
-        const accounts = await accountsOf(env.DB, row.organization_id, resolved.user_ids);
+        let accounts = await accountsOf(env.DB, row.organization_id, resolved.user_ids);
+        // Refused when the request was made; checked again, as another admin may have gone since.
+        if (!dry && accounts.length && (await erasesLastAdmin(env.DB, row.organization_id, { emails: [], user_ids: accounts.map((a) => a.id) }))) {
+          failures.push({
+            service: "gateway",
+            phase: "identity",
+            problem: {
+              status: 409,
+              title: "Conflict",
+              detail: "The account is the organization's last active admin: it was kept. Make another user admin, then erase again.",
+            },
+          });
+          await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
+          accounts = [];
+        }
         const counts = accounts.length ? await env.DB.batch<{ n: number }>(identityErasure(env.DB, row.organization_id, accounts, true).map(([, s]) => s)) : [];
         const tables = accounts.length ? identityErasure(env.DB, row.organization_id, accounts, dry) : [];
         tables.forEach(([table], i) => {

@@ -105,6 +105,12 @@ async function fingerprint(method: string, path: string, body: string): Promise<
   return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${method} ${path}\n${body}`)));
 }
 
+/** A service's detail as one sentence: ends with exactly one stop, whether it brought one or not. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 function failed(detail: string, index: number, action: ServiceActionDef, status: number, cause?: Problem): ApiError {
   const extensions: Record<string, unknown> = { action: { index, type: action.type, service: action.service, model: action.model, status } };
   if (cause) extensions.cause = { status: cause.status, title: cause.title, detail: cause.detail, errors: cause.errors };
@@ -194,7 +200,7 @@ export async function runServiceAction(
     if (err instanceof ApiError && err.status === 422) {
       const cause = err.toProblem(identity.request_id);
       throw failed(
-        `Action ${index + 1} (${method} ${action.service} ${path}) failed with 422: ${err.message} The state is unchanged.`,
+        `Action ${index + 1} (${method} ${action.service} ${path}) failed with 422: ${sentence(err.message)} The state is unchanged.`,
         index,
         action,
         422,
@@ -237,7 +243,7 @@ export async function runServiceAction(
   }
   const what = `${action.type === "create" ? "POST" : "PATCH"} ${action.service} ${path}`;
   throw failed(
-    `Action ${index + 1} (${what}) failed with ${response.status}${cause?.detail ? `: ${cause.detail}` : ""}. The state is unchanged.`,
+    `Action ${index + 1} (${what}) failed with ${response.status}${cause?.detail ? `: ${sentence(cause.detail)}` : "."} The state is unchanged.`,
     index,
     action,
     response.status,

@@ -2,7 +2,6 @@ import { and, eq } from "drizzle-orm";
 import { db } from "../../db/client";
 import { calendarFeedTokens } from "../../db/schema";
 import { loadCalendar } from "../../scheduling/writes";
-import { renderCalendarFeed } from "./feeds.handlers";
 
 /** A feed token: 32 random bytes, base64url without padding (43 characters). */
 export const FEED_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -47,13 +46,12 @@ export async function revokeFeedToken(d1: D1Database, org: string, calendarId: s
 }
 
 /**
- * The feed a token hash names, or undefined. The lookup is an index probe on the hash, never a
+ * The organization and calendar a token hash names, or undefined. The lookup is an index probe on the hash, never a
  * comparison with the secret itself, so its timing tells nothing about any stored token; the row
  * names the organization and the calendar, and the calendar is read within that organization.
  */
-export async function feedForTokenHash(d1: D1Database, tokenHash: string): Promise<string | undefined> {
+export async function feedOfTokenHash(d1: D1Database, tokenHash: string): Promise<{ organization_id: string; calendar_id: string } | undefined> {
   if (!FEED_TOKEN_HASH_PATTERN.test(tokenHash)) return undefined;
   const row = await db(d1).select().from(calendarFeedTokens).where(eq(calendarFeedTokens.token_hash, tokenHash)).get();
-  if (!row) return undefined;
-  return renderCalendarFeed(d1, row.organization_id, row.calendar_id);
+  return row ? { organization_id: row.organization_id, calendar_id: row.calendar_id } : undefined;
 }

@@ -8,7 +8,7 @@ import { excludedStarts, expand } from "../../lib/rrule";
 import { appointmentsByIds } from "../../models";
 import { loadCalendar } from "../../scheduling/writes";
 import { seriesOf } from "../../scheduling/series";
-import { rotateFeedToken, revokeFeedToken } from "./feed-tokens";
+import { feedOfTokenHash, rotateFeedToken, revokeFeedToken } from "./feed-tokens";
 import type * as routes from "./feeds.routes";
 
 type E = ServiceEnv<Env>;
@@ -89,6 +89,12 @@ export async function renderCalendarFeed(d1: D1Database, org: string, id: string
   events.reverse();
   rendered.reverse();
   return renderFeed({ name: calendar.name, timeZone: calendar.time_zone, events }, rendered);
+}
+
+/** The feed a secret URL's token hash names (feed-tokens.ts), or undefined. */
+export async function feedForTokenHash(d1: D1Database, tokenHash: string): Promise<string | undefined> {
+  const feed = await feedOfTokenHash(d1, tokenHash);
+  return feed ? renderCalendarFeed(d1, feed.organization_id, feed.calendar_id) : undefined;
 }
 
 export const FEED_HEADERS = {

@@ -3,7 +3,7 @@ import type { ServiceEnv } from "@buildly/shared";
 import * as handlers from "./feeds.handlers";
 import * as routes from "./feeds.routes";
 
-export { feedForTokenHash } from "./feed-tokens";
+export { feedForTokenHash } from "./feeds.handlers";
 
 export function registerFeeds(app: OpenAPIHono<ServiceEnv<Env>>) {
   return app
