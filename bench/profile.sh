@@ -35,7 +35,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
+CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 echo "building the Workers' bundles"
 for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run --no-minify --outdir dist >/dev/null); done
 echo "preparing state in $WORK"

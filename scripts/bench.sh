@@ -129,7 +129,7 @@ read -r PORT PORT_OFF PORT_DELAY PORT_DEV P_TRIVIAL P_DIRECT P_FORWARD I_DEV POR
 OTEL="${BENCH_OTEL:-1}"
 DELAY_MS="${BENCH_DELAY_MS:-50}"
 SINGLE_DURATION="${BENCH_SINGLE_DURATION:-5}"
-PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
+PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 TRIVIAL_CONFIG="$BENCH/workers/trivial/wrangler.bench.toml"
 DIRECT_CONFIG="$BENCH/workers/crm-direct/wrangler.bench.toml"
 FORWARD_CONFIG="$BENCH/workers/forwarder/wrangler.bench.toml"

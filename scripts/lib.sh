@@ -8,7 +8,7 @@ STATE_DIR="${BUILDLY_STATE_DIR:-$ROOT/.wrangler/state}"
 
 # The Workers are found on disk (every workers/*/wrangler.toml, see scripts/lib/workers.mjs), so a
 # service added by `npm run new-service` needs no edit here. Needs the install (smol-toml) first.
-#   workers_list dirs|services|databases|configs  (one a line; dirs, services, databases in deploy order)
+#   workers_list dirs|services|internal|databases|configs  (one a line; all but configs in deploy order)
 workers_list() { node "$ROOT/scripts/lib/workers.mjs" "$1"; }
 # read_workers ARRAY WHAT: the list into a bash array (fails, with set -e, when discovery fails).
 read_workers() {

@@ -4,7 +4,8 @@
 //
 // As a command (for the bash scripts): node scripts/lib/workers.mjs <what>
 //   dirs          every Worker's folder name, in deploy order (logic services first, the gateway last)
-//   services      the logic services' folder names (every Worker but the gateway and the sites), in deploy order
+//   services      the logic services' folder names (every Worker but the gateway, the sites and the internal ones), in deploy order
+//   internal      the internal Workers' folder names (no database, no assets: workers/credentials), in deploy order
 //   databases     folder names of the Workers with a D1 database bound as DB, in deploy order
 //   configs       the -c arguments for `wrangler dev`, the gateway's first (it serves the port)
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -19,7 +20,7 @@ export const GATEWAY_DIR = "gateway";
  * @typedef {{ binding: string, database_name: string, database_id?: string, preview_database_id?: string, migrations_dir?: string }} D1Binding
  * @typedef {{ binding: string, service: string, entrypoint?: string }} ServiceBinding
  * @typedef {{
- *   dir: string, path: string, configPath: string, name: string, gateway: boolean, site: boolean,
+ *   dir: string, path: string, configPath: string, name: string, gateway: boolean, site: boolean, internal: boolean,
  *   config: Record<string, any>, d1: D1Binding[], r2: { binding: string, bucket_name: string }[],
  *   services: ServiceBinding[], durableObjects: { name: string, class_name: string, script_name?: string }[],
  *   sqliteClasses: string[], vars: Record<string, unknown>,
@@ -45,6 +46,10 @@ export function readWorker(root, dir) {
     // A site (workers/console) serves built files ([assets]) and has no database: the gateway
     // forwards pages to it, it is no logic service (no registry entry, no RPC, no migrations).
     site: dir !== GATEWAY_DIR && Boolean(config.assets) && !(config.d1_databases ?? []).length,
+    // An internal Worker (workers/credentials) has neither a database nor assets: code the gateway
+    // calls over RPC off the request path (its own [[services]] binding). No logic service either:
+    // no registry entry, no OpenAPI, no mesh, no migrations.
+    internal: dir !== GATEWAY_DIR && !config.assets && !(config.d1_databases ?? []).length,
     config,
     d1: config.d1_databases ?? [],
     r2: config.r2_buckets ?? [],
@@ -92,16 +97,29 @@ export function deployOrder(workers) {
   return out;
 }
 
-/** The logic services as the gateway's test config needs them (its bindings give the entrypoints). */
-export function logicServices(root = ROOT) {
+/** A logic service: neither the gateway, nor a site, nor an internal Worker. */
+export const isLogicService = (w) => !w.gateway && !w.site && !w.internal;
+
+/** The internal Workers (no database, no assets), with the binding and entrypoint the gateway gives them. */
+export function internalWorkers(root = ROOT) {
   const workers = discoverWorkers(root);
   const gateway = workers.find((w) => w.gateway);
   return workers
-    .filter((w) => !w.gateway && !w.site)
+    .filter((w) => w.internal)
     .map((w) => {
       const binding = gateway?.services.find((s) => s.service === w.name);
       return { ...w, binding: binding?.binding, entrypoint: binding?.entrypoint };
     });
+}
+
+/** The logic services as the gateway's test config needs them (its bindings give the entrypoints). */
+export function logicServices(root = ROOT) {
+  const workers = discoverWorkers(root);
+  const gateway = workers.find((w) => w.gateway);
+  return workers.filter(isLogicService).map((w) => {
+    const binding = gateway?.services.find((s) => s.service === w.name);
+    return { ...w, binding: binding?.binding, entrypoint: binding?.entrypoint };
+  });
 }
 
 /** The gateway's service registry, as its wrangler.toml declares it ([[vars.SERVICES]]). */
@@ -113,12 +131,13 @@ function main(what) {
   const workers = discoverWorkers();
   const lines = {
     dirs: () => workers.map((w) => w.dir),
-    services: () => workers.filter((w) => !w.gateway && !w.site).map((w) => w.dir),
+    services: () => workers.filter(isLogicService).map((w) => w.dir),
+    internal: () => workers.filter((w) => w.internal).map((w) => w.dir),
     databases: () => workers.filter((w) => w.d1.some((d) => d.binding === "DB")).map((w) => w.dir),
     configs: () => [...workers].sort((a, b) => Number(b.gateway) - Number(a.gateway)).flatMap((w) => ["-c", path.relative(ROOT, w.configPath)]),
   }[what];
   if (!lines) {
-    console.error(`usage: node scripts/lib/workers.mjs dirs|services|databases|configs (not "${what}")`);
+    console.error(`usage: node scripts/lib/workers.mjs dirs|services|internal|databases|configs (not "${what}")`);
     process.exit(2);
   }
   console.log(lines().join("\n"));

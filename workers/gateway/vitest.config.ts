@@ -1,7 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { gatewayRegistry, logicServices } from "../../scripts/lib/workers.mjs";
+import { gatewayRegistry, internalWorkers, logicServices } from "../../scripts/lib/workers.mjs";
 
 /**
  * The gateway under test talks to the real logic services: their Workers, built by
@@ -31,6 +31,15 @@ const SERVICES = logicServices().map((w) => {
     // Their outbox relays to the gateway's consumer, as in production ([[queues.producers]]).
     queueProducers: Object.fromEntries(((w.config.queues?.producers ?? []) as { binding: string; queue: string }[]).map((q) => [q.binding, q.queue])),
   };
+});
+
+/**
+ * The internal Workers (workers/credentials: the passkey verification stack), run the same way from
+ * their bundles: the gateway's own [[services]] bindings reach them, as in production.
+ */
+const INTERNAL = internalWorkers().map((w) => {
+  if (!w.binding) throw new Error(`workers/${w.dir} is not bound in workers/gateway/wrangler.toml ([[services]] with service = "${w.name}")`);
+  return { name: w.dir, script: w.name };
 });
 
 /** The registry as the gateway's wrangler.toml declares it, with shorter deadlines where a test needs them. */
@@ -125,6 +134,21 @@ export class DownLimiter extends DurableObject {
   release() { throw new Error("limiter down"); }
   overrides() { throw new Error("limiter down"); }
   setOverrides() { throw new Error("limiter down"); }
+}
+/**
+ * The credentials Worker down for passkeys (bound as CREDENTIALS in the gateway-mesh-faults
+ * project): every passkey call fails. Password checks go on to the real Worker, so the project's
+ * accounts can be created, except for a password holding "credentials-down" (that call fails too).
+ */
+export class DownCredentials extends WorkerEntrypoint {
+  registrationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
+  authenticationOptions() { throw new Error("secret internal detail: credentials store on fire"); }
+  verifyRegistration() { throw new Error("secret internal detail: credentials store on fire"); }
+  verifyAuthentication() { throw new Error("secret internal detail: credentials store on fire"); }
+  isCommonPassword(input) {
+    if (String(input?.password).includes("credentials-down")) throw new Error("secret internal detail: credentials store on fire");
+    return this.env.CREDENTIALS.isCommonPassword(input);
+  }
 }
 /**
  * A logic service whose data mesh calls fail: getMany throws, findBy never answers. Registered
@@ -341,7 +365,10 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
             FIXTURE: { name: "fixture", entrypoint: "FixtureService" },
             MIRROR: { name: "fixture", entrypoint: "FixtureMirror" },
             BROKEN: { name: "fixture", entrypoint: "FixtureBroken" },
-            ...(opts.meshFaults ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" } } : {}),
+            // Faults: a service whose mesh calls fail, and the credentials Worker unreachable.
+            ...(opts.meshFaults
+              ? { FAULTY: { name: "fixture", entrypoint: "FaultyMeshService" }, CREDENTIALS: { name: "fixture", entrypoint: "DownCredentials" } }
+              : {}),
           },
           workers: [
             ...SERVICES.map((s) => ({
@@ -356,6 +383,13 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               durableObjects: s.durableObjects,
               queueProducers: s.queueProducers,
             })),
+            ...INTERNAL.map((w) => ({
+              name: w.script,
+              modules: true,
+              scriptPath: path.join(import.meta.dirname, "..", w.name, "dist", "index.js"),
+              modulesRoot: path.join(import.meta.dirname, "..", w.name, "dist"),
+              compatibilityDate: "2026-11-01",
+            })),
             {
               name: "fixture",
               modules: true,
@@ -363,6 +397,10 @@ export async function gatewayTestConfig(opts: { name: string; include: string[];
               compatibilityDate: "2026-11-01",
               // Declares the failing limiter's namespace, which limiterDown binds the gateway to.
               durableObjects: { DOWN_LIMITER: "DownLimiter" },
+              // The real credentials Worker, behind DownCredentials.
+              serviceBindings: Object.fromEntries(
+                INTERNAL.filter((w) => w.name === "credentials").map((w) => ["CREDENTIALS", { name: w.script, entrypoint: "CredentialsService" }]),
+              ),
             },
             {
               name: "idp-fixture",

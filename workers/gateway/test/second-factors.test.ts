@@ -352,6 +352,20 @@ describe("passkeys", () => {
     await expectProblem(await call("/v1/auth/mfa/passkeys", bearer(owner.access_token, json("POST", { response: { id: "x" } }))), 400);
   });
 
+  it("a passkey registered with odd transports still gets options: the stored transports are bounded when listed", async () => {
+    const who = await member();
+    const a = await SoftAuthenticator.create();
+    const opts = await (await call("/v1/auth/mfa/passkeys/options", bearer(who.access_token, { method: "POST" }))).json<any>();
+    const response: any = await a.register(opts);
+    response.response.transports = [...Array.from({ length: 20 }, (_, i) => `t${i}`), "x".repeat(100)];
+    const res = await call("/v1/auth/mfa/passkeys", bearer(who.access_token, json("POST", { response })));
+    expect(res.status, await res.clone().text()).toBe(201);
+    const again = await call("/v1/auth/mfa/passkeys/options", bearer(who.access_token, { method: "POST" }));
+    expect(again.status, await again.clone().text()).toBe(200);
+    const body = await again.json<any>();
+    expect(body.excludeCredentials).toEqual([{ id: a.id, type: "public-key", transports: Array.from({ length: 10 }, (_, i) => `t${i}`) }]);
+  });
+
   it("passwordless sign-in on the login page: amr hwk+user+mfa in the ID and access tokens; the same assertion again is refused", async () => {
     const browser = new Browser();
     const a = await authorizeParams(app.client_id);

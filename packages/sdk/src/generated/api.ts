@@ -5723,7 +5723,7 @@ export interface components {
                 };
             };
         };
-        /** @description The rate limiter is unavailable and a policy of this call fails closed. */
+        /** @description The rate limiter is unavailable and a policy of this call fails closed; or, for passkeys and for setting a password, the gateway cannot reach the credentials Worker. */
         GatewayUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

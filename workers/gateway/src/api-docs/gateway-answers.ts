@@ -91,7 +91,10 @@ export const RESPONSES: Record<string, Doc> = {
     }),
   ),
   GatewayBadGateway: answer("The service failed to answer.", {}, problemWith(service)),
-  GatewayUnavailable: answer("The rate limiter is unavailable and a policy of this call fails closed.", { "Retry-After": header("Retry-After") }),
+  GatewayUnavailable: answer(
+    "The rate limiter is unavailable and a policy of this call fails closed; or, for passkeys and for setting a password, the gateway cannot reach the credentials Worker.",
+    { "Retry-After": header("Retry-After") },
+  ),
   GatewayTimeout: answer("The service did not answer within its deadline.", {}, problemWith(service)),
 };
 

@@ -9,8 +9,9 @@ export const PasswordSchema = z
   .string()
   .min(10, "Passwords have at least 10 characters")
   .max(256)
-  .superRefine((password, ctx) => {
-    const problem = passwordProblem(password);
+  // Async (the common-password list is the credentials Worker's): route validation parses with safeParseAsync.
+  .superRefine(async (password, ctx) => {
+    const problem = await passwordProblem(password);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   })
   .openapi({ example: "correct horse battery", description: PASSWORD_RULES });

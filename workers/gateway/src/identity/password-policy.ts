@@ -1,6 +1,7 @@
+import { env } from "cloudflare:workers";
 import { ApiError } from "@buildly/shared";
 import { normalizeEmail } from "./accounts";
-import { COMMON_PASSWORDS_FRONT_CODED } from "./common-passwords";
+import { isCommonPassword } from "./credentials-client";
 
 /**
  * What a new password must not be, after NIST SP 800-63B 5.1.1.2: no composition rules, but no
@@ -12,21 +13,6 @@ export const PASSWORD_RULES =
   "At least 10 characters; not only whitespace; not one character repeated, a sequence (1234567890, abcdefghij) " +
   "or a short piece repeated (abababab); not containing the part of your email before the @; " +
   "not on a list of commonly used passwords (also with digits or symbols around it, as in Dragon2024!).";
-
-/** The list's entries: each line is a base-36 digit (characters shared with the entry before) and the rest. */
-export function decodeCommonPasswords(frontCoded: string): string[] {
-  const out: string[] = [];
-  let prev = "";
-  for (const line of frontCoded.split("\n")) {
-    prev = prev.slice(0, Number.parseInt(line[0]!, 36)) + line.slice(1);
-    out.push(prev);
-  }
-  return out;
-}
-
-let common: Set<string> | undefined;
-// Decoded on the first password checked in an isolate, never at start-up.
-const commonPasswords = () => (common ??= new Set(decodeCommonPasswords(COMMON_PASSWORDS_FRONT_CODED)));
 
 /** -1, 0 or 1 when b follows a descending, repeating or ascending run from a; digits wrap (…8, 9, 0, 1…). */
 function step(a: string, b: string): number {
@@ -55,8 +41,12 @@ function runs(chars: string[]): number[] {
   return steps;
 }
 
-/** The first rule `password` breaks, as a sentence for the 422 `errors` message; undefined if none. */
-export function passwordProblem(password: string, email?: string): string | undefined {
+/**
+ * The first rule `password` breaks, as a sentence for the 422 `errors` message; undefined if none.
+ * The common-password list is asked last, of the credentials Worker (it holds the list, off the
+ * gateway's bundle): a 503 when it cannot be reached.
+ */
+export async function passwordProblem(password: string, email?: string): Promise<string | undefined> {
   if (/^\s*$/u.test(password)) return "Passwords cannot be only whitespace.";
   const compact = password.normalize("NFKC").toLowerCase().replace(/\s+/gu, "");
   const chars = [...compact];
@@ -69,15 +59,14 @@ export function passwordProblem(password: string, email?: string): string | unde
   if (piece && [...piece].length < 10) return "Passwords cannot be a short piece repeated, such as abababab or 123123123123.";
   const local = email ? normalizeEmail(email).split("@")[0]!.replace(/\s+/gu, "") : "";
   if (local.length >= 3 && compact.includes(local)) return "Passwords cannot contain the part of your email before the @.";
-  const core = compact.replace(/^\P{L}+|\P{L}+$/gu, "");
-  if (commonPasswords().has(compact) || (core.length >= 4 && commonPasswords().has(core))) {
+  if (await isCommonPassword(env, password)) {
     return "This password is on a list of commonly used passwords (digits or symbols around it do not change that); choose a longer, less predictable one, such as several unrelated words.";
   }
   return undefined;
 }
 
 /** 422 with the broken rule under `path`, for the checks that need the account's email. */
-export function assertPasswordAllowed(password: string, email: string, path: string): void {
-  const problem = passwordProblem(password, email);
+export async function assertPasswordAllowed(password: string, email: string, path: string): Promise<void> {
+  const problem = await passwordProblem(password, email);
   if (problem) throw new ApiError(422, "The password does not meet the password rules.", { errors: [{ path, message: problem }] });
 }

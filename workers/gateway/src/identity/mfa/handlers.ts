@@ -1,6 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { and, eq } from "drizzle-orm";
 import { ApiError, nowIso } from "@buildly/shared";
 import { findUser } from "../accounts";
@@ -12,7 +11,7 @@ import { reservePasswordAttempt, tooManyPasswordAttempts } from "../login-guard"
 import { actorOf, gatewayEvent, outboxInsert, relaySoon } from "../../events";
 import type { GatewayEnv } from "../../types";
 import { recordFactorChange } from "./events";
-import { authenticationOptions, passkeysOf, registerPasskey, registrationOptions } from "./passkeys";
+import { authenticationOptions, passkeysOf, registerPasskey, registrationOptions, type WebAuthnResponse } from "./passkeys";
 import { secondFactorPolicy, secondFactorState } from "./policy";
 import { dropRecoveryCodes, newRecoveryCodes, recoveryCodesLeft, useRecoveryCode } from "./recovery";
 import type * as routes from "./routes";
@@ -126,13 +125,13 @@ export const regenerateRecoveryCodes: RouteHandler<typeof routes.regenerateRecov
 export const passkeyRegistrationOptions: RouteHandler<typeof routes.passkeyRegistrationOptions, GatewayEnv> = async (c) => {
   const { user, cfg } = await me(c);
   c.header("cache-control", "no-store");
-  return c.json((await registrationOptions(c.env.DB, cfg.signingSecret, cfg.issuer, user)) as unknown as Record<string, unknown>, 200);
+  return c.json((await registrationOptions(c.env, cfg.signingSecret, cfg.issuer, user)) as unknown as Record<string, unknown>, 200);
 };
 
 export const registerPasskeyHandler: RouteHandler<typeof routes.registerPasskeyRoute, GatewayEnv> = async (c) => {
   const { user, cfg } = await me(c);
   const { name, response } = c.req.valid("json");
-  const r = await registerPasskey(c.env.DB, cfg.signingSecret, cfg.issuer, user, response as unknown as RegistrationResponseJSON, name ?? "Passkey");
+  const r = await registerPasskey(c.env, cfg.signingSecret, cfg.issuer, user, response as WebAuthnResponse, name ?? "Passkey");
   if (!r.ok) throw new ApiError(r.status, r.detail, r.status === 400 ? { errors: [{ path: "response", message: r.reason }] } : {});
   await recordFactorChange(c, user, "identity.user.second_factor_added", { method: "passkey", passkey_id: r.passkey.id });
   return c.json(publicPasskey(r.passkey), 201);
@@ -170,7 +169,7 @@ export const signinPasskeyOptions: RouteHandler<typeof routes.signinPasskeyOptio
     uid = claims.uid;
   }
   c.header("cache-control", "no-store");
-  return c.json((await authenticationOptions(c.env.DB, cfg.signingSecret, cfg.issuer, uid)) as unknown as Record<string, unknown>, 200);
+  return c.json((await authenticationOptions(c.env, cfg.signingSecret, cfg.issuer, uid)) as unknown as Record<string, unknown>, 200);
 };
 
 export const getPolicy: RouteHandler<typeof routes.getPolicy, GatewayEnv> = async (c) => {

@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { and, eq } from "drizzle-orm";
 import type { AuthConfig } from "../config";
 import { db } from "../db/client";
@@ -10,7 +9,7 @@ import type { AuthorizationRequest } from "../signin/request";
 import { escapeHtml, hiddenFields, page } from "../signin/pages";
 import type { GatewayEnv } from "../../types";
 import { recordFactorChange } from "./events";
-import { passkeyAmr, verifyPasskeySignIn } from "./passkeys";
+import { passkeyAmr, verifyPasskeySignIn, type WebAuthnResponse } from "./passkeys";
 import { secondFactorState } from "./policy";
 import { newRecoveryCodes, useRecoveryCode } from "./recovery";
 import { openToken, sealToken, spendToken, type SealedClaims, type TokenPurpose } from "./sealed";
@@ -229,14 +228,14 @@ export async function passkeySignIn(c: Context<GatewayEnv>, s: SignInSteps, form
     step = await stepOf(c, s, "signin-second-factor", form.mfa_token);
     if (!step) return startAgain(c, s, EXPIRED);
   }
-  let response: AuthenticationResponseJSON;
+  let response: WebAuthnResponse;
   try {
-    response = JSON.parse(form.passkey ?? "") as AuthenticationResponseJSON;
+    response = JSON.parse(form.passkey ?? "") as WebAuthnResponse;
     if (typeof response !== "object" || response === null || typeof response.response !== "object") throw new Error("shape");
   } catch {
     return startAgain(c, s, "The passkey's answer did not arrive. Try again.");
   }
-  const result = await verifyPasskeySignIn(c.env.DB, s.cfg.signingSecret, s.cfg.issuer, response, step?.user.id);
+  const result = await verifyPasskeySignIn(c.env, s.cfg.signingSecret, s.cfg.issuer, response, step?.user.id);
   if (!result.ok) {
     if (step) await s.failed(step.user, result.reason === "other_user" ? "passkey_of_another_user" : `passkey_${result.reason}`, "passkey");
     return startAgain(c, s, result.detail);

@@ -33,7 +33,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
     if (!selfRegistrationOpen(c.env)) {
       throw new ApiError(403, "Self-registration is off on this platform: ask an administrator of an organization for an invitation.");
     }
-    assertPasswordAllowed(input.password, input.email, "password");
+    await assertPasswordAllowed(input.password, input.email, "password");
     const { issuer } = authConfig(c.env, c.req.url);
     const verify = emailVerificationRequired(c.env, issuer);
     const { organization_id, user_id } = await createOrganizationWithAdmin(
@@ -76,7 +76,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
       errors: [{ path: "invitation_token", message: "The inviter is no longer an administrator" }],
     });
   }
-  assertPasswordAllowed(input.password, invitation.email, "password");
+  await assertPasswordAllowed(input.password, invitation.email, "password");
   const password_hash = await hashPassword(input.password);
   const claimed = await d
     .update(invitations)
@@ -150,7 +150,7 @@ export const changePassword: RouteHandler<typeof routes.changePassword, GatewayE
   const wrong = () => new ApiError(400, "The current password is wrong.", { errors: [{ path: "current_password", message: "Wrong password" }] });
   const user = await findUser(c.env.DB, p.organization_id, p.subject);
   if (!user) throw wrong();
-  assertPasswordAllowed(new_password, user.email, "new_password");
+  await assertPasswordAllowed(new_password, user.email, "new_password");
   // Throttled like logins, on the same per-account counter, reserved before the check.
   const attempt = await reservePasswordAttempt(c.env, user.email);
   if (!attempt.allowed) throw tooManyPasswordAttempts(attempt.retryAfter);
@@ -232,7 +232,7 @@ export async function resetPassword(c: Context<GatewayEnv>, token: string, new_p
     .get();
   if (!pending) throw invalid();
   // Checked before the token is spent, so a refused password leaves it usable.
-  assertPasswordAllowed(new_password, pending.email, "new_password");
+  await assertPasswordAllowed(new_password, pending.email, "new_password");
   const password_hash = await hashPassword(new_password);
   // One statement spends this token and every other outstanding one of the account: of two
   // sibling tokens used at once, exactly one wins.

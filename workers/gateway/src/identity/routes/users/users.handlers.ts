@@ -107,7 +107,7 @@ export const list: RouteHandler<typeof routes.listUsers, GatewayEnv> = async (c)
 export const create: RouteHandler<typeof routes.createUser, GatewayEnv> = async (c) => {
   const { organization_id } = currentPrincipal(c);
   const input = c.req.valid("json");
-  assertPasswordAllowed(input.password, input.email, "password");
+  await assertPasswordAllowed(input.password, input.email, "password");
   const granted = await rolesByName(c.env.DB, organization_id, [...new Set(input.roles)]);
   const now = nowIso();
   const row: UserRow = {
