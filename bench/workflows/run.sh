@@ -61,7 +61,7 @@ read -r PORT P_DIRECT <<<"$(node -e '
   })();')"
 BASE="http://127.0.0.1:$PORT"
 LIMITS='{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60},"ip":{"limit":100000000,"window_seconds":60},"routes":[],"max":{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60}}}'
-PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml)
+PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 # The object alone: the gateway's migrations and demo organization in a D1 of its own.
 DIRECT_CONFIG="$BENCH/workers/workflow-direct/wrangler.bench.toml"
 DIRECT="http://127.0.0.1:$P_DIRECT"
