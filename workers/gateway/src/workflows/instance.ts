@@ -22,15 +22,9 @@ import { actionKey, fill, runServiceAction, type ActionScope, type Undo } from "
 import type { Caller } from "./access";
 import { childrenDoneTransition, type TemplateSnapshot } from "./definition";
 import { deleteIndexRow, readIndexRow, updateIndexRow } from "./instance-index";
-import type { ActionOutcome, Actor, Child, HistoryEntry, InstanceView, Subject, TransitionDef, TransitionRequest } from "./schemas";
+import type { ActionOutcome, Actor, Child, HistoryEntry, InstanceView, Subject, TransitionDef, TransitionRequest, Viewer } from "./schemas";
 import { checkDataSize, childId, startInstance } from "./start";
 import { getTemplate, snapshotOf } from "./templates";
-
-/** Who is looking, to compute the transitions they may take now. */
-export interface Viewer {
-  roles: string[];
-  can_update: boolean;
-}
 
 export interface InitParams {
   id: string;

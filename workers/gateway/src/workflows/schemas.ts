@@ -301,3 +301,9 @@ export const HistoryEntrySchema = z
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
 export const HistoryListSchema = listResponseSchema(HistoryEntrySchema, "WorkflowHistory");
+
+/** Who is looking at an instance, to compute the transitions they may take now (not part of the API). */
+export interface Viewer {
+  roles: string[];
+  can_update: boolean;
+}

@@ -4,8 +4,7 @@ import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { instanceStub, unwrap } from "./access";
 import { deleteIndexRow, forgetInitialData, insertIndexRow } from "./instance-index";
 import { DEFAULT_WORKFLOW_QUOTAS, jsonBytes, quotaExceeded, workflowQuotas } from "./quotas";
-import type { Viewer } from "./instance";
-import type { Actor, InstanceView, Subject, Template } from "./schemas";
+import type { Actor, InstanceView, Subject, Template, Viewer } from "./schemas";
 import { snapshotOf } from "./templates";
 
 /** The default largest instance data kept (JSON), which the request body limits are made for. */
