@@ -117,6 +117,12 @@ describe("second factors in headless Chromium", () => {
     // 2. A passkey on Chromium's virtual authenticator. Browsers refuse WebAuthn on an IP address, so
     // the local platform (issuer http://127.0.0.1:port) is its relying party as http://localhost:port.
     const local = baseUrl().replace("127.0.0.1", "localhost");
+    // A tab of its own: the first one is still on its way to the callback's error page (nothing
+    // listens at http://127.0.0.1/callback, and the route above does not see a redirect's target),
+    // and that navigation interrupted a page.goto here (seen in CI).
+    const first = page;
+    page = await context.newPage();
+    await first.close();
     const cdp = await context.newCDPSession(page);
     await cdp.send("WebAuthn.enable");
     await cdp.send("WebAuthn.addVirtualAuthenticator", {
