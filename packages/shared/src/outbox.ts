@@ -231,24 +231,16 @@ class EventDatabase {
     span?: { setAttributes(a: Record<string, number>): void },
   ): Promise<D1Result<T>[]> {
     const [set, clear] = contextStatements(this.inner, actor);
-    const relay = Boolean(this.env.EVENTS);
-    const now = new Date().toISOString();
-    const marks = relay ? takeMarks(this.actor.source) : [];
-    const tail: D1PreparedStatement[] = [clear];
-    if (relay) tail.push(this.inner.prepare(CLAIM_NEW_SQL).bind(now));
-    if (marks.length) tail.push(this.inner.prepare(MARK_SQL).bind(now, JSON.stringify(marks)));
+    const claim = claimInBatch(this.env, this.actor.source, this.waitUntil);
     let results: D1Result<T>[];
     try {
-      results = await this.inner.batch<T>([set, ...statements, ...tail]);
+      results = await this.inner.batch<T>([set, ...statements, clear, ...claim.statements]);
     } catch (err) {
-      giveBackMarks(this.actor.source, marks);
+      claim.failed();
       throw err;
     }
-    if (relay) {
-      const claimed = results[statements.length + 2]!.results as unknown as OutboxRow[];
-      span?.setAttributes({ "buildly.outbox.claimed": claimed.length });
-      if (claimed.length) this.waitUntil(relaySoon(this.env, this.actor.source, claimed));
-    }
+    const claimed = claim.relay(results.slice(statements.length + 2));
+    if (claim.statements.length) span?.setAttributes({ "buildly.outbox.claimed": claimed });
     return results.slice(1, statements.length + 1);
   }
 
@@ -266,19 +258,19 @@ class EventDatabase {
 }
 
 /**
- * For a writer that puts event rows in a D1 batch of its own (the gateway's workflow objects
- * write theirs with the index update): the statements to end that batch with, which claim the
- * new rows (and mark rows sent earlier) as eventDatabase's batches do, and `relay(results)`, to
- * call with the batch's results for those statements, which sends the claimed rows through the
- * same shared window (RELAY_COALESCE_MS) instead of a relay of their own. `failed()` if the
- * batch threw. With no queue bound, or the outbox off, there is nothing to claim.
+ * The end of a writing batch: the statements that claim the new outbox rows (and mark rows sent
+ * earlier), and `relay(results)`, to call with the batch's results for those statements, which
+ * sends the claimed rows through the shared window (RELAY_COALESCE_MS) and answers how many it
+ * claimed. `failed()` if the batch threw. eventDatabase's batches end with it, and so do writers
+ * that put event rows in a batch of their own (the gateway's workflow objects, with the index
+ * update). With no queue bound, or the outbox off, there is nothing to claim.
  */
 export function claimInBatch(
   env: OutboxEnv,
   source: string,
   waitUntil: (p: Promise<unknown>) => void,
-): { statements: D1PreparedStatement[]; relay(results: D1Result[]): void; failed(): void } {
-  if (!env.EVENTS || !eventsEnabled(env)) return { statements: [], relay: () => undefined, failed: () => undefined };
+): { statements: D1PreparedStatement[]; relay(results: D1Result[]): number; failed(): void } {
+  if (!env.EVENTS || !eventsEnabled(env)) return { statements: [], relay: () => 0, failed: () => undefined };
   const now = new Date().toISOString();
   const marks = takeMarks(source);
   const statements = [env.DB.prepare(CLAIM_NEW_SQL).bind(now)];
@@ -288,6 +280,7 @@ export function claimInBatch(
     relay(results) {
       const claimed = (results[0]?.results ?? []) as unknown as OutboxRow[];
       if (claimed.length) waitUntil(relaySoon(env, source, claimed));
+      return claimed.length;
     },
     failed: () => giveBackMarks(source, marks),
   };

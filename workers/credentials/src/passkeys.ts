@@ -16,6 +16,7 @@ import type {
   VerifyAuthenticationInputSchema,
   VerifyRegistrationInputSchema,
 } from "@buildly/shared/credentials";
+import { fromBase64Url, toBase64Url } from "@buildly/shared/encoding";
 
 /**
  * WebAuthn with @simplewebauthn/server (it verifies with WebCrypto, so it runs in workerd). The
@@ -25,14 +26,6 @@ import type {
 const RP_NAME = "Buildly";
 
 type Transports = AuthenticatorTransport[];
-
-const bytesOfBase64Url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-
-function base64Url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 export async function registrationOptions(input: z.output<typeof RegistrationOptionsInputSchema>) {
   return generateRegistrationOptions({
@@ -83,7 +76,7 @@ export async function verifyRegistration(input: z.output<typeof VerifyRegistrati
     data: {
       credential: {
         id: info.credential.id,
-        publicKey: base64Url(info.credential.publicKey),
+        publicKey: toBase64Url(info.credential.publicKey),
         counter: info.credential.counter,
         transports: (info.credential.transports ?? []).filter((t) => typeof t === "string"),
       },
@@ -102,7 +95,7 @@ export async function verifyAuthentication(input: z.output<typeof VerifyAuthenti
       expectedRPID: input.expectedRPID,
       credential: {
         id: input.credential.id,
-        publicKey: bytesOfBase64Url(input.credential.publicKey),
+        publicKey: new Uint8Array(fromBase64Url(input.credential.publicKey)),
         counter: input.credential.counter,
         transports: input.credential.transports as Transports | undefined,
       },

@@ -31,14 +31,7 @@ const ELSEWHERE = [
 ];
 const COVERED: string[] = GATEWAY_EVENT_TYPES.filter((t) => !ELSEWHERE.includes(t));
 import { env } from "cloudflare:workers";
-import { PASSWORD, bearer, call, json, login, mailTo, registerOrganization, type Account } from "./helpers";
-
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+import { PASSWORD, bearer, call, json, login, mailTo, registerOrganization, type Account, ok } from "./helpers";
 
 const as = (token: string) => ({
   get: (path: string) => ok(call(path, bearer(token))),

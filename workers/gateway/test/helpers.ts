@@ -14,6 +14,25 @@ export function json(method: string, body: unknown, headers: Record<string, stri
 
 export { expectProblem } from "@buildly/shared/test";
 
+/** The answer's JSON body (undefined when empty), after checking its status (the body is the message if not). */
+export async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
+  const r = await res;
+  const text = await r.text();
+  expect(r.status, text).toBe(status);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Polls `probe` every 20 ms until it answers something, for at most `ms`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A body that streams `size` pseudo-random bytes in 64 KiB chunks, and its SHA-256. */
 export async function streamOf(size: number) {
   const chunk = new Uint8Array(64 * 1024);

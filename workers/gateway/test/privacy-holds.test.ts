@@ -1,16 +1,8 @@
 // Legal holds (issue 23): POST/GET /v1/privacy/holds, release; erasure keeps a held record and reports it.
 import { describe, expect, it } from "vitest";
-import { bearer, call, expectProblem, json, registerOrganization, type Account } from "./helpers";
+import { bearer, call, expectProblem, json, registerOrganization } from "./helpers";
 import { created, userWith } from "./mesh-helpers";
-
-async function untilDone(a: Account, id: string): Promise<any> {
-  for (let i = 0; i < 300; i++) {
-    const body = await (await call(`/v1/privacy/requests/${id}`, bearer(a.access_token))).json<any>();
-    if (body.status === "completed" || body.status === "failed") return body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the request never finished");
-}
+import { untilDone } from "./privacy-helpers";
 
 const post = (token: string, path: string, body?: unknown) => call(path, bearer(token, body === undefined ? { method: "POST" } : json("POST", body)));
 

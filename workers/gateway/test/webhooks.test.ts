@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PlatformEventSchema, newId, type PlatformEvent } from "@buildly/shared";
 import { fanOut } from "../src/webhooks";
 import { targetProblem } from "../src/webhooks/target";
-import { PASSWORD, bearer, call, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, json, login, expectProblem, registerOrganization, type Account, ok } from "./helpers";
 
 let admin: Account;
 let other: Account;
@@ -19,13 +19,6 @@ const as = (token: string) => ({
   patch: (path: string, body: unknown) => call(path, bearer(token, json("PATCH", body))),
   delete: (path: string) => call(path, bearer(token, { method: "DELETE" })),
 });
-
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
 
 interface Received {
   method: string;

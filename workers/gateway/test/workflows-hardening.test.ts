@@ -6,7 +6,7 @@ import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import demoSql from "../seed/demo.sql?raw";
 import { MAX_SYSTEM_STREAK } from "../src/workflows/instance";
-import { PASSWORD, bearer, call, expectProblem, json, login, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, expectProblem, json, login, registerOrganization, type Account, ok } from "./helpers";
 
 let admin: Account;
 let editor: { id: string; token: string };
@@ -24,13 +24,6 @@ async function user(roles: string[]): Promise<{ id: string; token: string }> {
   expect(res.status, await res.clone().text()).toBe(201);
   const { id } = await res.json<{ id: string }>();
   return { id, token: (await login(email)).access_token };
-}
-
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return JSON.parse(text) as T;
 }
 
 const createTemplate = (body: unknown) => ok(as(admin.access_token).post("/v1/workflows/templates", body), 201);

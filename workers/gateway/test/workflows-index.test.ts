@@ -6,7 +6,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, call, json, registerOrganization, type Account } from "./helpers";
+import { bearer, call, json, registerOrganization, type Account, ok, waitFor } from "./helpers";
+import { COUNTER_TEMPLATE } from "./workflow-helpers";
 
 let admin: Account;
 let templateId: string;
@@ -15,13 +16,6 @@ const as = (token: string) => ({
   get: (path: string) => call(path, bearer(token)),
   post: (path: string, body: unknown) => call(path, bearer(token, json("POST", body))),
 });
-
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
 
 const take = (id: string, body: Record<string, unknown>) => as(admin.access_token).post(`/v1/workflows/instances/${id}/transitions`, body);
 const start = async () => ok(as(admin.access_token).post("/v1/workflows/instances", { template_id: templateId }), 201);
@@ -57,16 +51,6 @@ async function refuseIndexWrites(id: string): Promise<{ restore(): Promise<void>
   return { restore: async () => void (await env.DB.prepare(`DROP TRIGGER IF EXISTS ${trigger}`).run()) };
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The audit trail's entries of the instance's transitions (they come through the queue). */
 async function auditedVersions(id: string): Promise<number[]> {
   const page: any = await ok(as(admin.access_token).get("/v1/audit?type=workflows.instance.transitioned&limit=100"));
@@ -78,21 +62,7 @@ async function auditedVersions(id: string): Promise<number[]> {
 
 beforeAll(async () => {
   admin = await registerOrganization("Workflow index");
-  const t = await ok(
-    as(admin.access_token).post("/v1/workflows/templates", {
-      name: "Counter",
-      initial_state: "open",
-      states: [
-        { key: "open", name: "Open" },
-        { key: "closed", name: "Closed", terminal: true },
-      ],
-      transitions: [
-        { key: "tick", name: "Tick", from: ["open"], to: "open" },
-        { key: "close", name: "Close", from: ["open"], to: "closed" },
-      ],
-    }),
-    201,
-  );
+  const t = await ok(as(admin.access_token).post("/v1/workflows/templates", COUNTER_TEMPLATE), 201);
   templateId = t.id;
 });
 

@@ -2,7 +2,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PASSWORD, bearer, call, json, login, expectProblem, registerOrganization, type Account } from "./helpers";
+import { PASSWORD, bearer, call, json, login, expectProblem, registerOrganization, type Account, ok, waitFor } from "./helpers";
+import { COUNTER_TEMPLATE } from "./workflow-helpers";
 
 let admin: Account;
 let other: Account;
@@ -22,13 +23,6 @@ async function userWithRoles(roles: string[]): Promise<string> {
   const res = await call("/v1/users", bearer(admin.access_token, json("POST", { email, name: "Someone", password: PASSWORD, roles })));
   expect(res.status, await res.clone().text()).toBe(201);
   return (await login(email)).access_token;
-}
-
-async function ok<T = any>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return JSON.parse(text) as T;
 }
 
 /** draft -> review -> approved | rejected, with approve/reject only for the approver role. */
@@ -51,18 +45,7 @@ const approval = (name = "Approval") => ({
 });
 
 /** One state that can be re-entered forever (tick) and an end. */
-const counter = {
-  name: "Counter",
-  initial_state: "open",
-  states: [
-    { key: "open", name: "Open" },
-    { key: "closed", name: "Closed", terminal: true },
-  ],
-  transitions: [
-    { key: "tick", name: "Tick", from: ["open"], to: "open" },
-    { key: "close", name: "Close", from: ["open"], to: "closed" },
-  ],
-};
+const counter = COUNTER_TEMPLATE;
 
 async function createTemplate(body: unknown, token = admin.access_token) {
   return ok(as(token).post("/v1/workflows/templates", body), 201);
@@ -327,7 +310,7 @@ describe("instances", () => {
     const closed: any = await waitFor(async () => {
       const r: any = await ok(as(viewer).get(`/v1/workflows/instances?template_id=${t.id}&state=closed`));
       return r.data.length ? r : undefined;
-    });
+    }, 15_000);
     expect(closed.data).toMatchObject([{ id: ids[1], version: 2, terminal: true, template_version: 1 }]);
     const open: any = await ok(as(viewer).get(`/v1/workflows/instances?template_id=${t.id}&state=open`));
     expect(open.data.map((r: any) => r.id)).toEqual([ids[0], ids[2]]);
@@ -424,14 +407,14 @@ describe("timeouts", () => {
     const after = await waitFor(async () => {
       const r = await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`));
       return r.state === "closed" ? r : undefined;
-    });
+    }, 15_000);
     expect(after).toMatchObject({ version: 2, timeout_at: null });
     const history = await historyOf(i.id);
     expect(history[1]).toMatchObject({ transition: "close", actor: { type: "system", id: null }, request_id: null });
     const listed: any = await waitFor(async () => {
       const r: any = await ok(as(admin.access_token).get(`/v1/workflows/instances?template_id=${t.id}`));
       return r.data[0]?.version === 2 ? r : undefined;
-    });
+    }, 15_000);
     expect(listed.data[0]).toMatchObject({ state: "closed", version: 2 });
   });
 
@@ -600,21 +583,11 @@ describe("process trees", () => {
     const done = await waitFor(async () => {
       const r = await ok(as(admin.access_token).get(`/v1/workflows/instances/${p.id}`));
       return r.state === "audited" ? r : undefined;
-    });
+    }, 15_000);
     expect(done).toMatchObject({ version: 3, terminal: true });
     expect((await historyOf(p.id))[2]).toMatchObject({ transition: "complete", actor: { type: "system" } });
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("events", () => {
   it("a WebSocket watcher gets a snapshot and then every transition", async () => {
@@ -631,7 +604,7 @@ describe("events", () => {
     ws.accept();
     await Promise.all(Array.from({ length: 10 }, () => take(i.id, { transition: "tick" })));
     await ok(take(i.id, { transition: "close" }));
-    await waitFor(async () => (messages.length >= 12 ? true : undefined));
+    await waitFor(async () => (messages.length >= 12 ? true : undefined), 15_000);
     expect(messages[0]).toMatchObject({ type: "snapshot", instance: { id: i.id, version: 1 } });
     expect(messages.slice(1).map((m) => m.version)).toEqual(Array.from({ length: 11 }, (_, n) => n + 2));
     expect(messages[11]).toMatchObject({ type: "transition", transition: "close", from: "open", to: "closed", terminal: true, actor: { type: "user" } });

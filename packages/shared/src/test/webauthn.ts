@@ -1,16 +1,10 @@
 // A software WebAuthn authenticator (ES256, "none" attestation) for tests inside workerd: it answers
 // real WebAuthn options the way a security key would, so a server's verification runs unchanged.
 // The gateway's second-factor tests and the credentials Worker's tests both drive it.
+import { fromBase64Url, toBase64Url } from "../encoding";
 
 /** The origin the gateway's tests call (its vitest.config.ts ISSUER): the default relying party. */
 const DEFAULT_ORIGIN = "https://gateway.example";
-
-function b64url(bytes: Uint8Array | ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
 
 function cbor(value: unknown): Uint8Array {
   const out: number[] = [];
@@ -72,7 +66,7 @@ export class SoftAuthenticator {
   }
 
   get id() {
-    return b64url(this.credentialId);
+    return toBase64Url(this.credentialId);
   }
 
   private async authData(rpId: string, flags: number, extra: number[] = []) {
@@ -88,14 +82,13 @@ export class SoftAuthenticator {
   async register(options: any) {
     this.userHandle ??= options.user.id;
     const jwk = (await crypto.subtle.exportKey("jwk", this.keys.publicKey)) as JsonWebKey;
-    const pad = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
     const cose = cbor(
       new Map<number, unknown>([
         [1, 2],
         [3, -7],
         [-1, 1],
-        [-2, pad(jwk.x!)],
-        [-3, pad(jwk.y!)],
+        [-2, fromBase64Url(jwk.x!)],
+        [-3, fromBase64Url(jwk.y!)],
       ]),
     );
     const attested = [...new Uint8Array(16), 0, this.credentialId.length, ...this.credentialId, ...cose];
@@ -114,8 +107,8 @@ export class SoftAuthenticator {
       clientExtensionResults: {},
       authenticatorAttachment: "platform",
       response: {
-        clientDataJSON: b64url(this.clientData("webauthn.create", options.challenge)),
-        attestationObject: b64url(attestationObject),
+        clientDataJSON: toBase64Url(this.clientData("webauthn.create", options.challenge)),
+        attestationObject: toBase64Url(attestationObject),
         transports: ["internal"],
       },
     };
@@ -135,9 +128,9 @@ export class SoftAuthenticator {
       type: "public-key",
       clientExtensionResults: {},
       response: {
-        clientDataJSON: b64url(clientDataJSON),
-        authenticatorData: b64url(authData),
-        signature: b64url(der(raw)),
+        clientDataJSON: toBase64Url(clientDataJSON),
+        authenticatorData: toBase64Url(authData),
+        signature: toBase64Url(der(raw)),
         ...(userHandle ? { userHandle } : {}),
       },
     };

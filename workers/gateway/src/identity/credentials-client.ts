@@ -32,15 +32,18 @@ async function call<K extends keyof CredentialsRpc>(env: Env, method: K, input: 
   return result;
 }
 
-/** Options: the gateway builds every input itself, so any refusal is a fault of ours (503, logged). */
-async function options<K extends "registrationOptions" | "authenticationOptions">(env: Env, method: K, input: Call<K>): Promise<Record<string, unknown>> {
+/**
+ * A call whose every input the gateway builds itself (the options, the password check): a refusal
+ * is a fault of ours, a 503 like an unreachable Worker (logged with what the Worker said).
+ */
+async function required<K extends keyof CredentialsRpc>(env: Env, method: K, input: Call<K>): Promise<Data<K>> {
   const r = await call(env, method, input);
   if (!r.ok) throw unavailable(method, new Error(`${r.error.detail} ${JSON.stringify(r.error.errors ?? [])}`));
-  return r.data as Record<string, unknown>;
+  return r.data;
 }
 
-export const registrationOptionsOf = (env: Env, input: Call<"registrationOptions">) => options(env, "registrationOptions", input);
-export const authenticationOptionsOf = (env: Env, input: Call<"authenticationOptions">) => options(env, "authenticationOptions", input);
+export const registrationOptionsOf = (env: Env, input: Call<"registrationOptions">) => required(env, "registrationOptions", input);
+export const authenticationOptionsOf = (env: Env, input: Call<"authenticationOptions">) => required(env, "authenticationOptions", input);
 
 /** A verification: refused (the browser's answer is malformed or does not verify) with the verifier's reason. */
 async function verify<K extends "verifyRegistration" | "verifyAuthentication">(env: Env, method: K, input: Call<K>): Promise<WebAuthnVerdict<Data<K>>> {
@@ -55,7 +58,5 @@ export const verifyAuthenticationWith = (env: Env, input: Call<"verifyAuthentica
 
 /** Whether a password being set is on the common-password list. */
 export async function isCommonPassword(env: Env, password: string): Promise<boolean> {
-  const r = await call(env, "isCommonPassword", { password });
-  if (!r.ok) throw unavailable("isCommonPassword", new Error(`${r.error.detail} ${JSON.stringify(r.error.errors ?? [])}`));
-  return r.data.common;
+  return (await required(env, "isCommonPassword", { password })).common;
 }

@@ -148,6 +148,12 @@ async function heldFor(d1: D1Database, org: string, service: string): Promise<Re
   return held;
 }
 
+/** Adds a part of the request that could not be done to what remains, and saves the list (the run goes on). */
+async function recordFailure(d1: D1Database, id: string, failures: Failure[], failure: Failure): Promise<void> {
+  failures.push(failure);
+  await save(d1, id, { error: JSON.stringify({ remaining: failures }) });
+}
+
 /** Merges one call's steps into the request's record (one line per service and model). */
 function merge(steps: StepRecord[], service: string, more: ErasureStep[]): StepRecord[] {
   for (const s of more) {
@@ -206,12 +212,11 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
               stub.eraseBySubject(forService(resolved, name), { dry_run: dry, held }, identity(row!)),
             );
             if (!result.ok) {
-              failures.push({
+              await recordFailure(env.DB, id, failures, {
                 service: name,
                 phase: row.phase,
                 problem: { status: result.error.status, title: result.error.title, detail: result.error.detail ?? null },
               });
-              await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
               break;
             }
             merge(steps, name, result.data);
@@ -219,12 +224,11 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
             const progress = result.data.some((s) => s.ids.length > 0);
             if (dry || !result.data.some((s) => s.remaining) || !progress) break;
             if (++calls >= MAX_CALLS_PER_SERVICE) {
-              failures.push({
+              await recordFailure(env.DB, id, failures, {
                 service: name,
                 phase: row.phase,
                 problem: { status: 500, title: "Internal Server Error", detail: "More records than one run erases." },
               });
-              await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
               break;
             }
           }
@@ -239,7 +243,7 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
         let accounts = await accountsOf(env.DB, row.organization_id, resolved.user_ids);
         // Refused when the request was made; checked again, as another admin may have gone since.
         if (!dry && accounts.length && (await erasesLastAdmin(env.DB, row.organization_id, { emails: [], user_ids: accounts.map((a) => a.id) }))) {
-          failures.push({
+          await recordFailure(env.DB, id, failures, {
             service: "gateway",
             phase: "identity",
             problem: {
@@ -248,7 +252,6 @@ export async function advance(env: Env, id: string, maxPhases = PHASES_PER_RUN):
               detail: "The account is the organization's last active admin: it was kept. Make another user admin, then erase again.",
             },
           });
-          await save(env.DB, id, { error: JSON.stringify({ remaining: failures }) });
           accounts = [];
         }
         const counts = accounts.length ? await env.DB.batch<{ n: number }>(identityErasure(env.DB, row.organization_id, accounts, true).map(([, s]) => s)) : [];
