@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ApiError, type Client, createClient } from "@buildly/sdk";
+import { ApiError, type Client, createClient, type Schema } from "@buildly/sdk";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { expect, inject } from "vitest";
@@ -312,3 +312,18 @@ export async function expectApiError(call: Promise<unknown>, status: number): Pr
   expect(err.response.headers.get("x-request-id")).toBe(err.requestId);
   return err;
 }
+
+/** A two-state workflow template ("open" ticks to itself, "close" ends it), named uniquely; `extra` goes on the open state. */
+export const counterTemplate = (extra: Partial<Schema<"WorkflowState">> = {}) =>
+  ({
+    name: unique("counter"),
+    initial_state: "open",
+    states: [
+      { key: "open", name: "Open", ...extra },
+      { key: "closed", name: "Closed", terminal: true },
+    ],
+    transitions: [
+      { key: "tick", name: "Tick", from: ["open"], to: "open" },
+      { key: "close", name: "Close", from: ["open"], to: "closed" },
+    ],
+  }) satisfies Schema<"WorkflowTemplateInput">;

@@ -6,7 +6,7 @@ import { ApiError, type Auth, createClient, NetworkError, paginate, type Tokens,
 import { createServer } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, checkedFetch, registerOrg, type RegisteredOrg, unique } from "./helpers";
+import { baseUrl, checkedFetch, counterTemplate, registerOrg, type RegisteredOrg, unique } from "./helpers";
 
 const PASSWORD = "a long enough password";
 
@@ -252,20 +252,7 @@ describe("webhooks", () => {
 describe("workflows", () => {
   it("watchWorkflow yields the snapshot and every transition, and ends at the terminal state", async () => {
     const api = admin();
-    const t = await api.POST("/v1/workflows/templates", {
-      body: {
-        name: unique("sdk-watch"),
-        initial_state: "open",
-        states: [
-          { key: "open", name: "Open" },
-          { key: "closed", name: "Closed", terminal: true },
-        ],
-        transitions: [
-          { key: "tick", name: "Tick", from: ["open"], to: "open" },
-          { key: "close", name: "Close", from: ["open"], to: "closed" },
-        ],
-      },
-    });
+    const t = await api.POST("/v1/workflows/templates", { body: counterTemplate() });
     const instance = await api.POST("/v1/workflows/instances", { body: { template_id: t.id } });
     const events = [];
     for await (const event of api.watchWorkflow(instance.id)) {

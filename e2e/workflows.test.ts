@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiError, type Client, createClient, paginate, type Schema } from "@buildly/sdk";
 import { beforeAll, describe, expect, it } from "vitest";
-import { UUID, api, baseUrl, expectApiError, registerOrg, sdk, tokenFor, unique } from "./helpers";
+import { UUID, api, baseUrl, counterTemplate as counter, expectApiError, registerOrg, sdk, tokenFor, unique } from "./helpers";
 import { startPlatform } from "./second-platform";
 
 const DEMO_TEMPLATE = "7e0f1a00-0000-4000-8000-000000000001";
@@ -34,20 +34,6 @@ async function statusOf(call: Promise<{ response: Response }>): Promise<number> 
     throw err;
   }
 }
-
-const counter = (extra: Partial<Schema<"WorkflowState">> = {}) =>
-  ({
-    name: unique("counter"),
-    initial_state: "open",
-    states: [
-      { key: "open", name: "Open", ...extra },
-      { key: "closed", name: "Closed", terminal: true },
-    ],
-    transitions: [
-      { key: "tick", name: "Tick", from: ["open"], to: "open" },
-      { key: "close", name: "Close", from: ["open"], to: "closed" },
-    ],
-  }) satisfies TemplateInput;
 
 const createTemplate = (body: TemplateInput, client: Client = sdk()) => ok(client.withResponse.POST("/v1/workflows/templates", { body }), 201);
 const start = (template_id: string, extra: Omit<Schema<"WorkflowInstanceCreate">, "template_id"> = {}, client: Client = sdk()) =>

@@ -42,9 +42,3 @@ export const filesPersonalData: PersonalDataDefinition<Env> = {
     return { objects_deleted: keys.length };
   },
 };
-
-/** The stored body of one of the organization's files (for an access archive), or null. */
-export async function fileBody(env: Env, org: string, id: string): Promise<R2ObjectBody | null> {
-  const row = await env.DB.prepare("SELECT object_key FROM files WHERE organization_id = ?1 AND id = ?2").bind(org, id).first<{ object_key: string }>();
-  return row ? env.FILES.get(row.object_key) : null;
-}
