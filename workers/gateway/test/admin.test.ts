@@ -519,6 +519,8 @@ describe("invitations", () => {
     const registered = await reg.json<any>();
     expect(registered.organization.id).toBe(admin.organization_id);
     expect(registered.user).toMatchObject({ email: email.toLowerCase(), roles: ["editor"] });
+    const clients = await (await asAdmin("/v1/clients?limit=100")).json<any>();
+    expect(registered.console_client_id).toBe(clients.data.find((c: any) => c.first_party).client_id);
 
     const tokens = await login(email);
     const me = await (await as(tokens.access_token)("/v1/auth/me")).json<any>();

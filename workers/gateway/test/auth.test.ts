@@ -49,7 +49,11 @@ describe("registration", () => {
     const email = `Case-${crypto.randomUUID()}@Example.com`;
     const first = await call("/v1/auth/register", json("POST", { email, password: PASSWORD, name: "A", organization_name: "One" }));
     expect(first.status).toBe(201);
-    expect((await first.json<any>()).user.email).toBe(email.toLowerCase());
+    const registered = await first.json<any>();
+    expect(registered.user.email).toBe(email.toLowerCase());
+    // The answer names the new organization's console client: the one first-party client it has.
+    const clients = await (await call("/v1/clients?limit=100", bearer((await login(email)).access_token))).json<any>();
+    expect(clients.data.filter((c: any) => c.first_party).map((c: any) => c.client_id)).toEqual([registered.console_client_id]);
     const dup = await call("/v1/auth/register", json("POST", { email: email.toUpperCase(), password: PASSWORD, name: "B", organization_name: "Two" }));
     expect(dup.status).toBe(409);
     await expectProblem(dup);

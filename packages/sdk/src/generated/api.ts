@@ -2116,6 +2116,8 @@ export interface components {
         Registered: {
             user: components["schemas"]["User"];
             organization: components["schemas"]["Organization"];
+            /** @description The organization's console client (first-party, public): sign in at /console/?client_id=<this>, or use it as client_id in the authorization code flow. */
+            console_client_id: string;
         };
         User: {
             /**

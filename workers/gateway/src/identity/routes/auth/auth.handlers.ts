@@ -6,6 +6,7 @@ import { createOrganizationWithAdmin, emailTaken, findUser, findUserByEmail, nor
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from "../../crypto";
 import { revokeUserRefreshTokens } from "../../tokens";
 import { endUserSessions } from "../../signin/sessions";
+import { consoleClient } from "../../signin/app-clients";
 import { db } from "../../db/client";
 import { invitations, organizations, passwordResets, roles, userRoles, users } from "../../db/schema";
 import { currentPrincipal } from "../../authenticate";
@@ -58,7 +59,14 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
       const requestId = c.get("requestId");
       c.executionCtx.waitUntil(mailVerificationToken(c.env, user, issuer).catch((err) => logError(requestId, "gateway", err, { during: "verification mail" })));
     }
-    return c.json({ user: publicUser(user, ["admin"]), organization: await organizationOf(c.env.DB, organization_id) }, 201);
+    return c.json(
+      {
+        user: publicUser(user, ["admin"]),
+        organization: await organizationOf(c.env.DB, organization_id),
+        console_client_id: (await consoleClient(c.env.DB, organization_id)).id,
+      },
+      201,
+    );
   }
 
   // Joining with an invitation: checked first (a refused password leaves it usable), then
@@ -118,7 +126,14 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
   }
   relaySoon(c);
   const user = (await findUser(c.env.DB, claimed.organization_id, userId))!;
-  return c.json({ user: publicUser(user, await roleNamesOf(c.env.DB, userId)), organization: await organizationOf(c.env.DB, claimed.organization_id) }, 201);
+  return c.json(
+    {
+      user: publicUser(user, await roleNamesOf(c.env.DB, userId)),
+      organization: await organizationOf(c.env.DB, claimed.organization_id),
+      console_client_id: (await consoleClient(c.env.DB, claimed.organization_id)).id,
+    },
+    201,
+  );
 };
 
 export const me: RouteHandler<typeof routes.me, GatewayEnv> = async (c) => {

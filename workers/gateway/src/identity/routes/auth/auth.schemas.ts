@@ -39,7 +39,16 @@ export const OrganizationSchema = z
   })
   .openapi("Organization");
 
-export const RegisteredSchema = z.object({ user: UserSchema, organization: OrganizationSchema }).openapi("Registered");
+export const RegisteredSchema = z
+  .object({
+    user: UserSchema,
+    organization: OrganizationSchema,
+    console_client_id: z.string().openapi({
+      description:
+        "The organization's console client (first-party, public): sign in at /console/?client_id=<this>, or use it as client_id in the authorization code flow.",
+    }),
+  })
+  .openapi("Registered");
 
 export const MeSchema = z
   .object({
