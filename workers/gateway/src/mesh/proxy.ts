@@ -27,11 +27,13 @@ const CONDITIONAL_REQUEST_HEADERS = ["if-none-match", "if-modified-since", "if-m
 export const meshForward: ServiceHandler = async (c, entry) => {
   const url = new URL(c.req.url);
   const method = c.req.method;
-  const keys = url.searchParams.has("join") ? joinKeys(url) : [];
+  // No query (a read by id) has no join: its searchParams are not built.
+  const joinAsked = url.search !== "" && url.searchParams.has("join");
+  const keys = joinAsked ? joinKeys(url) : [];
   if (!keys.length || method === "HEAD") {
     // A DELETE first applies the relationships' on_delete to the records naming the record (mesh/on-delete.ts).
     const putBack = method === "DELETE" ? await beforeDelete(c, entry.name, url.pathname.slice(entry.prefix.length)) : undefined;
-    const response = await forward(c, entry, url.searchParams.has("join") ? { search: withoutJoin(url) } : {});
+    const response = await forward(c, entry, joinAsked ? { search: withoutJoin(url), inbound: url } : { inbound: url });
     if (method === "DELETE" && response.ok) await unlinkDeleted(c, entry, url);
     if (method === "DELETE" && !response.ok && putBack) await putBack();
     return response;
@@ -45,7 +47,7 @@ export const meshForward: ServiceHandler = async (c, entry) => {
   const paths = await joinPaths(c, { service: entry.name, model: located.model.name }, keys);
   if (method !== "GET") return joinedWrite(c, entry, url, located, paths);
 
-  const response = await forward(c, entry, { search: withoutJoin(url), dropHeaders: CONDITIONAL_REQUEST_HEADERS });
+  const response = await forward(c, entry, { search: withoutJoin(url), dropHeaders: CONDITIONAL_REQUEST_HEADERS, inbound: url });
   if (response.status !== 200 || !isJson(response)) return response;
   const body = (await response.json()) as Row;
   const records = located.id ? [body] : Array.isArray(body.data) ? body.data.filter(isRecord) : [];
