@@ -98,8 +98,12 @@ export interface MeshModelDefinition<E> {
 }
 
 export interface LogicServiceOptions<E> {
-  /** model name -> definition; the models the data mesh may read, join and search. */
-  models?: Record<string, MeshModelDefinition<E>>;
+  /**
+   * model name -> definition; the models the data mesh may read, join and search. Or a function
+   * that loads them (`() => import("./models").then((m) => m.models)`): they are then built on the
+   * first data call, not at start-up (their schemas are most of it), and checked then.
+   */
+  models?: Record<string, MeshModelDefinition<E>> | (() => Promise<Record<string, MeshModelDefinition<E>>>);
 }
 
 const IdsSchema = z.array(z.uuid()).max(GET_MANY_MAX_IDS);
@@ -160,7 +164,7 @@ export function personalDataProblems(where: string, fields: MeshField[], p: Pers
   return problems;
 }
 
-/** The catalog a service describes, checked once when the class is built: a bad definition fails at load, not at the first call. */
+/** The catalog a service describes, checked once when the class is built (models given as a loader: when they load): a bad definition fails at once, not at some later call. */
 function buildCatalog<E>(service: string, models: Record<string, MeshModelDefinition<E>>): ServiceCatalog {
   const out: MeshModel[] = Object.entries(models).map(([name, m]) => {
     const lookups = Object.keys(m.findBy ?? {});
@@ -191,15 +195,30 @@ function buildCatalog<E>(service: string, models: Record<string, MeshModelDefini
  * as values (`{ ok: false, error: Problem }`): thrown errors lose their fields over RPC.
  */
 export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app: ServiceApp<E>, options: LogicServiceOptions<E> = {}) {
-  const models = options.models ?? {};
-  const catalog = buildCatalog(service, models);
-  const modelNamed = (name: unknown): MeshModelDefinition<E> => {
-    const m = typeof name === "string" && Object.hasOwn(models, name) ? models[name] : undefined;
-    if (!m) throw new ApiError(404, `The ${service} service has no model ${String(name)}.`);
-    return m;
+  const prepare = (models: Record<string, MeshModelDefinition<E>>) => ({
+    catalog: buildCatalog(service, models),
+    modelNamed: (name: unknown): MeshModelDefinition<E> => {
+      const m = typeof name === "string" && Object.hasOwn(models, name) ? models[name] : undefined;
+      if (!m) throw new ApiError(404, `The ${service} service has no model ${String(name)}.`);
+      return m;
+    },
+    personalModels: Object.entries(models).filter(([, m]) => Object.keys(m.personalData.found_by).length > 0),
+  });
+  const given = options.models;
+  const eager = typeof given === "function" ? undefined : prepare(given ?? {});
+  let loading: Promise<ReturnType<typeof prepare>> | undefined;
+  /** The models, checked: at once when given, else loaded on the first call that needs them. */
+  const prepared = (): ReturnType<typeof prepare> | Promise<ReturnType<typeof prepare>> => {
+    if (eager) return eager;
+    loading ??= (given as () => Promise<Record<string, MeshModelDefinition<E>>>)()
+      .then(prepare)
+      .catch((err) => {
+        loading = undefined;
+        throw err;
+      });
+    return loading;
   };
 
-  const personalModels = Object.entries(models).filter(([, m]) => Object.keys(m.personalData.found_by).length > 0);
   const parseSubject = (subject: unknown): PrivacySubject => {
     const parsed = PrivacySubjectSchema.safeParse(subject);
     if (!parsed.success) throw invalid("subject", "subject must be { emails, contact_ids, user_ids, linked } within their bounds.");
@@ -279,12 +298,12 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     }
 
     async describe(): Promise<ServiceCatalog> {
-      return structuredClone(catalog);
+      return structuredClone((await prepared()).catalog);
     }
 
     async getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "getMany", model }, context, async (identity, env) => {
-        const m = modelNamed(model);
+        const m = (await prepared()).modelNamed(model);
         const parsed = IdsSchema.safeParse(ids);
         if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
         const unique = [...new Set(parsed.data)];
@@ -294,7 +313,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
 
     async findBy(model: string, field: string, values: string[], perValue: number, context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "findBy", model }, context, async (identity, env) => {
-        const m = modelNamed(model);
+        const m = (await prepared()).modelNamed(model);
         const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
         if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
         const type = m.fields.find((f) => f.name === field)?.type;
@@ -309,6 +328,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     async findBySubject(subject: PrivacySubject, context: unknown): Promise<RpcResult<SubjectRecords[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "findBySubject" }, context, async (identity, env) => {
         const who = parseSubject(subject);
+        const { personalModels } = await prepared();
         const out: SubjectRecords[] = [];
         for (const [name, m] of personalModels) {
           const found = await m.personalData.find!(env, identity.organization_id, who, PRIVACY_MAX_RECORDS + 1);
@@ -332,6 +352,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         const who = parseSubject(subject);
         const opts = EraseOptionsSchema.safeParse(options);
         if (!opts.success) throw invalid("options", "options must be { dry_run, held }.");
+        const { personalModels } = await prepared();
         const steps: ErasureStep[] = [];
         for (const [name, m] of [...personalModels].reverse()) {
           const found = await m.personalData.find!(env, identity.organization_id, who, PRIVACY_MAX_RECORDS + 1);
@@ -370,6 +391,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         const names = ModelNamesSchema.safeParse(modelNames);
         if (!names.success) throw invalid("models", "models must be a list of model names.");
         if (!LimitSchema.safeParse(limit).success) throw invalid("limit", `limit must be an integer from 1 to ${SEARCH_MAX_HITS}.`);
+        const { catalog, modelNamed } = await prepared();
         const wanted = names.data.length ? [...new Set(names.data)] : catalog.models.filter((m) => m.searchable).map((m) => m.name);
         const searchers = wanted.map((name) => {
           const search = modelNamed(name).search;

@@ -8,6 +8,7 @@ export * from "./logging";
 export * from "./app";
 export * from "./contract";
 export * from "./openapi";
+export * from "./lazy-routes";
 export * from "./meta";
 export * from "./entrypoint";
 export * from "./catalog";

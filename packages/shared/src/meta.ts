@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { loadLazyRoutes } from "./lazy-routes";
 import { OPENAPI_VERSION, stateTrimmedStrings } from "./openapi";
 import type { ServiceHealth } from "./contract";
 
@@ -23,7 +24,8 @@ export function registerMeta(app: OpenAPIHono<any>, info: ServiceInfo) {
     security: [{ bearerAuth: [] }],
   };
   // As app.doc31, after stating what zod's trim refuses (blank-only strings).
-  app.get("/openapi.json", (c) => {
+  app.get("/openapi.json", async (c) => {
+    await loadLazyRoutes(app);
     stateTrimmedStrings(app.openAPIRegistry.definitions);
     return c.json(app.getOpenAPI31Document(config));
   });

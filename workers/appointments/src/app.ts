@@ -1,17 +1,22 @@
-import { createServiceApp, registerMeta } from "@buildly/shared";
-import { registerAppointments } from "./routes/appointments";
-import { registerAvailability } from "./routes/availability";
-import { registerCalendars } from "./routes/calendars";
-import { registerFeeds } from "./routes/feeds";
+import { createServiceApp, crudRoutes, lazyRoutes, registerMeta } from "@buildly/shared";
 
 export const SERVICE = "appointments";
 
 export function buildApp() {
   const app = createServiceApp<Env>(SERVICE);
-  registerCalendars(app);
-  registerAvailability(app);
-  registerFeeds(app);
-  registerAppointments(app);
+  // Each group's schemas and routes are built on its first request (packages/shared/src/lazy-routes.ts).
+  lazyRoutes(app, crudRoutes("calendars"), () => import("./routes/calendars").then((m) => m.registerCalendars));
+  lazyRoutes(app, [["get", "/calendars/{id}/availability"]], () => import("./routes/availability").then((m) => m.registerAvailability));
+  lazyRoutes(
+    app,
+    [
+      ["get", "/calendars/{id}/calendar.ics"],
+      ["post", "/calendars/{id}/feed-url"],
+      ["post", "/calendars/{id}/feed-url/revoke"],
+    ],
+    () => import("./routes/feeds").then((m) => m.registerFeeds),
+  );
+  lazyRoutes(app, crudRoutes("appointments"), () => import("./routes/appointments").then((m) => m.registerAppointments));
   registerMeta(app, {
     title: "Buildly Appointments",
     description:

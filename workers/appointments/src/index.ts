@@ -1,10 +1,8 @@
 import { ApiError, logicServiceEntrypoint, refuseDirectFetch, sweepOutbox, toApiError, type RpcResult } from "@buildly/shared";
 import { app, SERVICE } from "./app";
-import { models } from "./models";
-import { feedForTokenHash } from "./routes/feeds";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
-export class AppointmentsService extends logicServiceEntrypoint<Env>(SERVICE, app, { models }) {
+export class AppointmentsService extends logicServiceEntrypoint<Env>(SERVICE, app, { models: () => import("./models").then((m) => m.models) }) {
   /**
    * The iCalendar feed a secret feed URL names, by the SHA-256 (hex) of its token: the gateway's
    * public feed route (no identity context: the token alone names organization and calendar).
@@ -12,6 +10,7 @@ export class AppointmentsService extends logicServiceEntrypoint<Env>(SERVICE, ap
   async calendarFeedByTokenHash(tokenHash: unknown): Promise<RpcResult<string>> {
     const requestId = crypto.randomUUID();
     try {
+      const { feedForTokenHash } = await import("./routes/feeds/feeds.handlers");
       const body = typeof tokenHash === "string" ? await feedForTokenHash(this.env.DB, tokenHash) : undefined;
       if (body === undefined) throw new ApiError(404, "No calendar feed has this URL.");
       return { ok: true, data: body };

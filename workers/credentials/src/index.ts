@@ -10,7 +10,14 @@ import {
 } from "@buildly/shared/credentials";
 import type { z } from "zod";
 import { isCommonPassword } from "./passwords";
-import { type Verified, authenticationOptions, registrationOptions, verifyAuthentication, verifyRegistration } from "./passkeys";
+import type { Verified } from "./passkeys";
+
+/*
+ * The passkey stack (@simplewebauthn/server, @peculiar/x509, asn1js: most of this Worker's
+ * start-up) loads on the first passkey call, not when an isolate starts: a password check never
+ * needs it (bench/README.md "Bundles and start-up").
+ */
+const passkeys = () => import("./passkeys");
 
 /** The input, parsed, or the 422 that names what broke the contract. */
 function parse<S extends z.ZodType>(
@@ -45,25 +52,25 @@ export class CredentialsService extends WorkerEntrypoint<Env> implements Credent
   async registrationOptions(input: unknown) {
     const p = parse(RegistrationOptionsInputSchema, input);
     if (!p.ok) return p.error;
-    return { ok: true as const, data: (await registrationOptions(p.data)) as unknown as Record<string, unknown> };
+    return { ok: true as const, data: (await (await passkeys()).registrationOptions(p.data)) as unknown as Record<string, unknown> };
   }
 
   async authenticationOptions(input: unknown) {
     const p = parse(AuthenticationOptionsInputSchema, input);
     if (!p.ok) return p.error;
-    return { ok: true as const, data: (await authenticationOptions(p.data)) as unknown as Record<string, unknown> };
+    return { ok: true as const, data: (await (await passkeys()).authenticationOptions(p.data)) as unknown as Record<string, unknown> };
   }
 
   async verifyRegistration(input: unknown) {
     const p = parse(VerifyRegistrationInputSchema, input);
     if (!p.ok) return p.error;
-    return verdict(await verifyRegistration(p.data));
+    return verdict(await (await passkeys()).verifyRegistration(p.data));
   }
 
   async verifyAuthentication(input: unknown) {
     const p = parse(VerifyAuthenticationInputSchema, input);
     if (!p.ok) return p.error;
-    return verdict(await verifyAuthentication(p.data));
+    return verdict(await (await passkeys()).verifyAuthentication(p.data));
   }
 
   async isCommonPassword(input: unknown) {

@@ -1,19 +1,15 @@
-import { createServiceApp, registerMeta } from "@buildly/shared";
-import { registerActivities } from "./routes/activities";
-import { registerCompanies } from "./routes/companies";
-import { registerContacts } from "./routes/contacts";
-import { registerDeals } from "./routes/deals";
-import { registerPipelines } from "./routes/pipelines";
+import { createServiceApp, crudRoutes as crud, lazyRoutes, registerMeta } from "@buildly/shared";
 
 export const SERVICE = "crm";
 
 export function buildApp() {
   const app = createServiceApp<Env>(SERVICE);
-  registerContacts(app);
-  registerCompanies(app);
-  registerDeals(app);
-  registerPipelines(app);
-  registerActivities(app);
+  // Each group's schemas and routes are built on its first request (packages/shared/src/lazy-routes.ts).
+  lazyRoutes(app, crud("contacts"), () => import("./routes/contacts").then((m) => m.registerContacts));
+  lazyRoutes(app, crud("companies"), () => import("./routes/companies").then((m) => m.registerCompanies));
+  lazyRoutes(app, crud("deals"), () => import("./routes/deals").then((m) => m.registerDeals));
+  lazyRoutes(app, crud("pipelines"), () => import("./routes/pipelines").then((m) => m.registerPipelines));
+  lazyRoutes(app, crud("activities"), () => import("./routes/activities").then((m) => m.registerActivities));
   registerMeta(app, {
     title: "Buildly CRM",
     description:

@@ -1,10 +1,9 @@
 import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared";
 import { app, SERVICE } from "./app";
-import { models } from "./models";
 import { sweep } from "./storage/purge";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
-export const DocumentsService = logicServiceEntrypoint<Env>(SERVICE, app, { models });
+export const DocumentsService = logicServiceEntrypoint<Env>(SERVICE, app, { models: () => import("./models").then((m) => m.models) });
 
 /** The every-minute cron: only the outbox sweep. */
 const OUTBOX_CRON = "* * * * *";

@@ -4,7 +4,10 @@ import type { IdentityContext } from "@buildly/shared";
 import type { AppointmentRow, CalendarRow } from "../db/schema";
 import type { AppointmentCreate, AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
-import * as writes from "./writes";
+import type * as writes from "./writes";
+
+/** The writes (with the schemas and Temporal they use) load on the first write, not at start-up. */
+const loadWrites = () => import("./writes");
 
 export interface WriteContext {
   organization_id: string;
@@ -45,20 +48,20 @@ export class CalendarWriter extends DurableObject<Env> {
   }
 
   createAppointment(ctx: WriteContext, calendarId: string, input: AppointmentCreate): Promise<RpcResult<AppointmentRow>> {
-    return this.#run(ctx, () => writes.createAppointment(this.#db(ctx), ctx.organization_id, calendarId, input));
+    return this.#run(ctx, async () => (await loadWrites()).createAppointment(this.#db(ctx), ctx.organization_id, calendarId, input));
   }
 
   updateAppointment(ctx: WriteContext, calendarId: string, id: string, input: AppointmentUpdate): Promise<RpcResult<writes.UpdateOutcome>> {
-    return this.#run(ctx, () => writes.updateAppointment(this.#db(ctx), ctx.organization_id, calendarId, id, input));
+    return this.#run(ctx, async () => (await loadWrites()).updateAppointment(this.#db(ctx), ctx.organization_id, calendarId, id, input));
   }
 
   updateCalendar(ctx: WriteContext, calendarId: string, input: CalendarUpdate): Promise<RpcResult<CalendarRow>> {
-    return this.#run(ctx, () => writes.updateCalendar(this.#db(ctx), ctx.organization_id, calendarId, input));
+    return this.#run(ctx, async () => (await loadWrites()).updateCalendar(this.#db(ctx), ctx.organization_id, calendarId, input));
   }
 
   deleteCalendar(ctx: WriteContext, calendarId: string): Promise<RpcResult<null>> {
     return this.#run(ctx, async () => {
-      await writes.deleteCalendar(this.#db(ctx), ctx.organization_id, calendarId);
+      await (await loadWrites()).deleteCalendar(this.#db(ctx), ctx.organization_id, calendarId);
       return null;
     });
   }

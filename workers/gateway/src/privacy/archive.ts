@@ -1,4 +1,3 @@
-import { Zip, ZipPassThrough } from "fflate";
 import { type SubjectRecords, nowIso } from "@buildly/shared";
 import { toBase64Url, toHex } from "@buildly/shared/encoding";
 import { detachedCaller, meshCall } from "../mesh/calls";
@@ -155,6 +154,9 @@ function identityContext(requestId: string, org: string, service: string) {
  * failures are in the manifest too: the archive says what it lacks).
  */
 export async function buildArchive(env: Env, input: ArchiveInput): Promise<{ summary: ArchiveSummary; failures: ArchiveFailure[]; manifest: ManifestEntry[] }> {
+  // fflate builds its tables when its module runs: loaded here, not at every isolate's start-up
+  // (bench/README.md "Bundles and start-up"); only the privacy runner builds archives.
+  const { Zip, ZipPassThrough } = await import("fflate");
   const key = archiveKey(input.org, input.requestId);
   const upload = await env.PRIVACY_ARCHIVES.createMultipartUpload(key, {
     httpMetadata: { contentType: "application/zip" },

@@ -1,5 +1,4 @@
 import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
-import { Secret, TOTP } from "otpauth";
 import { nowIso } from "@buildly/shared";
 import { db } from "../db/client";
 import { decryptText, encryptText } from "../sealing";
@@ -16,14 +15,18 @@ export const TOTP_PERIOD = 30;
 export const TOTP_DIGITS = 6;
 const WINDOW = 1;
 
-function totpOf(base32: string, label = "") {
+/** otpauth builds its hash tables when its module runs: loaded on the first TOTP use, not at start-up. */
+const otpauth = () => import("otpauth");
+
+async function totpOf(base32: string, label = "") {
+  const { Secret, TOTP } = await otpauth();
   return new TOTP({ issuer: "Buildly", label, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD, secret: Secret.fromBase32(base32) });
 }
 
 /** The time step a code belongs to, or undefined when it matches none of the window. */
-export function codeStep(base32: string, code: string, now = Date.now()): number | undefined {
+export async function codeStep(base32: string, code: string, now = Date.now()): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
-  const totp = totpOf(base32);
+  const totp = await totpOf(base32);
   const delta = totp.validate({ token: code, timestamp: now, window: WINDOW });
   return delta === null ? undefined : totp.counter({ timestamp: now }) + delta;
 }
@@ -42,7 +45,7 @@ export async function useTotpCode(d1: D1Database, secret: string, userId: string
     .where(and(eq(totpFactors.user_id, userId), opts.pending ? isNull(totpFactors.confirmed_at) : isNotNull(totpFactors.confirmed_at)))
     .get();
   if (!row) return "none";
-  const step = codeStep(await decryptText(secret, row.secret_sealed), code.trim());
+  const step = await codeStep(await decryptText(secret, row.secret_sealed), code.trim());
   if (step === undefined) return "wrong";
   const won = await d
     .update(totpFactors)
@@ -64,7 +67,7 @@ export async function useTotpCode(d1: D1Database, secret: string, userId: string
  * code from the app proves it was copied. Returns the secret and the otpauth:// URI (a QR code's content).
  */
 export async function startTotpEnrollment(d1: D1Database, secret: string, user: { id: string; organization_id: string; email: string }) {
-  const base32 = new Secret({ size: 20 }).base32;
+  const base32 = new (await otpauth()).Secret({ size: 20 }).base32;
   const sealed = await encryptText(secret, base32);
   const now = nowIso();
   await db(d1)
@@ -81,8 +84,8 @@ export async function startTotpEnrollment(d1: D1Database, secret: string, user: 
   return setupOf(base32, user.email);
 }
 
-function setupOf(base32: string, email: string) {
-  return { secret: base32, otpauth_uri: totpOf(base32, email).toString(), algorithm: "SHA1" as const, digits: 6 as const, period: 30 as const };
+async function setupOf(base32: string, email: string) {
+  return { secret: base32, otpauth_uri: (await totpOf(base32, email)).toString(), algorithm: "SHA1" as const, digits: 6 as const, period: 30 as const };
 }
 
 /** The enrollment in progress (unconfirmed), to show its secret again after a wrong first code. */
