@@ -125,12 +125,71 @@ describe("events: the transactional outbox", () => {
           .run(),
       ),
     );
+    // Only the write that opened the window holds it (waitUntil); the others just add their rows.
+    expect(pending).toHaveLength(1);
     await Promise.all(pending);
     expect(sends).toHaveLength(1);
     expect(sends[0]!.messages).toBe(1);
     expect([...sends[0]!.events].sort()).toEqual([...ids].sort());
     const rows = await outboxOf(DB, org);
     expect(rows).toHaveLength(8);
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("two requests writing at once: the first holds the shared window, which relays the second's events too", async () => {
+    const org = crypto.randomUUID();
+    const sent: string[] = [];
+    const counted = {
+      send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+      sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+        const list = [...messages];
+        for (const m of list) sent.push(...(m.body as { events: { subject: string }[] }).events.map((e) => e.subject));
+        return real.EVENTS!.sendBatch(list, options);
+      },
+    } as unknown as Queue;
+    // Each request has its own waitUntil, as two requests in one isolate do.
+    const first: Promise<unknown>[] = [];
+    const second: Promise<unknown>[] = [];
+    const a = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => first.push(p));
+    const b = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => second.push(p));
+    const insert = (db: D1Database, id: string) =>
+      db
+        .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
+        .bind(id, org, new Date().toISOString())
+        .run();
+    const [x, y] = [crypto.randomUUID(), crypto.randomUUID()];
+    await insert(a, x);
+    await insert(b, y);
+    expect(first).toHaveLength(1);
+    expect(second).toHaveLength(0);
+    await Promise.all(first);
+    expect(sent.filter((s) => s === x || s === y).sort()).toEqual([x, y].sort());
+    const rows = await outboxOf(DB, org);
+    expect(rows.map((r) => r.event.subject).sort()).toEqual([x, y].sort());
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("a window that is full opens the next, held by the write that opened it", async () => {
+    const org = crypto.randomUUID();
+    const pending: Promise<unknown>[] = [];
+    const db = eventDatabase({ DB, EVENTS: real.EVENTS }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    const now = new Date().toISOString();
+    // One statement writes 60 rows (60 events, one claim), the next 60 more: 120 > RELAY_BATCH (100).
+    const many = (n: number) =>
+      db
+        .prepare(
+          `INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at)
+           SELECT value, ?1, 'X' || value, '[]', '{}', ?2, ?2 FROM json_each(?3)`,
+        )
+        .bind(org, now, JSON.stringify(Array.from({ length: n }, () => crypto.randomUUID())))
+        .run();
+    await many(60);
+    await many(60);
+    expect(pending).toHaveLength(2);
+    await Promise.all(pending);
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(120);
+    expect(new Set(rows.map((r) => r.event.subject)).size).toBe(120);
     for (const r of rows) expect(r.relayed_at).not.toBeNull();
   });
 });
