@@ -371,8 +371,8 @@ function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<v
 }
 
 /**
- * The services' relay (eventDatabase): a write that commits opens a window for its Worker's D1 and
- * queue unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
+ * The services' relay (eventDatabase): a write that commits opens a window for its Worker's queue
+ * (and so its D1) unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
  * claims, sends and marks the outbox's unrelayed rows (relayOutbox: one claim and one mark per
  * RELAY_BATCH rows, however many writes wrote them), until fewer than RELAY_BATCH are left (at
  * most SWEEP_MAX_RUNS times). A write adds no statement to its batch for the relay and no work
@@ -384,7 +384,12 @@ function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<v
  * the sweep (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the
  * send.
  */
-const openRelays = new WeakMap<Queue, WeakSet<D1Database>>();
+/**
+ * The queue bindings with a window open. Keyed by the queue, not the D1: a logic service's
+ * requests each see their own D1 session object (d1-session.ts), while the queue binding is the
+ * isolate's one, and one Worker's queue binding goes with one D1.
+ */
+const openRelays = new WeakSet<Queue>();
 /** The windows not yet done, for outboxRelaysSettled(). */
 const runningRelays = new Set<Promise<void>>();
 
@@ -400,19 +405,13 @@ export async function outboxRelaysSettled(): Promise<void> {
 function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void): void {
   const queue = env.EVENTS;
   if (!queue) return;
-  let open = openRelays.get(queue);
-  if (!open) {
-    open = new WeakSet();
-    openRelays.set(queue, open);
-  }
-  if (open.has(env.DB)) return;
-  const windows = open;
-  windows.add(env.DB);
+  if (openRelays.has(queue)) return;
+  openRelays.add(queue);
   const run = (async () => {
     try {
       await new Promise((r) => setTimeout(r, RELAY_COALESCE_MS));
     } finally {
-      windows.delete(env.DB);
+      openRelays.delete(queue);
     }
     try {
       for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayOutbox(env)).claimed < RELAY_BATCH) break;

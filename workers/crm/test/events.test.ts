@@ -151,11 +151,13 @@ describe("events: the transactional outbox", () => {
         return real.EVENTS!.sendBatch(list, options);
       },
     } as unknown as Queue;
-    // Each request has its own waitUntil, as two requests in one isolate do.
+    // Each request has its own waitUntil and its own D1 session object, as two requests to a
+    // service in one isolate do (d1-session.ts), and the isolate's one queue binding.
     const first: Promise<unknown>[] = [];
     const second: Promise<unknown>[] = [];
-    const a = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => first.push(p));
-    const b = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => second.push(p));
+    const session = () => DB.withSession("first-unconstrained") as unknown as D1Database;
+    const a = eventDatabase({ DB: session(), EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => first.push(p));
+    const b = eventDatabase({ DB: session(), EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => second.push(p));
     const insert = (db: D1Database, id: string) =>
       db
         .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
