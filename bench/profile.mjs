@@ -3,7 +3,8 @@
 //
 //   node bench/profile.mjs --inspector 127.0.0.1:PORT --worker NAME --url URL [--header "k: v"]
 //        [--seconds 10] [--connections 4] [--out FILE.cpuprofile] [--top 25] [--bundle dist/index.js]
-//        [--body JSON] (POSTs it as application/json instead of GETs)
+//        [--body JSON] (POSTs it as application/json instead of GETs; each "{n}" in it becomes a
+//        number unique to the request, e.g. for a unique email)
 //
 // Connects to ws://<inspector>/core:user:<NAME> (the Worker's isolate, with its Durable
 // Objects), calls Profiler.start, sends requests with `connections` at a time for `seconds`,
@@ -60,6 +61,7 @@ const send = (method, params = {}) =>
   });
 
 // --- load ---------------------------------------------------------------------------------------
+let sent = 0;
 async function load(seconds) {
   const until = Date.now() + seconds * 1000;
   let ok = 0;
@@ -71,7 +73,7 @@ async function load(seconds) {
           opt.url,
           opt.body === undefined
             ? { headers: opt.headers }
-            : { method: "POST", headers: { ...opt.headers, "content-type": "application/json" }, body: opt.body },
+            : { method: "POST", headers: { ...opt.headers, "content-type": "application/json" }, body: opt.body.replaceAll("{n}", String(++sent)) },
         );
         await res.arrayBuffer();
         if (res.ok) ok++;

@@ -2,7 +2,10 @@
 # Write throughput with events on and off (npm run bench:events):
 #   (e0) POST /contacts served by the CRM's code with EVENTS_OUTBOX = "off" (no outbox rows),
 #   (e1) the same with events on: the outbox triggers, the context statements around each write
-#        and the relay to a queue after it (bench/workers/crm-events; its own queue consumer acks).
+#        and the relay window after it (bench/workers/crm-events; its own queue consumer acks),
+#   (e1w) a breakdown, not a goal line: events on with EVENTS_RELAY = "off", the outbox rows
+#        written by the triggers with their context statements but no relay, queue broker or consumer
+#        (the write path's own share; (e1) - (e1w) is the relay's, the broker's and the consumer's).
 # Each instance is served as `npm run bench` serves the platform, on Miniflare directly
 # (bench/lib/serve.mjs: the config's bundle, no dev proxy, log lines dropped), on a free port with
 # temporary state; rows alternate when BENCH_ROUNDS > 1 and the table shows medians, with the
@@ -49,10 +52,10 @@ trap 'exit 143' TERM
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r P_ON P_OFF <<<"$(node -e '
+read -r P_ON P_OFF P_WRITE <<<"$(node -e '
   const net = require("node:net"); const s = [];
   (function next() {
-    if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
+    if (s.length === 3) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
     const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
   })();')"
 echo "building the bench Worker's bundle (wrangler deploy --dry-run --outdir dist)"
@@ -68,14 +71,15 @@ start() { # name, port, extra serve.mjs arguments...
 }
 start on "$P_ON"
 start off "$P_OFF" --var EVENTS_OUTBOX=off
-for p in "$P_ON" "$P_OFF"; do
+start write "$P_WRITE" --var EVENTS_RELAY=off
+for p in "$P_ON" "$P_OFF" "$P_WRITE"; do
   deadline=$((SECONDS + 300))
   until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$p/__outbox" 2>/dev/null; do
     ((SECONDS < deadline)) || { echo "the bench Worker on port $p is not ready after 300 s" >&2; exit 1; }
     sleep 0.5
   done
 done
-echo "  events on: http://127.0.0.1:$P_ON, events off: http://127.0.0.1:$P_OFF"
+echo "  events on: http://127.0.0.1:$P_ON, events off: http://127.0.0.1:$P_OFF, events on without the relay: http://127.0.0.1:$P_WRITE"
 
 export BENCH_REPORT="$BENCH/wrk/report.lua"
 run_wrk() { # seconds, base url
@@ -84,9 +88,9 @@ run_wrk() { # seconds, base url
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 for round in $(seq 1 "$ROUNDS"); do
-  for row in "off|e0|$P_OFF" "on|e1|$P_ON"; do
+  for row in "off|e0|$P_OFF" "on|e1|$P_ON" "write|e1w|$P_WRITE"; do
     IFS='|' read -r id letter port <<<"$row"
-    echo "($letter) POST /contacts, events $id: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
+    echo "($letter) POST /contacts, events $([ "$id" = write ] && echo "on, no relay" || echo "$id"): ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
     warm="$(run_wrk "$WARMUP" "http://127.0.0.1:$port")"
     node "$BENCH/lib/cpu.mjs" snapshot "${PGID_OF[$id]}" >"$WORK/cpu-before.json"
     result="$(run_wrk "$DURATION" "http://127.0.0.1:$port")"
@@ -99,13 +103,14 @@ done
 sleep 3 # the last relays and the queue's batch timeout
 ON_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_ON/__outbox")"
 OFF_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_OFF/__outbox")"
+WRITE_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_WRITE/__outbox")"
 
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, $ROUNDS round(s); \
 wrk, workerd (Miniflare directly, no dev proxy) and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the two rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 mkdir -p "$BENCH/results"
 node -e '
   const fs = require("fs");
-  const [file, goal, settings, onOutbox, offOutbox] = process.argv.slice(1);
+  const [file, goal, settings, onOutbox, offOutbox, writeOutbox] = process.argv.slice(1);
   const rows = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(JSON.parse);
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const of = (id) => rows.filter((r) => r.id === id);
@@ -118,6 +123,7 @@ node -e '
   console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
   console.log(line("off", "e0", "POST /contacts, events off (EVENTS_OUTBOX=off)"));
   console.log(line("on", "e1", "POST /contacts, events on (outbox in the same batch, relay to a queue)"));
+  console.log(line("write", "e1w", "breakdown: events on, no relay (outbox rows and context only; no queue or consumer)"));
   console.log("");
   console.log(settings);
   const off = median(of("off").map((r) => r.result.rps));
@@ -125,13 +131,19 @@ node -e '
   const cost = (1 - on / off) * 100;
   console.log("");
   console.log(`events cost ${cost.toFixed(1)}% of write throughput (goal <= ${goal}%: ${cost <= Number(goal) ? "met" : "NOT met"})`);
-  const accepted = rows.filter((r) => r.id === "on").reduce((n, r) => n + (r.warm.requests - r.warm.errors.status) + (r.result.requests - r.result.errors.status), 0);
+  const cpuOf = (id) => median(of(id).map((r) => r.cpu?.cpu_ms_per_req).filter(Number.isFinite));
+  const [c0, c1, cw] = [cpuOf("off"), cpuOf("on"), cpuOf("write")];
+  if ([c0, c1, cw].every(Number.isFinite))
+    console.log(`server CPU per write the outbox adds: +${(c1 - c0).toFixed(3)} ms, of which the write path (triggers, context statements) +${(cw - c0).toFixed(3)} ms and the relay (claim, send, mark), queue broker and consumer +${(c1 - cw).toFixed(3)} ms`);
+  const acceptedOf = (id) => rows.filter((r) => r.id === id).reduce((n, r) => n + (r.warm.requests - r.warm.errors.status) + (r.result.requests - r.result.errors.status), 0);
+  const accepted = acceptedOf("on");
   const o = JSON.parse(onOutbox);
   const f = JSON.parse(offOutbox);
+  const w = JSON.parse(writeOutbox);
   // wrk does not count requests in flight when it stops, which the server may still have taken.
-  const fine = o.rows >= accepted && o.relayed === o.rows && f.rows === 0;
-  console.log(`check: events on: ${accepted} writes answered 2xx (warm-ups included), ${o.rows} outbox rows, ${o.relayed} relayed, ${o.consumed} consumed from the queue; events off: ${f.rows} rows: ${fine ? "ok" : "MISMATCH"}`);
+  const fine = o.rows >= accepted && o.relayed === o.rows && f.rows === 0 && w.rows >= acceptedOf("write") && w.relayed === 0;
+  console.log(`check: events on: ${accepted} writes answered 2xx (warm-ups included), ${o.rows} outbox rows, ${o.relayed} relayed, ${o.consumed} consumed from the queue; events off: ${f.rows} rows; no relay: ${w.rows} rows, ${w.relayed} relayed: ${fine ? "ok" : "MISMATCH"}`);
   if (!fine) process.exitCode = 4;
-' "$RESULTS" "$GOAL" "$SETTINGS" "$ON_OUTBOX" "$OFF_OUTBOX" | tee "$WORK/table.md"
+' "$RESULTS" "$GOAL" "$SETTINGS" "$ON_OUTBOX" "$OFF_OUTBOX" "$WRITE_OUTBOX" | tee "$WORK/table.md"
 cp "$WORK/table.md" "$BENCH/results/events.md"
 echo "(written to bench/results/events.md)"

@@ -183,9 +183,9 @@ class ContextStatement {
 
 /**
  * The D1 a request's code sees: every batch (or single statement) that writes runs as
- * [fill event_context, ...statements, empty event_context, claim the new outbox rows
- * (, mark rows sent earlier as relayed)] in one transaction and one round trip; the claimed rows
- * go to the queue after the response. Reads go straight through.
+ * [fill event_context, ...statements, empty event_context] in one transaction and one round
+ * trip; a relay window (scheduleRelay) sends the rows the triggers wrote after the response.
+ * Reads go straight through.
  */
 class EventDatabase {
   constructor(
@@ -219,28 +219,17 @@ class EventDatabase {
     });
     const actor = tel && span ? { ...this.actor, traceparent: tel.traceparent(span) } : this.actor;
     try {
-      return await this.writingAs<T>(statements, actor, span);
+      return await this.writingAs<T>(statements, actor);
     } finally {
       span?.end();
     }
   }
 
-  private async writingAs<T>(
-    statements: D1PreparedStatement[],
-    actor: EventActor,
-    span?: { setAttributes(a: Record<string, number>): void },
-  ): Promise<D1Result<T>[]> {
+  private async writingAs<T>(statements: D1PreparedStatement[], actor: EventActor): Promise<D1Result<T>[]> {
     const [set, clear] = contextStatements(this.inner, actor);
-    const claim = claimInBatch(this.env, this.actor.source, this.waitUntil);
-    let results: D1Result<T>[];
-    try {
-      results = await this.inner.batch<T>([set, ...statements, clear, ...claim.statements]);
-    } catch (err) {
-      claim.failed();
-      throw err;
-    }
-    const claimed = claim.relay(results.slice(statements.length + 2));
-    if (claim.statements.length) span?.setAttributes({ "buildly.outbox.claimed": claimed });
+    const results = await this.inner.batch<T>([set, ...statements, clear]);
+    // The rows the triggers wrote are committed with the change; a relay window sends them.
+    scheduleRelay(this.env, this.waitUntil);
     return results.slice(1, statements.length + 1);
   }
 
@@ -261,9 +250,10 @@ class EventDatabase {
  * The end of a writing batch: the statements that claim the new outbox rows (and mark rows sent
  * earlier), and `relay(results)`, to call with the batch's results for those statements, which
  * sends the claimed rows through the shared window (RELAY_COALESCE_MS) and answers how many it
- * claimed. `failed()` if the batch threw. eventDatabase's batches end with it, and so do writers
- * that put event rows in a batch of their own (the gateway's workflow objects, with the index
- * update). With no queue bound, or the outbox off, there is nothing to claim.
+ * claimed. `failed()` if the batch threw. Writers that put event rows in a batch of their own end
+ * it with this (the gateway's workflow objects, with the index update); eventDatabase's writes
+ * leave the claim to a relay window instead (scheduleRelay). With no queue bound, or the outbox
+ * off, there is nothing to claim.
  */
 export function claimInBatch(
   env: OutboxEnv,
@@ -279,7 +269,10 @@ export function claimInBatch(
     statements,
     relay(results) {
       const claimed = (results[0]?.results ?? []) as unknown as OutboxRow[];
-      if (claimed.length) waitUntil(relaySoon(env, source, claimed));
+      if (claimed.length) {
+        const opened = relaySoon(env, source, claimed);
+        if (opened) waitUntil(opened);
+      }
       return claimed.length;
     },
     failed: () => giveBackMarks(source, marks),
@@ -340,9 +333,12 @@ function giveBackMarks(source: string, marks: number[]): void {
  * How long the relay waits for other writes in this isolate before one queue send carries them
  * all. One sendBatch per write cost about a quarter of write throughput (bench:events: 28%; a
  * 25 ms window 20%, 100 ms 11%, medians of three rounds); the window adds at most its length to
- * an event's delivery, which the queue's own batching (up to a second) dwarfs. Each write's waitUntil holds the shared send, so
- * the isolate stays up until it is done; rows are already claimed in D1, so an isolate that goes
- * away first leaves them to the sweep.
+ * an event's delivery, which the queue's own batching (up to a second) dwarfs. The write that
+ * opens a window holds it with its waitUntil (the window's timer and send run in that request's
+ * context, so only that request can keep them going); the writes that join it add their rows and
+ * nothing else: a waitUntil of theirs on the same promise kept nothing alive that the opener's
+ * did not, and cost a fifth of the outbox's CPU per write (bench/events/profile.sh). Rows are
+ * already claimed in D1, so an isolate that goes away first leaves them to the sweep.
  */
 export const RELAY_COALESCE_MS = 100;
 
@@ -350,7 +346,8 @@ type RelayWindow = { rows: OutboxRow[]; done: Promise<void> };
 /** Open windows per queue binding and source: rows only ever share a send through the same queue. */
 const relayWindowsByQueue = new WeakMap<Queue, Map<string, RelayWindow>>();
 
-function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
+/** Adds claimed rows to the open window (or opens one); answers the window's promise only when this call opened it. */
+function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> | undefined {
   const queue = env.EVENTS!;
   let relayWindows = relayWindowsByQueue.get(queue);
   if (!relayWindows) {
@@ -358,19 +355,73 @@ function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<v
     relayWindowsByQueue.set(queue, relayWindows);
   }
   const windows = relayWindows;
-  let window = windows.get(source);
-  if (!window || window.rows.length + rows.length > RELAY_BATCH) {
-    const opened: RelayWindow = { rows: [], done: Promise.resolve() };
-    opened.done = (async () => {
-      await new Promise((r) => setTimeout(r, RELAY_COALESCE_MS));
-      if (windows.get(source) === opened) windows.delete(source);
-      await sendClaimed(env, source, opened.rows);
-    })();
-    windows.set(source, opened);
-    window = opened;
+  const open = windows.get(source);
+  if (open && open.rows.length + rows.length <= RELAY_BATCH) {
+    open.rows.push(...rows);
+    return undefined;
   }
-  window.rows.push(...rows);
-  return window.done;
+  const opened: RelayWindow = { rows: [...rows], done: Promise.resolve() };
+  opened.done = (async () => {
+    await new Promise((r) => setTimeout(r, RELAY_COALESCE_MS));
+    if (windows.get(source) === opened) windows.delete(source);
+    await sendClaimed(env, source, opened.rows);
+  })();
+  windows.set(source, opened);
+  return opened.done;
+}
+
+/**
+ * The services' relay (eventDatabase): a write that commits opens a window for its Worker's queue
+ * (and so its D1) unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
+ * claims, sends and marks the outbox's unrelayed rows (relayOutbox: one claim and one mark per
+ * RELAY_BATCH rows, however many writes wrote them), until fewer than RELAY_BATCH are left (at
+ * most SWEEP_MAX_RUNS times). A write adds no statement to its batch for the relay and no work
+ * after it when a window is open. The window leaves the map before its first claim, so a write
+ * that commits after the claim opens the next window, and one that committed before it is in the
+ * claim. The claim is atomic in D1, so two isolates' windows never send the same row (a relay
+ * that fails leaves its rows claimed for the sweep, after CLAIM_TIMEOUT_MS); an isolate that goes
+ * away before its window runs leaves its rows unclaimed, for the next window in any isolate or
+ * the sweep (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the
+ * send.
+ */
+/**
+ * The queue bindings with a window open. Keyed by the queue, not the D1: a logic service's
+ * requests each see their own D1 session object (d1-session.ts), while the queue binding is the
+ * isolate's one, and one Worker's queue binding goes with one D1.
+ */
+const openRelays = new WeakSet<Queue>();
+/** The windows not yet done, for outboxRelaysSettled(). */
+const runningRelays = new Set<Promise<void>>();
+
+/**
+ * Resolves once every relay window this isolate has opened is done. For tests: a window takes
+ * every unrelayed row of its D1, so a test that watches one write's relay first lets the windows
+ * of earlier writes finish.
+ */
+export async function outboxRelaysSettled(): Promise<void> {
+  while (runningRelays.size) await Promise.allSettled([...runningRelays]);
+}
+
+function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void): void {
+  const queue = env.EVENTS;
+  if (!queue) return;
+  if (openRelays.has(queue)) return;
+  openRelays.add(queue);
+  const run = (async () => {
+    try {
+      await new Promise((r) => setTimeout(r, RELAY_COALESCE_MS));
+    } finally {
+      openRelays.delete(queue);
+    }
+    try {
+      for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayOutbox(env)).claimed < RELAY_BATCH) break;
+    } catch (err) {
+      // Claimed and unsent rows wait for the sweep (CLAIM_TIMEOUT_MS); unclaimed ones for the next window.
+      console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", error: String(err) }));
+    }
+  })().finally(() => runningRelays.delete(run));
+  runningRelays.add(run);
+  waitUntil(run);
 }
 
 async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {

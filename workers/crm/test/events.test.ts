@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorFromIdentity, eventDatabase } from "@buildly/shared";
+import { actorFromIdentity, eventDatabase, outboxRelaysSettled } from "@buildly/shared";
 import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, identity, outboxOf, relayedOutbox } from "@buildly/shared/test";
 import { contactInput as contact, create, freshOrg, rpc } from "./helpers";
 
@@ -102,6 +102,8 @@ describe("events: the transactional outbox", () => {
   });
 
   it("writes close together share one queue send, several events to a message, each event once", async () => {
+    // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
+    await outboxRelaysSettled();
     const org = crypto.randomUUID();
     // The real queue, counted on the way through: how many sends and messages the relay makes.
     const sends: { messages: number; events: string[] }[] = [];
@@ -125,12 +127,116 @@ describe("events: the transactional outbox", () => {
           .run(),
       ),
     );
+    // Only the write that opened the window holds it (waitUntil); the others just add their rows.
+    expect(pending).toHaveLength(1);
     await Promise.all(pending);
     expect(sends).toHaveLength(1);
     expect(sends[0]!.messages).toBe(1);
     expect([...sends[0]!.events].sort()).toEqual([...ids].sort());
     const rows = await outboxOf(DB, org);
     expect(rows).toHaveLength(8);
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("two requests writing at once: the first holds the shared window, which relays the second's events too", async () => {
+    // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
+    await outboxRelaysSettled();
+    const org = crypto.randomUUID();
+    const sent: string[] = [];
+    const counted = {
+      send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+      sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+        const list = [...messages];
+        for (const m of list) sent.push(...(m.body as { events: { subject: string }[] }).events.map((e) => e.subject));
+        return real.EVENTS!.sendBatch(list, options);
+      },
+    } as unknown as Queue;
+    // Each request has its own waitUntil and its own D1 session object, as two requests to a
+    // service in one isolate do (d1-session.ts), and the isolate's one queue binding.
+    const first: Promise<unknown>[] = [];
+    const second: Promise<unknown>[] = [];
+    const session = () => DB.withSession("first-unconstrained") as unknown as D1Database;
+    const a = eventDatabase({ DB: session(), EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => first.push(p));
+    const b = eventDatabase({ DB: session(), EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => second.push(p));
+    const insert = (db: D1Database, id: string) =>
+      db
+        .prepare("INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)")
+        .bind(id, org, new Date().toISOString())
+        .run();
+    const [x, y] = [crypto.randomUUID(), crypto.randomUUID()];
+    await insert(a, x);
+    await insert(b, y);
+    expect(first).toHaveLength(1);
+    expect(second).toHaveLength(0);
+    await Promise.all(first);
+    expect(sent.filter((s) => s === x || s === y).sort()).toEqual([x, y].sort());
+    const rows = await outboxOf(DB, org);
+    expect(rows.map((r) => r.event.subject).sort()).toEqual([x, y].sort());
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("a window with more rows than one claim takes sends them all, held by the one write that opened it", async () => {
+    // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
+    await outboxRelaysSettled();
+    const org = crypto.randomUUID();
+    const pending: Promise<unknown>[] = [];
+    const db = eventDatabase({ DB, EVENTS: real.EVENTS }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    const now = new Date().toISOString();
+    // One statement writes 60 rows (60 events), the next 60 more: 120 > RELAY_BATCH (100).
+    const many = (n: number) =>
+      db
+        .prepare(
+          `INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at)
+           SELECT value, ?1, 'X' || value, '[]', '{}', ?2, ?2 FROM json_each(?3)`,
+        )
+        .bind(org, now, JSON.stringify(Array.from({ length: n }, () => crypto.randomUUID())))
+        .run();
+    await many(60);
+    await many(60);
+    // The writes' own batches claim nothing: the window does, after them.
+    expect((await outboxOf(DB, org)).every((r) => r.claimed_at === null)).toBe(true);
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(120);
+    expect(new Set(rows.map((r) => r.event.subject)).size).toBe(120);
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("two isolates' windows racing for the same rows send each row once", async () => {
+    // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
+    await outboxRelaysSettled();
+    const org = crypto.randomUUID();
+    // Two queue bindings stand for two isolates: each has its own window.
+    const sent: string[][] = [[], []];
+    const queueOf = (i: number) =>
+      ({
+        send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+        sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+          const list = [...messages];
+          for (const m of list) sent[i]!.push(...(m.body as { events: { subject: string }[] }).events.map((e) => e.subject));
+          return real.EVENTS!.sendBatch(list, options);
+        },
+      }) as unknown as Queue;
+    const pending: Promise<unknown>[] = [];
+    const dbs = [0, 1].map((i) => eventDatabase({ DB, EVENTS: queueOf(i) }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p)));
+    const ids = Array.from({ length: 10 }, () => crypto.randomUUID());
+    const now = new Date().toISOString();
+    await Promise.all(
+      ids.map((id, i) =>
+        dbs[i % 2]!.prepare(
+          "INSERT INTO companies (id, organization_id, name, tags, custom_fields, created_at, updated_at) VALUES (?1, ?2, 'X', '[]', '{}', ?3, ?3)",
+        )
+          .bind(id, org, now)
+          .run(),
+      ),
+    );
+    expect(pending).toHaveLength(2);
+    await Promise.all(pending);
+    const mine = (list: string[]) => list.filter((s) => ids.includes(s));
+    expect([...mine(sent[0]!), ...mine(sent[1]!)].sort()).toEqual([...ids].sort());
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(10);
     for (const r of rows) expect(r.relayed_at).not.toBeNull();
   });
 });

@@ -1,6 +1,9 @@
 // Events on/off write throughput (bench/events/run.sh): the CRM app as CrmService.handle() runs
 // it, D1 wrapped by eventDatabase (the outbox triggers get their context, a relay runs after each
 // write), with a fixed identity in place of the gateway's. EVENTS_OUTBOX = "off" leaves D1 as is.
+// EVENTS_RELAY = "off" (row (e1w)) keeps the triggers and the context statements but binds no
+// queue to the wrapper: no claim in the batch, no relay, no queue broker, no consumer, the rows
+// stay in the outbox (the write path's own share of the outbox's cost).
 import { PERMISSION_ACTIONS, actorFromIdentity, eventDatabase, handleWithContext, type IdentityContextInput } from "../../../../packages/shared/src";
 import { app } from "../../../../workers/crm/src/app";
 
@@ -8,6 +11,7 @@ interface BenchEnv {
   DB: D1Database;
   EVENTS: Queue;
   EVENTS_OUTBOX: string;
+  EVENTS_RELAY?: string;
 }
 
 const SERVICES = ["crm", "documents", "appointments"];
@@ -30,7 +34,7 @@ export default {
     }
     const envFor = (identity: Parameters<typeof actorFromIdentity>[1], e: typeof env) => ({
       ...e,
-      DB: eventDatabase(e, actorFromIdentity("crm", identity), (p) => ctx.waitUntil(p)),
+      DB: eventDatabase(e.EVENTS_RELAY === "off" ? { ...e, EVENTS: undefined } : e, actorFromIdentity("crm", identity), (p) => ctx.waitUntil(p)),
     });
     return handleWithContext(app, env as never, ctx, request, { ...IDENTITY, request_id: crypto.randomUUID() }, { service: "crm", envFor: envFor as never });
   },

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { type PlatformEvent, PlatformEventSchema } from "../events";
-import { actorFromIdentity, eventDatabase, relayOutbox, sweepOutbox } from "../outbox";
+import { actorFromIdentity, eventDatabase, outboxRelaysSettled, relayOutbox, sweepOutbox } from "../outbox";
 // index.ts re-exports this module; identity is only used when a check runs, after both loaded.
 import { identity, type RpcService } from "./index";
 
@@ -111,6 +111,8 @@ export async function expectFailedBatchLeavesNoEvent(
  * once the claim has timed out. `insert(db, org)` as above.
  */
 export async function expectSweepCatchesUp(env: OutboxTestEnv, service: string, insert: (db: D1Database, org: string) => D1PreparedStatement): Promise<void> {
+  // The windows of earlier writes would take this write's row too: let them finish first.
+  await outboxRelaysSettled();
   const org = crypto.randomUUID();
   const pending: Promise<unknown>[] = [];
   const broken = eventDatabase({ DB: env.DB, EVENTS: unavailableQueue }, actorFromIdentity(service, identity(org)), (p) => pending.push(p));
