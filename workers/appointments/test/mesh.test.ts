@@ -244,3 +244,89 @@ describe("search", () => {
     expect(plan).toMatch(/SEARCH a USING INDEX sqlite_autoindex_appointments_1 \(id=\?\)/);
   });
 });
+
+describe("findByJson (findBy for the gateway's ?join=)", () => {
+  const pairs = (res: any): [string, string][] => {
+    if (!res.ok) throw new Error(JSON.stringify(res));
+    return JSON.parse(res.data);
+  };
+
+  it("answers [contact id, record text] pairs: each text the API's GET bytes, newest first, at most perValue per contact", async () => {
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client);
+    const [ada, grace] = [crypto.randomUUID(), crypto.randomUUID()];
+    const made = [];
+    for (let i = 0; i < 3; i++) {
+      made.push(
+        await makeAppointment(client, {
+          calendar_id: cal.id,
+          ...slot(),
+          title: `Quotes " and \\ and émoji 📅 \u0001\n\t ${i}`,
+          location: i === 1 ? null : "Room \u2028 1",
+          recurrence: i === 2 ? "freq=weekly;count=3" : null,
+          attendees: i === 0 ? [attendee(ada), attendee(grace), attendee(null)] : [attendee(ada)],
+        }),
+      );
+    }
+    const found = pairs(await rpc.findByJson("appointments", FIELD, [ada, grace, crypto.randomUUID()], 2, identity(org)));
+    // The same records and order as findBy, grouped per value: ada's newest two, grace's one.
+    const objects = await rpc.findBy("appointments", FIELD, [ada, grace], 2, identity(org));
+    if (!objects.ok) throw new Error(JSON.stringify(objects));
+    const byValue = (v: string) => found.filter(([k]) => k === v).map(([, text]) => JSON.parse(text).id);
+    const newestFirst = [...made].sort((x, y) => (y.created_at === x.created_at ? (y.id > x.id ? 1 : -1) : y.created_at > x.created_at ? 1 : -1));
+    expect(byValue(ada)).toEqual(newestFirst.slice(0, 2).map((a) => a.id));
+    expect(found.map(([, text]) => JSON.parse(text).id)).toEqual(
+      found.map(([, text]) => JSON.parse(text).id).filter((id) => objects.data.some((a) => a.id === id)),
+    );
+    expect(byValue(grace)).toEqual([made[0]!.id]);
+    for (const [, text] of found) {
+      const id = JSON.parse(text).id as string;
+      expect(text).toBe(await (await client.get(`/appointments/${id}`)).text());
+    }
+    expect(pairs(await rpc.findByJson("appointments", FIELD, [ada], 5, identity(freshOrg().org)))).toEqual([]);
+  });
+
+  it("answers a lookup without a SQL-built loader from findBy's objects (calendar_id), with the same bounds", async () => {
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client);
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push(await makeAppointment(client, { calendar_id: cal.id, ...slot() }));
+    const found = pairs(await rpc.findByJson("appointments", "calendar_id", [cal.id], 2, identity(org)));
+    const objects = await rpc.findBy("appointments", "calendar_id", [cal.id], 2, identity(org));
+    if (!objects.ok) throw new Error(JSON.stringify(objects));
+    expect(found).toEqual(objects.data.map((a) => [cal.id, JSON.stringify(a)]));
+    expect(found).toHaveLength(2);
+  });
+
+  it("refuses what findBy refuses, in the same words", async () => {
+    for (const args of [
+      ["contacts", "id", [], 1, identity()],
+      ["appointments", "attendees[].email", ["a@b.c"], 1, identity()],
+      ["appointments", FIELD, ["ada"], 1, identity()],
+      ["appointments", FIELD, [crypto.randomUUID()], 51, identity()],
+      ["appointments", FIELD, [], 1, null],
+    ] as const) {
+      const [a, b] = [await (rpc.findBy as any)(...args), await (rpc.findByJson as any)(...args)];
+      expect(b.ok).toBe(false);
+      expect({ ...b.error, request_id: undefined }).toEqual({ ...a.error, request_id: undefined });
+    }
+  });
+
+  it("runs one query that searches appointment_contacts' index", async () => {
+    const { org, client } = freshOrg();
+    const cal = await makeCalendar(client);
+    const ada = crypto.randomUUID();
+    await makeAppointment(client, { calendar_id: cal.id, ...slot(), attendees: [attendee(ada)] });
+    const recorded = recordingD1(DB);
+    const values = [ada, ...Array.from({ length: 99 }, () => crypto.randomUUID())];
+    const text = await models.appointments!.findByJson![FIELD]!({ ...e, DB: recorded.db }, org, values, 3);
+    expect(JSON.parse(text)).toHaveLength(1);
+    expect(recorded.statements.length).toBe(1);
+    const plan = (await queryPlan(DB, recorded.statements[0]!)).join(" | ");
+    expect(plan).toMatch(/SEARCH appointment_contacts USING (COVERING )?INDEX appointment_contacts_org_contact \(organization_id=\? AND contact_id=\?\)/);
+    expect(plan).toMatch(
+      /SEARCH appointments USING INDEX sqlite_autoindex_appointments_1 \(id=\?\)|SEARCH appointments USING INTEGER PRIMARY KEY|SEARCH appointments USING INDEX .*\(id=\?\)/,
+    );
+    expect(plan).not.toMatch(/SCAN (appointments|appointment_contacts)\b/);
+  });
+});
