@@ -107,9 +107,8 @@ export class FixtureService extends WorkerEntrypoint {
     if (!query.includes("fixture")) return { ok: true, data: [] };
     return { ok: true, data: [{ id: "00000000-0000-4000-8000-00000000f001", model: "things", name: query, type: "thing", description: context.organization_id, score: 1 }] };
   }
-  // Down: a write referencing a fixture record cannot be checked, nor a fixture record embedded.
+  // Down: a write referencing a fixture record cannot be checked.
   async getMany() { throw new Error("fixture records are unavailable"); }
-  async getManyJson() { throw new Error("fixture records are unavailable"); }
 }
 /** A second service on the same code, whose gadgets reference the fixture's things (to see a check fail closed). */
 export class FixtureMirror extends FixtureService {
@@ -164,9 +163,7 @@ export class FaultyMeshService extends WorkerEntrypoint {
     ] }] };
   }
   async getMany() { throw new Error("secret internal detail: the things table is on fire"); }
-  async getManyJson() { throw new Error("secret internal detail: the things table is on fire"); }
   async findBy() { await new Promise((r) => setTimeout(r, 5000)); return { ok: true, data: [] }; }
-  async findByJson() { await new Promise((r) => setTimeout(r, 5000)); return { ok: true, data: "[]" }; }
   async search() { throw new Error("down"); }
   async handle() { return new Response("broken", { status: 500 }); }
   async health() { return { service: "faulty", status: "ok", checks: {} }; }

@@ -165,16 +165,6 @@ export interface MeshRpc {
    */
   findBy(model: string, field: string, values: string[], perValue: number, context: IdentityContextInput): Promise<RpcResult<Record<string, unknown>[]>>;
   /**
-   * `findBy` for embedding (the gateway's `?join=`): the same records, as ONE JSON text of
-   * `[value, record]` pairs where `record` is the record's JSON text exactly as the API writes it
-   * (fields in the API's order), newest first, at most `perValue` pairs per value: a record
-   * matching two values comes once per value. One string crosses RPC, not an object graph, and
-   * the caller splices the records' texts into its answer without parsing them (MeshPairsText).
-   */
-  findByJson(model: string, field: string, values: string[], perValue: number, context: IdentityContextInput): Promise<RpcResult<string>>;
-  /** `getMany` for embedding: ONE JSON text of `[id, record]` pairs, `record` as in findByJson. */
-  getManyJson(model: string, ids: string[], context: IdentityContextInput): Promise<RpcResult<string>>;
-  /**
    * Best matches for `query` (1..SEARCH_MAX_QUERY_LENGTH characters) among `models` (empty = every
    * searchable model), at most `limit` (<= SEARCH_MAX_HITS), best first. Unknown model: 404; a
    * model that is not searchable: 422.

@@ -23,7 +23,6 @@ import {
   type ServiceHealth,
 } from "./contract";
 import { ApiError, toApiError } from "./errors";
-import { valuesAt } from "./field-path";
 import { checkD1 } from "./meta";
 import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
 import { Telemetry, tracedEnv } from "./telemetry";
@@ -46,14 +45,6 @@ export type GetManyLoader<E> = (env: E, organizationId: string, ids: string[]) =
  * number of values, at most `perValue` records per value, newest first.
  */
 export type FindByLoader<E> = (env: E, organizationId: string, values: string[], perValue: number) => Promise<Record<string, unknown>[]>;
-
-/**
- * A model's own `getManyJson`/`findByJson` (see MeshRpc): ONE JSON text of `[key, record]` pairs
- * (`key` the id, or the value matched), each `record` the record's JSON text byte for byte as the
- * API writes it. A model without one is answered from its object loader (one JSON.stringify a record).
- */
-export type GetManyJsonLoader<E> = (env: E, organizationId: string, ids: string[]) => Promise<string>;
-export type FindByJsonLoader<E> = (env: E, organizationId: string, values: string[], perValue: number) => Promise<string>;
 
 /**
  * The best matches for `query` in one model, for one organization, at most `limit`, best first.
@@ -100,10 +91,6 @@ export interface MeshModelDefinition<E> {
   getMany: GetManyLoader<E>;
   /** field name -> loader. The catalog marks exactly these fields `lookup: true`. */
   findBy?: Record<string, FindByLoader<E>>;
-  /** Optional: getMany as JSON text, built where the data is (e.g. by SQLite). */
-  getManyJson?: GetManyJsonLoader<E>;
-  /** Optional, per findBy field: findBy as JSON text. */
-  findByJson?: Record<string, FindByJsonLoader<E>>;
   /** Present: the model is `searchable`. */
   search?: SearchLoader<E>;
   /** Required: what the model holds about people and what erasure does (NO_PERSONAL_DATA if nothing). */
@@ -180,9 +167,6 @@ function buildCatalog<E>(service: string, models: Record<string, MeshModelDefini
     for (const f of lookups) {
       if (!m.fields.some((field) => field.name === f)) throw new Error(`${service}.${name}: findBy on ${f}, which is not a catalog field`);
     }
-    for (const f of Object.keys(m.findByJson ?? {})) {
-      if (!lookups.includes(f)) throw new Error(`${service}.${name}: findByJson on ${f}, which has no findBy`);
-    }
     const problems = personalDataProblems(`${service}.${name}`, m.fields, m.personalData as PersonalDataDefinition<unknown> | undefined);
     if (problems.length) throw new Error(problems.join("; "));
     const fields = m.fields.map((f) => (lookups.includes(f.name) ? { ...f, lookup: true } : { ...f }));
@@ -213,24 +197,6 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     const m = typeof name === "string" && Object.hasOwn(models, name) ? models[name] : undefined;
     if (!m) throw new ApiError(404, `The ${service} service has no model ${String(name)}.`);
     return m;
-  };
-
-  /** getMany's ids, checked: at most GET_MANY_MAX_IDS UUIDs, de-duplicated. */
-  const idsOf = (ids: unknown): string[] => {
-    const parsed = IdsSchema.safeParse(ids);
-    if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
-    return [...new Set(parsed.data)];
-  };
-  /** findBy's arguments, checked: a lookup field of a known model, its values and perValue within bounds. */
-  const lookupOf = (model: unknown, field: unknown, values: unknown, perValue: unknown) => {
-    const m = modelNamed(model);
-    if (!(typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field)))
-      throw invalid("field", `${service}.${String(model)} cannot be looked up by ${String(field)}.`);
-    const type = m.fields.find((f) => f.name === field)?.type;
-    const parsed = (type === "uuid" ? UuidValuesSchema : StringValuesSchema).safeParse(values);
-    if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
-    if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
-    return { m, unique: [...new Set(parsed.data)] };
   };
 
   const personalModels = Object.entries(models).filter(([, m]) => Object.keys(m.personalData.found_by).length > 0);
@@ -319,49 +285,24 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     async getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "getMany", model }, context, async (identity, env) => {
         const m = modelNamed(model);
-        const unique = idsOf(ids);
+        const parsed = IdsSchema.safeParse(ids);
+        if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
+        const unique = [...new Set(parsed.data)];
         return unique.length ? m.getMany(env, identity.organization_id, unique) : [];
-      });
-    }
-
-    async getManyJson(model: string, ids: string[], context: unknown): Promise<RpcResult<string>> {
-      return guarded({ env: this.env, ctx: this.ctx }, { method: "getManyJson", model }, context, async (identity, env) => {
-        const m = modelNamed(model);
-        const unique = idsOf(ids);
-        if (!unique.length) return "[]";
-        if (m.getManyJson) return m.getManyJson(env, identity.organization_id, unique);
-        const rows = await m.getMany(env, identity.organization_id, unique);
-        return JSON.stringify(rows.map((r) => [r.id, JSON.stringify(r)]));
       });
     }
 
     async findBy(model: string, field: string, values: string[], perValue: number, context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "findBy", model }, context, async (identity, env) => {
-        const { m, unique } = lookupOf(model, field, values, perValue);
-        return unique.length ? m.findBy![field]!(env, identity.organization_id, unique, perValue) : [];
-      });
-    }
-
-    async findByJson(model: string, field: string, values: string[], perValue: number, context: unknown): Promise<RpcResult<string>> {
-      return guarded({ env: this.env, ctx: this.ctx }, { method: "findByJson", model }, context, async (identity, env) => {
-        const { m, unique } = lookupOf(model, field, values, perValue);
-        if (!unique.length) return "[]";
-        const own = m.findByJson && Object.hasOwn(m.findByJson, field) ? m.findByJson[field] : undefined;
-        if (own) return own(env, identity.organization_id, unique, perValue);
-        // From the object loader: a record once per value it holds among those asked, at most perValue per value.
-        const rows = await m.findBy![field]!(env, identity.organization_id, unique, perValue);
-        const left = new Map(unique.map((v) => [v, perValue]));
-        const pairs: [string, string][] = [];
-        for (const r of rows) {
-          let text: string | undefined;
-          for (const v of valuesAt(r, field)) {
-            const n = left.get(v);
-            if (!n) continue;
-            left.set(v, n - 1);
-            pairs.push([v, (text ??= JSON.stringify(r))]);
-          }
-        }
-        return JSON.stringify(pairs);
+        const m = modelNamed(model);
+        const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
+        if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
+        const type = m.fields.find((f) => f.name === field)?.type;
+        const parsed = (type === "uuid" ? UuidValuesSchema : StringValuesSchema).safeParse(values);
+        if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
+        if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
+        const unique = [...new Set(parsed.data)];
+        return unique.length ? loader(env, identity.organization_id, unique, perValue) : [];
       });
     }
 

@@ -12,7 +12,6 @@ export * from "./meta";
 export * from "./entrypoint";
 export * from "./catalog";
 export * from "./lookups";
-export * from "./field-path";
 export * from "./search";
 export * from "./d1-errors";
 export * from "./encoding";

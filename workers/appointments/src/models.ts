@@ -36,8 +36,9 @@ export function appointmentsByIds(d1: D1Database, organizationId: string, ids: s
  * toAppointment's order, newest first): a result of one cell instead of 11 columns a row costs
  * far less to carry out of D1, and no row needs drizzle's mapping (bench/README.md, row (h)).
  */
-const MESH_APPOINTMENT_JSON_TEXT = `json_object('id', id, 'calendar_id', calendar_id, 'title', title, 'start', start_at, 'end', end_at, 'attendees', json(attendees), 'location', location, 'status', status, 'recurrence', recurrence, 'created_at', created_at, 'updated_at', updated_at)`;
-const MESH_APPOINTMENT_JSON = sql.raw(MESH_APPOINTMENT_JSON_TEXT);
+const MESH_APPOINTMENT_JSON = sql.raw(
+  `json_object('id', id, 'calendar_id', calendar_id, 'title', title, 'start', start_at, 'end', end_at, 'attendees', json(attendees), 'location', location, 'status', status, 'recurrence', recurrence, 'created_at', created_at, 'updated_at', updated_at)`,
+);
 
 async function meshAppointments(d1: D1Database, where: SQL): Promise<Appointment[]> {
   // An aggregate over an ordered subquery keeps its order (SQLite does not flatten it).
@@ -59,29 +60,6 @@ export function appointmentsByContacts(d1: D1Database, organizationId: string, c
   };
   return meshAppointments(d1, newestPerValue(t, appointmentContacts.contact_id, organizationId, contactIds, perValue));
 }
-
-/**
- * findByJson("appointments", "attendees[].contact_id"): the pairs `[contact id, appointment's JSON
- * text]` as ONE JSON text, newest first, at most `perValue` per contact, all built by SQLite
- * (`|| ''` drops the record's JSON subtype, so json_array holds it as a string, not as an object).
- * The same rows and order as appointmentsByContacts; the embedding gateway splices the texts as
- * they are (bench/README.md, row (h)).
- */
-export async function appointmentPairsByContacts(d1: D1Database, organizationId: string, contactIds: string[], perValue: number): Promise<string> {
-  const row = await d1.prepare(APPOINTMENT_PAIRS_BY_CONTACTS).bind(organizationId, JSON.stringify(contactIds), perValue).first<{ list: string }>();
-  return row?.list ?? "[]";
-}
-
-/** Plain SQL (no query builder per call): appointment_contacts' index (organization_id, contact_id, created_at, appointment_id) finds the pairs. */
-const APPOINTMENT_PAIRS_BY_CONTACTS = `SELECT json_group_array(json_array(v, j)) AS list FROM (
-  SELECT s.v AS v, ${MESH_APPOINTMENT_JSON_TEXT} || '' AS j FROM (
-    SELECT appointment_id AS k, contact_id AS v,
-           ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY created_at DESC, appointment_id DESC) AS rn
-    FROM appointment_contacts
-    WHERE organization_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))
-  ) AS s JOIN appointments ON appointments.id = s.k
-  WHERE s.rn <= ?3
-  ORDER BY appointments.created_at DESC, appointments.id DESC)`;
 
 /** findBy("appointments", "calendar_id"). */
 export function appointmentsByCalendars(d1: D1Database, organizationId: string, calendarIds: string[], perValue: number) {
@@ -115,9 +93,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
     findBy: {
       calendar_id: (env, org, values, perValue) => appointmentsByCalendars(env.DB, org, values, perValue),
       "attendees[].contact_id": (env, org, values, perValue) => appointmentsByContacts(env.DB, org, values, perValue),
-    },
-    findByJson: {
-      "attendees[].contact_id": (env, org, values, perValue) => appointmentPairsByContacts(env.DB, org, values, perValue),
     },
     // Titles, word prefixes (migrations/0004): the best candidates by bm25 in one query.
     search: async (env, org, q, limit) => {

@@ -20,15 +20,6 @@ const folderKeys = { table: folders, key: folders.id, organization: folders.orga
 /** The columns getMany answers: FileSchema's, in toFile's order (the row without its internal columns). */
 const MESH_FILE_COLUMNS = sql.raw("id, folder_id, name, content_type, size, sha256, version, tags, created_by, created_at, updated_at");
 
-/**
- * getManyJson("files"): the pairs `[id, file's JSON text]` as ONE JSON text built by SQLite, the
- * API's fields in toFile's order (`|| ''`: the record travels as a string); the embedding gateway
- * splices the texts as they are (bench/README.md, row (h)).
- */
-const FILE_PAIRS_BY_IDS = `SELECT json_group_array(json_array(id, json_object('id', id, 'folder_id', folder_id, 'name', name, 'content_type', content_type,
-  'size', size, 'sha256', sha256, 'version', version, 'tags', json(tags), 'created_by', created_by, 'created_at', created_at, 'updated_at', updated_at) || '')) AS list
-  FROM files WHERE id IN (SELECT value FROM json_each(?2)) AND organization_id = ?1 AND status = 'active'`;
-
 /** 48213 -> "47.1 KiB". */
 function bytes(size: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
@@ -86,10 +77,6 @@ export const models: Record<string, MeshModelDefinition<Env>> = {
       );
       for (const row of rows) row.tags = JSON.parse(row.tags as string) as string[];
       return rows;
-    },
-    getManyJson: async (env, org, ids) => {
-      const row = await env.DB.prepare(FILE_PAIRS_BY_IDS).bind(org, JSON.stringify(ids)).first<{ list: string }>();
-      return row?.list ?? "[]";
     },
     findBy: {
       folder_id: async (env, org, values, perValue) => {

@@ -50,33 +50,3 @@ describe("getMany (the data mesh's batched read)", () => {
     expect(noContext).toMatchObject({ ok: false, error: { status: 401 } });
   });
 });
-
-describe("getManyJson (getMany for the gateway's ?join=)", () => {
-  const pairs = (res: any): [string, string][] => {
-    if (!res.ok) throw new Error(JSON.stringify(res));
-    return JSON.parse(res.data);
-  };
-
-  it("answers [id, record text] pairs, each text the API's GET bytes, within the caller's organization", async () => {
-    const { org, client } = freshOrg();
-    const dir = await folder(client, "Mesh json");
-    const f1 = await uploaded(client, 'q"uote é 漢字 😀.txt', undefined, `&folder_id=${dir.id}&tags=contact:x,${encodeURIComponent('t"\\ é')}`);
-    const f2 = await uploaded(client, "two.txt");
-    const theirs = await uploaded(serviceClient(rpc, ORG_B), "theirs.txt");
-    const found = pairs(await rpc.getManyJson("files", [f1.id, f2.id, theirs.id, crypto.randomUUID(), f1.id], identity(org)));
-    expect(found.map(([id]) => id).sort()).toEqual([f1.id, f2.id].sort());
-    for (const [id, text] of found) expect(text).toBe(await (await client.get(`/files/${id}`)).text());
-    // A model without a SQL-built loader (folders) is answered from getMany's objects.
-    expect(pairs(await rpc.getManyJson("folders", [dir.id], identity(org)))).toEqual([[dir.id, await (await client.get(`/folders/${dir.id}`)).text()]]);
-    expect(pairs(await rpc.getManyJson("files", [f1.id], identity(ORG_B)))).toEqual([]);
-    expect(await rpc.getManyJson("files", [], identity(org))).toEqual({ ok: true, data: "[]" });
-  });
-
-  it("refuses what getMany refuses", async () => {
-    expect(await rpc.getManyJson("contacts", [crypto.randomUUID()], identity())).toMatchObject({ ok: false, error: { status: 404 } });
-    const tooMany = Array.from({ length: 101 }, () => crypto.randomUUID());
-    expect(await rpc.getManyJson("files", tooMany, identity())).toMatchObject({ ok: false, error: { status: 422 } });
-    expect(await rpc.getManyJson("folders", ["not-a-uuid"], identity())).toMatchObject({ ok: false, error: { status: 422 } });
-    expect(await rpc.getManyJson("files", [crypto.randomUUID()], { organization_id: "" })).toMatchObject({ ok: false, error: { status: 401 } });
-  });
-});

@@ -53,8 +53,6 @@ export type LogicServiceRpc = RpcService & {
   // The rows are any: a test reads their fields without narrowing.
   getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<any[]>>;
   findBy(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<any[]>>;
-  getManyJson(model: string, ids: unknown, context: unknown): Promise<RpcResult<string>>;
-  findByJson(model: string, field: string, values: unknown, perValue: unknown, context: unknown): Promise<RpcResult<string>>;
   search(query: unknown, models: unknown, limit: unknown, context: unknown): Promise<RpcResult<any[]>>;
   describe(): Promise<ServiceCatalog>;
   findBySubject(subject: unknown, context: unknown): Promise<RpcResult<SubjectRecords[]>>;

@@ -7,7 +7,7 @@ import { identityFor } from "../upstream/identity-context";
 import type { ServiceEntry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { embedRelated } from "./embed/read";
-import { isJson, isRecord, joinedResponse, joinedText } from "./embed/response";
+import { isJson, isRecord, joinedResponse } from "./embed/response";
 import { joinedWrite } from "./embed/write";
 import { joinKeys, joinPaths, locateOrRefuse, withoutJoin } from "./join-param";
 import { unlinkRecord } from "./joins/store";
@@ -49,8 +49,8 @@ export const meshForward: ServiceHandler = async (c, entry) => {
   if (response.status !== 200 || !isJson(response)) return response;
   const body = (await response.json()) as Row;
   const records = located.id ? [body] : Array.isArray(body.data) ? body.data.filter(isRecord) : [];
-  const { embeddings, complete } = await embedRelated(c, paths, records);
-  return joinedResponse(joinedText(body, records, embeddings), response, complete);
+  const complete = await embedRelated(c, paths, records);
+  return joinedResponse(body, response, complete);
 };
 
 /** After `DELETE /v1/<service><model path>/<id>` succeeded: the record's join records go too. */

@@ -4,8 +4,8 @@ import { identityFor } from "../../upstream/identity-context";
 import type { GatewayEnv } from "../../types";
 import { dropVanishedLinks, linksFrom } from "../joins/store";
 import type { JoinPath } from "../relationships/relationship";
-import { findByJson, getManyJson, mayRead, type RecordText, type Row } from "../rpc";
-import { valuesAt } from "@buildly/shared";
+import { findBy, getMany, mayRead, type Row } from "../rpc";
+import { valuesAt } from "./field-path";
 
 /**
  * At most this many related records per record and key. The rest: the related collection's own
@@ -14,15 +14,7 @@ import { valuesAt } from "@buildly/shared";
  */
 export const EMBED_LIMIT = 20;
 
-/** The related records of one record and key: their JSON texts, as the services wrote them. */
-type Outcome = { items: string[]; more: boolean } | { error: Problem };
-
-/** What one record of the page gets: `_embedded` (key -> record texts), and `_embedded_errors`/`_embedded_more` when they apply. */
-export interface Embedding {
-  embedded: Record<string, string[]>;
-  errors?: Record<string, Problem>;
-  more?: Record<string, true>;
-}
+type Outcome = { items: Row[]; more: boolean } | { error: Problem };
 
 const none: Outcome = { items: [], more: false };
 
@@ -31,35 +23,38 @@ function idOf(record: Row): string | undefined {
 }
 
 /**
- * What to embed in every record (`_embedded`, and `_embedded_errors`, `_embedded_more` where they
- * apply; embed/response.ts writes them), one batch per join path for the whole page, all paths in
- * parallel. Never throws for a failed or forbidden path: its records name the problem instead.
- * `complete`: whether everything was embedded.
+ * Adds `_embedded` (and `_embedded_errors`, `_embedded_more` where they apply) to every record,
+ * one batch per join path for the whole page, all paths in parallel. Never throws for a failed
+ * or forbidden path: its records name the problem instead. Returns whether everything was embedded.
  */
-export async function embedRelated(c: Context<GatewayEnv>, paths: JoinPath[], records: Row[]): Promise<{ embeddings: Embedding[]; complete: boolean }> {
+export async function embedRelated(c: Context<GatewayEnv>, paths: JoinPath[], records: Row[]): Promise<boolean> {
   const callsBefore = c.get("serviceCalls")?.length ?? 0;
   const outcomes = await Promise.all(paths.map((p) => outcomesOf(c, p, records)));
   let complete = true;
-  const embeddings = records.map((_, i) => {
-    const e: Embedding = { embedded: {} };
+  records.forEach((record, i) => {
+    const embedded: Record<string, Row[]> = {};
+    const errors: Record<string, Problem> = {};
+    const more: Record<string, true> = {};
     paths.forEach((p, k) => {
       const o = outcomes[k]![i]!;
       if ("error" in o) {
-        (e.errors ??= {})[p.key] = o.error;
+        errors[p.key] = o.error;
         complete = false;
       } else {
-        e.embedded[p.key] = o.items;
-        if (o.more) (e.more ??= {})[p.key] = true;
+        embedded[p.key] = o.items;
+        if (o.more) more[p.key] = true;
       }
     });
-    return e;
+    record._embedded = embedded;
+    if (Object.keys(errors).length) record._embedded_errors = errors;
+    if (Object.keys(more).length) record._embedded_more = more;
   });
   const tel = c.get("telemetry");
   if (tel?.recording) {
     tel.observe("buildly.mesh.fanout.size", { kind: "join" }, (c.get("serviceCalls")?.length ?? 0) - callsBefore);
     if (!complete) tel.count("buildly.mesh.partial_answers", { kind: "join" });
   }
-  return { embeddings, complete };
+  return complete;
 }
 
 async function outcomesOf(c: Context<GatewayEnv>, path: JoinPath, records: Row[]): Promise<Outcome[]> {
@@ -93,9 +88,9 @@ type Failed = (err: unknown, concerned: (i: number) => boolean) => Outcome[];
 async function holds(c: Context<GatewayEnv>, path: JoinPath, records: Row[], failed: Failed): Promise<Outcome[]> {
   const field = path.relationship.field!;
   const values = records.map((r) => valuesAt(r, field));
-  let rows: RecordText[];
+  let rows: Row[];
   try {
-    rows = await getManyJson(
+    rows = await getMany(
       c,
       path.to,
       values.flatMap((v) => v.slice(0, EMBED_LIMIT)),
@@ -103,9 +98,9 @@ async function holds(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fai
   } catch (err) {
     return failed(err, (i) => values[i]!.length > 0);
   }
-  const byId = new Map<string, string>(rows);
+  const byId = new Map<unknown, Row>(rows.map((r) => [r.id, r]));
   return values.map((v) => ({
-    items: v.slice(0, EMBED_LIMIT).flatMap<string>((id) => byId.get(id) ?? []),
+    items: v.slice(0, EMBED_LIMIT).flatMap<Row>((id) => byId.get(id) ?? []),
     more: v.length > EMBED_LIMIT,
   }));
 }
@@ -114,9 +109,9 @@ async function holds(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fai
 async function held(c: Context<GatewayEnv>, path: JoinPath, records: Row[], failed: Failed): Promise<Outcome[]> {
   const field = path.relationship.field!;
   const ids = records.map(idOf);
-  let pairs: RecordText[];
+  let rows: Row[];
   try {
-    pairs = await findByJson(
+    rows = await findBy(
       c,
       path.to,
       field,
@@ -126,9 +121,8 @@ async function held(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fail
   } catch (err) {
     return failed(err, (i) => ids[i] !== undefined);
   }
-  // Newest first per value, at most EMBED_LIMIT + 1 each (findByJson): the first EMBED_LIMIT are embedded, one more marks the cut.
-  const groups = new Map<string, string[]>(ids.flatMap((id) => (id ? [[id, []]] : [])));
-  for (const [value, text] of pairs) groups.get(value)?.push(text);
+  const groups = new Map<string, Row[]>(ids.flatMap((id) => (id ? [[id, []]] : [])));
+  for (const row of rows) for (const v of valuesAt(row, field)) groups.get(v)?.push(row);
   return ids.map((id) => {
     const group = (id && groups.get(id)) || [];
     return { items: group.slice(0, EMBED_LIMIT), more: group.length > EMBED_LIMIT };
@@ -152,9 +146,9 @@ async function joined(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fa
     if (!list) byRecord.set(link.from_id, (list = []));
     list.push(link);
   }
-  let rows: RecordText[];
+  let rows: Row[];
   try {
-    rows = await getManyJson(
+    rows = await getMany(
       c,
       path.to,
       links.map((l) => l.to_id),
@@ -162,7 +156,7 @@ async function joined(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fa
   } catch (err) {
     return failed(err, (i) => byRecord.has(ids[i] ?? ""));
   }
-  const byId = new Map<string, string>(rows);
+  const byId = new Map<unknown, Row>(rows.map((r) => [r.id, r]));
   // The service answered for every id: a link whose record it did not return points at nothing.
   dropVanishedLinks(
     c,
@@ -171,7 +165,7 @@ async function joined(c: Context<GatewayEnv>, path: JoinPath, records: Row[], fa
   );
   return ids.map((id) => {
     const list = (id && byRecord.get(id)) || [];
-    const items = list.flatMap<string>((l) => byId.get(l.to_id) ?? []);
+    const items = list.flatMap<Row>((l) => byId.get(l.to_id) ?? []);
     return { items: items.slice(0, EMBED_LIMIT), more: list.length > EMBED_LIMIT };
   });
 }

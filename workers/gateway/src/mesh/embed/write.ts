@@ -22,11 +22,11 @@ import { localModels } from "../local";
 import { catalogView } from "../models";
 import { MESH_QUOTAS, quotaExceeded } from "../quotas";
 import { withoutJoin } from "../join-param";
-import { isJson, joinedResponse, joinedText } from "./response";
+import { isJson, joinedResponse } from "./response";
 import type { JoinPath, ModelRef } from "../relationships/relationship";
 import { entryOf, getMany, type Row } from "../rpc";
 import { EMBED_LIMIT, embedRelated } from "./read";
-import { isPlainField } from "@buildly/shared";
+import { isPlainField } from "./field-path";
 
 const ItemSchema = z.union([
   z.object({ id: z.uuid() }).strict(),
@@ -138,8 +138,8 @@ class JoinedWrite {
       }
       await this.link(mainId, links);
 
-      const { embeddings, complete } = await embedRelated(this.c, this.paths, [record]);
-      return joinedResponse(joinedText(record, [record], embeddings), this.mainResponse!, complete);
+      const complete = await embedRelated(this.c, this.paths, [record]);
+      return joinedResponse(record, this.mainResponse!, complete);
     } catch (err) {
       const notUndone = await this.compensate();
       if (err instanceof StepFailed) {

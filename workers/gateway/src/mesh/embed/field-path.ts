@@ -1,5 +1,3 @@
-// Field paths of the data mesh (`company_id`, `attendees[].contact_id`), read by the gateway and the services alike.
-
 /**
  * The values a field path names in a record: `company_id` is one value, `attendees[].contact_id`
  * one per element of `attendees`. Only strings count (ids); nulls and missing fields give none.
