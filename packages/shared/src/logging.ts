@@ -14,6 +14,10 @@ export function logRequest(line: RequestLogLine): void {
 }
 
 export function logError(request_id: string, service: string, err: unknown, extra: Record<string, unknown> = {}): void {
-  const e = err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { message: String(err) };
+  // A library's own error code (jose's ERR_JWT_EXPIRED, Node-style codes) says what happened even
+  // where minifying renamed the error's class (the gateway builds without keep_names).
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  const e =
+    err instanceof Error ? { name: err.name, ...(typeof code === "string" ? { code } : {}), message: err.message, stack: err.stack } : { message: String(err) };
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id, service, ...extra, error: e }));
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createServiceApp, handleWithContext, jsonBody, readTextLimited } from "../src/app";
 import { ApiError } from "../src/errors";
 import { IdParamSchema } from "../src/ids";
+import { logError } from "../src/logging";
 import { identity, ORG_A } from "../src/test";
 
 const LIMIT = 64;
@@ -191,6 +192,20 @@ describe("createServiceApp", () => {
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => l.includes("secret-token-7f3a"))).toBe(true);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", service: "tiny", path: "/boom" });
+  });
+
+  it("logs an error's own code beside its name (a minified class name says nothing)", () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    // As jose's errors: the class's (here minified) name, and a code.
+    class t extends Error {
+      code = "ERR_JWT_EXPIRED";
+      override name = this.constructor.name;
+    }
+    logError("req-1", "tiny", new t('"exp" claim timestamp check failed'));
+    logError("req-2", "tiny", Object.assign(new Error("plain"), { code: 42 }));
+    const [first, second] = logged.mock.calls.map((args) => JSON.parse(String(args[0])).error);
+    expect(first).toMatchObject({ name: "t", code: "ERR_JWT_EXPIRED", message: '"exp" claim timestamp check failed' });
+    expect(second).not.toHaveProperty("code");
   });
 
   it("renders a 5xx ApiError of our own with its detail and headers, without logging it as unhandled", async () => {
