@@ -19,7 +19,7 @@ export function emailTaken(): ApiError {
   return new ApiError(409, "An account with this email already exists.", { errors: [{ path: "email", message: "Already registered" }] });
 }
 
-/** A new organization, its three built-in roles and its first user as admin, in one transaction. */
+/** A new organization, its three built-in roles, its first user as admin and its console client, in one transaction. */
 export async function createOrganizationWithAdmin(
   d1: D1Database,
   input: { organization_name: string; email: string; name: string; password_hash: string; email_verified?: boolean },
@@ -30,6 +30,7 @@ export async function createOrganizationWithAdmin(
   const orgId = newId();
   const userId = newId();
   const roleIds = Object.fromEntries(Object.keys(BUILTIN_ROLES).map((r) => [r, newId()])) as Record<keyof typeof BUILTIN_ROLES, string>;
+  const consoleClient = await consoleClientRow(orgId, now);
   const d = db(d1);
   try {
     await d.batch([
@@ -58,14 +59,14 @@ export async function createOrganizationWithAdmin(
       }),
       d.insert(userRoles).values({ user_id: userId, role_id: roleIds.admin }),
       // Every organization has the platform's own console client.
-      d.insert(clients).values(await consoleClientRow(orgId, now)),
+      d.insert(clients).values(consoleClient),
       ...(event ? [outboxInsert(d, event({ organization_id: orgId, user_id: userId }))] : []),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
-  return { organization_id: orgId, user_id: userId };
+  return { organization_id: orgId, user_id: userId, console_client_id: consoleClient.id };
 }
 
 export async function findUserByEmail(d1: D1Database, email: string): Promise<UserRow | undefined> {

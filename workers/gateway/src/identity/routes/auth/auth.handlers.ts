@@ -37,7 +37,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
     await assertPasswordAllowed(input.password, input.email, "password");
     const { issuer } = authConfig(c.env, c.req.url);
     const verify = emailVerificationRequired(c.env, issuer);
-    const { organization_id, user_id } = await createOrganizationWithAdmin(
+    const { organization_id, user_id, console_client_id } = await createOrganizationWithAdmin(
       c.env.DB,
       {
         organization_name: input.organization_name,
@@ -63,7 +63,7 @@ export const register: RouteHandler<typeof routes.register, GatewayEnv> = async 
       {
         user: publicUser(user, ["admin"]),
         organization: await organizationOf(c.env.DB, organization_id),
-        console_client_id: (await consoleClient(c.env.DB, organization_id)).id,
+        console_client_id,
       },
       201,
     );
