@@ -12,7 +12,8 @@
 // speedscope) and prints the functions with the most self time and the most total time, and
 // the share by package (our code, hono, zod, jose, drizzle, the runtime). bench/profile.sh
 // starts a platform and runs this against the gateway's authenticated proxied read.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { bundleModules } from "./lib/bundle-modules.mjs";
 
 const args = process.argv.slice(2);
 const opt = { seconds: 10, connections: 4, top: 25, headers: {} };
@@ -108,32 +109,16 @@ const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 // With --bundle, a bundle line is named by the source module esbuild's comments put above it.
-const modules = [];
-if (opt.bundle) {
-  readFileSync(opt.bundle, "utf8")
-    .split("\n")
-    .forEach((line, i) => {
-      const m = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(line);
-      if (m) modules.push([i, m[1].replace(/^(\.\.\/)+/, "").replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "")]);
-    });
-}
-const moduleAt = (line) => {
-  let lo = 0;
-  let hi = modules.length - 1;
-  let found;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (modules[mid][0] <= line) {
-      found = modules[mid][1];
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
-};
+const modules = opt.bundle ? bundleModules(opt.bundle) : { count: 0, at: () => undefined };
+const moduleAt = (line) =>
+  modules
+    .at(line)
+    ?.replace(/^(\.\.\/)+/, "")
+    .replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, "");
 const keyOf = (n) => {
   const f = n.callFrame;
   const file = f.url ? f.url.split("/").pop() : "";
-  const where = file === "index.js" && modules.length ? `${moduleAt(f.lineNumber) ?? file}` : file ? `${file}:${f.lineNumber + 1}` : "";
+  const where = file === "index.js" && modules.count ? `${moduleAt(f.lineNumber) ?? file}` : file ? `${file}:${f.lineNumber + 1}` : "";
   return `${f.functionName || "(anonymous)"} ${where}`.trim();
 };
 /** Which package a frame's function comes from, by the bundle's module comments esbuild keeps. */

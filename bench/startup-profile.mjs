@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleModules } from "./lib/bundle-modules.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 3);
@@ -31,25 +32,8 @@ const bundleFile = join(work, `${name}.bundle`);
 const outdir = join(work, `${name}-dist`);
 execFileSync(wrangler, ["deploy", "--dry-run", "--no-minify", "--outfile", bundleFile], { cwd: dir, env, stdio: "ignore" });
 execFileSync(wrangler, ["deploy", "--dry-run", "--no-minify", "--outdir", outdir], { cwd: dir, env, stdio: "ignore" });
-const lines = readFileSync(join(outdir, "index.js"), "utf8").split("\n");
-const bounds = [];
-for (let i = 0; i < lines.length; i++) {
-  const m = /^\/\/ (\S+\.(?:m?[jt]sx?|json))$/.exec(lines[i]);
-  if (m) bounds.push([i, m[1]]);
-}
-const moduleAt = (line) => {
-  let lo = 0;
-  let hi = bounds.length - 1;
-  let found = "(bundle's own top level)";
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (bounds[mid][0] <= line) {
-      found = bounds[mid][1];
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
-};
+const modules = bundleModules(join(outdir, "index.js"));
+const moduleAt = (line) => modules.at(line) ?? "(bundle's own top level)";
 const groupOf = (m) => {
   const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(m);
   if (pkg) return pkg[1];
