@@ -371,20 +371,6 @@ function relaySoon(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<v
 }
 
 /**
- * The services' relay (eventDatabase): a write that commits opens a window for its Worker's queue
- * (and so its D1) unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
- * claims, sends and marks the outbox's unrelayed rows (relayOutbox: one claim and one mark per
- * RELAY_BATCH rows, however many writes wrote them), until fewer than RELAY_BATCH are left (at
- * most SWEEP_MAX_RUNS times). A write adds no statement to its batch for the relay and no work
- * after it when a window is open. The window leaves the map before its first claim, so a write
- * that commits after the claim opens the next window, and one that committed before it is in the
- * claim. The claim is atomic in D1, so two isolates' windows never send the same row (a relay
- * that fails leaves its rows claimed for the sweep, after CLAIM_TIMEOUT_MS); an isolate that goes
- * away before its window runs leaves its rows unclaimed, for the next window in any isolate or
- * the sweep (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the
- * send.
- */
-/**
  * The queue bindings with a window open. Keyed by the queue, not the D1: a logic service's
  * requests each see their own D1 session object (d1-session.ts), while the queue binding is the
  * isolate's one, and one Worker's queue binding goes with one D1.
@@ -402,6 +388,20 @@ export async function outboxRelaysSettled(): Promise<void> {
   while (runningRelays.size) await Promise.allSettled([...runningRelays]);
 }
 
+/**
+ * The services' relay (eventDatabase): a write that commits opens a window for its Worker's queue
+ * (and so its D1) unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
+ * claims, sends and marks the outbox's unrelayed rows (relayOutbox: one claim and one mark per
+ * RELAY_BATCH rows, however many writes wrote them), until fewer than RELAY_BATCH are left (at
+ * most SWEEP_MAX_RUNS times). A write adds no statement to its batch for the relay and no work
+ * after it when a window is open. The window leaves openRelays before its first claim, so a write
+ * that commits after the claim opens the next window, and one that committed before it is in the
+ * claim. The claim is atomic in D1, so two isolates' windows never send the same row (a relay
+ * that fails leaves its rows claimed for the sweep, after CLAIM_TIMEOUT_MS); an isolate that goes
+ * away before its window runs leaves its rows unclaimed, for the next window in any isolate or
+ * the sweep (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the
+ * send.
+ */
 function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void): void {
   const queue = env.EVENTS;
   if (!queue) return;
