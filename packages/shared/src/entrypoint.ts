@@ -24,6 +24,7 @@ import {
 } from "./contract";
 import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
+import { loadOnce } from "./load-once";
 import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
 import { Telemetry, tracedEnv } from "./telemetry";
 
@@ -206,18 +207,9 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
   });
   const given = options.models;
   const eager = typeof given === "function" ? undefined : prepare(given ?? {});
-  let loading: Promise<ReturnType<typeof prepare>> | undefined;
+  const load = typeof given === "function" ? loadOnce(() => given().then(prepare)) : undefined;
   /** The models, checked: at once when given, else loaded on the first call that needs them. */
-  const prepared = (): ReturnType<typeof prepare> | Promise<ReturnType<typeof prepare>> => {
-    if (eager) return eager;
-    loading ??= (given as () => Promise<Record<string, MeshModelDefinition<E>>>)()
-      .then(prepare)
-      .catch((err) => {
-        loading = undefined;
-        throw err;
-      });
-    return loading;
-  };
+  const prepared = (): ReturnType<typeof prepare> | Promise<ReturnType<typeof prepare>> => eager ?? load!();
 
   const parseSubject = (subject: unknown): PrivacySubject => {
     const parsed = PrivacySubjectSchema.safeParse(subject);

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
+import { loadOnce } from "./load-once";
 
 /**
  * Route groups built on their first request instead of at start-up (bench/README.md "Bundles and
@@ -41,7 +42,8 @@ interface Group {
   order: number;
   /** How many of the registry's definitions were registered before this group. */
   eagerBefore: number;
-  built?: Promise<Map<string, Handler[]>>;
+  /** The group's route chains, built on the first call. */
+  built: () => Promise<Map<string, Handler[]>>;
   /** Definitions spliced into the registry once loaded. */
   defs?: number;
 }
@@ -56,12 +58,12 @@ export function lazyRoutes(app: AnyApp, routes: RouteList, load: () => Promise<R
   const groups = groupsOf.get(app) ?? [];
   groupsOf.set(app, groups);
   const spliced = groups.reduce((n, g) => n + (g.defs ?? 0), 0);
-  const group: Group = { routes, load, order: groups.length, eagerBefore: definitionsOf(app).length - spliced };
+  const group: Group = { routes, load, order: groups.length, eagerBefore: definitionsOf(app).length - spliced, built: loadOnce(() => build(app, group)) };
   groups.push(group);
   for (const [method, path] of routes) {
     const key = keyOf(method, path);
     app.on(method.toUpperCase(), honoPath(path), async (c, next) => {
-      const chain = (await built(app, group)).get(key) as Handler[];
+      const chain = (await group.built()).get(key) as Handler[];
       await runChain(app, chain, c, next);
     });
   }
@@ -69,15 +71,7 @@ export function lazyRoutes(app: AnyApp, routes: RouteList, load: () => Promise<R
 
 /** Loads every lazy group of `app` (the OpenAPI document needs all of them). */
 export async function loadLazyRoutes(app: AnyApp): Promise<void> {
-  for (const g of groupsOf.get(app) ?? []) await built(app, g);
-}
-
-function built(app: AnyApp, group: Group): Promise<Map<string, Handler[]>> {
-  group.built ??= build(app, group).catch((err) => {
-    group.built = undefined;
-    throw err;
-  });
-  return group.built;
+  for (const g of groupsOf.get(app) ?? []) await g.built();
 }
 
 async function build(app: AnyApp, group: Group): Promise<Map<string, Handler[]>> {
