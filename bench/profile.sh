@@ -22,11 +22,7 @@ SERVER=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$SERVER" ]; then
-    kill -TERM -- "-$SERVER" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$SERVER" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$SERVER" 2>/dev/null || true
-  fi
+  stop_groups $SERVER # unquoted: none started yet, nothing to stop
   [ "$status" != 0 ] && [ -f "$WORK/server.log" ] && tail -n 20 "$WORK/server.log" >&2
   rm -rf "$WORK"
   exit "$status"
@@ -41,10 +37,7 @@ for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run 
 echo "preparing state in $WORK"
 BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
 
-read -r PORT INSPECTOR <<<"$(node -e '
-  const net = require("node:net"); const s = [];
-  (function next() { if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
-    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); }); })();')"
+read -r PORT INSPECTOR <<<"$(free_ports 2)"
 BIG='{"limit":100000000,"window_seconds":60}'
 LIMITS="{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG,\"ip\":$BIG,\"routes\":[],\"max\":{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG}}"
 setsid node bench/lib/serve.mjs --persist "$WORK/platform" --port "$PORT" --inspector-port "$INSPECTOR" --var "RATE_LIMITS=$LIMITS" \

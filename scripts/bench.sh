@@ -37,15 +37,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-bench.XXXXXX")"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local g
-  for g in "${GROUPS_STARTED[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    local alive=0
-    for g in "${GROUPS_STARTED[@]}"; do kill -0 -- "-$g" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.2
-  done
-  for g in "${GROUPS_STARTED[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
+  stop_groups "${GROUPS_STARTED[@]}"
   if [ "$status" != 0 ] && [ "$status" != 130 ] && [ "$status" != 143 ] && [ -d "$WORK" ]; then
     echo "bench failed (exit $status); the last lines of each server log, request lines left out:" >&2
     local f
@@ -79,16 +71,6 @@ wait_ready() { # name, url, seconds: until the url answers 2xx, or fail if the s
     sleep 0.5
   done
   echo "  $name ready"
-}
-
-free_ports() { # count: distinct free ports on 127.0.0.1 (all held open until every one is chosen)
-  node -e '
-    const net = require("node:net");
-    const n = Number(process.argv[1]); const servers = [];
-    (function next() {
-      if (servers.length === n) { console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close()); return; }
-      const s = net.createServer().listen(0, "127.0.0.1", () => { servers.push(s); next(); });
-    })();' "$1"
 }
 
 json_field() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }

@@ -46,3 +46,26 @@ ensure_dev_vars() {
 build_console() {
   node "$ROOT/apps/console/scripts/build.mjs"
 }
+
+# Servers the benches start each run in a session of their own (setsid), so a server's pid is also
+# the id of a process group holding it and its workerd children.
+free_ports() { # count: distinct free ports on 127.0.0.1 (all held open until every one is chosen)
+  node -e '
+    const net = require("node:net");
+    const n = Number(process.argv[1]); const servers = [];
+    (function next() {
+      if (servers.length === n) { console.log(servers.map((s) => s.address().port).join(" ")); servers.forEach((s) => s.close()); return; }
+      const s = net.createServer().listen(0, "127.0.0.1", () => { servers.push(s); next(); });
+    })();' "$1"
+}
+stop_groups() { # pgid...: TERM every process group, wait up to 10 s for them to end, KILL what is left
+  local g alive
+  for g in "$@"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for g in "$@"; do kill -0 -- "-$g" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for g in "$@"; do kill -KILL -- "-$g" 2>/dev/null || true; done
+}

@@ -18,11 +18,7 @@ SERVER=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$SERVER" ]; then
-    kill -TERM -- "-$SERVER" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$SERVER" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$SERVER" 2>/dev/null || true
-  fi
+  stop_groups $SERVER # unquoted: none started yet, nothing to stop
   [ "$status" != 0 ] && [ -f "$WORK/server.log" ] && tail -n 20 "$WORK/server.log" >&2
   rm -rf "$WORK"
   exit "$status"
@@ -31,10 +27,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-read -r PORT INSPECTOR <<<"$(node -e '
-  const net = require("node:net"); const s = [];
-  (function next() { if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
-    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); }); })();')"
+read -r PORT INSPECTOR <<<"$(free_ports 2)"
 echo "building the bench Worker's bundle (unminified)"
 (cd "$(dirname "$CONFIG")" && wrangler deploy --dry-run --no-minify --outdir dist -c "$(basename "$CONFIG")" >/dev/null)
 wrangler d1 migrations apply DB --local -c "$CONFIG" --persist-to "$WORK/state" >/dev/null

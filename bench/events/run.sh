@@ -29,12 +29,7 @@ PGIDS=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local g
-  for g in "${PGIDS[@]}"; do
-    kill -TERM -- "-$g" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$g" 2>/dev/null || true
-  done
+  stop_groups "${PGIDS[@]}"
   if [ "$status" != 0 ]; then
     for f in "$WORK"/*.log; do
       [ -f "$f" ] || continue
@@ -52,12 +47,7 @@ trap 'exit 143' TERM
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r P_ON P_OFF P_WRITE <<<"$(node -e '
-  const net = require("node:net"); const s = [];
-  (function next() {
-    if (s.length === 3) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
-    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
-  })();')"
+read -r P_ON P_OFF P_WRITE <<<"$(free_ports 3)"
 echo "building the bench Worker's bundle (wrangler deploy --dry-run --outdir dist)"
 (cd "$(dirname "$CONFIG")" && wrangler deploy --dry-run --outdir dist -c "$(basename "$CONFIG")" >/dev/null)
 declare -A PGID_OF

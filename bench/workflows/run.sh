@@ -29,12 +29,7 @@ DIRECT_PGID=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local g
-  for g in $PLATFORM_PGID $DIRECT_PGID; do
-    kill -TERM -- "-$g" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$g" 2>/dev/null || true
-  done
+  stop_groups $PLATFORM_PGID $DIRECT_PGID # unquoted: an id not set yet drops out
   if [ "$status" != 0 ]; then
     for f in "$WORK/platform.log" "$WORK/direct.log"; do
       [ -f "$f" ] || continue
@@ -53,12 +48,7 @@ if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PAT
 ensure_dev_vars
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r PORT P_DIRECT <<<"$(node -e '
-  const net = require("node:net"); const s = [];
-  (function next() {
-    if (s.length === 2) { console.log(s.map((x) => x.address().port).join(" ")); s.forEach((x) => x.close()); return; }
-    const x = net.createServer().listen(0, "127.0.0.1", () => { s.push(x); next(); });
-  })();')"
+read -r PORT P_DIRECT <<<"$(free_ports 2)"
 BASE="http://127.0.0.1:$PORT"
 LIMITS='{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60},"ip":{"limit":100000000,"window_seconds":60},"routes":[],"max":{"user":{"limit":100000000,"window_seconds":60},"client":{"limit":100000000,"window_seconds":60},"organization":{"limit":100000000,"window_seconds":60}}}'
 PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
