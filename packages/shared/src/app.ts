@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ZodError } from "zod";
 import { ApiError, problemResponse, toApiError, type FieldError } from "./errors";
-import { IdentityContextSchema, type IdentityContext } from "./context";
+import { identityContextSchema, type IdentityContext } from "./context";
 import { logError, logRequest } from "./logging";
 import { sanitizeRequestId } from "./request-id";
 import { D1_BOOKMARK_HEADER, d1SessionFor } from "./d1-session";
@@ -204,7 +204,7 @@ export async function handleWithContext<B extends object>(
     envFor?: (identity: IdentityContext, env: B) => B;
   } = {},
 ): Promise<Response> {
-  const parsed = IdentityContextSchema.safeParse(context);
+  const parsed = identityContextSchema().safeParse(context);
   if (!parsed.success) {
     const rid = sanitizeRequestId(request.headers.get("x-request-id"));
     return problemResponse(new ApiError(401, "The call carries no valid identity context.").toProblem(rid));

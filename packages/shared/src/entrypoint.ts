@@ -1,7 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { handleWithContext } from "./app";
-import { IdentityContextSchema, type IdentityContext } from "./context";
+import { identityContextSchema, type IdentityContext } from "./context";
 import {
   FIND_BY_MAX_PER_VALUE,
   FIND_BY_MAX_VALUES,
@@ -24,7 +24,7 @@ import {
 } from "./contract";
 import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
-import { loadOnce } from "./load-once";
+import { builtOnce, loadOnce } from "./load-once";
 import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
 import { Telemetry, tracedEnv } from "./telemetry";
 
@@ -107,26 +107,31 @@ export interface LogicServiceOptions<E> {
   models?: Record<string, MeshModelDefinition<E>> | (() => Promise<Record<string, MeshModelDefinition<E>>>);
 }
 
-const IdsSchema = z.array(z.uuid()).max(GET_MANY_MAX_IDS);
-/** findBy's values: built once, not per call (a zod schema costs more to build than to run). */
-const UuidValuesSchema = z.array(z.uuid()).max(FIND_BY_MAX_VALUES);
-const StringValuesSchema = z.array(z.string().min(1).max(500)).max(FIND_BY_MAX_VALUES);
-const PerValueSchema = z.number().int().min(1).max(FIND_BY_MAX_PER_VALUE);
-const QuerySchema = z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH);
-const ModelNamesSchema = z.array(z.string().max(100)).max(50);
-const LimitSchema = z.number().int().min(1).max(SEARCH_MAX_HITS);
-
-/** A person as the gateway resolved them: bounded lists, so one call is bounded work. */
-export const PrivacySubjectSchema = z.strictObject({
-  emails: z.array(z.string().trim().toLowerCase().min(3).max(254)).max(10),
-  contact_ids: z.array(z.uuid()).max(100),
-  user_ids: z.array(z.uuid()).max(10),
-  linked: z.record(z.string().max(100), z.array(z.uuid()).max(GET_MANY_MAX_IDS)),
-});
-const EraseOptionsSchema = z.strictObject({
-  dry_run: z.boolean(),
-  held: z.record(z.string().max(100), z.array(z.string().max(100)).max(1000)),
-});
+/**
+ * The data methods' argument checks, built on the first data call, not when the Worker starts (a
+ * zod schema costs more to build than to run, and a service that answers only `handle` never needs them).
+ */
+const argSchemas = builtOnce(() => ({
+  ids: z.array(z.uuid()).max(GET_MANY_MAX_IDS),
+  /** findBy's values. */
+  uuidValues: z.array(z.uuid()).max(FIND_BY_MAX_VALUES),
+  stringValues: z.array(z.string().min(1).max(500)).max(FIND_BY_MAX_VALUES),
+  perValue: z.number().int().min(1).max(FIND_BY_MAX_PER_VALUE),
+  query: z.string().trim().min(1).max(SEARCH_MAX_QUERY_LENGTH),
+  modelNames: z.array(z.string().max(100)).max(50),
+  limit: z.number().int().min(1).max(SEARCH_MAX_HITS),
+  /** A person as the gateway resolved them: bounded lists, so one call is bounded work. */
+  privacySubject: z.strictObject({
+    emails: z.array(z.string().trim().toLowerCase().min(3).max(254)).max(10),
+    contact_ids: z.array(z.uuid()).max(100),
+    user_ids: z.array(z.uuid()).max(10),
+    linked: z.record(z.string().max(100), z.array(z.uuid()).max(GET_MANY_MAX_IDS)),
+  }),
+  eraseOptions: z.strictObject({
+    dry_run: z.boolean(),
+    held: z.record(z.string().max(100), z.array(z.string().max(100)).max(1000)),
+  }),
+}));
 
 function invalid(path: string, detail: string): ApiError {
   return new ApiError(422, detail, { errors: [{ path, message: detail }] });
@@ -212,7 +217,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
   const prepared = (): ReturnType<typeof prepare> | Promise<ReturnType<typeof prepare>> => eager ?? load!();
 
   const parseSubject = (subject: unknown): PrivacySubject => {
-    const parsed = PrivacySubjectSchema.safeParse(subject);
+    const parsed = argSchemas().privacySubject.safeParse(subject);
     if (!parsed.success) throw invalid("subject", "subject must be { emails, contact_ids, user_ids, linked } within their bounds.");
     return parsed.data;
   };
@@ -227,7 +232,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     context: unknown,
     body: (identity: IdentityContext, env: E) => Promise<T>,
   ): Promise<RpcResult<T>> {
-    const identity = IdentityContextSchema.safeParse(context);
+    const identity = identityContextSchema().safeParse(context);
     const requestId = identity.success ? identity.data.request_id : crypto.randomUUID();
     const model = typeof call.model === "string" ? call.model.slice(0, 100) : undefined;
     const tel = new Telemetry(self.env, service, {
@@ -296,7 +301,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     async getMany(model: string, ids: string[], context: unknown): Promise<RpcResult<Record<string, unknown>[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "getMany", model }, context, async (identity, env) => {
         const m = (await prepared()).modelNamed(model);
-        const parsed = IdsSchema.safeParse(ids);
+        const parsed = argSchemas().ids.safeParse(ids);
         if (!parsed.success) throw invalid("ids", `ids must be at most ${GET_MANY_MAX_IDS} UUIDs.`);
         const unique = [...new Set(parsed.data)];
         return unique.length ? m.getMany(env, identity.organization_id, unique) : [];
@@ -309,9 +314,9 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
         const loader = typeof field === "string" && m.findBy && Object.hasOwn(m.findBy, field) ? m.findBy[field] : undefined;
         if (!loader) throw invalid("field", `${service}.${model} cannot be looked up by ${String(field)}.`);
         const type = m.fields.find((f) => f.name === field)?.type;
-        const parsed = (type === "uuid" ? UuidValuesSchema : StringValuesSchema).safeParse(values);
+        const parsed = (type === "uuid" ? argSchemas().uuidValues : argSchemas().stringValues).safeParse(values);
         if (!parsed.success) throw invalid("values", `values must be at most ${FIND_BY_MAX_VALUES} ${type === "uuid" ? "UUIDs" : "strings"}.`);
-        if (!PerValueSchema.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
+        if (!argSchemas().perValue.safeParse(perValue).success) throw invalid("per_value", `perValue must be an integer from 1 to ${FIND_BY_MAX_PER_VALUE}.`);
         const unique = [...new Set(parsed.data)];
         return unique.length ? loader(env, identity.organization_id, unique, perValue) : [];
       });
@@ -342,7 +347,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     ): Promise<RpcResult<ErasureStep[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "eraseBySubject" }, context, async (identity, env) => {
         const who = parseSubject(subject);
-        const opts = EraseOptionsSchema.safeParse(options);
+        const opts = argSchemas().eraseOptions.safeParse(options);
         if (!opts.success) throw invalid("options", "options must be { dry_run, held }.");
         const { personalModels } = await prepared();
         const steps: ErasureStep[] = [];
@@ -378,11 +383,11 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
 
     async search(query: string, modelNames: string[], limit: number, context: unknown): Promise<RpcResult<SearchHit[]>> {
       return guarded({ env: this.env, ctx: this.ctx }, { method: "search" }, context, async (identity, env) => {
-        const q = QuerySchema.safeParse(query);
+        const q = argSchemas().query.safeParse(query);
         if (!q.success) throw invalid("q", `The query must hold 1 to ${SEARCH_MAX_QUERY_LENGTH} characters.`);
-        const names = ModelNamesSchema.safeParse(modelNames);
+        const names = argSchemas().modelNames.safeParse(modelNames);
         if (!names.success) throw invalid("models", "models must be a list of model names.");
-        if (!LimitSchema.safeParse(limit).success) throw invalid("limit", `limit must be an integer from 1 to ${SEARCH_MAX_HITS}.`);
+        if (!argSchemas().limit.safeParse(limit).success) throw invalid("limit", `limit must be an integer from 1 to ${SEARCH_MAX_HITS}.`);
         const { catalog, modelNamed } = await prepared();
         const wanted = names.data.length ? [...new Set(names.data)] : catalog.models.filter((m) => m.searchable).map((m) => m.name);
         const searchers = wanted.map((name) => {

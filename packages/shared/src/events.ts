@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { EventActor } from "./outbox";
 
 /**
  * An event type's first part: the service's name, which may hold single hyphens (a service made
@@ -55,3 +56,24 @@ export const EventBatchMessageSchema = z.object({
   traces: z.record(z.string().max(100), z.string().max(600)).optional(),
 });
 export type EventBatchMessage = z.infer<typeof EventBatchMessageSchema>;
+
+/** A new event (the gateway's identity events build theirs with this; the services' triggers build theirs in SQL). */
+export function buildEvent(
+  actor: EventActor,
+  e: { type: string; subject: string; organizationid: string; data: Record<string, unknown>; id?: string; time?: string },
+): PlatformEvent {
+  return PlatformEventSchema.parse({
+    specversion: "1.0",
+    id: e.id ?? crypto.randomUUID(),
+    source: actor.source,
+    type: e.type,
+    time: e.time ?? new Date().toISOString(),
+    subject: e.subject,
+    datacontenttype: "application/json",
+    organizationid: e.organizationid,
+    actortype: actor.actortype,
+    actorid: actor.actorid,
+    requestid: actor.requestid,
+    data: e.data,
+  });
+}

@@ -11,3 +11,13 @@ export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
       throw err;
     }));
 }
+
+/**
+ * `build`, run on the first call and its result kept: what is built on first use and is needed
+ * synchronously (the zod schemas the start-up path would otherwise build at its top level,
+ * entrypoint.ts's argument checks, context.ts's identity context).
+ */
+export function builtOnce<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}

@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadLazyRoutes } from "./lazy-routes";
-import { OPENAPI_VERSION, stateTrimmedStrings } from "./openapi";
+import { OPENAPI_VERSION, stateTrimmedStrings } from "./openapi-document";
 import type { ServiceHealth } from "./contract";
 
 export interface ServiceInfo {

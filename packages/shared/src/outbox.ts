@@ -1,5 +1,6 @@
 import type { IdentityContext } from "./context";
-import { type PlatformEvent, PlatformEventSchema } from "./events";
+import type { PlatformEvent, PlatformEventSchema } from "./events";
+import { loadOnce } from "./load-once";
 import type { Telemetry } from "./telemetry";
 import { parseTraceparent } from "./telemetry/trace-context";
 
@@ -84,27 +85,6 @@ export function actorFromIdentity(
   if (identity.client_id) return { source, actortype: "client", actorid: identity.client_id, requestid: identity.request_id, ...marks };
   if (identity.user_id && !identity.system) return { source, actortype: "user", actorid: identity.user_id, requestid: identity.request_id, ...marks };
   return { source, actortype: "system", actorid: null, requestid: identity.request_id, ...marks };
-}
-
-/** A new event (the gateway's identity events build theirs with this; the services' triggers build theirs in SQL). */
-export function buildEvent(
-  actor: EventActor,
-  e: { type: string; subject: string; organizationid: string; data: Record<string, unknown>; id?: string; time?: string },
-): PlatformEvent {
-  return PlatformEventSchema.parse({
-    specversion: "1.0",
-    id: e.id ?? crypto.randomUUID(),
-    source: actor.source,
-    type: e.type,
-    time: e.time ?? new Date().toISOString(),
-    subject: e.subject,
-    datacontenttype: "application/json",
-    organizationid: e.organizationid,
-    actortype: actor.actortype,
-    actorid: actor.actorid,
-    requestid: actor.requestid,
-    data: e.data,
-  });
 }
 
 const OUTBOX_COLUMNS = "id, type, source, subject, organization_id, actor_type, actor_id, request_id, time, data";
@@ -486,7 +466,10 @@ interface OutboxRow {
   data: string;
 }
 
-function rowToEvent(row: OutboxRow, traces?: Record<string, string>): PlatformEvent | undefined {
+/** events.ts (its schemas) loads on the first relay, not when a service starts. */
+const loadEvents = loadOnce(() => import("./events"));
+
+function rowToEvent(schema: typeof PlatformEventSchema, row: OutboxRow, traces?: Record<string, string>): PlatformEvent | undefined {
   const stored = splitStoredRequestId(row.request_id);
   let data: Record<string, unknown>;
   try {
@@ -494,7 +477,7 @@ function rowToEvent(row: OutboxRow, traces?: Record<string, string>): PlatformEv
   } catch {
     data = { id: row.subject, truncated: true };
   }
-  const parsed = PlatformEventSchema.safeParse({
+  const parsed = schema.safeParse({
     specversion: "1.0",
     id: row.id,
     source: row.source,
@@ -519,6 +502,7 @@ function rowToEvent(row: OutboxRow, traces?: Record<string, string>): PlatformEv
  * triggers or buildEvent) is logged and counted, not sent, so it cannot block the outbox.
  */
 async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number; invalid: number }> {
+  const { PlatformEventSchema } = await loadEvents();
   const sorted = [...rows].sort((a, b) => a.seq - b.seq);
   const messages: { body: { events: PlatformEvent[]; traces?: Record<string, string> }; size: number }[] = [];
   const invalid: number[] = [];
@@ -527,7 +511,7 @@ async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number
   let current: (typeof messages)[number] | undefined;
   for (const row of sorted) {
     const traces: Record<string, string> = {};
-    const event = rowToEvent(row, traces);
+    const event = rowToEvent(PlatformEventSchema, row, traces);
     if (!event) {
       invalid.push(row.seq);
       continue;
