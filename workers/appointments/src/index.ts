@@ -1,4 +1,4 @@
-import { ApiError, logicServiceEntrypoint, refuseDirectFetch, sweepOutbox, toApiError, type RpcResult } from "@buildly/shared";
+import { ApiError, logicServiceEntrypoint, refuseDirectFetch, sweepOutbox, toApiError, type RpcResult } from "@buildly/shared/service";
 import { app, SERVICE } from "./app";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */

@@ -1,4 +1,4 @@
-import { createServiceApp, crudRoutes as crud, lazyRoutes, registerMeta } from "@buildly/shared";
+import { createServiceApp, crudRoutes as crud, lazyRoutes, registerMeta } from "@buildly/shared/service";
 
 export const SERVICE = "crm";
 

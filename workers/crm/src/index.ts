@@ -1,4 +1,4 @@
-import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared";
+import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared/service";
 import { app, SERVICE } from "./app";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */

@@ -1,4 +1,4 @@
-import { createServiceApp, crudRoutes, lazyRoutes, registerMeta } from "@buildly/shared";
+import { createServiceApp, crudRoutes, lazyRoutes, registerMeta } from "@buildly/shared/service";
 
 export const SERVICE = "documents";
 

@@ -1,6 +1,5 @@
-import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared";
+import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared/service";
 import { app, SERVICE } from "./app";
-import { sweep } from "./storage/purge";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
 export const DocumentsService = logicServiceEntrypoint<Env>(SERVICE, app, { models: () => import("./models").then((m) => m.models) });
@@ -17,6 +16,11 @@ export default {
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(sweepOutbox(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "outbox sweep", service: SERVICE, ...report }))));
     if (controller.cron === OUTBOX_CRON) return;
-    ctx.waitUntil(sweep(env).then((report) => console.log(JSON.stringify({ level: "info", msg: "sweep", service: SERVICE, ...report }))));
+    // The purge sweep (and the tables it uses) loads when this cron first runs, not at start-up.
+    ctx.waitUntil(
+      import("./storage/purge")
+        .then(({ sweep }) => sweep(env))
+        .then((report) => console.log(JSON.stringify({ level: "info", msg: "sweep", service: SERVICE, ...report }))),
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, actorFromIdentity, eventDatabase, logError, toApiError, type EventActor, type Problem, type RpcResult } from "@buildly/shared";
-import type { IdentityContext } from "@buildly/shared";
+import { ApiError, actorFromIdentity, eventDatabase, logError, toApiError, type EventActor, type Problem, type RpcResult } from "@buildly/shared/service";
+import type { IdentityContext } from "@buildly/shared/service";
 import type { AppointmentRow, CalendarRow } from "../db/schema";
 import type { AppointmentCreate, AppointmentUpdate } from "../routes/appointments/appointments.schemas";
 import type { CalendarUpdate } from "../routes/calendars/calendars.schemas";
