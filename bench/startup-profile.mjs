@@ -30,8 +30,12 @@ const work = keep ?? mkdtempSync(join(tmpdir(), "buildly-startup-profile-"));
 const env = { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" };
 const bundleFile = join(work, `${name}.bundle`);
 const outdir = join(work, `${name}-dist`);
-execFileSync(wrangler, ["deploy", "--dry-run", "--no-minify", "--outfile", bundleFile], { cwd: dir, env, stdio: "ignore" });
-execFileSync(wrangler, ["deploy", "--dry-run", "--no-minify", "--outdir", outdir], { cwd: dir, env, stdio: "ignore" });
+// One build writes both: the upload bundle `check startup` profiles, and its modules with their comments.
+execFileSync(wrangler, ["deploy", "--dry-run", "--no-minify", "--outfile", bundleFile, "--outdir", outdir], {
+  cwd: dir,
+  env,
+  stdio: "ignore",
+});
 const modules = bundleModules(join(outdir, "index.js"));
 const moduleAt = (line) => modules.at(line) ?? "(bundle's own top level)";
 const groupOf = (m) => {

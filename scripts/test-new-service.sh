@@ -105,8 +105,7 @@ grep -q "^== $NAME " <<<"$out" || fail "the deploy dry run left $NAME out"
 [ "$(grep '^== ' <<<"$out" | tail -n1 | cut -d' ' -f2)" = gateway ] || fail "the gateway is not deployed last"
 
 echo "== the platform, as npm run dev serves it"
-PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-INSPECTOR="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+read -r PORT INSPECTOR <<<"$(free_ports 2)"
 BUILDLY_STATE_DIR="$COPY/.state" PORT="$PORT" SKIP_INSTALL=1 setsid bash scripts/dev.sh --inspector-port "$INSPECTOR" >"$COPY/dev.log" 2>&1 </dev/null &
 DEV_PID=$!
 BASE="http://127.0.0.1:$PORT"

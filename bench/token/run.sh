@@ -43,7 +43,7 @@ trap 'exit 143' TERM
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 ensure_dev_vars
 
-PORT="$(node -e 'const s=require("node:net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();})')"
+PORT="$(free_ports 1)"
 BASE="http://127.0.0.1:$PORT"
 PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 echo "building the Workers' bundles (wrangler deploy --dry-run --outdir dist)"
