@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { outboxOf, relayedOutbox, serviceClient } from "@buildly/shared/test";
+import { expectExactActorsUnderConcurrency, outboxOf, relayedOutbox, serviceClient } from "@buildly/shared/test";
 import { rpc } from "./helpers";
 
 const DB = (env as unknown as Env).DB;
@@ -8,6 +8,10 @@ const day = [{ start: "09:00", end: "17:00" }];
 const WEEK = { mon: day, tue: day, wed: day, thu: day, fri: day, sat: [], sun: [] };
 
 describe("events: the appointments outbox", () => {
+  it("requests by different actors writing at once: each event names its own request's actor and request id", async () => {
+    await expectExactActorsUnderConcurrency(rpc, DB, "/calendars", (i) => ({ name: `Desk ${i}`, time_zone: "Europe/London" }));
+  });
+
   it("writes one event per change of a calendar or an appointment, also for the writes the calendar's Durable Object makes", async () => {
     const org = crypto.randomUUID();
     const c = serviceClient(rpc, org);

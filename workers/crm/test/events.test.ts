@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { actorFromIdentity, eventDatabase, outboxRelaysSettled } from "@buildly/shared";
-import { expectClientActor, expectFailedBatchLeavesNoEvent, expectSweepCatchesUp, identity, outboxOf, relayedOutbox } from "@buildly/shared/test";
+import {
+  expectClientActor,
+  expectContextDoesNotLeak,
+  expectExactActorsUnderConcurrency,
+  expectFailedBatchLeavesNoEvent,
+  expectSweepCatchesUp,
+  identity,
+  outboxOf,
+  relayedOutbox,
+} from "@buildly/shared/test";
 import { contactInput as contact, create, freshOrg, rpc } from "./helpers";
 
 /** A client for a brand-new organization, carrying its id. */
@@ -68,6 +77,14 @@ describe("events: the transactional outbox", () => {
 
   it("names the API client as the actor when a client acts for itself", async () => {
     await expectClientActor(rpc, DB, "/companies", { name: "Bot Co" }, "crm.company.created");
+  });
+
+  it("requests by different actors writing at once: each event names its own request's actor and request id", async () => {
+    await expectExactActorsUnderConcurrency(rpc, DB, "/companies", (i) => ({ name: `Concurrent ${i}` }));
+  });
+
+  it("who acts never leaks into a later write: a write outside the wrapper records no event, the next actor is its own", async () => {
+    await expectContextDoesNotLeak(real, "crm", insertCompany);
   });
 
   it("a write that fails leaves no event (a unique violation, a missing reference, a refused delete)", async () => {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { outboxOf, relayedOutbox } from "@buildly/shared/test";
-import { DB, folder, freshOrg, randomBytes, uploaded } from "./helpers";
+import { expectExactActorsUnderConcurrency, outboxOf, relayedOutbox } from "@buildly/shared/test";
+import { DB, folder, freshOrg, randomBytes, rpc, uploaded } from "./helpers";
 
 describe("events: the documents outbox", () => {
+  it("requests by different actors writing at once: each event names its own request's actor and request id", async () => {
+    await expectExactActorsUnderConcurrency(rpc, DB, "/folders", (i) => ({ name: `Folder ${i}`, parent_id: null }));
+  });
+
   it("writes one event per change of a folder or a file, with the record after it, and never a file body", async () => {
     const { org, client } = freshOrg();
     const plans = await folder(client, "Plans");

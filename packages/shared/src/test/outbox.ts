@@ -128,3 +128,64 @@ export async function expectSweepCatchesUp(env: OutboxTestEnv, service: string, 
   rows = await outboxOf(env.DB, org);
   expect(rows[0]!.relayed_at).not.toBeNull();
 }
+
+/**
+ * Requests by different actors (users and API clients) writing at the same time through the
+ * service's RPC entrypoint: each event names the actor and request id of the request that wrote
+ * its row, never another's. Who acts travels with each writing batch, inside its transaction, so
+ * batches that D1 runs back to back cannot lend each other their context. `body(i)` is the i-th
+ * new record's body; `path` must create exactly one evented row per call.
+ */
+export async function expectExactActorsUnderConcurrency(service: RpcService, d1: D1Database, path: string, body: (i: number) => unknown): Promise<void> {
+  const org = crypto.randomUUID();
+  const calls = Array.from({ length: 8 }, (_, i) => {
+    const actor = crypto.randomUUID();
+    return i % 2 ? identity(org, { user_id: actor, client_id: actor }) : identity(org, { user_id: actor });
+  });
+  const created = await Promise.all(
+    calls.map(async (ctx, i) => {
+      const res = await service.handle(
+        new Request(`https://service.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body(i)) }),
+        ctx,
+      );
+      expect(res.status, `POST ${path}`).toBe(201);
+      return { id: (await res.json<{ id: string }>()).id, ctx };
+    }),
+  );
+  const rows = await outboxOf(d1, org);
+  expect(rows).toHaveLength(calls.length);
+  const bySubject = new Map(rows.map((r) => [r.event.subject, r.event]));
+  for (const { id, ctx } of created) {
+    expect(bySubject.get(id), id).toMatchObject({ actortype: ctx.client_id ? "client" : "user", actorid: ctx.user_id, requestid: ctx.request_id });
+  }
+}
+
+/**
+ * Who acts never outlives the write that named it: after a write through the wrapper, a write
+ * outside it (a cron's purge, a migration, a seed, `wrangler d1 execute`) records no event, and
+ * the next wrapper write, by another actor, names that actor. `insert(db, org)` as above.
+ */
+export async function expectContextDoesNotLeak(
+  env: OutboxTestEnv,
+  service: string,
+  insert: (db: D1Database, org: string) => D1PreparedStatement,
+): Promise<void> {
+  const org = crypto.randomUUID();
+  const first = identity(org);
+  const second = identity(org);
+  await insert(
+    eventDatabase({ DB: env.DB }, actorFromIdentity(service, first), () => {}),
+    org,
+  ).run();
+  await insert(env.DB, org).run();
+  await env.DB.batch([insert(env.DB, org), insert(env.DB, org)]);
+  await insert(
+    eventDatabase({ DB: env.DB }, actorFromIdentity(service, second), () => {}),
+    org,
+  ).run();
+  const rows = await outboxOf(env.DB, org);
+  expect(rows.map((r) => [r.event.actorid, r.event.requestid])).toEqual([
+    [first.user_id, first.request_id],
+    [second.user_id, second.request_id],
+  ]);
+}
