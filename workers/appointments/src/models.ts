@@ -1,8 +1,8 @@
 import { and, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { NO_PERSONAL_DATA, ftsMatches, meshFields, newestPerValue, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
+import { NO_PERSONAL_DATA, ftsMatches, meshFields, ref, searchCandidates, searchHit, type MeshModelDefinition, inJson } from "@buildly/shared";
 import { db } from "./db/client";
-import { appointmentContacts, appointments, calendars, type CalendarRow } from "./db/schema";
+import { appointments, calendars, type CalendarRow } from "./db/schema";
 import { appointmentsPersonalData } from "./privacy";
 import { AppointmentSchema } from "./routes/appointments/appointments.schemas";
 import { CalendarSchema } from "./routes/calendars/calendars.schemas";
@@ -35,36 +35,40 @@ export function appointmentsByIds(d1: D1Database, organizationId: string, ids: s
  * shape straight from SQLite, as ONE JSON text (the API's fields under its names, in
  * toAppointment's order, newest first): a result of one cell instead of 11 columns a row costs
  * far less to carry out of D1, and no row needs drizzle's mapping (bench/README.md, row (h)).
+ * `matches` selects the ids (`k`) of the `perValue` (?3) newest appointments per value (?2, a JSON
+ * array) in the organization (?1), as newestPerValue does. Fixed statements, prepared on the
+ * binding: no drizzle instance and no SQL built per call (docs/benchmarks.md, row (h)).
  */
-const MESH_APPOINTMENT_JSON = sql.raw(
-  `json_object('id', id, 'calendar_id', calendar_id, 'title', title, 'start', start_at, 'end', end_at, 'attendees', json(attendees), 'location', location, 'status', status, 'recurrence', recurrence, 'created_at', created_at, 'updated_at', updated_at)`,
-);
-
-async function meshAppointments(d1: D1Database, where: SQL): Promise<Appointment[]> {
+function meshAppointmentsSql(matches: string): string {
   // An aggregate over an ordered subquery keeps its order (SQLite does not flatten it).
-  const [row] = await db(d1).all<{ list: string }>(
-    sql`SELECT json_group_array(${MESH_APPOINTMENT_JSON}) AS list FROM (SELECT * FROM ${appointments} WHERE ${where} ORDER BY ${appointments.created_at} DESC, ${appointments.id} DESC)`,
-  );
-  return row ? (JSON.parse(row.list) as Appointment[]) : [];
+  return `SELECT json_group_array(json_object('id', id, 'calendar_id', calendar_id, 'title', title, 'start', start_at, 'end', end_at,
+      'attendees', json(attendees), 'location', location, 'status', status, 'recurrence', recurrence, 'created_at', created_at, 'updated_at', updated_at)) AS list
+    FROM (SELECT * FROM appointments WHERE id IN (SELECT k FROM (${matches}) WHERE rn <= ?3) ORDER BY created_at DESC, id DESC)`;
 }
 
 /** findBy("appointments", "attendees[].contact_id"): through the appointment_contacts lookup table. */
-export function appointmentsByContacts(d1: D1Database, organizationId: string, contactIds: string[], perValue: number) {
-  const t = {
-    table: appointmentContacts,
-    key: appointmentContacts.appointment_id,
-    outerKey: appointments.id,
-    organization: appointmentContacts.organization_id,
-    created: appointmentContacts.created_at,
-    id: appointmentContacts.appointment_id,
-  };
-  return meshAppointments(d1, newestPerValue(t, appointmentContacts.contact_id, organizationId, contactIds, perValue));
-}
+export const MESH_APPOINTMENTS_BY_CONTACTS = meshAppointmentsSql(
+  `SELECT appointment_id AS k, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY created_at DESC, appointment_id DESC) AS rn
+   FROM appointment_contacts WHERE organization_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
+);
 
 /** findBy("appointments", "calendar_id"). */
+export const MESH_APPOINTMENTS_BY_CALENDARS = meshAppointmentsSql(
+  `SELECT id AS k, ROW_NUMBER() OVER (PARTITION BY calendar_id ORDER BY created_at DESC, id DESC) AS rn
+   FROM appointments WHERE organization_id = ?1 AND calendar_id IN (SELECT value FROM json_each(?2))`,
+);
+
+async function meshAppointments(d1: D1Database, statement: string, organizationId: string, values: string[], perValue: number): Promise<Appointment[]> {
+  const row = await d1.prepare(statement).bind(organizationId, JSON.stringify(values), perValue).first<{ list: string }>();
+  return row ? (JSON.parse(row.list) as Appointment[]) : [];
+}
+
+export function appointmentsByContacts(d1: D1Database, organizationId: string, contactIds: string[], perValue: number) {
+  return meshAppointments(d1, MESH_APPOINTMENTS_BY_CONTACTS, organizationId, contactIds, perValue);
+}
+
 export function appointmentsByCalendars(d1: D1Database, organizationId: string, calendarIds: string[], perValue: number) {
-  const t = { table: appointments, key: appointments.id, organization: appointments.organization_id, created: appointments.created_at, id: appointments.id };
-  return meshAppointments(d1, newestPerValue(t, appointments.calendar_id, organizationId, calendarIds, perValue));
+  return meshAppointments(d1, MESH_APPOINTMENTS_BY_CALENDARS, organizationId, calendarIds, perValue);
 }
 
 const toCalendar = ({ organization_id: _org, ...calendar }: CalendarRow) => calendar;

@@ -1,7 +1,7 @@
 // The queries behind lists, windows, overlap checks and getMany use an index (EXPLAIN QUERY PLAN on the real D1).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { appointmentsByIds, calendarsByIds } from "../src/models";
+import { MESH_APPOINTMENTS_BY_CALENDARS, MESH_APPOINTMENTS_BY_CONTACTS, appointmentsByIds, calendarsByIds } from "../src/models";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 
@@ -59,6 +59,27 @@ describe("query plans", () => {
         details.some((d) => /^SCAN (appointments|a)\b/.test(d)),
         name,
       ).toBe(false);
+    }
+  });
+
+  it("findBy's fixed statements walk an index for the values and look appointments up by primary key", async () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        "by contacts",
+        MESH_APPOINTMENTS_BY_CONTACTS,
+        /SEARCH appointment_contacts USING COVERING INDEX appointment_contacts_org_contact \(organization_id=\? AND contact_id=\?\)/,
+      ],
+      [
+        "by calendars",
+        MESH_APPOINTMENTS_BY_CALENDARS,
+        /SEARCH appointments USING COVERING INDEX appointments_org_calendar_created \(organization_id=\? AND calendar_id=\?\)/,
+      ],
+    ];
+    for (const [name, statement, expected] of cases) {
+      const details = (await plan(statement, [ORG, JSON.stringify([CAL]), 21])).join(" | ");
+      expect(details, name).toMatch(expected);
+      expect(details, name).toMatch(/SEARCH appointments USING (INDEX sqlite_autoindex_appointments_1|PRIMARY KEY) \(id=\?\)/);
+      expect(details, name).not.toMatch(/SCAN (appointments|appointment_contacts)\b/);
     }
   });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ORG_B } from "@buildly/shared/test";
-import { folder, freshOrg, identity, rpc, serviceClient, uploaded } from "./helpers";
+import { queryPlan, recordingD1 } from "@buildly/shared/test";
+import { models } from "../src/models";
+import { DB, folder, freshOrg, identity, rpc, serviceClient, testEnv, uploaded } from "./helpers";
 
 describe("getMany (the data mesh's batched read)", () => {
   it("reads files and folders by id within the caller's organization, shaped like the API", async () => {
@@ -25,6 +27,20 @@ describe("getMany (the data mesh's batched read)", () => {
     const fromB = await rpc.getMany("files", [f1.id, theirs.id], identity(ORG_B));
     expect((fromB as { data: any[] }).data.map((f) => f.id)).toEqual([theirs.id]);
     expect(await rpc.getMany("files", [], identity(org))).toEqual({ ok: true, data: [] });
+  });
+
+  it("leaves out a file being deleted (a tombstone), in one query by a unique index", async () => {
+    const { org, client } = freshOrg();
+    const kept = await uploaded(client, "kept.txt");
+    const going = await uploaded(client, "going.txt");
+    await DB.prepare("UPDATE files SET status = 'deleting' WHERE id = ?").bind(going.id).run();
+    const recorded = recordingD1(DB);
+    const rows = await models.files!.getMany({ ...testEnv, DB: recorded.db }, org, [kept.id, going.id]);
+    expect(rows.map((r) => r.id)).toEqual([kept.id]);
+    expect(recorded.statements.length).toBe(1);
+    expect((await queryPlan(DB, recorded.statements[0]!)).join(" | ")).toMatch(
+      /SEARCH files USING INDEX sqlite_autoindex_files_\d \((organization_id=\? AND )?id=\?\)/,
+    );
   });
 
   it("takes up to 100 ids in one call (one query, whatever D1's bound-parameter limit)", async () => {
