@@ -2,7 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyRoutes } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 export { authenticate } from "./authenticate";
-export { scheduled } from "./scheduled";
+
+/** The cron jobs (scheduled.ts: sweeps, key rotation, retention), loaded by the first run an isolate gets, not at start-up. */
+export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env, ctx) => (await import("./scheduled")).scheduled(controller, env, ctx);
 
 /**
  * The identity provider: OAuth2 tokens, accounts, organizations, users, roles, invitations, clients.

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyRoutes } from "@buildly/shared";
+import { registerLocalModels } from "../mesh";
 import type { GatewayEnv } from "../types";
 
 export { PrivacyRequest } from "./request-object";
@@ -10,6 +11,9 @@ export { PrivacyRequest } from "./request-object";
  * eraseBySubject); this room resolves the person, drives the run from a Durable Object's alarm
  * and redacts what the gateway holds about them (join records, events, audit payloads).
  */
+
+// The consent records in the data mesh, built by the first mesh call that needs them.
+registerLocalModels("privacy", () => import("./consents").then((m) => m.PRIVACY_MODELS));
 
 /** Each group is built on its first request (lazyRoutes): a new route goes in its group's list. */
 export function registerPrivacy(app: OpenAPIHono<GatewayEnv>) {

@@ -2,8 +2,15 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyRoutes } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 
-export { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./deliver";
 export { fanOut } from "./fan-out";
+
+/** The queue the gateway produces deliveries to and consumes them from (wrangler.toml). */
+export const WEBHOOK_DELIVERY_QUEUE = "buildly-webhook-deliveries";
+
+/** The consumer of WEBHOOK_DELIVERY_QUEUE (deliver.ts), loaded with its schemas by the first batch an isolate gets, not at start-up. */
+export async function deliverBatch(batch: MessageBatch<unknown>, env: Env, ctx?: ExecutionContext): Promise<void> {
+  return (await import("./deliver")).deliverBatch(batch, env, ctx);
+}
 
 /**
  * Webhooks under /v1/webhooks: subscriptions in D1, events handed over by the event consumer
