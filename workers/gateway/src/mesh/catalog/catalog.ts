@@ -51,9 +51,9 @@ export function forgetMeshCatalog(): void {
 async function describeService(c: MeshCaller, entry: ServiceEntry): Promise<{ ok: true; data: ServiceCatalog } | { ok: false; error: Problem }> {
   const hit = cache.get(entry.name);
   if (hit && Date.now() - hit.at < CATALOG_TTL_MS) return { ok: true, data: hit.catalog };
+  // Its schema is built by the first catalog read an isolate makes, not at start-up (and not within the call's deadline).
+  const { ServiceCatalogSchema } = await import("./catalog.schemas");
   const result = await meshCall(c, entry, "describe", Math.min(entry.timeout_ms, DESCRIBE_TIMEOUT_MS), async (stub) => {
-    // Its schema is built by the first catalog read an isolate makes, not at start-up.
-    const { ServiceCatalogSchema } = await import("./catalog.schemas");
     const parsed = ServiceCatalogSchema.safeParse(await stub.describe());
     if (!parsed.success || parsed.data.service !== entry.name) {
       throw new ApiError(502, `The ${entry.name} service described its models in a shape the gateway does not accept.`, {
