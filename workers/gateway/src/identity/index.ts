@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyRoutes } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
+
 export { authenticate } from "./authenticate";
 
 /** The cron jobs (scheduled.ts: sweeps, key rotation, retention), loaded by the first run an isolate gets, not at start-up. */
