@@ -81,6 +81,8 @@ async function build(app: AnyApp, group: Group): Promise<Map<string, Handler[]>>
   const chains = new Map<string, Handler[]>();
   for (const r of capture.routes) {
     const key = `${r.method} ${r.path}`;
+    // A middleware still undefined when the group's module ran (an import circle) would never run.
+    if (typeof r.handler !== "function") throw new Error(`A lazy route group's ${key} has a handler that is not a function.`);
     const chain = chains.get(key);
     if (chain) chain.push(r.handler as Handler);
     else chains.set(key, [r.handler as Handler]);

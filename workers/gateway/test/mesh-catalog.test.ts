@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { forgetMeshCatalog } from "../src/mesh/catalog";
+import { forgetMeshCatalog } from "../src/mesh/catalog/catalog";
 import { ADDED_SERVICES, call, expectProblem, registerOrganization } from "./helpers";
 import { as, timings, userWith } from "./mesh-helpers";
 

@@ -1,6 +1,6 @@
 import { WORKFLOWS } from "../identity/rbac";
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { OPENAPI_VERSION, ProblemSchema, logError, stateTrimmedStrings } from "@buildly/shared";
+import { OPENAPI_VERSION, ProblemSchema, loadLazyRoutes, logError, stateTrimmedStrings } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
@@ -92,6 +92,8 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     c.header("cache-control", localIssuer ? "no-store" : "public, max-age=30");
     const hit = cache.get(origin);
     if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
+    // The route groups not built yet (lazyRoutes) put their definitions in the registry first.
+    await loadLazyRoutes(app);
     stateTrimmedStrings(app.openAPIRegistry.definitions);
     const doc = app.getOpenAPI31Document({
       openapi: OPENAPI_VERSION,

@@ -3,9 +3,6 @@ import { fanOut } from "../webhooks";
 import { recordEvents } from "./store";
 import { BatchTelemetry } from "./telemetry";
 
-/** The queue every producer (the services' outboxes, the gateway's) sends to (wrangler.toml). */
-export const EVENTS_QUEUE = "buildly-events";
-
 /**
  * The consumer of `buildly-events`: validates each message, records the new events (dedupe,
  * audit trail) and acks. A message that is not a valid event batch is logged and acked (it can

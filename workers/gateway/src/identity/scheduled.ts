@@ -8,7 +8,7 @@ import { deliverPending } from "./mail-outbox";
 import { eventsKept, pruneEvents } from "../events/retention";
 import { enforceRetention } from "../privacy/retention";
 import { sweepSigninState } from "./signin/codes";
-import { sweepSpentTokens } from "./mfa";
+import { sweepSpentTokens } from "./mfa/sealed";
 
 /** Daily: rotate the signing key once it is KEY_ROTATION_DAYS old, deliver pending mail, sweep expired sign-in state, enforce retention policies. */
 export async function rotateIfDue(env: Env, now = Date.now()): Promise<string | undefined> {

@@ -1,19 +1,15 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError, fieldError, type IdentityContext } from "@buildly/shared";
+import { ApiError, fieldError, type IdentityContext, lazyRoutes } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import type { ServiceEntry } from "../upstream/registry";
 import { detachedCaller } from "./calls";
 import { assertReferencesExist } from "./integrity";
-import { registerMeshCatalog } from "./catalog";
 import { catalogView } from "./models";
 import { getMany } from "./rpc";
-import { registerJoins } from "./routes/joins";
-import { registerRelationships } from "./routes/relationships";
-import { registerMeshSearch } from "./search";
 
 export { meshForward } from "./proxy";
-export { meshCatalog } from "./catalog";
+export { meshCatalog } from "./catalog/catalog";
 export { describeMeshOnService, type DocumentedModel } from "./openapi";
 export { registerLocalModels, type LocalModels } from "./local";
 
@@ -56,8 +52,27 @@ export async function checkReferencesOf(
  * wraps the plain forward; reference integrity runs before it, see upstream/index.ts).
  */
 export function registerMesh(app: OpenAPIHono<GatewayEnv>) {
-  registerMeshCatalog(app);
-  registerMeshSearch(app);
-  registerRelationships(app);
-  registerJoins(app);
+  // Each group is built on its first request (lazyRoutes): a new route goes in its group's list.
+  lazyRoutes(app, [["get", "/v1/mesh/models"]], () => import("./catalog").then((m) => m.registerMeshCatalog));
+  lazyRoutes(app, [["get", "/v1/mesh/search"]], () => import("./search").then((m) => m.registerMeshSearch));
+  lazyRoutes(
+    app,
+    [
+      ["get", "/v1/mesh/relationships"],
+      ["post", "/v1/mesh/relationships"],
+      ["get", "/v1/mesh/relationships/{id}"],
+      ["delete", "/v1/mesh/relationships/{id}"],
+    ],
+    () => import("./routes/relationships").then((m) => m.registerRelationships),
+  );
+  lazyRoutes(
+    app,
+    [
+      ["get", "/v1/mesh/joins"],
+      ["post", "/v1/mesh/joins"],
+      ["get", "/v1/mesh/joins/{id}"],
+      ["delete", "/v1/mesh/joins/{id}"],
+    ],
+    () => import("./routes/joins").then((m) => m.registerJoins),
+  );
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { MeshField, MeshModel, Problem } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
-import { meshCatalog } from "./catalog";
+import { meshCatalog } from "./catalog/catalog";
 import type { ModelRef } from "./relationships/relationship";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -60,7 +60,7 @@ export async function getMany(c: Context<GatewayEnv>, ref: ModelRef, ids: Iterab
   const unique = [...new Set(ids)];
   if (!unique.length) return [];
   const identity = identityFor(c);
-  const local = localModels(ref.service);
+  const local = await localModels(ref.service);
   if (local) return (await Promise.all(chunks(unique, GET_MANY_MAX_IDS).map((part) => local.getMany(c.env.DB, ref.model, part, identity)))).flat();
   const pages = await Promise.all(
     chunks(unique, GET_MANY_MAX_IDS).map((part) =>
@@ -75,7 +75,7 @@ export async function findBy(c: Context<GatewayEnv>, ref: ModelRef, field: strin
   const unique = [...new Set(values)];
   if (!unique.length) return [];
   const identity = identityFor(c);
-  const local = localModels(ref.service);
+  const local = await localModels(ref.service);
   const pages = await Promise.all(
     chunks(unique, FIND_BY_MAX_VALUES).map((part) =>
       local
@@ -99,6 +99,6 @@ export function canRead(c: Context<GatewayEnv>, service: string): boolean {
 
 /** canRead, and for the gateway's own models (mesh/local.ts) the rule their room sets. */
 export async function mayRead(c: Context<GatewayEnv>, service: string): Promise<boolean> {
-  const local = localModels(service);
+  const local = await localModels(service);
   return local ? local.mayRead(c) : canRead(c, service);
 }

@@ -2,7 +2,7 @@ import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError, type IdentityContext, type MeshModel, decodeCursor, fieldError, meshFields, newId, nowIso, paginate, ref } from "@buildly/shared";
 import { actorOf, gatewayEvent, outboxStatement, relaySoon } from "../events";
 import { currentPrincipal } from "../identity/authenticate";
-import { meshRecordExists, registerLocalModels } from "../mesh";
+import { type LocalModels, meshRecordExists } from "../mesh";
 import type { GatewayEnv } from "../types";
 import { allowsPrivacy } from "./access";
 import { consentHistory, currentConsents, recordConsent } from "./consents.routes";
@@ -54,7 +54,8 @@ async function currentOf(d1: D1Database, org: string, contactIds: string[]): Pro
   return results;
 }
 
-registerLocalModels({
+/** The privacy room's models in the data mesh (registered in index.ts, loaded on first use). */
+export const PRIVACY_MODELS: LocalModels = {
   catalog: { service: "privacy", models: [CONSENTS_MODEL] },
   title: "Privacy",
   mayRead: (c) => allowsPrivacy(c, "read"),
@@ -78,7 +79,7 @@ registerLocalModels({
       return n <= perValue;
     });
   },
-});
+};
 
 /**
  * Erasure's part (runner.ts): the consent records of the person's contacts are kept (listed), and

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { logError } from "@buildly/shared";
-import { advance } from "./runner";
 
 /** After an unexpected failure (D1 busy, an eviction mid-call) the alarm tries again this much later. */
 const RETRY_MS = 5_000;
@@ -23,6 +22,8 @@ export class PrivacyRequest extends DurableObject<Env> {
     const id = await this.ctx.storage.get<string>("id");
     if (!id) return;
     try {
+      // The runner (and the schemas it checks with) loads on the first alarm, not when an isolate starts.
+      const { advance } = await import("./runner");
       const finished = await advance(this.env, id);
       if (!finished) await this.ctx.storage.setAlarm(Date.now());
     } catch (err) {

@@ -2,7 +2,7 @@ import { type ErasureStep, type PrivacySubject, type Problem, type RpcResult, bu
 import { GATEWAY_SOURCE } from "../events/emit";
 import { redactPage } from "../events/redact";
 import { recordEvents } from "../events/store";
-import { meshCatalog } from "../mesh/catalog";
+import { meshCatalog } from "../mesh/catalog/catalog";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { serviceRegistry } from "../upstream/registry";
 import { buildArchive } from "./archive";

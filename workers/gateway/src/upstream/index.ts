@@ -1,13 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, notFoundHandler } from "@buildly/shared";
+import { ApiError, lazyRoutes, notFoundHandler } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 import { referenceIntegrity } from "../mesh/integrity";
 import { methodAllowed } from "./methods";
 import { forward } from "./proxy";
 import { findService, serviceRegistry, type ServiceEntry } from "./registry";
-import { registerHealth } from "./routes/health";
-import { registerServices } from "./routes/services";
 
 export { registerConsole } from "./console";
 export { ServiceCallError } from "./deadline";
@@ -17,10 +15,10 @@ export { serverTiming } from "./server-timing";
 /** What answers a request routed to a service: `forward`, or a capability wrapping it (the data mesh). */
 export type ServiceHandler = (c: Context<GatewayEnv>, entry: ServiceEntry) => Promise<Response>;
 
-/** The gateway's own views of the logic services: `/health` and `/v1/services`. */
+/** The gateway's own views of the logic services: `/health` and `/v1/services`, each built on its first request (lazyRoutes). */
 export function registerUpstreamInfo(app: OpenAPIHono<GatewayEnv>) {
-  registerHealth(app);
-  registerServices(app);
+  lazyRoutes(app, [["get", "/health"]], () => import("./routes/health").then((m) => m.registerHealth));
+  lazyRoutes(app, [["get", "/v1/services"]], () => import("./routes/services").then((m) => m.registerServices));
 }
 
 /**

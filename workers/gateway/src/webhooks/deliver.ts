@@ -7,9 +7,6 @@ import { signatureHeaders } from "./sign";
 import { cancelPending, type SubscriptionRow } from "./store";
 import { targetPolicy } from "./target";
 
-/** The queue the gateway produces deliveries to and consumes them from (wrangler.toml). */
-export const WEBHOOK_DELIVERY_QUEUE = "buildly-webhook-deliveries";
-
 interface DeliveryRow {
   id: string;
   subscription_id: string;

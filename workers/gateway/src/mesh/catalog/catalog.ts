@@ -2,7 +2,6 @@ import { ApiError, type MeshModel, type Problem, type ServiceCatalog } from "@bu
 import { serviceRegistry, type ServiceEntry } from "../../upstream/registry";
 import { meshCall, type MeshCaller } from "../calls";
 import { allLocalModels, localEntry } from "../local";
-import { ServiceCatalogSchema } from "./catalog.schemas";
 
 /*
  * The data mesh's catalog: every registered service's describe(), read in parallel and cached
@@ -52,6 +51,8 @@ export function forgetMeshCatalog(): void {
 async function describeService(c: MeshCaller, entry: ServiceEntry): Promise<{ ok: true; data: ServiceCatalog } | { ok: false; error: Problem }> {
   const hit = cache.get(entry.name);
   if (hit && Date.now() - hit.at < CATALOG_TTL_MS) return { ok: true, data: hit.catalog };
+  // Its schema is built by the first catalog read an isolate makes, not at start-up (and not within the call's deadline).
+  const { ServiceCatalogSchema } = await import("./catalog.schemas");
   const result = await meshCall(c, entry, "describe", Math.min(entry.timeout_ms, DESCRIBE_TIMEOUT_MS), async (stub) => {
     const parsed = ServiceCatalogSchema.safeParse(await stub.describe());
     if (!parsed.success || parsed.data.service !== entry.name) {
@@ -73,9 +74,7 @@ export async function meshCatalog(c: MeshCaller, only?: readonly string[]): Prom
   const entries = serviceRegistry(c.env).filter((e) => !only || only.includes(e.name));
   const results = await Promise.all(entries.map((entry) => describeService(c, entry)));
   const out: MeshCatalog = { services: [], models: new Map(), references: [], errors: {} };
-  const local = allLocalModels()
-    .filter((m) => !only || only.includes(m.catalog.service))
-    .map((m) => ({ entry: localEntry(m), result: { ok: true as const, data: m.catalog } }));
+  const local = (await allLocalModels(only)).map((m) => ({ entry: localEntry(m), result: { ok: true as const, data: m.catalog } }));
   for (const { entry, result } of [...entries.map((entry, i) => ({ entry, result: results[i]! })), ...local]) {
     if (!result.ok) {
       out.errors[entry.name] = result.error;

@@ -4,8 +4,6 @@ import { setServerTiming } from "../calls";
 import { meshCatalog } from "./catalog";
 import { listMeshModels } from "./catalog.routes";
 
-export { CATALOG_TTL_MS, forgetMeshCatalog, meshCatalog, modelWrittenAt, type CatalogModel, type MeshCatalog, type MeshReference } from "./catalog";
-
 /** GET /v1/mesh/models: the catalog of every service's models. */
 export function registerMeshCatalog(app: OpenAPIHono<GatewayEnv>) {
   return app.openapi(listMeshModels, async (c) => {

@@ -18,7 +18,7 @@ import { dispatch, forwardedHeaders } from "../../upstream/proxy";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
 import { assertReferencesExist } from "../integrity";
-import { localModels } from "../local";
+import { isLocalService } from "../local";
 import { catalogView } from "../models";
 import { MESH_QUOTAS, quotaExceeded } from "../quotas";
 import { withoutJoin } from "../join-param";
@@ -192,7 +192,7 @@ class JoinedWrite {
       }
       if (!items.length) continue;
       const field = path.relationship.field;
-      if (localModels(path.to.service)) {
+      if (isLocalService(path.to.service)) {
         errors.push({
           path: `_embedded.${key}`,
           message: `${path.to.service} ${path.to.model} records are written through their own routes (/v1/${path.to.service})`,

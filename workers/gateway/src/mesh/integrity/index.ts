@@ -5,7 +5,7 @@ import { identityFor } from "../../upstream/identity-context";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
 import { meshCall, serverTimingValue, type MeshCaller } from "../calls";
-import { meshCatalog, modelWrittenAt } from "../catalog";
+import { meshCatalog, modelWrittenAt } from "../catalog/catalog";
 
 /*
  * Referential integrity across services. A service checks references to its own records; only

@@ -1,6 +1,6 @@
 import { ApiError, type FieldError, type MeshModel } from "@buildly/shared";
 import type { FieldSide, OnDelete, RelationshipKind } from "../db/schema";
-import { localModels } from "../local";
+import { isLocalService } from "../local";
 import { fieldOf, type CatalogView } from "../models";
 import { keysOf, sameModel, type ModelRef, type Relationship } from "./relationship";
 
@@ -48,7 +48,7 @@ export function validateRelationship(catalog: CatalogView, input: RelationshipIn
   }
   for (const side of ["origin", "related"] as const) {
     // The gateway's own models change only through their own routes, so no on_delete could reach them.
-    if (localModels(input[side].service))
+    if (isLocalService(input[side].service))
       errors.push({ path: `${side}.service`, message: `${input[side].service} models are joined through the platform's relationships only` });
   }
   const origin = modelAt("origin");

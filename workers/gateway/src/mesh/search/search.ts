@@ -4,7 +4,7 @@ import { identityFor } from "../../upstream/identity-context";
 import type { ServiceEntry } from "../../upstream/registry";
 import type { GatewayEnv } from "../../types";
 import { meshCall, problemOf } from "../calls";
-import { meshCatalog } from "../catalog";
+import { meshCatalog } from "../catalog/catalog";
 import { SEARCH_WINDOW, ServiceHitsSchema } from "./search.schemas";
 
 /*
