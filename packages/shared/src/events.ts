@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { EventActor } from "./outbox";
 
 /**
  * An event type's first part: the service's name, which may hold single hyphens (a service made
@@ -48,6 +47,19 @@ export const PlatformEventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 export type PlatformEvent = z.infer<typeof PlatformEventSchema>;
+
+/** Who acts, as the outbox and the CloudEvents extension attributes record it. */
+export interface EventActor {
+  /** The producing service's CloudEvents source, e.g. "/buildly/crm". */
+  source: string;
+  actortype: PlatformEvent["actortype"];
+  actorid: string | null;
+  requestid: string | null;
+  /** The write undoes a step of a failed request (IdentityContext.compensation): its events say `compensated: true`. */
+  compensation?: boolean;
+  /** The writing span's W3C traceparent, when traced: the queue consumer continues the trace from it. */
+  traceparent?: string;
+}
 
 /** What a queue message between Workers carries: one or more events from one producer. */
 export const EventBatchMessageSchema = z.object({

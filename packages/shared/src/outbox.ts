@@ -1,5 +1,5 @@
 import type { IdentityContext } from "./context";
-import type { PlatformEvent, PlatformEventSchema } from "./events";
+import type { EventActor, PlatformEvent, PlatformEventSchema } from "./events";
 import { loadOnce } from "./load-once";
 import type { Telemetry } from "./telemetry";
 import { parseTraceparent } from "./telemetry/trace-context";
@@ -20,19 +20,6 @@ import { parseTraceparent } from "./telemetry/trace-context";
  * that row and ends by emptying it, inside the same transaction. A write made without the
  * wrapper (a seed, a migration, a purge by the cron) has no context and produces no event.
  */
-
-/** Who acts, as the outbox and the CloudEvents extension attributes record it. */
-export interface EventActor {
-  /** The producing service's CloudEvents source, e.g. "/buildly/crm". */
-  source: string;
-  actortype: PlatformEvent["actortype"];
-  actorid: string | null;
-  requestid: string | null;
-  /** The write undoes a step of a failed request (IdentityContext.compensation): its events say `compensated: true`. */
-  compensation?: boolean;
-  /** The writing span's W3C traceparent, when traced: the queue consumer continues the trace from it. */
-  traceparent?: string;
-}
 
 /**
  * How a compensating write's events are told apart without another column in every service's

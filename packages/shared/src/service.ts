@@ -19,3 +19,5 @@ export * from "./entrypoint";
 export * from "./outbox";
 export * from "./d1-session";
 export * from "./telemetry";
+// Types only (erased from the bundle): who acts, as the outbox records it.
+export type { EventActor } from "./events";
