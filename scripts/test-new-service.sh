@@ -22,11 +22,7 @@ DEV_PID=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$DEV_PID" ]; then
-    kill -TERM -- "-$DEV_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$DEV_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$DEV_PID" 2>/dev/null || true
-  fi
+  stop_groups $DEV_PID # unquoted: none started yet, nothing to stop
   if [ "$status" != 0 ] && [ -f "$COPY/dev.log" ]; then
     echo "--- the platform's log (last lines)" >&2
     tail -n 40 "$COPY/dev.log" >&2 || true

@@ -24,11 +24,7 @@ PGID=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$PGID" ]; then
-    kill -TERM -- "-$PGID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$PGID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$PGID" 2>/dev/null || true
-  fi
+  stop_groups $PGID # unquoted: none started yet, nothing to stop
   if [ "$status" != 0 ] && [ -f "$WORK/platform.log" ]; then
     echo "bench failed (exit $status); the last lines of the server log:" >&2
     grep -v '"msg":"request"' "$WORK/platform.log" | tail -n 20 >&2 || true
