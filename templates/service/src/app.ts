@@ -1,12 +1,12 @@
-import { createServiceApp, registerMeta } from "@buildly/shared";
-import { registerItems } from "./routes/items";
+import { createServiceApp, crudRoutes as crud, lazyRoutes, registerMeta } from "@buildly/shared/service";
 
 /** The path segment behind the gateway (/v1/__service__/...) and the name in logs and problems. */
 export const SERVICE = "__service__";
 
 export function buildApp() {
   const app = createServiceApp<Env>(SERVICE);
-  registerItems(app);
+  // The group's schemas and routes are built on its first request (packages/shared/src/lazy-routes.ts).
+  lazyRoutes(app, crud("items"), () => import("./routes/items").then((m) => m.registerItems));
   registerMeta(app, {
     title: "Buildly __TITLE__",
     description:

@@ -1,9 +1,9 @@
-import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared";
+import { logicServiceEntrypoint, refuseDirectFetch, sweepOutbox } from "@buildly/shared/service";
 import { app, SERVICE } from "./app";
-import { models } from "./models";
 
 /** The gateway's way in: typed RPC that carries the identity context (see packages/shared). */
-export const __Service__Service = logicServiceEntrypoint<Env>(SERVICE, app, { models });
+/** The models (and their schemas) load on the first data mesh call, not at start-up. */
+export const __Service__Service = logicServiceEntrypoint<Env>(SERVICE, app, { models: () => import("./models").then((m) => m.models) });
 
 export default {
   fetch: refuseDirectFetch,
