@@ -3,17 +3,19 @@
 #   (e0) POST /contacts served by the CRM's code with EVENTS_OUTBOX = "off" (no outbox rows),
 #   (e1) the same with events on: the outbox triggers, the context statements around each write
 #        and the relay window after it (bench/workers/crm-events; its own queue consumer acks),
-#   (e1w) a breakdown, not a goal line: events on with EVENTS_RELAY = "off", the outbox rows
-#        written by the triggers with their context statements but no relay, queue broker or consumer
-#        (the write path's own share; (e1) - (e1w) is the relay's, the broker's and the consumer's).
-# Each instance is served as `npm run bench` serves the platform, on Miniflare directly
-# (bench/lib/serve.mjs: the config's bundle, no dev proxy, log lines dropped), on a free port with
-# temporary state. The rows are measured interleaved in short segments (see the loop below), so
-# each (e0)/(e1) pair is measured back to back; the cost is the median over the pairs, printed
+#   (e1w) a breakdown, not a goal line: events on with no queue bound to the wrapper, the outbox
+#        rows written by the triggers with their context statements but no relay, queue broker or
+#        consumer (the write path's own share; (e1) - (e1w) is the relay's, the broker's and the
+#        consumer's).
+# One bench Worker serves the three rows, as `npm run bench` serves the platform, on Miniflare
+# directly (bench/lib/serve.mjs: the config's bundle, no dev proxy, log lines dropped), on a free
+# port with temporary state; a request's x-bench-row header picks its row, and each row writes to
+# a database of its own. The rows are measured interleaved in short segments (see the loop below),
+# so each (e0)/(e1) pair is measured back to back; the cost is the median over the pairs, printed
 # with its range, and the table shows each row's medians over its segments with the server's CPU
 # per request (bench/lib/cpu.mjs: its workerd and Miniflare's Node process). Afterwards it checks
-# that every write the events-on instance accepted has its event in the outbox, relayed and
-# consumed, and that the off instance has none.
+# that every write the events-on row accepted has its event in the outbox, relayed and consumed,
+# and that the off row's database has none.
 # Goal: events cost at most 10% of write throughput. Settings: BENCH_CONNECTIONS (20),
 # BENCH_DURATION (12 s measured per row and round), BENCH_SEGMENT (3 s: a round has
 # DURATION/SEGMENT blocks), BENCH_WARMUP (1 s before each segment), BENCH_THREADS (1),
@@ -53,33 +55,28 @@ trap 'exit 143' TERM
 if [ "${SKIP_INSTALL:-}" = "1" ]; then export PATH="$ROOT/node_modules/.bin:$PATH"; else ensure_deps; fi
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk); scripts/bench.sh installs it" >&2; exit 1; }
 
-read -r P_ON P_OFF P_WRITE <<<"$(free_ports 3)"
+read -r PORT <<<"$(free_ports 1)"
 echo "building the bench Worker's bundle (wrangler deploy --dry-run --outdir dist)"
 (cd "$(dirname "$CONFIG")" && wrangler deploy --dry-run --outdir dist -c "$(basename "$CONFIG")" >/dev/null)
-declare -A PGID_OF
-start() { # name, port, extra serve.mjs arguments...
-  local name=$1 port=$2
-  shift 2
-  wrangler d1 migrations apply DB --local -c "$CONFIG" --persist-to "$WORK/$name" >/dev/null
-  setsid node "$BENCH/lib/serve.mjs" --persist "$WORK/$name" --port "$port" "$@" "$CONFIG" >"$WORK/$name.log" 2>&1 </dev/null &
-  PGIDS+=("$!")
-  PGID_OF[$name]=$!
-}
-start on "$P_ON"
-start off "$P_OFF" --var EVENTS_OUTBOX=off
-start write "$P_WRITE" --var EVENTS_RELAY=off
-for p in "$P_ON" "$P_OFF" "$P_WRITE"; do
-  deadline=$((SECONDS + 300))
-  until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$p/__outbox" 2>/dev/null; do
-    ((SECONDS < deadline)) || { echo "the bench Worker on port $p is not ready after 300 s" >&2; exit 1; }
-    sleep 0.5
-  done
+# One instance serves the three rows (the x-bench-row header picks one), each with its own database:
+# the rows share one workerd process and one isolate, so nothing about a process (where its
+# memory landed, its JIT's state, its scheduling) can favour one row.
+for db in DB DB_OFF DB_WRITE; do
+  wrangler d1 migrations apply "$db" --local -c "$CONFIG" --persist-to "$WORK/state" >/dev/null
 done
-echo "  events on: http://127.0.0.1:$P_ON, events off: http://127.0.0.1:$P_OFF, events on without the relay: http://127.0.0.1:$P_WRITE"
+setsid node "$BENCH/lib/serve.mjs" --persist "$WORK/state" --port "$PORT" "$CONFIG" >"$WORK/server.log" 2>&1 </dev/null &
+SERVER=$!
+PGIDS+=("$SERVER")
+deadline=$((SECONDS + 300))
+until curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/__outbox" 2>/dev/null; do
+  ((SECONDS < deadline)) || { echo "the bench Worker on port $PORT is not ready after 300 s" >&2; exit 1; }
+  sleep 0.5
+done
+echo "  the bench Worker: http://127.0.0.1:$PORT (rows by the x-bench-row header: off, on, write)"
 
 export BENCH_REPORT="$BENCH/wrk/report.lua"
-run_wrk() { # seconds, base url
-  timeout --kill-after=5 $(($1 + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" --timeout 10s -s "$BENCH/events/contacts.lua" "$2" | sed -n 's/^BENCH_RESULT //p'
+run_wrk() { # seconds, row
+  BENCH_ROW=$2 timeout --kill-after=5 $(($1 + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" --timeout 10s -s "$BENCH/events/contacts.lua" "http://127.0.0.1:$PORT" | sed -n 's/^BENCH_RESULT //p'
 }
 # The rows are measured interleaved, not one after another: each round is BLOCKS blocks, a block
 # one segment of each row (WARMUP s, then SEGMENT s measured), in the order (e0) (e1) (e1w) and
@@ -87,7 +84,8 @@ run_wrk() { # seconds, base url
 # each first as often as second, and a drift of the machine (load, the databases growing, a
 # WAL checkpoint) lands on both rows of a pair about equally; the cost is the median over the
 # pairs, shown with its range. The warm-up also lets the previous segment's relay tail (its last
-# window, the queue's batch timeout of 1 s) end before the next measurement starts.
+# window, its marks, the queue's batch timeout of 1 s) end, mostly, before the next measurement of
+# the shared process starts.
 BLOCKS=$(((DURATION + SEGMENT - 1) / SEGMENT))
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
@@ -99,12 +97,12 @@ for round in $(seq 1 "$ROUNDS"); do
     if ((b % 2)); then order="off on write"; else order="write on off"; fi
     line="  block $b:"
     for id in $order; do
-      case $id in off) letter=e0 port=$P_OFF ;; on) letter=e1 port=$P_ON ;; write) letter=e1w port=$P_WRITE ;; esac
+      case $id in off) letter=e0 ;; on) letter=e1 ;; write) letter=e1w ;; esac
       n=$((n + 1))
-      warm="$(run_wrk "$WARMUP" "http://127.0.0.1:$port")"
-      node "$BENCH/lib/cpu.mjs" snapshot "${PGID_OF[$id]}" >"$WORK/cpu-$n-before.json"
-      result="$(run_wrk "$SEGMENT" "http://127.0.0.1:$port")"
-      node "$BENCH/lib/cpu.mjs" snapshot "${PGID_OF[$id]}" >"$WORK/cpu-$n-after.json"
+      warm="$(run_wrk "$WARMUP" "$id")"
+      node "$BENCH/lib/cpu.mjs" snapshot "$SERVER" >"$WORK/cpu-$n-before.json"
+      result="$(run_wrk "$SEGMENT" "$id")"
+      node "$BENCH/lib/cpu.mjs" snapshot "$SERVER" >"$WORK/cpu-$n-after.json"
       [ -n "$result" ] && [ -n "$warm" ] || { echo "($letter) wrk reported nothing" >&2; exit 1; }
       printf '{"n":%s,"id":"%s","letter":"%s","round":%s,"block":%s,"warm":%s,"result":%s}\n' "$n" "$id" "$letter" "$round" "$b" "$warm" "$result" >>"$RESULTS"
       line+=" ($letter) $(node -e 'console.log(JSON.parse(process.argv[1]).rps.toFixed(0))' "$result")/s"
@@ -120,9 +118,9 @@ while IFS= read -r row; do
 done <"$RESULTS" >"$RESULTS.cpu"
 mv "$RESULTS.cpu" "$RESULTS"
 sleep 3 # the last relays and the queue's batch timeout
-ON_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_ON/__outbox")"
-OFF_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_OFF/__outbox")"
-WRITE_OUTBOX="$(curl -fsS "http://127.0.0.1:$P_WRITE/__outbox")"
+ON_OUTBOX="$(curl -fsS "http://127.0.0.1:$PORT/__outbox?row=on")"
+OFF_OUTBOX="$(curl -fsS "http://127.0.0.1:$PORT/__outbox?row=off")"
+WRITE_OUTBOX="$(curl -fsS "http://127.0.0.1:$PORT/__outbox?row=write")"
 
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections; $ROUNDS round(s) of $BLOCKS blocks, each block one segment per row (${WARMUP} s warm-up + ${SEGMENT} s measured) in the order (e0) (e1) (e1w), reversed every other block; \
 wrk, workerd (Miniflare directly, no dev proxy) and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
