@@ -275,6 +275,7 @@ const CLAIM_NEW_SQL = `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
 ) RETURNING ${OUTBOX_ROW_COLUMNS}`;
 
 const MARK_SQL = "UPDATE outbox SET relayed_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL";
+const MARK_IDS_SQL = "UPDATE outbox SET relayed_at = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL";
 
 /**
  * Rows this isolate has sent but not yet marked relayed, per source: the next writing batch marks
@@ -358,16 +359,20 @@ export async function outboxRelaysSettled(): Promise<void> {
 /**
  * The services' relay (eventDatabase): a write that commits opens a window for its Worker's queue
  * (and so its D1) unless one is open, and holds it with its waitUntil; after RELAY_COALESCE_MS the window
- * claims, sends and marks the outbox's unrelayed rows (relayOutbox: one claim and one mark per
- * RELAY_BATCH rows, however many writes wrote them), until fewer than RELAY_BATCH are left (at
- * most SWEEP_MAX_RUNS times). A write adds no statement to its batch for the relay and no work
- * after it when a window is open. The window leaves openRelays before its first claim, so a write
- * that commits after the claim opens the next window, and one that committed before it is in the
- * claim. The claim is atomic in D1, so two isolates' windows never send the same row (a relay
- * that fails leaves its rows claimed for the sweep, after CLAIM_TIMEOUT_MS); an isolate that goes
- * away before its window runs leaves its rows unclaimed, for the next window in any isolate or
- * the sweep (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the
- * send.
+ * claims and sends the outbox's unrelayed rows (relayWindow: one claim per RELAY_BATCH rows,
+ * however many writes wrote them), until fewer than RELAY_BATCH are left (at most SWEEP_MAX_RUNS
+ * times). A write adds no statement to its batch for the relay and no work after it when a window
+ * is open. The window leaves openRelays before its first claim, so a write that commits after the
+ * claim opens the next window, and one that committed before it is in the claim. The claim is
+ * atomic in D1, so two isolates' windows never send the same row (a relay that fails leaves its
+ * rows claimed for the sweep, after CLAIM_TIMEOUT_MS); an isolate that goes away before its window
+ * runs leaves its rows unclaimed, for the next window in any isolate or the sweep
+ * (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the send.
+ *
+ * The sent rows are marked relayed by the next window's claim, in the same D1 batch (one D1 call
+ * a window instead of a claim and a mark), or, when no window claims within WINDOW_MARKS_WAIT_MS,
+ * by the window that sent them. An isolate that goes away in between leaves them claimed and
+ * unmarked: the sweep sends them again after CLAIM_TIMEOUT_MS, a duplicate the consumer drops.
  */
 function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void): void {
   const queue = env.EVENTS;
@@ -380,15 +385,80 @@ function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void)
     } finally {
       openRelays.delete(queue);
     }
+    // The ids this window sent (or took to mark and gave back): it marks those no later window did.
+    const mine: string[] = [];
     try {
-      for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayOutbox(env)).claimed < RELAY_BATCH) break;
+      for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayWindow(env, queue, mine)) < RELAY_BATCH) break;
     } catch (err) {
       // Claimed and unsent rows wait for the sweep (CLAIM_TIMEOUT_MS); unclaimed ones for the next window.
       console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", error: String(err) }));
     }
+    if (mine.length === 0) return;
+    await new Promise((r) => setTimeout(r, WINDOW_MARKS_WAIT_MS));
+    await flushWindowMarks(env, queue, mine);
   })().finally(() => runningRelays.delete(run));
   runningRelays.add(run);
   waitUntil(run);
+}
+
+/** How long a window's sent rows wait for the next window's claim to mark them before the window marks them itself. */
+export const WINDOW_MARKS_WAIT_MS = 500;
+
+/**
+ * Per queue binding (so per D1, as openRelays): the ids of rows this isolate's windows sent and
+ * nobody has marked relayed yet. Marked by id (the outbox's unique index), so a mark can only
+ * ever reach the row that was sent.
+ */
+const windowMarks = new WeakMap<Queue, Set<string>>();
+
+function marksOf(queue: Queue): Set<string> {
+  let marks = windowMarks.get(queue);
+  if (!marks) {
+    marks = new Set();
+    windowMarks.set(queue, marks);
+  }
+  return marks;
+}
+
+/** One claim of a window, with the marks of rows sent earlier in the same batch; answers how many rows it claimed (and sent). */
+async function relayWindow(env: OutboxEnv, queue: Queue, mine: string[]): Promise<number> {
+  const pending = marksOf(queue);
+  const marks = [...pending];
+  pending.clear();
+  const now = Date.now();
+  const claim = claimStatement(env.DB, now, "9999");
+  let rows: OutboxRow[];
+  try {
+    rows = marks.length
+      ? ((await env.DB.batch([env.DB.prepare(MARK_IDS_SQL).bind(new Date(now).toISOString(), JSON.stringify(marks)), claim]))[1]!
+          .results as unknown as OutboxRow[])
+      : (await claim.all<OutboxRow>()).results;
+  } catch (err) {
+    for (const id of marks) pending.add(id);
+    mine.push(...marks);
+    throw err;
+  }
+  if (rows.length === 0) return 0;
+  await sendRows(queue, rows);
+  for (const r of rows) {
+    pending.add(r.id);
+    mine.push(r.id);
+  }
+  return rows.length;
+}
+
+/** Marks the rows of `mine` that no later window's claim has taken to mark. */
+async function flushWindowMarks(env: OutboxEnv, queue: Queue, mine: string[]): Promise<void> {
+  const pending = marksOf(queue);
+  const ids = mine.filter((id) => pending.delete(id));
+  if (ids.length === 0) return;
+  try {
+    await env.DB.prepare(MARK_IDS_SQL).bind(new Date().toISOString(), JSON.stringify(ids)).run();
+  } catch (err) {
+    // Left claimed: a later window's claim may carry them, or the sweep sends them again.
+    for (const id of ids) pending.add(id);
+    console.error(JSON.stringify({ level: "error", msg: "outbox marks failed", error: String(err) }));
+  }
 }
 
 async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
@@ -537,6 +607,17 @@ async function sendRows(queue: Queue, rows: OutboxRow[]): Promise<{ sent: number
   return { sent, invalid: invalid.length };
 }
 
+/** Claims up to RELAY_BATCH unrelayed rows written at or before `createdBefore` that no one claimed in the last CLAIM_TIMEOUT_MS. */
+function claimStatement(d1: D1Database, now: number, createdBefore: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
+         SELECT seq FROM outbox WHERE relayed_at IS NULL AND time <= ?2 AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY seq LIMIT ?4
+       ) RETURNING ${OUTBOX_ROW_COLUMNS}`,
+    )
+    .bind(new Date(now).toISOString(), createdBefore, new Date(now - CLAIM_TIMEOUT_MS).toISOString(), RELAY_BATCH);
+}
+
 export interface RelayReport {
   claimed: number;
   sent: number;
@@ -554,15 +635,7 @@ export async function relayOutbox(env: OutboxEnv, options: { minAgeMs?: number; 
   const now = options.now ?? Date.now();
   // The relay right after a write takes every row (no clock comparison with D1's); the sweep only older ones.
   const createdBefore = options.minAgeMs ? new Date(now - options.minAgeMs).toISOString() : "9999";
-  const claimExpired = new Date(now - CLAIM_TIMEOUT_MS).toISOString();
-  const claimedAt = new Date(now).toISOString();
-  const claimed = await env.DB.prepare(
-    `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
-       SELECT seq FROM outbox WHERE relayed_at IS NULL AND time <= ?2 AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY seq LIMIT ?4
-     ) RETURNING ${OUTBOX_ROW_COLUMNS}`,
-  )
-    .bind(claimedAt, createdBefore, claimExpired, RELAY_BATCH)
-    .all<OutboxRow>();
+  const claimed = await claimStatement(env.DB, now, createdBefore).all<OutboxRow>();
   const rows = claimed.results;
   report.claimed = rows.length;
   if (rows.length === 0) return report;

@@ -220,6 +220,36 @@ describe("events: the transactional outbox", () => {
     for (const r of rows) expect(r.relayed_at).not.toBeNull();
   });
 
+  it("a window's sent rows are marked relayed by the next window's claim, in its batch", async () => {
+    // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
+    await outboxRelaysSettled();
+    const org = crypto.randomUUID();
+    let firstSent: () => void = () => {};
+    const sentOnce = new Promise<void>((r) => {
+      firstSent = r;
+    });
+    const counted = {
+      send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+      sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+        await real.EVENTS!.sendBatch(messages, options);
+        firstSent();
+      },
+    } as unknown as Queue;
+    const pending: Promise<unknown>[] = [];
+    const db = eventDatabase({ DB, EVENTS: counted }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    await insertCompany(db, org).run();
+    await sentOnce;
+    // The first window has sent its row and waits for a later claim to mark it: this write opens one.
+    await insertCompany(db, org).run();
+    expect(pending).toHaveLength(2);
+    await Promise.all(pending);
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.relayed_at).not.toBeNull();
+    // Rows in order of writing: the second window's claim time is the first row's mark time.
+    expect(rows[0]!.relayed_at).toBe(rows[1]!.claimed_at);
+  });
+
   it("two isolates' windows racing for the same rows send each row once", async () => {
     // Windows of earlier writes take every unrelayed row: let them finish, so this test's writes have theirs alone.
     await outboxRelaysSettled();
