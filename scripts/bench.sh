@@ -17,7 +17,10 @@
 # of (b) the gateway may cost), BENCH_ROUNDS (1; more runs every scenario again, in turn, and
 # reports medians), BENCH_SINGLE_DURATION (5 s per single-connection row), BENCH_DELAY_MS (50),
 # BENCH_OTEL (1: rows (c+otel) and (g+otel), as (c) and (g) on a platform whose gateway exports
-# OTLP with sampling at 100% to a local throwaway sink, bench/lib/otlp-sink.mjs; 0 leaves them out).
+# OTLP with sampling at 100% to a local throwaway sink, bench/lib/otlp-sink.mjs; 0 leaves them out),
+# BENCH_ROWS (all rows: a comma-separated list of the rows to measure, by letter, e.g. c,e or
+# c,e,c+delay; the single-connection rows follow the same list; (f)'s `wrangler dev` platform is
+# started only when f is in it; the other servers start as usual).
 source "$(dirname "$0")/lib.sh"
 
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
@@ -109,6 +112,8 @@ load() { # url, seconds -> one JSON line: requests, rps, p50_ms, p99_ms, errors
 # --- start the servers --------------------------------------------------------------------------
 read -r PORT PORT_OFF PORT_DELAY PORT_DEV P_TRIVIAL P_DIRECT P_FORWARD I_DEV PORT_OTEL P_SINK <<<"$(free_ports 10)"
 OTEL="${BENCH_OTEL:-1}"
+ROWS="${BENCH_ROWS:-}"
+wanted() { [ -z "$ROWS" ] || [[ ",$ROWS," == *",$1,"* ]]; }
 DELAY_MS="${BENCH_DELAY_MS:-50}"
 SINGLE_DURATION="${BENCH_SINGLE_DURATION:-5}"
 PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
@@ -149,7 +154,7 @@ fi
 start_server trivial "${SERVE[@]}" --persist "$WORK/trivial" --port "$P_TRIVIAL" "$TRIVIAL_CONFIG"
 start_server crm-direct "${SERVE[@]}" --persist "$WORK/crm-direct" --port "$P_DIRECT" "$DIRECT_CONFIG"
 # The comparison row: the platform exactly as `npm run dev` starts it, wrangler's proxy included.
-start_server platform-dev env BUILDLY_STATE_DIR="$WORK/platform-dev" PORT="$PORT_DEV" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_DEV" \
+wanted f && start_server platform-dev env BUILDLY_STATE_DIR="$WORK/platform-dev" PORT="$PORT_DEV" SKIP_INSTALL=1 bash scripts/dev.sh --inspector-port "$I_DEV" \
   --var "RATE_LIMITS:$BENCH_LIMITS"
 
 wait_ready trivial "http://127.0.0.1:$P_TRIVIAL/" 120
@@ -157,7 +162,7 @@ wait_ready crm-direct "http://127.0.0.1:$P_DIRECT/contacts?limit=1" 120
 wait_ready platform "http://127.0.0.1:$PORT/health" 120
 wait_ready platform-off "http://127.0.0.1:$PORT_OFF/health" 120
 wait_ready platform-delay "http://127.0.0.1:$PORT_DELAY/health" 120
-wait_ready platform-dev "http://127.0.0.1:$PORT_DEV/health" 240
+if wanted f; then wait_ready platform-dev "http://127.0.0.1:$PORT_DEV/health" 240; fi
 if [ "$OTEL" = 1 ]; then
   wait_ready otlp-sink "http://127.0.0.1:$P_SINK/stats" 30
   wait_ready platform-otel "http://127.0.0.1:$PORT_OTEL/health" 120
@@ -181,7 +186,8 @@ TOKEN_OFF="$(token_of "http://127.0.0.1:$PORT_OFF")"
 # Should the delayed platform give no token, its row is reported as not run (and its goal as
 # not met) instead of stopping the bench.
 TOKEN_DELAY="$(token_of "http://127.0.0.1:$PORT_DELAY" || true)"
-TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"
+TOKEN_DEV=""
+if wanted f; then TOKEN_DEV="$(token_of "http://127.0.0.1:$PORT_DEV")"; fi
 [ "$OTEL" = 1 ] && TOKEN_OTEL="$(token_of "http://127.0.0.1:$PORT_OTEL")"
 
 # One contact created through each path; scenarios read it back by id.
@@ -192,7 +198,8 @@ GATEWAY_ID="$(create_contact "http://127.0.0.1:$PORT/v1/crm/contacts" "$TOKEN")"
 GATEWAY_OFF_ID="$(create_contact "http://127.0.0.1:$PORT_OFF/v1/crm/contacts" "$TOKEN_OFF")"
 GATEWAY_DELAY_ID=""
 [ -n "$TOKEN_DELAY" ] && GATEWAY_DELAY_ID="$(create_contact "http://127.0.0.1:$PORT_DELAY/v1/crm/contacts" "$TOKEN_DELAY" || true)"
-GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"
+GATEWAY_DEV_ID=""
+if wanted f; then GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"; fi
 [ "$OTEL" = 1 ] && GATEWAY_OTEL_ID="$(create_contact "http://127.0.0.1:$PORT_OTEL/v1/crm/contacts" "$TOKEN_OTEL")"
 
 # The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
@@ -245,6 +252,7 @@ check_row() { # url expect auth-header letter
 for round in $(seq 1 "$ROUNDS"); do
   for row in "${SCENARIOS[@]}"; do
     IFS='|' read -r id letter label server url expect token <<<"$row"
+    wanted "$letter" || continue
     pidvar="PID_${server//-/_}"
     AUTH_HEADER="${token:+authorization: Bearer $token}"
     check_row "$url" "$expect" "$AUTH_HEADER" "$letter"
@@ -275,10 +283,12 @@ for round in $(seq 1 "$ROUNDS"); do
   for id in "${SINGLE[@]}"; do
     for row in "${SCENARIOS[@]}"; do
       IFS='|' read -r rid letter label server url expect token <<<"$row"
-      [ "$rid" = "$id" ] && single_row "$rid" "$letter" "$label" "$url" "$token"
+      [ "$rid" = "$id" ] && wanted "$letter" && single_row "$rid" "$letter" "$label" "$url" "$token"
     done
   done
-  if [ -n "$GATEWAY_DELAY_ID" ]; then
+  if ! wanted c+delay; then
+    : # not asked for (BENCH_ROWS)
+  elif [ -n "$GATEWAY_DELAY_ID" ]; then
     DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
     check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
     # Warmed as long as (c)'s platform was by its closed-loop rows, so JIT and caches compare.
