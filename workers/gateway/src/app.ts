@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
+import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared/service";
 import { registerApiDocs } from "./api-docs";
 import { registerEvents } from "./events";
 import { registerCalendarFeeds } from "./feeds";

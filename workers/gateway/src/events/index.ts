@@ -1,10 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { lazyRoutes } from "@buildly/shared";
+import { lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 export { actorOf, gatewayEvent, identityEvent, outboxInsert, outboxStatement, relaySoon, systemActor, userActor } from "./emit";
 export { GATEWAY_EVENT_TYPES, type GatewayEventType } from "./types";
-export { recordEvents } from "./store";
+/** Records a batch in `events` and the audit trail (store.ts, audit.ts), loaded on first use, not at start-up. */
+export const recordEvents = lazyHandler(() => import("./store").then((m) => m.recordEvents));
 
 /** The queue every producer (the services' outboxes, the gateway's) sends to (wrangler.toml). */
 export const EVENTS_QUEUE = "buildly-events";

@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult, sha256Hex } from "@buildly/shared";
+import { sha256Hex } from "@buildly/shared/encoding";
+import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { ServiceCallError, withDeadline } from "../upstream/deadline";
