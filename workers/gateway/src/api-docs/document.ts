@@ -2,7 +2,7 @@ import { WORKFLOWS } from "../identity/rbac";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "@hono/zod-openapi";
-import { OPENAPI_VERSION, loadLazyRoutes, logError, stateTrimmedStrings } from "@buildly/shared";
+import { OPENAPI_VERSION, ProblemSchema, loadLazyRoutes, logError, stateTrimmedStrings } from "@buildly/shared";
 import { serviceRegistry } from "../upstream/registry";
 import type { GatewayEnv } from "../types";
 import { issuerOf } from "../identity/config";
@@ -69,7 +69,11 @@ function statedConstraints(doc: Record<string, any>, env: Env): void {
 }
 
 /** GET /openapi.json (registered in openapi.ts): loaded with what it merges on its first request, not at start-up. */
-export async function serveOpenApi(app: OpenAPIHono<GatewayEnv>, c: Context<GatewayEnv>): Promise<Response> {
+export async function serveOpenApi(
+  app: OpenAPIHono<GatewayEnv>,
+  c: Context<GatewayEnv>,
+  placeProblem: (schema: typeof ProblemSchema) => void,
+): Promise<Response> {
   // The configured issuer, not the request's Host: this document names the token URL and is cached.
   const { issuer: origin, localIssuer } = issuerOf(c.env, c.req.url);
   c.header("cache-control", localIssuer ? "no-store" : "public, max-age=30");
@@ -77,6 +81,7 @@ export async function serveOpenApi(app: OpenAPIHono<GatewayEnv>, c: Context<Gate
   if (hit && Date.now() - hit.at < CACHE_MS) return c.json(hit.doc);
   // The route groups not built yet (lazyRoutes) put their definitions in the registry first.
   await loadLazyRoutes(app);
+  placeProblem(ProblemSchema);
   stateTrimmedStrings(app.openAPIRegistry.definitions);
   const doc = app.getOpenAPI31Document({
     openapi: OPENAPI_VERSION,

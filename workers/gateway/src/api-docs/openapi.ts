@@ -1,10 +1,18 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { ProblemSchema } from "@buildly/shared/openapi";
 import type { GatewayEnv } from "../types";
+
+/** The registry's own list: the Problem schema's place in it is held before the schema is built. */
+type Definitions = { _definitions: { type: "schema"; schema?: unknown }[] };
 
 export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
   // Services' identical Problem schemas fold into this one when documents are merged.
-  app.openAPIRegistry.register("Problem", ProblemSchema);
+  // Its place is held first in the registry, as `register("Problem", ProblemSchema)` would; the
+  // schema (@buildly/shared/openapi) is built by the document's first request, not at start-up.
+  const place: { type: "schema"; schema?: unknown } = { type: "schema" };
+  (app.openAPIRegistry as unknown as Definitions)._definitions.push(place);
+  const placeProblem = (ProblemSchema: { openapi(refId: string): unknown }) => {
+    place.schema ??= ProblemSchema.openapi("Problem");
+  };
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -22,6 +30,6 @@ export function registerOpenApi(app: OpenAPIHono<GatewayEnv>) {
     responses: { 200: { description: "An OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } },
   });
 
-  app.get("/openapi.json", async (c) => (await import("./document")).serveOpenApi(app, c));
+  app.get("/openapi.json", async (c) => (await import("./document")).serveOpenApi(app, c, placeProblem));
   return app;
 }
