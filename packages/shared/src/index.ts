@@ -9,6 +9,7 @@ export * from "./app";
 export * from "./contract";
 export * from "./openapi";
 export * from "./lazy-routes";
+export * from "./lazy-object";
 export * from "./meta";
 export * from "./entrypoint";
 export * from "./catalog";

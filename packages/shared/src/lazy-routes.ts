@@ -123,3 +123,15 @@ async function runChain(app: AnyApp, chain: Handler[], c: Context, next: Next): 
   };
   await dispatch(0);
 }
+
+/**
+ * A middleware or handler whose module loads on its first call, not at start-up (the request
+ * path's authentication, rate limits and proxy in the gateway): the first call imports it, every
+ * later one calls the loaded function directly, with no await added to the request.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any async function's arguments
+export function lazyHandler<F extends (...args: any[]) => Promise<unknown>>(load: () => Promise<F>): F {
+  const loading = loadOnce(load);
+  let loaded: F | undefined;
+  return ((...args: Parameters<F>) => (loaded ? loaded(...args) : loading().then((f) => (loaded = f)(...args)))) as F;
+}

@@ -14,6 +14,7 @@ export * from "./logging";
 export * from "./app";
 export * from "./contract";
 export * from "./lazy-routes";
+export * from "./lazy-object";
 export * from "./meta";
 export * from "./entrypoint";
 export * from "./outbox";

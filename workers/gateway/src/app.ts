@@ -1,8 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared";
+import { errorHandler, logError, notFoundHandler, validationHook } from "@buildly/shared/service";
 import { registerApiDocs } from "./api-docs";
-import { registerEvents } from "./events";
+import { registerEvents } from "./events/wiring";
 import { registerCalendarFeeds } from "./feeds";
 import { corsPolicy, privateResponses, refuseOddPaths, requestContext } from "./http";
 import { authenticate, registerIdentity } from "./identity";

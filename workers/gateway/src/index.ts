@@ -1,5 +1,5 @@
 import { app } from "./app";
-import { consumeEvents, EVENTS_QUEUE } from "./events";
+import { consumeEvents, EVENTS_QUEUE } from "./events/wiring";
 import { canonicalRequest } from "./http/canonical-path";
 import { withSimulatedLatency } from "./http/simulated-latency";
 import { discardUnread } from "./http/unread-body";

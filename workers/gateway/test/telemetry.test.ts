@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { realObject } from "@buildly/shared/service";
 import worker from "../src/index";
 import { bearer, call, json, registerOrganization, type Account } from "./helpers";
 
@@ -141,7 +142,9 @@ async function receivedWhen(key: string, ready: (spans: OtlpSpan[]) => boolean):
 /** A Durable Object of the gateway exporting to https://otel.example/<key> (its env is the Worker's, which has no endpoint in the tests). */
 async function exportingObject<T extends Rpc.DurableObjectBranded | undefined>(stub: DurableObjectStub<T>, key: string) {
   const run = runInDurableObject as unknown as (s: unknown, fn: (obj: { env: Env }) => void) => Promise<void>;
-  await run(stub, (obj) => {
+  await run(stub, (shell) => {
+    // A lazy class's state is on the real object behind it (lazyDurableObject).
+    const obj = realObject(shell);
     obj.env = { ...obj.env, OTEL_EXPORTER_OTLP_ENDPOINT: `https://otel.example/${key}`, OTEL_METRIC_EXPORT_INTERVAL: "999999999" } as Env;
   });
 }
@@ -253,7 +256,8 @@ describe("workflow spans", () => {
 
     // The timeout comes due: the alarm's span starts a new trace, linked to the transition that set it.
     const run = runInDurableObject as unknown as (s: unknown, fn: (obj: { inst?: { timeout_at: number | null } }) => void) => Promise<void>;
-    await run(stub, (obj) => {
+    await run(stub, (shell) => {
+      const obj = realObject(shell);
       if (obj.inst?.timeout_at) obj.inst = { ...obj.inst, timeout_at: Date.now() - 1 };
     });
     await runDurableObjectAlarm(stub);

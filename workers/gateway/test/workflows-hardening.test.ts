@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import demoSql from "../seed/demo.sql?raw";
+import { realObject } from "@buildly/shared/service";
 import { MAX_SYSTEM_STREAK } from "../src/workflows/instance";
 import { PASSWORD, bearer, call, expectProblem, json, login, registerOrganization, type Account, ok } from "./helpers";
 
@@ -36,7 +37,9 @@ const stubOf = (id: string) => env.WORKFLOWS.getByName(`${admin.organization_id}
 /** Makes the instance's current timeout due now and runs its alarm, as workerd would when the time came. */
 async function timeOut(id: string) {
   const stub = stubOf(id) as unknown as DurableObjectStub;
-  const backdate = (obj: { inst?: { timeout_at: number | null } }) => {
+  const backdate = (shell: { inst?: { timeout_at: number | null } }) => {
+    // The class is a lazy shell (lazyDurableObject): the state is on the real object behind it.
+    const obj = realObject(shell);
     if (obj.inst?.timeout_at) obj.inst = { ...obj.inst, timeout_at: Date.now() - 1 };
   };
   // Typed loosely: the instance's own type is too deep for the checker here.

@@ -1,5 +1,7 @@
 import type { ServiceEntry } from "../upstream/registry";
-import { describeMeshOnService, type DocumentedModel } from "../mesh";
+import type { DocumentedModel } from "../mesh";
+// Not through the mesh's index.ts, which the start-up path imports: this is loaded with the document.
+import { describeMeshOnService } from "../mesh/openapi";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key

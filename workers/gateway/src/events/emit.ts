@@ -5,7 +5,8 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 
 // biome-ignore lint/suspicious/noExplicitAny: any drizzle D1 database, with or without a schema
 type Db = DrizzleD1Database<any>;
-import { buildEvent, eventSource, eventsEnabled, relayOutbox, requestIdWithTrace, type EventActor, type PlatformEvent } from "@buildly/shared";
+import { buildEvent, type EventActor, type PlatformEvent } from "@buildly/shared/events";
+import { eventSource, eventsEnabled, relayOutbox, requestIdWithTrace } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import type { GatewayEventType } from "./types";
 

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult, sha256Hex } from "@buildly/shared";
+import { ApiError, logError, PROBLEM_CONTENT_TYPE, type RpcResult } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { ServiceCallError, withDeadline } from "../upstream/deadline";
@@ -95,6 +95,8 @@ export function registerCalendarFeeds(app: OpenAPIHono<GatewayEnv>) {
     }
     const token = FILE.exec(c.req.param("file"))?.[1];
     if (!token) throw notFound();
+    // encoding.ts imports jose: loaded by the first feed request, not at start-up.
+    const { sha256Hex } = await import("@buildly/shared/encoding");
     const hash = await sha256Hex(token);
     await checkUrlLimit(c.env, hash, c.get("requestId"));
     const entry = serviceRegistry(c.env).find((e) => e.name === "appointments");

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "@buildly/shared";
+import { ApiError } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 /*

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { logRequest, sanitizeRequestId, Telemetry } from "@buildly/shared";
+import { logRequest, sanitizeRequestId, Telemetry } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 type OnError = (err: unknown, c: Context<GatewayEnv>) => Response;

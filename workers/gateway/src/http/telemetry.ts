@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { NOOP_SPAN, type RpcResult, type Span, type Telemetry } from "@buildly/shared";
+import { NOOP_SPAN, type RpcResult, type Span, type Telemetry } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 /** What a service call needs of its caller: the request's telemetry (absent outside a request, e.g. a workflow's object). */

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { lazyRoutes } from "@buildly/shared";
+import { lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
-export { authenticate } from "./authenticate";
+/** Token checks (authenticate.ts, with jose, the keys and identity's tables) load on the first request, not at start-up. */
+export const authenticate = lazyHandler(() => import("./authenticate").then((m) => m.authenticate));
 
 /** The cron jobs (scheduled.ts: sweeps, key rotation, retention), loaded by the first run an isolate gets, not at start-up. */
 export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env, ctx) => (await import("./scheduled")).scheduled(controller, env, ctx);

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { inCallerSpan } from "@buildly/shared";
+import { inCallerSpan } from "@buildly/shared/service";
 
 /** How long a stored response is replayed (the IETF idempotency-key draft suggests 24 h). */
 export const RETENTION_MS = 24 * 3600 * 1000;

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { inCallerSpan } from "@buildly/shared";
+import { inCallerSpan } from "@buildly/shared/service";
 import { gcra, type Decision, type Policy } from "./gcra";
 
 const FLUSH_MS = 1000;

@@ -1,17 +1,16 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError, fieldError, type IdentityContext, lazyRoutes } from "@buildly/shared";
+import { ApiError, fieldError, type IdentityContext, lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import type { ServiceEntry } from "../upstream/registry";
-import { detachedCaller } from "./calls";
-import { assertReferencesExist } from "./integrity";
-import { catalogView } from "./models";
-import { getMany } from "./rpc";
 
-export { meshForward } from "./proxy";
-export { meshCatalog } from "./catalog/catalog";
-export { describeMeshOnService, type DocumentedModel } from "./openapi";
+export type { DocumentedModel } from "./openapi";
 export { registerLocalModels, type LocalModels } from "./local";
+
+// What the request path and other rooms call, loaded on first use, not at start-up.
+/** `?join=` on every service route (proxy.ts), wrapping the plain forward. */
+export const meshForward = lazyHandler(() => import("./proxy").then((m) => m.meshForward));
+export const meshCatalog = lazyHandler(() => import("./catalog/catalog").then((m) => m.meshCatalog));
 
 /**
  * Whether a record of `service`.`model` with this id exists in the caller's organization (one
@@ -24,6 +23,7 @@ export async function meshRecordExists(
   id: string,
   paths: { service: string; model: string } = { service: "service", model: "model" },
 ): Promise<boolean> {
+  const [{ catalogView }, { getMany }] = await Promise.all([import("./models"), import("./rpc")]);
   const catalog = await catalogView(c, [ref.service]);
   if (Object.hasOwn(catalog.errors, ref.service)) {
     throw new ApiError(503, `The ${ref.service} service's models cannot be read right now. Try again.`, { extensions: { service: ref.service } });
@@ -43,6 +43,7 @@ export async function checkReferencesOf(
   entry: ServiceEntry,
   write: { method: string; rest: string; body: unknown },
 ): Promise<void> {
+  const [{ assertReferencesExist }, { detachedCaller }] = await Promise.all([import("./integrity"), import("./calls")]);
   await assertReferencesExist(detachedCaller(env, identity.request_id), identity, entry, write);
 }
 

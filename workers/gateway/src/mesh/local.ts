@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { IdentityContext, ServiceCatalog } from "@buildly/shared";
+import type { IdentityContext, ServiceCatalog } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import type { ServiceEntry } from "../upstream/registry";
 

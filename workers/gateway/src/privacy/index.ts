@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { lazyRoutes } from "@buildly/shared";
+import { lazyRoutes } from "@buildly/shared/service";
 import { registerLocalModels } from "../mesh";
 import type { GatewayEnv } from "../types";
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { logError } from "@buildly/shared";
+import { logError } from "@buildly/shared/service";
 
 /** After an unexpected failure (D1 busy, an eviction mid-call) the alarm tries again this much later. */
 const RETRY_MS = 5_000;

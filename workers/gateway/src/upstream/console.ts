@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError } from "@buildly/shared";
+import { ApiError } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 /**

@@ -1,4 +1,4 @@
-import { ApiError } from "@buildly/shared";
+import { ApiError } from "@buildly/shared/service";
 
 /**
  * Races a service call against its deadline. A late answer becomes 504,

@@ -1,16 +1,17 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError, lazyRoutes, notFoundHandler } from "@buildly/shared";
+import { ApiError, lazyHandler, lazyRoutes, notFoundHandler } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
-import { referenceIntegrity } from "../mesh/integrity";
-import { methodAllowed } from "./methods";
-import { forward } from "./proxy";
 import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 
 export { registerConsole } from "./console";
 export { ServiceCallError } from "./deadline";
-export { forward } from "./proxy";
 export { serverTiming } from "./server-timing";
+
+// The service route's steps (and the data mesh's reference check) load on the first request, not at start-up.
+export const forward = lazyHandler(() => import("./proxy").then((m) => m.forward));
+const methodAllowed = lazyHandler(() => import("./methods").then((m) => m.methodAllowed));
+const referenceIntegrity = lazyHandler(() => import("../mesh/integrity").then((m) => m.referenceIntegrity));
 
 /** What answers a request routed to a service: `forward`, or a capability wrapping it (the data mesh). */
 export type ServiceHandler = (c: Context<GatewayEnv>, entry: ServiceEntry) => Promise<Response>;

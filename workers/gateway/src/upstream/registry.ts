@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { LogicServiceRpc } from "@buildly/shared";
+import type { LogicServiceRpc } from "@buildly/shared/service";
 
 /**
  * Path segments the gateway serves itself under /v1/; no service may take them. Kept equal to the

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { lazyRoutes } from "@buildly/shared";
+import { lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
-export { fanOut } from "./fan-out";
+/** Hands events to their subscriptions (fan-out.ts), loaded by the first batch, not at start-up. */
+export const fanOut = lazyHandler(() => import("./fan-out").then((m) => m.fanOut));
 
 /** The queue the gateway produces deliveries to and consumes them from (wrangler.toml). */
 export const WEBHOOK_DELIVERY_QUEUE = "buildly-webhook-deliveries";

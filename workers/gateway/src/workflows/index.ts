@@ -1,9 +1,24 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { lazyRoutes } from "@buildly/shared";
+import { lazyDurableObject, lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
+import type { WorkflowInstance as Instance } from "./instance";
 
-export { WorkflowInstance } from "./instance";
-export { bearerFromSubprotocol } from "./routes/instances/events";
+/** The class (instance.ts, its templates, definitions and actions) loads when a first object is built. */
+export const WorkflowInstance = lazyDurableObject(() => import("./instance").then((m) => m.WorkflowInstance), {
+  init: true,
+  get: true,
+  history: true,
+  transition: true,
+  childChanged: true,
+  discard: true,
+  fetch: true,
+  webSocketMessage: true,
+  webSocketClose: true,
+  alarm: true,
+});
+export type WorkflowInstance = Instance;
+/** A watcher's token from its WebSocket subprotocol (routes/instances/events.ts), loaded on the first watch request. */
+export const bearerFromSubprotocol = lazyHandler(() => import("./routes/instances/events").then((m) => m.bearerFromSubprotocol));
 
 /**
  * Workflows under /v1/workflows: templates in D1, each running instance in its own Durable
