@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyRoutes } from "@buildly/shared";
 import type { GatewayEnv } from "../types";
 
+export { WorkflowIndexer } from "./indexer";
 export { WorkflowInstance } from "./instance";
 export { bearerFromSubprotocol } from "./routes/instances/events";
 
