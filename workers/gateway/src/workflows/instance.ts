@@ -725,11 +725,14 @@ export class WorkflowInstance extends DurableObject<Env> {
   private async writeIndex(via: IndexVia): Promise<void> {
     const s = this.inst!;
     const terminal = s.template.states.find((x) => x.key === s.state)?.terminal ?? false;
-    // The transitions not yet in the outbox go with the index write (at most 50 a write).
+    // The transitions not yet in the outbox go with the index write, at most `chunk` a write.
+    // Through the indexer each write waits for its window (100 ms): 200 keeps one busy instance's
+    // updates (about 700 transitions a second locally) from falling behind, as 50 a window would.
+    const chunk = via === "indexer" ? 200 : 50;
     for (;;) {
       const after = this.evented();
       const rows = this.ctx.storage.sql
-        .exec<HistoryRow>("SELECT * FROM history WHERE version > ? AND version <= ? ORDER BY version LIMIT 50", after, s.version)
+        .exec<HistoryRow>("SELECT * FROM history WHERE version > ? AND version <= ? ORDER BY version LIMIT ?", after, s.version, chunk)
         .toArray();
       const events = rows
         .map(toEntry)
@@ -751,7 +754,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       if (!rows.length) break;
       this.eventedVersion = rows[rows.length - 1]!.version;
       this.ctx.storage.kv.put(EVENTED_VERSION, this.eventedVersion);
-      if (rows.length < 50) break;
+      if (rows.length < chunk) break;
     }
     if (this.inst!.index_version < s.version) this.inst!.index_version = s.version;
   }
