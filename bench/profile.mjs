@@ -4,7 +4,8 @@
 //   node bench/profile.mjs --inspector 127.0.0.1:PORT --worker NAME --url URL [--header "k: v"]
 //        [--seconds 10] [--connections 4] [--out FILE.cpuprofile] [--top 25] [--bundle dist/index.js]
 //        [--body JSON] (POSTs it as application/json instead of GETs; each "{n}" in it becomes a
-//        number unique to the request, e.g. for a unique email)
+//        number unique to the request, e.g. for a unique email); --url given more than once:
+//        the requests go to each in turn (e.g. 100 workflow instances)
 //
 // Connects to ws://<inspector>/core:user:<NAME> (the Worker's isolate, with its Durable
 // Objects), calls Profiler.start, sends requests with `connections` at a time for `seconds`,
@@ -16,13 +17,13 @@ import { writeFileSync } from "node:fs";
 import { bundleModules } from "./lib/bundle-modules.mjs";
 
 const args = process.argv.slice(2);
-const opt = { seconds: 10, connections: 4, top: 25, headers: {} };
+const opt = { seconds: 10, connections: 4, top: 25, headers: {}, urls: [] };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const v = () => args[++i];
   if (a === "--inspector") opt.inspector = v();
   else if (a === "--worker") opt.worker = v();
-  else if (a === "--url") opt.url = v();
+  else if (a === "--url") opt.urls.push(v());
   else if (a === "--header") {
     const h = v();
     opt.headers[h.slice(0, h.indexOf(":")).trim()] = h.slice(h.indexOf(":") + 1).trim();
@@ -33,6 +34,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--bundle") opt.bundle = v();
   else if (a === "--body") opt.body = v();
 }
+opt.url = opt.urls.length > 1 ? `${opt.urls[0]} (and ${opt.urls.length - 1} more URLs in turn)` : opt.urls[0];
 if (!opt.inspector || !opt.worker || !opt.url) {
   console.error("usage: profile.mjs --inspector HOST:PORT --worker NAME --url URL [--header 'k: v'] [--seconds N] [--out FILE]");
   process.exit(2);
@@ -71,10 +73,10 @@ async function load(seconds) {
     Array.from({ length: opt.connections }, async () => {
       while (Date.now() < until) {
         const res = await fetch(
-          opt.url,
+          opt.urls[sent++ % opt.urls.length],
           opt.body === undefined
             ? { headers: opt.headers }
-            : { method: "POST", headers: { ...opt.headers, "content-type": "application/json" }, body: opt.body.replaceAll("{n}", String(++sent)) },
+            : { method: "POST", headers: { ...opt.headers, "content-type": "application/json" }, body: opt.body.replaceAll("{n}", String(sent)) },
         );
         await res.arrayBuffer();
         if (res.ok) ok++;

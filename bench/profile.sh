@@ -11,7 +11,8 @@
 # default: the gateway, the CRM, appointments, documents), each to bench/results/<row>-<worker>.cpuprofile.
 # PROFILE_ROW=w1 profiles a workflow transition (bench:workflows row (w1)): POST .../transitions
 # {"transition":"tick"} on one instance, to bench/results/w1-gateway.cpuprofile (the instance's
-# Durable Object runs in the gateway's isolate, so the profile holds both).
+# Durable Object runs in the gateway's isolate, so the profile holds both). PROFILE_ROW=w2: the same
+# across 100 instances, one after another (bench:workflows row (w2)), to bench/results/w2-gateway.cpuprofile.
 # The bundles are built unminified here, so the profile names every bundle line's source module.
 source "$(dirname "$0")/../scripts/lib.sh"
 ensure_deps
@@ -73,15 +74,19 @@ if [ "${PROFILE_ROW:-c}" = h ]; then
   done
   exit 0
 fi
-if [ "${PROFILE_ROW:-c}" = w1 ]; then
+if [ "${PROFILE_ROW:-c}" = w1 ] || [ "${PROFILE_ROW:-c}" = w2 ]; then
   post() { curl -fsS --max-time 30 -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$2" "http://127.0.0.1:$PORT$1"; }
   TEMPLATE="$(post /v1/workflows/templates '{"name":"Profile counter","initial_state":"open","states":[{"key":"open","name":"Open"},{"key":"closed","name":"Closed","terminal":true}],"transitions":[{"key":"tick","name":"Tick","from":["open"],"to":"open"},{"key":"close","name":"Close","from":["open"],"to":"closed"}]}' | json_field id)"
-  INSTANCE="$(post /v1/workflows/instances "{\"template_id\":\"$TEMPLATE\"}" | json_field id)"
+  URLS=()
+  for _ in $(seq 1 "$([ "$PROFILE_ROW" = w2 ] && echo 100 || echo 1)"); do
+    INSTANCE="$(post /v1/workflows/instances "{\"template_id\":\"$TEMPLATE\"}" | json_field id)"
+    URLS+=(--url "http://127.0.0.1:$PORT/v1/workflows/instances/$INSTANCE/transitions")
+  done
   node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker buildly-gateway \
-    --url "http://127.0.0.1:$PORT/v1/workflows/instances/$INSTANCE/transitions" --body '{"transition":"tick"}' --header "authorization: Bearer $TOKEN" \
-    --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out bench/results/w1-gateway.cpuprofile \
+    "${URLS[@]}" --body '{"transition":"tick"}' --header "authorization: Bearer $TOKEN" \
+    --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out "bench/results/$PROFILE_ROW-gateway.cpuprofile" \
     --bundle workers/gateway/dist/index.js |
-    tee bench/results/profile-w1.md
+    tee "bench/results/profile-$PROFILE_ROW.md"
   exit 0
 fi
 ID="$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \

@@ -7,7 +7,7 @@ import { scheduled } from "./identity";
 import { deliverBatch, WEBHOOK_DELIVERY_QUEUE } from "./webhooks";
 
 export { IdempotencyStore, RateLimiter } from "./limits";
-export { WorkflowInstance } from "./workflows";
+export { WorkflowIndexer, WorkflowInstance } from "./workflows";
 export { PrivacyRequest } from "./privacy";
 
 export default {

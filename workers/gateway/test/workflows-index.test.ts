@@ -7,6 +7,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, call, json, registerOrganization, type Account, ok, waitFor } from "./helpers";
+import { indexerName, type WorkflowIndexer } from "../src/workflows/indexer";
 import { COUNTER_TEMPLATE } from "./workflow-helpers";
 
 let admin: Account;
@@ -20,6 +21,7 @@ const as = (token: string) => ({
 const take = (id: string, body: Record<string, unknown>) => as(admin.access_token).post(`/v1/workflows/instances/${id}/transitions`, body);
 const start = async () => ok(as(admin.access_token).post("/v1/workflows/instances", { template_id: templateId }), 201);
 const stubOf = (id: string) => env.WORKFLOWS.getByName(`${admin.organization_id}:${id}`) as unknown as DurableObjectStub;
+const indexerOf = (id: string) => env.WORKFLOW_INDEX.getByName(indexerName(admin.organization_id, id)) as unknown as DurableObjectStub<WorkflowIndexer>;
 
 /** The instance's row in the index, as the list reads it. */
 async function indexed(id: string): Promise<{ state: string; version: number }> {
@@ -142,5 +144,64 @@ describe("the index off the answer's path", () => {
         Array.from({ length: 41 }, (_, n) => n + 2),
       ),
     );
+  });
+
+  it("instances that share an indexer share its batch; one instance's refused row holds back none of the others', and its alarm catches it up", async () => {
+    // Instances until four share one indexer (one of INDEXER_SHARDS per organization).
+    const byIndexer = new Map<string, string[]>();
+    let group: string[] = [];
+    while (group.length < 4) {
+      const i = await start();
+      const name = indexerName(admin.organization_id, i.id);
+      group = [...(byIndexer.get(name) ?? []), i.id];
+      byIndexer.set(name, group);
+    }
+    const [refusedId, ...others] = group as [string, ...string[]];
+    const refused = await refuseIndexWrites(refusedId);
+    try {
+      const answers = await Promise.all(group.map((id) => ok(take(id, { transition: "tick" }))));
+      expect(answers.map((a: any) => a.version)).toEqual([2, 2, 2, 2]);
+      for (const id of others) {
+        await waitFor(async () => ((await indexed(id)).version === 2 ? true : undefined));
+        expect(await outboxOf(id)).toEqual(eventIds(id, [2]));
+      }
+      expect(await indexed(refusedId)).toEqual({ state: "open", version: 1 });
+      expect(await outboxOf(refusedId)).toEqual({});
+    } finally {
+      await refused.restore();
+    }
+    // Its object counted nothing written: the alarm (a retry soon after the failure) writes it, directly.
+    await waitFor(async () => {
+      await runDurableObjectAlarm(stubOf(refusedId));
+      return (await indexed(refusedId)).version === 2 ? true : undefined;
+    });
+    expect(await outboxOf(refusedId)).toEqual(eventIds(refusedId, [2]));
+    expect(await historyVersions(refusedId)).toEqual([1, 2]);
+  });
+
+  it("an indexer holds nothing durable: updates waiting in one that stops are not in D1, and the objects that sent them catch up", async () => {
+    const i = await start();
+    expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: 2 });
+    expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: 3 });
+    // An update waiting in the indexer's window when the indexer stops (reset in the same turn, before its window ends).
+    const lost = {
+      organization_id: admin.organization_id,
+      id: i.id,
+      state: "lost",
+      terminal: false,
+      version: 99,
+      updated_at: new Date().toISOString(),
+      events: [],
+    };
+    const stopped = runInDurableObject(indexerOf(i.id), async (indexer: WorkflowIndexer, state: DurableObjectState) => {
+      void indexer.write(lost).catch(() => undefined);
+      state.abort("stopped with an update waiting");
+    }) as Promise<unknown>;
+    await stopped.catch(() => undefined);
+    // The instance's own updates may have been waiting in it too: whatever the indexer did not
+    // confirm, the object's alarm (set with each transition) writes. The lost one is nowhere.
+    await runDurableObjectAlarm(stubOf(i.id));
+    expect(await indexed(i.id)).toEqual({ state: "open", version: 3 });
+    expect(await outboxOf(i.id)).toEqual(eventIds(i.id, [2, 3]));
   });
 });

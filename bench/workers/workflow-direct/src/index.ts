@@ -4,12 +4,13 @@
 // object's SQLite history and the D1 index, exactly as through the gateway.
 import { IdempotencyStore } from "../../../../workers/gateway/src/limits/idempotency-store";
 import type { Caller } from "../../../../workers/gateway/src/workflows/access";
+import { WorkflowIndexer } from "../../../../workers/gateway/src/workflows/indexer";
 import { WorkflowInstance } from "../../../../workers/gateway/src/workflows/instance";
 import { startInstance } from "../../../../workers/gateway/src/workflows/start";
 import { workflowQuotas } from "../../../../workers/gateway/src/workflows/quotas";
 import { createTemplate } from "../../../../workers/gateway/src/workflows/templates";
 
-export { IdempotencyStore, WorkflowInstance };
+export { IdempotencyStore, WorkflowIndexer, WorkflowInstance };
 
 const ORG = "00000000-0000-4000-8000-000000000001";
 const ADMIN = "0a000000-0000-4000-8000-0000000000b1";
@@ -33,7 +34,7 @@ const COUNTER = {
   ],
 };
 
-type BenchEnv = { DB: D1Database; WORKFLOWS: DurableObjectNamespace<WorkflowInstance> };
+type BenchEnv = { DB: D1Database; WORKFLOWS: DurableObjectNamespace<WorkflowInstance>; WORKFLOW_INDEX: DurableObjectNamespace<WorkflowIndexer> };
 
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { lazyDurableObject, lazyHandler, lazyRoutes } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
+import type { WorkflowIndexer as Indexer } from "./indexer";
 import type { WorkflowInstance as Instance } from "./instance";
 
 /** The class (instance.ts, its templates, definitions and actions) loads when a first object is built. */
@@ -17,6 +18,9 @@ export const WorkflowInstance = lazyDurableObject(() => import("./instance").the
   alarm: true,
 });
 export type WorkflowInstance = Instance;
+/** The index's writer (indexer.ts, the index's D1 statements) loads when a first indexer object is built. */
+export const WorkflowIndexer = lazyDurableObject(() => import("./indexer").then((m) => m.WorkflowIndexer), { write: true });
+export type WorkflowIndexer = Indexer;
 /** A watcher's token from its WebSocket subprotocol (routes/instances/events.ts), loaded on the first watch request. */
 export const bearerFromSubprotocol = lazyHandler(() => import("./routes/instances/events").then((m) => m.bearerFromSubprotocol));
 

@@ -1,13 +1,14 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { decodeCursor, paginate, afterCursor, type PlatformEvent } from "@buildly/shared";
-import { outboxStatement } from "../events/emit";
+import { claimInBatch, decodeCursor, paginate, afterCursor, type PlatformEvent } from "@buildly/shared";
+import { GATEWAY_SOURCE, outboxStatement } from "../events/emit";
 import { workflowInstances, type InstanceIndexRow } from "./db/schema";
 import type { InstanceSummary } from "./schemas";
 
 /**
  * The index of instances in D1: lists and filters read it, each instance's Durable Object
- * writes it (after every transition, never going back to an older version).
+ * writes it (after every transition, never going back to an older version), most often through
+ * its organization's WorkflowIndexer (indexer.ts), which puts many objects' rows in one batch.
  */
 const db = (d1: D1Database) => drizzle(d1);
 
@@ -76,28 +77,51 @@ export async function deleteIndexRow(d1: D1Database, organizationId: string, id:
     .where(and(eq(workflowInstances.id, id), eq(workflowInstances.organization_id, organizationId)));
 }
 
+/** One instance's place for the index, with the events of its transitions since the last write. */
+export interface IndexUpdate {
+  organization_id: string;
+  id: string;
+  state: string;
+  terminal: boolean;
+  version: number;
+  updated_at: string;
+  events: PlatformEvent[];
+}
+
 /**
- * The object's current state, written only over an older version (writes may arrive out of order),
- * with the events of the transitions since the last write in the same batch (ids derived from
- * instance and version, so a write that runs again adds none), and `tail` after them (the outbox
- * claim): its statements' results are returned.
+ * The instances' current states, each written only over an older version (writes may arrive out
+ * of order), with the events of their transitions since their last write in the same batch (ids
+ * derived from instance and version, so a write that runs again adds none), and `tail` after them
+ * (the outbox claim): its statements' results are returned.
  */
-export async function updateIndexRow(
-  d1: D1Database,
-  organizationId: string,
-  id: string,
-  s: { state: string; terminal: boolean; version: number; updated_at: string },
-  events: PlatformEvent[] = [],
-  tail: D1PreparedStatement[] = [],
-): Promise<D1Result[]> {
-  const results = await d1.batch([
-    d1
-      .prepare("UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3")
-      .bind(s.state, s.terminal ? 1 : 0, s.version, s.updated_at, id, organizationId),
-    ...events.map((e) => outboxStatement(d1, e, { orIgnore: true })),
-    ...tail,
-  ]);
-  return results.slice(1 + events.length);
+export async function updateIndexRows(d1: D1Database, updates: IndexUpdate[], tail: D1PreparedStatement[] = []): Promise<D1Result[]> {
+  const statements: D1PreparedStatement[] = [];
+  for (const u of updates) {
+    statements.push(
+      d1
+        .prepare(
+          "UPDATE workflow_instances SET state = ?1, terminal = ?2, version = ?3, updated_at = ?4 WHERE id = ?5 AND organization_id = ?6 AND version < ?3",
+        )
+        .bind(u.state, u.terminal ? 1 : 0, u.version, u.updated_at, u.id, u.organization_id),
+      ...u.events.map((e) => outboxStatement(d1, e, { orIgnore: true })),
+    );
+  }
+  const results = await d1.batch([...statements, ...tail]);
+  return results.slice(statements.length);
+}
+
+/**
+ * Writes the updates in one batch; when they carry events, the batch also claims them for the
+ * shared relay window (no relay of its own per write), which starts after it.
+ */
+export async function writeIndexUpdates(env: Env, updates: IndexUpdate[], waitUntil: (p: Promise<unknown>) => void): Promise<void> {
+  const claim = updates.some((u) => u.events.length) ? claimInBatch(env, GATEWAY_SOURCE, waitUntil) : undefined;
+  try {
+    claim?.relay(await updateIndexRows(env.DB, updates, claim.statements));
+  } catch (err) {
+    claim?.failed();
+    throw err;
+  }
 }
 
 export function toSummary(r: InstanceIndexRow): InstanceSummary {
