@@ -897,7 +897,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       created_at: row.created_at,
       updated_at: row.updated_at,
       timeout_at: row.timeout_at,
-      index_version: this.ctx.storage.kv.get<number>(EVENTED_VERSION) ?? 1,
+      index_version: this.evented(),
       parent_version: 0,
     };
   }
