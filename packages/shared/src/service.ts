@@ -15,6 +15,7 @@ export * from "./app";
 export * from "./contract";
 export * from "./lazy-routes";
 export * from "./lazy-object";
+export * from "./load-once";
 export * from "./meta";
 export * from "./entrypoint";
 export * from "./outbox";

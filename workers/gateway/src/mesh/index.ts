@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError, fieldError, type IdentityContext, lazyHandler, lazyRoutes } from "@buildly/shared/service";
+import { ApiError, fieldError, type IdentityContext, lazyHandler, lazyRoutes, loadOnce } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 import type { ServiceEntry } from "../upstream/registry";
 
@@ -11,6 +11,9 @@ export { registerLocalModels, type LocalModels } from "./local";
 /** `?join=` on every service route (proxy.ts), wrapping the plain forward. */
 export const meshForward = lazyHandler(() => import("./proxy").then((m) => m.meshForward));
 export const meshCatalog = lazyHandler(() => import("./catalog/catalog").then((m) => m.meshCatalog));
+// The modules the two checks below use, loaded by the first check and kept.
+const existsModules = loadOnce(() => Promise.all([import("./models"), import("./rpc")]));
+const referencesModules = loadOnce(() => Promise.all([import("./integrity"), import("./calls")]));
 
 /**
  * Whether a record of `service`.`model` with this id exists in the caller's organization (one
@@ -23,7 +26,7 @@ export async function meshRecordExists(
   id: string,
   paths: { service: string; model: string } = { service: "service", model: "model" },
 ): Promise<boolean> {
-  const [{ catalogView }, { getMany }] = await Promise.all([import("./models"), import("./rpc")]);
+  const [{ catalogView }, { getMany }] = await existsModules();
   const catalog = await catalogView(c, [ref.service]);
   if (Object.hasOwn(catalog.errors, ref.service)) {
     throw new ApiError(503, `The ${ref.service} service's models cannot be read right now. Try again.`, { extensions: { service: ref.service } });
@@ -43,7 +46,7 @@ export async function checkReferencesOf(
   entry: ServiceEntry,
   write: { method: string; rest: string; body: unknown },
 ): Promise<void> {
-  const [{ assertReferencesExist }, { detachedCaller }] = await Promise.all([import("./integrity"), import("./calls")]);
+  const [{ assertReferencesExist }, { detachedCaller }] = await referencesModules();
   await assertReferencesExist(detachedCaller(env, identity.request_id), identity, entry, write);
 }
 
