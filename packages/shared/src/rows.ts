@@ -1,6 +1,18 @@
 import { and, eq, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import type { AnySQLiteColumn, BaseSQLiteDatabase, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { notFound, orNotFound } from "./errors";
+
+/**
+ * Drizzle over a request's D1 binding (or its session), built per request: every service's and
+ * the gateway's `db()`. Without `schema`: no code uses drizzle's relational queries (`db.query.*`),
+ * and reading the schema's relations on every construction cost about 26 us of CPU against 4 without.
+ */
+export function drizzleDb(d1: D1Database) {
+  return drizzle(d1);
+}
+
+export type DrizzleDb = ReturnType<typeof drizzleDb>;
 
 /** A table whose rows belong to one organization each, found by `id`. */
 export type OwnedTable = SQLiteTable & { id: AnySQLiteColumn; organization_id: AnySQLiteColumn };

@@ -1,17 +1,11 @@
-import { drizzle } from "drizzle-orm/d1";
+import { drizzleDb, type DrizzleDb } from "@buildly/shared";
 import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 
-/**
- * Drizzle over this request's D1 binding (or its session), built per request. Without `schema`:
- * no code here uses drizzle's relational queries (`db.query.*`), and reading the schema's
- * relations on every construction cost about 26 us of CPU against 4 without.
- */
-export function db(d1: D1Database) {
-  return drizzle(d1);
-}
+/** Drizzle over this request's D1 binding (or its session), built per request (`drizzleDb`, packages/shared). */
+export const db = drizzleDb;
 
-export type Db = ReturnType<typeof db>;
+export type Db = DrizzleDb;
 
 export { isCheckViolation, isForeignKeyViolation, isUniqueViolation } from "@buildly/shared";
 
