@@ -285,8 +285,8 @@ measure() { # id warmup seconds round block
   [ -n "$result" ] || { echo "($letter) the load generator reported nothing" >&2; exit 1; }
   requests="$(field requests "$result")"
   cpu="$(node "$BENCH/lib/cpu.mjs" diff "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$requests")"
-  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,"cpu":%s,%s\n' \
-    "$id" "$letter" "$label" "$4" "${5:-null}" "$cpu" "${result#\{}" >>"$RESULTS"
+  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,"t_s":%s,"cpu":%s,%s\n' \
+    "$id" "$letter" "$label" "$4" "${5:-null}" "$SECONDS" "$cpu" "${result#\{}" >>"$RESULTS"
   MEASURED="$(printf '(%s) %.0f/s' "$letter" "$(field rps "$result")")"
 }
 # The compared rows are measured interleaved, as bench/events/run.sh measures its rows: a round is
