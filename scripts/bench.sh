@@ -23,6 +23,7 @@
 # (5 s per single-connection row and round), BENCH_SINGLE_SEGMENT (2 s), BENCH_DELAY_MS (50),
 # BENCH_OTEL (1: rows (c+otel) and (g+otel), as (c) and (g) on a platform whose gateway exports
 # OTLP with sampling at 100% to a local throwaway sink, bench/lib/otlp-sink.mjs; 0 leaves them out),
+# BENCH_PAUSE_DEV (1: (f)'s `wrangler dev` platform is paused while the other rows run),
 # BENCH_ROWS (all rows: a comma-separated list of the rows to measure, by letter, e.g. c,e or
 # c,e,c+delay; the single-connection rows follow the same list; (f)'s `wrangler dev` platform is
 # started only when f is in it; the other servers start as usual).
@@ -47,6 +48,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-bench.XXXXXX")"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # A paused group (the reference platform between its measurements) would hold a TERM pending.
+  if [ -n "${PID_platform_dev:-}" ]; then kill -CONT -- "-$PID_platform_dev" 2>/dev/null || true; fi
   stop_groups "${GROUPS_STARTED[@]}"
   if [ "$status" != 0 ] && [ "$status" != 130 ] && [ "$status" != 143 ] && [ -d "$WORK" ]; then
     echo "bench failed (exit $status); the last lines of each server log, request lines left out:" >&2
@@ -211,6 +214,14 @@ GATEWAY_DEV_ID=""
 if wanted f; then GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"; fi
 [ "$OTEL" = 1 ] && GATEWAY_OTEL_ID="$(create_contact "http://127.0.0.1:$PORT_OTEL/v1/crm/contacts" "$TOKEN_OTEL")"
 
+# `wrangler dev` keeps working while idle: its esbuild watches the sources by polling, 8-9% of a
+# core on this machine all the time. Paused (SIGSTOP to its process group) except while (f) itself
+# is measured, so it takes nothing from the other rows (BENCH_PAUSE_DEV=0 leaves it running).
+pause_dev() { # STOP or CONT
+  if wanted f && [ "${BENCH_PAUSE_DEV:-1}" = 1 ]; then kill "-$1" -- "-$PID_platform_dev"; fi
+}
+pause_dev STOP
+
 # The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
 echo "creating 100 contacts with appointments and documents for the data mesh rows"
 MESH_TAG="$(node "$BENCH/lib/mesh-setup.mjs" "http://127.0.0.1:$PORT" "$TOKEN" 100)"
@@ -340,7 +351,9 @@ for round in $(seq 1 "$ROUNDS"); do
     in_run "$id" || continue
     IFS='|' read -r _ letter label _ <<<"$(scenario "$id")"
     echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS, a reference row: not paired)"
+    pause_dev CONT
     measure "$id" "$WARMUP" "$DURATION" "$round" ""
+    pause_dev STOP
     echo "  $MEASURED"
   done
 done
