@@ -284,20 +284,20 @@ field() { # name json -> the number after "name": (the load generator's lines ar
 # process group); appends one line to $RESULTS and sets MEASURED to the row's req/s (not printed:
 # a command substitution's subshell could not stop the bench on an error).
 measure() { # id warmup seconds round block
-  local id letter label server url expect token pidvar result requests cpu
+  local id letter label server url expect token pidvar result
   IFS='|' read -r id letter label server url expect token <<<"$(scenario "$1")"
   pidvar="PID_${server//-/_}"
   local AUTH_HEADER="${token:+authorization: Bearer $token}"
   check_row "$url" "$expect" "$AUTH_HEADER" "$letter"
   if ((${2} > 0)); then load "$url" "$2" >/dev/null; fi
-  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-before.json"
+  SEGMENTS=$((SEGMENTS + 1))
+  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-$SEGMENTS-before.json"
   result="$(load "$url" "$3")"
-  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-after.json"
+  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-$SEGMENTS-after.json"
   [ -n "$result" ] || { echo "($letter) the load generator reported nothing" >&2; exit 1; }
-  requests="$(field requests "$result")"
-  cpu="$(node "$BENCH/lib/cpu.mjs" diff "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$requests")"
-  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,"t_s":%s,"cpu":%s,%s\n' \
-    "$id" "$letter" "$label" "$4" "${5:-null}" "$SECONDS" "$cpu" "${result#\{}" >>"$RESULTS"
+  # The CPU per request is computed from the snapshots after the runs (cpu.mjs annotate).
+  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,"t_s":%s,"cpu_n":%s,%s\n' \
+    "$id" "$letter" "$label" "$4" "${5:-null}" "$SECONDS" "$SEGMENTS" "${result#\{}" >>"$RESULTS"
   MEASURED="$(printf '(%s) %.0f/s' "$letter" "$(field rps "$result")")"
 }
 # The compared rows are measured interleaved, as bench/events/run.sh measures its rows: a round is
@@ -308,6 +308,7 @@ measure() { # id warmup seconds round block
 # rows of a pair; table.mjs computes each goal line as the median over the blocks' pairs.
 # (c) sits between (b) and (e), (g) beside (h). The reference row (f) (wrangler dev, no goal of its
 # own) is measured once a round after the blocks, WARMUP + DURATION s, and compared by medians.
+SEGMENTS=0
 BLOCK_ROWS=(trivial crm-direct gateway forwarder gateway-off mesh-plain mesh-joined gateway-otel mesh-otel)
 REFERENCE_ROWS=(gateway-dev)
 BLOCKS=$(((DURATION + SEGMENT - 1) / SEGMENT))
@@ -357,6 +358,8 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "  $MEASURED"
   done
 done
+
+node "$BENCH/lib/cpu.mjs" annotate "$RESULTS" "$WORK"
 
 # Single connection, one request at a time, interleaved the same way: blocks of SINGLE_SEGMENT-s
 # segments of (b) (e) (c) (c+delay), reversed every other block; (c) - (e) and (c+delay) - (c)
