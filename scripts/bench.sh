@@ -12,12 +12,18 @@
 # Rows (a)-(e) run on Miniflare directly (bench/lib/serve.mjs: one workerd, the same configs,
 # no dev proxy, no log forwarding). Starts everything on free 127.0.0.1 ports with temporary
 # state, prints markdown tables (also written to bench/results/latest.md) and stops every
-# process it started, also on Ctrl-C or error. Settings: BENCH_CONNECTIONS (50),
-# BENCH_DURATION (10 s a scenario), BENCH_WARMUP (2 s), BENCH_THREADS (1), BENCH_GOAL (15, %
-# of (b) the gateway may cost), BENCH_ROUNDS (1; more runs every scenario again, in turn, and
-# reports medians), BENCH_SINGLE_DURATION (5 s per single-connection row), BENCH_DELAY_MS (50),
+# process it started, also on Ctrl-C or error. The rows are measured interleaved (the loop below):
+# blocks of short segments, one per row, every other block reversed; each goal line is the median
+# over the blocks' pairs of its two rows, printed with its range and middle half (table.mjs,
+# bench/lib/paired.mjs). Settings: BENCH_CONNECTIONS (50), BENCH_DURATION (10 s measured per row
+# and round: a round has DURATION/SEGMENT blocks, rounded up), BENCH_SEGMENT (3 s measured per
+# segment), BENCH_SEGMENT_WARMUP (1 s before each segment), BENCH_WARMUP (2 s of each row once
+# before the first block; also the reference row (f)'s warm-up), BENCH_THREADS (1), BENCH_GOAL (15, %
+# of (b) the gateway may cost), BENCH_ROUNDS (1; more rounds add blocks), BENCH_SINGLE_DURATION
+# (5 s per single-connection row and round), BENCH_SINGLE_SEGMENT (2 s), BENCH_DELAY_MS (50),
 # BENCH_OTEL (1: rows (c+otel) and (g+otel), as (c) and (g) on a platform whose gateway exports
 # OTLP with sampling at 100% to a local throwaway sink, bench/lib/otlp-sink.mjs; 0 leaves them out),
+# BENCH_PAUSE_DEV (1: (f)'s `wrangler dev` platform is paused while the other rows run),
 # BENCH_ROWS (all rows: a comma-separated list of the rows to measure, by letter, e.g. c,e or
 # c,e,c+delay; the single-connection rows follow the same list; (f)'s `wrangler dev` platform is
 # started only when f is in it; the other servers start as usual).
@@ -26,6 +32,8 @@ source "$(dirname "$0")/lib.sh"
 CONNECTIONS="${BENCH_CONNECTIONS:-50}"
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
+SEGMENT="${BENCH_SEGMENT:-3}"
+SEGMENT_WARMUP="${BENCH_SEGMENT_WARMUP:-1}"
 THREADS="${BENCH_THREADS:-1}"
 GOAL="${BENCH_GOAL:-15}"
 ROUNDS="${BENCH_ROUNDS:-1}"
@@ -40,6 +48,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/buildly-bench.XXXXXX")"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # A paused group (the reference platform between its measurements) would hold a TERM pending.
+  if [ -n "${PID_platform_dev:-}" ]; then kill -CONT -- "-$PID_platform_dev" 2>/dev/null || true; fi
   stop_groups "${GROUPS_STARTED[@]}"
   if [ "$status" != 0 ] && [ "$status" != 130 ] && [ "$status" != 143 ] && [ -d "$WORK" ]; then
     echo "bench failed (exit $status); the last lines of each server log, request lines left out:" >&2
@@ -116,6 +126,8 @@ ROWS="${BENCH_ROWS:-}"
 wanted() { [ -z "$ROWS" ] || [[ ",$ROWS," == *",$1,"* ]]; }
 DELAY_MS="${BENCH_DELAY_MS:-50}"
 SINGLE_DURATION="${BENCH_SINGLE_DURATION:-5}"
+SINGLE_SEGMENT="${BENCH_SINGLE_SEGMENT:-2}"
+SINGLE_WARMUP=1
 PLATFORM_CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 TRIVIAL_CONFIG="$BENCH/workers/trivial/wrangler.bench.toml"
 DIRECT_CONFIG="$BENCH/workers/crm-direct/wrangler.bench.toml"
@@ -202,6 +214,14 @@ GATEWAY_DEV_ID=""
 if wanted f; then GATEWAY_DEV_ID="$(create_contact "http://127.0.0.1:$PORT_DEV/v1/crm/contacts" "$TOKEN_DEV")"; fi
 [ "$OTEL" = 1 ] && GATEWAY_OTEL_ID="$(create_contact "http://127.0.0.1:$PORT_OTEL/v1/crm/contacts" "$TOKEN_OTEL")"
 
+# `wrangler dev` keeps working while idle: its esbuild watches the sources by polling, 8-9% of a
+# core on this machine all the time. Paused (SIGSTOP to its process group) except while (f) itself
+# is measured, so it takes nothing from the other rows (BENCH_PAUSE_DEV=0 leaves it running).
+pause_dev() { # STOP or CONT
+  if wanted f && [ "${BENCH_PAUSE_DEV:-1}" = 1 ]; then kill "-$1" -- "-$PID_platform_dev"; fi
+}
+pause_dev STOP
+
 # The data mesh rows: 100 contacts, each attending an appointment and linked to a document.
 echo "creating 100 contacts with appointments and documents for the data mesh rows"
 MESH_TAG="$(node "$BENCH/lib/mesh-setup.mjs" "http://127.0.0.1:$PORT" "$TOKEN" 100)"
@@ -235,12 +255,15 @@ SCENARIOS=(
 BASELINE=crm-direct
 # base:hop[:kind] pairs: the first is the one the 15% goal applies to; ":limit" marks the
 # rate-limiting pair, ":own" the gateway's own cost against the minimal forwarder, ":mesh" the
-# plain and joined pages (goal: the joined page costs at most 2x, in 1 + 2 calls).
-HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev,mesh-plain:mesh-joined:mesh
+# plain and joined pages (goal: the joined page costs at most 2x, in 1 + 2 calls). Each pair's
+# figures are medians over the blocks' pairs, except ":ref" (the reference row (f), not in the
+# blocks: compared by the rows' medians).
+HOPS=crm-direct:gateway,gateway-off:gateway:limit,forwarder:gateway:own,gateway:gateway-dev:ref,mesh-plain:mesh-joined:mesh
 # ":otel": what exporting costs the gateway, against the same row with no endpoint configured.
 [ "$OTEL" = 1 ] && HOPS+=,gateway:gateway-otel:otel,mesh-plain:mesh-otel:otel
-# Single connection, one request at a time: what one request costs when nothing queues.
-SINGLE=(crm-direct gateway forwarder)
+# Single connection, one request at a time: what one request costs when nothing queues; in this
+# order in a block, so (e) and (c) are measured back to back, and (c) and (c+delay) (added below).
+SINGLE=(crm-direct forwarder gateway)
 
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
@@ -249,55 +272,148 @@ check_row() { # url expect auth-header letter
   body="$(curl -fsS --max-time 10 ${3:+-H "$3"} "$1")" || { echo "($4) $1 does not answer 2xx" >&2; exit 1; }
   [[ "$body" == *"$2"* ]] || { echo "($4) $1 answered without \"$2\": $body" >&2; exit 1; }
 }
+scenario() { # id -> its SCENARIOS line (empty if none)
+  local row
+  for row in "${SCENARIOS[@]}"; do [[ "$row" == "$1|"* ]] && { echo "$row"; return; }; done
+}
+field() { # name json -> the number after "name": (the load generator's lines are flat JSON)
+  [[ "$2" =~ \"$1\":([0-9.]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+# One measurement of one row: warm-up seconds (not measured), then measured seconds, with the
+# server's CPU from snapshots around the measured part (bench/lib/cpu.mjs, the row's own server's
+# process group); appends one line to $RESULTS and sets MEASURED to the row's req/s (not printed:
+# a command substitution's subshell could not stop the bench on an error).
+measure() { # id warmup seconds round block
+  local id letter label server url expect token pidvar result
+  IFS='|' read -r id letter label server url expect token <<<"$(scenario "$1")"
+  pidvar="PID_${server//-/_}"
+  local AUTH_HEADER="${token:+authorization: Bearer $token}"
+  check_row "$url" "$expect" "$AUTH_HEADER" "$letter"
+  if ((${2} > 0)); then load "$url" "$2" >/dev/null; fi
+  SEGMENTS=$((SEGMENTS + 1))
+  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-$SEGMENTS-before.json"
+  result="$(load "$url" "$3")"
+  node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-$SEGMENTS-after.json"
+  [ -n "$result" ] || { echo "($letter) the load generator reported nothing" >&2; exit 1; }
+  # The CPU per request is computed from the snapshots after the runs (cpu.mjs annotate).
+  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,"t_s":%s,"cpu_n":%s,%s\n' \
+    "$id" "$letter" "$label" "$4" "${5:-null}" "$SECONDS" "$SEGMENTS" "${result#\{}" >>"$RESULTS"
+  MEASURED="$(printf '(%s) %.0f/s' "$letter" "$(field rps "$result")")"
+}
+# The compared rows are measured interleaved, as bench/events/run.sh measures its rows: a round is
+# BLOCKS blocks, a block one short segment of every row (SEGMENT_WARMUP s, then SEGMENT s measured)
+# in the order of BLOCK_ROWS and, in the next block, reversed. So the rows of each goal line are
+# measured a few seconds apart, each first as often as second, and whatever drifts (other load on
+# the machine, the databases growing, what ran just before on the same workerd) lands on both
+# rows of a pair; table.mjs computes each goal line as the median over the blocks' pairs.
+# (c) sits between (b) and (e), (g) beside (h). The reference row (f) (wrangler dev, no goal of its
+# own) is measured once a round after the blocks, WARMUP + DURATION s, and compared by medians.
+SEGMENTS=0
+BLOCK_ROWS=(trivial crm-direct gateway forwarder gateway-off mesh-plain mesh-joined gateway-otel mesh-otel)
+REFERENCE_ROWS=(gateway-dev)
+BLOCKS=$(((DURATION + SEGMENT - 1) / SEGMENT))
+in_run() { # id -> whether this run measures it (defined in SCENARIOS and asked for by BENCH_ROWS)
+  local row letter
+  row="$(scenario "$1")"
+  [ -n "$row" ] || return 1
+  IFS='|' read -r _ letter _ <<<"$row"
+  wanted "$letter"
+}
+RUN_BLOCK_ROWS=()
+for id in "${BLOCK_ROWS[@]}"; do in_run "$id" && RUN_BLOCK_ROWS+=("$id"); done
+# Every block row once first, WARMUP s, so no row's first segment meets a cold isolate.
+if ((${#RUN_BLOCK_ROWS[@]} > 0)); then
+  echo "warming up every row, ${WARMUP}s each"
+  for id in "${RUN_BLOCK_ROWS[@]}"; do
+    IFS='|' read -r _ letter _ _ url expect token <<<"$(scenario "$id")"
+    AUTH_HEADER="${token:+authorization: Bearer $token}" load "$url" "$WARMUP" >/dev/null
+  done
+fi
 for round in $(seq 1 "$ROUNDS"); do
-  for row in "${SCENARIOS[@]}"; do
-    IFS='|' read -r id letter label server url expect token <<<"$row"
-    wanted "$letter" || continue
-    pidvar="PID_${server//-/_}"
-    AUTH_HEADER="${token:+authorization: Bearer $token}"
-    check_row "$url" "$expect" "$AUTH_HEADER" "$letter"
-    echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS)"
-    load "$url" "$WARMUP" >/dev/null
-    node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-before.json"
-    result="$(load "$url" "$DURATION")"
-    node "$BENCH/lib/cpu.mjs" snapshot "${!pidvar}" >"$WORK/cpu-after.json"
-    [ -n "$result" ] || { echo "($letter) the load generator reported nothing" >&2; exit 1; }
-    requests="$(json_field requests <<<"$result")"
-    cpu="$(node "$BENCH/lib/cpu.mjs" diff "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$requests")"
-    printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"cpu":%s,%s\n' \
-      "$id" "$letter" "$label" "$round" "$cpu" "${result#\{}" >>"$RESULTS"
+  if ((${#RUN_BLOCK_ROWS[@]} > 0)); then
+    echo "round $round/$ROUNDS: $BLOCKS blocks of ${#RUN_BLOCK_ROWS[@]} rows, ${SEGMENT_WARMUP}s warm-up + ${SEGMENT}s measured per segment, every other block reversed"
+  fi
+  for block in $(seq 1 "$BLOCKS"); do
+    ((${#RUN_BLOCK_ROWS[@]} > 0)) || break
+    b=$(((round - 1) * BLOCKS + block))
+    order=("${RUN_BLOCK_ROWS[@]}")
+    if ((b % 2 == 0)); then
+      order=()
+      for ((k = ${#RUN_BLOCK_ROWS[@]} - 1; k >= 0; k--)); do order+=("${RUN_BLOCK_ROWS[k]}"); done
+    fi
+    line="  block $b:"
+    for id in "${order[@]}"; do
+      measure "$id" "$SEGMENT_WARMUP" "$SEGMENT" "$round" "$b"
+      line+=" $MEASURED"
+    done
+    echo "$line"
+  done
+  for id in "${REFERENCE_ROWS[@]}"; do
+    in_run "$id" || continue
+    IFS='|' read -r _ letter label _ <<<"$(scenario "$id")"
+    echo "($letter) $label: ${WARMUP}s warm-up, ${DURATION}s measured (round $round/$ROUNDS, a reference row: not paired)"
+    pause_dev CONT
+    measure "$id" "$WARMUP" "$DURATION" "$round" ""
+    pause_dev STOP
+    echo "  $MEASURED"
   done
 done
 
+node "$BENCH/lib/cpu.mjs" annotate "$RESULTS" "$WORK"
+
+# Single connection, one request at a time, interleaved the same way: blocks of SINGLE_SEGMENT-s
+# segments of (b) (e) (c) (c+delay), reversed every other block; (c) - (e) and (c+delay) - (c)
+# per block, medians. No warm-up per segment: a one-connection segment leaves no queue behind,
+# and a few slow first requests do not move a p50 over hundreds.
 SINGLE_RESULTS="$WORK/single.jsonl"
 : >"$SINGLE_RESULTS"
-single_row() { # id letter label url token
+SINGLE_BLOCKS=$(((SINGLE_DURATION + SINGLE_SEGMENT - 1) / SINGLE_SEGMENT))
+single_row() { # id letter label url token round block seconds -> appends a line, sets MEASURED
   local AUTH_HEADER="${5:+authorization: Bearer $5}" result
-  echo "($2) $3: one connection, ${SINGLE_DURATION}s"
-  CONNECTIONS=1 THREADS=1 load "$4" 1 >/dev/null
-  result="$(CONNECTIONS=1 THREADS=1 load "$4" "$SINGLE_DURATION")"
+  result="$(CONNECTIONS=1 THREADS=1 load "$4" "$8")"
   [ -n "$result" ] || { echo "($2) the load generator reported nothing" >&2; exit 1; }
-  printf '{"id":"%s","letter":"%s","label":"%s",%s\n' "$1" "$2" "$3" "${result#\{}" >>"$SINGLE_RESULTS"
+  printf '{"id":"%s","letter":"%s","label":"%s","round":%s,"block":%s,%s\n' "$1" "$2" "$3" "$6" "$7" "${result#\{}" >>"$SINGLE_RESULTS"
+  MEASURED="$(printf '(%s) p50 %.2f ms' "$2" "$(field p50_ms "$result")")"
 }
-for round in $(seq 1 "$ROUNDS"); do
-  for id in "${SINGLE[@]}"; do
-    for row in "${SCENARIOS[@]}"; do
-      IFS='|' read -r rid letter label server url expect token <<<"$row"
-      [ "$rid" = "$id" ] && wanted "$letter" && single_row "$rid" "$letter" "$label" "$url" "$token"
+SINGLE_ROWS=()
+for id in "${SINGLE[@]}"; do in_run "$id" && SINGLE_ROWS+=("$id|$(scenario "$id" | cut -d'|' -f2-)"); done
+DELAY_LABEL="as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms"
+if ! wanted c+delay; then
+  : # not asked for (BENCH_ROWS)
+elif [ -n "$GATEWAY_DELAY_ID" ]; then
+  DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
+  check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
+  # Warmed as long as (c)'s platform was by its closed-loop rows' first round, so JIT and caches compare.
+  AUTH_HEADER="authorization: Bearer $TOKEN_DELAY" load "$DELAY_URL" "$((WARMUP + DURATION))" >/dev/null
+  SINGLE_ROWS+=("gateway-delay|c+delay|$DELAY_LABEL|platform-delay|$DELAY_URL|$GATEWAY_DELAY_ID|$TOKEN_DELAY")
+else
+  echo "(c+delay) not run: no token or contact from the delayed platform" >&2
+fi
+if ((${#SINGLE_ROWS[@]} > 0)); then
+  echo "one connection: every row ${SINGLE_WARMUP}s first, then $ROUNDS round(s) of $SINGLE_BLOCKS blocks, ${SINGLE_SEGMENT}s per segment, every other block reversed"
+  for row in "${SINGLE_ROWS[@]}"; do
+    IFS='|' read -r id letter label server url expect token <<<"$row"
+    check_row "$url" "$expect" "${token:+authorization: Bearer $token}" "$letter"
+    AUTH_HEADER="${token:+authorization: Bearer $token}" CONNECTIONS=1 THREADS=1 load "$url" "$SINGLE_WARMUP" >/dev/null
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    for block in $(seq 1 "$SINGLE_BLOCKS"); do
+      b=$(((round - 1) * SINGLE_BLOCKS + block))
+      order=("${SINGLE_ROWS[@]}")
+      if ((b % 2 == 0)); then
+        order=()
+        for ((k = ${#SINGLE_ROWS[@]} - 1; k >= 0; k--)); do order+=("${SINGLE_ROWS[k]}"); done
+      fi
+      line="  block $b:"
+      for row in "${order[@]}"; do
+        IFS='|' read -r id letter label server url expect token <<<"$row"
+        single_row "$id" "$letter" "$label" "$url" "$token" "$round" "$b" "$SINGLE_SEGMENT"
+        line+=" $MEASURED"
+      done
+      echo "$line"
     done
   done
-  if ! wanted c+delay; then
-    : # not asked for (BENCH_ROWS)
-  elif [ -n "$GATEWAY_DELAY_ID" ]; then
-    DELAY_URL="http://127.0.0.1:$PORT_DELAY/v1/crm/contacts/$GATEWAY_DELAY_ID"
-    check_row "$DELAY_URL" "$GATEWAY_DELAY_ID" "authorization: Bearer $TOKEN_DELAY" "c+delay"
-    # Warmed as long as (c)'s platform was by its closed-loop rows, so JIT and caches compare.
-    if [ "$round" = 1 ]; then AUTH_HEADER="authorization: Bearer $TOKEN_DELAY" load "$DELAY_URL" "$((WARMUP + DURATION))" >/dev/null; fi
-    single_row gateway-delay "c+delay" "as (c), every gateway D1/Durable Object call delayed ${DELAY_MS} ms" "$DELAY_URL" "$TOKEN_DELAY"
-  else
-    echo "(c+delay) not run: no token or contact from the delayed platform" >&2
-  fi
-done
+fi
 
 # What the sink received: the export-on rows must have exported, or their numbers mean nothing.
 if [ "$OTEL" = 1 ]; then
@@ -310,9 +426,11 @@ CORES="$(nproc)"
 CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 WORKERD="$(workerd --version 2>/dev/null | head -n1 || true)"
 if [ "$LOADGEN" = wrk ]; then GEN_VERSION="$( (wrk -v 2>&1 || true) | head -n1 | cut -d' ' -f1-2)"; else GEN_VERSION="autocannon 9.0.0"; fi
-ROUNDS_NOTE=""
-[ "$ROUNDS" -gt 1 ] && ROUNDS_NOTE=", $ROUNDS rounds in turn (medians)"
-SETTINGS="$GEN_VERSION, $THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s measured per scenario, scenarios one after another$ROUNDS_NOTE. \
+SETTINGS="$GEN_VERSION, $THREADS thread(s), $CONNECTIONS connections; $ROUNDS round(s) of $BLOCKS blocks, each block one segment per row (${SEGMENT_WARMUP} s warm-up + ${SEGMENT} s measured) \
+in the order $(for id in "${RUN_BLOCK_ROWS[@]}"; do IFS='|' read -r _ l _ <<<"$(scenario "$id")"; printf '(%s) ' "$l"; done)reversed every other block, after a ${WARMUP} s warm-up of each; \
+the rows table holds each row's medians over its segments, and each goal line the median over the blocks' pairs (with their range and middle half). \
+$(if in_run gateway-dev; then echo "(f) is a reference row, measured on its own once a round (${WARMUP} s warm-up + ${DURATION} s). "; fi)\
+One connection: $ROUNDS round(s) of $SINGLE_BLOCKS blocks of ${SINGLE_SEGMENT} s segments, reversed every other block. \
 The load generator shares the machine's $CORES cores ($CPU) with workerd and wrangler. \
 Rows (a)-(e) run on Miniflare directly (one workerd per server, no dev proxy, log lines dropped); (f) runs under \`wrangler dev\` as \`npm run dev\` does. \
 These are local numbers, to compare rows, not to predict production. \
@@ -324,7 +442,9 @@ node "$BENCH/lib/table.mjs" "$RESULTS" "$BASELINE" "$HOPS" "$GOAL" "$SETTINGS" "
 table_status=$?
 set -e
 cp "$WORK/table.md" "$RESULTS_DIR/latest.md"
+# Every segment's figures, for a closer look (the order, what ran before, the drift over the run).
+cat "$RESULTS" "$SINGLE_RESULTS" >"$RESULTS_DIR/latest-segments.jsonl"
 echo
 cat "$WORK/table.md"
-echo "(written to bench/results/latest.md)"
+echo "(written to bench/results/latest.md; every segment's figures to bench/results/latest-segments.jsonl)"
 exit "$table_status"

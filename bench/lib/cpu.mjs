@@ -2,7 +2,8 @@
 // the machine was (this box's cores are shared: a busy neighbour lowers every number).
 //   node cpu.mjs snapshot <pgid>           -> JSON on stdout
 //   node cpu.mjs diff <before> <after> <requests>  -> JSON: CPU ms per request by role, machine load
-import { readFileSync, readdirSync } from "node:fs";
+//   node cpu.mjs annotate <results.jsonl> <dir>    -> adds "cpu" to each line naming its snapshots
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux (getconf CLK_TCK)
 
@@ -77,7 +78,22 @@ if (cmd === "snapshot") {
   const [a, b, requests] = args;
   const read = (f) => JSON.parse(readFileSync(f, "utf8"));
   process.stdout.write(`${JSON.stringify(diff(read(a), read(b), Number(requests)))}\n`);
+} else if (cmd === "annotate") {
+  // Every line of a results file that names its snapshots ("cpu_n": n, for <dir>/cpu-<n>-before.json
+  // and -after.json) gets its "cpu" from them, in one process instead of one per line.
+  const [file, dir] = args;
+  const read = (f) => JSON.parse(readFileSync(f, "utf8"));
+  const out = readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const r = JSON.parse(l);
+      if (r.cpu_n === undefined) return l;
+      const { cpu_n, ...rest } = r;
+      return JSON.stringify({ ...rest, cpu: diff(read(`${dir}/cpu-${cpu_n}-before.json`), read(`${dir}/cpu-${cpu_n}-after.json`), r.requests) });
+    });
+  writeFileSync(file, `${out.join("\n")}\n`);
 } else {
-  console.error("usage: cpu.mjs snapshot <pgid> | diff <before.json> <after.json> <requests>");
+  console.error("usage: cpu.mjs snapshot <pgid> | diff <before.json> <after.json> <requests> | annotate <results.jsonl> <dir>");
   process.exit(2);
 }

@@ -1,10 +1,14 @@
-// Turns the scenario results (one JSON object a line, one line per scenario and round) into the
-// markdown report. With several rounds every number is the median over the rounds.
-// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit|:own|:mesh|:otel],...> <goal %> <settings line>
+// Turns the scenario results (one JSON object a line, one line per measured segment) into the
+// markdown report. The rows table shows each row's medians over its segments. A goal line compares
+// two rows pair by pair: a line's `block` (or, without one, its `round`) says which segments were
+// measured back to back, and the line is the median over those pairs, printed with its range and
+// middle half (bench/lib/paired.mjs); a pair marked :ref compares the two rows' medians instead.
+// Usage: node table.mjs <results.jsonl> <baseline id> <base:hop[:limit|:own|:mesh|:otel|:ref],...> <goal %> <settings line>
 //        [<single.jsonl> <delay ms>]
 // The first base:hop pair is the gateway hop cost the goal applies to; more pairs get a line each.
 // single.jsonl holds the single-connection rows (ids crm-direct, gateway, forwarder, gateway-delay).
 import { readFileSync } from "node:fs";
+import { describe, median, paired } from "./paired.mjs";
 
 const [file, baselineId, hopPairs, goalText, settings, singleFile, delayText] = process.argv.slice(2);
 const goal = Number(goalText);
@@ -13,12 +17,6 @@ const lines = readFileSync(file, "utf8")
   .filter(Boolean)
   .map((l) => JSON.parse(l));
 
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const errorCount = (r) => Object.values(r.errors ?? {}).reduce((a, b) => a + b, 0);
 
 // One row per scenario id, in the order the scenarios ran.
@@ -57,6 +55,10 @@ for (const r of rows) {
 }
 out.push("");
 let sinkShown = false;
+const cpuOf = (r) => r.cpu?.cpu_ms_per_req;
+const pct = (n) => `${fmt(n, 1)}%`;
+const ms = (n) => `${fmt(n, 3)} ms`;
+const plus = (n) => (n >= 0 ? "+" : "") + fmt(n, 3);
 hopPairs
   .split(",")
   .filter(Boolean)
@@ -64,47 +66,73 @@ hopPairs
     const [baseId, hopId, kind] = pair.split(":");
     const [base, hop] = [baseId, hopId].map(byId);
     if (!base || !hop) return;
-    const cost = (100 * (base.rps - hop.rps)) / base.rps;
+    // Each figure from the pairs of segments measured back to back (their median, with its range
+    // and middle half: `how`), or, for a :ref pair, from the two rows' medians.
+    const fig = (f, fromRows) => {
+      if (kind === "ref") return { median: fromRows(base, hop), how: () => "" };
+      const sp = paired(lines, baseId, hopId, f);
+      return { median: sp.median, how: (format) => describe(sp, format) };
+    };
     // When the servers are the bottleneck, throughput goes as 1 / CPU per request; that ratio is
     // disturbed less by other load on the machine than req/s is.
-    const cpuCost = 100 * (1 - base.cpu_ms / hop.cpu_ms);
-    const cpu =
-      `+${fmt(hop.cpu_ms - base.cpu_ms, 3)} ms of server CPU per request, ` + `which alone would cost ${fmt(cpuCost, 1)}% of (${base.letter})'s throughput`;
+    const extraCpu = fig(
+      (a, b) => cpuOf(b) - cpuOf(a),
+      (a, b) => b.cpu_ms - a.cpu_ms,
+    );
+    const cpuCost = fig(
+      (a, b) => 100 * (1 - cpuOf(a) / cpuOf(b)),
+      (a, b) => 100 * (1 - a.cpu_ms / b.cpu_ms),
+    );
+    const share = fig(
+      (a, b) => (100 * b.rps) / a.rps,
+      (a, b) => (100 * b.rps) / a.rps,
+    );
+    const verdict = (text, how, format) => {
+      const h = how(format);
+      return h ? `(${text}; ${h})` : `(${text})`;
+    };
+    const cpu = `${plus(extraCpu.median)} ms of server CPU per request, which alone would cost ${fmt(cpuCost.median, 1)}% of (${base.letter})'s throughput`;
     if (kind === "mesh") {
       // Issue 8's goal: a page with two relationships joined costs at most 2x the plain page, in
       // 1 + 2 calls to logic services (MESH_CALLS: the joined page's Server-Timing header).
-      const ratio = base.rps / hop.rps;
+      const ratio = fig(
+        (a, b) => a.rps / b.rps,
+        (a, b) => a.rps / b.rps,
+      );
       const calls = (process.env.MESH_CALLS ?? "")
         .split(",")
         .map((c) => c.trim())
         .filter(Boolean);
       out.push(
         `data mesh: the joined page (${hop.letter}) makes ${calls.length} service calls (goal 1 + 2: ${calls.length === 3 ? "met" : "NOT met"}: ` +
-          `${calls.map((c) => c.replace(/;dur=[\d.]+/, "")).join(", ")}) and costs ${fmt(ratio, 2)}x the plain page (${base.letter}) ` +
-          `(goal <= 2x: ${ratio <= 2 ? "met" : "NOT met"}); ${cpu}`,
+          `${calls.map((c) => c.replace(/;dur=[\d.]+/, "")).join(", ")}) and costs ${fmt(ratio.median, 2)}x the plain page (${base.letter}) ` +
+          `${verdict(`goal <= 2x: ${ratio.median <= 2 ? "met" : "NOT met"}`, ratio.how, (n) => `${fmt(n, 2)}x`)}; ${cpu}`,
       );
       return;
     }
     if (kind === "own") {
       // Issue 11's goals: the gateway against a forwarder that does nothing but the RPC call.
-      const share = (100 * hop.rps) / base.rps;
-      const extra = hop.cpu_ms - base.cpu_ms;
       out.push(
-        `gateway's own cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 95%: ${share >= 95 ? "met" : "NOT met"}); ` +
-          `+${fmt(extra, 3)} ms of server CPU per request (goal <= 0.3 ms: ${extra <= 0.3 ? "met" : "NOT met"})`,
+        `gateway's own cost: (${hop.letter}) runs at ${fmt(share.median, 1)}% of (${base.letter})'s throughput ` +
+          `${verdict(`goal >= 95%: ${share.median >= 95 ? "met" : "NOT met"}`, share.how, pct)}; ` +
+          `${plus(extraCpu.median)} ms of server CPU per request ${verdict(`goal <= 0.3 ms: ${extraCpu.median <= 0.3 ? "met" : "NOT met"}`, extraCpu.how, ms)}`,
       );
       return;
     }
     if (kind === "otel") {
       // Issue 22: with an endpoint configured and sampling at 100%, what the gateway's spans,
       // metrics and exports cost; with none, (c) and (g) themselves are the "off" figures.
-      const share = (100 * hop.rps) / base.rps;
+      const p50 = fig(
+        (a, b) => b.p50_ms - a.p50_ms,
+        (a, b) => b.p50_ms - a.p50_ms,
+      );
       const sink = process.env.OTEL_SINK_STATS ? JSON.parse(process.env.OTEL_SINK_STATS) : undefined;
       const shownBefore = sinkShown;
       sinkShown = true;
+      const h = share.how(pct);
       out.push(
-        `OTLP export on, sampling 100% (the gateway only): (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput, ` +
-          `p50 ${fmt(hop.p50_ms - base.p50_ms, 2)} ms above (${base.letter})'s; ${cpu}` +
+        `OTLP export on, sampling 100% (the gateway only): (${hop.letter}) runs at ${fmt(share.median, 1)}% of (${base.letter})'s throughput${h ? ` (${h})` : ""}, ` +
+          `p50 ${fmt(p50.median, 2)} ms above (${base.letter})'s; ${cpu}` +
           (sink && !shownBefore
             ? `\nOTLP sink: ${sink.trace_posts} trace exports (${sink.spans} spans), ${sink.metric_posts} metric exports, ${sink.malformed} malformed, over the export-on platform's whole run`
             : ""),
@@ -113,16 +141,21 @@ hopPairs
     }
     if (kind === "limit") {
       // Issue 5's goal: with limiting on, at least 85% of the throughput with it off.
-      const share = (100 * hop.rps) / base.rps;
       out.push(
-        `rate limiting cost: (${hop.letter}) runs at ${fmt(share, 1)}% of (${base.letter})'s throughput (goal >= 85%: ${share >= 85 ? "met" : "NOT met"}); ${cpu}`,
+        `rate limiting cost: (${hop.letter}) runs at ${fmt(share.median, 1)}% of (${base.letter})'s throughput ` +
+          `${verdict(`goal >= 85%: ${share.median >= 85 ? "met" : "NOT met"}`, share.how, pct)}; ${cpu}`,
       );
       return;
     }
+    const cost = fig(
+      (a, b) => (100 * (a.rps - b.rps)) / a.rps,
+      (a, b) => (100 * (a.rps - b.rps)) / a.rps,
+    );
+    const note = kind === "ref" ? ` (from the rows' medians: (${hop.letter}) is a reference row, measured on its own)` : "";
     out.push(
       i === 0
-        ? `gateway hop cost: ${fmt(cost, 1)}% of (${base.letter})'s throughput (goal <= ${goal}%: ${cost <= goal ? "met" : "NOT met"}); ${cpu}`
-        : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost, 1)}% of (${base.letter})'s throughput; ${cpu}`,
+        ? `gateway hop cost: ${fmt(cost.median, 1)}% of (${base.letter})'s throughput ${verdict(`goal <= ${goal}%: ${cost.median <= goal ? "met" : "NOT met"}`, cost.how, pct)}; ${cpu}`
+        : `gateway hop cost, (${hop.letter}) against (${base.letter}): ${fmt(cost.median, 1)}% of (${base.letter})'s throughput${note}; ${cpu}`,
     );
   });
 if (singleFile) {
@@ -151,15 +184,21 @@ if (singleFile) {
   for (const r of srows) out.push(`| (${r.letter}) ${r.label} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rps, 0)} |`);
   out.push("");
   const [gw, fw, delayed] = [s("gateway"), s("forwarder"), s("gateway-delay")];
+  // Paired like the goal lines above: the single-connection rows run in blocks too.
+  const oneMs = (n) => `${fmt(n, 2)} ms`;
   if (gw && fw) {
-    const added = gw.p50 - fw.p50;
-    out.push(`gateway's own latency: (c) p50 is ${fmt(added, 2)} ms above (e) (goal <= 0.5 ms: ${added <= 0.5 ? "met" : "NOT met"})`);
+    const added = paired(single, "forwarder", "gateway", (e, c) => c.p50_ms - e.p50_ms);
+    out.push(
+      `gateway's own latency: (c) p50 is ${fmt(added.median, 2)} ms above (e) ` +
+        `(goal <= 0.5 ms: ${added.median <= 0.5 ? "met" : "NOT met"}; ${describe(added, oneMs)})`,
+    );
   }
   if (gw && delayed) {
-    const added = delayed.p50 - gw.p50;
+    const added = paired(single, "gateway", "gateway-delay", (c, d) => d.p50_ms - c.p50_ms);
+    const p99 = paired(single, "gateway", "gateway-delay", (c, d) => d.p99_ms - c.p99_ms);
     out.push(
-      `far from the data: with ${delayText} ms added to every D1 and Durable Object call the gateway makes, (c)'s p50 grows by ${fmt(added, 2)} ms ` +
-        `(goal < 5 ms: ${added < 5 ? "met" : "NOT met"}); the p99 by ${fmt(delayed.p99 - gw.p99, 2)} ms`,
+      `far from the data: with ${delayText} ms added to every D1 and Durable Object call the gateway makes, (c)'s p50 grows by ${fmt(added.median, 2)} ms ` +
+        `(goal < 5 ms: ${added.median < 5 ? "met" : "NOT met"}; ${describe(added, oneMs)}); the p99 by ${fmt(p99.median, 2)} ms`,
     );
   }
   const delayAsked = !process.env.BENCH_ROWS || process.env.BENCH_ROWS.split(",").includes("c+delay");
