@@ -84,6 +84,9 @@ biome ci . --reporter=summary || { echo "biome found problems: run npm run forma
 echo "== generated migrations (the services' event triggers)"
 node scripts/event-triggers.mjs --check
 
+echo "== the bench's statistics (bench/lib/paired.test.mjs, node:test on fixed inputs)"
+node --test --test-reporter=dot bench/lib/paired.test.mjs
+
 echo "== generated SDK types (packages/sdk; \`npm run sdk\` regenerates them from the Workers' code)"
 node scripts/sdk.mjs --check
 node packages/sdk/scripts/size.mjs
