@@ -1,7 +1,8 @@
 // The RPC entry of a logic service (entrypoint.ts), called as the gateway calls it: the identity
 // context checked at the boundary, and the call's telemetry a span of the caller's trace when the
 // Worker exports, with one idle telemetry per isolate when it does not.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createServiceApp } from "../src/app";
 import { logicServiceEntrypoint } from "../src/entrypoint";
@@ -20,7 +21,7 @@ const traceparent = () => `00-${hex(16)}-${hex(8)}-00`;
 
 async function call(vars: Record<string, unknown>, context: unknown) {
   const ctx = createExecutionContext();
-  const service = new Notes(ctx, { DB: env.DB, ...vars } as never);
+  const service = new Notes(ctx, { DB: (env as unknown as { DB: D1Database }).DB, ...vars } as never);
   const res = await service.handle(new Request("https://notes.internal/trace"), context);
   await waitOnExecutionContext(ctx);
   return res;
