@@ -13,6 +13,9 @@
 # {"transition":"tick"} on one instance, to bench/results/w1-gateway.cpuprofile (the instance's
 # Durable Object runs in the gateway's isolate, so the profile holds both). PROFILE_ROW=w2: the same
 # across 100 instances, one after another (bench:workflows row (w2)), to bench/results/w2-gateway.cpuprofile.
+# PROFILE_ROW=e profiles row (e): the minimal forwarder's read of the same contact over the CRM's
+# RPC entrypoint, the CRM's isolate then the forwarder's (PROFILE_WORKERS), each to
+# bench/results/e-<worker>.cpuprofile, the tables in bench/results/profile-e.md.
 # The bundles are built unminified here, so the profile names every bundle line's source module.
 source "$(dirname "$0")/../scripts/lib.sh"
 ensure_deps
@@ -35,14 +38,17 @@ trap 'exit 143' TERM
 CONFIGS=(workers/gateway/wrangler.toml workers/crm/wrangler.toml workers/documents/wrangler.toml workers/appointments/wrangler.toml workers/credentials/wrangler.toml)
 echo "building the Workers' bundles"
 for c in "${CONFIGS[@]}"; do (cd "$(dirname "$c")" && wrangler deploy --dry-run --no-minify --outdir dist >/dev/null); done
+FORWARDER=bench/workers/forwarder/wrangler.bench.toml
+(cd "$(dirname "$FORWARDER")" && wrangler deploy --dry-run --no-minify --outdir dist -c "$(basename "$FORWARDER")" >/dev/null)
 echo "preparing state in $WORK"
 BUILDLY_STATE_DIR="$WORK/platform" SKIP_INSTALL=1 bash scripts/migrate.sh >/dev/null
 
-read -r PORT INSPECTOR <<<"$(free_ports 2)"
+read -r PORT INSPECTOR P_FORWARD <<<"$(free_ports 3)"
 BIG='{"limit":100000000,"window_seconds":60}'
 LIMITS="{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG,\"ip\":$BIG,\"routes\":[],\"max\":{\"user\":$BIG,\"client\":$BIG,\"organization\":$BIG}}"
+# The forwarder (row (e)) serves on a port of its own, beside the platform as in `npm run bench`.
 setsid node bench/lib/serve.mjs --persist "$WORK/platform" --port "$PORT" --inspector-port "$INSPECTOR" --var "RATE_LIMITS=$LIMITS" \
-  "${CONFIGS[@]}" >"$WORK/server.log" 2>&1 </dev/null &
+  --socket "buildly-bench-forwarder=$P_FORWARD" "${CONFIGS[@]}" "$FORWARDER" >"$WORK/server.log" 2>&1 </dev/null &
 SERVER=$!
 for _ in $(seq 1 240); do
   curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/health" 2>/dev/null && break
@@ -91,7 +97,18 @@ if [ "${PROFILE_ROW:-c}" = w1 ] || [ "${PROFILE_ROW:-c}" = w2 ]; then
 fi
 ID="$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d '{"first_name":"Profile","last_name":"Read","email":"profile@example.com"}' "http://127.0.0.1:$PORT/v1/crm/contacts" | json_field id)"
-
+if [ "${PROFILE_ROW:-c}" = e ]; then
+  read -r -a WORKERS <<<"${PROFILE_WORKERS:-buildly-crm buildly-bench-forwarder}"
+  : >bench/results/profile-e.md
+  for w in "${WORKERS[@]}"; do
+    case "$w" in buildly-bench-forwarder) bundle=bench/workers/forwarder/dist/index.js ;; *) bundle="workers/${w#buildly-}/dist/index.js" ;; esac
+    echo "== $w while loading row (e)" | tee -a bench/results/profile-e.md
+    node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker "$w" --url "http://127.0.0.1:$P_FORWARD/v1/crm/contacts/$ID" \
+      --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out "bench/results/e-$w.cpuprofile" \
+      --bundle "$bundle" | tee -a bench/results/profile-e.md
+  done
+  exit 0
+fi
 node bench/profile.mjs --inspector "127.0.0.1:$INSPECTOR" --worker buildly-gateway \
   --url "http://127.0.0.1:$PORT/v1/crm/contacts/$ID" --header "authorization: Bearer $TOKEN" \
   --seconds "${PROFILE_SECONDS:-10}" --connections "${PROFILE_CONNECTIONS:-4}" --out bench/results/gateway.cpuprofile \

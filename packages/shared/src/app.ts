@@ -76,6 +76,20 @@ export const validationHook = (result: { success: boolean; error?: ZodError; tar
 };
 
 /**
+ * A header on the answer already made. `c.header` after a handler has answered copies the whole
+ * Response (hono builds a new one from its body) on every request; the service's own answers have
+ * mutable headers, so they are set in place. One with immutable headers (`Response.redirect`, a
+ * response passed through as it came) still gets its copy.
+ */
+function setResponseHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value);
+  }
+}
+
+/**
  * The app every logic service starts from: request id, one log line per request,
  * the shared 4xx/5xx rendering and a 422 for schema violations.
  */
@@ -94,7 +108,7 @@ export function createServiceApp<B extends object>(service: string) {
       // Errors thrown outside a handler (e.g. by notFound) reach here: render them now so the log line has the real status.
       c.res = onError(err, c);
     } finally {
-      c.header("x-request-id", requestId);
+      setResponseHeader(c, "x-request-id", requestId);
       const tel = c.env.TELEMETRY;
       if (tel?.recording) {
         // The call's span (started by the entrypoint) named by its route template; RED metrics per service and route.

@@ -26,7 +26,7 @@ import { ApiError, toApiError } from "./errors";
 import { checkD1 } from "./meta";
 import { builtOnce, loadOnce } from "./load-once";
 import { actorFromIdentity, eventDatabase, type OutboxEnv } from "./outbox";
-import { Telemetry, tracedEnv } from "./telemetry";
+import { Telemetry, telemetryConfig, tracedEnv } from "./telemetry";
 
 /** The trace context the gateway sent (validated strictly by Telemetry; anything else starts a new trace). */
 function traceparentOf(context: unknown): string | undefined {
@@ -216,6 +216,18 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
   /** The models, checked: at once when given, else loaded on the first call that needs them. */
   const prepared = (): ReturnType<typeof prepare> | Promise<ReturnType<typeof prepare>> => eager ?? load!();
 
+  /**
+   * The call's telemetry: a span of the caller's trace when this Worker exports. With no endpoint a
+   * Telemetry records nothing and nothing in a service reads its ids (the gateway's log line names
+   * the trace), so one built for the isolate serves every call instead of parsing the caller's
+   * traceparent and drawing a span id per call.
+   */
+  let idle: Telemetry | undefined;
+  const telemetryFor = (env: E, context: unknown): Telemetry =>
+    telemetryConfig(env, service)
+      ? new Telemetry(env, service, { parent: traceparentOf(context), kind: "server" })
+      : (idle ??= new Telemetry(undefined, service));
+
   const parseSubject = (subject: unknown): PrivacySubject => {
     const parsed = argSchemas().privacySubject.safeParse(subject);
     if (!parsed.success) throw invalid("subject", "subject must be { emails, contact_ids, user_ids, linked } within their bounds.");
@@ -235,10 +247,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
     const identity = identityContextSchema().safeParse(context);
     const requestId = identity.success ? identity.data.request_id : crypto.randomUUID();
     const model = typeof call.model === "string" ? call.model.slice(0, 100) : undefined;
-    const tel = new Telemetry(self.env, service, {
-      parent: traceparentOf(context),
-      kind: "server",
-    });
+    const tel = telemetryFor(self.env, context);
     if (tel.recording) tel.root.setName(`${service} ${call.method}${model ? ` ${model}` : ""}`);
     if (tel.recording) tel.root.setAttributes({ "rpc.system": "cloudflare_rpc", "rpc.service": service, "rpc.method": call.method, "buildly.model": model });
     try {
@@ -257,10 +266,7 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
     async handle(request: Request, context: unknown): Promise<Response> {
-      const tel = new Telemetry(this.env, service, {
-        parent: traceparentOf(context),
-        kind: "server",
-      });
+      const tel = telemetryFor(this.env, context);
       if (tel.recording) {
         // Renamed by the service's app once the route is known (app.ts).
         tel.root.setName(`${service} ${request.method}`);

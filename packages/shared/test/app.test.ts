@@ -50,6 +50,7 @@ function buildApp() {
   app.get("/unavailable", () => {
     throw new ApiError(503, "Maintenance until 13:00 UTC.", { headers: { "retry-after": "120" } });
   });
+  app.get("/moved", () => Response.redirect("https://service.internal/items/1", 302));
   app.get("/whoami", (c) => {
     whoamiRuns++;
     return c.json({ request_id: c.get("requestId"), organization_id: c.get("identity")?.organization_id });
@@ -107,6 +108,23 @@ describe("createServiceApp", () => {
     // Behind the gateway the context's id wins over any header.
     expect(res.headers.get("x-request-id")).toBe(ctx.request_id);
     expect(await res.json()).toEqual({ request_id: ctx.request_id, organization_id: ORG_A });
+  });
+
+  it("names the request id on every answer: its own JSON, a rendered error, one with immutable headers", async () => {
+    const ctx = identity(ORG_A);
+    for (const [path, status] of [
+      ["/whoami", 200],
+      ["/boom", 500],
+      ["/nowhere", 404],
+      ["/moved", 302],
+    ] as const) {
+      const res = await call(path, {}, ctx);
+      expect(res.status).toBe(status);
+      expect(res.headers.get("x-request-id")).toBe(ctx.request_id);
+      await res.body?.cancel();
+    }
+    const moved = await call("/moved", {}, ctx);
+    expect(moved.headers.get("location")).toBe("https://service.internal/items/1");
   });
 
   it("echoes a sane inbound x-request-id and replaces an unsafe one", async () => {
