@@ -214,13 +214,14 @@ class EventDatabase {
 }
 
 /**
- * The end of a writing batch: the statements that claim the new outbox rows (and mark rows sent
- * earlier), and `relay(results)`, to call with the batch's results for those statements, which
- * sends the claimed rows through the shared window (RELAY_COALESCE_MS) and answers how many it
- * claimed. `failed()` if the batch threw. Writers that put event rows in a batch of their own end
- * it with this (the gateway's workflow objects, with the index update); eventDatabase's writes
- * leave the claim to a relay window instead (scheduleRelay). With no queue bound, or the outbox
- * off, there is nothing to claim.
+ * The end of a writing batch: the statements that claim the new outbox rows (and carry the sent
+ * marks waiting to be written, see SentMarks), and `relay(results)`, to call with the batch's
+ * results for those statements, which sends the claimed rows through the shared window
+ * (RELAY_COALESCE_MS) and answers how many it claimed. `failed()` if the batch threw: the marks
+ * it carried are given back. Writers that put event rows in a batch of their own end it with this
+ * (the gateway's workflow objects, with the index update); eventDatabase's writes leave the claim
+ * to a relay window instead (scheduleRelay). With no queue bound, or the outbox off, there is
+ * nothing to claim.
  */
 export function claimInBatch(
   env: OutboxEnv,
@@ -228,10 +229,11 @@ export function claimInBatch(
   waitUntil: (p: Promise<unknown>) => void,
 ): { statements: D1PreparedStatement[]; relay(results: D1Result[]): number; failed(): void } {
   if (!env.EVENTS || !eventsEnabled(env)) return { statements: [], relay: () => 0, failed: () => undefined };
+  const queue = env.EVENTS;
   const now = new Date().toISOString();
-  const marks = takeMarks(source);
+  const marks = sentMarksOf(queue).take();
   const statements = [env.DB.prepare(CLAIM_NEW_SQL).bind(now)];
-  if (marks.length) statements.push(env.DB.prepare(MARK_SQL).bind(now, JSON.stringify(marks)));
+  if (marks.length) statements.push(markStatement(env.DB, now, marks));
   return {
     statements,
     relay(results) {
@@ -242,7 +244,9 @@ export function claimInBatch(
       }
       return claimed.length;
     },
-    failed: () => giveBackMarks(source, marks),
+    failed() {
+      if (marks.length) waitUntil(sentMarksOf(queue).hand(env.DB, marks));
+    },
   };
 }
 
@@ -274,27 +278,102 @@ const CLAIM_NEW_SQL = `UPDATE outbox SET claimed_at = ?1 WHERE seq IN (
   SELECT seq FROM outbox WHERE relayed_at IS NULL AND claimed_at IS NULL ORDER BY seq LIMIT 100
 ) RETURNING ${OUTBOX_ROW_COLUMNS}`;
 
-const MARK_SQL = "UPDATE outbox SET relayed_at = ?1 WHERE seq IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL";
-const MARK_IDS_SQL = "UPDATE outbox SET relayed_at = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL";
-
-/**
- * Rows this isolate has sent but not yet marked relayed, per source: the next writing batch marks
- * them (no round trip of its own), or a flush a moment after the send when no write follows. If
- * the isolate goes away first, the sweep sends them again after CLAIM_TIMEOUT_MS: a duplicate
- * the consumer drops. Plain numbers, so sharing them between requests is safe.
- */
-const sentUnmarked = new Map<string, number[]>();
-/** How long after a send the marks wait for a write to carry them before a flush writes them. */
-export const MARK_FLUSH_DELAY_MS = 1_000;
-
-function takeMarks(source: string): number[] {
-  const marks = sentUnmarked.get(source) ?? [];
-  sentUnmarked.delete(source);
-  return marks.slice(0, 1000);
+/** Marks sent rows relayed, by id (the outbox's unique index): a mark can only ever reach the row that was sent. */
+function markStatement(d1: D1Database, now: string, ids: string[]): D1PreparedStatement {
+  return d1.prepare("UPDATE outbox SET relayed_at = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND relayed_at IS NULL").bind(now, JSON.stringify(ids));
 }
 
-function giveBackMarks(source: string, marks: number[]): void {
-  if (marks.length) sentUnmarked.set(source, [...marks, ...(sentUnmarked.get(source) ?? [])]);
+/**
+ * How long a send's marks wait for a later claim to carry them before the sender writes them in a
+ * statement of its own. The sender holds its waitUntil that long at most: it looks every
+ * MARKS_CHECK_MS and ends as soon as a claim has carried all of them.
+ */
+export const MARKS_WAIT_MS = 500;
+const MARKS_CHECK_MS = 100;
+/** The most ids one batch carries (one json_each parameter); the rest wait for the next claim or their sender. */
+export const MARKS_PER_BATCH = 1000;
+
+/** Who answers for a group of sent marks until a claim carries them: its sender, or the owner of a failed batch that gave them back. */
+interface MarksFlush {
+  left: number;
+}
+
+/**
+ * Sent marks: the ids of the rows this isolate has sent to the queue and not yet marked relayed,
+ * for one queue binding (so one D1: one Worker's queue binding goes with one D1, as for the relay
+ * windows). The one mechanism for marking sent rows, after their send succeeded and never before:
+ * - carried: the next batch that claims outbox rows of the same D1 (a relay window's claim, or a
+ *   writing batch ended by claimInBatch) takes them (`take`, at most MARKS_PER_BATCH) and marks
+ *   them in the same D1 call, with no round trip of its own;
+ * - flushed: when no claim has carried them within MARKS_WAIT_MS, whoever handed them in
+ *   (`hand`: the sender) marks those left in one statement;
+ * - given back: a batch that carried marks and failed hands them in again (the batch's owner then
+ *   answers for them, as their sender did).
+ * An isolate that goes away with marks pending, or a flush that fails, leaves the rows claimed and
+ * unmarked: the sweep sends them again once the claim is CLAIM_TIMEOUT_MS old, and the consumer
+ * drops the duplicate. Plain strings, so sharing them between requests is safe.
+ */
+class SentMarks {
+  /** id -> the flush that answers for it; in the order handed in, so the oldest are carried first. */
+  private readonly pending = new Map<string, MarksFlush>();
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  take(): string[] {
+    const ids: string[] = [];
+    for (const [id, flush] of this.pending) {
+      if (ids.length >= MARKS_PER_BATCH) break;
+      this.pending.delete(id);
+      flush.left--;
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Hands in the ids of sent rows; resolves once a claim has carried them all, or after MARKS_WAIT_MS when it has marked the rest itself. */
+  async hand(d1: D1Database, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const flush: MarksFlush = { left: 0 };
+    for (const id of ids) {
+      const before = this.pending.get(id);
+      if (before) before.left--;
+      this.pending.set(id, flush);
+      flush.left++;
+    }
+    // Timers of this request only (a wake-up from another request's promise would cross request contexts).
+    for (let waited = 0; waited < MARKS_WAIT_MS && flush.left > 0; waited += MARKS_CHECK_MS) {
+      await new Promise((r) => setTimeout(r, MARKS_CHECK_MS));
+    }
+    if (flush.left === 0) return;
+    const left: string[] = [];
+    for (const [id, owner] of this.pending) if (owner === flush) left.push(id);
+    for (const id of left) this.pending.delete(id);
+    flush.left = 0;
+    try {
+      for (let i = 0; i < left.length; i += MARKS_PER_BATCH) await markStatement(d1, new Date().toISOString(), left.slice(i, i + MARKS_PER_BATCH)).run();
+    } catch (err) {
+      // Left claimed and unmarked: the sweep sends them again after CLAIM_TIMEOUT_MS (a duplicate the consumer drops).
+      console.error(JSON.stringify({ level: "error", msg: "outbox marks failed", error: String(err) }));
+    }
+  }
+}
+
+const sentMarksByQueue = new WeakMap<Queue, SentMarks>();
+
+function sentMarksOf(queue: Queue): SentMarks {
+  let marks = sentMarksByQueue.get(queue);
+  if (!marks) {
+    marks = new SentMarks();
+    sentMarksByQueue.set(queue, marks);
+  }
+  return marks;
+}
+
+/** How many sent rows of this queue binding wait for their mark (for tests). */
+export function pendingMarks(queue: Queue): number {
+  return sentMarksByQueue.get(queue)?.size ?? 0;
 }
 
 /**
@@ -369,10 +448,9 @@ export async function outboxRelaysSettled(): Promise<void> {
  * runs leaves its rows unclaimed, for the next window in any isolate or the sweep
  * (SWEEP_MIN_AGE_MS). bench:events: a claim in every write's batch cost more than the send.
  *
- * The sent rows are marked relayed by the next window's claim, in the same D1 batch (one D1 call
- * a window instead of a claim and a mark), or, when no window claims within WINDOW_MARKS_WAIT_MS,
- * by the window that sent them. An isolate that goes away in between leaves them claimed and
- * unmarked: the sweep sends them again after CLAIM_TIMEOUT_MS, a duplicate the consumer drops.
+ * The sent rows' marks (SentMarks) are carried by the next claim of the same D1, a later window's
+ * or a claimInBatch writer's, in its batch (one D1 call a window instead of a claim and a mark),
+ * or written by the window that sent them when no claim follows within MARKS_WAIT_MS.
  */
 function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void): void {
   const queue = env.EVENTS;
@@ -385,80 +463,44 @@ function scheduleRelay(env: OutboxEnv, waitUntil: (p: Promise<unknown>) => void)
     } finally {
       openRelays.delete(queue);
     }
-    // The ids this window sent (or took to mark and gave back): it marks those no later window did.
-    const mine: string[] = [];
+    // The marks this window answers for (the rows it sent, or marks its failed claim gave back).
+    const handed: Promise<void>[] = [];
     try {
-      for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayWindow(env, queue, mine)) < RELAY_BATCH) break;
+      for (let i = 0; i < SWEEP_MAX_RUNS; i++) if ((await relayWindow(env, queue, handed)) < RELAY_BATCH) break;
     } catch (err) {
       // Claimed and unsent rows wait for the sweep (CLAIM_TIMEOUT_MS); unclaimed ones for the next window.
       console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", error: String(err) }));
     }
-    if (mine.length === 0) return;
-    await new Promise((r) => setTimeout(r, WINDOW_MARKS_WAIT_MS));
-    await flushWindowMarks(env, queue, mine);
+    await Promise.all(handed);
   })().finally(() => runningRelays.delete(run));
   runningRelays.add(run);
   waitUntil(run);
 }
 
-/** How long a window's sent rows wait for the next window's claim to mark them before the window marks them itself. */
-export const WINDOW_MARKS_WAIT_MS = 500;
-
-/**
- * Per queue binding (so per D1, as openRelays): the ids of rows this isolate's windows sent and
- * nobody has marked relayed yet. Marked by id (the outbox's unique index), so a mark can only
- * ever reach the row that was sent.
- */
-const windowMarks = new WeakMap<Queue, Set<string>>();
-
-function marksOf(queue: Queue): Set<string> {
-  let marks = windowMarks.get(queue);
-  if (!marks) {
-    marks = new Set();
-    windowMarks.set(queue, marks);
-  }
-  return marks;
-}
-
-/** One claim of a window, with the marks of rows sent earlier in the same batch; answers how many rows it claimed (and sent). */
-async function relayWindow(env: OutboxEnv, queue: Queue, mine: string[]): Promise<number> {
-  const pending = marksOf(queue);
-  const marks = [...pending];
-  pending.clear();
+/** One claim of a window, carrying the sent marks; answers how many rows it claimed (and sent). */
+async function relayWindow(env: OutboxEnv, queue: Queue, handed: Promise<void>[]): Promise<number> {
+  const marks = sentMarksOf(queue);
+  const carried = marks.take();
   const now = Date.now();
   const claim = claimStatement(env.DB, now, "9999");
   let rows: OutboxRow[];
   try {
-    rows = marks.length
-      ? ((await env.DB.batch([env.DB.prepare(MARK_IDS_SQL).bind(new Date(now).toISOString(), JSON.stringify(marks)), claim]))[1]!
-          .results as unknown as OutboxRow[])
+    rows = carried.length
+      ? ((await env.DB.batch([markStatement(env.DB, new Date(now).toISOString(), carried), claim]))[1]!.results as unknown as OutboxRow[])
       : (await claim.all<OutboxRow>()).results;
   } catch (err) {
-    for (const id of marks) pending.add(id);
-    mine.push(...marks);
+    handed.push(marks.hand(env.DB, carried));
     throw err;
   }
   if (rows.length === 0) return 0;
   await sendRows(queue, rows);
-  for (const r of rows) {
-    pending.add(r.id);
-    mine.push(r.id);
-  }
+  handed.push(
+    marks.hand(
+      env.DB,
+      rows.map((r) => r.id),
+    ),
+  );
   return rows.length;
-}
-
-/** Marks the rows of `mine` that no later window's claim has taken to mark. */
-async function flushWindowMarks(env: OutboxEnv, queue: Queue, mine: string[]): Promise<void> {
-  const pending = marksOf(queue);
-  const ids = mine.filter((id) => pending.delete(id));
-  if (ids.length === 0) return;
-  try {
-    await env.DB.prepare(MARK_IDS_SQL).bind(new Date().toISOString(), JSON.stringify(ids)).run();
-  } catch (err) {
-    // Left claimed: a later window's claim may carry them, or the sweep sends them again.
-    for (const id of ids) pending.add(id);
-    console.error(JSON.stringify({ level: "error", msg: "outbox marks failed", error: String(err) }));
-  }
 }
 
 async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): Promise<void> {
@@ -469,24 +511,10 @@ async function sendClaimed(env: OutboxEnv, source: string, rows: OutboxRow[]): P
     console.error(JSON.stringify({ level: "error", msg: "outbox relay failed", source, error: String(err) }));
     return;
   }
-  giveBackMarks(
-    source,
-    rows.map((r) => r.seq),
+  await sentMarksOf(env.EVENTS!).hand(
+    env.DB,
+    rows.map((r) => r.id),
   );
-  await new Promise((r) => setTimeout(r, MARK_FLUSH_DELAY_MS));
-  await flushMarks(env, source);
-}
-
-/** Marks the rows this isolate sent as relayed, if no writing batch has done it meanwhile. */
-export async function flushMarks(env: OutboxEnv, source: string): Promise<void> {
-  const marks = takeMarks(source);
-  if (marks.length === 0) return;
-  try {
-    await env.DB.prepare(MARK_SQL).bind(new Date().toISOString(), JSON.stringify(marks)).run();
-  } catch (err) {
-    giveBackMarks(source, marks);
-    console.error(JSON.stringify({ level: "error", msg: "outbox marks failed", source, error: String(err) }));
-  }
 }
 
 // --- relay and sweep -------------------------------------------------------------------------
@@ -642,9 +670,11 @@ export async function relayOutbox(env: OutboxEnv, options: { minAgeMs?: number; 
   const sent = await sendRows(env.EVENTS, rows);
   report.sent = sent.sent;
   report.invalid = sent.invalid;
-  await env.DB.prepare(MARK_SQL)
-    .bind(new Date().toISOString(), JSON.stringify(rows.map((r) => r.seq)))
-    .run();
+  await markStatement(
+    env.DB,
+    new Date().toISOString(),
+    rows.map((r) => r.id),
+  ).run();
   return report;
 }
 

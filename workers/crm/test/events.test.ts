@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorFromIdentity, eventDatabase, outboxRelaysSettled } from "@buildly/shared";
+import { MARKS_WAIT_MS, actorFromIdentity, claimInBatch, eventDatabase, outboxRelaysSettled, pendingMarks } from "@buildly/shared";
 import {
   expectClientActor,
   expectContextDoesNotLeak,
@@ -285,5 +285,102 @@ describe("events: the transactional outbox", () => {
     const rows = await outboxOf(DB, org);
     expect(rows).toHaveLength(10);
     for (const r of rows) expect(r.relayed_at).not.toBeNull();
+  });
+});
+
+describe("events: sent marks (one mechanism for the relay windows and claimInBatch writers)", () => {
+  /** The real queue, calling `onSend` after each send went through. */
+  const queueCalling = (onSend: () => void) =>
+    ({
+      send: (body: unknown, options?: QueueSendOptions) => real.EVENTS!.send(body, options),
+      sendBatch: async (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+        await real.EVENTS!.sendBatch(messages, options);
+        onSend();
+      },
+    }) as unknown as Queue;
+  /** An event row of `org` written outside the wrappers (as the gateway's writers do), with a given id. */
+  const outboxRow = (org: string, id: string) =>
+    DB.prepare(
+      "INSERT INTO outbox (id, type, source, subject, organization_id, actor_type, time, data) VALUES (?1, 'crm.company.created', '/buildly/crm', ?2, ?3, 'system', ?4, '{}')",
+    ).bind(id, crypto.randomUUID(), org, new Date().toISOString());
+  /** A window that has sent its write's row and holds its mark: answers the queue, the waitUntil promises and the org. */
+  async function windowWithPendingMark() {
+    await outboxRelaysSettled();
+    const org = crypto.randomUUID();
+    let sent: () => void = () => {};
+    const sentOnce = new Promise<void>((r) => {
+      sent = r;
+    });
+    const queue = queueCalling(() => sent());
+    const pending: Promise<unknown>[] = [];
+    const db = eventDatabase({ DB, EVENTS: queue }, actorFromIdentity("crm", identity(org)), (p) => pending.push(p));
+    await insertCompany(db, org).run();
+    await sentOnce;
+    // The window hands its mark in right after the send returns (microtasks, no I/O in between).
+    for (let i = 0; i < 1000 && pendingMarks(queue) === 0; i++) await Promise.resolve();
+    expect(pendingMarks(queue)).toBe(1);
+    const [row] = await outboxOf(DB, org);
+    expect(row!.relayed_at).toBeNull();
+    expect(row!.claimed_at).not.toBeNull();
+    return { queue, pending, org };
+  }
+
+  it("a writing batch ended by claimInBatch carries a window's marks: marked in that batch, with its claim's time", async () => {
+    const { queue, pending, org } = await windowWithPendingMark();
+    const claim = claimInBatch({ DB, EVENTS: queue }, "/buildly/crm", (p) => pending.push(p));
+    expect(claim.statements).toHaveLength(2);
+    const results = await DB.batch([outboxRow(org, crypto.randomUUID()), ...claim.statements]);
+    expect(pendingMarks(queue)).toBe(0);
+    expect(claim.relay(results.slice(1))).toBe(1);
+    const [first, second] = await outboxOf(DB, org);
+    expect(first!.relayed_at).not.toBeNull();
+    expect(first!.relayed_at).toBe(second!.claimed_at);
+    // The window that sent the first row ends without a mark of its own; the writer's window sends and marks the second.
+    await Promise.all(pending);
+    expect(pendingMarks(queue)).toBe(0);
+    for (const r of await outboxOf(DB, org)) expect(r.relayed_at).not.toBeNull();
+  });
+
+  it("marks no claim carries are written by their sender after MARKS_WAIT_MS, in a statement of their own", async () => {
+    const { queue, pending, org } = await windowWithPendingMark();
+    await Promise.all(pending);
+    expect(pendingMarks(queue)).toBe(0);
+    const [row] = await outboxOf(DB, org);
+    expect(row!.relayed_at).not.toBeNull();
+    // Not the claim's batch: the sender waited for a claim to carry the mark first.
+    expect(Date.parse(row!.relayed_at!) - Date.parse(row!.claimed_at!)).toBeGreaterThanOrEqual(MARKS_WAIT_MS);
+  });
+
+  it("marks carried by a batch that fails are given back, and written once it has failed", async () => {
+    const { queue, pending, org } = await windowWithPendingMark();
+    const claim = claimInBatch({ DB, EVENTS: queue }, "/buildly/crm", (p) => pending.push(p));
+    expect(pendingMarks(queue)).toBe(0);
+    const id = crypto.randomUUID();
+    // The same event id twice breaks the outbox's unique index: the whole batch rolls back, its mark with it.
+    await expect(DB.batch([outboxRow(org, id), outboxRow(org, id), ...claim.statements])).rejects.toThrow(/UNIQUE/);
+    claim.failed();
+    expect(pendingMarks(queue)).toBe(1);
+    const rows = await outboxOf(DB, org);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.relayed_at).toBeNull();
+    await Promise.all(pending);
+    expect(pendingMarks(queue)).toBe(0);
+    expect((await outboxOf(DB, org))[0]!.relayed_at).not.toBeNull();
+  });
+
+  it("a window's claim that fails gives its marks back; the next claim carries them", async () => {
+    const { queue, pending, org } = await windowWithPendingMark();
+    // A claim whose batch fails takes the marks and hands them back; a later claim carries them.
+    const failing = claimInBatch({ DB, EVENTS: queue }, "/buildly/crm", (p) => pending.push(p));
+    await expect(DB.batch([DB.prepare("INSERT INTO no_such_table VALUES (1)"), ...failing.statements])).rejects.toThrow();
+    failing.failed();
+    const next = claimInBatch({ DB, EVENTS: queue }, "/buildly/crm", (p) => pending.push(p));
+    expect(next.statements).toHaveLength(2);
+    const results = await DB.batch([outboxRow(org, crypto.randomUUID()), ...next.statements]);
+    next.relay(results.slice(1));
+    const [first, second] = await outboxOf(DB, org);
+    expect(first!.relayed_at).toBe(second!.claimed_at);
+    await Promise.all(pending);
+    expect(pendingMarks(queue)).toBe(0);
   });
 });
