@@ -103,6 +103,36 @@ describe("the index off the answer's path", () => {
     expect(audited).toEqual([2, 3, 4, 5]);
   });
 
+  it("a write through the indexer stores the object's evented version with its next change, not in a storage write of its own; a restart in between writes nothing twice", async () => {
+    const i = await start();
+    const stored = () => runInDurableObject(stubOf(i.id), (_: unknown, state: DurableObjectState) => state.storage.kv.get<number>("evented_version"));
+    // The alarm (at most 10 s ahead) would store it too: taken away, so only the transitions can.
+    const noAlarm = () => runInDurableObject(stubOf(i.id), (_: unknown, state: DurableObjectState) => state.storage.deleteAlarm());
+    expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: 2 });
+    await noAlarm();
+    await waitFor(async () => ((await indexed(i.id)).version === 2 ? true : undefined));
+    // In D1 (index and outbox), but the object has not spent a storage write on saying so.
+    expect(await outboxOf(i.id)).toEqual(eventIds(i.id, [2]));
+    expect(await stored()).toBeUndefined();
+    // The next transition's commit carries it; its own index write again waits for the one after.
+    expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: 3 });
+    await noAlarm();
+    await waitFor(async () => ((await indexed(i.id)).version === 3 ? true : undefined));
+    expect(await stored()).toBe(2);
+    // A crash now: the object starts again behind by version 3 and sends it again, which adds nothing.
+    await evictDurableObject(stubOf(i.id));
+    expect(await ok(as(admin.access_token).get(`/v1/workflows/instances/${i.id}`))).toMatchObject({ version: 3 });
+    await waitFor(async () => ((await stored()) === 3 ? true : undefined));
+    expect(await indexed(i.id)).toEqual({ state: "open", version: 3 });
+    expect(await outboxOf(i.id)).toEqual(eventIds(i.id, [2, 3]));
+    expect(await historyVersions(i.id)).toEqual([1, 2, 3]);
+    const audited = await waitFor(async () => {
+      const v = await auditedVersions(i.id);
+      return v.length >= 2 ? v : undefined;
+    });
+    expect(audited).toEqual([2, 3]);
+  });
+
   it("the alarm a transition set brings the index in step when the object is not asked again", async () => {
     const i = await start();
     const refused = await refuseIndexWrites(i.id);

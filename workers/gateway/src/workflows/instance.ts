@@ -65,10 +65,12 @@ interface Instance {
 const SYSTEM: Actor = { type: "system", id: null };
 type IndexVia = "direct" | "indexer";
 /**
- * Storage key: the highest history version whose transition event is in the gateway's outbox,
- * written after the D1 batch that put it there (with an index row at that version or newer).
- * Below the instance's version: the index and the outbox are behind, and the history rows above
- * it are what they must still be told.
+ * Storage key: a history version whose transition event (and every one before it) is in the
+ * gateway's outbox, with an index row at that version or newer. Written after the D1 batch that
+ * put it there: at once when the object wrote the batch itself, else (through the indexer) with
+ * the object's next storage write (a transition's commit, the alarm), so it may lag what D1 holds
+ * by the last few transitions. Below the instance's version: the history rows above it are what
+ * the index and the outbox must still be told (again, if it lags: nothing is added twice).
  */
 const EVENTED_VERSION = "evented_version";
 /** Transitions waiting their turn on one instance, beyond which callers get 503. */
@@ -155,6 +157,8 @@ export class WorkflowInstance extends DurableObject<Env> {
   private indexSoon: Promise<void> | undefined;
   /** EVENTED_VERSION as last read or written here (undefined: not read yet). */
   private eventedVersion: number | undefined;
+  /** eventedVersion moved past what storage holds (saveEvented stores it with the next change). */
+  private eventedUnsaved = false;
   private parentRun: Promise<void> | undefined;
   /** Deliveries to watchers, one after another, so each watcher sees the versions in order. */
   private delivery: Promise<void> = Promise.resolve();
@@ -305,6 +309,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       }
     }
     await this.sync();
+    if (this.eventedUnsaved) this.saveEvented();
     await this.scheduleAlarm(true, true);
   }
 
@@ -539,6 +544,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       this.ctx.storage.sql.exec(SCHEMA);
       this.inst = undefined;
       this.eventedVersion = undefined;
+      this.eventedUnsaved = false;
       this.alarmAt = null;
       return true;
     });
@@ -633,6 +639,7 @@ export class WorkflowInstance extends DurableObject<Env> {
       actions: outcomes,
     };
     this.ctx.storage.transactionSync(() => {
+      if (this.eventedUnsaved) this.saveEvented();
       this.insertHistory(entry);
       this.ctx.storage.sql.exec(
         "UPDATE instance SET state = ?, version = ?, data = ?, updated_at = ?, timeout_at = ?",
@@ -754,10 +761,21 @@ export class WorkflowInstance extends DurableObject<Env> {
       } else await writeIndexUpdates(this.env, [update], (p) => this.ctx.waitUntil(p));
       if (!rows.length) break;
       this.eventedVersion = rows[rows.length - 1]!.version;
-      this.ctx.storage.kv.put(EVENTED_VERSION, this.eventedVersion);
+      // Through the indexer the object is busy (one write per transition across many instances):
+      // the version is stored with the next change instead (commit, alarm), not in a storage write
+      // of its own. Stored behind, it only makes a restart send those transitions again, which
+      // adds nothing (event ids per version, INSERT OR IGNORE; the row only moves forward).
+      if (via === "indexer") this.eventedUnsaved = true;
+      else this.saveEvented();
       if (rows.length < chunk) break;
     }
     if (this.inst!.index_version < s.version) this.inst!.index_version = s.version;
+  }
+
+  /** Stores EVENTED_VERSION if an index write through the indexer moved it since it was last stored. */
+  private saveEvented(): void {
+    this.eventedUnsaved = false;
+    if (this.eventedVersion !== undefined) this.ctx.storage.kv.put(EVENTED_VERSION, this.eventedVersion);
   }
 
   /** EVENTED_VERSION, read from storage once (a read per index write cost more than the write's own SQL). */
