@@ -112,35 +112,32 @@ function contextStatements(d1: D1Database, actor: EventActor): [D1PreparedStatem
   ];
 }
 
-/** A prepared statement that remembers whether it writes, so the wrapper can surround it with the context. */
+/** A prepared statement that writes: the wrapper runs it with the context around it. */
 class ContextStatement {
   constructor(
     readonly inner: D1PreparedStatement,
-    readonly writes: boolean,
     private readonly owner: EventDatabase,
   ) {}
 
   bind(...values: unknown[]): ContextStatement {
-    return new ContextStatement(this.inner.bind(...values), this.writes, this.owner);
+    return new ContextStatement(this.inner.bind(...values), this.owner);
   }
 
   async run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
-    return this.writes ? this.owner.single<T>(this.inner) : this.inner.run<T>();
+    return this.owner.single<T>(this.inner);
   }
 
   async all<T = Record<string, unknown>>(): Promise<D1Result<T>> {
-    return this.writes ? this.owner.single<T>(this.inner) : this.inner.all<T>();
+    return this.owner.single<T>(this.inner);
   }
 
   async first<T = unknown>(column?: string): Promise<T | null> {
-    if (!this.writes) return column === undefined ? this.inner.first<T>() : this.inner.first<T>(column);
     const row = (await this.owner.single<Record<string, unknown>>(this.inner)).results[0];
     if (!row) return null;
     return (column === undefined ? row : (row[column] ?? null)) as T | null;
   }
 
   async raw<T = unknown[]>(options?: { columnNames?: boolean }): Promise<T[]> {
-    if (!this.writes) return options?.columnNames ? (this.inner.raw({ columnNames: true }) as unknown as Promise<T[]>) : this.inner.raw<T>();
     // A batch answers objects; drizzle reads batch results the same way (Object.values).
     const rows = (await this.owner.single<Record<string, unknown>>(this.inner)).results;
     const values = rows.map((r) => Object.values(r)) as T[];
@@ -163,8 +160,10 @@ class EventDatabase {
     private readonly telemetry?: Telemetry,
   ) {}
 
-  prepare(query: string): ContextStatement {
-    return new ContextStatement(this.inner.prepare(query), WRITE_SQL.test(query), this);
+  prepare(query: string): ContextStatement | D1PreparedStatement {
+    // A read is the binding's own statement: only a write needs the context around it.
+    const stmt = this.inner.prepare(query);
+    return WRITE_SQL.test(query) ? new ContextStatement(stmt, this) : stmt;
   }
 
   async single<T>(stmt: D1PreparedStatement): Promise<D1Result<T>> {
@@ -173,7 +172,7 @@ class EventDatabase {
 
   async batch<T = unknown>(statements: (D1PreparedStatement | ContextStatement)[]): Promise<D1Result<T>[]> {
     const inner = statements.map((s) => (s instanceof ContextStatement ? s.inner : s));
-    const writes = statements.some((s) => s instanceof ContextStatement && s.writes);
+    const writes = statements.some((s) => s instanceof ContextStatement);
     return writes ? this.writing<T>(inner) : this.inner.batch<T>(inner);
   }
 
