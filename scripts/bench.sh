@@ -319,6 +319,16 @@ in_run() { # id -> whether this run measures it (defined in SCENARIOS and asked 
   IFS='|' read -r _ letter _ <<<"$row"
   wanted "$letter"
 }
+# block_order BLOCK ROWS: sets ORDER to the array named ROWS, reversed in every even-numbered block.
+block_order() {
+  local -n rows=$2
+  local k
+  ORDER=("${rows[@]}")
+  if (($1 % 2 == 0)); then
+    ORDER=()
+    for ((k = ${#rows[@]} - 1; k >= 0; k--)); do ORDER+=("${rows[k]}"); done
+  fi
+}
 RUN_BLOCK_ROWS=()
 for id in "${BLOCK_ROWS[@]}"; do in_run "$id" && RUN_BLOCK_ROWS+=("$id"); done
 # Every block row once first, WARMUP s, so no row's first segment meets a cold isolate.
@@ -336,13 +346,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for block in $(seq 1 "$BLOCKS"); do
     ((${#RUN_BLOCK_ROWS[@]} > 0)) || break
     b=$(((round - 1) * BLOCKS + block))
-    order=("${RUN_BLOCK_ROWS[@]}")
-    if ((b % 2 == 0)); then
-      order=()
-      for ((k = ${#RUN_BLOCK_ROWS[@]} - 1; k >= 0; k--)); do order+=("${RUN_BLOCK_ROWS[k]}"); done
-    fi
+    block_order "$b" RUN_BLOCK_ROWS
     line="  block $b:"
-    for id in "${order[@]}"; do
+    for id in "${ORDER[@]}"; do
       measure "$id" "$SEGMENT_WARMUP" "$SEGMENT" "$round" "$b"
       line+=" $MEASURED"
     done
@@ -399,13 +405,9 @@ if ((${#SINGLE_ROWS[@]} > 0)); then
   for round in $(seq 1 "$ROUNDS"); do
     for block in $(seq 1 "$SINGLE_BLOCKS"); do
       b=$(((round - 1) * SINGLE_BLOCKS + block))
-      order=("${SINGLE_ROWS[@]}")
-      if ((b % 2 == 0)); then
-        order=()
-        for ((k = ${#SINGLE_ROWS[@]} - 1; k >= 0; k--)); do order+=("${SINGLE_ROWS[k]}"); done
-      fi
+      block_order "$b" SINGLE_ROWS
       line="  block $b:"
-      for row in "${order[@]}"; do
+      for row in "${ORDER[@]}"; do
         IFS='|' read -r id letter label server url expect token <<<"$row"
         single_row "$id" "$letter" "$label" "$url" "$token" "$round" "$b" "$SINGLE_SEGMENT"
         line+=" $MEASURED"

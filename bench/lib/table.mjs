@@ -67,8 +67,9 @@ hopPairs
     const [base, hop] = [baseId, hopId].map(byId);
     if (!base || !hop) return;
     // Each figure from the pairs of segments measured back to back (their median, with its range
-    // and middle half: `how`), or, for a :ref pair, from the two rows' medians.
-    const fig = (f, fromRows) => {
+    // and middle half: `how`), or, for a :ref pair, from the two rows' medians (`fromRows`, the
+    // same computation unless the rows name a field differently).
+    const fig = (f, fromRows = f) => {
       if (kind === "ref") return { median: fromRows(base, hop), how: () => "" };
       const sp = paired(lines, baseId, hopId, f);
       return { median: sp.median, how: (format) => describe(sp, format) };
@@ -83,10 +84,7 @@ hopPairs
       (a, b) => 100 * (1 - cpuOf(a) / cpuOf(b)),
       (a, b) => 100 * (1 - a.cpu_ms / b.cpu_ms),
     );
-    const share = fig(
-      (a, b) => (100 * b.rps) / a.rps,
-      (a, b) => (100 * b.rps) / a.rps,
-    );
+    const share = fig((a, b) => (100 * b.rps) / a.rps);
     const verdict = (text, how, format) => {
       const h = how(format);
       return h ? `(${text}; ${h})` : `(${text})`;
@@ -95,10 +93,7 @@ hopPairs
     if (kind === "mesh") {
       // Issue 8's goal: a page with two relationships joined costs at most 2x the plain page, in
       // 1 + 2 calls to logic services (MESH_CALLS: the joined page's Server-Timing header).
-      const ratio = fig(
-        (a, b) => a.rps / b.rps,
-        (a, b) => a.rps / b.rps,
-      );
+      const ratio = fig((a, b) => a.rps / b.rps);
       const calls = (process.env.MESH_CALLS ?? "")
         .split(",")
         .map((c) => c.trim())
@@ -122,10 +117,7 @@ hopPairs
     if (kind === "otel") {
       // Issue 22: with an endpoint configured and sampling at 100%, what the gateway's spans,
       // metrics and exports cost; with none, (c) and (g) themselves are the "off" figures.
-      const p50 = fig(
-        (a, b) => b.p50_ms - a.p50_ms,
-        (a, b) => b.p50_ms - a.p50_ms,
-      );
+      const p50 = fig((a, b) => b.p50_ms - a.p50_ms);
       const sink = process.env.OTEL_SINK_STATS ? JSON.parse(process.env.OTEL_SINK_STATS) : undefined;
       const shownBefore = sinkShown;
       sinkShown = true;
@@ -147,10 +139,7 @@ hopPairs
       );
       return;
     }
-    const cost = fig(
-      (a, b) => (100 * (a.rps - b.rps)) / a.rps,
-      (a, b) => (100 * (a.rps - b.rps)) / a.rps,
-    );
+    const cost = fig((a, b) => (100 * (a.rps - b.rps)) / a.rps);
     const note = kind === "ref" ? ` (from the rows' medians: (${hop.letter}) is a reference row, measured on its own)` : "";
     out.push(
       i === 0
