@@ -125,15 +125,12 @@ WRITE_OUTBOX="$(curl -fsS "http://127.0.0.1:$PORT/__outbox?row=write")"
 SETTINGS="wrk, $THREADS thread(s), $CONNECTIONS connections; $ROUNDS round(s) of $BLOCKS blocks, each block one segment per row (${WARMUP} s warm-up + ${SEGMENT} s measured) in the order (e0) (e1) (e1w), reversed every other block; \
 wrk, workerd (Miniflare directly, no dev proxy) and local D1 share this machine's $(nproc) cores (and whatever else runs on it): local numbers, to compare the rows. $(date -u +%Y-%m-%dT%H:%M:%SZ)."
 mkdir -p "$BENCH/results"
-node -e '
-  const fs = require("fs");
+# The pairs' statistics are npm run bench's (bench/lib/paired.mjs).
+PAIRED_LIB="$BENCH/lib/paired.mjs" node --input-type=module -e '
+  const fs = await import("node:fs");
+  const { describe, median, spread } = await import(process.env.PAIRED_LIB);
   const [file, goal, settings, onOutbox, offOutbox, writeOutbox] = process.argv.slice(1);
   const rows = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(JSON.parse);
-  const sorted = (xs) => [...xs].sort((a, b) => a - b);
-  const median = (xs) => {
-    const s = sorted(xs);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const of = (id) => rows.filter((r) => r.id === id);
   const line = (id, letter, label) => {
     const rs = of(id).map((r) => r.result);
@@ -151,19 +148,16 @@ node -e '
   const blocks = [...new Set(rows.map((r) => r.block))].map((b) => Object.fromEntries(rows.filter((r) => r.block === b).map((r) => [r.id, r])));
   const costs = blocks.map((b) => (1 - b.on.result.rps / b.off.result.rps) * 100);
   const writeCosts = blocks.map((b) => (1 - b.write.result.rps / b.off.result.rps) * 100);
-  const spread = (xs) => {
-    const s = sorted(xs);
-    const q = (p) => s[Math.round(p * (s.length - 1))];
-    return `${s.length} pairs, range ${s[0].toFixed(1)}% to ${s[s.length - 1].toFixed(1)}%${s.length >= 4 ? `, middle half ${q(0.25).toFixed(1)}% to ${q(0.75).toFixed(1)}%` : ""}`;
-  };
+  const pct = (n) => `${n.toFixed(1)}%`;
   const cost = median(costs);
   console.log("");
-  console.log(`events cost ${cost.toFixed(1)}% of write throughput, median of ${spread(costs)} (goal <= ${goal}%: ${cost <= Number(goal) ? "met" : "NOT met"})`);
-  console.log(`the write path alone ((e1w) against (e0)): ${median(writeCosts).toFixed(1)}%, median of ${spread(writeCosts)}`);
+  console.log(`events cost ${cost.toFixed(1)}% of write throughput, ${describe(spread(costs), pct)} (goal <= ${goal}%: ${cost <= Number(goal) ? "met" : "NOT met"})`);
+  console.log(`the write path alone ((e1w) against (e0)): ${median(writeCosts).toFixed(1)}%, ${describe(spread(writeCosts), pct)}`);
   const cpuDiff = (a, b) => median(blocks.map((k) => k[a].cpu?.cpu_ms_per_req - k[b].cpu?.cpu_ms_per_req).filter(Number.isFinite));
   const [d1, dw, dr] = [cpuDiff("on", "off"), cpuDiff("write", "off"), cpuDiff("on", "write")];
+  const signed = (n) => (n >= 0 ? "+" : "") + n.toFixed(3);
   if ([d1, dw, dr].every(Number.isFinite))
-    console.log(`server CPU per write the outbox adds (medians of the blocks): +${d1.toFixed(3)} ms, of which the write path (triggers, context statements) +${dw.toFixed(3)} ms and the relay (claim, send, mark), queue broker and consumer +${dr.toFixed(3)} ms`);
+    console.log(`server CPU per write the outbox adds (medians of the blocks): ${signed(d1)} ms, of which the write path (triggers, context statements) ${signed(dw)} ms and the relay (claim, send, mark), queue broker and consumer ${signed(dr)} ms`);
   const acceptedOf = (id) => of(id).reduce((n, r) => n + (r.warm.requests - r.warm.errors.status) + (r.result.requests - r.result.errors.status), 0);
   const accepted = acceptedOf("on");
   const o = JSON.parse(onOutbox);

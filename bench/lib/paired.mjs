@@ -2,8 +2,7 @@
 // measured back to back, so a goal line compares two rows within each block (a pair) and reports
 // the median over the pairs with its range and middle half. A drift of the machine (other load,
 // a database growing, what the process ran just before) then lands on both rows of a pair instead
-// of on whichever row ran at the bad moment. Used by table.mjs (npm run bench); the same method as
-// bench/events/run.sh.
+// of on whichever row ran at the bad moment. Used by table.mjs (npm run bench) and bench/events/run.sh.
 
 /** The median of the finite numbers in xs (NaN when there are none). */
 export const median = (xs) => {
