@@ -368,9 +368,9 @@ describe("events: sent marks (one mechanism for the relay windows and claimInBat
     expect((await outboxOf(DB, org))[0]!.relayed_at).not.toBeNull();
   });
 
-  it("a window's claim that fails gives its marks back; the next claim carries them", async () => {
+  it("a claim whose batch fails gives its marks back; the next claim carries them", async () => {
     const { queue, pending, org } = await windowWithPendingMark();
-    // A claim whose batch fails takes the marks and hands them back; a later claim carries them.
+    // A claimInBatch writer's batch fails after taking the marks and hands them back; a later claim carries them.
     const failing = claimInBatch({ DB, EVENTS: queue }, "/buildly/crm", (p) => pending.push(p));
     await expect(DB.batch([DB.prepare("INSERT INTO no_such_table VALUES (1)"), ...failing.statements])).rejects.toThrow();
     failing.failed();
