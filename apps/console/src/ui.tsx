@@ -1,4 +1,4 @@
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, TargetedEvent } from "preact";
 import { useState } from "preact/hooks";
 import { type Shown, shown } from "./session.ts";
 
@@ -64,7 +64,14 @@ export function useAction() {
       setBusy(false);
     }
   };
-  return { busy, error, done, run, setError };
+  /** A form's onSubmit that runs `what` with the form's fields (and the form, to reset it) instead of a page load. */
+  const submit = (what: (fields: FormData, form: HTMLFormElement) => Promise<string | undefined>) => (e: TargetedEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const fields = new FormData(form);
+    void run(() => what(fields, form));
+  };
+  return { busy, error, done, run, submit, setError };
 }
 
 export function ActionResult({ busy, error, done }: { busy: boolean; error?: Shown; done?: string }) {

@@ -176,19 +176,14 @@ function NewContact({ onCreated }: { onCreated: (c: Contact) => void }) {
     <form
       class="form"
       aria-label="New contact"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const f = new FormData(e.currentTarget);
-        const form = e.currentTarget;
-        action.run(async () => {
-          const c = await api.POST("/v1/crm/contacts", {
-            body: { first_name: String(f.get("first_name")), last_name: String(f.get("last_name")), email: String(f.get("email")) },
-          });
-          form.reset();
-          onCreated(c);
-          return `Created ${c.first_name} ${c.last_name}.`;
+      onSubmit={action.submit(async (f, form) => {
+        const c = await api.POST("/v1/crm/contacts", {
+          body: { first_name: String(f.get("first_name")), last_name: String(f.get("last_name")), email: String(f.get("email")) },
         });
-      }}
+        form.reset();
+        onCreated(c);
+        return `Created ${c.first_name} ${c.last_name}.`;
+      })}
     >
       <h3>New contact</h3>
       <label>
@@ -261,26 +256,22 @@ function NewAppointment({ contact, onCreated }: { contact: Contact; onCreated: (
     <form
       class="form"
       aria-label="New appointment"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const f = new FormData(e.currentTarget);
+      onSubmit={action.submit(async (f) => {
         const start = new Date(String(f.get("start")));
         const end = new Date(start.getTime() + Number(f.get("minutes")) * 60_000);
-        action.run(async () => {
-          await api.POST("/v1/appointments/appointments", {
-            body: {
-              calendar_id: String(f.get("calendar_id")),
-              title: String(f.get("title")),
-              start: start.toISOString(),
-              end: end.toISOString(),
-              attendees: [{ contact_id: contact.id, email: contact.email, name: `${contact.first_name} ${contact.last_name}` }],
-              allow_overlap: f.get("allow_overlap") === "on",
-            },
-          });
-          onCreated();
-          return "Appointment booked.";
+        await api.POST("/v1/appointments/appointments", {
+          body: {
+            calendar_id: String(f.get("calendar_id")),
+            title: String(f.get("title")),
+            start: start.toISOString(),
+            end: end.toISOString(),
+            attendees: [{ contact_id: contact.id, email: contact.email, name: `${contact.first_name} ${contact.last_name}` }],
+            allow_overlap: f.get("allow_overlap") === "on",
+          },
         });
-      }}
+        onCreated();
+        return "Appointment booked.";
+      })}
     >
       <h3>New appointment</h3>
       <ErrorBox error={calendars.error} />

@@ -260,19 +260,14 @@ export function RecordView({ r }: { r: Ref }) {
             <form
               class="form"
               aria-label="Link a record"
-              onSubmit={(e) => {
-                e.preventDefault();
-                const f = new FormData(e.currentTarget);
-                const form = e.currentTarget;
-                action.run(async () => {
-                  await api.POST("/v1/mesh/joins", {
-                    body: { relationship: String(f.get("relationship")), origin_id: r.id, related_id: String(f.get("related_id")).trim() },
-                  });
-                  form.reset();
-                  loaded.reload();
-                  return "Linked.";
+              onSubmit={action.submit(async (f, form) => {
+                await api.POST("/v1/mesh/joins", {
+                  body: { relationship: String(f.get("relationship")), origin_id: r.id, related_id: String(f.get("related_id")).trim() },
                 });
-              }}
+                form.reset();
+                loaded.reload();
+                return "Linked.";
+              })}
             >
               <h3>Link a record</h3>
               <label>

@@ -73,21 +73,17 @@ function Invite({ roles, onInvited }: { roles: string[]; onInvited: () => void }
     <form
       class="form"
       aria-label="Invite a user"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = e.currentTarget;
-        const email = String(new FormData(form).get("email"));
+      onSubmit={action.submit(async (f, form) => {
+        const email = String(f.get("email"));
         setLink(undefined);
-        action.run(async () => {
-          const invitation = await api.POST("/v1/invitations", { body: { email, role } });
-          // The newcomer's first link: this organization's console client, and the invitation in
-          // the fragment (never sent to a server, so it stays out of logs and Referer headers).
-          setLink(`${location.origin}${BASE}join?client_id=${encodeURIComponent(client)}#invitation=${encodeURIComponent(invitation.token)}`);
-          form.reset();
-          onInvited();
-          return `Invited ${email} as ${role}.`;
-        });
-      }}
+        const invitation = await api.POST("/v1/invitations", { body: { email, role } });
+        // The newcomer's first link: this organization's console client, and the invitation in
+        // the fragment (never sent to a server, so it stays out of logs and Referer headers).
+        setLink(`${location.origin}${BASE}join?client_id=${encodeURIComponent(client)}#invitation=${encodeURIComponent(invitation.token)}`);
+        form.reset();
+        onInvited();
+        return `Invited ${email} as ${role}.`;
+      })}
     >
       <h3>Invite a user</h3>
       <label>
@@ -153,21 +149,16 @@ function ApiClients({ roles }: { roles: string[] }) {
       <form
         class="form"
         aria-label="New API client"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          const f = new FormData(form);
+        onSubmit={action.submit(async (f, form) => {
           setCreated(undefined);
-          action.run(async () => {
-            const c = await api.POST("/v1/clients", {
-              body: { name: String(f.get("name")), roles: f.getAll("roles").map(String), client_type: "confidential", grant_types: ["client_credentials"] },
-            });
-            setCreated(c);
-            form.reset();
-            pages.first();
-            return `Created ${c.name}.`;
+          const c = await api.POST("/v1/clients", {
+            body: { name: String(f.get("name")), roles: f.getAll("roles").map(String), client_type: "confidential", grant_types: ["client_credentials"] },
           });
-        }}
+          setCreated(c);
+          form.reset();
+          pages.first();
+          return `Created ${c.name}.`;
+        })}
       >
         <h3>New API client</h3>
         <label>
@@ -251,30 +242,25 @@ function IdentityProviders({ roles }: { roles: string[] }) {
       <form
         class="form"
         aria-label="Connect an identity provider"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          const f = new FormData(form);
+        onSubmit={action.submit(async (f, form) => {
           const text = (k: string) => String(f.get(k) ?? "").trim();
-          action.run(async () => {
-            const p = await api.POST("/v1/organizations/current/identity-providers", {
-              body: {
-                name: text("name"),
-                issuer: text("issuer"),
-                client_id: text("client_id"),
-                client_secret: text("client_secret"),
-                allowed_domains: text("allowed_domains")
-                  .split(/[\s,]+/)
-                  .filter(Boolean),
-                default_role: text("default_role") || null,
-                jit_provisioning: f.get("jit") === "on",
-              },
-            });
-            form.reset();
-            providers.reload();
-            return `Connected ${p.name}. Register ${p.redirect_uri} at the provider.`;
+          const p = await api.POST("/v1/organizations/current/identity-providers", {
+            body: {
+              name: text("name"),
+              issuer: text("issuer"),
+              client_id: text("client_id"),
+              client_secret: text("client_secret"),
+              allowed_domains: text("allowed_domains")
+                .split(/[\s,]+/)
+                .filter(Boolean),
+              default_role: text("default_role") || null,
+              jit_provisioning: f.get("jit") === "on",
+            },
           });
-        }}
+          form.reset();
+          providers.reload();
+          return `Connected ${p.name}. Register ${p.redirect_uri} at the provider.`;
+        })}
       >
         <h3>Connect an identity provider</h3>
         <label>
@@ -327,15 +313,11 @@ function SecondFactorPolicy() {
         <form
           class="form"
           aria-label="Second-factor policy"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const require_for_admins = new FormData(e.currentTarget).get("require") === "on";
-            action.run(async () => {
-              const next = await api.PUT("/v1/organizations/current/second-factor-policy", { body: { require_for_admins } });
-              policy.set(next);
-              return next.require_for_admins ? "Admins now need a second factor from their next sign-in." : "A second factor is now optional for admins.";
-            });
-          }}
+          onSubmit={action.submit(async (f) => {
+            const next = await api.PUT("/v1/organizations/current/second-factor-policy", { body: { require_for_admins: f.get("require") === "on" } });
+            policy.set(next);
+            return next.require_for_admins ? "Admins now need a second factor from their next sign-in." : "A second factor is now optional for admins.";
+          })}
         >
           <label class="check">
             <input name="require" type="checkbox" defaultChecked={policy.data.require_for_admins} key={String(policy.data.updated_at)} /> Require a second

@@ -105,17 +105,11 @@ function RecordForm({ title, fields, record, submit }: { title: string; fields: 
     <form
       class="form"
       aria-label={title}
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = e.currentTarget;
-        const f = new FormData(form);
-        const v: Values = Object.fromEntries(fields.map((x) => [x.name, String(f.get(x.name) ?? "").trim()]));
-        action.run(async () => {
-          const done = await submit(v);
-          if (!record) form.reset();
-          return done;
-        });
-      }}
+      onSubmit={action.submit(async (f, form) => {
+        const done = await submit(Object.fromEntries(fields.map((x) => [x.name, String(f.get(x.name) ?? "").trim()])));
+        if (!record) form.reset();
+        return done;
+      })}
     >
       <h3>{title}</h3>
       {fields.map((f) => (
