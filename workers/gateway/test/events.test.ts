@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildEvent, type PlatformEvent } from "@buildly/shared";
 import { recordEvents } from "../src/events";
+import { transitionEvent } from "../src/events/workflow-events";
 import { PASSWORD, bearer, call, form, json, login, expectProblem, registerOrganization, settledOrganization, type Account } from "./helpers";
 
 const day = [{ start: "09:00", end: "17:00" }];
@@ -162,6 +163,43 @@ describe("events: from the services' outboxes through the queue to the audit tra
     const rows = await env.DB.prepare("SELECT seq, event_id FROM audit_entries WHERE organization_id = ?1 ORDER BY seq").bind(org).all<{ seq: number }>();
     expect(rows.results.map((r) => r.seq)).toEqual([...Array(base), ...all].map((_, i) => i + 1));
     expect(await get(admin, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, checked: base + all.length, head_seq: base + all.length });
+  });
+
+  it("a batch mixing many workflow instances' transitions of two organizations leaves each chain complete", async () => {
+    // As across 100 instances: one consumer batch holds the transitions of many instances, of more
+    // than one organization, beyond one append chunk (50), some delivered twice and overlapping.
+    const [a, b] = [await settledOrganization("Mixed A"), await settledOrganization("Mixed B")];
+    const events = Array.from({ length: 130 }, (_, i) => {
+      const org = i % 3 === 0 ? b.organization_id : a.organization_id;
+      const instance = `inst-${org}-${i % 40}`;
+      return transitionEvent({
+        instance_id: instance,
+        organization_id: org,
+        template_id: "tpl",
+        version: 2 + Math.floor(i / 40),
+        transition: "tick",
+        from: "open",
+        to: "open",
+        actor: { type: "user", id: "u1" },
+        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        request_id: null,
+        data: {},
+        actions: [],
+        subject: null,
+      });
+    });
+    const results = await Promise.all([recordEvents(env, [...events, ...events.slice(0, 10)]), recordEvents(env, events.slice(60, 120))]);
+    expect(new Set(results.flat().map((e) => e.id)).size).toBe(events.length);
+    expect(results.flat()).toHaveLength(events.length);
+    for (const account of [a, b]) {
+      const mine = events.filter((e) => e.organizationid === account.organization_id);
+      const rows = await env.DB.prepare("SELECT seq, event_id FROM audit_entries WHERE organization_id = ?1 AND seq > ?2 ORDER BY seq")
+        .bind(account.organization_id, account.base)
+        .all<{ seq: number; event_id: string }>();
+      expect(rows.results.map((r) => r.seq)).toEqual(mine.map((_, i) => account.base + i + 1));
+      expect(new Set(rows.results.map((r) => r.event_id))).toEqual(new Set(mine.map((e) => e.id)));
+      expect(await get(account, "/v1/audit/verify")).toMatchObject({ intact: true, complete: true, checked: account.base + mine.length });
+    }
   });
 
   it("verify reports where a tampered, removed or relinked entry breaks the chain", async () => {

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, call, json, registerOrganization, type Account, ok, waitFor } from "./helpers";
 import { indexerName, type WorkflowIndexer } from "../src/workflows/indexer";
+import { INDEX_UPDATE_SPACING_MS } from "../src/workflows/instance";
 import { COUNTER_TEMPLATE } from "./workflow-helpers";
 
 let admin: Account;
@@ -101,6 +102,22 @@ describe("the index off the answer's path", () => {
       return v.length >= 4 ? v : undefined;
     });
     expect(audited).toEqual([2, 3, 4, 5]);
+  });
+
+  it("transitions in quick succession after an update wait for the spacing, then reach the index, the outbox and the audit trail each once", async () => {
+    const i = await start();
+    expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: 2 });
+    // The first update after a quiet spell leaves at once.
+    await waitFor(async () => ((await indexed(i.id)).version === 2 ? true : undefined));
+    // The next ones come within INDEX_UPDATE_SPACING_MS of it: one later update carries them all.
+    for (const v of [3, 4, 5, 6, 7]) expect(await ok(take(i.id, { transition: "tick" }))).toMatchObject({ version: v });
+    await waitFor(async () => ((await indexed(i.id)).version === 7 ? true : undefined), INDEX_UPDATE_SPACING_MS + 20_000);
+    expect(await outboxOf(i.id)).toEqual(eventIds(i.id, [2, 3, 4, 5, 6, 7]));
+    const audited = await waitFor(async () => {
+      const v = await auditedVersions(i.id);
+      return v.length >= 6 ? v : undefined;
+    });
+    expect(audited).toEqual([2, 3, 4, 5, 6, 7]);
   });
 
   it("a write through the indexer stores the object's evented version with its next change, not in a storage write of its own; a restart in between writes nothing twice", async () => {
