@@ -101,12 +101,14 @@ export async function dispatch(
   return rewriteResponse(response, entry);
 }
 
-/** 403 unless the caller's roles allow the request's method on the service. */
-export function authorize(c: Context<GatewayEnv>, entry: ServiceEntry): void {
+/** 403 unless the caller's roles allow the request's method on the service; the caller's identity context otherwise. */
+export function authorize(c: Context<GatewayEnv>, entry: ServiceEntry): IdentityContext {
   const action = actionFor(c.req.method);
-  if (!action || !identityFor(c).permissions[entry.name]?.includes(action)) {
+  const identity = action ? identityFor(c) : undefined;
+  if (!action || !identity?.permissions[entry.name]?.includes(action)) {
     throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
   }
+  return identity;
 }
 
 export interface ForwardOptions {
@@ -123,8 +125,7 @@ export interface ForwardOptions {
  * headers and the body as a stream, with the identity context as a typed argument.
  */
 export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, options: ForwardOptions = {}): Promise<Response> {
-  authorize(c, entry);
-  const identity = identityFor(c);
+  const identity = authorize(c, entry);
   const stub = serviceBinding(c.env, entry);
   if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
 
