@@ -67,26 +67,18 @@ export function pathnameOf(url: string): string {
   return url.slice(start, end);
 }
 
-/** The requests `canonicalRequest` found in canonical form as they came (nearly all): `refusedPath` need not look again. */
-const canonical = new WeakSet<Request>();
-
 /** The request with its path in canonical form (the same request when it already is); a refused path is left for `refusedPath`. */
 export function canonicalRequest(request: Request): Request {
   const raw = pathnameOf(request.url);
-  const result = canonicalPath(raw);
-  if (!result.ok) return request;
-  if (result.path === raw) {
-    canonical.add(request);
-    return request;
-  }
+  const canonical = canonicalPath(raw);
+  if (!canonical.ok || canonical.path === raw) return request;
   const url = new URL(request.url);
-  url.pathname = result.path;
+  url.pathname = canonical.path;
   return new Request(url, request);
 }
 
 /** The 400 for a path that has no canonical form (see above), refused by the edge (http/edge.ts) before anything else sees it. */
 export function refusedPath(request: Request): ApiError | undefined {
-  if (canonical.has(request)) return undefined;
-  const result = canonicalPath(pathnameOf(request.url));
-  return result.ok ? undefined : new ApiError(400, result.detail);
+  const canonical = canonicalPath(pathnameOf(request.url));
+  return canonical.ok ? undefined : new ApiError(400, canonical.detail);
 }
