@@ -14,7 +14,7 @@ export interface GatewayVariables {
   requestId: string;
   /** The gateway's own span as a `traceparent`, sent on to every hop. */
   traceparent: string | undefined;
-  /** The request's trace and metrics (http/request-context.ts); records nothing when export is off. */
+  /** The request's trace and metrics (http/edge.ts); records nothing when export is off. */
   telemetry: Telemetry;
   /** The logic service a request was routed to, for the log line. */
   service: string;

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { GatewayEnv } from "../types";
 
 /** Directives only a shared cache reads; an answer that depends on the caller has no business there. */
@@ -19,29 +19,53 @@ export function privateCacheControl(value: string | null): string {
   return ["private", ...kept].join(", ");
 }
 
+/** What an answer with a given Cache-Control (or none) gets, worked out once per value and isolate. */
+interface PrivatePolicy {
+  cacheControl: string;
+  /** Whether a cache that may keep it must key it by the token too (`Vary: Authorization`). */
+  varyByToken: boolean;
+  /** HTTP/1.0 caches know no Cache-Control; the token endpoint already says so, say it everywhere. */
+  pragma: boolean;
+}
+
+/** By the route's own Cache-Control ("" for none): a handful of values (each route's fixed policy). */
+const policies = new Map<string, PrivatePolicy>();
+
+function privatePolicy(value: string | null): PrivatePolicy {
+  const key = value ?? "";
+  let policy = policies.get(key);
+  if (!policy) {
+    const cacheControl = privateCacheControl(value);
+    policy = { cacheControl, varyByToken: !/\bno-store\b/i.test(cacheControl), pragma: cacheControl.includes("no-store") };
+    // Bounded: a service chooses the values, and a deployment may add any.
+    if (policies.size >= 64) policies.clear();
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
 /**
  * Everything under /v1 answers according to the caller's token (or, anonymous, its IP's
  * allowance), errors and proxied answers included: no shared cache may keep it, and a cache
- * that may keep it (the caller's own) must not hand it to another token.
+ * that may keep it (the caller's own) must not hand it to another token. Run on the answer by
+ * the edge (http/edge.ts) for the paths under /v1.
  */
-export const privateResponses: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-  await next();
+export function makePrivate(c: Context<GatewayEnv>): void {
   let res = c.res;
-  const cacheControl = privateCacheControl(res.headers.get("cache-control"));
+  const policy = privatePolicy(res.headers.get("cache-control"));
   try {
-    res.headers.set("cache-control", cacheControl);
+    res.headers.set("cache-control", policy.cacheControl);
   } catch {
     // Immutable headers (a response passed through as is): copy it once.
     res = c.res = new Response(res.body, res);
-    res.headers.set("cache-control", cacheControl);
+    res.headers.set("cache-control", policy.cacheControl);
   }
-  if (!/\bno-store\b/i.test(cacheControl)) {
+  if (policy.varyByToken) {
     const vary = res.headers.get("vary");
     if (!vary) res.headers.set("vary", "Authorization");
     else if (vary.trim() !== "*" && !vary.split(",").some((v) => v.trim().toLowerCase() === "authorization")) {
       res.headers.set("vary", `${vary}, Authorization`);
     }
   }
-  // HTTP/1.0 caches know no Cache-Control; the token endpoint already says so, say it everywhere.
-  if (cacheControl.includes("no-store") && !res.headers.has("pragma")) res.headers.set("pragma", "no-cache");
-};
+  if (policy.pragma && !res.headers.has("pragma")) res.headers.set("pragma", "no-cache");
+}

@@ -1,6 +1,4 @@
-import type { MiddlewareHandler } from "hono";
 import { ApiError } from "@buildly/shared/service";
-import type { GatewayEnv } from "../types";
 
 /*
  * One spelling per path, fixed before routing, so every check (the routes, the rate limits'
@@ -69,7 +67,7 @@ export function pathnameOf(url: string): string {
   return url.slice(start, end);
 }
 
-/** The request with its path in canonical form (the same request when it already is); a refused path is left for `refuseOddPaths`. */
+/** The request with its path in canonical form (the same request when it already is); a refused path is left for `refusedPath`. */
 export function canonicalRequest(request: Request): Request {
   const raw = pathnameOf(request.url);
   const canonical = canonicalPath(raw);
@@ -79,9 +77,8 @@ export function canonicalRequest(request: Request): Request {
   return new Request(url, request);
 }
 
-/** 400 for a path that has no canonical form (see above); runs first, so nothing else sees it. */
-export const refuseOddPaths: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-  const canonical = canonicalPath(pathnameOf(c.req.url));
-  if (!canonical.ok) throw new ApiError(400, canonical.detail);
-  await next();
-};
+/** The 400 for a path that has no canonical form (see above), refused by the edge (http/edge.ts) before anything else sees it. */
+export function refusedPath(request: Request): ApiError | undefined {
+  const canonical = canonicalPath(pathnameOf(request.url));
+  return canonical.ok ? undefined : new ApiError(400, canonical.detail);
+}

@@ -1,5 +1,5 @@
 import { cors } from "hono/cors";
-import type { Context, MiddlewareHandler, Next } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../types";
 
 const EXPOSED = [
@@ -19,7 +19,7 @@ const EXPOSED = [
 ];
 const EXPOSED_VALUE = EXPOSED.join(",");
 
-let handler: { origins: string; any: boolean; run: MiddlewareHandler } | undefined;
+let handler: { origins: string; any: boolean; run: MiddlewareHandler; plain: { any: boolean } } | undefined;
 
 /**
  * What hono's `cors` does for a request without an `Origin` (every call that is not a browser's
@@ -29,8 +29,7 @@ let handler: { origins: string; any: boolean; run: MiddlewareHandler } | undefin
  * `Access-Control-Allow-Origin: *` only when any origin is allowed (the origin callback's answer
  * for an empty origin), the exposed headers, and `Vary: Origin` appended.
  */
-async function withoutOrigin(c: Context<GatewayEnv>, next: Next, any: boolean): Promise<void> {
-  await next();
+export function exposeWithoutOrigin(c: Context<GatewayEnv>, any: boolean): void {
   let res = c.res;
   try {
     res.headers.set("access-control-expose-headers", EXPOSED_VALUE);
@@ -44,19 +43,24 @@ async function withoutOrigin(c: Context<GatewayEnv>, next: Next, any: boolean): 
 }
 
 /**
- * CORS for the configured origins. Preflights are answered here, before any auth. Built once per
- * isolate. An OPTIONS that is not a preflight (no Access-Control-Request-Method) is a request
- * like any other: routed, and answered 405 with Allow, as no route has OPTIONS.
+ * CORS for the configured origins, as the edge (http/edge.ts) applies it around the rest of the
+ * request: `undefined` for an OPTIONS that is not a preflight (no Access-Control-Request-Method),
+ * a request like any other: routed, and answered 405 with Allow, as no route has OPTIONS; `run`
+ * unset for a request without `Origin` (`exposeWithoutOrigin` on its answer); else hono's `cors`
+ * to run around the rest, which answers preflights itself, before any auth. Built once per isolate.
  */
-export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
-  if (c.req.method === "OPTIONS" && !c.req.header("access-control-request-method")) return next();
+export function corsFor(c: Context<GatewayEnv>): { any: boolean; run?: MiddlewareHandler } | undefined {
+  const method = c.req.method;
+  if (method === "OPTIONS" && !c.req.header("access-control-request-method")) return undefined;
   if (!handler || handler.origins !== c.env.CORS_ORIGINS) {
     const allowed = c.env.CORS_ORIGINS.split(",")
       .map((o) => o.trim())
       .filter(Boolean);
+    const any = allowed.includes("*");
     handler = {
       origins: c.env.CORS_ORIGINS,
-      any: allowed.includes("*"),
+      any,
+      plain: { any },
       run: cors({
         origin: (origin) => (allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -76,6 +80,5 @@ export const corsPolicy: MiddlewareHandler<GatewayEnv> = (c, next) => {
       }),
     };
   }
-  if (c.req.method !== "OPTIONS" && !c.req.header("origin")) return withoutOrigin(c, next, handler.any);
-  return handler.run(c, next);
-};
+  return method !== "OPTIONS" && !c.req.header("origin") ? handler.plain : handler;
+}

@@ -1,6 +1,4 @@
-export { corsPolicy } from "./cors";
-export { requestContext } from "./request-context";
+export { edge } from "./edge";
 export { clientIp, ipLimitKey } from "./client-ip";
-export { privateResponses } from "./cache-control";
-export { canonicalRequest, pathnameOf, refuseOddPaths } from "./canonical-path";
+export { canonicalRequest, pathnameOf } from "./canonical-path";
 export { objectCall, requestSpan, serviceCall } from "./telemetry";

@@ -6,7 +6,7 @@ import { InvalidTokenError, verifyAccessToken, type Principal } from "./tokens";
 import { principalState, type PrincipalState } from "./principal-status";
 import { grantRevoked } from "./signin/codes";
 import { limitToScope, scopeAllows, scopeForMethod } from "./scopes";
-import { serviceRegistry } from "../upstream/registry";
+import { serviceNames } from "../upstream/registry";
 import { federatedBearer } from "./federation/bearer";
 import type { GatewayEnv } from "../types";
 import { requestSpan } from "../http/telemetry";
@@ -31,7 +31,7 @@ function ownToken(c: Context<GatewayEnv>, p: Principal): boolean {
  */
 function setPrincipal(c: Context<GatewayEnv>, token: Principal, state: PrincipalState, defs: Awaited<ReturnType<typeof organizationRoles>>) {
   const principal = { ...token, roles: state.roles };
-  const services = serviceRegistry(c.env).map((s) => s.name);
+  const services = serviceNames(c.env);
   const permissions = effectivePermissions(defs, principal.roles, services);
   c.set("principal", principal);
   c.set("permissions", limitToScope(permissions, principal.scope));

@@ -38,6 +38,8 @@ function misconfigured(msg: string): ApiError {
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 const configuredIssuers = new WeakMap<object, { issuer: string; localIssuer: false }>();
+/** Without ISSUER: the issuer of each loopback origin a request came to, by the request URL's text before its path. */
+const localIssuers = new Map<string, { issuer: string; localIssuer: true }>();
 
 /**
  * The issuer: ISSUER (the gateway's public origin), never the Host a client sent, which anyone
@@ -55,8 +57,19 @@ export function issuerOf(env: Env, requestUrl: string): { issuer: string; localI
     configuredIssuers.set(env, fixed);
     return fixed;
   }
+  // The origin depends on the URL's scheme and authority only: what comes before its path.
+  const pathStart = requestUrl.indexOf("/", requestUrl.indexOf("//") + 2);
+  const origin = pathStart < 0 ? requestUrl : requestUrl.slice(0, pathStart);
+  const local = localIssuers.get(origin);
+  if (local) return local;
   const url = new URL(requestUrl);
-  if (LOOPBACK_HOSTS.has(url.hostname)) return { issuer: url.origin, localIssuer: true };
+  if (LOOPBACK_HOSTS.has(url.hostname)) {
+    const found = { issuer: url.origin, localIssuer: true as const };
+    // Bounded: a client names the host. Only loopback ones are kept.
+    if (localIssuers.size >= 16) localIssuers.clear();
+    localIssuers.set(origin, found);
+    return found;
+  }
   throw misconfigured("ISSUER is not set: set it to the gateway's public origin (it may be empty only for requests to localhost)");
 }
 
@@ -81,5 +94,18 @@ export function authConfig(env: Env, requestUrl: string): AuthConfig {
     };
     parsed.set(env, base);
   }
-  return { ...base, ...issuerOf(env, requestUrl) };
+  const { issuer, localIssuer } = issuerOf(env, requestUrl);
+  let byIssuer = configs.get(env);
+  if (!byIssuer) configs.set(env, (byIssuer = new Map()));
+  let cfg = byIssuer.get(issuer);
+  if (!cfg) {
+    // Frozen: one object per issuer, shared by every request of the isolate.
+    cfg = Object.freeze({ ...base, issuer, localIssuer });
+    if (byIssuer.size >= 16) byIssuer.clear();
+    byIssuer.set(issuer, cfg);
+  }
+  return cfg;
 }
+
+/** The whole settings per env and issuer (one issuer when ISSUER is set; a few local ones without it). */
+const configs = new WeakMap<object, Map<string, AuthConfig>>();

@@ -16,14 +16,22 @@ function limiter(env: Env) {
   return env.RATE_LIMITER;
 }
 
-/** Structured-field headers of the IETF httpapi rate-limit headers draft. */
-function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<string, string> {
-  const shown = policies.map((p, i) => ({ p, d: decisions[i]! })).filter(({ p }) => !p.hidden);
-  if (!shown.length) return {};
-  return {
-    "ratelimit-policy": shown.map(({ p, d }) => `"${p.name}";q=${d.limit ?? p.check.limit};w=${d.window ?? p.check.windowSeconds}`).join(", "),
-    ratelimit: shown.map(({ p, d }) => `"${p.name}";r=${d.remaining};t=${d.reset}`).join(", "),
-  };
+/**
+ * Structured-field headers of the IETF httpapi rate-limit headers draft, for the policies that are
+ * not hidden (none: no headers). Built as two strings in one pass: this runs on every /v1 request.
+ */
+function headers(policies: AppliedPolicy[], decisions: Decision[]): Record<string, string> | undefined {
+  let policy = "";
+  let limit = "";
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    if (p.hidden) continue;
+    const d = decisions[i]!;
+    const sep = policy ? ", " : "";
+    policy += `${sep}"${p.name}";q=${d.limit ?? p.check.limit};w=${d.window ?? p.check.windowSeconds}`;
+    limit += `${sep}"${p.name}";r=${d.remaining};t=${d.reset}`;
+  }
+  return policy ? { "ratelimit-policy": policy, ratelimit: limit } : undefined;
 }
 
 /**
@@ -217,7 +225,10 @@ export const rateLimit: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   }
   const h = headers(policies, decisions);
   await next();
-  for (const [k, v] of Object.entries(h)) c.res.headers.set(k, v);
+  if (h) {
+    c.res.headers.set("ratelimit-policy", h["ratelimit-policy"]!);
+    c.res.headers.set("ratelimit", h.ratelimit!);
+  }
   await chargeServiceCalls(c, object, checks, traced);
 };
 

@@ -101,12 +101,14 @@ export async function dispatch(
   return rewriteResponse(response, entry);
 }
 
-/** 403 unless the caller's roles allow the request's method on the service. */
-export function authorize(c: Context<GatewayEnv>, entry: ServiceEntry): void {
+/** 403 unless the caller's roles allow the request's method on the service; the caller's identity context otherwise. */
+export function authorize(c: Context<GatewayEnv>, entry: ServiceEntry): IdentityContext {
   const action = actionFor(c.req.method);
-  if (!action || !identityFor(c).permissions[entry.name]?.includes(action)) {
+  const identity = action ? identityFor(c) : undefined;
+  if (!action || !identity?.permissions[entry.name]?.includes(action)) {
     throw new ApiError(403, `Your roles do not allow ${action ?? c.req.method} on the ${entry.name} service.`);
   }
+  return identity;
 }
 
 export interface ForwardOptions {
@@ -123,8 +125,7 @@ export interface ForwardOptions {
  * headers and the body as a stream, with the identity context as a typed argument.
  */
 export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, options: ForwardOptions = {}): Promise<Response> {
-  authorize(c, entry);
-  const identity = identityFor(c);
+  const identity = authorize(c, entry);
   const stub = serviceBinding(c.env, entry);
   if (!stub) throw new ApiError(502, `The ${entry.name} service is not bound to the gateway.`);
 
@@ -186,15 +187,30 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
   return call(body, exceeded);
 }
 
+/**
+ * The service's answer as the client gets it: the headers that describe one hop, and cookies,
+ * taken out, and a Location the service gave as one of its own paths made the gateway's. In
+ * place when the answer's headers may be changed (a service's answer over RPC: no copy of the
+ * headers or the Response on every request); copied once otherwise.
+ */
 export function rewriteResponse(response: Response, entry: ServiceEntry): Response {
-  // Copied whole (one call into the runtime), then the few dropped ones taken out.
-  const out = new Headers(response.headers);
-  for (const name of DROPPED_RESPONSE_HEADERS) out.delete(name);
-  const location = out.get("location");
+  let out = response;
+  try {
+    dropResponseHeaders(out.headers);
+  } catch {
+    // Immutable headers: copied whole (one call into the runtime), then the same taken out. No
+    // statusText: the services' is empty, and workerd would then write a status line with no reason phrase.
+    out = new Response(response.body, { status: response.status, headers: new Headers(response.headers) });
+    dropResponseHeaders(out.headers);
+  }
+  const location = out.headers.get("location");
   if (location?.startsWith("/") && !location.startsWith("//")) {
     // Services answer with paths of their own; clients see the gateway's.
-    out.set("location", entry.prefix + location);
+    out.headers.set("location", entry.prefix + location);
   }
-  // No statusText: the services' is empty, and workerd would then write a status line with no reason phrase.
-  return new Response(response.body, { status: response.status, headers: out });
+  return out;
+}
+
+function dropResponseHeaders(headers: Headers): void {
+  for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
 }

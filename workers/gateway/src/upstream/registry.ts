@@ -61,6 +61,13 @@ export function serviceRegistry(env: Env): ServiceEntry[] {
   return entries;
 }
 
+let names: string[] | undefined;
+
+/** The registered services' names, in the registry's order (one list per isolate, as the registry is). */
+export function serviceNames(env: Env): string[] {
+  return (names ??= serviceRegistry(env).map((s) => s.name));
+}
+
 /** The entry whose prefix is a whole-segment prefix of `path`. */
 export function findService(entries: ServiceEntry[], path: string): ServiceEntry | undefined {
   return entries.find((e) => path === e.prefix || path.startsWith(`${e.prefix}/`));

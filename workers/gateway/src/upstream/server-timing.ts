@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { serviceCall } from "../http/telemetry";
 import type { GatewayEnv, ServiceCallTiming } from "../types";
 
@@ -24,12 +24,8 @@ export function serverTimingValue(calls: ServiceCallTiming[]): string {
   return calls.map((t) => `${t.service};dur=${t.ms.toFixed(1)};desc="${t.method}"`).join(", ");
 }
 
-/** Writes the `Server-Timing` header on every response that called a logic service (also on errors). */
-export const serverTiming: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-  try {
-    await next();
-  } finally {
-    const calls = c.get("serviceCalls");
-    if (calls?.length) c.res.headers.set("server-timing", serverTimingValue(calls));
-  }
-};
+/** Writes the `Server-Timing` header on a response whose request called a logic service (also on errors; http/edge.ts). */
+export function writeServerTiming(c: Context<GatewayEnv>): void {
+  const calls = c.get("serviceCalls");
+  if (calls?.length) c.res.headers.set("server-timing", serverTimingValue(calls));
+}
