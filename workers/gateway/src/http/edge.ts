@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { logRequest, sanitizeRequestId, Telemetry } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
-import { writeServerTiming } from "../upstream/server-timing";
+import { writeServerTiming } from "./server-timing";
 import { makePrivate } from "./cache-control";
 import { refusedPath } from "./canonical-path";
 import { corsFor, exposeWithoutOrigin } from "./cors";

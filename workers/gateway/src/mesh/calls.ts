@@ -32,7 +32,7 @@ export interface MeshTiming {
 }
 
 /**
- * The calls this request made so far: the same list upstream/server-timing.ts keeps for every
+ * The calls this request made so far: the same list http/server-timing.ts keeps for every
  * call (the proxied `handle` included), so the header names each call once.
  */
 export function meshTimings(c: MeshCaller): MeshTiming[] {

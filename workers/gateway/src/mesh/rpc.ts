@@ -3,7 +3,7 @@ import { ApiError, FIND_BY_MAX_VALUES, GET_MANY_MAX_IDS, type Problem, type RpcR
 import { withDeadline } from "../upstream/deadline";
 import { identityFor } from "../upstream/identity-context";
 import { serviceBinding, serviceRegistry, type ServiceEntry } from "../upstream/registry";
-import { timed } from "../upstream/server-timing";
+import { timed } from "../http/server-timing";
 import type { GatewayEnv } from "../types";
 import { localModels } from "./local";
 import type { ModelRef } from "./relationships/relationship";

@@ -6,7 +6,6 @@ import { findService, serviceRegistry, type ServiceEntry } from "./registry";
 
 export { registerConsole } from "./console";
 export { ServiceCallError } from "./deadline";
-export { writeServerTiming } from "./server-timing";
 
 // The service route's steps (and the data mesh's reference check) load on the first request, not at start-up.
 export const forward = lazyHandler(() => import("./proxy").then((m) => m.forward));

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { ApiError, tooLarge, type IdentityContext } from "@buildly/shared";
 import { withDeadline } from "./deadline";
-import { timed } from "./server-timing";
+import { timed } from "../http/server-timing";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent, keyOwnerOf } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";

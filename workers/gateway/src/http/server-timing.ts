@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { serviceCall } from "../http/telemetry";
+import { serviceCall } from "./telemetry";
 import type { GatewayEnv, ServiceCallTiming } from "../types";
 
 /**
