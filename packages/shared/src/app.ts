@@ -77,11 +77,12 @@ export const validationHook = (result: { success: boolean; error?: ZodError; tar
 
 /**
  * A header on the answer already made. `c.header` after a handler has answered copies the whole
- * Response (hono builds a new one from its body) on every request; the service's own answers have
- * mutable headers, so they are set in place. One with immutable headers (`Response.redirect`, a
- * response passed through as it came) still gets its copy.
+ * Response (hono builds a new one from its body) on every request; a service's own answers, and
+ * the gateway's answers from a service over RPC, have mutable headers, so they are set in place.
+ * One with immutable headers (`Response.redirect`, a response passed through as it came) still
+ * gets its copy, once.
  */
-function setResponseHeader(c: Context, name: string, value: string): void {
+export function setResponseHeader(c: Context, name: string, value: string): void {
   try {
     c.res.headers.set(name, value);
   } catch {

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { setResponseHeader } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 /** Directives only a shared cache reads; an answer that depends on the caller has no business there. */
@@ -51,15 +52,10 @@ function privatePolicy(value: string | null): PrivatePolicy {
  * the edge (http/edge.ts) for the paths under /v1.
  */
 export function makePrivate(c: Context<GatewayEnv>): void {
-  let res = c.res;
-  const policy = privatePolicy(res.headers.get("cache-control"));
-  try {
-    res.headers.set("cache-control", policy.cacheControl);
-  } catch {
-    // Immutable headers (a response passed through as is): copy it once.
-    res = c.res = new Response(res.body, res);
-    res.headers.set("cache-control", policy.cacheControl);
-  }
+  const policy = privatePolicy(c.res.headers.get("cache-control"));
+  // In place, or on a copy made once when the headers are immutable (a response passed through as is).
+  setResponseHeader(c, "cache-control", policy.cacheControl);
+  const res = c.res;
   if (policy.varyByToken) {
     const vary = res.headers.get("vary");
     if (!vary) res.headers.set("vary", "Authorization");

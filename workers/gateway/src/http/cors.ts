@@ -1,5 +1,6 @@
 import { cors } from "hono/cors";
 import type { Context, MiddlewareHandler } from "hono";
+import { setResponseHeader } from "@buildly/shared/service";
 import type { GatewayEnv } from "../types";
 
 const EXPOSED = [
@@ -30,16 +31,11 @@ let handler: { origins: string; any: boolean; run: MiddlewareHandler; plain: { a
  * for an empty origin), the exposed headers, and `Vary: Origin` appended.
  */
 export function exposeWithoutOrigin(c: Context<GatewayEnv>, any: boolean): void {
-  let res = c.res;
-  try {
-    res.headers.set("access-control-expose-headers", EXPOSED_VALUE);
-  } catch {
-    // Immutable headers (a response passed through as is): copy it once, as hono's merge did.
-    res = c.res = new Response(res.body, res);
-    res.headers.set("access-control-expose-headers", EXPOSED_VALUE);
-  }
-  if (any) res.headers.set("access-control-allow-origin", "*");
-  res.headers.append("vary", "Origin");
+  // In place, or on a copy made once when the headers are immutable (a response passed through as is), as hono's merge did.
+  setResponseHeader(c, "access-control-expose-headers", EXPOSED_VALUE);
+  const headers = c.res.headers;
+  if (any) headers.set("access-control-allow-origin", "*");
+  headers.append("vary", "Origin");
 }
 
 /**
