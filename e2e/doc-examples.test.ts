@@ -33,6 +33,7 @@ const GUIDES = [
   "docs/deploying.md",
   "docs/security.md",
   "docs/benchmarks.md",
+  "docs/benchmarks-history.md",
   "docs/sdk.md",
   "workers/crm/README.md",
   "workers/documents/README.md",
