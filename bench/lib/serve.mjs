@@ -5,8 +5,8 @@
 //   node bench/lib/serve.mjs --persist DIR --port PORT [--socket NAME=PORT ...]
 //        [--var NAME=VALUE ...] [--inspector-port PORT] CONFIG [CONFIG ...]
 //
-// The first config is the entry Worker (served on PORT); --socket gives any other Worker of the
-// set a port of its own. Each Worker runs its bundle from `<config dir>/dist/index.js`, which
+// The first config is the entry Worker, served on PORT by a socket of its own (not through
+// Miniflare's entry Worker); --socket gives any Worker of the set a port of its own. Each Worker runs its bundle from `<config dir>/dist/index.js`, which
 // `wrangler deploy --dry-run --outdir dist` writes (scripts/bench.sh builds them first). --var
 // overrides a var of the entry Worker (JSON values are parsed); .dev.vars beside a config is
 // read for secrets. State lives in DIR/v3, the layout `wrangler dev --persist-to DIR` uses, so
@@ -78,8 +78,10 @@ const workers = configs.map((config, index) => {
     scriptPath: script,
     bindings: { ...workerOptions.bindings, ...devVars(dir), ...(index === 0 ? vars : {}) },
   };
-  const own = sockets.get(name);
-  if (own) options.unsafeDirectSockets = [{ host: "127.0.0.1", port: own }];
+  // The entry Worker answers on PORT itself, as any other Worker on its --socket: not through
+  // Miniflare's own entry Worker (see below).
+  const own = [index === 0 ? port : 0, sockets.get(name)].filter(Boolean);
+  if (own.length) options.unsafeDirectSockets = own.map((p) => ({ host: "127.0.0.1", port: p }));
   return options;
 });
 
@@ -112,12 +114,18 @@ if (process.env.SERVE_LOGS !== "1") {
   };
 }
 
+// Miniflare's own socket goes through its entry Worker, a JavaScript Worker of its own in front of
+// ours (it builds the request's cf object, copies the request twice, parses its URL twice, calls
+// our Worker over a service binding and looks at the answer for its error page): a Worker hop
+// that production does not have, which cost every request 0.2-0.3 ms of CPU here (bench/README.md,
+// "How the servers run"). So PORT is the entry Worker's own socket (above), as every --socket is,
+// and Miniflare's socket takes any free port, unused.
 // wrangler hands out Miniflare 4-shaped options; Miniflare 5 converts them.
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     workers,
     host: "127.0.0.1",
-    port,
+    port: 0,
     resourcePersistencePath: join(persist, "v3"),
     // workerd's DevTools inspector (bench/profile.mjs takes CPU profiles through it).
     ...(inspectorPort ? { inspectorPort } : {}),
@@ -128,7 +136,7 @@ const mf = new Miniflare(
   }),
 );
 const url = await mf.ready;
-console.log(`ready ${url.port}`);
+console.log(`ready ${port || url.port}`);
 
 const stop = async () => {
   await mf.dispose().catch(() => {});
