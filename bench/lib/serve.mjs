@@ -43,7 +43,7 @@ for (let i = 0; i < args.length; i++) {
     }
   } else configs.push(resolve(a));
 }
-if (!persist || configs.length === 0) {
+if (!persist || !port || configs.length === 0) {
   console.error("usage: serve.mjs --persist DIR --port PORT [--socket NAME=PORT] [--var NAME=VALUE] CONFIG...");
   process.exit(2);
 }
@@ -79,9 +79,11 @@ const workers = configs.map((config, index) => {
     bindings: { ...workerOptions.bindings, ...devVars(dir), ...(index === 0 ? vars : {}) },
   };
   // The entry Worker answers on PORT itself, as any other Worker on its --socket: not through
-  // Miniflare's own entry Worker (see below).
-  const own = [index === 0 ? port : 0, sockets.get(name)].filter(Boolean);
-  if (own.length) options.unsafeDirectSockets = own.map((p) => ({ host: "127.0.0.1", port: p }));
+  // Miniflare's own entry Worker (see below). Miniflare names a direct socket by its Worker's index
+  // and entrypoint, so the entry Worker takes no --socket besides PORT (two would share a name).
+  if (index === 0 && sockets.has(name)) throw new Error(`--socket ${name}: the first Worker is served on --port`);
+  const own = index === 0 ? port : sockets.get(name);
+  if (own) options.unsafeDirectSockets = [{ host: "127.0.0.1", port: own }];
   return options;
 });
 
@@ -135,8 +137,8 @@ const mf = new Miniflare(
     handleStructuredLogs: process.env.SERVE_LOGS === "1" ? ({ level, message }) => console.error(`[${level}] ${message}`) : () => {},
   }),
 );
-const url = await mf.ready;
-console.log(`ready ${port || url.port}`);
+await mf.ready;
+console.log(`ready ${port}`);
 
 const stop = async () => {
   await mf.dispose().catch(() => {});
