@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import AxeBuilder from "@axe-core/playwright";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anon, baseUrl, DEMO_ADMIN, DEMO_PASSWORD, listAll, sdk, unique } from "./helpers";
 import { CHROMIUM, CHROMIUM_ARGS } from "./paths";
@@ -132,6 +132,34 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
   async function open(page: Page, link: string) {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link }).click();
     await page.getByRole("heading", { level: 1, name: link }).waitFor();
+    await settled(page);
+  }
+
+  /**
+   * Until the page shows no "Loading …": a list that arrives moves what is below it, and a click
+   * aimed while the layout moves can land beside its button (the People page loads six lists).
+   */
+  async function settled(page: Page) {
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole("status")
+            .filter({ hasText: /^Loading / })
+            .count(),
+        { timeout: 20_000 },
+      )
+      .toBe(0);
+  }
+
+  /** Waits for a form's success text; on a timeout, says what the form shows instead (its error, or still working). */
+  async function shows(form: Locator, text: string) {
+    try {
+      await form.getByText(text).waitFor({ timeout: 30_000 });
+    } catch (err) {
+      const now = ((await form.textContent().catch(() => "(the form is gone)")) ?? "").replace(/\s+/g, " ");
+      throw new Error(`${(err as Error).message.split("\n")[0]}; the form shows: ${now}`);
+    }
   }
 
   /** One view of the Data page (its own navigation: Companies, Files, Search, ...). */
@@ -223,7 +251,7 @@ describe.skipIf(noBrowser)("the console in headless Chromium", () => {
     const email = `${unique("invitee").toLowerCase()}@example.com`;
     await invite.getByLabel("Email").fill(email);
     await invite.getByRole("button", { name: "Send invitation" }).click();
-    await invite.getByText(`Invited ${email} as viewer.`).waitFor();
+    await shows(invite, `Invited ${email} as viewer.`);
     await page.getByRole("region", { name: "Invitations" }).getByText(email).first().waitFor();
     await axe(page, "people");
 

@@ -46,6 +46,7 @@ export function PeoplePage() {
       {admin && (
         <Section title="Invitations" id="invitations">
           <ErrorBox error={invitations.error} />
+          {invitations.loading && <Loading what="invitations" />}
           <ul class="list">
             {invitations.data?.data.map((i) => (
               <li key={i.id}>
