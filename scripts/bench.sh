@@ -4,7 +4,7 @@
 #   (b) a CRM read served by the CRM's code directly (no gateway, no RPC hop),
 #   (c) the same read through the gateway: real token, rate limiting on,
 #   (d) as (c) with rate limiting off,
-#   (e) a minimal forwarding Worker: the same RPC call with a fixed identity, nothing else,
+#   (e) a minimal forwarding Worker: the gateway's call to the CRM with a fixed identity, nothing else,
 #   (f) as (c) under `wrangler dev` (its proxy and log forwarding), for comparison,
 #   (g)/(h) a page of 100 contacts through the gateway, plain and with ?join= of two relationships;
 # then single-connection latency for (b), (c), (e), and (c) with a simulated 50 ms to every
@@ -243,7 +243,7 @@ SCENARIOS=(
   "crm-direct|b|CRM GET /contacts/:id, service code direct (no gateway)|crm-direct|http://127.0.0.1:$P_DIRECT/contacts/$DIRECT_ID|$DIRECT_ID"
   "gateway|c|CRM GET /v1/crm/contacts/:id through the gateway: real token, rate limiting on|platform|http://127.0.0.1:$PORT/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID|$TOKEN"
   "gateway-off|d|as (c), rate limiting off|platform-off|http://127.0.0.1:$PORT_OFF/v1/crm/contacts/$GATEWAY_OFF_ID|$GATEWAY_OFF_ID|$TOKEN_OFF"
-  "forwarder|e|minimal forwarder: same RPC to the CRM, fixed identity, nothing else|platform|http://127.0.0.1:$P_FORWARD/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
+  "forwarder|e|minimal forwarder: the same call to the CRM, fixed identity, nothing else|platform|http://127.0.0.1:$P_FORWARD/v1/crm/contacts/$GATEWAY_ID|$GATEWAY_ID"
   "gateway-dev|f|as (c), under wrangler dev (dev proxy + log forwarding)|platform-dev|http://127.0.0.1:$PORT_DEV/v1/crm/contacts/$GATEWAY_DEV_ID|$GATEWAY_DEV_ID|$TOKEN_DEV"
   "mesh-plain|g|a page of 100 contacts through the gateway (as (c))|platform|$MESH_PAGE|$MESH_TAG|$TOKEN"
   "mesh-joined|h|as (g), ?join=appointments,documents|platform|$MESH_JOINED|_embedded|$TOKEN"

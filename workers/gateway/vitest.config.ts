@@ -55,6 +55,13 @@ const FIXTURE_SERVICE = `
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 let brokenDescribes = 0;
 export class FixtureService extends WorkerEntrypoint {
+  // The gateway's call (callService): as the services' shared entrypoint, the context from its header, the header taken off.
+  async fetch(request) {
+    const raw = request.headers.get("x-buildly-identity-context");
+    const headers = new Headers(request.headers);
+    headers.delete("x-buildly-identity-context");
+    return this.handle(new Request(request, { headers }), raw === null ? undefined : JSON.parse(raw));
+  }
   async handle(request, context) {
     const url = new URL(request.url);
     if (url.pathname === "/describe-count") return Response.json({ describes: brokenDescribes });
@@ -165,6 +172,7 @@ export class FaultyMeshService extends WorkerEntrypoint {
   async getMany() { throw new Error("secret internal detail: the things table is on fire"); }
   async findBy() { await new Promise((r) => setTimeout(r, 5000)); return { ok: true, data: [] }; }
   async search() { throw new Error("down"); }
+  async fetch() { return new Response("broken", { status: 500 }); }
   async handle() { return new Response("broken", { status: 500 }); }
   async health() { return { service: "faulty", status: "ok", checks: {} }; }
 }

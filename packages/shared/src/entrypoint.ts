@@ -4,6 +4,7 @@ import { handleWithContext } from "./app";
 import { identityContextSchema, type IdentityContext } from "./context";
 import {
   FIND_BY_MAX_PER_VALUE,
+  IDENTITY_CONTEXT_HEADER,
   FIND_BY_MAX_VALUES,
   GET_MANY_MAX_IDS,
   SEARCH_MAX_HITS,
@@ -265,6 +266,34 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
   }
 
   return class LogicService extends WorkerEntrypoint<E> implements LogicServiceRpc {
+    /**
+     * The gateway's proxied call over its service binding: `handle` with the identity context
+     * read from IDENTITY_CONTEXT_HEADER, which the service's app never sees. Only the gateway's
+     * binding names this entrypoint; a Worker's default export refuses every request, so nothing
+     * from outside reaches a service with a header of its own. No header, or not JSON: handle's 401.
+     */
+    async fetch(request: Request): Promise<Response> {
+      const raw = request.headers.get(IDENTITY_CONTEXT_HEADER);
+      let context: unknown;
+      if (raw !== null) {
+        try {
+          context = JSON.parse(raw);
+        } catch {
+          context = undefined;
+        }
+      }
+      let inner = request;
+      try {
+        request.headers.delete(IDENTITY_CONTEXT_HEADER);
+      } catch {
+        // Immutable headers: a copy without it (the body moves to the copy, unread).
+        const headers = new Headers(request.headers);
+        headers.delete(IDENTITY_CONTEXT_HEADER);
+        inner = new Request(request, { headers });
+      }
+      return this.handle(inner, context);
+    }
+
     async handle(request: Request, context: unknown): Promise<Response> {
       const tel = telemetryFor(this.env, context);
       if (tel.recording) {

@@ -324,6 +324,38 @@ describe("permissions at the gateway", () => {
     const seen = await res.json<any>();
     expect(seen.context).toMatchObject({ user_id: a.user_id, organization_id: a.organization_id, roles: ["admin"], system: false });
     expect(seen.context.permissions.crm).toEqual(["create", "read", "update", "delete"]);
+    expect(Object.keys(seen.headers)).not.toContain("x-buildly-identity-context");
+  });
+
+  it("a client's own identity-context header never reaches a service: the gateway sets that header on every call", async () => {
+    const other = await registerOrganization("Claimed identity");
+    const claim = {
+      request_id: "claimed-0001",
+      user_id: other.user_id,
+      client_id: null,
+      organization_id: other.organization_id,
+      roles: ["admin"],
+      permissions: { fixture: ["create", "read", "update", "delete"] },
+      system: true,
+    };
+    const claimed = JSON.stringify(claim);
+    const variants: [string, string][] = [
+      ["x-buildly-identity-context", claimed],
+      ["X-Buildly-Identity-Context", `  ${claimed}\t`],
+      ["x-buildly-identity-context", "not json"],
+    ];
+    for (const [name, value] of variants) {
+      for (const method of ["GET", "POST"]) {
+        const headers = new Headers({ [name]: value, authorization: `Bearer ${a.access_token}` });
+        // A second value: the header arrives as both, joined.
+        if (method === "POST") headers.append(name, claimed);
+        const res = await call("/v1/fixture/echo", { method, headers, body: method === "POST" ? "x" : undefined });
+        expect(res.status, `${method} ${name}`).toBe(200);
+        const seen = await res.json<any>();
+        expect(seen.context).toMatchObject({ user_id: a.user_id, organization_id: a.organization_id, roles: ["admin"], system: false });
+        expect(seen.context.request_id).not.toBe(claim.request_id);
+      }
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { type SubjectRecords, nowIso } from "@buildly/shared";
 import { toBase64Url, toHex } from "@buildly/shared/encoding";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { withDeadline } from "../upstream/deadline";
-import { serviceBinding, serviceRegistry } from "../upstream/registry";
+import { callService, serviceBinding, serviceRegistry } from "../upstream/registry";
 import { identityRecords } from "./identity-data";
 
 /*
@@ -208,7 +208,7 @@ export async function buildArchive(env: Env, input: ArchiveInput): Promise<{ sum
           const id = String(r.id);
           const path = `files/${name}/${m.model}/${id}/${safeName(r.name)}`;
           const res = await withDeadline(name, entry.timeout_ms, () =>
-            stub.handle(new Request(`https://${name}.internal${bodyPath(id)}`), identityContext(input.requestId, input.org, name)),
+            callService(stub, new Request(`https://${name}.internal${bodyPath(id)}`), identityContext(input.requestId, input.org, name)),
           ).catch(() => new Response(null, { status: 502 }));
           if (!res.ok || !res.body) {
             await res.body?.cancel();

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
-import { ApiError, tooLarge, type IdentityContext } from "@buildly/shared";
+import { ApiError, IDENTITY_CONTEXT_HEADER, tooLarge, type IdentityContext } from "@buildly/shared";
 import { withDeadline } from "./deadline";
 import { timed } from "../http/server-timing";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent, keyOwnerOf } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
 import { clientIp } from "../http/client-ip";
-import { serviceBinding, type ServiceEntry } from "./registry";
+import { callService, serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "../types";
 
 /** Headers that describe one hop, or carry the client's credentials, never go to a service. */
@@ -28,6 +28,8 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "x-forwarded-for",
   "x-forwarded-host",
   "x-forwarded-proto",
+  // Set by the gateway on every call (callService); a client's own never reaches a service.
+  IDENTITY_CONTEXT_HEADER,
 ]);
 
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "set-cookie"]);
@@ -96,7 +98,7 @@ export async function dispatch(
   const identity = init.identity ?? identityFor(c);
   const request = new Request(new URL(init.path, `https://${entry.name}.internal`), { method: init.method, headers: init.headers, body: init.body });
   const response = await timed(c, entry.name, "handle", (traceparent) =>
-    withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, { ...identity, traceparent })),
+    withDeadline(entry.name, entry.timeout_ms, () => callService(stub, request, { ...identity, traceparent })),
   );
   return rewriteResponse(response, entry);
 }
@@ -152,7 +154,7 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
     const started = Date.now();
     try {
       response = await timed(c, entry.name, "handle", (traceparent) =>
-        withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, { ...identity, traceparent })),
+        withDeadline(entry.name, entry.timeout_ms, () => callService(stub, request, { ...identity, traceparent })),
       );
       c.set("upstreamMs", Date.now() - started);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { withDeadline } from "./deadline";
 import { systemIdentity } from "./identity-context";
-import { serviceBinding, type ServiceEntry } from "./registry";
+import { callService, serviceBinding, type ServiceEntry } from "./registry";
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Doc = Record<string, any>;
@@ -10,7 +10,7 @@ export async function fetchServiceDoc(env: Env, entry: ServiceEntry, requestId: 
   const stub = serviceBinding(env, entry);
   if (!stub) throw new Error(`${entry.name} is not bound`);
   const res = await withDeadline(entry.name, Math.min(entry.timeout_ms, 5000), () =>
-    stub.handle(new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }), systemIdentity(requestId)),
+    callService(stub, new Request(`https://${entry.name}.internal${entry.openapi}`, { headers: { accept: "application/json" } }), systemIdentity(requestId)),
   );
   if (!res.ok) throw new Error(`${entry.name} answered ${res.status} for its OpenAPI`);
   return (await res.json()) as Doc;

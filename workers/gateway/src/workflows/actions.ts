@@ -2,7 +2,7 @@ import { ApiError, toHex, type IdentityContext, type Problem } from "@buildly/sh
 import { actionFor } from "../identity/rbac";
 import { checkReferencesOf } from "../mesh";
 import { withDeadline } from "../upstream/deadline";
-import { serviceBinding, serviceRegistry } from "../upstream/registry";
+import { callService, serviceBinding, serviceRegistry } from "../upstream/registry";
 import type { ActionOutcome, Actor, ServiceActionDef, Subject } from "./schemas";
 
 /** What placeholders in an action ({{data.x}}, {{subject.id}}, ...) are filled from. */
@@ -69,7 +69,7 @@ async function call(entry: Entry, stub: Stub, identity: IdentityContext, method:
   const headers: Record<string, string> = { "x-request-id": identity.request_id };
   if (body !== undefined) headers["content-type"] = "application/json";
   const request = new Request(`https://${entry.name}.internal${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+  return withDeadline(entry.name, entry.timeout_ms, () => callService(stub, request, identity));
 }
 
 /** The fields an update will overwrite, as they are now (null for absent ones); undefined if the record cannot be read. */
@@ -218,7 +218,7 @@ export async function runServiceAction(
   });
   let response: Response;
   try {
-    response = await withDeadline(entry.name, entry.timeout_ms, () => stub.handle(request, identity));
+    response = await withDeadline(entry.name, entry.timeout_ms, () => callService(stub, request, identity));
   } catch (err) {
     await store.release(fp, trace);
     throw err;
