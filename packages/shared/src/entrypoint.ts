@@ -282,16 +282,11 @@ export function logicServiceEntrypoint<E extends OutboxEnv>(service: string, app
           context = undefined;
         }
       }
-      let inner = request;
-      try {
-        request.headers.delete(IDENTITY_CONTEXT_HEADER);
-      } catch {
-        // Immutable headers: a copy without it (the body moves to the copy, unread).
-        const headers = new Headers(request.headers);
-        headers.delete(IDENTITY_CONTEXT_HEADER);
-        inner = new Request(request, { headers });
-      }
-      return this.handle(inner, context);
+      // A request that came over a binding has immutable headers: a copy without it (the body
+      // moves to the copy, unread), made at once rather than after a failed delete (a throw a call).
+      const headers = new Headers(request.headers);
+      headers.delete(IDENTITY_CONTEXT_HEADER);
+      return this.handle(new Request(request, { headers }), context);
     }
 
     async handle(request: Request, context: unknown): Promise<Response> {

@@ -191,20 +191,15 @@ export async function forward(c: Context<GatewayEnv>, entry: ServiceEntry, optio
 
 /**
  * The service's answer as the client gets it: the headers that describe one hop, and cookies,
- * taken out, and a Location the service gave as one of its own paths made the gateway's. In
- * place when the answer's headers may be changed (a service's answer over RPC: no copy of the
- * headers or the Response on every request); copied once otherwise.
+ * taken out, and a Location the service gave as one of its own paths made the gateway's.
  */
 export function rewriteResponse(response: Response, entry: ServiceEntry): Response {
-  let out = response;
-  try {
-    dropResponseHeaders(out.headers);
-  } catch {
-    // Immutable headers: copied whole (one call into the runtime), then the same taken out. No
-    // statusText: the services' is empty, and workerd would then write a status line with no reason phrase.
-    out = new Response(response.body, { status: response.status, headers: new Headers(response.headers) });
-    dropResponseHeaders(out.headers);
-  }
+  // A binding's fetch answers with immutable headers (callService): copied whole at once (one call
+  // into the runtime; trying them in place first would throw on every call), then the same taken
+  // out, so that the gateway's own headers can be set on it. No statusText: the services' is
+  // empty, and workerd would then write a status line with no reason phrase.
+  const out = new Response(response.body, { status: response.status, headers: response.headers });
+  dropResponseHeaders(out.headers);
   const location = out.headers.get("location");
   if (location?.startsWith("/") && !location.startsWith("//")) {
     // Services answer with paths of their own; clients see the gateway's.
