@@ -23,6 +23,22 @@ export const GET_MANY_MAX_IDS = 100;
  */
 export const IDENTITY_CONTEXT_HEADER = "x-buildly-identity-context";
 
+const OUTSIDE_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+const OUTSIDE_PRINTABLE_ASCII_ALL = /[^\x20-\x7e]/g;
+
+/**
+ * The identity context as IDENTITY_CONTEXT_HEADER's value: JSON with every character outside
+ * printable ASCII written as \uXXXX (JSON.parse gives back the same strings). A role or subject an
+ * external identity provider names in another script would otherwise travel as raw bytes in a
+ * header, which HTTP leaves to each runtime's reading (obs-text); escaped, the value means the same
+ * to every reader.
+ */
+export function identityContextHeaderValue(context: IdentityContextInput): string {
+  const json = JSON.stringify(context);
+  if (!OUTSIDE_PRINTABLE_ASCII.test(json)) return json;
+  return json.replace(OUTSIDE_PRINTABLE_ASCII_ALL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /**
  * The RPC surface every logic service's entrypoint offers the gateway.
  * `fetch` is the proxied call: the client's request as it is (its body streamed), with the

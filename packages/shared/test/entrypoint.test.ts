@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { createServiceApp } from "../src/app";
 import { logicServiceEntrypoint } from "../src/entrypoint";
-import { IDENTITY_CONTEXT_HEADER } from "../src/contract";
+import { IDENTITY_CONTEXT_HEADER, identityContextHeaderValue } from "../src/contract";
 import { identity } from "../src/test";
 
 const app = createServiceApp<{ DB: D1Database }>("notes");
@@ -16,7 +16,13 @@ app.get("/trace", (c) => {
 });
 // What the app sees of the call: every header name, and the body's length.
 app.post("/seen", async (c) =>
-  c.json({ headers: [...c.req.raw.headers.keys()], bytes: (await c.req.arrayBuffer()).byteLength, organization: c.env.IDENTITY.organization_id }),
+  c.json({
+    headers: [...c.req.raw.headers.keys()],
+    bytes: (await c.req.arrayBuffer()).byteLength,
+    organization: c.env.IDENTITY.organization_id,
+    user: c.env.IDENTITY.user_id,
+    roles: c.env.IDENTITY.roles,
+  }),
 );
 const Notes = logicServiceEntrypoint<{ DB: D1Database } & Record<string, unknown>>("notes", app);
 
@@ -81,6 +87,14 @@ describe("a logic service's RPC entry", () => {
       expect(seen.headers).toContain("x-request-id");
       expect(seen.bytes).toBe(3);
     }
+    // Names from an external identity provider in any script (Latin-1, CJK, an emoji's surrogate
+    // pair): the header carries them as printable ASCII, and they arrive as they were.
+    const named = identity(undefined, { user_id: "https://idp.example#jürgen-管理-😀", roles: ["管理者", "équipe", "viewer"] });
+    const escaped = identityContextHeaderValue(named);
+    expect(escaped).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(escaped)).toEqual(named);
+    const seenNamed = await (await fetchAs(escaped)).json<{ user: string; roles: string[] }>();
+    expect(seenNamed).toMatchObject({ user: named.user_id, roles: named.roles });
     // A streamed body reaches the app whole.
     const stream = new ReadableStream<Uint8Array>({
       start(c) {

@@ -40,6 +40,25 @@ describe("trusted external issuers", () => {
     expect(post.status).toBe(403);
   });
 
+  it("a subject and roles named in any script reach the service as they were (the identity context's header is escaped ASCII)", async () => {
+    const key = await importJWK(JSON.parse((env as any).IDP_PRIVATE_JWK), "ES256");
+    const subject = "jürgen-管理-😀";
+    const token = await new SignJWT({ scope: "read write", tenant: org.organization_id, groups: ["viewer", "管理者"] })
+      .setProtectedHeader({ alg: "ES256", kid: "idp-key-1" })
+      .setIssuer(IDP)
+      .setAudience("buildly")
+      .setSubject(subject)
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key);
+    const res = await call("/v1/fixture/echo", bearer(token));
+    expect(res.status).toBe(200);
+    const seen = await res.json<any>();
+    expect(seen.context.user_id).toBe(`${IDP}#${subject}`);
+    expect(seen.context.roles).toEqual(["viewer", "管理者"]);
+    expect(seen.context.organization_id).toBe(org.organization_id);
+  });
+
   it("checks their scope like ours (scope, or an scp list): none is 403, read alone cannot write", async () => {
     const none = await idpToken({ tenant: org.organization_id, groups: ["admin"], scope: "" });
     const noneRes = await call("/v1/crm/contacts", bearer(none));

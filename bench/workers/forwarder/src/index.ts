@@ -7,7 +7,13 @@
 // trio; no X-Forwarded-For, as the bench sends no trusted client IP header), and the identity
 // context of the same shape (the admin's user id and role, every service's permissions, a
 // fresh traceparent per call, as the gateway's request trace gives one).
-import { IDENTITY_CONTEXT_HEADER, PERMISSION_ACTIONS, type IdentityContextInput, type LogicServiceRpc } from "../../../../packages/shared/src";
+import {
+  IDENTITY_CONTEXT_HEADER,
+  identityContextHeaderValue,
+  PERMISSION_ACTIONS,
+  type IdentityContextInput,
+  type LogicServiceRpc,
+} from "../../../../packages/shared/src";
 
 const PREFIX = "/v1/crm";
 /** The services the gateway registers (its vars.SERVICES): the admin role's `*` gives each every action. */
@@ -42,7 +48,7 @@ export default {
     headers.set("x-forwarded-prefix", PREFIX);
     const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
     const target = new Request(`https://crm.internal${rest}${url.search}`, { method: request.method, headers, body });
-    target.headers.set(IDENTITY_CONTEXT_HEADER, JSON.stringify({ ...IDENTITY, request_id: requestId, traceparent }));
+    target.headers.set(IDENTITY_CONTEXT_HEADER, identityContextHeaderValue({ ...IDENTITY, request_id: requestId, traceparent }));
     return env.CRM.fetch(target);
   },
 };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IDENTITY_CONTEXT_HEADER, type IdentityContextInput } from "@buildly/shared";
+import { IDENTITY_CONTEXT_HEADER, identityContextHeaderValue, type IdentityContextInput } from "@buildly/shared";
 import type { LogicServiceRpc } from "@buildly/shared/service";
 
 /**
@@ -85,6 +85,6 @@ export function serviceBinding(env: Env, entry: ServiceEntry): LogicServiceRpc |
  * passes. `request` is one the gateway built (its headers can be set).
  */
 export function callService(stub: LogicServiceRpc, request: Request, context: IdentityContextInput): Promise<Response> {
-  request.headers.set(IDENTITY_CONTEXT_HEADER, JSON.stringify(context));
+  request.headers.set(IDENTITY_CONTEXT_HEADER, identityContextHeaderValue(context));
   return stub.fetch(request);
 }
