@@ -1,19 +1,13 @@
 // Scenario (e): /v1/crm/<path> -> env.CRM.fetch(request), the identity in its header. Nothing else.
 // The call is the one the gateway's `forward` (workers/gateway/src/upstream/proxy.ts) makes for
 // row (c)'s reader, the demo admin, so that (c) against (e) is the gateway's own cost and (e)
-// against (b) the hop's: the same binding and call (callService in workers/gateway/src/upstream/registry.ts:
-// the binding's fetch, the identity context as JSON in IDENTITY_CONTEXT_HEADER), a Request with the header set the gateway
+// against (b) the hop's: the same binding and call (callService from packages/shared: the binding's
+// fetch, the identity context in IDENTITY_CONTEXT_HEADER), a Request with the header set the gateway
 // sends (the client's headers but Host, a request id, the trace context and the X-Forwarded-*
 // trio; no X-Forwarded-For, as the bench sends no trusted client IP header), and the identity
 // context of the same shape (the admin's user id and role, every service's permissions, a
 // fresh traceparent per call, as the gateway's request trace gives one).
-import {
-  IDENTITY_CONTEXT_HEADER,
-  identityContextHeaderValue,
-  PERMISSION_ACTIONS,
-  type IdentityContextInput,
-  type LogicServiceRpc,
-} from "../../../../packages/shared/src";
+import { callService, PERMISSION_ACTIONS, type IdentityContextInput, type LogicServiceRpc } from "../../../../packages/shared/src";
 
 const PREFIX = "/v1/crm";
 /** The services the gateway registers (its vars.SERVICES): the admin role's `*` gives each every action. */
@@ -48,7 +42,6 @@ export default {
     headers.set("x-forwarded-prefix", PREFIX);
     const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
     const target = new Request(`https://crm.internal${rest}${url.search}`, { method: request.method, headers, body });
-    target.headers.set(IDENTITY_CONTEXT_HEADER, identityContextHeaderValue({ ...IDENTITY, request_id: requestId, traceparent }));
-    return env.CRM.fetch(target);
+    return callService(env.CRM, target, { ...IDENTITY, request_id: requestId, traceparent });
   },
 };

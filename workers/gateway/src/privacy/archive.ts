@@ -1,8 +1,8 @@
-import { type SubjectRecords, nowIso } from "@buildly/shared";
+import { callService, type SubjectRecords, nowIso } from "@buildly/shared";
 import { toBase64Url, toHex } from "@buildly/shared/encoding";
 import { detachedCaller, meshCall } from "../mesh/calls";
 import { withDeadline } from "../upstream/deadline";
-import { callService, serviceBinding, serviceRegistry } from "../upstream/registry";
+import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import { identityRecords } from "./identity-data";
 
 /*

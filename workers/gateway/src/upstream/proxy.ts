@@ -1,12 +1,12 @@
 import type { Context } from "hono";
-import { ApiError, IDENTITY_CONTEXT_HEADER, tooLarge, type IdentityContext } from "@buildly/shared";
+import { ApiError, callService, IDENTITY_CONTEXT_HEADER, tooLarge, type IdentityContext } from "@buildly/shared";
 import { withDeadline } from "./deadline";
 import { timed } from "../http/server-timing";
 import { identityFor } from "./identity-context";
 import { idempotencyKey, idempotent, keyOwnerOf } from "../limits/idempotency";
 import { actionFor } from "../identity/rbac";
 import { clientIp } from "../http/client-ip";
-import { callService, serviceBinding, type ServiceEntry } from "./registry";
+import { serviceBinding, type ServiceEntry } from "./registry";
 import type { GatewayEnv } from "../types";
 
 /** Headers that describe one hop, or carry the client's credentials, never go to a service. */

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { IDENTITY_CONTEXT_HEADER, identityContextHeaderValue, type IdentityContextInput } from "@buildly/shared";
 import type { LogicServiceRpc } from "@buildly/shared/service";
 
 /**
@@ -76,15 +75,4 @@ export function findService(entries: ServiceEntry[], path: string): ServiceEntry
 
 export function serviceBinding(env: Env, entry: ServiceEntry): LogicServiceRpc | undefined {
   return Reflect.get(env, entry.binding) as LogicServiceRpc | undefined;
-}
-
-/**
- * A request to a service on someone's behalf: over the binding's own `fetch` (the Request and
- * Response carried natively, cheaper than as RPC arguments), with the identity context as JSON in
- * IDENTITY_CONTEXT_HEADER, set here on every call, so that a client's header of that name never
- * passes. `request` is one the gateway built (its headers can be set).
- */
-export function callService(stub: LogicServiceRpc, request: Request, context: IdentityContextInput): Promise<Response> {
-  request.headers.set(IDENTITY_CONTEXT_HEADER, identityContextHeaderValue(context));
-  return stub.fetch(request);
 }

@@ -1,6 +1,7 @@
 import { withDeadline } from "./deadline";
 import { systemIdentity } from "./identity-context";
-import { callService, serviceBinding, type ServiceEntry } from "./registry";
+import { callService } from "@buildly/shared";
+import { serviceBinding, type ServiceEntry } from "./registry";
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is untyped JSON walked by key
 type Doc = Record<string, any>;

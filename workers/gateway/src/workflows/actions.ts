@@ -1,8 +1,8 @@
-import { ApiError, toHex, type IdentityContext, type Problem } from "@buildly/shared";
+import { ApiError, callService, toHex, type IdentityContext, type Problem } from "@buildly/shared";
 import { actionFor } from "../identity/rbac";
 import { checkReferencesOf } from "../mesh";
 import { withDeadline } from "../upstream/deadline";
-import { callService, serviceBinding, serviceRegistry } from "../upstream/registry";
+import { serviceBinding, serviceRegistry } from "../upstream/registry";
 import type { ActionOutcome, Actor, ServiceActionDef, Subject } from "./schemas";
 
 /** What placeholders in an action ({{data.x}}, {{subject.id}}, ...) are filled from. */
